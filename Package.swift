@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+// slmbench: benchmarking and hardware profiling for small language models on devices.
+// Architecture and dependency direction: see README.md and docs/architecture.md.
+import PackageDescription
+
+let package = Package(
+    name: "slmbench",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "slmbench", targets: ["slmbench"]),
+        .library(name: "DeviceProbe", targets: ["DeviceProbe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // C system libraries: module map + shim only, no logic.
+        .systemLibrary(
+            name: "CHwloc", pkgConfig: "hwloc",
+            providers: [.apt(["libhwloc-dev"]), .brew(["hwloc"])]),
+        .systemLibrary(
+            name: "CNuma", pkgConfig: "numa",
+            providers: [.apt(["libnuma-dev"])]),
+        // Memory-bandwidth and peak-compute loops, selected by ISA at run time.
+        .target(name: "CProbeKernels"),
+
+        .target(
+            name: "DeviceProbe",
+            dependencies: [
+                "CHwloc", "CNuma", "CProbeKernels",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .target(name: "ModelFormat"),
+        .target(name: "Engine", dependencies: ["ModelFormat", "DeviceProbe"]),
+        .target(name: "Backends", dependencies: ["Engine", "ModelFormat", "DeviceProbe"]),
+        .target(name: "ResultStore", dependencies: ["DeviceProbe"]),
+        .target(name: "Reporter", dependencies: ["ResultStore", "DeviceProbe"]),
+        .target(
+            name: "Workloads",
+            dependencies: ["Backends", "ResultStore", "Reporter", "DeviceProbe"]),
+        .executableTarget(
+            name: "slmbench",
+            dependencies: [
+                "Workloads", "DeviceProbe",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .target(name: "TestSupport", dependencies: ["DeviceProbe"]),
+        .testTarget(
+            name: "DeviceProbeTests",
+            dependencies: ["DeviceProbe", "TestSupport", "CHwloc", "CProbeKernels"],
+            exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
+    ]
+)

@@ -1,0 +1,75 @@
+import ArgumentParser
+
+/// A command whose capability is not built yet. It accepts any arguments, says which issue
+/// builds it, and exits 1, so no script mistakes it for a working command.
+protocol PlannedCommand: ParsableCommand {
+    static var issue: Int { get }
+    var arguments: [String] { get }
+}
+
+extension PlannedCommand {
+    func run() throws {
+        let name = Self.configuration.commandName ?? "\(Self.self)".lowercased()
+        throw CLIError("'slmbench \(name)' is not built yet (planned in issue #\(Self.issue)); nothing was run")
+    }
+}
+
+struct Models: PlannedCommand {
+    static let configuration = CommandConfiguration(abstract: "(planned) Fetch, inspect, quantize and synthesize GGUF models.")
+    static let issue = 3
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+}
+
+struct Run: PlannedCommand {
+    static let configuration = CommandConfiguration(abstract: "(planned) Run one configuration on one backend.")
+    static let issue = 4
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+}
+
+struct Sweep: PlannedCommand {
+    static let configuration = CommandConfiguration(abstract: "(planned) Run a sweep spec (models × types × threads × batch × backends).")
+    static let issue = 6
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+}
+
+struct Quality: PlannedCommand {
+    static let configuration = CommandConfiguration(abstract: "(planned) Perplexity, KL divergence and top-1 agreement per bit-width.")
+    static let issue = 4
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+}
+
+struct Generate: PlannedCommand {
+    static let configuration = CommandConfiguration(abstract: "(planned) Generate text with a model.")
+    static let issue = 4
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+}
+
+struct Report: PlannedCommand {
+    static let configuration = CommandConfiguration(abstract: "(planned) Tables and the HTML report from stored results.")
+    static let issue = 7
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+}
+
+struct Compare: PlannedCommand {
+    static let configuration = CommandConfiguration(abstract: "(planned) Compare two result sets; regression gate.")
+    static let issue = 7
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+}
+
+struct Cost: PlannedCommand {
+    static let configuration = CommandConfiguration(abstract: "(planned) Cloud-vs-device cost model.")
+    static let issue = 7
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+}
+
+struct Recommend: PlannedCommand {
+    static let configuration = CommandConfiguration(abstract: "(planned) Recommend model × bit-width × backend for a target.")
+    static let issue = 7
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+}
+
+struct Worker: PlannedCommand {
+    static let configuration = CommandConfiguration(abstract: "(planned, internal) Execute one run speaking the worker protocol on stdio.")
+    static let issue = 5
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+}

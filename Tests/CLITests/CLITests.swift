@@ -1,0 +1,89 @@
+import DeviceProbe
+import Foundation
+import TestSupport
+import Testing
+
+/// The `slmbench` executable as a user runs it: output streams, exit codes, files written.
+@Suite("slmbench command line")
+struct CLITests {
+    func slmbench(_ args: String...) throws -> CommandResult {
+        let binary = TestPaths.slmbenchExecutable
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path),
+                     "\(binary.path) is missing: build it with `swift build` (scripts/test.sh does)")
+        return try runCommand(binary, args)
+    }
+
+    @Test func helpMatchesGolden() throws {
+        let result = try slmbench("--help")
+        #expect(result.status == 0)
+        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/help.txt")
+        let expected = try String(contentsOf: golden, encoding: .utf8)
+        #expect(result.stdout == expected, "help text changed; if intended, update Tests/CLITests/Golden/help.txt")
+    }
+
+    @Test func probeJSONIsOneDocumentOnStdout() throws {
+        let result = try slmbench("probe", "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let profile = try HardwareProfile.decode(Data(result.stdout.utf8), path: "stdout")
+        #expect(profile.schemaVersion == HardwareProfile.currentSchemaVersion)
+        #expect(profile.measured)
+        #expect(profile.producer?.hasPrefix("slmbench ") == true)
+    }
+
+    @Test func probeSummaryShowsTopologyAndLimits() throws {
+        let result = try slmbench("probe")
+        #expect(result.status == 0)
+        for heading in ["fingerprint", "CPU", "ISA", "Memory", "Limits", "Topology", "PU P#0"] {
+            #expect(result.stdout.contains(heading), "summary lacks \(heading)")
+        }
+    }
+
+    @Test func bandwidthIsMeasuredAndSaved() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("sub/host.json").path
+        let result = try slmbench("probe", "--bandwidth", "--threads", "1", "--array-mib", "4", "--trials", "1", "--save", path)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("read GB/s"))
+        #expect(result.stderr.contains("debug build"))
+        let saved = try HardwareProfile.load(path: path)
+        let point = try #require(saved.bandwidth?.points.first)
+        #expect(point.threads == 1)
+        #expect((point.readGBps?.best ?? 0) > 0)
+    }
+
+    @Test func validateReportsTheBrokenField() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bad = dir.appendingPathComponent("bad.json")
+        try Data(#"{"schemaVersion": 1, "name": "x", "measured": "yes"}"#.utf8).write(to: bad)
+        let good = TestPaths.packageRoot.appendingPathComponent("profiles/hardware/raspberry-pi-5.json").path
+        let result = try slmbench("probe", "--validate", good, bad.path)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("ok  \(good)"))
+        #expect(result.stdout.contains("\(bad.path): field 'measured'"))
+    }
+
+    @Test func plannedCommandsSayNotBuiltAndFail() throws {
+        for command in ["models", "run", "sweep", "quality", "generate", "report", "compare", "cost", "recommend", "worker"] {
+            let result = try slmbench(command, "--anything")
+            #expect(result.status == 1, "\(command) exited \(result.status)")
+            #expect(result.stderr.contains("not built yet"), "\(command): \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+        }
+    }
+
+    @Test func usageErrorsExit64() throws {
+        for args in [["probe", "--threads", "x", "--bandwidth"], ["probe", "--trials", "0"], ["probe", "--threads", "2"],
+                     ["probe", "stray-argument"], ["no-such-command"]] {
+            let result = try runCommand(TestPaths.slmbenchExecutable, args)
+            #expect(result.status == 64, "\(args) exited \(result.status): \(result.stderr)")
+        }
+    }
+
+    @Test func unavailableThreadCountIsAClearFailure() throws {
+        let result = try slmbench("probe", "--bandwidth", "--threads", "4096", "--array-mib", "4")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("thread count 4096"))
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what slmbench needs on Debian/Ubuntu, idempotently and quietly when all is present:
+# the C libraries the build links (hwloc, libnuma, SQLite), the tools the tests and benchmarks
+# call, and Python's jsonschema for schema checks. Model files and llama.cpp go into the cache
+# folder ($SLMBENCH_CACHE, default ~/.cache/slmbench), never into git.
+#
+# As root it uses apt-get; otherwise it names the missing packages and exits 1.
+set -euo pipefail
+
+packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc python3 python3-pip)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "bootstrap: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: missing Debian packages: ${missing[*]}" >&2
+    echo "bootstrap: run as root, or: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if ! python3 -c 'import jsonschema' 2>/dev/null; then
+  echo "bootstrap: installing Python package jsonschema" >&2
+  python3 -m pip install -q jsonschema 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages jsonschema
+fi
+
+export SLMBENCH_CACHE=${SLMBENCH_CACHE:-$HOME/.cache/slmbench}
+mkdir -p "$SLMBENCH_CACHE"
