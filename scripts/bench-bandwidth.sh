@@ -20,11 +20,12 @@ ref=$(mktemp -d)/stream-ref
 gcc -O3 -march=native -fopenmp scripts/bench/stream-ref.c -o "$ref"
 results=$(mktemp)
 csv_threads=$(echo $threads | tr ' ' ',')
+passes=$(( 1024 / mib > 0 ? 1024 / mib : 1 ))   # the probe's passes per trial (1 GiB of traffic)
 
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
   for t in $threads; do
-    OMP_NUM_THREADS=$t OMP_PROC_BIND=spread OMP_PLACES=cores "$ref" "$mib" 7 | sed "s/^/ref /" >>"$results"
+    OMP_NUM_THREADS=$t OMP_PROC_BIND=spread OMP_PLACES=cores "$ref" "$mib" 7 "$passes" | sed "s/^/ref /" >>"$results"
   done
   "$slmbench" probe --bandwidth --json --threads "$csv_threads" --array-mib "$mib" --trials 7 2>/dev/null \
     | python3 -c '
@@ -44,7 +45,7 @@ for line in open(sys.argv[1]):
     t = int(kv["threads"])
     for k in ("read_best", "triad_best"):
         rows.setdefault((t, k, side), []).append(float(kv[k]))
-print(f"Bandwidth, slmbench probe vs C STREAM-style reference: {sys.argv[2]} interleaved rounds, {sys.argv[3]} MiB arrays,")
+print(f"Bandwidth, slmbench probe vs C STREAM-style reference: {sys.argv[2]} interleaved rounds, {sys.argv[3]} MiB arrays, same passes per trial,")
 print("each figure the median over rounds of the best of 7 trials (GB/s = 1e9 B/s)")
 print()
 print("| threads | kernel | reference GB/s | slmbench GB/s | ratio | per-round ratios |")

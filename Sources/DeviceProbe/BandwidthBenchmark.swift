@@ -78,6 +78,9 @@ public enum BandwidthBenchmark {
         guard n >= 1024 else { throw .invalidOption("array size \(arrayBytes) bytes is too small to measure") }
         let arrays = StreamArrays(count: n)
         defer { arrays.deallocate() }
+        // Several passes per trial (about 1 GiB of traffic) so one trial lasts long enough
+        // that a neighbour's burst on a shared machine does not decide it.
+        let passes = max(1, (1 << 30) / arrayBytes)
 
         // First touch by pinned threads places pages near the CPUs that will read them.
         let widest = counts.max() ?? 1
@@ -91,13 +94,17 @@ public enum BandwidthBenchmark {
             progress("measuring \(threads) thread\(threads == 1 ? "" : "s") on CPUs \(formatCPUList(team.cpus))…")
             let read = measure(team: team, trials: options.trials) { index in
                 let r = chunk(index, of: threads, n: n)
-                arrays.sink(index, slm_read_f32(isa, arrays.a + r.lowerBound, r.count))
-                return UInt64(r.count * 4)
+                var sum = 0.0
+                for _ in 0..<passes { sum += slm_read_f32(isa, arrays.a + r.lowerBound, r.count) }
+                arrays.sink(index, sum)
+                return UInt64(r.count * 4 * passes)
             }
             let triad = measure(team: team, trials: options.trials) { index in
                 let r = chunk(index, of: threads, n: n)
-                slm_triad_f32(isa, arrays.c + r.lowerBound, arrays.a + r.lowerBound, arrays.b + r.lowerBound, 3, r.count)
-                return UInt64(r.count * 12)
+                for _ in 0..<passes {
+                    slm_triad_f32(isa, arrays.c + r.lowerBound, arrays.a + r.lowerBound, arrays.b + r.lowerBound, 3, r.count)
+                }
+                return UInt64(r.count * 12 * passes)
             }
             let fmaIterations = calibrate(seconds: options.computeTrialSeconds) { iterations in
                 var sink: Float = 0
@@ -124,8 +131,8 @@ public enum BandwidthBenchmark {
         }
         let mib = arrayBytes >> 20
         let method = """
-            read: sum of one \(mib) MiB f32 array split evenly over the threads; \
-            triad: a[i] = b[i] + s*c[i] over three \(mib) MiB arrays, counted as 12 bytes per element \
+            read: sum of one \(mib) MiB f32 array split evenly over the threads, \(passes) passes per trial; \
+            triad: a[i] = b[i] + s*c[i] over three \(mib) MiB arrays, \(passes) passes per trial, counted as 12 bytes per element \
             (STREAM convention, no write-allocate); f32 FMA: independent register-resident FMA chains, \
             2 FLOP per FMA; int8: register-resident int8 dot products, 2 ops per multiply-accumulate; \
             \(isaName(isa)) kernels; threads pinned with hwloc one per core before SMT siblings and \
