@@ -31,7 +31,7 @@ let package = Package(
                 "CHwloc", "CNuma", "CProbeKernels",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
-        .target(name: "ModelFormat"),
+        .target(name: "ModelFormat", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Engine", dependencies: ["ModelFormat", "DeviceProbe"]),
         .target(name: "Backends", dependencies: ["Engine", "ModelFormat", "DeviceProbe"]),
         .target(name: "ResultStore", dependencies: ["DeviceProbe"]),
@@ -46,11 +46,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .target(name: "TestSupport", dependencies: ["DeviceProbe"]),
+        .target(name: "TestSupport", dependencies: ["DeviceProbe", "ModelFormat"]),
         .testTarget(
             name: "DeviceProbeTests",
             dependencies: ["DeviceProbe", "TestSupport", "CHwloc", "CProbeKernels"],
             exclude: ["Fixtures"]),
+        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
     ]
 )

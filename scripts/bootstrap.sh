@@ -7,7 +7,7 @@
 # As root it uses apt-get; otherwise it names the missing packages and exits 1.
 set -euo pipefail
 
-packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc python3 python3-pip)
+packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc g++ cmake python3 python3-pip)
 
 missing=()
 for p in "${packages[@]}"; do

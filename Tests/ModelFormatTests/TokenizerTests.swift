@@ -1,0 +1,96 @@
+import Foundation
+import ModelFormat
+import TestSupport
+import Testing
+
+@Suite("tokenizer from GGUF metadata")
+struct TokenizerTests {
+    func tokenizer() throws -> Tokenizer {
+        try Tokenizer(file: try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage)))
+    }
+
+    @Test func roundTripsVariedText() throws {
+        let t = try tokenizer()
+        let samples = [
+            "The capital of France is Paris.",
+            "func main() {\n    let x = 42 // answer\n}\n",
+            "3.14159 × 10^23, 2024-11-27, $1,299.99",
+            "Ünïcödé: 日本語のテキスト, emoji 🤖🚀, Ελληνικά",
+            "  leading and trailing spaces   \n\n\ttabs\t\tand\r\nnewlines  ",
+            "don't won't they're we've I'm you'll he'd",
+            "<|im_start|>user\nhi<|im_end|>",
+        ]
+        for text in samples {
+            let ids = t.encode(text)
+            #expect(!ids.isEmpty)
+            #expect(try t.decode(ids) == text, "round trip of \(text.debugDescription)")
+        }
+    }
+
+    @Test func smollmSplitsDigitsOneByOne() throws {
+        let t = try tokenizer()
+        let ids = t.encode("in 2024")
+        #expect(ids.map(t.piece) == ["in", " ", "2", "0", "2", "4"])
+    }
+
+    @Test func specialTokensOnlyWhenParsing() throws {
+        let t = try tokenizer()
+        #expect(t.encode("<|im_start|>", parseSpecial: true) == [1])
+        #expect(t.encode("<|im_start|>", parseSpecial: false).count > 1)
+        #expect(try t.decode([1, 2]) == "")
+        #expect(try t.decode([1], renderSpecial: true) == "<|im_start|>")
+    }
+
+    @Test func noBOSForSmolLM() throws {
+        let t = try tokenizer()
+        #expect(!t.addBOS && t.bos == 1 && t.eos == 2)
+        #expect(t.encode("Hello", addSpecial: true) == t.encode("Hello", addSpecial: false))
+    }
+
+    @Test func wordsMergeToSingleTokens() throws {
+        let t = try tokenizer()
+        // Common English words are single tokens with their leading space.
+        for word in [" the", " capital", " France", "Hello"] {
+            #expect(t.encode(word).count == 1, "\(word) → \(t.encode(word).map(t.piece))")
+        }
+    }
+
+    @Test func invalidIdsAreRefused() throws {
+        let t = try tokenizer()
+        #expect(throws: Tokenizer.Failure.invalidToken(id: 49152, count: 49152)) { try t.decode([49152]) }
+    }
+}
+
+/// Token-for-token agreement with llama.cpp on the real model (fixture made by llama.cpp;
+/// Fixtures/README.md says how).
+@Suite("tokenizer agrees with llama.cpp")
+struct TokenizerAgreementTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    static func unescape(_ s: Substring) -> String {
+        var out = "", escaped = false
+        for ch in s {
+            if escaped {
+                switch ch { case "n": out.append("\n"); case "t": out.append("\t"); case "r": out.append("\r"); default: out.append(ch) }
+                escaped = false
+            } else if ch == "\\" { escaped = true } else { out.append(ch) }
+        }
+        return out
+    }
+
+    @Test func sameIdsAsLlamaCpp() throws {
+        let tokenizer = try Tokenizer(file: try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage)))
+        let table = try String(contentsOf: Self.folder.appendingPathComponent("tokenizer-llamacpp.tsv"), encoding: .utf8)
+        var checked = 0, tokens = 0
+        for line in table.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
+            let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+            let text = Self.unescape(parts[0])
+            let expected = parts.count > 1 ? parts[1].split(separator: " ").map { Int($0)! } : []
+            let got = tokenizer.encode(text, addSpecial: false, parseSpecial: false)
+            #expect(got == expected, "\(text.debugDescription):\n ours  \(got.map(tokenizer.piece))\n llama \(expected.map(tokenizer.piece))")
+            checked += 1
+            tokens += expected.count
+        }
+        #expect(checked == 20 && tokens > 300)
+    }
+}
