@@ -11,30 +11,32 @@ enum KQuantizer {
     static let steps = 16
     static let spread: Float = 1.5
 
+    /// Round to nearest (ties to even) for |v| < 2^22 with two additions: plain SSE2/NEON
+    /// arithmetic that vectorises, where `rounded()` is a library call on baseline x86-64.
+    @inline(__always) static func fastRound(_ v: Float) -> Float {
+        (v + 12_582_912) - 12_582_912
+    }
+
     /// Best symmetric fit x ≈ s·q, q integer in [qmin, qmax]. Returns s (may be negative).
+    /// Each candidate's error comes from its least-squares sums: Σx² - (Σxq)²/Σq².
     static func fitSymmetric(_ x: UnsafeBufferPointer<Float>, qmin: Int, qmax: Int) -> Float {
         var amax: Float = 0, extreme: Float = 0
         for v in x where abs(v) > amax { amax = abs(v); extreme = v }
         guard amax > 1e-15 else { return 0 }
         // The extreme element maps to qmin (the longer side of the range), as ggml's layouts do.
-        let levels = Float(-qmin)
-        var bestScale: Float = extreme / -levels, bestError = Float.infinity
+        let levels = Float(-qmin), lo = Float(qmin), hi = Float(qmax)
+        var bestScale: Float = extreme / -levels, bestGain: Float = -1
         for k in -steps...steps {
             let iscale = -(levels + spread * Float(k) / Float(steps)) / extreme
             var sumXQ: Float = 0, sumQQ: Float = 0
             for v in x {
-                let q = Float(max(qmin, min(qmax, Int((v * iscale).rounded()))))
+                let q = Swift.min(Swift.max(fastRound(v * iscale), lo), hi)
                 sumXQ += v * q; sumQQ += q * q
             }
+            // Minimising Σ(x - s·q)² over s leaves Σx² - (Σxq)²/Σq²: maximise the gain.
             guard sumQQ > 0 else { continue }
-            let scale = sumXQ / sumQQ
-            var error: Float = 0
-            for v in x {
-                let q = Float(max(qmin, min(qmax, Int((v / scale).rounded()))))
-                let e = v - scale * q
-                error += e * e
-            }
-            if error < bestError { bestError = error; bestScale = scale }
+            let gain = sumXQ * sumXQ / sumQQ
+            if gain > bestGain { bestGain = gain; bestScale = sumXQ / sumQQ }
         }
         return bestScale
     }
@@ -42,18 +44,18 @@ enum KQuantizer {
     /// Best affine fit x ≈ a·q - m with q in [0, nmax], a ≥ 0, m ≥ 0 (the K formats store a
     /// non-negative minimum that is subtracted). Returns (a, m).
     static func fitAffine(_ x: UnsafeBufferPointer<Float>, nmax: Int) -> (scale: Float, min: Float) {
-        var lo = x[0], hi = x[0]
-        for v in x { lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
+        var lo = x[0], hi = x[0], sumX: Float = 0, sumXX: Float = 0
+        for v in x { lo = Swift.min(lo, v); hi = Swift.max(hi, v); sumX += v; sumXX += v * v }
         lo = Swift.min(lo, 0)
         guard hi - lo > 1e-15 else { return (0, -lo) }
-        let n = Float(x.count)
-        var best: (Float, Float) = ((hi - lo) / Float(nmax), -lo), bestError = Float.infinity
+        let n = Float(x.count), top = Float(nmax)
+        var best: (Float, Float) = ((hi - lo) / top, -lo), bestError = Float.infinity
         for k in -steps...steps {
-            let iscale = (Float(nmax) + spread * Float(k) / Float(steps)) / (hi - lo)
-            var sumQ: Float = 0, sumQQ: Float = 0, sumX: Float = 0, sumXQ: Float = 0
+            let iscale = (top + spread * Float(k) / Float(steps)) / (hi - lo)
+            var sumQ: Float = 0, sumQQ: Float = 0, sumXQ: Float = 0
             for v in x {
-                let q = Float(max(0, Swift.min(nmax, Int(((v - lo) * iscale).rounded()))))
-                sumQ += q; sumQQ += q * q; sumX += v; sumXQ += v * q
+                let q = Swift.min(Swift.max(fastRound((v - lo) * iscale), 0), top)
+                sumQ += q; sumQQ += q * q; sumXQ += v * q
             }
             // Least squares for x ≈ a·q + b; a minimum above zero is clipped to zero.
             let det = n * sumQQ - sumQ * sumQ
@@ -62,12 +64,8 @@ enum KQuantizer {
             var b = (sumX - a * sumQ) / n
             if b > 0 { b = 0; a = sumQQ > 0 ? sumXQ / sumQQ : 0 }
             guard a > 0 else { continue }
-            var error: Float = 0
-            for v in x {
-                let q = Float(max(0, Swift.min(nmax, Int(((v - b) / a).rounded()))))
-                let e = v - (a * q + b)
-                error += e * e
-            }
+            // Σ(a·q + b - x)² from the sums.
+            let error = a * a * sumQQ + 2 * a * b * sumQ + n * b * b - 2 * a * sumXQ - 2 * b * sumX + sumXX
             if error < bestError { bestError = error; best = (a, -b) }
         }
         return best
@@ -79,9 +77,10 @@ enum KQuantizer {
 
     /// Q6_K: 16 sub-blocks of 16, int8 scales, codes in [-32, 31].
     static func q6_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer) {
+        // Scratch reused across blocks (no allocation per block).
+        var scales = [Float](repeating: 0, count: 16), codes = [Int](repeating: 32, count: block)
         for b in 0..<x.count / block {
             let base = b * 210, first = b * block
-            var scales = [Float](repeating: 0, count: 16)
             var maxScale: Float = 0
             for s in 0..<16 {
                 scales[s] = fitSymmetric(UnsafeBufferPointer(rebasing: x[(first + 16 * s)..<(first + 16 * s + 16)]), qmin: -32, qmax: 31)
@@ -90,7 +89,7 @@ enum KQuantizer {
             for i in 0..<210 { out[base + i] = 0 }
             guard maxScale != 0 else { continue }
             let d = Float(Float16(maxScale / -128))
-            var codes = [Int](repeating: 32, count: block)
+            for i in 0..<block { codes[i] = 32 }
             for s in 0..<16 {
                 let q = max(-128, min(127, Int((scales[s] / d).rounded())))
                 out[base + 192 + s] = UInt8(bitPattern: Int8(q))
@@ -115,9 +114,9 @@ enum KQuantizer {
 
     /// Q3_K: 16 sub-blocks of 16, 6-bit signed scales, codes in [-4, 3].
     static func q3_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer) {
+        var scales = [Float](repeating: 0, count: 16), codes = [Int](repeating: 4, count: block)
         for b in 0..<x.count / block {
             let base = b * 110, first = b * block
-            var scales = [Float](repeating: 0, count: 16)
             var maxScale: Float = 0
             for s in 0..<16 {
                 scales[s] = fitSymmetric(UnsafeBufferPointer(rebasing: x[(first + 16 * s)..<(first + 16 * s + 16)]), qmin: -4, qmax: 3)
@@ -126,7 +125,7 @@ enum KQuantizer {
             for i in 0..<110 { out[base + i] = 0 }
             guard maxScale != 0 else { continue }
             let d = Float(Float16(maxScale / -32))
-            var codes = [Int](repeating: 4, count: block)
+            for i in 0..<block { codes[i] = 4 }
             for s in 0..<16 {
                 let q = max(-32, min(31, Int((scales[s] / d).rounded())))
                 let stored = q + 32
@@ -150,9 +149,9 @@ enum KQuantizer {
 
     /// Q2_K: 16 sub-blocks of 16, 4-bit scale and minimum, codes in [0, 3].
     static func q2_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer) {
+        var fits = [(scale: Float, min: Float)](repeating: (0, 0), count: 16)
         for b in 0..<x.count / block {
             let base = b * 84, first = b * block
-            var fits = [(scale: Float, min: Float)](repeating: (0, 0), count: 16)
             var maxScale: Float = 0, maxMin: Float = 0
             for s in 0..<16 {
                 fits[s] = fitAffine(UnsafeBufferPointer(rebasing: x[(first + 16 * s)..<(first + 16 * s + 16)]), nmax: 3)
@@ -180,9 +179,9 @@ enum KQuantizer {
     static func q4_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer, bits: Int) {
         let blockBytes = bits == 4 ? 144 : 176
         let nmax = (1 << bits) - 1
+        var fits = [(scale: Float, min: Float)](repeating: (0, 0), count: 8)
         for b in 0..<x.count / block {
             let base = b * blockBytes, first = b * block
-            var fits = [(scale: Float, min: Float)](repeating: (0, 0), count: 8)
             var maxScale: Float = 0, maxMin: Float = 0
             for s in 0..<8 {
                 fits[s] = fitAffine(UnsafeBufferPointer(rebasing: x[(first + 32 * s)..<(first + 32 * s + 32)]), nmax: nmax)
