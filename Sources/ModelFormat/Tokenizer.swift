@@ -1,12 +1,15 @@
+import Foundation
 import Synchronization
 
 /// A tokenizer read from GGUF metadata: byte-level BPE (`tokenizer.ggml.model = gpt2`) with
-/// the pre-tokenizer the file names (`tokenizer.ggml.pre`).
+/// the pre-tokenizer the file names (`tokenizer.ggml.pre`), or SentencePiece-style (`llama`).
 ///
-/// It follows llama.cpp's behaviour token for token: the same pre-tokenizer splits (on Unicode
-/// code points, with the GPT-2 rules for contractions, letters, numbers, other symbols and
-/// white space), merges by rank with the leftmost lowest-ranked pair first, and BOS/EOS as the
-/// metadata asks.
+/// It follows llama.cpp's behaviour token for token. BPE: the same pre-tokenizer splits (on
+/// Unicode code points, with the GPT-2 rules for contractions, letters, numbers, other symbols
+/// and white space), then merges by rank, leftmost lowest-ranked pair first. SentencePiece:
+/// spaces become U+2581 (with one prefixed to each text fragment when the metadata asks), the
+/// highest-scoring adjacent pair that forms a token merges first (leftmost on ties), and
+/// characters outside the vocabulary fall back to `<0xXX>` byte tokens. BOS/EOS as the metadata asks.
 public final class Tokenizer: Sendable {
     public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         case missing(key: String)
@@ -18,7 +21,7 @@ public final class Tokenizer: Sendable {
             switch self {
             case let .missing(key): return "tokenizer metadata '\(key)' is missing"
             case let .unsupportedModel(model):
-                return "tokenizer.ggml.model '\(model)' is not supported yet (slmbench reads 'gpt2' byte-level BPE)"
+                return "tokenizer.ggml.model '\(model)' is not supported yet (slmbench reads 'gpt2' byte-level BPE and 'llama' SentencePiece)"
             case let .unsupportedPreTokenizer(pre):
                 return "tokenizer.ggml.pre '\(pre)' is not supported yet (slmbench reads 'gpt2', 'default' and 'smollm')"
             case let .invalidToken(id, count):
@@ -35,7 +38,14 @@ public final class Tokenizer: Sendable {
         case digitsThenGPT2
     }
 
+    /// Byte-level BPE or SentencePiece.
+    public enum Kind: Sendable, Equatable { case bpe, sentencePiece }
+    public let kind: Kind
     public let tokens: [String]
+    /// SentencePiece scores (higher merges first); empty for BPE.
+    let scores: [Float]
+    /// SentencePiece: prefix a space to each text fragment that follows the start or a special token.
+    public let addSpacePrefix: Bool
     /// llama.cpp token types: 1 normal, 2 unknown, 3 control, 4 user defined, 5 unused, 6 byte.
     public let types: [Int]
     public let bos: Int?
@@ -56,20 +66,36 @@ public final class Tokenizer: Sendable {
 
     public init(file: GGUFFile) throws(Failure) {
         guard let model = file["tokenizer.ggml.model"]?.string else { throw .missing(key: "tokenizer.ggml.model") }
-        guard model == "gpt2" else { throw .unsupportedModel(model) }
-        switch file["tokenizer.ggml.pre"]?.string ?? "default" {
+        switch model {
+        case "gpt2": kind = .bpe
+        case "llama": kind = .sentencePiece
+        default: throw .unsupportedModel(model)
+        }
+        switch kind == .sentencePiece ? "default" : file["tokenizer.ggml.pre"]?.string ?? "default" {
         case "default", "gpt2", "gpt-2": preTokenizer = .gpt2
         case "smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva": preTokenizer = .digitsThenGPT2
         case let other: throw .unsupportedPreTokenizer(other)
         }
         guard let tokens = file["tokenizer.ggml.tokens"]?.array?.strings else { throw .missing(key: "tokenizer.ggml.tokens") }
-        guard let merges = file["tokenizer.ggml.merges"]?.array?.strings else { throw .missing(key: "tokenizer.ggml.merges") }
+        let merges: [String]
+        if kind == .bpe {
+            guard let m = file["tokenizer.ggml.merges"]?.array?.strings else { throw .missing(key: "tokenizer.ggml.merges") }
+            merges = m
+            scores = []
+        } else {
+            guard let s = file["tokenizer.ggml.scores"]?.array?.float32s, s.count == tokens.count else {
+                throw .missing(key: "tokenizer.ggml.scores")
+            }
+            merges = []
+            scores = s
+        }
+        addSpacePrefix = file["tokenizer.ggml.add_space_prefix"]?.bool ?? (kind == .sentencePiece)
         self.tokens = tokens
         let types = file["tokenizer.ggml.token_type"]?.array?.ints ?? Array(repeating: 1, count: tokens.count)
         self.types = types
         bos = file["tokenizer.ggml.bos_token_id"]?.int
         eos = file["tokenizer.ggml.eos_token_id"]?.int
-        addBOS = file["tokenizer.ggml.add_bos_token"]?.bool ?? false
+        addBOS = file["tokenizer.ggml.add_bos_token"]?.bool ?? (kind == .sentencePiece)
         addEOS = file["tokenizer.ggml.add_eos_token"]?.bool ?? false
         var ids: [String: Int] = [:]
         ids.reserveCapacity(tokens.count)
@@ -95,10 +121,19 @@ public final class Tokenizer: Sendable {
         var out: [Int] = []
         if addSpecial, addBOS, let bos { out.append(bos) }
         let scalars = Array(text.unicodeScalars)
+        var afterSpecial = true
         for fragment in splitSpecials(scalars, parse: parseSpecial) {
             switch fragment {
-            case let .special(id): out.append(id)
-            case let .text(range): for word in pretokenize(Array(scalars[range])) { out += bpe(word) }
+            case let .special(id):
+                out.append(id)
+                afterSpecial = true
+            case let .text(range):
+                if kind == .bpe {
+                    for word in pretokenize(Array(scalars[range])) { out += bpe(word) }
+                } else {
+                    out += sentencePiece((addSpacePrefix && afterSpecial ? [" "] : []) + Array(scalars[range]))
+                }
+                afterSpecial = false
             }
         }
         if addSpecial, addEOS, let eos { out.append(eos) }
@@ -115,16 +150,69 @@ public final class Tokenizer: Sendable {
                 if renderSpecial || type == 4 { bytes += Array(tokens[id].utf8) }
                 continue
             }
-            bytes += ByteLevel.decode(tokens[id])
+            bytes += kind == .bpe ? ByteLevel.decode(tokens[id]) : sentencePieceBytes(id)
         }
+        // SentencePiece: the space added before the first fragment is not part of the text.
+        if kind == .sentencePiece, addSpacePrefix, bytes.first == 0x20 { bytes.removeFirst() }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A SentencePiece token's bytes: `<0xXX>` byte tokens, else its text with U+2581 as space.
+    func sentencePieceBytes(_ id: Int) -> [UInt8] {
+        let text = tokens[id]
+        if id < types.count, types[id] == 6, text.count == 6, text.hasPrefix("<0x"), let byte = UInt8(text.dropFirst(3).prefix(2), radix: 16) {
+            return [byte]
+        }
+        return Array(text.replacingOccurrences(of: "\u{2581}", with: " ").utf8)
     }
 
     /// A token's text as the user would see it (bytes decoded; partial UTF-8 shown as U+FFFD).
     public func piece(_ id: Int) -> String {
         guard id >= 0, id < tokens.count else { return "" }
         let type = id < types.count ? types[id] : 1
-        return type == 3 || type == 4 ? tokens[id] : String(decoding: ByteLevel.decode(tokens[id]), as: UTF8.self)
+        if type == 3 || type == 4 { return tokens[id] }
+        return String(decoding: kind == .bpe ? ByteLevel.decode(tokens[id]) : sentencePieceBytes(id), as: UTF8.self)
+    }
+
+    /// SentencePiece merging of one text fragment (spaces already to be escaped here).
+    func sentencePiece(_ fragment: [Unicode.Scalar]) -> [Int] {
+        let scalars = fragment.map { $0 == " " ? Unicode.Scalar(0x2581)! : $0 }
+        guard !scalars.isEmpty else { return [] }
+        // Symbols in a linked list; candidate bigrams in a max-heap by (score, -left).
+        var text = scalars.map { String($0) }
+        var next = Array(1...scalars.count), prev = Array(-1..<(scalars.count - 1))
+        next[scalars.count - 1] = -1
+        var heap = BigramHeap()
+        func consider(_ left: Int, _ right: Int) {
+            guard left >= 0, right >= 0, let id = ids[text[left] + text[right]], id < scores.count else { return }
+            heap.push(.init(score: scores[id], left: left, right: right, length: text[left].utf8.count + text[right].utf8.count))
+        }
+        for i in 1..<scalars.count { consider(i - 1, i) }
+        while let best = heap.pop() {
+            // Skip bigrams whose symbols changed since they were queued.
+            guard !text[best.left].isEmpty, !text[best.right].isEmpty, next[best.left] == best.right,
+                  text[best.left].utf8.count + text[best.right].utf8.count == best.length else { continue }
+            text[best.left] += text[best.right]
+            text[best.right] = ""
+            next[best.left] = next[best.right]
+            if next[best.right] >= 0 { prev[next[best.right]] = best.left }
+            consider(prev[best.left], best.left)
+            consider(best.left, next[best.left])
+        }
+        var out: [Int] = []
+        var i = 0
+        while i >= 0 {
+            if let id = ids[text[i]] {
+                out.append(id)
+            } else {
+                for byte in text[i].utf8 {
+                    let hex = String(byte, radix: 16, uppercase: true)
+                    if let id = ids["<0x\(byte < 16 ? "0" : "")\(hex)>"] ?? ids[String(UnicodeScalar(byte))] { out.append(id) }
+                }
+            }
+            i = next[i]
+        }
+        return out
     }
 
     enum Fragment { case special(Int), text(Range<Int>) }
@@ -193,6 +281,42 @@ public final class Tokenizer: Sendable {
         }
         cache.withLock { if $0.count < 100_000 { $0[mapped] = result } }
         return result
+    }
+}
+
+/// A binary max-heap of SentencePiece merge candidates: highest score first, then leftmost.
+struct BigramHeap {
+    struct Bigram { let score: Float; let left: Int; let right: Int; let length: Int }
+    private var items: [Bigram] = []
+
+    static func before(_ a: Bigram, _ b: Bigram) -> Bool { a.score > b.score || (a.score == b.score && a.left < b.left) }
+
+    mutating func push(_ item: Bigram) {
+        items.append(item)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard Self.before(items[i], items[parent]) else { break }
+            items.swapAt(i, parent); i = parent
+        }
+    }
+
+    mutating func pop() -> Bigram? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var best = i
+                if l < items.count, Self.before(items[l], items[best]) { best = l }
+                if r < items.count, Self.before(items[r], items[best]) { best = r }
+                if best == i { break }
+                items.swapAt(i, best); i = best
+            }
+        }
+        return top
     }
 }
 

@@ -156,10 +156,12 @@ struct Models: ParsableCommand {
         @Flag(help: "Print one JSON document.") var json = false
 
         func run() throws {
+            let file = try Models.open(model)
+            // A plain catch: `catch let error as Tokenizer.Failure` around this deferred-let
+            // initialisation is miscompiled by Swift 6.3 in release builds (a double release
+            // that corrupts the heap; the compiler's ownership verifier rejects it).
             let tokenizer: Tokenizer
-            do { tokenizer = try Tokenizer(file: try Models.open(model)) } catch let error as Tokenizer.Failure {
-                throw CLIError("\(model): \(error)")
-            }
+            do { tokenizer = try Tokenizer(file: file) } catch { throw CLIError("\(model): \(error)") }
             let ids = tokenizer.encode(text, addSpecial: addSpecial, parseSpecial: parseSpecial)
             if json {
                 let document: [String: Any] = ["ids": ids, "pieces": ids.map(tokenizer.piece), "count": ids.count]

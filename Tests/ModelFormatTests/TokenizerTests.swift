@@ -80,7 +80,24 @@ struct TokenizerAgreementTests {
 
     @Test func sameIdsAsLlamaCpp() throws {
         let tokenizer = try Tokenizer(file: try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage)))
-        let table = try String(contentsOf: Self.folder.appendingPathComponent("tokenizer-llamacpp.tsv"), encoding: .utf8)
+        try compare(tokenizer, "tokenizer-llamacpp.tsv")
+    }
+
+    /// SentencePiece: a generated vocabulary (scripts/make-spm-fixture.py) with byte fallback,
+    /// tokenized by llama.cpp with the same tool.
+    @Test func sentencePieceSameIdsAsLlamaCpp() throws {
+        let file = try GGUFFile(path: Self.folder.appendingPathComponent("spm-vocab.gguf-fixture").path)
+        let tokenizer = try Tokenizer(file: file)
+        #expect(tokenizer.kind == .sentencePiece && tokenizer.addBOS && tokenizer.addSpacePrefix)
+        try compare(tokenizer, "tokenizer-spm-llamacpp.tsv")
+        for text in ["Hello world", "  spaced  out ", "日本語 ☃ snowman", "tab\there"] {
+            #expect(try tokenizer.decode(tokenizer.encode(text)) == text)
+        }
+        #expect(tokenizer.encode("the", addSpecial: true).first == 1)
+    }
+
+    func compare(_ tokenizer: Tokenizer, _ fixture: String) throws {
+        let table = try String(contentsOf: Self.folder.appendingPathComponent(fixture), encoding: .utf8)
         var checked = 0, tokens = 0
         for line in table.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
             let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
