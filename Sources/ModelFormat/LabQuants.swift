@@ -1,18 +1,20 @@
 /// slmbench's lab types: uniform b-bit codes in groups, symmetric or asymmetric.
 ///
+/// Groups are 32, 64 or 128 elements, or the whole row.
 /// Symmetric: d = (largest |x|) / (2^(b-1) - 1), code = round(x/d) + 2^(b-1) - 1 clamped to
 /// [0, 2^b - 2], value = (code - (2^(b-1) - 1)) · d; zero is exact.
 /// Asymmetric: d = (max - min) / (2^b - 1), code = round((x - min)/d), value = code · d + min.
 enum LabQuants {
     static func quantize(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer, _ lab: LabType) {
-        let g = lab.group, blockBytes = lab.layout.blockBytes
+        // Row-wise types quantize their whole input (one row) as one group.
+        let g = lab.isRowWise ? x.count : lab.group, blockBytes = lab.groupBytes(g)
         let header = lab.asymmetric ? 4 : 2
         let maxCode = (1 << lab.bits) - 1
+        var codes = [Int](repeating: 0, count: g)
         for b in 0..<x.count / g {
             let v = UnsafeBufferPointer(rebasing: x[(b * g)..<(b * g + g)])
             let base = b * blockBytes
-            var codes = [Int](repeating: 0, count: g)
-            if lab.asymmetric {
+                if lab.asymmetric {
                 var lo = v[0], hi = v[0]
                 for value in v { lo = min(lo, value); hi = max(hi, value) }
                 // The stored parameters are f16; quantize against them so decode matches.
@@ -36,7 +38,7 @@ enum LabQuants {
     }
 
     static func dequantize(_ bytes: UnsafeRawBufferPointer, _ out: UnsafeMutableBufferPointer<Float>, _ lab: LabType) {
-        let g = lab.group, blockBytes = lab.layout.blockBytes
+        let g = lab.isRowWise ? out.count : lab.group, blockBytes = lab.groupBytes(g)
         let header = lab.asymmetric ? 4 : 2
         let zero = (1 << (lab.bits - 1)) - 1
         for b in 0..<out.count / g {

@@ -3,6 +3,29 @@ import Foundation
 /// Converts every weight matrix of a GGUF model to one tensor type (1-D tensors such as norms
 /// and biases stay F32), streaming tensor by tensor.
 public enum ModelQuantizer {
+    /// Bumped when a quantizer's output bytes change, so cached files are regenerated.
+    public static let quantizerVersion = 1
+
+    /// The cached copy of `source` in `type`, written first if missing. Files are keyed by the
+    /// source's content (SHA-256), the type and the quantizer version, so a sweep never
+    /// requantizes the same weights twice and never reuses a stale file.
+    public static func ensure(source: URL, type: TensorType, cache: ModelCache,
+                              progress: (String) -> Void = { _ in }) throws(Failure) -> URL {
+        let digest: String
+        do { digest = try ModelFetcher.sha256(of: source) } catch { throw .gguf(.writeFailed(path: source.path, reason: error.description)) }
+        let stem = source.deletingPathExtension().lastPathComponent
+        let path = cache.models.appendingPathComponent("derived")
+            .appendingPathComponent("\(stem)-\(digest.prefix(16))-\(type.name.lowercased())-q\(quantizerVersion).gguf")
+        if FileManager.default.fileExists(atPath: path.path), (try? GGUFFile(path: path.path)) != nil { return path }
+        do {
+            try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch { throw .gguf(.writeFailed(path: path.path, reason: error.localizedDescription)) }
+        let file: GGUFFile
+        do { file = try GGUFFile(path: source.path) } catch { throw .gguf(error) }
+        try quantize(file, to: type, output: path.path, progress: progress)
+        return path
+    }
+
     /// The type a matrix gets when its rows are not whole blocks of the requested type, as
     /// llama.cpp falls back (576-wide SmolLM2 rows cannot hold 256-element K blocks).
     public static func effectiveType(_ requested: TensorType, rowLength: Int) -> TensorType {

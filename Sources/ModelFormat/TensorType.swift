@@ -87,14 +87,17 @@ public struct TensorType: Hashable, Sendable, CustomStringConvertible {
 
     /// Bytes a row of `elements` occupies, or nil when the row is not a whole number of blocks.
     public func rowBytes(_ elements: Int) -> Int? {
+        if let lab = LabType(id: id), lab.isRowWise { return elements > 0 ? lab.groupBytes(elements) : nil }
         guard let layout, elements % layout.blockElements == 0 else { return nil }
         let (bytes, overflow) = (elements / layout.blockElements).multipliedReportingOverflow(by: layout.blockBytes)
         return overflow ? nil : bytes
     }
 
-    /// Bits per weight of the layout (block bytes × 8 ÷ block elements).
+    /// Bits per weight of the layout (block bytes × 8 ÷ block elements); nil for row-wise lab
+    /// types, whose overhead depends on the row length.
     public var bitsPerWeight: Double? {
-        layout.map { Double($0.blockBytes * 8) / Double($0.blockElements) }
+        if let lab = LabType(id: id), lab.isRowWise { return nil }
+        return layout.map { Double($0.blockBytes * 8) / Double($0.blockElements) }
     }
 
     /// Looks a type up by its name as users write it: `q4_0`, `Q4_K`, `f16`, `lab4g32a`.
@@ -111,19 +114,21 @@ public struct TensorType: Hashable, Sendable, CustomStringConvertible {
 
     /// Names of the types slmbench can quantize to, for help texts and errors.
     public static var quantizableNames: [String] {
-        ["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0", "Q4_K", "Q4_1", "Q4_0", "Q3_K", "Q2_K"] + ["lab<2-8>g<32|64|128><s|a>"]
+        ["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0", "Q4_K", "Q4_1", "Q4_0", "Q3_K", "Q2_K"] + ["lab<2-8>g<32|64|128|row><s|a>"]
     }
 }
 
 /// slmbench's lab family: uniform b-bit weights (b = 2…8) in groups of 32, 64 or 128
-/// elements, symmetric (scale only) or asymmetric (scale and minimum), with f16 parameters.
+/// elements or one group per row, symmetric (scale only) or asymmetric (scale and minimum),
+/// with f16 parameters.
 ///
 /// Ids live at 0x4C00 and above ('L' << 8), far from ggml's range (which ends below 64).
-/// Layout of one block: f16 scale, then f16 minimum when asymmetric, then the group's
+/// Layout of one group: f16 scale, then f16 minimum when asymmetric, then the group's
 /// b-bit codes packed little-endian, low bits first, padded to a whole byte.
 public struct LabType: Hashable, Sendable {
     public static let base: UInt32 = 0x4C00
-    public static let groupSizes = [32, 64, 128]
+    /// Group sizes in id order; 0 means one group per row.
+    public static let groupSizes = [32, 64, 128, 0]
 
     public let bits: Int
     public let group: Int
@@ -142,25 +147,33 @@ public struct LabType: Hashable, Sendable {
         guard id >= Self.base, id < Self.base + 9 * 16 else { return nil }
         let rest = Int(id - Self.base)
         let groupIndex = (rest % 16) / 2
-        guard groupIndex < Self.groupSizes.count, rest % 16 < 6 else { return nil }
+        guard groupIndex < Self.groupSizes.count, rest % 16 < 2 * Self.groupSizes.count else { return nil }
         self.init(bits: rest / 16, group: Self.groupSizes[groupIndex], asymmetric: rest % 2 == 1)
     }
 
-    /// `lab4g32a`: bits, group, `s` symmetric or `a` asymmetric.
+    /// `lab4g32a`, `lab3grows`: bits, group (`row` for one per row), `s` symmetric or `a` asymmetric.
     public init?(name: String) {
         let lower = name.lowercased()
         guard lower.hasPrefix("lab"), let g = lower.firstIndex(of: "g"), let last = lower.last,
               last == "s" || last == "a" else { return nil }
         let bitsText = lower[lower.index(lower.startIndex, offsetBy: 3)..<g]
         let groupText = lower[lower.index(after: g)..<lower.index(before: lower.endIndex)]
-        guard let bits = Int(bitsText), let group = Int(groupText) else { return nil }
+        guard let bits = Int(bitsText), let group = groupText == "row" ? 0 : Int(groupText) else { return nil }
         self.init(bits: bits, group: group, asymmetric: last == "a")
     }
 
-    public var name: String { "lab\(bits)g\(group)\(asymmetric ? "a" : "s")" }
+    public var name: String { "lab\(bits)g\(isRowWise ? "row" : String(group))\(asymmetric ? "a" : "s")" }
 
+    /// One group spans the whole row.
+    public var isRowWise: Bool { group == 0 }
+
+    /// Bytes of one group of `elements` codes with its parameters.
+    public func groupBytes(_ elements: Int) -> Int { (asymmetric ? 4 : 2) + (elements * bits + 7) / 8 }
+
+    /// Fixed-group layout; row-wise types report one-element blocks (their row size comes
+    /// from `TensorType.rowBytes`).
     public var layout: TensorType.Layout {
-        TensorType.Layout(name: name.uppercased(), blockElements: group,
-                          blockBytes: (asymmetric ? 4 : 2) + (group * bits + 7) / 8)
+        TensorType.Layout(name: name.uppercased(), blockElements: isRowWise ? 1 : group,
+                          blockBytes: isRowWise ? 0 : groupBytes(group))
     }
 }

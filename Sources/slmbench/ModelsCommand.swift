@@ -98,13 +98,21 @@ struct Models: ParsableCommand {
             discussion: "Matrices whose rows are not whole blocks of the type fall back as llama.cpp does (Q4_K → Q5_0, Q6_K → Q8_0, …); the fallbacks are listed.")
         @Argument(help: "A GGUF file or a known model name.") var model: String
         @Option(help: ArgumentHelp("Target type: \(TensorType.quantizableNames.joined(separator: ", ")).", valueName: "type")) var to: String
-        @Option(name: .shortAndLong, help: ArgumentHelp("Output file.", valueName: "path")) var output: String
+        @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, keyed by the source's content, reused when present).", valueName: "path"))
+        var output: String?
 
         func validate() throws { _ = try Models.type(to, flag: "--to") }
 
         func run() throws {
-            let source = try Models.open(model)
             let type = try Models.type(to, flag: "--to")
+            guard let output else {
+                let source = URL(fileURLWithPath: try Models.resolve(model))
+                do {
+                    print(try ModelQuantizer.ensure(source: source, type: type, cache: .fromEnvironment()) { Console.progress($0) }.path)
+                } catch { throw CLIError(error.description) }
+                return
+            }
+            let source = try Models.open(model)
             do {
                 let fallbacks = try ModelQuantizer.quantize(source, to: type, output: output) { Console.progress($0) }
                 report(fallbacks)

@@ -121,6 +121,23 @@ struct ModelTests {
         #expect(err < 0.01 * rms)
     }
 
+    @Test func derivedModelsAreCachedByContent() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cache = ModelCache(root: dir)
+        let source = dir.appendingPathComponent("tiny.gguf")
+        try SyntheticModel.generate(preset: ArchitecturePreset.named("tiny")!, type: .f32, tokenizer: try realModel(), output: source.path)
+        let first = try ModelQuantizer.ensure(source: source, type: .q4_0, cache: cache)
+        let stamp = try FileManager.default.attributesOfItem(atPath: first.path)[.modificationDate] as? Date
+        let again = try ModelQuantizer.ensure(source: source, type: .q4_0, cache: cache)
+        #expect(again == first)
+        #expect(try FileManager.default.attributesOfItem(atPath: again.path)[.modificationDate] as? Date == stamp, "the cached file was rewritten")
+        #expect(try GGUFFile(path: first.path).tensor(named: "blk.0.attn_q.weight")?.type == .q4_0)
+        // Other weights (another seed) get another file.
+        try SyntheticModel.generate(preset: ArchitecturePreset.named("tiny")!, type: .f32, seed: 2, tokenizer: try realModel(), output: source.path)
+        #expect(try ModelQuantizer.ensure(source: source, type: .q4_0, cache: cache) != first)
+    }
+
     @Test func kTypesFallBackOnNarrowRows() {
         #expect(ModelQuantizer.effectiveType(.q4_K, rowLength: 576) == .q5_0)
         #expect(ModelQuantizer.effectiveType(.q6_K, rowLength: 576) == .q8_0)

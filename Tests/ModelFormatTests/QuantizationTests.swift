@@ -14,7 +14,7 @@ struct QuantizationTests {
         (.q6_K, 0.0091), (.q5_K, 0.0192), (.q4_K, 0.0388), (.q3_K, 0.0822), (.q2_K, 0.1596),
         (TensorType(name: "lab8g32s")!, 0.0027), (TensorType(name: "lab6g64a")!, 0.0110),
         (TensorType(name: "lab4g128s")!, 0.050), (TensorType(name: "lab3g32a")!, 0.0945),
-        (TensorType(name: "lab2g32s")!, 0.335),
+        (TensorType(name: "lab2g32s")!, 0.335), (TensorType(name: "lab4grows")!, 0.0468), (TensorType(name: "lab6growa")!, 0.0109),
     ]
 
     static func rmse(_ a: [Float], _ b: [Float]) -> Double {
@@ -76,7 +76,7 @@ struct QuantizationTests {
 
     @Test func labTypeIdsAndNames() {
         for bits in 2...8 {
-            for group in [32, 64, 128] {
+            for group in [32, 64, 128, 0] {
                 for asym in [false, true] {
                     let lab = LabType(bits: bits, group: group, asymmetric: asym)!
                     #expect(LabType(id: lab.id) == lab)
@@ -86,6 +86,10 @@ struct QuantizationTests {
                 }
             }
         }
+        #expect(LabType(name: "lab4grows")?.isRowWise == true)
+        #expect(TensorType(name: "lab4grows")!.rowBytes(576) == 2 + 288)
+        #expect(TensorType(name: "lab3growa")!.rowBytes(576) == 4 + 216)
+        #expect(TensorType(name: "lab4grows")!.bitsPerWeight == nil)
         #expect(LabType(name: "lab9g32s") == nil)
         #expect(LabType(name: "lab4g48a") == nil)
         #expect(TensorType(name: "q4_k") == .q4_K)
