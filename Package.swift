@@ -52,6 +52,7 @@ let package = Package(
             dependencies: ["DeviceProbe", "TestSupport", "CHwloc", "CProbeKernels"],
             exclude: ["Fixtures"]),
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "TestSupport"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "TestSupport"], exclude: ["FakeWorkers"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
     ]
 )

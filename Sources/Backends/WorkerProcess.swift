@@ -1,0 +1,227 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How one worker run ended. Every failure is a value the caller records; none throws.
+public enum WorkerOutcome: Sendable, Equatable {
+    case completed(metrics: JSONValue, backend: JSONValue)
+    /// The worker reported an error of its own (a model it cannot load, an unsupported type…).
+    case failed(code: String, message: String)
+    case timeout(afterSeconds: Double)
+    /// Killed for passing the memory ceiling (resident set size).
+    case oom(limitBytes: Int, residentBytes: Int)
+    /// Killed by a signal, or exited non-zero without an error message.
+    case crashed(signal: Int32?, exitStatus: Int32?)
+    /// The worker spoke, but not the protocol (garbage, missing fields, another version, no result).
+    case protocolError(String)
+    /// The program could not be started.
+    case launchFailed(String)
+
+    /// The short name results record (`ok`, `failed`, `timeout`, `oom`, `crashed`, `protocol`, `launch`).
+    public var status: String {
+        switch self {
+        case .completed: return "ok"
+        case .failed: return "failed"
+        case .timeout: return "timeout"
+        case .oom: return "oom"
+        case .crashed: return "crashed"
+        case .protocolError: return "protocol"
+        case .launchFailed: return "launch"
+        }
+    }
+}
+
+/// Everything observed about one worker run.
+public struct WorkerReport: Sendable {
+    public var outcome: WorkerOutcome
+    public var progress: [WorkerMessage]
+    /// Peak resident set size of the worker, from the kernel (wait4 rusage), in bytes.
+    public var peakRSSBytes: Int?
+    /// Wall time from launch to exit, measured by the parent (a cross-check on the worker's own timing).
+    public var wallSeconds: Double
+    /// The last lines the worker wrote to stderr.
+    public var stderrTail: [String]
+}
+
+/// Limits the parent enforces on a worker.
+public struct WorkerLimits: Sendable {
+    public var timeoutSeconds: Double
+    /// Resident-set ceiling; nil for none.
+    public var memoryLimitBytes: Int?
+    public var stderrLines: Int
+
+    public init(timeoutSeconds: Double, memoryLimitBytes: Int? = nil, stderrLines: Int = 20) {
+        self.timeoutSeconds = timeoutSeconds; self.memoryLimitBytes = memoryLimitBytes; self.stderrLines = stderrLines
+    }
+}
+
+/// Runs one worker process: starts the program without a shell, writes the request line,
+/// reads JSON lines, and enforces the wall-clock timeout and the memory ceiling.
+public enum WorkerProcess {
+    public static func run(executable: String, arguments: [String] = [], request: WorkerRequest,
+                           limits: WorkerLimits, onProgress: @escaping @Sendable (WorkerMessage) -> Void = { _ in }) -> WorkerReport {
+        let start = Date()
+        var requestLine: Data
+        do { requestLine = try JSONEncoder().encode(request) } catch {
+            return WorkerReport(outcome: .launchFailed("cannot encode the request: \(error)"), progress: [], peakRSSBytes: nil, wallSeconds: 0, stderrTail: [])
+        }
+        requestLine.append(0x0A)
+
+        var stdinPipe: [Int32] = [0, 0], stdoutPipe: [Int32] = [0, 0], stderrPipe: [Int32] = [0, 0]
+        guard pipe(&stdinPipe) == 0, pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0 else {
+            return WorkerReport(outcome: .launchFailed("pipe: \(String(cString: strerror(errno)))"), progress: [], peakRSSBytes: nil, wallSeconds: 0, stderrTail: [])
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        for fd in stdinPipe + stdoutPipe + stderrPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+
+        // Its own process group, so a kill also reaches any children it started (which would
+        // otherwise keep the output pipes open).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        // posix_spawnp searches PATH for a bare program name, as a shell would, without one.
+        let spawned = posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
+        close(stdinPipe[0]); close(stdoutPipe[1]); close(stderrPipe[1])
+        guard spawned == 0 else {
+            close(stdinPipe[1]); close(stdoutPipe[0]); close(stderrPipe[0])
+            return WorkerReport(outcome: .launchFailed("cannot start \(executable): \(String(cString: strerror(spawned)))"),
+                                progress: [], peakRSSBytes: nil, wallSeconds: 0, stderrTail: [])
+        }
+
+        // The request, then end of input. A worker that exits early must not kill us with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        requestLine.withUnsafeBytes { _ = write(stdinPipe[1], $0.baseAddress, $0.count) }
+        close(stdinPipe[1])
+
+        let stdoutLines = LineCollector(fd: stdoutPipe[0], keep: Int.max)
+        let stderrLines = LineCollector(fd: stderrPipe[0], keep: limits.stderrLines)
+
+        var status: Int32 = 0
+        var usage = rusage()
+        var killedFor: WorkerOutcome?
+        while true {
+            let reaped = wait4(pid, &status, WNOHANG, &usage)
+            if reaped == pid { break }
+            if reaped < 0 && errno != EINTR { break }
+            let elapsed = Date().timeIntervalSince(start)
+            if killedFor == nil {
+                if elapsed > limits.timeoutSeconds {
+                    killedFor = .timeout(afterSeconds: limits.timeoutSeconds)
+                    kill(-pid, SIGKILL)
+                } else if let limit = limits.memoryLimitBytes, let rss = residentBytes(pid), rss > limit {
+                    killedFor = .oom(limitBytes: limit, residentBytes: rss)
+                    kill(-pid, SIGKILL)
+                }
+            }
+            usleep(10_000)
+        }
+        kill(-pid, SIGKILL) // anything of the worker's still running
+        let lines = stdoutLines.finish()
+        let tail = stderrLines.finish()
+        let wall = Date().timeIntervalSince(start)
+        let peak = Int(usage.ru_maxrss) * 1024 // kilobytes on Linux
+
+        func report(_ outcome: WorkerOutcome, _ progress: [WorkerMessage] = []) -> WorkerReport {
+            WorkerReport(outcome: outcome, progress: progress, peakRSSBytes: peak > 0 ? peak : nil, wallSeconds: wall, stderrTail: tail)
+        }
+        if let killedFor { return report(killedFor) }
+
+        var progress: [WorkerMessage] = []
+        var final: WorkerOutcome?
+        for line in lines where !line.isEmpty {
+            let message: WorkerMessage
+            do { message = try WorkerMessage.decode(line: line) } catch { return report(.protocolError(error.description), progress) }
+            switch message {
+            case .progress:
+                progress.append(message)
+                onProgress(message)
+            case let .result(metrics, backend):
+                guard final == nil else { return report(.protocolError("more than one result or error line"), progress) }
+                final = .completed(metrics: metrics, backend: backend)
+            case let .error(code, text):
+                guard final == nil else { return report(.protocolError("more than one result or error line"), progress) }
+                final = .failed(code: code, message: text)
+            }
+        }
+        let signaled = status & 0x7f
+        if signaled != 0 && signaled != 0x7f { return report(.crashed(signal: signaled, exitStatus: nil), progress) }
+        let exitStatus = (status >> 8) & 0xff
+        if let final {
+            if case .completed = final, exitStatus != 0 { return report(.crashed(signal: nil, exitStatus: exitStatus), progress) }
+            return report(final, progress)
+        }
+        if exitStatus != 0 { return report(.crashed(signal: nil, exitStatus: exitStatus), progress) }
+        return report(.protocolError("the worker exited without a result or error line"), progress)
+    }
+
+    /// VmRSS of a process from /proc, in bytes.
+    static func residentBytes(_ pid: pid_t) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
+        }
+        return nil
+    }
+}
+
+/// Reads a file descriptor to its end on its own thread, keeping the last `keep` lines.
+final class LineCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    private var partial = Data()
+    private let done = DispatchSemaphore(value: 0)
+    private let keep: Int
+
+    init(fd: Int32, keep: Int) {
+        self.keep = keep
+        let thread = Thread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                append(buffer[0..<n])
+            }
+            close(fd)
+            lock.lock()
+            if !partial.isEmpty { push(String(decoding: partial, as: UTF8.self)) }
+            lock.unlock()
+            done.signal()
+        }
+        thread.start()
+    }
+
+    private func append(_ bytes: ArraySlice<UInt8>) {
+        lock.lock(); defer { lock.unlock() }
+        partial.append(contentsOf: bytes)
+        while let newline = partial.firstIndex(of: 0x0A) {
+            push(String(decoding: partial[partial.startIndex..<newline], as: UTF8.self))
+            partial.removeSubrange(partial.startIndex...newline)
+        }
+    }
+
+    private func push(_ line: String) {
+        lines.append(line)
+        if lines.count > keep { lines.removeFirst(lines.count - keep) }
+    }
+
+    /// Waits for end of file and returns the lines.
+    func finish() -> [String] {
+        done.wait()
+        lock.lock(); defer { lock.unlock() }
+        return lines
+    }
+}

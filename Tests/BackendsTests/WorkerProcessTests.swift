@@ -1,0 +1,89 @@
+import Backends
+import Foundation
+import Testing
+
+/// Faults injected with a purpose-built fake worker: each becomes a recorded outcome with a
+/// reason, and the caller goes on.
+@Suite("worker processes and faults")
+struct WorkerProcessTests {
+    static let fake = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("FakeWorkers/fake_worker.py").path
+    static let request = WorkerRequest(id: "run-7", run: .object(["threads": .number(2), "model": .string("smollm2-135m")]))
+
+    func run(_ mode: String, timeout: Double = 10, memory: Int? = nil) -> WorkerReport {
+        WorkerProcess.run(executable: "python3", arguments: [Self.fake, mode], request: Self.request,
+                          limits: WorkerLimits(timeoutSeconds: timeout, memoryLimitBytes: memory))
+    }
+
+    @Test func wellBehavedWorker() {
+        let report = run("ok")
+        guard case let .completed(metrics, backend) = report.outcome else {
+            Issue.record("expected completed, got \(report.outcome) \(report.stderrTail)"); return
+        }
+        #expect(metrics["tg_ts"]?.number == 123.5)
+        #expect(metrics["request_id"]?.string == "run-7")
+        #expect(metrics["threads"]?.number == 2)
+        #expect(backend["name"]?.string == "fake")
+        #expect(report.progress == [.progress(stage: "load", fraction: 0.5), .progress(stage: "decode", fraction: nil)])
+        #expect((report.peakRSSBytes ?? 0) > 1 << 20)
+        #expect(report.outcome.status == "ok")
+    }
+
+    @Test func reportedErrorIsAFailedRun() {
+        #expect(run("error").outcome == .failed(code: "unsupported-type", message: "cannot run lab4g32a"))
+    }
+
+    @Test func segfaultIsACrashWithTheLastStderrLines() {
+        let report = run("segv")
+        #expect(report.outcome == .crashed(signal: SIGSEGV, exitStatus: nil))
+        #expect(report.stderrTail.count == 20)
+        #expect(report.stderrTail.last == "stderr line 49")
+        #expect(report.outcome.status == "crashed")
+    }
+
+    @Test func hangIsKilledAtTheTimeout() {
+        let report = run("hang", timeout: 1)
+        #expect(report.outcome == .timeout(afterSeconds: 1))
+        #expect(report.wallSeconds >= 1 && report.wallSeconds < 5)
+    }
+
+    @Test func childrenOfAHungWorkerDoNotBlockTheParent() {
+        let report = run("hang-child", timeout: 1)
+        #expect(report.outcome == .timeout(afterSeconds: 1))
+        #expect(report.wallSeconds < 5)
+    }
+
+    @Test func memoryCeilingKillsAsOOM() {
+        let report = run("oom", timeout: 30, memory: 200 << 20)
+        guard case let .oom(limit, resident) = report.outcome else { Issue.record("expected oom, got \(report.outcome)"); return }
+        #expect(limit == 200 << 20 && resident > limit)
+        #expect((report.peakRSSBytes ?? 0) > 200 << 20)
+    }
+
+    @Test(arguments: [
+        ("garbage", "not a JSON object"), ("missing-fields", "lacks field 'metrics'"),
+        ("wrong-protocol", "protocol version 99"), ("no-result", "without a result"), ("two-results", "more than one"),
+    ])
+    func protocolViolations(mode: String, reason: String) {
+        let report = run(mode)
+        guard case let .protocolError(text) = report.outcome else { Issue.record("\(mode): got \(report.outcome)"); return }
+        #expect(text.contains(reason), "\(mode): \(text)")
+    }
+
+    @Test func silentNonZeroExitIsACrash() {
+        #expect(run("silent-exit").outcome == .crashed(signal: nil, exitStatus: 3))
+    }
+
+    @Test func missingProgramIsALaunchFailure() {
+        let report = WorkerProcess.run(executable: "/nonexistent/worker", request: Self.request, limits: WorkerLimits(timeoutSeconds: 5))
+        guard case let .launchFailed(text) = report.outcome else { Issue.record("got \(report.outcome)"); return }
+        #expect(text.contains("/nonexistent/worker"))
+    }
+
+    @Test func argumentsAreNotInterpretedByAShell() {
+        // A mode with shell syntax reaches the worker as one argument and is refused there.
+        let report = WorkerProcess.run(executable: "python3", arguments: [Self.fake, "ok; echo pwned"], request: Self.request,
+                                       limits: WorkerLimits(timeoutSeconds: 10))
+        #expect(report.outcome == .crashed(signal: nil, exitStatus: 1))
+        #expect(report.stderrTail.contains { $0.contains("unknown mode ok; echo pwned") })
+    }
+}
