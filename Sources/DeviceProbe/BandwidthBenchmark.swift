@@ -106,25 +106,22 @@ public enum BandwidthBenchmark {
                 }
                 return UInt64(r.count * 12 * passes)
             }
-            let fmaIterations = calibrate(seconds: options.computeTrialSeconds) { iterations in
+            // A compute kernel: runs `iterations`, returns the operations done and a value to sink.
+            func compute(_ kernel: @escaping @Sendable (UInt64) -> (ops: UInt64, sink: Double)) -> HardwareProfile.Bandwidth.Stat {
+                let iterations = calibrate(seconds: options.computeTrialSeconds) { _ = kernel($0) }
+                return measure(team: team, trials: options.trials) { index in
+                    let (ops, sink) = kernel(iterations)
+                    arrays.sink(index, sink)
+                    return ops
+                }
+            }
+            let fma = compute { iterations in
                 var sink: Float = 0
-                _ = slm_fma_f32(isa, iterations, &sink)
+                return (slm_fma_f32(isa, iterations, &sink), Double(sink))
             }
-            let fma = measure(team: team, trials: options.trials) { index in
-                var sink: Float = 0
-                let flops = slm_fma_f32(isa, fmaIterations, &sink)
-                arrays.sink(index, Double(sink))
-                return flops
-            }
-            let dotIterations = calibrate(seconds: options.computeTrialSeconds) { iterations in
+            let dot = compute { iterations in
                 var sink: Int32 = 0
-                _ = slm_dot_i8(isa, iterations, &sink)
-            }
-            let dot = measure(team: team, trials: options.trials) { index in
-                var sink: Int32 = 0
-                let ops = slm_dot_i8(isa, dotIterations, &sink)
-                arrays.sink(index, Double(sink))
-                return ops
+                return (slm_dot_i8(isa, iterations, &sink), Double(sink))
             }
             points.append(.init(threads: threads, cpus: team.cpus, readGBps: read, triadGBps: triad,
                                 fmaGFLOPS: fma, int8GOPS: dot))

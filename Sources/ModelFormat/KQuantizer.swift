@@ -75,31 +75,42 @@ enum KQuantizer {
         scale == 0 ? 0 : max(0, Swift.min(nmax, Int(((v + min) / scale).rounded())))
     }
 
+    /// The symmetric K formats' common step: fits the 16 sub-block scales of block `first`,
+    /// quantizes them against a fp16 super-block scale d (the largest maps to -scaleLevels),
+    /// and derives each element's code as q - qmin. Returns d, or nil for an all-zero block.
+    static func symmetricBlock(_ x: UnsafeBufferPointer<Float>, first: Int, qmin: Int, qmax: Int, scaleLevels: Int,
+                               scales: inout [Float], subScales: inout [Int], codes: inout [Int]) -> Float? {
+        var maxScale: Float = 0
+        for s in 0..<16 {
+            scales[s] = fitSymmetric(UnsafeBufferPointer(rebasing: x[(first + 16 * s)..<(first + 16 * s + 16)]), qmin: qmin, qmax: qmax)
+            if abs(scales[s]) > abs(maxScale) { maxScale = scales[s] }
+        }
+        guard maxScale != 0 else { return nil }
+        let d = Float(Float16(maxScale / Float(-scaleLevels)))
+        for s in 0..<16 {
+            let q = max(-scaleLevels, min(scaleLevels - 1, Int((scales[s] / d).rounded())))
+            subScales[s] = q
+            let dl = d * Float(q)
+            for i in 0..<16 {
+                let v = x[first + 16 * s + i]
+                codes[16 * s + i] = (dl == 0 ? 0 : max(qmin, min(qmax, Int((v / dl).rounded())))) - qmin
+            }
+        }
+        return d
+    }
+
     /// Q6_K: 16 sub-blocks of 16, int8 scales, codes in [-32, 31].
     static func q6_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer) {
         // Scratch reused across blocks (no allocation per block).
-        var scales = [Float](repeating: 0, count: 16), codes = [Int](repeating: 32, count: block)
+        var scales = [Float](repeating: 0, count: 16), subScales = [Int](repeating: 0, count: 16)
+        var codes = [Int](repeating: 32, count: block)
         for b in 0..<x.count / block {
-            let base = b * 210, first = b * block
-            var maxScale: Float = 0
-            for s in 0..<16 {
-                scales[s] = fitSymmetric(UnsafeBufferPointer(rebasing: x[(first + 16 * s)..<(first + 16 * s + 16)]), qmin: -32, qmax: 31)
-                if abs(scales[s]) > abs(maxScale) { maxScale = scales[s] }
-            }
+            let base = b * 210
             for i in 0..<210 { out[base + i] = 0 }
-            guard maxScale != 0 else { continue }
-            let d = Float(Float16(maxScale / -128))
-            for i in 0..<block { codes[i] = 32 }
-            for s in 0..<16 {
-                let q = max(-128, min(127, Int((scales[s] / d).rounded())))
-                out[base + 192 + s] = UInt8(bitPattern: Int8(q))
-                let dl = d * Float(q)
-                guard dl != 0 else { continue }
-                for i in 0..<16 {
-                    codes[16 * s + i] = max(-32, min(31, Int((x[first + 16 * s + i] / dl).rounded()))) + 32
-                }
-            }
+            guard let d = symmetricBlock(x, first: b * block, qmin: -32, qmax: 31, scaleLevels: 128,
+                                         scales: &scales, subScales: &subScales, codes: &codes) else { continue }
             Quantization.storeHalf(d, out, base + 208)
+            for s in 0..<16 { out[base + 192 + s] = UInt8(bitPattern: Int8(subScales[s])) }
             for half in 0..<2 {
                 let ql = base + half * 64, qh = base + 128 + half * 32, c = half * 128
                 for l in 0..<32 {
@@ -114,31 +125,20 @@ enum KQuantizer {
 
     /// Q3_K: 16 sub-blocks of 16, 6-bit signed scales, codes in [-4, 3].
     static func q3_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer) {
-        var scales = [Float](repeating: 0, count: 16), codes = [Int](repeating: 4, count: block)
+        var scales = [Float](repeating: 0, count: 16), subScales = [Int](repeating: 0, count: 16)
+        var codes = [Int](repeating: 4, count: block)
         for b in 0..<x.count / block {
-            let base = b * 110, first = b * block
-            var maxScale: Float = 0
-            for s in 0..<16 {
-                scales[s] = fitSymmetric(UnsafeBufferPointer(rebasing: x[(first + 16 * s)..<(first + 16 * s + 16)]), qmin: -4, qmax: 3)
-                if abs(scales[s]) > abs(maxScale) { maxScale = scales[s] }
-            }
+            let base = b * 110
             for i in 0..<110 { out[base + i] = 0 }
-            guard maxScale != 0 else { continue }
-            let d = Float(Float16(maxScale / -32))
-            for i in 0..<block { codes[i] = 4 }
+            guard let d = symmetricBlock(x, first: b * block, qmin: -4, qmax: 3, scaleLevels: 32,
+                                         scales: &scales, subScales: &subScales, codes: &codes) else { continue }
+            Quantization.storeHalf(d, out, base + 108)
+            let sc = base + 96
             for s in 0..<16 {
-                let q = max(-32, min(31, Int((scales[s] / d).rounded())))
-                let stored = q + 32
-                let sc = base + 96
+                let stored = subScales[s] + 32
                 if s < 8 { out[sc + s] |= UInt8(stored & 0xF) } else { out[sc + s - 8] |= UInt8(stored & 0xF) << 4 }
                 out[sc + 8 + s % 4] |= UInt8((stored >> 4) & 3) << UInt8(2 * (s / 4))
-                let dl = d * Float(q)
-                guard dl != 0 else { continue }
-                for i in 0..<16 {
-                    codes[16 * s + i] = max(-4, min(3, Int((x[first + 16 * s + i] / dl).rounded()))) + 4
-                }
             }
-            Quantization.storeHalf(d, out, base + 108)
             for i in 0..<block {
                 let l = codes[i]
                 out[base + 32 + (i / 128) * 32 + i % 32] |= UInt8(l & 3) << UInt8(2 * ((i / 32) % 4))
