@@ -58,6 +58,9 @@ public struct WorkerLimits: Sendable {
 
 /// Runs one worker process: starts the program without a shell, writes the request line,
 /// reads JSON lines, and enforces the wall-clock timeout and the memory ceiling.
+///
+/// Side effect: the calling process ignores SIGPIPE from the first run on, so a worker that
+/// exits before reading its request cannot kill the parent (writes then fail with EPIPE).
 public enum WorkerProcess {
     public static func run(executable: String, arguments: [String] = [], request: WorkerRequest,
                            limits: WorkerLimits, onProgress: @escaping @Sendable (WorkerMessage) -> Void = { _ in }) -> WorkerReport {
