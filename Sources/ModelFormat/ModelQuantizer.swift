@@ -12,7 +12,7 @@ public enum ModelQuantizer {
     public static func ensure(source: URL, type: TensorType, cache: ModelCache,
                               progress: (String) -> Void = { _ in }) throws(Failure) -> URL {
         let digest: String
-        do { digest = try ModelFetcher.sha256(of: source) } catch { throw .gguf(.writeFailed(path: source.path, reason: error.description)) }
+        do { digest = try ModelFetcher.sha256(of: source) } catch { throw .unreadableSource(error.description) }
         let stem = source.deletingPathExtension().lastPathComponent
         let path = cache.models.appendingPathComponent("derived")
             .appendingPathComponent("\(stem)-\(digest.prefix(16))-\(type.name.lowercased())-q\(quantizerVersion).gguf")
@@ -39,6 +39,8 @@ public enum ModelQuantizer {
     public enum Failure: Error, Sendable, CustomStringConvertible {
         case cannotQuantize(TensorType)
         case cannotRead(tensor: String, type: TensorType)
+        /// The source file could not be read to key the cache.
+        case unreadableSource(String)
         case gguf(GGUFError)
 
         public var description: String {
@@ -47,6 +49,8 @@ public enum ModelQuantizer {
                 return "cannot quantize to \(type.name) yet; available: \(TensorType.quantizableNames.joined(separator: ", "))"
             case let .cannotRead(tensor, type):
                 return "tensor '\(tensor)' is \(type.name), which slmbench cannot dequantize"
+            case let .unreadableSource(reason):
+                return "cannot read the model to quantize: \(reason)"
             case let .gguf(error):
                 return error.description
             }
