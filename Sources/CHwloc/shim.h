@@ -11,7 +11,6 @@
 #define CHWLOC_HAS_CPUKINDS 0
 #endif
 
-static inline int CHwloc_api_version(void) { return (int)HWLOC_API_VERSION; }
 static inline unsigned CHwloc_runtime_version(void) { return hwloc_get_api_version(); }
 static inline int CHwloc_has_cpukinds(void) { return CHWLOC_HAS_CPUKINDS; }
 
@@ -23,7 +22,6 @@ static inline hwloc_obj_t CHwloc_obj_by_type(hwloc_topology_t t, hwloc_obj_type_
     return hwloc_get_obj_by_type(t, type, idx);
 }
 static inline int CHwloc_obj_type_is_cache(hwloc_obj_type_t type) { return hwloc_obj_type_is_cache(type); }
-static inline int CHwloc_obj_type_is_dcache(hwloc_obj_type_t type) { return hwloc_obj_type_is_dcache(type); }
 
 /* Object fields live behind unions and pointers; plain accessors keep Swift code readable. */
 static inline hwloc_uint64_t CHwloc_cache_size(hwloc_obj_t o) { return o->attr ? o->attr->cache.size : 0; }
@@ -34,7 +32,6 @@ static inline int CHwloc_cache_type(hwloc_obj_t o) { return o->attr ? (int)o->at
 static inline hwloc_uint64_t CHwloc_numanode_local_memory(hwloc_obj_t o) {
     return o->attr ? o->attr->numanode.local_memory : 0;
 }
-static inline hwloc_uint64_t CHwloc_total_memory(hwloc_obj_t o) { return o->total_memory; }
 
 /* Bitmap iteration is a macro in hwloc; expose the two calls it expands to. */
 static inline int CHwloc_bitmap_first(hwloc_const_bitmap_t b) { return hwloc_bitmap_first(b); }

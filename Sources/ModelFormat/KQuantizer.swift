@@ -6,7 +6,7 @@
 /// The sub-block parameters are then quantized against the fp16 super-block scales, and the
 /// codes are recomputed with the parameters as they will be decoded.
 enum KQuantizer {
-    static let block = 256
+    static let block = KQuants.block
     /// Candidate scales tried per sub-block: levels + k/steps·spread for k in -steps…steps.
     static let steps = 16
     static let spread: Float = 1.5

@@ -72,9 +72,9 @@ public enum ModelQuantizer {
             guard Quantization.canDequantize(tensor.type) else { throw .cannotRead(tensor: tensor.name, type: tensor.type) }
             let target = tensor.shape.count == 1 ? TensorType.f32 : effectiveType(type, rowLength: tensor.rowLength)
             if tensor.shape.count > 1 && target != type { fallbacks[tensor.name] = target }
+            let bytes = tensor.type.rowBytes(tensor.rowLength)! // the reader checked rows are whole blocks
             writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: target) { out in
                 try convertRows(rows: tensor.rowCount, rowLength: tensor.rowLength, to: target, into: out) { row, buffer in
-                    let bytes = tensor.type.rowBytes(tensor.rowLength)!
                     let source = UnsafeRawBufferPointer(rebasing: source.data(for: tensor)[(row * bytes)..<((row + 1) * bytes)])
                     try Quantization.dequantize(source, type: tensor.type, into: buffer)
                 }

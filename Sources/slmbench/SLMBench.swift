@@ -28,9 +28,7 @@ enum BuildInfo {
     static var producer: String { "slmbench \(version) (\(configuration) build)" }
 }
 
-/// Semantic exit codes (documented in the README).
+/// Semantic exit codes (documented in the README; 2 and 3 arrive with compare and sweep).
 enum Exit {
     static let failure = ExitCode(1)
-    static let regression = ExitCode(2)
-    static let someRunsFailed = ExitCode(3)
 }
