@@ -24,6 +24,10 @@ let package = Package(
             providers: [.apt(["libnuma-dev"])]),
         // Memory-bandwidth and peak-compute loops, selected by ISA at run time.
         .target(name: "CProbeKernels"),
+        // Inference kernels and the engine's thread pool (scalar + AVX2 bodies, chosen at run time).
+        .target(name: "CKernels"),
+        // libllama's C API as slmbench calls it, bound at run time with dlopen (no link-time dependency).
+        .target(name: "CLlamaCpp"),
 
         .target(
             name: "DeviceProbe",
@@ -32,8 +36,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(name: "ModelFormat", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Engine", dependencies: ["ModelFormat", "DeviceProbe"]),
-        .target(name: "Backends", dependencies: ["Engine", "ModelFormat", "DeviceProbe"]),
+        .target(name: "Engine", dependencies: ["ModelFormat", "DeviceProbe", "CKernels", "CNuma"]),
+        .target(name: "Backends", dependencies: ["Engine", "ModelFormat", "DeviceProbe", "CLlamaCpp"]),
         .target(name: "ResultStore", dependencies: ["DeviceProbe"]),
         .target(name: "Reporter", dependencies: ["ResultStore", "DeviceProbe"]),
         .target(
@@ -42,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "slmbench",
             dependencies: [
-                "Workloads", "DeviceProbe",
+                "Workloads", "DeviceProbe", "Engine", "Backends", "ModelFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -52,6 +56,7 @@ let package = Package(
             dependencies: ["DeviceProbe", "TestSupport", "CHwloc", "CProbeKernels"],
             exclude: ["Fixtures"]),
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "ModelFormat", "CKernels", "TestSupport"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "TestSupport"], exclude: ["FakeWorkers"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
     ]

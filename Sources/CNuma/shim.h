@@ -8,4 +8,9 @@
 static inline int CNuma_node_is_present(int node) {
     return numa_bitmask_isbitset(numa_nodes_ptr, (unsigned)node);
 }
+/* Interleaves this process's future allocations over every node (numa_all_nodes_ptr is a
+ * mutable global too). */
+static inline void CNuma_interleave_all(void) {
+    numa_set_interleave_mask(numa_all_nodes_ptr);
+}
 #endif

@@ -14,12 +14,6 @@ extension PlannedCommand {
     }
 }
 
-struct Run: PlannedCommand {
-    static let configuration = CommandConfiguration(abstract: "(planned) Run one configuration on one backend.")
-    static let issue = 4
-    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
-}
-
 struct Sweep: PlannedCommand {
     static let configuration = CommandConfiguration(abstract: "(planned) Run a sweep spec (models × types × threads × batch × backends).")
     static let issue = 6
@@ -28,12 +22,6 @@ struct Sweep: PlannedCommand {
 
 struct Quality: PlannedCommand {
     static let configuration = CommandConfiguration(abstract: "(planned) Perplexity, KL divergence and top-1 agreement per bit-width.")
-    static let issue = 4
-    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
-}
-
-struct Generate: PlannedCommand {
-    static let configuration = CommandConfiguration(abstract: "(planned) Generate text with a model.")
     static let issue = 4
     @Argument(parsing: .allUnrecognized) var arguments: [String] = []
 }
@@ -62,8 +50,3 @@ struct Recommend: PlannedCommand {
     @Argument(parsing: .allUnrecognized) var arguments: [String] = []
 }
 
-struct Worker: PlannedCommand {
-    static let configuration = CommandConfiguration(abstract: "(planned, internal) Execute one run speaking the worker protocol on stdio.")
-    static let issue = 5
-    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
-}

@@ -69,8 +69,7 @@ struct CLITests {
     }
 
     @Test func plannedCommandsSayNotBuiltAndFail() throws {
-        for command in [["run"], ["sweep"], ["quality"], ["generate"], ["report"], ["compare"], ["cost"],
-                        ["recommend"], ["worker"]] {
+        for command in [["sweep"], ["quality"], ["report"], ["compare"], ["cost"], ["recommend"]] {
             let result = try runCommand(TestPaths.slmbenchExecutable, command + ["--anything"])
             #expect(result.status == 1, "\(command) exited \(result.status)")
             #expect(result.stderr.contains("not built yet"), "\(command): \(result.stderr)")

@@ -1,0 +1,73 @@
+#ifndef SLMBENCH_CKERNELS_H
+#define SLMBENCH_CKERNELS_H
+/* Inference kernels for the native engine.
+ *
+ * Weights stay in their GGUF block layout (llama.cpp's ggml-common.h layouts) and are read
+ * where the file is mapped. Activations are quantized per row to the 8-bit block format each
+ * weight type pairs with (q8_0, or q8_1 for the types with a minimum), as llama.cpp does, so
+ * dot products run on integers. Every function has a portable scalar body; x86-64 builds add
+ * AVX2+FMA+F16C bodies (per-function target attributes), chosen at run time. */
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Kernel sets. ck_set_level picks one for the process (the probe's ISA decides);
+ * it returns the level in effect, which is lower when the CPU lacks the requested one. */
+enum { CK_LEVEL_SCALAR = 0, CK_LEVEL_AVX2 = 1 };
+int ck_set_level(int level);
+int ck_level(void);
+int ck_level_supported(int level);
+
+/* Weight types with direct kernels (ggml type ids). */
+enum {
+    CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q5_1 = 7, CK_Q8_0 = 8
+};
+/* Activation formats: 0 = f32 rows, 1 = q8_0 blocks, 2 = q8_1 blocks. */
+enum { CK_ACT_F32 = 0, CK_ACT_Q8_0 = 1, CK_ACT_Q8_1 = 2 };
+
+/* 1 when the weight type has a direct kernel; then *act is the activation format it reads. */
+int ck_weight_supported(int type, int *act);
+/* Bytes of one activation row of n elements (n a multiple of 32 for the 8-bit formats). */
+size_t ck_act_row_bytes(int act, int n);
+/* Converts one f32 row to the activation format (q8_0 / q8_1 blocks; f32 copies). */
+void ck_quantize_act(int act, const float *x, void *out, int n);
+
+/* out[t * out_stride + (r - r0)] = dot(W row r, activation row t) for r in [r0, r1),
+ * t in [0, ntok). W rows are w_stride bytes apart, activation rows x_stride bytes apart. */
+void ck_matmul(int type, const void *w, size_t w_stride, int r0, int r1,
+               const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n);
+
+/* Plain f32 helpers. */
+float ck_dot_f32(const float *a, const float *b, int n);
+void ck_axpy_f32(float a, const float *x, float *y, int n);          /* y += a x */
+float ck_dot_f16_f32(const uint16_t *a, const float *b, int n);
+void ck_axpy_f16_f32(float a, const uint16_t *x, float *y, int n);   /* y += a x */
+void ck_f32_to_f16(const float *x, uint16_t *y, int n);
+float ck_f16_to_f32(uint16_t h);
+
+/* One query head's causal attention over `length` cached positions:
+ * out = softmax(scale * q·k_j) · v_j, keys and values `stride` elements apart (f32, or f16
+ * when kv_f16), `hd` elements each. `scores` holds `length` floats of scratch. */
+void ck_attention_head(const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
+                       int kv_f16, float scale, float *scores, float *out);
+
+/* RMSNorm: y = x / sqrt(mean(x^2) + eps) * w */
+void ck_rmsnorm(const float *x, const float *w, float *y, int n, float eps);
+
+/* A persistent pool of threads woken per operation. The calling thread is member 0; the
+ * pool creates nthreads - 1 more. Workers spin briefly after each task, then sleep. */
+typedef struct ck_pool ck_pool;
+typedef void (*ck_task_fn)(void *ctx, int ith, int nth);
+ck_pool *ck_pool_create(int nthreads);
+int ck_pool_size(const ck_pool *pool);
+/* Runs fn(ctx, i, n) on every member (i = 0 on the caller) and returns when all are done. */
+void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx);
+void ck_pool_destroy(ck_pool *pool);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

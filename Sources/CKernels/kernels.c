@@ -1,0 +1,517 @@
+/* Native engine kernels: scalar reference bodies plus AVX2 bodies picked at run time.
+ * Block layouts (llama.cpp's, bytes):
+ *   q4_0 {f16 d; u8 qs[16]}          value = (nibble - 8) d      low nibbles: elements 0-15
+ *   q4_1 {f16 d; f16 m; u8 qs[16]}   value = nibble d + m        high nibbles: elements 16-31
+ *   q5_0 {f16 d; u8 qh[4]; u8 qs[16]} value = (nibble | bit << 4) - 16) d, bit j of qh → element j
+ *   q5_1 {f16 d; f16 m; u8 qh[4]; u8 qs[16]}
+ *   q8_0 {f16 d; i8 qs[32]}
+ *   q8_1 {f16 d; f16 s; i8 qs[32]}   s = d * sum(qs)   (activations only) */
+#include "CKernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CK_X86 1
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#endif
+
+static int g_level = CK_LEVEL_SCALAR;
+
+int ck_level_supported(int level) {
+    if (level == CK_LEVEL_SCALAR) return 1;
+#ifdef CK_X86
+    if (level == CK_LEVEL_AVX2) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    }
+#endif
+    return 0;
+}
+
+int ck_set_level(int level) {
+    while (level > CK_LEVEL_SCALAR && !ck_level_supported(level)) level--;
+    g_level = level < CK_LEVEL_SCALAR ? CK_LEVEL_SCALAR : level;
+    return g_level;
+}
+
+int ck_level(void) { return g_level; }
+
+/* ---------------------------------------------------------------- half floats (portable) */
+
+float ck_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
+    if (exp == 0) {
+        float v = ldexpf((float)man, -24); /* zero or subnormal */
+        return sign ? -v : v;
+    }
+    if (exp == 31) bits = sign | 0x7f800000u | (man << 13);
+    else bits = sign | ((exp + 112u) << 23) | (man << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static uint16_t f32_to_f16_soft(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0));
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds past 65504 */
+    if (ax < 0x38800000u) {                                   /* below 2^-14: subnormal */
+        float v;
+        memcpy(&v, &ax, 4);
+        return (uint16_t)(sign | (uint32_t)nearbyintf(v * 16777216.0f));
+    }
+    uint32_t h = ((ax >> 23) - 112u) << 10 | ((ax & 0x7fffffu) >> 13);
+    uint32_t rest = ax & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;
+    return (uint16_t)(sign | h);
+}
+
+static inline float ld16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return ck_f16_to_f32(h);
+}
+
+/* ---------------------------------------------------------------- formats */
+
+int ck_weight_supported(int type, int *act) {
+    int a;
+    switch (type) {
+    case CK_F32: case CK_F16: a = CK_ACT_F32; break;
+    case CK_Q4_0: case CK_Q5_0: case CK_Q8_0: a = CK_ACT_Q8_0; break;
+    case CK_Q4_1: case CK_Q5_1: a = CK_ACT_Q8_1; break;
+    default: return 0;
+    }
+    if (act) *act = a;
+    return 1;
+}
+
+size_t ck_act_row_bytes(int act, int n) {
+    switch (act) {
+    case CK_ACT_Q8_0: return (size_t)(n / 32) * 34;
+    case CK_ACT_Q8_1: return (size_t)(n / 32) * 36;
+    default: return (size_t)n * 4;
+    }
+}
+
+static void quantize_act_scalar(int act, const float *x, uint8_t *out, int n) {
+    const size_t bs = act == CK_ACT_Q8_1 ? 36 : 34, qo = act == CK_ACT_Q8_1 ? 4 : 2;
+    for (int b = 0; b < n / 32; b++) {
+        const float *xb = x + 32 * b;
+        uint8_t *ob = out + bs * b;
+        float amax = 0;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
+        const float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) {
+            int q = (int)nearbyintf(xb[j] * id);
+            ((int8_t *)(ob + qo))[j] = (int8_t)q;
+            sum += q;
+        }
+        uint16_t hd = f32_to_f16_soft(d);
+        memcpy(ob, &hd, 2);
+        if (act == CK_ACT_Q8_1) {
+            uint16_t hs = f32_to_f16_soft((float)sum * d);
+            memcpy(ob + 2, &hs, 2);
+        }
+    }
+}
+
+/* Scalar dot of one weight row with one activation row: the reference the AVX2 bodies match
+ * up to float summation order. */
+static float dot_scalar(int type, const uint8_t *w, const uint8_t *x, int n) {
+    const int nb = n / 32;
+    float sum = 0;
+    switch (type) {
+    case CK_F32: {
+        const float *a = (const float *)w, *b = (const float *)x;
+        for (int i = 0; i < n; i++) sum += a[i] * b[i];
+        return sum;
+    }
+    case CK_F16: {
+        const float *b = (const float *)x;
+        for (int i = 0; i < n; i++) sum += ld16(w + 2 * i) * b[i];
+        return sum;
+    }
+    case CK_Q8_0:
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *wb = w + 34 * b, *xb = x + 34 * b;
+            int s = 0;
+            for (int j = 0; j < 32; j++) s += (int8_t)wb[2 + j] * (int8_t)xb[2 + j];
+            sum += (float)s * ld16(wb) * ld16(xb);
+        }
+        return sum;
+    case CK_Q4_0: case CK_Q5_0: {
+        const int five = type == CK_Q5_0, bs = five ? 22 : 18, qs = five ? 6 : 2;
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *wb = w + bs * b, *xb = x + 34 * b;
+            uint32_t qh = 0;
+            if (five) memcpy(&qh, wb + 2, 4);
+            int s = 0;
+            for (int j = 0; j < 16; j++) {
+                int lo = wb[qs + j] & 15, hi = wb[qs + j] >> 4;
+                if (five) { lo |= ((qh >> j) & 1) << 4; hi |= ((qh >> (j + 16)) & 1) << 4; }
+                const int off = five ? 16 : 8;
+                s += (lo - off) * (int8_t)xb[2 + j] + (hi - off) * (int8_t)xb[2 + j + 16];
+            }
+            sum += (float)s * ld16(wb) * ld16(xb);
+        }
+        return sum;
+    }
+    case CK_Q4_1: case CK_Q5_1: {
+        const int five = type == CK_Q5_1, bs = five ? 24 : 20, qs = five ? 8 : 4;
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *wb = w + bs * b, *xb = x + 36 * b;
+            uint32_t qh = 0;
+            if (five) memcpy(&qh, wb + 4, 4);
+            int s = 0;
+            for (int j = 0; j < 16; j++) {
+                int lo = wb[qs + j] & 15, hi = wb[qs + j] >> 4;
+                if (five) { lo |= ((qh >> j) & 1) << 4; hi |= ((qh >> (j + 16)) & 1) << 4; }
+                s += lo * (int8_t)xb[4 + j] + hi * (int8_t)xb[4 + j + 16];
+            }
+            sum += (float)s * ld16(wb) * ld16(xb) + ld16(wb + 2) * ld16(xb + 2);
+        }
+        return sum;
+    }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- AVX2 */
+#ifdef CK_X86
+
+AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static inline float h16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/* 32 nibbles: low nibbles in the low 128-bit lane (elements 0-15), high nibbles above. */
+AVX2 static inline __m256i nibbles(const uint8_t *qs) {
+    const __m128i t = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0f));
+}
+
+/* Byte j = 0x10 when bit j of the 32-bit field is set. */
+AVX2 static inline __m256i fifth_bits(const uint8_t *qh) {
+    uint32_t x;
+    memcpy(&x, qh, 4);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x),
+        _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL, 0x0101010101010101LL, 0));
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+/* Sum over 32 lanes of u * s (u unsigned ≤ 127, s signed), as 8 float partial sums. */
+AVX2 static inline __m256 dot_u8_i8(__m256i u, __m256i s) {
+    const __m256i p16 = _mm256_maddubs_epi16(u, s);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+typedef struct { __m256i q; float d, m; } wblock;
+
+/* Decodes weight block b of a row: q as the unsigned operand (absolute values for the signed
+ * types, whose signs are moved onto the activation), d and m the scales. */
+AVX2 static inline __attribute__((always_inline)) wblock decode(const int type, const uint8_t *w, int b) {
+    wblock r;
+    r.m = 0;
+    switch (type) {
+    case CK_Q4_0: { const uint8_t *p = w + 18 * b; r.d = h16(p);
+        r.q = _mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8)); break; }
+    case CK_Q5_0: { const uint8_t *p = w + 22 * b; r.d = h16(p);
+        r.q = _mm256_sub_epi8(_mm256_or_si256(nibbles(p + 6), fifth_bits(p + 2)), _mm256_set1_epi8(16)); break; }
+    case CK_Q8_0: { const uint8_t *p = w + 34 * b; r.d = h16(p);
+        r.q = _mm256_loadu_si256((const __m256i *)(p + 2)); break; }
+    case CK_Q4_1: { const uint8_t *p = w + 20 * b; r.d = h16(p); r.m = h16(p + 2);
+        r.q = nibbles(p + 4); break; }
+    default: /* CK_Q5_1 */ { const uint8_t *p = w + 24 * b; r.d = h16(p); r.m = h16(p + 2);
+        r.q = _mm256_or_si256(nibbles(p + 8), fifth_bits(p + 4)); break; }
+    }
+    return r;
+}
+
+/* One weight row against NT activation rows (NT a constant after inlining). */
+AVX2 static inline __attribute__((always_inline)) void
+row_dot(const int type, const int NT, const uint8_t *w, const uint8_t *const *x, int nb, float *out, size_t out_stride) {
+    const int affine = type == CK_Q4_1 || type == CK_Q5_1;
+    const int xbs = affine ? 36 : 34, xq = affine ? 4 : 2;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float mins[4] = {0, 0, 0, 0};
+    for (int b = 0; b < nb; b++) {
+        const wblock wb = decode(type, w, b);
+        const __m256i u = affine ? wb.q : _mm256_sign_epi8(wb.q, wb.q);
+        for (int t = 0; t < NT; t++) {
+            const uint8_t *xb = x[t] + (size_t)xbs * b;
+            __m256i y = _mm256_loadu_si256((const __m256i *)(xb + xq));
+            if (!affine) y = _mm256_sign_epi8(y, wb.q);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(wb.d * h16(xb)), dot_u8_i8(u, y), acc[t]);
+            if (affine) mins[t] += wb.m * h16(xb + 2);
+        }
+    }
+    for (int t = 0; t < NT; t++) out[t * out_stride] = hsum8(acc[t]) + mins[t];
+}
+
+#define CK_ROWS(TYPE)                                                                         \
+    AVX2 static void rows_##TYPE(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, \
+                                 size_t xs, int ntok, float *out, size_t os, int n) {          \
+        const int nb = n / 32;                                                                \
+        for (int t0 = 0; t0 < ntok; t0 += 64) {                                                \
+            const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;                                    \
+            for (int r = r0; r < r1; r++) {                                                    \
+                const uint8_t *wr = w + ws * (size_t)r;                                        \
+                int t = t0;                                                                    \
+                for (; t + 4 <= t1; t += 4) {                                                  \
+                    const uint8_t *xs4[4] = {x + xs * t, x + xs * (t + 1), x + xs * (t + 2), x + xs * (t + 3)}; \
+                    row_dot(TYPE, 4, wr, xs4, nb, out + os * t + (r - r0), os);                \
+                }                                                                             \
+                for (; t < t1; t++) {                                                          \
+                    const uint8_t *xs1[1] = {x + xs * t};                                      \
+                    row_dot(TYPE, 1, wr, xs1, nb, out + os * t + (r - r0), os);                \
+                }                                                                             \
+            }                                                                                 \
+        }                                                                                     \
+    }
+CK_ROWS(CK_Q4_0)
+CK_ROWS(CK_Q4_1)
+CK_ROWS(CK_Q5_0)
+CK_ROWS(CK_Q5_1)
+CK_ROWS(CK_Q8_0)
+
+AVX2 static inline float dot_f32_avx2(const float *a, const float *b, int n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    float s = hsum8(_mm256_add_ps(s0, s1));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+AVX2 static inline float dot_f16_avx2(const uint16_t *a, const float *b, int n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i + 8))), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))), _mm256_loadu_ps(b + i), s0);
+    float s = hsum8(_mm256_add_ps(s0, s1));
+    for (; i < n; i++) s += _cvtsh_ss(a[i]) * b[i];
+    return s;
+}
+
+AVX2 static inline void axpy_f32_avx2(float a, const float *x, float *y, int n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+AVX2 static inline void axpy_f16_avx2(float a, const uint16_t *x, float *y, int n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * _cvtsh_ss(x[i]);
+}
+
+AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = f32_to_f16_soft(x[i]);
+}
+
+AVX2 static void quantize_act_avx2(int act, const float *x, uint8_t *out, int n) {
+    const size_t bs = act == CK_ACT_Q8_1 ? 36 : 34, qo = act == CK_ACT_Q8_1 ? 4 : 2;
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int b = 0; b < n / 32; b++) {
+        const float *xb = x + 32 * b;
+        uint8_t *ob = out + bs * b;
+        __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8);
+        __m256 v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v0, absmask), _mm256_and_ps(v1, absmask)),
+                                 _mm256_max_ps(_mm256_and_ps(v2, absmask), _mm256_and_ps(v3, absmask)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        const float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;
+        const __m256 vid = _mm256_set1_ps(id);
+#define rnd (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+        __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, vid), rnd));
+        __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, vid), rnd));
+        __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, vid), rnd));
+        __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, vid), rnd));
+        const uint16_t hd = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        memcpy(ob, &hd, 2);
+        if (act == CK_ACT_Q8_1) {
+            __m256i s = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+            __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+            s4 = _mm_hadd_epi32(s4, s4);
+            s4 = _mm_hadd_epi32(s4, s4);
+            const uint16_t hs = _cvtss_sh((float)_mm_cvtsi128_si32(s4) * d, _MM_FROUND_TO_NEAREST_INT);
+            memcpy(ob + 2, &hs, 2);
+        }
+        i0 = _mm256_packs_epi32(i0, i1);
+        i2 = _mm256_packs_epi32(i2, i3);
+        i0 = _mm256_packs_epi16(i0, i2);
+        i0 = _mm256_permutevar8x32_epi32(i0, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(ob + qo), i0);
+#undef rnd
+    }
+}
+
+#endif /* CK_X86 */
+
+/* ---------------------------------------------------------------- dispatch */
+
+void ck_quantize_act(int act, const float *x, void *out, int n) {
+    if (act == CK_ACT_F32) { memcpy(out, x, (size_t)n * 4); return; }
+#ifdef CK_X86
+    if (g_level >= CK_LEVEL_AVX2) { quantize_act_avx2(act, x, (uint8_t *)out, n); return; }
+#endif
+    quantize_act_scalar(act, x, (uint8_t *)out, n);
+}
+
+void ck_matmul(int type, const void *w, size_t w_stride, int r0, int r1,
+               const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
+    const uint8_t *W = (const uint8_t *)w, *X = (const uint8_t *)x;
+#ifdef CK_X86
+    if (g_level >= CK_LEVEL_AVX2) {
+        switch (type) {
+        case CK_Q4_0: rows_CK_Q4_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+        case CK_Q4_1: rows_CK_Q4_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+        case CK_Q5_0: rows_CK_Q5_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+        case CK_Q5_1: rows_CK_Q5_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+        case CK_Q8_0: rows_CK_Q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+        case CK_F32:
+            for (int t = 0; t < ntok; t++)
+                for (int r = r0; r < r1; r++)
+                    out[out_stride * t + (r - r0)] = dot_f32_avx2((const float *)(W + w_stride * r), (const float *)(X + x_stride * t), n);
+            return;
+        case CK_F16:
+            for (int t = 0; t < ntok; t++)
+                for (int r = r0; r < r1; r++)
+                    out[out_stride * t + (r - r0)] = dot_f16_avx2((const uint16_t *)(W + w_stride * r), (const float *)(X + x_stride * t), n);
+            return;
+        }
+    }
+#endif
+    for (int t = 0; t < ntok; t++)
+        for (int r = r0; r < r1; r++)
+            out[out_stride * t + (r - r0)] = dot_scalar(type, W + w_stride * r, X + x_stride * t, n);
+}
+
+float ck_dot_f32(const float *a, const float *b, int n) {
+#ifdef CK_X86
+    if (g_level >= CK_LEVEL_AVX2) return dot_f32_avx2(a, b, n);
+#endif
+    float s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+float ck_dot_f16_f32(const uint16_t *a, const float *b, int n) {
+#ifdef CK_X86
+    if (g_level >= CK_LEVEL_AVX2) return dot_f16_avx2(a, b, n);
+#endif
+    float s = 0;
+    for (int i = 0; i < n; i++) s += ck_f16_to_f32(a[i]) * b[i];
+    return s;
+}
+
+void ck_axpy_f32(float a, const float *x, float *y, int n) {
+#ifdef CK_X86
+    if (g_level >= CK_LEVEL_AVX2) { axpy_f32_avx2(a, x, y, n); return; }
+#endif
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+void ck_axpy_f16_f32(float a, const uint16_t *x, float *y, int n) {
+#ifdef CK_X86
+    if (g_level >= CK_LEVEL_AVX2) { axpy_f16_avx2(a, x, y, n); return; }
+#endif
+    for (int i = 0; i < n; i++) y[i] += a * ck_f16_to_f32(x[i]);
+}
+
+void ck_f32_to_f16(const float *x, uint16_t *y, int n) {
+#ifdef CK_X86
+    if (g_level >= CK_LEVEL_AVX2) { f32_to_f16_avx2(x, y, n); return; }
+#endif
+    for (int i = 0; i < n; i++) y[i] = f32_to_f16_soft(x[i]);
+}
+
+#ifdef CK_X86
+AVX2 static void attention_avx2(const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
+                                int kv_f16, float scale, float *scores, float *out) {
+    float maximum = -INFINITY;
+    for (int j = 0; j < length; j++) {
+        const float s = scale * (kv_f16 ? dot_f16_avx2((const uint16_t *)keys + stride * (size_t)j, q, hd)
+                                        : dot_f32_avx2((const float *)keys + stride * (size_t)j, q, hd));
+        scores[j] = s;
+        if (s > maximum) maximum = s;
+    }
+    float total = 0;
+    for (int j = 0; j < length; j++) {
+        scores[j] = expf(scores[j] - maximum);
+        total += scores[j];
+    }
+    const float norm = 1.0f / total;
+    memset(out, 0, sizeof(float) * (size_t)hd);
+    for (int j = 0; j < length; j++) {
+        if (kv_f16) axpy_f16_avx2(scores[j] * norm, (const uint16_t *)values + stride * (size_t)j, out, hd);
+        else axpy_f32_avx2(scores[j] * norm, (const float *)values + stride * (size_t)j, out, hd);
+    }
+}
+#endif
+
+void ck_attention_head(const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
+                       int kv_f16, float scale, float *scores, float *out) {
+#ifdef CK_X86
+    if (g_level >= CK_LEVEL_AVX2) { attention_avx2(q, keys, values, stride, length, hd, kv_f16, scale, scores, out); return; }
+#endif
+    float maximum = -INFINITY;
+    for (int j = 0; j < length; j++) {
+        const float s = scale * (kv_f16 ? ck_dot_f16_f32((const uint16_t *)keys + stride * (size_t)j, q, hd)
+                                        : ck_dot_f32((const float *)keys + stride * (size_t)j, q, hd));
+        scores[j] = s;
+        if (s > maximum) maximum = s;
+    }
+    float total = 0;
+    for (int j = 0; j < length; j++) {
+        scores[j] = expf(scores[j] - maximum);
+        total += scores[j];
+    }
+    const float norm = 1.0f / total;
+    memset(out, 0, sizeof(float) * (size_t)hd);
+    for (int j = 0; j < length; j++) {
+        if (kv_f16) ck_axpy_f16_f32(scores[j] * norm, (const uint16_t *)values + stride * (size_t)j, out, hd);
+        else ck_axpy_f32(scores[j] * norm, (const float *)values + stride * (size_t)j, out, hd);
+    }
+}
+
+void ck_rmsnorm(const float *x, const float *w, float *y, int n, float eps) {
+    double ss = 0; /* double: the sum of 576-2048 squares loses nothing */
+    for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    const float scale = (float)(1.0 / sqrt(ss / n + eps));
+    for (int i = 0; i < n; i++) y[i] = x[i] * scale * w[i];
+}

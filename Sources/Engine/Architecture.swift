@@ -1,0 +1,70 @@
+import ModelFormat
+
+/// How rotary embeddings pair the dimensions of a head.
+public enum RopeStyle: String, Sendable {
+    /// Adjacent pairs (2i, 2i+1): llama.cpp's "normal" mode, for Llama files whose Q/K rows
+    /// the converter permuted.
+    case adjacent
+    /// Pairs (i, i + d/2): llama.cpp's "neox" mode (Qwen2 and others).
+    case halves
+}
+
+/// What differs between Llama-family architectures. One file per architecture defines one of
+/// these; `ArchitectureRegistry.all` lists them.
+public struct Architecture: Sendable {
+    /// `general.architecture` in GGUF; also the prefix of its hyperparameter keys.
+    public let name: String
+    public let rope: RopeStyle
+    /// Q, K and V projections carry biases (`blk.N.attn_q.bias`, …).
+    public let attentionBiases: Bool
+}
+
+public enum ArchitectureRegistry {
+    public static let all: [Architecture] = [.llama, .qwen2]
+
+    public static func named(_ name: String) -> Architecture? { all.first { $0.name == name } }
+}
+
+/// Hyperparameters of a loaded model, read from GGUF metadata.
+public struct ModelConfig: Sendable, Equatable {
+    public let architecture: String
+    public let layers: Int
+    public let width: Int
+    public let heads: Int
+    public let kvHeads: Int
+    public let headDim: Int
+    public let ffnWidth: Int
+    public let vocabulary: Int
+    public let trainedContext: Int
+    public let ropeTheta: Float
+    public let ropeDimensions: Int
+    public let rmsEpsilon: Float
+
+    public var kvWidth: Int { kvHeads * headDim }
+
+    init(file: GGUFFile, architecture: Architecture) throws(EngineError) {
+        let a = architecture.name
+        func int(_ key: String) throws(EngineError) -> Int {
+            do { return try file.int("\(a).\(key)") } catch { throw .gguf("\(file.path): \(error.description)") }
+        }
+        self.architecture = a
+        layers = try int("block_count")
+        width = try int("embedding_length")
+        heads = try int("attention.head_count")
+        kvHeads = file["\(a).attention.head_count_kv"]?.int ?? heads
+        ffnWidth = try int("feed_forward_length")
+        headDim = file["\(a).attention.key_length"]?.int ?? (heads > 0 ? width / heads : 0)
+        trainedContext = file["\(a).context_length"]?.int ?? 2048
+        ropeTheta = Float(file["\(a).rope.freq_base"]?.double ?? 10000)
+        ropeDimensions = file["\(a).rope.dimension_count"]?.int ?? headDim
+        rmsEpsilon = Float(file["\(a).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5)
+        guard let embedding = file.tensor(named: "token_embd.weight"), embedding.shape.count == 2 else {
+            throw .missingTensor("token_embd.weight")
+        }
+        vocabulary = embedding.shape[1]
+        guard layers > 0, width > 0, heads > 0, kvHeads > 0, heads % kvHeads == 0, headDim > 0, headDim % 2 == 0,
+              ropeDimensions <= headDim, ropeDimensions % 2 == 0, ffnWidth > 0 else {
+            throw .gguf("\(file.path): inconsistent hyperparameters (layers \(layers), width \(width), heads \(heads)/\(kvHeads), head size \(headDim), rope dims \(ropeDimensions))")
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import CKernels
+import ModelFormat
+
+/// Which kernel bodies the engine runs: the portable scalar ones or an ISA's.
+public enum KernelLevel: String, Sendable, CaseIterable, Codable {
+    case scalar, avx2
+
+    var code: Int32 { self == .scalar ? Int32(CK_LEVEL_SCALAR) : Int32(CK_LEVEL_AVX2) }
+
+    /// The best level this CPU supports.
+    public static var best: KernelLevel { ck_level_supported(Int32(CK_LEVEL_AVX2)) != 0 ? .avx2 : .scalar }
+
+    public var isSupported: Bool { ck_level_supported(code) != 0 }
+
+    /// Makes this level the process's; returns the level in effect (lower when unsupported).
+    @discardableResult
+    public func activate() -> KernelLevel { ck_set_level(code) == Int32(CK_LEVEL_AVX2) ? .avx2 : .scalar }
+
+    public static var active: KernelLevel { ck_level() == Int32(CK_LEVEL_AVX2) ? .avx2 : .scalar }
+}
+
+/// The activation format a weight type's kernel reads.
+public enum ActivationFormat: Int32, Sendable, CaseIterable {
+    case f32 = 0, q8_0 = 1, q8_1 = 2
+
+    func rowBytes(_ n: Int) -> Int { Int(ck_act_row_bytes(rawValue, Int32(n))) }
+}
+
+/// A weight matrix where the file maps it: `rows` rows of `columns` elements in `type`'s blocks.
+public struct WeightMatrix: @unchecked Sendable {
+    public let name: String
+    public let type: TensorType
+    public let rows: Int
+    public let columns: Int
+    public let rowBytes: Int
+    let base: UnsafeRawPointer
+    /// The direct kernel's activation format, or nil when rows are dequantized to f32 first.
+    public let directFormat: ActivationFormat?
+
+    public init(name: String, type: TensorType, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer) throws(EngineError) {
+        guard let rowBytes = type.rowBytes(columns), rowBytes * rows == bytes.count, let base = bytes.baseAddress else {
+            throw .unsupportedType(tensor: name, type: type.name)
+        }
+        var act: Int32 = 0
+        if ck_weight_supported(Int32(type.id), &act) != 0 {
+            directFormat = ActivationFormat(rawValue: act)
+        } else if Quantization.canDequantize(type) {
+            directFormat = nil
+        } else {
+            throw .unsupportedType(tensor: name, type: type.name)
+        }
+        self.name = name
+        self.type = type
+        self.rows = rows
+        self.columns = columns
+        self.rowBytes = rowBytes
+        self.base = base
+    }
+
+    /// The activation format this matrix multiplies with.
+    public var activationFormat: ActivationFormat { directFormat ?? .f32 }
+
+    func row(_ r: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base + r * rowBytes, count: rowBytes) }
+
+    /// Row `r` as floats (the scalar reference's view of the weights).
+    public func dequantizedRow(_ r: Int, into out: UnsafeMutableBufferPointer<Float>) {
+        try! Quantization.dequantize(row(r), type: type, into: out) // shape checked at init
+    }
+
+    public var byteCount: Int { rows * rowBytes }
+}
+
+/// A batch of activation rows converted once to every format the next matrices read.
+public final class Activations: @unchecked Sendable {
+    public let capacityRows: Int
+    public let maxColumns: Int
+    private(set) var columns = 0
+    private var buffers: [ActivationFormat: UnsafeMutableRawPointer] = [:]
+    private(set) var rowsReady = 0
+    private var source: UnsafePointer<Float>?
+
+    init(capacityRows: Int, maxColumns: Int) {
+        self.capacityRows = capacityRows
+        self.maxColumns = maxColumns
+        for format in [ActivationFormat.q8_0, .q8_1] {
+            buffers[format] = .allocate(byteCount: max(1, capacityRows * format.rowBytes(maxColumns)), alignment: 64)
+        }
+    }
+
+    deinit { for buffer in buffers.values { buffer.deallocate() } }
+
+    public var byteCount: Int { buffers.keys.reduce(0) { $0 + capacityRows * $1.rowBytes(maxColumns) } }
+
+    /// Converts `rows` rows of `x` (`columns` floats each, packed) to the formats listed.
+    func prepare(_ x: UnsafePointer<Float>, rows: Int, columns: Int, formats: Set<ActivationFormat>, pool: ThreadPool) {
+        precondition(rows <= capacityRows && columns <= maxColumns)
+        source = x
+        rowsReady = rows
+        self.columns = columns
+        let needed = formats.subtracting([.f32]).map { ($0, buffers[$0]!, $0.rowBytes(columns)) }
+        guard !needed.isEmpty else { return }
+        let work = { (range: Range<Int>) in
+            for (format, buffer, stride) in needed {
+                for t in range { ck_quantize_act(format.rawValue, x + t * columns, buffer + t * stride, Int32(columns)) }
+            }
+        }
+        if rows * columns < 8192 || pool.size == 1 { work(0..<rows) } else { pool.forEachRange(rows) { range, _ in work(range) } }
+    }
+
+    func rows(_ format: ActivationFormat) -> (UnsafeRawPointer, Int) {
+        if format == .f32 { return (UnsafeRawPointer(source!), columns * 4) }
+        return (UnsafeRawPointer(buffers[format]!), format.rowBytes(columns))
+    }
+}
+
+/// Matrix products over the pool: each member takes a contiguous block of weight rows.
+public struct MatMul {
+    let pool: ThreadPool
+    /// Per-member scratch for rows of types without a direct kernel.
+    let scratch: UnsafeMutablePointer<Float>
+    let scratchStride: Int
+
+    /// out[t * outStride + r] = W[r] · x[t] for every row of W and t in 0..<rows.
+    func callAsFunction(_ w: WeightMatrix, _ x: Activations, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        run([(w, out, outStride)], x)
+    }
+
+    /// Several matrices reading the same activations, in one wake of the pool.
+    func run(_ jobs: [(WeightMatrix, UnsafeMutablePointer<Float>, Int)], _ x: Activations) {
+        let tokens = x.rowsReady
+        let total = jobs.reduce(0) { $0 + $1.0.rows }
+        let scratch = self.scratch, scratchStride = self.scratchStride
+        pool.run { member, members in
+            var lo = total * member / members
+            let hi = total * (member + 1) / members
+            var first = 0
+            for (w, out, stride) in jobs {
+                defer { first += w.rows }
+                guard lo < first + w.rows, lo < hi else { continue }
+                let r0 = lo - first, r1 = min(hi - first, w.rows)
+                Self.rows(w, r0..<r1, x, tokens, out, stride, scratch + member * scratchStride)
+                lo = first + r1
+            }
+        }
+    }
+
+    static func rows(_ w: WeightMatrix, _ range: Range<Int>, _ x: Activations, _ tokens: Int,
+                     _ out: UnsafeMutablePointer<Float>, _ stride: Int, _ scratch: UnsafeMutablePointer<Float>) {
+        let (xs, xStride) = x.rows(w.activationFormat)
+        if w.directFormat != nil {
+            ck_matmul(Int32(w.type.id), w.base, w.rowBytes, Int32(range.lowerBound), Int32(range.upperBound),
+                      xs, xStride, Int32(tokens), out + range.lowerBound, stride, Int32(w.columns))
+            return
+        }
+        let floats = xs.assumingMemoryBound(to: Float.self), xFloats = xStride / 4
+        let row = UnsafeMutableBufferPointer(start: scratch, count: w.columns)
+        for r in range {
+            w.dequantizedRow(r, into: row)
+            for t in 0..<tokens { out[t * stride + r] = ck_dot_f32(scratch, floats + t * xFloats, Int32(w.columns)) }
+        }
+    }
+}
+
+/// The scalar reference: dequantized weights times f32 activations, summed in double.
+public enum ReferenceKernels {
+    public static func dot(_ w: WeightMatrix, row: Int, _ x: [Float]) -> Double {
+        var floats = [Float](repeating: 0, count: w.columns)
+        floats.withUnsafeMutableBufferPointer { w.dequantizedRow(row, into: $0) }
+        var sum = 0.0
+        for i in 0..<w.columns { sum += Double(floats[i]) * Double(x[i]) }
+        return sum
+    }
+}

@@ -1,0 +1,111 @@
+import ModelFormat
+
+/// One transformer block's weights.
+public struct LayerWeights: @unchecked Sendable {
+    public let attentionNorm: [Float]
+    public let query, key, value, attentionOutput: WeightMatrix
+    public let queryBias, keyBias, valueBias: [Float]?
+    public let ffnNorm: [Float]
+    public let gate, up, down: WeightMatrix
+}
+
+/// A model's weights where its GGUF file is mapped: matrices stay in their block format;
+/// only 1-D tensors (norms, biases) are copied out as floats.
+public final class ModelWeights: @unchecked Sendable {
+    public let file: GGUFFile
+    public let architecture: Architecture
+    public let config: ModelConfig
+    public let embedding: WeightMatrix
+    public let outputNorm: [Float]
+    /// The output head; the embedding matrix itself when the model ties them.
+    public let output: WeightMatrix
+    public let tiedOutput: Bool
+    public let layers: [LayerWeights]
+    /// Per-pair divisors of the rotary frequencies (Llama 3's `rope_freqs.weight`), if present.
+    public let ropeFactors: [Float]?
+
+    public convenience init(path: String) throws(EngineError) {
+        let file: GGUFFile
+        do { file = try GGUFFile(path: path) } catch { throw .gguf(error.description) }
+        try self.init(file: file)
+    }
+
+    public init(file: GGUFFile) throws(EngineError) {
+        self.file = file
+        guard let name = file["general.architecture"]?.string else { throw .gguf("\(file.path): no general.architecture") }
+        guard let architecture = ArchitectureRegistry.named(name) else {
+            throw .unsupportedArchitecture(name, known: ArchitectureRegistry.all.map(\.name))
+        }
+        self.architecture = architecture
+        let c = try ModelConfig(file: file, architecture: architecture)
+        config = c
+
+        func matrix(_ name: String, rows: Int, columns: Int) throws(EngineError) -> WeightMatrix {
+            guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
+            guard t.shape == [columns, rows] else { throw .badShape(tensor: name, expected: [columns, rows], found: t.shape) }
+            return try WeightMatrix(name: name, type: t.type, rows: rows, columns: columns, bytes: file.data(for: t))
+        }
+        func vector(_ name: String, _ n: Int) throws(EngineError) -> [Float] {
+            guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
+            guard t.shape == [n] else { throw .badShape(tensor: name, expected: [n], found: t.shape) }
+            do { return try Quantization.dequantize(Array(file.data(for: t)), type: t.type, count: n) }
+            catch { throw .unsupportedType(tensor: name, type: t.type.name) }
+        }
+        func optionalVector(_ name: String, _ n: Int) throws(EngineError) -> [Float]? {
+            file.tensor(named: name) == nil ? nil : try vector(name, n)
+        }
+
+        embedding = try matrix("token_embd.weight", rows: c.vocabulary, columns: c.width)
+        outputNorm = try vector("output_norm.weight", c.width)
+        if file.tensor(named: "output.weight") != nil {
+            output = try matrix("output.weight", rows: c.vocabulary, columns: c.width)
+            tiedOutput = false
+        } else {
+            output = embedding
+            tiedOutput = true
+        }
+        ropeFactors = try optionalVector("rope_freqs.weight", c.ropeDimensions / 2)
+        var layers: [LayerWeights] = []
+        for i in 0..<c.layers {
+            let p = "blk.\(i)."
+            let biases = architecture.attentionBiases
+            layers.append(LayerWeights(
+                attentionNorm: try vector(p + "attn_norm.weight", c.width),
+                query: try matrix(p + "attn_q.weight", rows: c.heads * c.headDim, columns: c.width),
+                key: try matrix(p + "attn_k.weight", rows: c.kvWidth, columns: c.width),
+                value: try matrix(p + "attn_v.weight", rows: c.kvWidth, columns: c.width),
+                attentionOutput: try matrix(p + "attn_output.weight", rows: c.width, columns: c.heads * c.headDim),
+                queryBias: biases ? try optionalVector(p + "attn_q.bias", c.heads * c.headDim) : nil,
+                keyBias: biases ? try optionalVector(p + "attn_k.bias", c.kvWidth) : nil,
+                valueBias: biases ? try optionalVector(p + "attn_v.bias", c.kvWidth) : nil,
+                ffnNorm: try vector(p + "ffn_norm.weight", c.width),
+                gate: try matrix(p + "ffn_gate.weight", rows: c.ffnWidth, columns: c.width),
+                up: try matrix(p + "ffn_up.weight", rows: c.ffnWidth, columns: c.width),
+                down: try matrix(p + "ffn_down.weight", rows: c.width, columns: c.ffnWidth)))
+        }
+        self.layers = layers
+    }
+
+    /// Every matrix, each once (a tied head is the embedding).
+    public var matrices: [WeightMatrix] {
+        var all = [embedding]
+        if !tiedOutput { all.append(output) }
+        for l in layers { all += [l.query, l.key, l.value, l.attentionOutput, l.gate, l.up, l.down] }
+        return all
+    }
+
+    /// Bytes of weights the engine reads: mapped matrices plus the float copies of vectors.
+    public var weightBytes: Int {
+        let vectors = layers.reduce(outputNorm.count) { sum, l in
+            sum + l.attentionNorm.count + l.ffnNorm.count + (l.queryBias?.count ?? 0) + (l.keyBias?.count ?? 0) + (l.valueBias?.count ?? 0)
+        } + (ropeFactors?.count ?? 0)
+        return matrices.reduce(0) { $0 + $1.byteCount } + 4 * vectors
+    }
+
+    /// Weight bytes one decode step reads: every matrix except the embedding table, of which
+    /// one row is read (plus the head, which is the table when tied).
+    public var decodeBytesPerToken: Int {
+        matrices.reduce(0) { $0 + $1.byteCount } - embedding.byteCount + embedding.rowBytes
+            + (tiedOutput ? embedding.byteCount : 0)
+    }
+}

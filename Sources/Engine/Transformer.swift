@@ -1,0 +1,289 @@
+import CKernels
+import CNuma
+import Foundation
+import ModelFormat
+
+/// Rows of logits the last forward pass produced; valid until the next pass.
+public struct LogitRows {
+    let base: UnsafeMutablePointer<Float>
+    public let count: Int
+    public let vocabulary: Int
+    public subscript(i: Int) -> UnsafeBufferPointer<Float> {
+        precondition(i >= 0 && i < count, "logit row \(i) of \(count)")
+        return UnsafeBufferPointer(start: base + i * vocabulary, count: vocabulary)
+    }
+}
+
+/// Memory the engine holds, in bytes, each counted exactly from what it allocated or maps.
+public struct EngineMemory: Sendable, Equatable, Codable {
+    public var weights: Int
+    public var kvCache: Int
+    public var scratch: Int
+}
+
+/// The Llama-family forward pass over a batch of tokens from one or more sequences.
+///
+/// Each sequence owns a KV-cache slot; its tokens must arrive in position order. A pass runs
+/// per layer: RMSNorm → Q/K/V (one pool wake) → biases, RoPE, cache store → causal attention →
+/// output projection + residual → RMSNorm → gate/up (one wake) → SiLU·up → down + residual.
+public final class Transformer: @unchecked Sendable {
+    public let weights: ModelWeights
+    public let options: EngineOptions
+    public let config: ModelConfig
+    let pool: ThreadPool
+    let cache: KVCache
+    /// Positions filled per slot.
+    public private(set) var lengths: [Int]
+
+    // Scratch, sized for `batchTokens` rows.
+    private let arena: ScratchArena
+    private let x, h, q, k, v, att, gate, up: UnsafeMutablePointer<Float>
+    private let actsWidth, actsFFN: Activations
+    private let scores: UnsafeMutablePointer<Float>
+    private let matmul: MatMul
+    private let invFrequencies: [Double]
+    private var logits: UnsafeMutablePointer<Float>
+    private var logitCapacity = 0
+
+    public init(weights: ModelWeights, options: EngineOptions) throws(EngineError) {
+        try options.validate()
+        options.kernels.activate()
+        Self.applyNuma(options.numa)
+        let c = weights.config
+        self.weights = weights
+        self.options = options
+        self.config = c
+        pool = try ThreadPool(threads: options.threads, cpus: options.cpus)
+        cache = KVCache(layers: c.layers, slots: options.sequences, context: options.context, width: c.kvWidth, type: options.kvType)
+        lengths = Array(repeating: 0, count: options.sequences)
+        let n = options.batchTokens
+        let arena = ScratchArena()
+        func floats(_ count: Int) -> UnsafeMutablePointer<Float> { arena.floats(count) }
+        let qWidth = c.heads * c.headDim
+        x = floats(n * c.width); h = floats(n * max(c.width, qWidth)); q = floats(n * qWidth)
+        k = floats(n * c.kvWidth); v = floats(n * c.kvWidth); att = floats(n * max(c.width, qWidth))
+        gate = floats(n * c.ffnWidth); up = floats(n * c.ffnWidth)
+        scores = floats(pool.size * options.context)
+        let widest = max(c.width, qWidth, c.ffnWidth)
+        matmul = MatMul(pool: pool, scratch: floats(pool.size * widest), scratchStride: widest)
+        actsWidth = Activations(capacityRows: n, maxColumns: max(c.width, qWidth))
+        actsFFN = Activations(capacityRows: n, maxColumns: c.ffnWidth)
+        arena.byteCount += actsWidth.byteCount + actsFFN.byteCount
+        logits = .allocate(capacity: 1)
+        var inv: [Double] = []
+        for i in 0..<(c.ropeDimensions / 2) {
+            let f = pow(Double(c.ropeTheta), -2.0 * Double(i) / Double(c.ropeDimensions))
+            inv.append(f / Double(weights.ropeFactors?[i] ?? 1))
+        }
+        invFrequencies = inv
+        self.arena = arena
+    }
+
+    deinit { logits.deallocate() }
+
+    static func applyNuma(_ policy: NumaPolicy) {
+        guard policy != .default, numa_available() >= 0 else { return }
+        switch policy {
+        case .interleave: CNuma_interleave_all()
+        case .local: numa_set_localalloc()
+        case .default: break
+        }
+    }
+
+    public var threads: Int { pool.size }
+
+    public var memory: EngineMemory {
+        EngineMemory(weights: weights.weightBytes, kvCache: cache.byteCount, scratch: arena.byteCount + logitCapacity * config.vocabulary * 4)
+    }
+
+    /// Forgets a sequence's cached positions.
+    public func clear(slot: Int) { lengths[slot] = 0 }
+
+    /// Runs a prompt for one sequence, appending to its cache. Returns logits for the last
+    /// token, or for every token when `allLogits` is set.
+    public func prefill(_ tokens: [Int32], slot: Int = 0, allLogits: Bool = false) throws(EngineError) -> LogitRows {
+        try checkSlot(slot)
+        let start = lengths[slot]
+        let batch = tokens.enumerated().map { BatchToken(token: $0.element, position: start + $0.offset, slot: slot) }
+        let wanted = allLogits ? Array(0..<tokens.count) : (tokens.isEmpty ? [] : [tokens.count - 1])
+        return try forward(batch, logitsFor: wanted)
+    }
+
+    /// One decode step for several sequences: one token each. Returns one logit row per token.
+    public func decode(_ steps: [(slot: Int, token: Int32)]) throws(EngineError) -> LogitRows {
+        for step in steps { try checkSlot(step.slot) }
+        let batch = steps.map { BatchToken(token: $0.token, position: lengths[$0.slot], slot: $0.slot) }
+        return try forward(batch, logitsFor: Array(0..<steps.count))
+    }
+
+    private func checkSlot(_ slot: Int) throws(EngineError) {
+        guard slot >= 0, slot < options.sequences else { throw .invalidOption("sequence slot \(slot) is outside 0..<\(options.sequences)") }
+    }
+
+    public struct BatchToken: Sendable {
+        public var token: Int32
+        public var position: Int
+        public var slot: Int
+    }
+
+    /// The forward pass over `batch`, in chunks of at most `batchTokens`; logits for the batch
+    /// indexes in `wanted` (in that order).
+    public func forward(_ batch: [BatchToken], logitsFor wanted: [Int]) throws(EngineError) -> LogitRows {
+        var needed = lengths
+        for t in batch {
+            guard t.slot >= 0, t.slot < options.sequences else { throw .invalidOption("sequence slot \(t.slot) is outside 0..<\(options.sequences)") }
+            guard t.token >= 0, Int(t.token) < config.vocabulary else { throw .invalidOption("token id \(t.token) is outside the vocabulary (\(config.vocabulary))") }
+            guard t.position == needed[t.slot] else { throw .invalidOption("sequence \(t.slot): position \(t.position) given where \(needed[t.slot]) is next") }
+            needed[t.slot] += 1
+            guard needed[t.slot] <= options.context else { throw .contextFull(sequence: t.slot, needed: needed[t.slot], context: options.context) }
+        }
+        if wanted.count > logitCapacity {
+            logits.deallocate()
+            logits = .allocate(capacity: wanted.count * config.vocabulary)
+            logitCapacity = wanted.count
+        }
+        var position = [Int: Int]()
+        for (i, index) in wanted.enumerated() { position[index] = i }
+        var start = 0
+        while start < batch.count {
+            let end = min(batch.count, start + options.batchTokens)
+            let chunk = Array(batch[start..<end])
+            let rows = (start..<end).compactMap { index in position[index].map { (row: index - start, out: $0) } }
+            run(chunk, logitRows: rows)
+            for t in chunk { lengths[t.slot] += 1 }
+            start = end
+        }
+        return LogitRows(base: logits, count: wanted.count, vocabulary: config.vocabulary)
+    }
+
+    /// Runs `body(range)` over token rows on the pool, or inline when the work is small.
+    private func tokens(_ n: Int, width: Int, _ body: (Range<Int>) -> Void) {
+        if n * width < 8192 || pool.size == 1 { body(0..<n); return }
+        pool.forEachRange(n) { range, _ in body(range) }
+    }
+
+    private func run(_ batch: [BatchToken], logitRows: [(row: Int, out: Int)]) {
+        let c = config, n = batch.count, d = c.width, qw = c.heads * c.headDim, kvw = c.kvWidth, ff = c.ffnWidth
+        let x = self.x, h = self.h, q = self.q, k = self.k, v = self.v, att = self.att, gate = self.gate, up = self.up
+        let embedding = weights.embedding
+        tokens(n, width: d) { range in
+            for t in range { embedding.dequantizedRow(Int(batch[t].token), into: UnsafeMutableBufferPointer(start: x + t * d, count: d)) }
+        }
+        for (index, layer) in weights.layers.enumerated() {
+            normalize(x, into: h, rows: n, weights: layer.attentionNorm)
+            actsWidth.prepare(h, rows: n, columns: d, formats: [layer.query.activationFormat, layer.key.activationFormat, layer.value.activationFormat], pool: pool)
+            matmul.run([(layer.query, q, qw), (layer.key, k, kvw), (layer.value, v, kvw)], actsWidth)
+            positionAndStore(batch, layer: layer, index: index)
+            attention(batch, layer: index)
+            actsWidth.prepare(att, rows: n, columns: qw, formats: [layer.attentionOutput.activationFormat], pool: pool)
+            matmul(layer.attentionOutput, actsWidth, out: h, outStride: d)
+            tokens(n, width: d) { range in
+                for t in range { for i in 0..<d { x[t * d + i] += h[t * d + i] } }
+            }
+            normalize(x, into: h, rows: n, weights: layer.ffnNorm)
+            actsWidth.prepare(h, rows: n, columns: d, formats: [layer.gate.activationFormat, layer.up.activationFormat], pool: pool)
+            matmul.run([(layer.gate, gate, ff), (layer.up, up, ff)], actsWidth)
+            tokens(n, width: ff) { range in
+                for i in (range.lowerBound * ff)..<(range.upperBound * ff) {
+                    let g = gate[i]
+                    gate[i] = g / (1 + exp(-g)) * up[i]
+                }
+            }
+            actsFFN.prepare(gate, rows: n, columns: ff, formats: [layer.down.activationFormat], pool: pool)
+            matmul(layer.down, actsFFN, out: h, outStride: d)
+            tokens(n, width: d) { range in
+                for t in range { for i in 0..<d { x[t * d + i] += h[t * d + i] } }
+            }
+        }
+        guard !logitRows.isEmpty else { return }
+        let norm = weights.outputNorm
+        norm.withUnsafeBufferPointer { w in
+            for (i, (row, _)) in logitRows.enumerated() { ck_rmsnorm(x + row * d, w.baseAddress, h + i * d, Int32(d), c.rmsEpsilon) }
+        }
+        // Rows are gathered in order of `logitRows`; their outputs go where `out` says.
+        let contiguous = logitRows.enumerated().allSatisfy { $0.offset == 0 || $0.element.out == logitRows[$0.offset - 1].out + 1 }
+        precondition(contiguous, "logit rows of one chunk are consecutive in the request")
+        actsWidth.prepare(h, rows: logitRows.count, columns: d, formats: [weights.output.activationFormat], pool: pool)
+        matmul(weights.output, actsWidth, out: logits + logitRows[0].out * c.vocabulary, outStride: c.vocabulary)
+    }
+
+    private func normalize(_ x: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, rows n: Int, weights w: [Float]) {
+        let d = config.width, eps = config.rmsEpsilon
+        w.withUnsafeBufferPointer { w in
+            tokens(n, width: d) { range in
+                for t in range { ck_rmsnorm(x + t * d, w.baseAddress, y + t * d, Int32(d), eps) }
+            }
+        }
+    }
+
+    /// Adds biases, rotates Q and K by position, and writes K and V into the cache.
+    private func positionAndStore(_ batch: [BatchToken], layer: LayerWeights, index: Int) {
+        let c = config, qw = c.heads * c.headDim, kvw = c.kvWidth, hd = c.headDim
+        let q = self.q, k = self.k, v = self.v, cache = self.cache, inv = invFrequencies
+        let style = weights.architecture.rope, half = c.ropeDimensions / 2
+        tokens(batch.count, width: qw + 2 * kvw) { range in
+            var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
+            for t in range {
+                let qt = q + t * qw, kt = k + t * kvw, vt = v + t * kvw
+                if let b = layer.queryBias { for i in 0..<qw { qt[i] += b[i] } }
+                if let b = layer.keyBias { for i in 0..<kvw { kt[i] += b[i] } }
+                if let b = layer.valueBias { for i in 0..<kvw { vt[i] += b[i] } }
+                let p = Double(batch[t].position)
+                for i in 0..<half {
+                    let angle = p * inv[i]
+                    cosines[i] = Float(cos(angle))
+                    sines[i] = Float(sin(angle))
+                }
+                func rotate(_ base: UnsafeMutablePointer<Float>, heads: Int) {
+                    for head in 0..<heads {
+                        let r = base + head * hd
+                        for i in 0..<half {
+                            let (a, b) = style == .adjacent ? (2 * i, 2 * i + 1) : (i, i + half)
+                            let x0 = r[a], x1 = r[b]
+                            r[a] = x0 * cosines[i] - x1 * sines[i]
+                            r[b] = x0 * sines[i] + x1 * cosines[i]
+                        }
+                    }
+                }
+                rotate(qt, heads: c.heads)
+                rotate(kt, heads: c.kvHeads)
+                cache.store(kt, into: cache.key(index, batch[t].slot, batch[t].position))
+                cache.store(vt, into: cache.value(index, batch[t].slot, batch[t].position))
+            }
+        }
+    }
+
+    /// Causal attention of every (token, head) over its sequence's cached positions.
+    private func attention(_ batch: [BatchToken], layer: Int) {
+        let c = config, hd = c.headDim, qw = c.heads * hd, group = c.heads / c.kvHeads
+        let q = self.q, att = self.att, cache = self.cache, scores = self.scores, context = options.context
+        let scale = Float(1 / Double(hd).squareRoot())
+        let f16 = cache.type == .f16
+        pool.forEachRange(batch.count * c.heads) { range, member in
+            let s = scores + member * context
+            for task in range {
+                let t = task / c.heads, head = task % c.heads, kvHead = head / group
+                let token = batch[t], qh = q + t * qw + head * hd, out = att + t * qw + head * hd
+                let keys = cache.key(layer, token.slot, 0) + kvHead * hd * cache.type.bytes
+                let values = cache.value(layer, token.slot, 0) + kvHead * hd * cache.type.bytes
+                ck_attention_head(qh, keys, values, cache.width, Int32(token.position + 1), Int32(hd), f16 ? 1 : 0, scale, s, out)
+            }
+        }
+    }
+}
+
+/// Float buffers freed together; counts the bytes it hands out.
+final class ScratchArena {
+    private var buffers: [UnsafeMutableRawPointer] = []
+    var byteCount = 0
+
+    func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let bytes = max(1, count) * 4
+        let p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        buffers.append(p)
+        byteCount += bytes
+        return p.bindMemory(to: Float.self, capacity: max(1, count))
+    }
+
+    deinit { for b in buffers { b.deallocate() } }
+}

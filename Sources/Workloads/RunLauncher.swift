@@ -1,0 +1,94 @@
+import Backends
+import Foundation
+
+/// Where a run executes: slmbench's own worker (for its in-tree backends) or an external program.
+public enum WorkerCommand: Sendable, Equatable {
+    case builtIn(backend: String)
+    case external(program: String, arguments: [String])
+
+    /// Parses `--backend`: `native`, `llama.cpp`, or `cmd:PROGRAM` (arguments come separately).
+    public static func parse(_ text: String, arguments: [String] = []) -> WorkerCommand? {
+        if text.hasPrefix("cmd:") {
+            let program = String(text.dropFirst(4))
+            return program.isEmpty ? nil : .external(program: program, arguments: arguments)
+        }
+        return BackendRegistry.names.contains(text) ? .builtIn(backend: text) : nil
+    }
+
+    public var backendLabel: String {
+        switch self {
+        case let .builtIn(name): return name
+        case let .external(program, _): return "cmd:\(program)"
+        }
+    }
+}
+
+/// What became of one run.
+public struct RunRecord: Codable, Sendable {
+    public var spec: RunSpec
+    /// `ok`, `failed`, `timeout`, `oom`, `crashed`, `protocol` or `launch`.
+    public var status: String
+    /// Why it did not complete.
+    public var reason: String?
+    public var backend: BackendIdentity?
+    public var metrics: RunMetrics?
+    public var samples: RunSamples?
+    public var peakRssBytes: Int?
+    public var wallSeconds: Double
+    public var stderrTail: [String]
+}
+
+/// Launches one run in a worker process and turns its report into a record.
+public enum RunLauncher {
+    /// The running slmbench executable, which is also the worker.
+    public static var selfExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    public static func run(_ spec: RunSpec, command: WorkerCommand, limits: WorkerLimits, id: String = "run-1",
+                           onProgress: @escaping @Sendable (WorkerMessage) -> Void = { _ in }) -> RunRecord {
+        let request: WorkerRequest
+        do { request = WorkerRequest(id: id, run: try ProtocolJSON.value(spec)) } catch {
+            return RunRecord(spec: spec, status: "launch", reason: "cannot encode the run: \(error)", wallSeconds: 0, stderrTail: [])
+        }
+        let (program, arguments): (String, [String])
+        switch command {
+        case .builtIn: (program, arguments) = (selfExecutable, ["worker"])
+        case let .external(p, a): (program, arguments) = (p, a)
+        }
+        let report = WorkerProcess.run(executable: program, arguments: arguments, request: request, limits: limits, onProgress: onProgress)
+        return record(spec, report)
+    }
+
+    static func record(_ spec: RunSpec, _ report: WorkerReport) -> RunRecord {
+        var record = RunRecord(spec: spec, status: report.outcome.status, peakRssBytes: report.peakRSSBytes,
+                               wallSeconds: report.wallSeconds, stderrTail: report.stderrTail)
+        switch report.outcome {
+        case let .completed(metrics, backend):
+            do {
+                let samples = try ProtocolJSON.read(RunSamples.self, from: metrics)
+                let identity = try ProtocolJSON.read(BackendIdentity.self, from: backend)
+                guard !samples.repetitions.isEmpty else { throw ResultProblem("metrics.repetitions is empty") }
+                record.samples = samples
+                record.backend = identity
+                record.metrics = RunMetrics(samples: samples, peakRSSBytes: report.peakRSSBytes)
+            } catch {
+                record.status = "protocol"
+                record.reason = "the result line's metrics are not a run's samples: \(ProtocolJSON.describe(error))"
+            }
+        case let .failed(code, message): record.reason = "\(code): \(message)"
+        case let .timeout(seconds): record.reason = "no result within \(Int(seconds)) s; the worker was killed"
+        case let .oom(limit, resident): record.reason = "resident set \(resident) bytes passed the \(limit)-byte ceiling; the worker was killed"
+        case let .crashed(signal, status):
+            record.reason = signal.map { "killed by signal \($0)" } ?? "exited with status \(status ?? -1) without an error line"
+        case let .protocolError(message): record.reason = message
+        case let .launchFailed(message): record.reason = message
+        }
+        return record
+    }
+}
+
+struct ResultProblem: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

@@ -1,0 +1,61 @@
+import Backends
+
+/// The metric set of one run, derived from its raw samples (definitions in the README).
+public struct RunMetrics: Codable, Sendable, Equatable {
+    public struct Latency: Codable, Sendable, Equatable {
+        public var p50: Double
+        public var p90: Double
+        public var p99: Double
+        public var mean: Double
+    }
+
+    /// Prefill tokens/s per repetition: B·P ÷ total prefill time.
+    public var ppTps: SampleSummary?
+    /// Decode tokens/s per repetition: tokens from decode steps (all sequences) ÷ their wall time.
+    public var tgTps: SampleSummary?
+    /// Seconds to the first token, per sequence and repetition.
+    public var ttftSeconds: SampleSummary?
+    /// Gaps between consecutive tokens of a sequence, pooled over repetitions.
+    public var itlSeconds: Latency?
+    /// Per request: (E2E − TTFT) ÷ (generated − 1).
+    public var tpotSeconds: SampleSummary?
+    public var e2eSeconds: SampleSummary?
+    public var loadSeconds: Double
+    /// From the kernel (wait4) in the parent; nil when the run did not end normally.
+    public var peakRssBytes: Int?
+    public var rssAfterLoadBytes: Int?
+    public var weightsBytes: Int?
+    public var kvCacheBytes: Int?
+    public var scratchBytes: Int?
+
+    public init(samples s: RunSamples, peakRSSBytes: Int?) {
+        let tokensPrefilled = Double(s.batch * s.promptTokens)
+        ppTps = SampleSummary(s.repetitions.compactMap { r in
+            let t = r.prefillSeconds.reduce(0, +)
+            return s.promptTokens > 0 && t > 0 ? tokensPrefilled / t : nil
+        })
+        tgTps = SampleSummary(s.repetitions.compactMap { r in
+            let t = r.stepSeconds.reduce(0, +)
+            return r.stepSeconds.isEmpty || t <= 0 ? nil : Double(r.stepSeconds.count * s.batch) / t
+        })
+        ttftSeconds = SampleSummary(s.repetitions.flatMap(\.ttftSeconds))
+        let gaps = s.repetitions.flatMap { r in
+            // With a prompt the first step follows the prefill's token; without one the first
+            // step produced the first token, which is TTFT, not a gap.
+            s.promptTokens > 0 ? r.stepSeconds : Array(r.stepSeconds.dropFirst())
+        }.sorted()
+        itlSeconds = gaps.isEmpty ? nil : Latency(p50: Percentile.of(sorted: gaps, 0.5), p90: Percentile.of(sorted: gaps, 0.9),
+                                                  p99: Percentile.of(sorted: gaps, 0.99), mean: gaps.reduce(0, +) / Double(gaps.count))
+        tpotSeconds = SampleSummary(s.repetitions.compactMap { r in
+            guard r.generatedTokens > 1, let first = r.ttftSeconds.first else { return nil }
+            return (r.e2eSeconds - first) / Double(r.generatedTokens - 1)
+        })
+        e2eSeconds = SampleSummary(s.repetitions.map(\.e2eSeconds))
+        loadSeconds = s.loadSeconds
+        peakRssBytes = peakRSSBytes
+        rssAfterLoadBytes = s.rssAfterLoadBytes
+        weightsBytes = s.memory.weightsBytes
+        kvCacheBytes = s.memory.kvCacheBytes
+        scratchBytes = s.memory.scratchBytes
+    }
+}

@@ -1,0 +1,48 @@
+import Backends
+
+/// The raw observations of one run, as the worker reports them (the `metrics` object of its
+/// result line). Every derived metric is computed from these by `RunMetrics`.
+public struct RunSamples: Codable, Sendable, Equatable {
+    public struct Repetition: Codable, Sendable, Equatable {
+        /// Wall time of each sequence's prefill call.
+        public var prefillSeconds: [Double]
+        /// From the repetition's start to each sequence's first generated token (empty when gen is 0).
+        public var ttftSeconds: [Double]
+        /// Wall time of each decode step (call + sampling); each step yields one token per sequence.
+        public var stepSeconds: [Double]
+        /// From the repetition's start to the last token.
+        public var e2eSeconds: Double
+        /// Tokens generated per sequence.
+        public var generatedTokens: Int
+
+        public init(prefillSeconds: [Double], ttftSeconds: [Double], stepSeconds: [Double], e2eSeconds: Double, generatedTokens: Int) {
+            self.prefillSeconds = prefillSeconds
+            self.ttftSeconds = ttftSeconds
+            self.stepSeconds = stepSeconds
+            self.e2eSeconds = e2eSeconds
+            self.generatedTokens = generatedTokens
+        }
+    }
+
+    public var promptTokens: Int
+    public var batch: Int
+    public var loadSeconds: Double
+    public var repetitions: [Repetition]
+    public var memory: BackendMemory
+    /// Resident set of the worker right after loading, from /proc/self/statm.
+    public var rssAfterLoadBytes: Int?
+    /// Tokens of the first sequence's output in the first measured repetition (a sanity check that
+    /// backends given the same greedy input agree).
+    public var firstTokens: [Int32]
+
+    public init(promptTokens: Int, batch: Int, loadSeconds: Double, repetitions: [Repetition], memory: BackendMemory,
+                rssAfterLoadBytes: Int?, firstTokens: [Int32]) {
+        self.promptTokens = promptTokens
+        self.batch = batch
+        self.loadSeconds = loadSeconds
+        self.repetitions = repetitions
+        self.memory = memory
+        self.rssAfterLoadBytes = rssAfterLoadBytes
+        self.firstTokens = firstTokens
+    }
+}

@@ -1,0 +1,114 @@
+import Backends
+import Foundation
+
+/// One run's configuration: what the worker is asked to do. Carried as the `run` object of the
+/// worker protocol (snake_case keys, see docs/worker-protocol.md).
+public struct RunSpec: Codable, Sendable, Equatable {
+    /// `native`, `llama.cpp`, or `cmd` (an external program; the program is the launcher's business).
+    public var backend: String
+    /// Path of the GGUF file the worker loads.
+    public var model: String
+    /// The model's name for reports (a known model or the file's stem).
+    public var modelName: String
+    /// The tensor type the weights were converted to, or nil for the file as it is.
+    public var type: String?
+    public var threads: Int
+    /// Sequences decoded together.
+    public var batch: Int
+    /// Prompt tokens per sequence (0: no prefill; decoding starts from BOS).
+    public var promptTokens: Int
+    /// Tokens generated per sequence (0: prefill only).
+    public var genTokens: Int
+    public var kvType: String
+    public var warmup: Int
+    public var repetitions: Int
+    public var seed: UInt64
+    /// CPUs to pin threads to (empty: the probe's spread order is used by the engine if it wants).
+    public var cpus: [Int]
+    public var numa: String
+
+    public init(backend: String, model: String, modelName: String, type: String? = nil, threads: Int = 1, batch: Int = 1,
+                promptTokens: Int = 128, genTokens: Int = 64, kvType: String = "f32", warmup: Int = 1, repetitions: Int = 3,
+                seed: UInt64 = 42, cpus: [Int] = [], numa: String = "default") {
+        self.backend = backend
+        self.model = model
+        self.modelName = modelName
+        self.type = type
+        self.threads = threads
+        self.batch = batch
+        self.promptTokens = promptTokens
+        self.genTokens = genTokens
+        self.kvType = kvType
+        self.warmup = warmup
+        self.repetitions = repetitions
+        self.seed = seed
+        self.cpus = cpus
+        self.numa = numa
+    }
+
+    /// Positions each sequence needs.
+    public var context: Int { promptTokens + max(genTokens, 1) + 1 }
+
+    /// Problems with the spec, each naming its field.
+    public func problems() -> [String] {
+        var p: [String] = []
+        if threads < 1 { p.append("threads must be at least 1 (got \(threads))") }
+        if batch < 1 { p.append("batch must be at least 1 (got \(batch))") }
+        if promptTokens < 0 { p.append("prompt_tokens must be 0 or more (got \(promptTokens))") }
+        if genTokens < 0 { p.append("gen_tokens must be 0 or more (got \(genTokens))") }
+        if promptTokens == 0 && genTokens == 0 { p.append("prompt_tokens and gen_tokens are both 0: nothing to run") }
+        if warmup < 0 { p.append("warmup must be 0 or more (got \(warmup))") }
+        if repetitions < 1 { p.append("repetitions must be at least 1 (got \(repetitions))") }
+        if !["f32", "f16"].contains(kvType) { p.append("kv_type must be f32 or f16 (got '\(kvType)')") }
+        return p
+    }
+
+    public var loadOptions: LoadOptions {
+        LoadOptions(threads: threads, cpus: cpus, context: context, sequences: batch,
+                    batchTokens: min(512, max(promptTokens, 1)), kvType: kvType, numa: numa)
+    }
+}
+
+/// JSON coding used on the protocol: snake_case keys, sorted for stable files.
+public enum ProtocolJSON {
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return d
+    }
+
+    /// Converts a Codable value to the protocol's JSON value.
+    public static func value<T: Encodable>(_ v: T) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: encoder().encode(v))
+    }
+
+    /// Reads a Codable value out of a protocol JSON value; the error names the missing field.
+    public static func read<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
+        try decoder().decode(T.self, from: JSONEncoder().encode(value))
+    }
+
+    /// "field `a.b`: what is wrong", for a decoding failure.
+    public static func describe(_ error: Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        func path(_ context: DecodingError.Context) -> String {
+            let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            return p.isEmpty ? "top level" : p
+        }
+        switch error {
+        case let .keyNotFound(key, context):
+            let parent = path(context)
+            return "missing field '\(parent == "top level" ? key.stringValue : parent + "." + key.stringValue)'"
+        case let .typeMismatch(_, context), let .valueNotFound(_, context):
+            return "field '\(path(context))': \(context.debugDescription)"
+        case let .dataCorrupted(context): return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}

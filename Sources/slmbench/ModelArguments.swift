@@ -1,0 +1,48 @@
+import ArgumentParser
+import Engine
+import Foundation
+import ModelFormat
+
+/// `--model` and `--type`, shared by the commands that run a model.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "A known model name (\(KnownModel.all.map(\.name).joined(separator: ", "))) or a GGUF file.")
+    var model: String
+
+    @Option(help: "Convert the weights to this type first (cached); default: run the file as it is.")
+    var type: String?
+
+    func validate() throws {
+        if let type { _ = try Models.type(type, flag: "--type") }
+    }
+
+    /// The file to run: the model itself, or its cached conversion to `--type`.
+    func resolve() throws -> String {
+        let path = try Models.resolve(model)
+        guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--model: no such file \(path)") }
+        guard let type else { return path }
+        do {
+            return try ModelQuantizer.ensure(source: URL(fileURLWithPath: path), type: try Models.type(type, flag: "--type"),
+                                             cache: .fromEnvironment()) { Console.progress($0) }.path
+        } catch let error as ModelQuantizer.Failure { throw CLIError(error.description) }
+    }
+}
+
+/// Thread, context and cache options of the native engine.
+struct EngineArguments: ParsableArguments {
+    @Option(help: "Threads.") var threads = 1
+    @Option(help: "KV-cache element type: f32 or f16.") var kv = "f32"
+    @Option(help: "Kernel set: scalar or avx2 (default: the best this CPU runs).") var kernels: String?
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard KVType(rawValue: kv) != nil else { throw ValidationError("--kv must be f32 or f16, got '\(kv)'") }
+        if let kernels, KernelLevel(rawValue: kernels) == nil {
+            throw ValidationError("--kernels must be \(KernelLevel.allCases.map(\.rawValue).joined(separator: " or ")), got '\(kernels)'")
+        }
+    }
+
+    func options(context: Int, sequences: Int = 1, batchTokens: Int = 512) -> EngineOptions {
+        EngineOptions(threads: threads, context: context, sequences: sequences, batchTokens: batchTokens,
+                      kvType: KVType(rawValue: kv)!, kernels: kernels.flatMap(KernelLevel.init(rawValue:)) ?? .best)
+    }
+}

@@ -1,0 +1,135 @@
+import CKernels
+@testable import Engine
+import Foundation
+import ModelFormat
+import Testing
+
+/// Every kernel against the scalar reference (dequantized weights × f32 activations, summed in
+/// double), on odd shapes, at every kernel level this CPU runs.
+@Suite("kernels", .serialized)
+struct KernelTests {
+    static let types: [TensorType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K,
+                                      TensorType(name: "lab3g64a")!, TensorType(name: "lab4g32s")!, TensorType(name: "lab6grows")!]
+
+    /// Deterministic values in [-1, 1) with some large outliers.
+    static func values(_ n: Int, seed: UInt64) -> [Float] {
+        var s = seed
+        return (0..<n).map { i in
+            s = s &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let u = Float(s >> 40) / Float(1 << 24) * 2 - 1
+            return i % 37 == 0 ? u * 4 : u
+        }
+    }
+
+    struct Case {
+        let weights: WeightMatrix
+        let storage: [UInt8]
+        let x: [Float]
+        let rows: Int, columns: Int, tokens: Int
+    }
+
+    static func makeCase(_ type: TensorType, rows: Int, columns: Int, tokens: Int) throws -> Case {
+        let w = values(rows * columns, seed: UInt64(type.id) + 11)
+        var bytes: [UInt8] = []
+        for r in 0..<rows { bytes += try Quantization.quantize(Array(w[(r * columns)..<((r + 1) * columns)]), to: type) }
+        let matrix = try bytes.withUnsafeBytes { raw in
+            try WeightMatrix(name: "w", type: type, rows: rows, columns: columns, bytes: raw)
+        }
+        return Case(weights: matrix, storage: bytes, x: values(tokens * columns, seed: 99), rows: rows, columns: columns, tokens: tokens)
+    }
+
+    /// A bound on |kernel − reference| for one dot product: the activation's 8-bit rounding
+    /// (half a step of each block's scale, times the weights it meets) plus float summation.
+    static func bound(_ c: Case, row: Int, token: Int) -> Double {
+        var w = [Float](repeating: 0, count: c.columns)
+        w.withUnsafeMutableBufferPointer { c.weights.dequantizedRow(row, into: $0) }
+        let x = Array(c.x[(token * c.columns)..<((token + 1) * c.columns)])
+        var sumAbs = 0.0, rounding = 0.0
+        let quantized = c.weights.activationFormat != .f32
+        for b in 0..<(c.columns / 32) {
+            let block = (32 * b)..<(32 * b + 32)
+            let amax = block.map { Double(abs(x[$0])) }.max() ?? 0
+            let weight = block.reduce(0.0) { $0 + Double(abs(w[$1])) }
+            if quantized { rounding += weight * amax / 127 * 0.5 * 1.001 }
+            sumAbs += block.reduce(0.0) { $0 + Double(abs(w[$1] * x[$1])) }
+        }
+        // q8 block scales are stored as f16: a relative 2^-11 on each block's sum.
+        let scaleRounding = quantized ? sumAbs * 1.0e-3 : 0
+        return rounding + scaleRounding + sumAbs * 1e-5 + 1e-6
+    }
+
+    @Test(arguments: types)
+    func matmulMatchesReference(type: TensorType) throws {
+        for level in KernelLevel.allCases where level.isSupported {
+            level.activate()
+            defer { KernelLevel.best.activate() }
+            for (rows, columns, tokens) in [(7, 64, 1), (5, 256, 9), (3, 512, 4), (1, 768, 6)] {
+                guard type.rowBytes(columns) != nil else { continue }
+                let c = try Self.makeCase(type, rows: rows, columns: columns, tokens: tokens)
+                let pool = try ThreadPool(threads: 2)
+                let acts = Activations(capacityRows: tokens, maxColumns: columns)
+                var out = [Float](repeating: .nan, count: tokens * rows)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * columns)
+                defer { scratch.deallocate() }
+                c.x.withUnsafeBufferPointer { x in
+                    acts.prepare(x.baseAddress!, rows: tokens, columns: columns, formats: [c.weights.activationFormat], pool: pool)
+                    out.withUnsafeMutableBufferPointer { o in
+                        MatMul(pool: pool, scratch: scratch, scratchStride: columns)(c.weights, acts, out: o.baseAddress!, outStride: rows)
+                    }
+                }
+                for t in 0..<tokens {
+                    for r in 0..<rows {
+                        let reference = ReferenceKernels.dot(c.weights, row: r, Array(c.x[(t * columns)..<((t + 1) * columns)]))
+                        let error = abs(Double(out[t * rows + r]) - reference)
+                        #expect(error <= Self.bound(c, row: r, token: t),
+                                "\(type.name) \(level) \(rows)×\(columns)×\(tokens) row \(r) token \(t): \(out[t * rows + r]) vs \(reference)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func scalarAndAVX2ActivationQuantizationAgree() throws {
+        guard KernelLevel.avx2.isSupported else { return }
+        defer { KernelLevel.best.activate() }
+        let x = Self.values(32 * 12, seed: 5)
+        for format in [ActivationFormat.q8_0, .q8_1] {
+            var outputs: [[UInt8]] = []
+            for level in [KernelLevel.scalar, .avx2] {
+                level.activate()
+                var out = [UInt8](repeating: 0, count: format.rowBytes(x.count))
+                out.withUnsafeMutableBytes { ck_quantize_act(format.rawValue, x, $0.baseAddress, Int32(x.count)) }
+                outputs.append(out)
+            }
+            #expect(outputs[0] == outputs[1], "\(format)")
+        }
+    }
+
+    @Test func halfFloatConversionRoundTrips() {
+        for bits in stride(from: 0, through: 0xFFFF, by: 1) where (bits & 0x7C00) != 0x7C00 {
+            let f = ck_f16_to_f32(UInt16(bits))
+            #expect(f == Float(Float16(bitPattern: UInt16(bits))))
+            var h: UInt16 = 0
+            ck_f32_to_f16([f], &h, 1)
+            #expect(h == UInt16(bits) || (f == 0 && (h & 0x7FFF) == 0))
+        }
+    }
+
+    @Test func poolRunsEveryMemberEveryTime() throws {
+        let pool = try ThreadPool(threads: 3)
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+        counts.initialize(repeating: 0, count: 3)
+        defer { counts.deallocate() }
+        for _ in 0..<500 { pool.run { member, members in
+            precondition(members == 3)
+            counts[member] += 1
+        } }
+        #expect((0..<3).map { counts[$0] } == [500, 500, 500])
+        var covered = [Int](repeating: 0, count: 1001)
+        covered.withUnsafeMutableBufferPointer { c in
+            let base = c.baseAddress!
+            pool.forEachRange(1001) { range, _ in for i in range { base[i] += 1 } }
+        }
+        #expect(covered.allSatisfy { $0 == 1 })
+    }
+}
