@@ -44,6 +44,7 @@ public final class LlamaCppBackend: InferenceBackend {
         build["ggml_version"] = String(cString: slm_llama_ggml_version())
         build["ggml_commit"] = String(cString: slm_llama_ggml_commit())
         build["system_info"] = String(cString: slm_llama_system_info()).trimmingCharacters(in: .whitespaces)
+        build["flash_attn"] = "off" // see slm_llama_start: the cache type asked for is the one attention uses
         return BackendIdentity(name: "llama.cpp", version: "b\(build["build_number"] ?? "?")-\(build["commit"] ?? SLM_LLAMA_COMMIT)", build: build)
     }
 

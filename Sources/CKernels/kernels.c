@@ -510,8 +510,12 @@ void ck_attention_head(const float *q, const void *keys, const void *values, siz
 }
 
 void ck_rmsnorm(const float *x, const float *w, float *y, int n, float eps) {
-    double ss = 0; /* double: the sum of 576-2048 squares loses nothing */
-    for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
-    const float scale = (float)(1.0 / sqrt(ss / n + eps));
-    for (int i = 0; i < n; i++) y[i] = x[i] * scale * w[i];
+    /* The rounding steps are llama.cpp's (float squares summed in double, a float mean and
+     * scale, then x·scale·w in float), so both engines hand the same values to the 8-bit
+     * activation quantizer: a one-ulp difference here flips some of its roundings. */
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
+    const float mean = (float)(sum / n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
 }

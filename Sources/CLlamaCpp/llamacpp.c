@@ -126,6 +126,9 @@ slm_llama_run *slm_llama_start(const char *model_path, uint32_t n_ctx, uint32_t 
     cp.type_k = kv_type; /* GGML_TYPE_F32 = 0, GGML_TYPE_F16 = 1 */
     cp.type_v = kv_type;
     cp.no_perf = true;
+    /* Flash attention off: with it, llama.cpp casts an F32 cache to F16 inside attention, so
+     * "kv f32" would not be f32. Off, both backends run the attention the run asks for. */
+    cp.flash_attn_type = 0; /* LLAMA_FLASH_ATTN_TYPE_DISABLED */
     void *ctx = L.init_from_model(model, cp);
     if (!ctx) {
         L.model_free(model);

@@ -41,7 +41,8 @@ public final class Transformer: @unchecked Sendable {
     private let actsWidth, actsFFN: Activations
     private let scores: UnsafeMutablePointer<Float>
     private let matmul: MatMul
-    private let invFrequencies: [Double]
+    /// base^(-2/dims): each pair's frequency is the previous one's times this.
+    private let ropeScale: Float
     private var logits: UnsafeMutablePointer<Float>
     private var logitCapacity = 0
 
@@ -70,12 +71,7 @@ public final class Transformer: @unchecked Sendable {
         actsFFN = Activations(capacityRows: n, maxColumns: c.ffnWidth)
         arena.byteCount += actsWidth.byteCount + actsFFN.byteCount
         logits = .allocate(capacity: 1)
-        var inv: [Double] = []
-        for i in 0..<(c.ropeDimensions / 2) {
-            let f = pow(Double(c.ropeTheta), -2.0 * Double(i) / Double(c.ropeDimensions))
-            inv.append(f / Double(weights.ropeFactors?[i] ?? 1))
-        }
-        invFrequencies = inv
+        ropeScale = powf(c.ropeTheta, -2 / Float(c.ropeDimensions))
         self.arena = arena
     }
 
@@ -219,7 +215,7 @@ public final class Transformer: @unchecked Sendable {
     /// Adds biases, rotates Q and K by position, and writes K and V into the cache.
     private func positionAndStore(_ batch: [BatchToken], layer: LayerWeights, index: Int) {
         let c = config, qw = c.heads * c.headDim, kvw = c.kvWidth, hd = c.headDim
-        let q = self.q, k = self.k, v = self.v, cache = self.cache, inv = invFrequencies
+        let q = self.q, k = self.k, v = self.v, cache = self.cache, scale = ropeScale, factors = weights.ropeFactors
         let style = weights.architecture.rope, half = c.ropeDimensions / 2
         tokens(batch.count, width: qw + 2 * kvw) { range in
             var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
@@ -228,11 +224,15 @@ public final class Transformer: @unchecked Sendable {
                 if let b = layer.queryBias { for i in 0..<qw { qt[i] += b[i] } }
                 if let b = layer.keyBias { for i in 0..<kvw { kt[i] += b[i] } }
                 if let b = layer.valueBias { for i in 0..<kvw { vt[i] += b[i] } }
-                let p = Double(batch[t].position)
+                // Angles in float, each frequency the previous one times the scale, as llama.cpp
+                // computes them: matching its rounding keeps both engines' 8-bit activations
+                // rounding the same way (a 1e-6 difference here flips some of them).
+                var theta = Float(batch[t].position)
                 for i in 0..<half {
-                    let angle = p * inv[i]
-                    cosines[i] = Float(cos(angle))
-                    sines[i] = Float(sin(angle))
+                    let angle = theta / (factors?[i] ?? 1)
+                    cosines[i] = cosf(angle)
+                    sines[i] = sinf(angle)
+                    theta *= scale
                 }
                 func rotate(_ base: UnsafeMutablePointer<Float>, heads: Int) {
                     for head in 0..<heads {

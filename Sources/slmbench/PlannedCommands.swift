@@ -20,12 +20,6 @@ struct Sweep: PlannedCommand {
     @Argument(parsing: .allUnrecognized) var arguments: [String] = []
 }
 
-struct Quality: PlannedCommand {
-    static let configuration = CommandConfiguration(abstract: "(planned) Perplexity, KL divergence and top-1 agreement per bit-width.")
-    static let issue = 4
-    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
-}
-
 struct Report: PlannedCommand {
     static let configuration = CommandConfiguration(abstract: "(planned) Tables and the HTML report from stored results.")
     static let issue = 7

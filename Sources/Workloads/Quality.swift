@@ -1,0 +1,156 @@
+import Backends
+import Foundation
+
+/// A text corpus for perplexity, with where it came from.
+public struct Corpus: Sendable {
+    public var path: String
+    public var source: String
+    public var text: String
+
+    /// The default: the GNU GPL version 3 as every Debian system ships it (package base-files),
+    /// about 5,600 words of real English prose that needs no download.
+    public static let defaultPath = "/usr/share/common-licenses/GPL-3"
+    public static let defaultSource = "GNU GPL v3 text from Debian's base-files package (/usr/share/common-licenses/GPL-3)"
+
+    public static func load(_ path: String?) throws(QualityError) -> Corpus {
+        let file = path ?? defaultPath
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw .corpus(path == nil ? "the default corpus \(file) is missing (Debian's base-files ships it); pass --corpus FILE"
+                                      : "--corpus: cannot read \(file)")
+        }
+        guard let text = String(data: data, encoding: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw .corpus("--corpus: \(file) is not UTF-8 text, or is empty")
+        }
+        return Corpus(path: file, source: path == nil ? defaultSource : "user file \(file)", text: text)
+    }
+}
+
+public enum QualityError: Error, Sendable, CustomStringConvertible {
+    case corpus(String)
+    case tooShort(tokens: Int, needed: Int)
+    case backend(String, BackendError)
+
+    public var description: String {
+        switch self {
+        case let .corpus(m): return m
+        case let .tooShort(tokens, needed): return "the corpus is \(tokens) tokens; one chunk needs \(needed) (use --context smaller, or a longer --corpus)"
+        case let .backend(variant, e): return "\(variant): \(e.message)"
+        }
+    }
+}
+
+/// Perplexity of each variant of one model's weights, and how far each variant's next-token
+/// distributions are from the baseline's (the highest-precision variant).
+///
+/// The corpus is cut into chunks of `context` tokens, each evaluated from an empty cache; the
+/// second half of each chunk is scored (every scored token sees at least context/2 tokens
+/// before it), as llama.cpp's perplexity tool does.
+public struct QualityEvaluation {
+    public struct Variant {
+        public var label: String
+        public var backend: InferenceBackend
+        public var path: String
+        public init(label: String, backend: InferenceBackend, path: String) {
+            self.label = label
+            self.backend = backend
+            self.path = path
+        }
+    }
+
+    public struct Row: Codable, Sendable, Equatable {
+        public var variant: String
+        public var perplexity: Double
+        /// Perplexity minus the baseline's; nil for the baseline.
+        public var deltaPerplexity: Double?
+        /// Mean over scored positions of KL(baseline ‖ variant), in nats.
+        public var meanKLD: Double?
+        /// Share of scored positions where the variant's most likely token is the baseline's (0–1).
+        public var top1Agreement: Double?
+    }
+
+    public struct Report: Codable, Sendable {
+        public var corpus: String
+        public var corpusTokens: Int
+        public var context: Int
+        public var chunks: Int
+        public var scoredPositions: Int
+        public var baseline: String
+        public var rows: [Row]
+    }
+
+    public var context: Int
+    public var chunks: Int
+
+    public init(context: Int = 512, chunks: Int = 8) {
+        self.context = context
+        self.chunks = chunks
+    }
+
+    /// `tokens` is the tokenized corpus; `variants[0]` is the baseline.
+    public func run(tokens: [Int32], corpus: String, variants: [Variant], threads: Int,
+                    progress: (String) -> Void = { _ in }) throws(QualityError) -> Report {
+        guard tokens.count >= context else { throw .tooShort(tokens: tokens.count, needed: context) }
+        let chunkCount = min(chunks, tokens.count / context)
+        let first = context / 2
+        for v in variants {
+            do { try v.backend.load(modelPath: v.path, options: LoadOptions(threads: threads, context: context, batchTokens: context)) }
+            catch { throw .backend(v.label, error) }
+        }
+        defer { for v in variants { v.backend.unload() } }
+        let vocabulary = variants[0].backend.vocabularySize
+        var logLikelihood = [Double](repeating: 0, count: variants.count)
+        var kl = [Double](repeating: 0, count: variants.count), agree = [Int](repeating: 0, count: variants.count)
+        var scored = 0
+        var baseline = [Float](repeating: 0, count: (context - first) * vocabulary) // log-probabilities
+        var baselineTop = [Int](repeating: 0, count: context - first)
+        for chunk in 0..<chunkCount {
+            progress("chunk \(chunk + 1)/\(chunkCount)")
+            let input = Array(tokens[(chunk * context)..<((chunk + 1) * context)])
+            for (index, v) in variants.enumerated() {
+                v.backend.clear(sequence: 0)
+                do { _ = try v.backend.prefill(input, sequence: 0, allLogits: true) } catch { throw .backend(v.label, error) }
+                for position in first..<(context - 1) {
+                    let row = position - first
+                    let logits = v.backend.logits(position)
+                    var lp = [Float](repeating: 0, count: vocabulary)
+                    let top = Self.logSoftmax(logits, into: &lp)
+                    logLikelihood[index] += Double(lp[Int(input[position + 1])])
+                    if index == 0 {
+                        baseline.replaceSubrange((row * vocabulary)..<((row + 1) * vocabulary), with: lp)
+                        baselineTop[row] = top
+                    } else {
+                        var d = 0.0
+                        for j in 0..<vocabulary {
+                            let p = baseline[row * vocabulary + j]
+                            d += Double(exp(p)) * Double(p - lp[j])
+                        }
+                        kl[index] += max(0, d)
+                        if top == baselineTop[row] { agree[index] += 1 }
+                    }
+                }
+            }
+            scored += context - 1 - first
+        }
+        let base = exp(-logLikelihood[0] / Double(scored))
+        let rows = variants.enumerated().map { index, v in
+            let ppl = exp(-logLikelihood[index] / Double(scored))
+            return Row(variant: v.label, perplexity: ppl, deltaPerplexity: index == 0 ? nil : ppl - base,
+                       meanKLD: index == 0 ? nil : kl[index] / Double(scored),
+                       top1Agreement: index == 0 ? nil : Double(agree[index]) / Double(scored))
+        }
+        return Report(corpus: corpus, corpusTokens: tokens.count, context: context, chunks: chunkCount,
+                      scoredPositions: scored, baseline: variants[0].label, rows: rows)
+    }
+
+    /// log-softmax of `logits` into `out` (computed in double); returns the argmax.
+    static func logSoftmax(_ logits: UnsafeBufferPointer<Float>, into out: inout [Float]) -> Int {
+        var top = 0
+        for i in 1..<logits.count where logits[i] > logits[top] { top = i }
+        let m = Double(logits[top])
+        var sum = 0.0
+        for x in logits { sum += exp(Double(x) - m) }
+        let logZ = m + log(sum)
+        for i in 0..<logits.count { out[i] = Float(Double(logits[i]) - logZ) }
+        return top
+    }
+}
