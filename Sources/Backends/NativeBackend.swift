@@ -10,7 +10,7 @@ public final class NativeBackend: InferenceBackend {
 
     public var identity: BackendIdentity {
         BackendIdentity(name: "native", version: SlmbenchVersion.string,
-                        build: ["kernels": KernelLevel.active.rawValue])
+                        build: ["kernels": (transformer?.options.kernels ?? KernelLevel.best).rawValue])
     }
 
     public var capabilities: BackendCapabilities {

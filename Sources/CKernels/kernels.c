@@ -16,8 +16,6 @@
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #endif
 
-static int g_level = CK_LEVEL_SCALAR;
-
 int ck_level_supported(int level) {
     if (level == CK_LEVEL_SCALAR) return 1;
 #ifdef CK_X86
@@ -29,13 +27,6 @@ int ck_level_supported(int level) {
     return 0;
 }
 
-int ck_set_level(int level) {
-    while (level > CK_LEVEL_SCALAR && !ck_level_supported(level)) level--;
-    g_level = level < CK_LEVEL_SCALAR ? CK_LEVEL_SCALAR : level;
-    return g_level;
-}
-
-int ck_level(void) { return g_level; }
 
 /* ---------------------------------------------------------------- half floats (portable) */
 
@@ -384,19 +375,19 @@ AVX2 static void quantize_act_avx2(int act, const float *x, uint8_t *out, int n)
 
 /* ---------------------------------------------------------------- dispatch */
 
-void ck_quantize_act(int act, const float *x, void *out, int n) {
+void ck_quantize_act(int level, int act, const float *x, void *out, int n) {
     if (act == CK_ACT_F32) { memcpy(out, x, (size_t)n * 4); return; }
 #ifdef CK_X86
-    if (g_level >= CK_LEVEL_AVX2) { quantize_act_avx2(act, x, (uint8_t *)out, n); return; }
+    if (level >= CK_LEVEL_AVX2) { quantize_act_avx2(act, x, (uint8_t *)out, n); return; }
 #endif
     quantize_act_scalar(act, x, (uint8_t *)out, n);
 }
 
-void ck_matmul(int type, const void *w, size_t w_stride, int r0, int r1,
+void ck_matmul(int level, int type, const void *w, size_t w_stride, int r0, int r1,
                const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
     const uint8_t *W = (const uint8_t *)w, *X = (const uint8_t *)x;
 #ifdef CK_X86
-    if (g_level >= CK_LEVEL_AVX2) {
+    if (level >= CK_LEVEL_AVX2) {
         switch (type) {
         case CK_Q4_0: rows_CK_Q4_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
         case CK_Q4_1: rows_CK_Q4_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
@@ -421,41 +412,41 @@ void ck_matmul(int type, const void *w, size_t w_stride, int r0, int r1,
             out[out_stride * t + (r - r0)] = dot_scalar(type, W + w_stride * r, X + x_stride * t, n);
 }
 
-float ck_dot_f32(const float *a, const float *b, int n) {
+float ck_dot_f32(int level, const float *a, const float *b, int n) {
 #ifdef CK_X86
-    if (g_level >= CK_LEVEL_AVX2) return dot_f32_avx2(a, b, n);
+    if (level >= CK_LEVEL_AVX2) return dot_f32_avx2(a, b, n);
 #endif
     float s = 0;
     for (int i = 0; i < n; i++) s += a[i] * b[i];
     return s;
 }
 
-float ck_dot_f16_f32(const uint16_t *a, const float *b, int n) {
+float ck_dot_f16_f32(int level, const uint16_t *a, const float *b, int n) {
 #ifdef CK_X86
-    if (g_level >= CK_LEVEL_AVX2) return dot_f16_avx2(a, b, n);
+    if (level >= CK_LEVEL_AVX2) return dot_f16_avx2(a, b, n);
 #endif
     float s = 0;
     for (int i = 0; i < n; i++) s += ck_f16_to_f32(a[i]) * b[i];
     return s;
 }
 
-void ck_axpy_f32(float a, const float *x, float *y, int n) {
+void ck_axpy_f32(int level, float a, const float *x, float *y, int n) {
 #ifdef CK_X86
-    if (g_level >= CK_LEVEL_AVX2) { axpy_f32_avx2(a, x, y, n); return; }
+    if (level >= CK_LEVEL_AVX2) { axpy_f32_avx2(a, x, y, n); return; }
 #endif
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-void ck_axpy_f16_f32(float a, const uint16_t *x, float *y, int n) {
+void ck_axpy_f16_f32(int level, float a, const uint16_t *x, float *y, int n) {
 #ifdef CK_X86
-    if (g_level >= CK_LEVEL_AVX2) { axpy_f16_avx2(a, x, y, n); return; }
+    if (level >= CK_LEVEL_AVX2) { axpy_f16_avx2(a, x, y, n); return; }
 #endif
     for (int i = 0; i < n; i++) y[i] += a * ck_f16_to_f32(x[i]);
 }
 
-void ck_f32_to_f16(const float *x, uint16_t *y, int n) {
+void ck_f32_to_f16(int level, const float *x, uint16_t *y, int n) {
 #ifdef CK_X86
-    if (g_level >= CK_LEVEL_AVX2) { f32_to_f16_avx2(x, y, n); return; }
+    if (level >= CK_LEVEL_AVX2) { f32_to_f16_avx2(x, y, n); return; }
 #endif
     for (int i = 0; i < n; i++) y[i] = f32_to_f16_soft(x[i]);
 }
@@ -484,15 +475,15 @@ AVX2 static void attention_avx2(const float *q, const void *keys, const void *va
 }
 #endif
 
-void ck_attention_head(const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
+void ck_attention_head(int level, const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
                        int kv_f16, float scale, float *scores, float *out) {
 #ifdef CK_X86
-    if (g_level >= CK_LEVEL_AVX2) { attention_avx2(q, keys, values, stride, length, hd, kv_f16, scale, scores, out); return; }
+    if (level >= CK_LEVEL_AVX2) { attention_avx2(q, keys, values, stride, length, hd, kv_f16, scale, scores, out); return; }
 #endif
     float maximum = -INFINITY;
     for (int j = 0; j < length; j++) {
-        const float s = scale * (kv_f16 ? ck_dot_f16_f32((const uint16_t *)keys + stride * (size_t)j, q, hd)
-                                        : ck_dot_f32((const float *)keys + stride * (size_t)j, q, hd));
+        const float s = scale * (kv_f16 ? ck_dot_f16_f32(CK_LEVEL_SCALAR, (const uint16_t *)keys + stride * (size_t)j, q, hd)
+                                        : ck_dot_f32(CK_LEVEL_SCALAR, (const float *)keys + stride * (size_t)j, q, hd));
         scores[j] = s;
         if (s > maximum) maximum = s;
     }
@@ -504,8 +495,8 @@ void ck_attention_head(const float *q, const void *keys, const void *values, siz
     const float norm = 1.0f / total;
     memset(out, 0, sizeof(float) * (size_t)hd);
     for (int j = 0; j < length; j++) {
-        if (kv_f16) ck_axpy_f16_f32(scores[j] * norm, (const uint16_t *)values + stride * (size_t)j, out, hd);
-        else ck_axpy_f32(scores[j] * norm, (const float *)values + stride * (size_t)j, out, hd);
+        if (kv_f16) ck_axpy_f16_f32(CK_LEVEL_SCALAR, scores[j] * norm, (const uint16_t *)values + stride * (size_t)j, out, hd);
+        else ck_axpy_f32(CK_LEVEL_SCALAR, scores[j] * norm, (const float *)values + stride * (size_t)j, out, hd);
     }
 }
 

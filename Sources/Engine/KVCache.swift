@@ -34,10 +34,10 @@ final class KVCache {
     func key(_ layer: Int, _ slot: Int, _ position: Int) -> UnsafeMutableRawPointer { keys + offset(layer, slot, position) }
     func value(_ layer: Int, _ slot: Int, _ position: Int) -> UnsafeMutableRawPointer { values + offset(layer, slot, position) }
 
-    func store(_ x: UnsafePointer<Float>, into p: UnsafeMutableRawPointer) {
+    func store(_ x: UnsafePointer<Float>, into p: UnsafeMutableRawPointer, level: KernelLevel) {
         switch type {
         case .f32: p.copyMemory(from: x, byteCount: width * 4)
-        case .f16: ck_f32_to_f16(x, p.assumingMemoryBound(to: UInt16.self), Int32(width))
+        case .f16: ck_f32_to_f16(level.code, x, p.assumingMemoryBound(to: UInt16.self), Int32(width))
         }
     }
 }

@@ -5,18 +5,12 @@ import ModelFormat
 public enum KernelLevel: String, Sendable, CaseIterable, Codable {
     case scalar, avx2
 
-    var code: Int32 { self == .scalar ? Int32(CK_LEVEL_SCALAR) : Int32(CK_LEVEL_AVX2) }
+    public var code: Int32 { self == .scalar ? Int32(CK_LEVEL_SCALAR) : Int32(CK_LEVEL_AVX2) }
 
     /// The best level this CPU supports.
     public static var best: KernelLevel { ck_level_supported(Int32(CK_LEVEL_AVX2)) != 0 ? .avx2 : .scalar }
 
     public var isSupported: Bool { ck_level_supported(code) != 0 }
-
-    /// Makes this level the process's; returns the level in effect (lower when unsupported).
-    @discardableResult
-    public func activate() -> KernelLevel { ck_set_level(code) == Int32(CK_LEVEL_AVX2) ? .avx2 : .scalar }
-
-    public static var active: KernelLevel { ck_level() == Int32(CK_LEVEL_AVX2) ? .avx2 : .scalar }
 }
 
 /// The activation format a weight type's kernel reads.
@@ -92,7 +86,7 @@ public final class Activations: @unchecked Sendable {
     public var byteCount: Int { buffers.keys.reduce(0) { $0 + capacityRows * $1.rowBytes(maxColumns) } }
 
     /// Converts `rows` rows of `x` (`columns` floats each, packed) to the formats listed.
-    func prepare(_ x: UnsafePointer<Float>, rows: Int, columns: Int, formats: Set<ActivationFormat>, pool: ThreadPool) {
+    func prepare(_ x: UnsafePointer<Float>, rows: Int, columns: Int, formats: Set<ActivationFormat>, pool: ThreadPool, level: KernelLevel) {
         precondition(rows <= capacityRows && columns <= maxColumns)
         source = x
         rowsReady = rows
@@ -101,7 +95,7 @@ public final class Activations: @unchecked Sendable {
         guard !needed.isEmpty else { return }
         let work = { (range: Range<Int>) in
             for (format, buffer, stride) in needed {
-                for t in range { ck_quantize_act(format.rawValue, x + t * columns, buffer + t * stride, Int32(columns)) }
+                for t in range { ck_quantize_act(level.code, format.rawValue, x + t * columns, buffer + t * stride, Int32(columns)) }
             }
         }
         if rows * columns < 8192 || pool.size == 1 { work(0..<rows) } else { pool.forEachRange(rows) { range, _ in work(range) } }
@@ -116,6 +110,7 @@ public final class Activations: @unchecked Sendable {
 /// Matrix products over the pool: each member takes a contiguous block of weight rows.
 public struct MatMul {
     let pool: ThreadPool
+    let level: KernelLevel
     /// Per-member scratch for rows of types without a direct kernel.
     let scratch: UnsafeMutablePointer<Float>
     let scratchStride: Int
@@ -129,7 +124,7 @@ public struct MatMul {
     func run(_ jobs: [(WeightMatrix, UnsafeMutablePointer<Float>, Int)], _ x: Activations) {
         let tokens = x.rowsReady
         let total = jobs.reduce(0) { $0 + $1.0.rows }
-        let scratch = self.scratch, scratchStride = self.scratchStride
+        let scratch = self.scratch, scratchStride = self.scratchStride, level = self.level
         pool.run { member, members in
             var lo = total * member / members
             let hi = total * (member + 1) / members
@@ -138,17 +133,17 @@ public struct MatMul {
                 defer { first += w.rows }
                 guard lo < first + w.rows, lo < hi else { continue }
                 let r0 = lo - first, r1 = min(hi - first, w.rows)
-                Self.rows(w, r0..<r1, x, tokens, out, stride, scratch + member * scratchStride)
+                Self.rows(w, r0..<r1, x, tokens, out, stride, scratch + member * scratchStride, level)
                 lo = first + r1
             }
         }
     }
 
     static func rows(_ w: WeightMatrix, _ range: Range<Int>, _ x: Activations, _ tokens: Int,
-                     _ out: UnsafeMutablePointer<Float>, _ stride: Int, _ scratch: UnsafeMutablePointer<Float>) {
+                     _ out: UnsafeMutablePointer<Float>, _ stride: Int, _ scratch: UnsafeMutablePointer<Float>, _ level: KernelLevel) {
         let (xs, xStride) = x.rows(w.activationFormat)
         if w.directFormat != nil {
-            ck_matmul(Int32(w.type.id), w.base, w.rowBytes, Int32(range.lowerBound), Int32(range.upperBound),
+            ck_matmul(level.code, Int32(w.type.id), w.base, w.rowBytes, Int32(range.lowerBound), Int32(range.upperBound),
                       xs, xStride, Int32(tokens), out + range.lowerBound, stride, Int32(w.columns))
             return
         }
@@ -156,7 +151,7 @@ public struct MatMul {
         let row = UnsafeMutableBufferPointer(start: scratch, count: w.columns)
         for r in range {
             w.dequantizedRow(r, into: row)
-            for t in 0..<tokens { out[t * stride + r] = ck_dot_f32(scratch, floats + t * xFloats, Int32(w.columns)) }
+            for t in 0..<tokens { out[t * stride + r] = ck_dot_f32(level.code, scratch, floats + t * xFloats, Int32(w.columns)) }
         }
     }
 }

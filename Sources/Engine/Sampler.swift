@@ -77,11 +77,11 @@ public struct Sampler: Sendable {
     }
 }
 
-/// SplitMix64: small, fast and the same everywhere.
-struct SplitMix64: Sendable {
+/// SplitMix64: small, fast and the same everywhere (also draws the measurement's prompt ids).
+public struct SplitMix64: Sendable {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -89,5 +89,8 @@ struct SplitMix64: Sendable {
         return z ^ (z >> 31)
     }
     /// Uniform in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    public mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+
+    /// Uniform in 0..<n (by remainder, which the worker protocol's example plugins reproduce).
+    public mutating func next(below n: Int) -> Int32 { Int32(next() % UInt64(n)) }
 }

@@ -48,7 +48,6 @@ public final class Transformer: @unchecked Sendable {
 
     public init(weights: ModelWeights, options: EngineOptions) throws(EngineError) {
         try options.validate()
-        options.kernels.activate()
         Self.applyNuma(options.numa)
         let c = weights.config
         self.weights = weights
@@ -66,7 +65,7 @@ public final class Transformer: @unchecked Sendable {
         gate = floats(n * c.ffnWidth); up = floats(n * c.ffnWidth)
         scores = floats(pool.size * options.context)
         let widest = max(c.width, qWidth, c.ffnWidth)
-        matmul = MatMul(pool: pool, scratch: floats(pool.size * widest), scratchStride: widest)
+        matmul = MatMul(pool: pool, level: options.kernels, scratch: floats(pool.size * widest), scratchStride: widest)
         actsWidth = Activations(capacityRows: n, maxColumns: max(c.width, qWidth))
         actsFFN = Activations(capacityRows: n, maxColumns: c.ffnWidth)
         arena.byteCount += actsWidth.byteCount + actsFFN.byteCount
@@ -167,17 +166,17 @@ public final class Transformer: @unchecked Sendable {
         }
         for (index, layer) in weights.layers.enumerated() {
             normalize(x, into: h, rows: n, weights: layer.attentionNorm)
-            actsWidth.prepare(h, rows: n, columns: d, formats: [layer.query.activationFormat, layer.key.activationFormat, layer.value.activationFormat], pool: pool)
+            actsWidth.prepare(h, rows: n, columns: d, formats: [layer.query.activationFormat, layer.key.activationFormat, layer.value.activationFormat], pool: pool, level: options.kernels)
             matmul.run([(layer.query, q, qw), (layer.key, k, kvw), (layer.value, v, kvw)], actsWidth)
             positionAndStore(batch, layer: layer, index: index)
             attention(batch, layer: index)
-            actsWidth.prepare(att, rows: n, columns: qw, formats: [layer.attentionOutput.activationFormat], pool: pool)
+            actsWidth.prepare(att, rows: n, columns: qw, formats: [layer.attentionOutput.activationFormat], pool: pool, level: options.kernels)
             matmul(layer.attentionOutput, actsWidth, out: h, outStride: d)
             tokens(n, width: d) { range in
                 for t in range { for i in 0..<d { x[t * d + i] += h[t * d + i] } }
             }
             normalize(x, into: h, rows: n, weights: layer.ffnNorm)
-            actsWidth.prepare(h, rows: n, columns: d, formats: [layer.gate.activationFormat, layer.up.activationFormat], pool: pool)
+            actsWidth.prepare(h, rows: n, columns: d, formats: [layer.gate.activationFormat, layer.up.activationFormat], pool: pool, level: options.kernels)
             matmul.run([(layer.gate, gate, ff), (layer.up, up, ff)], actsWidth)
             tokens(n, width: ff) { range in
                 for i in (range.lowerBound * ff)..<(range.upperBound * ff) {
@@ -185,7 +184,7 @@ public final class Transformer: @unchecked Sendable {
                     gate[i] = g / (1 + exp(-g)) * up[i]
                 }
             }
-            actsFFN.prepare(gate, rows: n, columns: ff, formats: [layer.down.activationFormat], pool: pool)
+            actsFFN.prepare(gate, rows: n, columns: ff, formats: [layer.down.activationFormat], pool: pool, level: options.kernels)
             matmul(layer.down, actsFFN, out: h, outStride: d)
             tokens(n, width: d) { range in
                 for t in range { for i in 0..<d { x[t * d + i] += h[t * d + i] } }
@@ -199,7 +198,7 @@ public final class Transformer: @unchecked Sendable {
         // Rows are gathered in order of `logitRows`; their outputs go where `out` says.
         let contiguous = logitRows.enumerated().allSatisfy { $0.offset == 0 || $0.element.out == logitRows[$0.offset - 1].out + 1 }
         precondition(contiguous, "logit rows of one chunk are consecutive in the request")
-        actsWidth.prepare(h, rows: logitRows.count, columns: d, formats: [weights.output.activationFormat], pool: pool)
+        actsWidth.prepare(h, rows: logitRows.count, columns: d, formats: [weights.output.activationFormat], pool: pool, level: options.kernels)
         matmul(weights.output, actsWidth, out: logits + logitRows[0].out * c.vocabulary, outStride: c.vocabulary)
     }
 
@@ -215,7 +214,7 @@ public final class Transformer: @unchecked Sendable {
     /// Adds biases, rotates Q and K by position, and writes K and V into the cache.
     private func positionAndStore(_ batch: [BatchToken], layer: LayerWeights, index: Int) {
         let c = config, qw = c.heads * c.headDim, kvw = c.kvWidth, hd = c.headDim
-        let q = self.q, k = self.k, v = self.v, cache = self.cache, scale = ropeScale, factors = weights.ropeFactors
+        let q = self.q, k = self.k, v = self.v, cache = self.cache, scale = ropeScale, factors = weights.ropeFactors, level = options.kernels
         let style = weights.architecture.rope, half = c.ropeDimensions / 2
         tokens(batch.count, width: qw + 2 * kvw) { range in
             var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
@@ -247,8 +246,8 @@ public final class Transformer: @unchecked Sendable {
                 }
                 rotate(qt, heads: c.heads)
                 rotate(kt, heads: c.kvHeads)
-                cache.store(kt, into: cache.key(index, batch[t].slot, batch[t].position))
-                cache.store(vt, into: cache.value(index, batch[t].slot, batch[t].position))
+                cache.store(kt, into: cache.key(index, batch[t].slot, batch[t].position), level: level)
+                cache.store(vt, into: cache.value(index, batch[t].slot, batch[t].position), level: level)
             }
         }
     }
@@ -258,7 +257,7 @@ public final class Transformer: @unchecked Sendable {
         let c = config, hd = c.headDim, qw = c.heads * hd, group = c.heads / c.kvHeads
         let q = self.q, att = self.att, cache = self.cache, scores = self.scores, context = options.context
         let scale = Float(1 / Double(hd).squareRoot())
-        let f16 = cache.type == .f16
+        let f16 = cache.type == .f16, level = options.kernels.code
         pool.forEachRange(batch.count * c.heads) { range, member in
             let s = scores + member * context
             for task in range {
@@ -266,7 +265,7 @@ public final class Transformer: @unchecked Sendable {
                 let token = batch[t], qh = q + t * qw + head * hd, out = att + t * qw + head * hd
                 let keys = cache.key(layer, token.slot, 0) + kvHead * hd * cache.type.bytes
                 let values = cache.value(layer, token.slot, 0) + kvHead * hd * cache.type.bytes
-                ck_attention_head(qh, keys, values, cache.width, Int32(token.position + 1), Int32(hd), f16 ? 1 : 0, scale, s, out)
+                ck_attention_head(level, qh, keys, values, cache.width, Int32(token.position + 1), Int32(hd), f16 ? 1 : 0, scale, s, out)
             }
         }
     }

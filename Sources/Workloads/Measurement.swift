@@ -1,4 +1,5 @@
 import Backends
+import Engine
 import Foundation
 
 /// The measurement protocol: load once, then warm-up and measured repetitions of
@@ -25,7 +26,7 @@ public enum Measurement {
         }
 
         // Deterministic prompts: ids drawn from the seed, different per sequence.
-        var rng = SeededTokens(seed: spec.seed)
+        var rng = SplitMix64(seed: spec.seed)
         let prompts = (0..<spec.batch).map { _ in (0..<spec.promptTokens).map { _ in rng.next(below: vocabulary) } }
 
         var measured: [RunSamples.Repetition] = []
@@ -81,11 +82,7 @@ public enum Measurement {
                                       generatedTokens: generated), output)
     }
 
-    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
-        var best = 0
-        for i in 1..<logits.count where logits[i] > logits[best] { best = i }
-        return Int32(best)
-    }
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 { Sampler.argmax(logits) }
 
     /// Resident set size of this process, from /proc/self/statm (pages × page size).
     public static func residentBytes() -> Int? {
@@ -93,19 +90,5 @@ public enum Measurement {
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
-}
-
-/// Deterministic token ids for synthetic prompts.
-struct SeededTokens {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next(below n: Int) -> Int32 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Int32(z % UInt64(n))
     }
 }

@@ -45,7 +45,10 @@ public enum RunLauncher {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
+    /// `workerExecutable` replaces the running executable as slmbench's own worker (tests run
+    /// from another binary).
     public static func run(_ spec: RunSpec, command: WorkerCommand, limits: WorkerLimits, id: String = "run-1",
+                           workerExecutable: String? = nil,
                            onProgress: @escaping @Sendable (WorkerMessage) -> Void = { _ in }) -> RunRecord {
         let request: WorkerRequest
         do { request = WorkerRequest(id: id, run: try ProtocolJSON.value(spec)) } catch {
@@ -53,7 +56,7 @@ public enum RunLauncher {
         }
         let (program, arguments): (String, [String])
         switch command {
-        case .builtIn: (program, arguments) = (selfExecutable, ["worker"])
+        case .builtIn: (program, arguments) = (workerExecutable ?? selfExecutable, ["worker"])
         case let .external(p, a): (program, arguments) = (p, a)
         }
         let report = WorkerProcess.run(executable: program, arguments: arguments, request: request, limits: limits, onProgress: onProgress)

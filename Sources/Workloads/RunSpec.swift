@@ -97,14 +97,20 @@ public enum ProtocolJSON {
     /// "field `a.b`: what is wrong", for a decoding failure.
     public static func describe(_ error: Error) -> String {
         guard let error = error as? DecodingError else { return "\(error)" }
+        // Keys as they appear on the wire (snake_case), not as Swift spells them.
+        func wire(_ key: String) -> String {
+            key.reduce(into: "") { out, c in
+                if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+            }
+        }
         func path(_ context: DecodingError.Context) -> String {
-            let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? wire($0.stringValue) }.joined(separator: ".")
             return p.isEmpty ? "top level" : p
         }
         switch error {
         case let .keyNotFound(key, context):
             let parent = path(context)
-            return "missing field '\(parent == "top level" ? key.stringValue : parent + "." + key.stringValue)'"
+            return "missing field '\(parent == "top level" ? wire(key.stringValue) : parent + "." + wire(key.stringValue))'"
         case let .typeMismatch(_, context), let .valueNotFound(_, context):
             return "field '\(path(context))': \(context.debugDescription)"
         case let .dataCorrupted(context): return "\(path(context)): \(context.debugDescription)"

@@ -61,8 +61,6 @@ struct KernelTests {
     @Test(arguments: types)
     func matmulMatchesReference(type: TensorType) throws {
         for level in KernelLevel.allCases where level.isSupported {
-            level.activate()
-            defer { KernelLevel.best.activate() }
             for (rows, columns, tokens) in [(7, 64, 1), (5, 256, 9), (3, 512, 4), (1, 768, 6)] {
                 guard type.rowBytes(columns) != nil else { continue }
                 let c = try Self.makeCase(type, rows: rows, columns: columns, tokens: tokens)
@@ -72,9 +70,9 @@ struct KernelTests {
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * columns)
                 defer { scratch.deallocate() }
                 c.x.withUnsafeBufferPointer { x in
-                    acts.prepare(x.baseAddress!, rows: tokens, columns: columns, formats: [c.weights.activationFormat], pool: pool)
+                    acts.prepare(x.baseAddress!, rows: tokens, columns: columns, formats: [c.weights.activationFormat], pool: pool, level: level)
                     out.withUnsafeMutableBufferPointer { o in
-                        MatMul(pool: pool, scratch: scratch, scratchStride: columns)(c.weights, acts, out: o.baseAddress!, outStride: rows)
+                        MatMul(pool: pool, level: level, scratch: scratch, scratchStride: columns)(c.weights, acts, out: o.baseAddress!, outStride: rows)
                     }
                 }
                 for t in 0..<tokens {
@@ -91,14 +89,12 @@ struct KernelTests {
 
     @Test func scalarAndAVX2ActivationQuantizationAgree() throws {
         guard KernelLevel.avx2.isSupported else { return }
-        defer { KernelLevel.best.activate() }
         let x = Self.values(32 * 12, seed: 5)
         for format in [ActivationFormat.q8_0, .q8_1] {
             var outputs: [[UInt8]] = []
             for level in [KernelLevel.scalar, .avx2] {
-                level.activate()
                 var out = [UInt8](repeating: 0, count: format.rowBytes(x.count))
-                out.withUnsafeMutableBytes { ck_quantize_act(format.rawValue, x, $0.baseAddress, Int32(x.count)) }
+                out.withUnsafeMutableBytes { ck_quantize_act(level.code, format.rawValue, x, $0.baseAddress, Int32(x.count)) }
                 outputs.append(out)
             }
             #expect(outputs[0] == outputs[1], "\(format)")
@@ -110,7 +106,7 @@ struct KernelTests {
             let f = ck_f16_to_f32(UInt16(bits))
             #expect(f == Float(Float16(bitPattern: UInt16(bits))))
             var h: UInt16 = 0
-            ck_f32_to_f16([f], &h, 1)
+            ck_f32_to_f16(KernelLevel.best.code, [f], &h, 1)
             #expect(h == UInt16(bits) || (f == 0 && (h & 0x7FFF) == 0))
         }
     }

@@ -39,7 +39,6 @@ struct TransformerTests {
             let error = Self.relativeError(logits, reference)
             #expect(error < tolerance, "\(preset) \(level): relative error \(error)")
         }
-        KernelLevel.best.activate()
     }
 
     @Test(arguments: [TensorType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .f16, TensorType(name: "lab4g32a")!])

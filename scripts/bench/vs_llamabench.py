@@ -20,6 +20,8 @@ ap.add_argument("--rounds", type=int, default=3)
 ap.add_argument("--reps", type=int, default=3, help="repetitions inside each run (llama-bench -r, slmbench --repetitions)")
 ap.add_argument("--slmbench", default=".build/release/slmbench")
 ap.add_argument("--llama-bench", required=True)
+ap.add_argument("--kv", default="f16", help="KV-cache type on both sides (llama-bench -ctk/-ctv; slmbench --kv); f16 is llama-bench's default")
+ap.add_argument("--flash-attn", default="auto", help="llama-bench -fa: auto (its default) or off (what slmbench's llama.cpp backend runs)")
 args = ap.parse_args()
 
 
@@ -37,7 +39,7 @@ def model_file(t):
 
 def llama_bench(path, threads):
     out = json.loads(sh([args.llama_bench, "-m", path, "-t", str(threads), "-p", "512", "-n", "128",
-                         "-r", str(args.reps), "-o", "json"]))
+                         "-r", str(args.reps), "-fa", args.flash_attn, "-ctk", args.kv, "-ctv", args.kv, "-o", "json"]))
     pp = next(x["avg_ts"] for x in out if x["n_prompt"] == 512 and x["n_gen"] == 0)
     tg = next(x["avg_ts"] for x in out if x["n_gen"] == 128 and x["n_prompt"] == 0)
     return pp, tg
@@ -46,7 +48,7 @@ def llama_bench(path, threads):
 def slm(t, threads, prompt, gen):
     rec = json.loads(sh([args.slmbench, "run", "--backend", args.backend, "--model", "smollm2-135m", "--type", t,
                          "--threads", str(threads), "--prompt", str(prompt), "--gen", str(gen),
-                         "--repetitions", str(args.reps), "--warmup", "1", "--json"]))
+                         "--repetitions", str(args.reps), "--warmup", "1", "--kv", args.kv, "--json"]))
     m = rec["metrics"]
     return (m["pp_tps"] if gen == 0 else m["tg_tps"])["mean"]
 
@@ -65,7 +67,7 @@ for r in range(args.rounds):
             for key, v in [("ref_pp", ref_pp), ("ref_tg", ref_tg), ("pp", ours_pp), ("tg", ours_tg)]:
                 samples.setdefault((t, n, key), []).append(v)
 
-print(f"\n{args.backend} vs llama-bench (pinned llama.cpp), median of {args.rounds} interleaved rounds, {args.reps} repetitions each")
+print(f"\n{args.backend} vs llama-bench (pinned llama.cpp, -fa {args.flash_attn}, KV cache {args.kv} on both sides), median of {args.rounds} interleaved rounds, {args.reps} repetitions each")
 print("| type | threads | test | llama-bench t/s | slmbench t/s | ratio | per-round ratios |")
 print("|---|---|---|---|---|---|---|")
 for t in types:

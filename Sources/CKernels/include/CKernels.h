@@ -14,11 +14,10 @@
 extern "C" {
 #endif
 
-/* Kernel sets. ck_set_level picks one for the process (the probe's ISA decides);
- * it returns the level in effect, which is lower when the CPU lacks the requested one. */
+/* Kernel sets. Every dispatching function takes the level to run as its first argument (the
+ * caller checks ck_level_supported once); nothing is process-global, so engines with different
+ * levels can run side by side. */
 enum { CK_LEVEL_SCALAR = 0, CK_LEVEL_AVX2 = 1 };
-int ck_set_level(int level);
-int ck_level(void);
 int ck_level_supported(int level);
 
 /* Weight types with direct kernels (ggml type ids). */
@@ -33,25 +32,25 @@ int ck_weight_supported(int type, int *act);
 /* Bytes of one activation row of n elements (n a multiple of 32 for the 8-bit formats). */
 size_t ck_act_row_bytes(int act, int n);
 /* Converts one f32 row to the activation format (q8_0 / q8_1 blocks; f32 copies). */
-void ck_quantize_act(int act, const float *x, void *out, int n);
+void ck_quantize_act(int level, int act, const float *x, void *out, int n);
 
 /* out[t * out_stride + (r - r0)] = dot(W row r, activation row t) for r in [r0, r1),
  * t in [0, ntok). W rows are w_stride bytes apart, activation rows x_stride bytes apart. */
-void ck_matmul(int type, const void *w, size_t w_stride, int r0, int r1,
+void ck_matmul(int level, int type, const void *w, size_t w_stride, int r0, int r1,
                const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n);
 
 /* Plain f32 helpers. */
-float ck_dot_f32(const float *a, const float *b, int n);
-void ck_axpy_f32(float a, const float *x, float *y, int n);          /* y += a x */
-float ck_dot_f16_f32(const uint16_t *a, const float *b, int n);
-void ck_axpy_f16_f32(float a, const uint16_t *x, float *y, int n);   /* y += a x */
-void ck_f32_to_f16(const float *x, uint16_t *y, int n);
+float ck_dot_f32(int level, const float *a, const float *b, int n);
+void ck_axpy_f32(int level, float a, const float *x, float *y, int n);          /* y += a x */
+float ck_dot_f16_f32(int level, const uint16_t *a, const float *b, int n);
+void ck_axpy_f16_f32(int level, float a, const uint16_t *x, float *y, int n);   /* y += a x */
+void ck_f32_to_f16(int level, const float *x, uint16_t *y, int n);
 float ck_f16_to_f32(uint16_t h);
 
 /* One query head's causal attention over `length` cached positions:
  * out = softmax(scale * q·k_j) · v_j, keys and values `stride` elements apart (f32, or f16
  * when kv_f16), `hd` elements each. `scores` holds `length` floats of scratch. */
-void ck_attention_head(const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
+void ck_attention_head(int level, const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
                        int kv_f16, float scale, float *scores, float *out);
 
 /* RMSNorm: y = x / sqrt(mean(x^2) + eps) * w */

@@ -1,0 +1,95 @@
+import Backends
+import Foundation
+import ModelFormat
+import TestSupport
+import Testing
+import Workloads
+
+/// The real, pinned llama.cpp through slmbench's run-time binding.
+@Suite("llama.cpp backend", .serialized)
+struct LlamaCppBackendTests {
+    static func requireLibrary() throws {
+        let lib = LlamaCppBackend.libraryFolder() + "/libllama.so"
+        try #require(FileManager.default.fileExists(atPath: lib),
+                     "\(lib) is missing: run scripts/bootstrap.sh (it builds the pinned llama.cpp into the cache)")
+    }
+
+    static func variant(_ type: TensorType) throws -> String {
+        try #require(FileManager.default.fileExists(atPath: RealModel.path.path), Comment(rawValue: RealModel.missingMessage))
+        return try ModelQuantizer.ensure(source: RealModel.path, type: type, cache: .fromEnvironment()).path
+    }
+
+    @Test func identityRecordsThePinnedBuild() throws {
+        try Self.requireLibrary()
+        let backend = LlamaCppBackend()
+        try backend.load(modelPath: try Self.variant(.q8_0), options: LoadOptions(threads: 1, context: 64))
+        defer { backend.unload() }
+        let id = backend.identity
+        #expect(id.build["ggml_version"] == "0.25.3")
+        #expect(id.build["ggml_commit"]?.hasPrefix("0c1e570") == true)
+        #expect(id.build["commit"] == "0c1e570" && id.build["build_number"] != nil, "\(id.build)")
+        #expect(id.version.hasPrefix("b\(id.build["build_number"] ?? "?")-0c1e570"))
+        #expect(backend.vocabularySize == 49152)
+        #expect(backend.memory.weightsBytes ?? 0 > 100_000_000)
+    }
+
+    @Test func nativeAndLlamaCppAgreeOnHalfPrecisionWeights() throws {
+        // Without 8-bit activations both engines compute the same function in float; the
+        // distributions must agree closely. (With them, see docs: roundings flip and compound.)
+        try Self.requireLibrary()
+        let path = try Self.variant(.f16)
+        let file = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
+        let tokens = try Tokenizer(file: file).encode(try Corpus.load(nil).text).map(Int32.init)
+        let report = try QualityEvaluation(context: 256, chunks: 2).run(
+            tokens: tokens, corpus: "GPL-3",
+            variants: [.init(label: "llama.cpp", backend: LlamaCppBackend(), path: path), .init(label: "native", backend: NativeBackend(), path: path)],
+            threads: 2)
+        let native = report.rows[1]
+        #expect((native.meanKLD ?? 1) < 1e-4, "mean KL \(native.meanKLD ?? -1)")
+        #expect((native.top1Agreement ?? 0) >= 0.99, "top-1 \(native.top1Agreement ?? -1)")
+        #expect(abs(native.deltaPerplexity ?? 1) / report.rows[0].perplexity < 1e-3)
+    }
+
+    @Test func sequencesDecodedTogetherMatchEachAlone() throws {
+        try Self.requireLibrary()
+        let path = try Self.variant(.q8_0)
+        let prompts: [[Int32]] = [[504, 3575, 282, 4649, 314], [1, 2, 3, 4, 5, 6, 7]]
+        func greedy(_ backend: LlamaCppBackend, _ sequences: [Int]) throws -> [[Int32]] {
+            var last: [Int32] = []
+            for s in sequences {
+                _ = try backend.prefill(prompts[s], sequence: sequences.count == 1 ? 0 : s, allLogits: false)
+                last.append(Measurement.argmax(backend.logits(0)))
+            }
+            var out = Array(repeating: [Int32](), count: sequences.count)
+            for _ in 0..<6 {
+                _ = try backend.decode(last.indices.map { (sequence: $0, token: last[$0]) })
+                for i in last.indices {
+                    last[i] = Measurement.argmax(backend.logits(i))
+                    out[i].append(last[i])
+                }
+            }
+            return out
+        }
+        let together = LlamaCppBackend()
+        try together.load(modelPath: path, options: LoadOptions(threads: 2, context: 32, sequences: 2, batchTokens: 16))
+        let both = try greedy(together, [0, 1])
+        together.unload()
+        for s in 0..<2 {
+            let alone = LlamaCppBackend()
+            try alone.load(modelPath: path, options: LoadOptions(threads: 2, context: 32, sequences: 1, batchTokens: 16))
+            #expect(try greedy(alone, [s])[0] == both[s], "sequence \(s)")
+            alone.unload()
+        }
+    }
+
+    @Test func labTypesAreRefusedByName() throws {
+        try Self.requireLibrary()
+        let path = try Self.variant(TensorType(name: "lab4g32a")!)
+        #expect(throws: BackendError.self) {
+            try LlamaCppBackend().load(modelPath: path, options: LoadOptions())
+        }
+        do { try LlamaCppBackend().load(modelPath: path, options: LoadOptions()) } catch {
+            #expect(error.code == "unsupported-type" && error.message.lowercased().contains("lab4g32a"), "\(error.message)")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Backends
+import Foundation
+import Testing
+@testable import Workloads
+
+@Suite("statistics and metrics")
+struct MetricsTests {
+    @Test func summaryOfKnownSamples() throws {
+        let s = try #require(SampleSummary([2, 4, 4, 4, 5, 5, 7, 9]))
+        #expect(s.count == 8 && s.mean == 5 && s.median == 4.5 && s.min == 2 && s.max == 9)
+        #expect(abs(s.stddev - 2.138089935) < 1e-9) // sample (n − 1) standard deviation
+        #expect(abs(s.cv - 2.138089935 / 5) < 1e-9)
+        #expect(abs(s.ci95 - 2.365 * 2.138089935 / 8.0.squareRoot()) < 1e-6) // t(0.975, 7) = 2.365
+        #expect(SampleSummary([]) == nil)
+        #expect(SampleSummary([3])?.ci95 == 0)
+    }
+
+    @Test func percentilesInterpolateBetweenRanks() {
+        let sorted = (1...10).map(Double.init)
+        #expect(Percentile.of(sorted: sorted, 0.5) == 5.5)
+        #expect(abs(Percentile.of(sorted: sorted, 0.9) - 9.1) < 1e-12)
+        #expect(Percentile.of(sorted: [4], 0.99) == 4)
+    }
+
+    @Test func studentTForLargeSamplesApproachesTheNormal() {
+        #expect(abs(StudentT.quantile975(degreesOfFreedom: 30) - 2.042) < 1e-9)
+        #expect(abs(StudentT.quantile975(degreesOfFreedom: 60) - 2.000) < 2e-3)
+        #expect(abs(StudentT.quantile975(degreesOfFreedom: 1000) - 1.962) < 1e-3)
+    }
+
+    static func samples(prompt: Int, batch: Int, steps: [[Double]]) -> RunSamples {
+        let reps = steps.map { s in
+            RunSamples.Repetition(prefillSeconds: prompt > 0 ? Array(repeating: 0.5, count: batch) : [],
+                                  ttftSeconds: Array(repeating: prompt > 0 ? 0.25 : s[0], count: batch),
+                                  stepSeconds: s, e2eSeconds: (prompt > 0 ? 0.25 : 0) + s.reduce(0, +),
+                                  generatedTokens: s.count + (prompt > 0 ? 1 : 0))
+        }
+        return RunSamples(promptTokens: prompt, batch: batch, loadSeconds: 0.1, repetitions: reps,
+                          memory: BackendMemory(weightsBytes: 10, kvCacheBytes: 20, scratchBytes: 30), rssAfterLoadBytes: 40, firstTokens: [])
+    }
+
+    @Test func metricsFollowTheirDefinitions() throws {
+        let m = RunMetrics(samples: Self.samples(prompt: 100, batch: 2, steps: [[0.1, 0.1, 0.2, 0.2], [0.1, 0.1, 0.1, 0.1]]), peakRSSBytes: 99)
+        // pp: B·P ÷ total prefill time = 200 / 1.0 s
+        #expect(m.ppTps?.mean == 200)
+        // tg: decode-step tokens (steps × B) ÷ their time: 8 / 0.6 and 8 / 0.4
+        #expect(abs((m.tgTps?.min ?? 0) - 8 / 0.6) < 1e-9 && abs((m.tgTps?.max ?? 0) - 20) < 1e-9)
+        // every step is a gap after the prefill's token
+        #expect(m.itlSeconds?.p50 == 0.1)
+        // TPOT = (E2E − TTFT) ÷ (generated − 1) = 0.6 / 4 and 0.4 / 4
+        #expect(abs((m.tpotSeconds?.mean ?? 0) - 0.125) < 1e-12)
+        #expect(m.ttftSeconds?.count == 4 && m.ttftSeconds?.mean == 0.25)
+        #expect(m.peakRssBytes == 99 && m.weightsBytes == 10 && m.kvCacheBytes == 20 && m.scratchBytes == 30 && m.rssAfterLoadBytes == 40)
+    }
+
+    @Test func withoutAPromptTheFirstStepIsTTFTNotAGap() throws {
+        let m = RunMetrics(samples: Self.samples(prompt: 0, batch: 1, steps: [[0.5, 0.1, 0.1]]), peakRSSBytes: nil)
+        #expect(m.ppTps == nil)
+        #expect(m.itlSeconds?.p99 == 0.1, "the first step produced the first token")
+        #expect(m.ttftSeconds?.mean == 0.5)
+        #expect(abs((m.tgTps?.mean ?? 0) - 3 / 0.7) < 1e-9)
+    }
+
+    @Test func runSpecProblemsNameTheirFields() {
+        var spec = RunSpec(backend: "native", model: "m", modelName: "m")
+        #expect(spec.problems().isEmpty)
+        spec.threads = 0
+        spec.kvType = "q8"
+        spec.promptTokens = 0
+        spec.genTokens = 0
+        let problems = spec.problems().joined(separator: "; ")
+        #expect(problems.contains("threads") && problems.contains("kv_type") && problems.contains("nothing to run"))
+    }
+
+    @Test func protocolJSONRoundTripsAndNamesMissingFields() throws {
+        let spec = RunSpec(backend: "native", model: "/m.gguf", modelName: "m", type: "q4_0", promptTokens: 7)
+        let value = try ProtocolJSON.value(spec)
+        #expect(value["prompt_tokens"]?.number == 7, "snake_case on the wire")
+        #expect(try ProtocolJSON.read(RunSpec.self, from: value) == spec)
+        guard case var .object(fields) = value else { Issue.record("not an object"); return }
+        fields["gen_tokens"] = nil
+        do {
+            _ = try ProtocolJSON.read(RunSpec.self, from: .object(fields))
+            Issue.record("a spec without gen_tokens was accepted")
+        } catch {
+            #expect(ProtocolJSON.describe(error).contains("gen_tokens"), "\(ProtocolJSON.describe(error))")
+        }
+    }
+}
