@@ -234,9 +234,11 @@ AVX2 static inline __attribute__((always_inline)) wblock decode(const int type, 
     return r;
 }
 
-/* One weight row against NT activation rows (NT a constant after inlining). */
+/* One weight row against NT activation rows (NT a constant after inlining). `sc[t]` holds that
+ * row's block scales as floats, two per block (d, then s for q8_1), converted once per chunk. */
 AVX2 static inline __attribute__((always_inline)) void
-row_dot(const int type, const int NT, const uint8_t *w, const uint8_t *const *x, int nb, float *out, size_t out_stride) {
+row_dot(const int type, const int NT, const uint8_t *w, const uint8_t *const *x, const float *const *sc, int nb,
+        float *out, size_t out_stride) {
     const int affine = type == CK_Q4_1 || type == CK_Q5_1;
     const int xbs = affine ? 36 : 34, xq = affine ? 4 : 2;
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -245,32 +247,44 @@ row_dot(const int type, const int NT, const uint8_t *w, const uint8_t *const *x,
         const wblock wb = decode(type, w, b);
         const __m256i u = affine ? wb.q : _mm256_sign_epi8(wb.q, wb.q);
         for (int t = 0; t < NT; t++) {
-            const uint8_t *xb = x[t] + (size_t)xbs * b;
-            __m256i y = _mm256_loadu_si256((const __m256i *)(xb + xq));
+            __m256i y = _mm256_loadu_si256((const __m256i *)(x[t] + (size_t)xbs * b + xq));
             if (!affine) y = _mm256_sign_epi8(y, wb.q);
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(wb.d * h16(xb)), dot_u8_i8(u, y), acc[t]);
-            if (affine) mins[t] += wb.m * h16(xb + 2);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(wb.d * sc[t][2 * b]), dot_u8_i8(u, y), acc[t]);
+            if (affine) mins[t] += wb.m * sc[t][2 * b + 1];
         }
     }
     for (int t = 0; t < NT; t++) out[t * out_stride] = hsum8(acc[t]) + mins[t];
 }
 
+/* Rows r0..r1 against tokens in chunks of 64 (a chunk's activations stay in L2 while every
+ * row passes over them); each chunk's activation scales are converted from f16 once. */
 #define CK_ROWS(TYPE)                                                                         \
     AVX2 static void rows_##TYPE(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, \
                                  size_t xs, int ntok, float *out, size_t os, int n) {          \
         const int nb = n / 32;                                                                \
+        const int affine = TYPE == CK_Q4_1 || TYPE == CK_Q5_1, xbs = affine ? 36 : 34;        \
+        float scales[64 * 2 * nb];                                                            \
         for (int t0 = 0; t0 < ntok; t0 += 64) {                                                \
             const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;                                    \
+            for (int t = t0; t < t1; t++)                                                      \
+                for (int b = 0; b < nb; b++) {                                                 \
+                    const uint8_t *xb = x + xs * t + (size_t)xbs * b;                          \
+                    scales[(t - t0) * 2 * nb + 2 * b] = h16(xb);                               \
+                    scales[(t - t0) * 2 * nb + 2 * b + 1] = affine ? h16(xb + 2) : 0.0f;       \
+                }                                                                             \
             for (int r = r0; r < r1; r++) {                                                    \
                 const uint8_t *wr = w + ws * (size_t)r;                                        \
                 int t = t0;                                                                    \
                 for (; t + 4 <= t1; t += 4) {                                                  \
                     const uint8_t *xs4[4] = {x + xs * t, x + xs * (t + 1), x + xs * (t + 2), x + xs * (t + 3)}; \
-                    row_dot(TYPE, 4, wr, xs4, nb, out + os * t + (r - r0), os);                \
+                    const float *sc4[4] = {scales + (t - t0) * 2 * nb, scales + (t + 1 - t0) * 2 * nb, \
+                                           scales + (t + 2 - t0) * 2 * nb, scales + (t + 3 - t0) * 2 * nb}; \
+                    row_dot(TYPE, 4, wr, xs4, sc4, nb, out + os * t + (r - r0), os);           \
                 }                                                                             \
                 for (; t < t1; t++) {                                                          \
                     const uint8_t *xs1[1] = {x + xs * t};                                      \
-                    row_dot(TYPE, 1, wr, xs1, nb, out + os * t + (r - r0), os);                \
+                    const float *sc1[1] = {scales + (t - t0) * 2 * nb};                        \
+                    row_dot(TYPE, 1, wr, xs1, sc1, nb, out + os * t + (r - r0), os);           \
                 }                                                                             \
             }                                                                                 \
         }                                                                                     \
