@@ -21,6 +21,7 @@ struct Run: ParsableCommand {
     @Option(help: "Prompt tokens per sequence (0: start from BOS).") var prompt = 128
     @Option(help: "Tokens generated per sequence (0: prefill only).") var gen = 64
     @Option(help: "KV-cache type: f32 or f16.") var kv = "f32"
+    @Option(help: "Logical CPUs to pin the threads to, in order (e.g. 0,2); native backend only.") var cpus: String?
     @Option(help: "Unmeasured repetitions first.") var warmup = 1
     @Option(help: "Measured repetitions.") var repetitions = 3
     @Option(help: "Seed of the prompt tokens.") var seed: UInt64 = 42
@@ -36,13 +37,21 @@ struct Run: ParsableCommand {
         let problems = spec(path: "", name: "").problems()
         if let first = problems.first { throw ValidationError("--" + first.replacingOccurrences(of: "_tokens", with: "").replacingOccurrences(of: "kv_type", with: "kv")) }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive, got \(timeout)") }
+        if let cpus, cpuList(cpus) == nil { throw ValidationError("--cpus '\(cpus)' is not a list of CPU numbers like 0,2") }
         if let memoryLimit, ByteSize.parse(memoryLimit) == nil { throw ValidationError("--memory-limit '\(memoryLimit)' is not a size like 4GiB or 512MiB") }
     }
 
     func spec(path: String, name: String) -> RunSpec {
         let label = backend.hasPrefix("cmd:") ? "cmd" : backend
         return RunSpec(backend: label, model: path, modelName: name, type: model.type?.lowercased(), threads: threads, batch: batch,
-                       promptTokens: prompt, genTokens: gen, kvType: kv, warmup: warmup, repetitions: repetitions, seed: seed)
+                       promptTokens: prompt, genTokens: gen, kvType: kv, warmup: warmup, repetitions: repetitions, seed: seed,
+                       cpus: cpus.flatMap(cpuList) ?? [])
+    }
+
+    func cpuList(_ text: String) -> [Int]? {
+        let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? -1) >= 0 }) else { return nil }
+        return parts.map { $0! }
     }
 
     func run() throws {
