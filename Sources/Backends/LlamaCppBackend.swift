@@ -63,7 +63,10 @@ public final class LlamaCppBackend: InferenceBackend {
             throw BackendError("backend-version", Self.text(message))
         }
         buildInfo = Self.recordedBuild(libraryFolder: folder)
-        if let file = try? GGUFFile(path: modelPath) {
+        // Read the header once: lab types are refused before llama.cpp sees them, and the
+        // hyperparameters give the KV cache's size after the context is made.
+        let file = try? GGUFFile(path: modelPath)
+        if let file {
             let unsupported = Set(file.tensors.map(\.type)).filter { $0.isLab }
             if let lab = unsupported.first {
                 throw BackendError("unsupported-type", "\(modelPath) holds \(lab.name) tensors, an slmbench lab type llama.cpp cannot run")
@@ -79,7 +82,7 @@ public final class LlamaCppBackend: InferenceBackend {
         self.options = options
         vocabulary = Int(slm_llama_n_vocab(run))
         lengths = Array(repeating: 0, count: options.sequences)
-        if let file = try? GGUFFile(path: modelPath), let arch = file["general.architecture"]?.string,
+        if let file, let arch = file["general.architecture"]?.string,
            let layers = file["\(arch).block_count"]?.int, let heads = file["\(arch).attention.head_count"]?.int,
            let width = file["\(arch).embedding_length"]?.int {
             let kvHeads = file["\(arch).attention.head_count_kv"]?.int ?? heads

@@ -73,9 +73,7 @@ struct Quality: ParsableCommand {
                 .run(tokens: tokens, corpus: text.source, variants: variants, threads: threads) { Console.progress($0) }
         } catch { throw CLIError(error.description) }
         if json {
-            let encoder = ProtocolJSON.encoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+            try JSONOutput.print(report)
             return
         }
         let name = KnownModel.named(model)?.name ?? URL(fileURLWithPath: source).lastPathComponent
@@ -106,9 +104,7 @@ struct Quality: ParsableCommand {
             } catch { throw CLIError(error.description) }
         }
         if json {
-            let encoder = ProtocolJSON.encoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            FileHandle.standardOutput.write(try encoder.encode(reports) + Data("\n".utf8))
+            try JSONOutput.print(reports)
             return
         }
         print("\(backend) against \(reference) on the same files · corpus: \(corpus.source)")

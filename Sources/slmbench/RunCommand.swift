@@ -67,9 +67,7 @@ struct Run: ParsableCommand {
             }
         }
         if json {
-            let encoder = ProtocolJSON.encoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            FileHandle.standardOutput.write(try encoder.encode(record) + Data("\n".utf8))
+            try JSONOutput.print(record)
         } else {
             print(RunTable.render(record))
         }
@@ -133,5 +131,14 @@ enum RunTable {
         lines.append(String(format: "load     %.3f s", m.loadSeconds))
         lines.append("memory   peak RSS \(ByteSize.format(m.peakRssBytes)) · RSS after load \(ByteSize.format(m.rssAfterLoadBytes)) · weights \(ByteSize.format(m.weightsBytes)) · KV cache \(ByteSize.format(m.kvCacheBytes)) · scratch \(ByteSize.format(m.scratchBytes))")
         return lines.joined(separator: "\n")
+    }
+}
+
+/// `--json` output: one pretty, key-sorted document with the protocol's snake_case keys.
+enum JSONOutput {
+    static func print<T: Encodable>(_ value: T) throws {
+        let encoder = ProtocolJSON.encoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Backends
 
 /// The `slmbench` command: parses arguments and calls the libraries.
 @main
@@ -19,7 +20,7 @@ struct SLMBench: ParsableCommand {
 
 /// Version and build configuration, stamped into every profile and result.
 enum BuildInfo {
-    static let version = "0.1.0"
+    static let version = SlmbenchVersion.string
     #if DEBUG
     static let configuration = "debug"
     #else
