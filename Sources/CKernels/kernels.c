@@ -67,6 +67,79 @@ static inline float ld16(const uint8_t *p) {
     return ck_f16_to_f32(h);
 }
 
+/* ---------------------------------------------------------------- lab types */
+
+/* Groups of a lab type with the bit width fixed at compile time: eight codes fill exactly BITS
+ * bytes, so each run of eight is one fixed-size load and constant shifts. */
+#define LAB_GROUPS(BITS)                                                                            \
+    static void lab_groups_##BITS(const uint8_t *src, float *dst, int groups, int g, size_t block,  \
+                                  int header, int asymmetric) {                                     \
+        const uint64_t mask = (1u << BITS) - 1u;                                                    \
+        const int zero = (1 << (BITS - 1)) - 1;                                                     \
+        for (int b = 0; b < groups; b++) {                                                          \
+            const uint8_t *p = src + (size_t)b * block;                                             \
+            const float d = ld16(p), m = asymmetric ? ld16(p + 2) : 0.0f;                          \
+            const uint8_t *q = p + header;                                                          \
+            float *o = dst + (size_t)b * g;                                                         \
+            for (int j = 0; j + 8 <= g; j += 8, q += BITS) {                                        \
+                uint64_t v = 0;                                                                     \
+                memcpy(&v, q, BITS);                                                                \
+                for (int k = 0; k < 8; k++) {                                                       \
+                    const int code = (int)((v >> (k * BITS)) & mask);                               \
+                    o[j + k] = asymmetric ? (float)code * d + m : (float)(code - zero) * d;         \
+                }                                                                                   \
+            }                                                                                       \
+        }                                                                                           \
+    }
+LAB_GROUPS(2)
+LAB_GROUPS(3)
+LAB_GROUPS(4)
+LAB_GROUPS(5)
+LAB_GROUPS(6)
+LAB_GROUPS(7)
+LAB_GROUPS(8)
+
+/* One row of a lab type (uniform `bits`-bit codes in groups of `group` elements, or one group
+ * per row when group == 0): per group an f16 scale, an f16 minimum when asymmetric, then the
+ * codes packed little-endian, code j at bits [j*bits, (j+1)*bits). */
+void ck_dequant_lab(const uint8_t *src, float *dst, int n, int bits, int group, int asymmetric) {
+    const int g = group > 0 ? group : n;
+    const int header = asymmetric ? 4 : 2;
+    const size_t block = (size_t)header + ((size_t)g * (size_t)bits + 7) / 8;
+    const int groups = n / g;
+    if (g % 8 == 0) {
+        switch (bits) {
+        case 2: lab_groups_2(src, dst, groups, g, block, header, asymmetric); return;
+        case 3: lab_groups_3(src, dst, groups, g, block, header, asymmetric); return;
+        case 4: lab_groups_4(src, dst, groups, g, block, header, asymmetric); return;
+        case 5: lab_groups_5(src, dst, groups, g, block, header, asymmetric); return;
+        case 6: lab_groups_6(src, dst, groups, g, block, header, asymmetric); return;
+        case 7: lab_groups_7(src, dst, groups, g, block, header, asymmetric); return;
+        case 8: lab_groups_8(src, dst, groups, g, block, header, asymmetric); return;
+        default: break;
+        }
+    }
+    /* Any other shape (a row-wise group whose length is not a multiple of 8): code by code,
+     * streaming the packed bytes through a 64-bit window. */
+    const int zero = (1 << (bits - 1)) - 1;
+    const uint64_t mask = (1u << bits) - 1u;
+    for (int b = 0; b < groups; b++) {
+        const uint8_t *p = src + (size_t)b * block;
+        const float d = ld16(p), m = asymmetric ? ld16(p + 2) : 0.0f;
+        const uint8_t *q = p + header;
+        float *o = dst + (size_t)b * g;
+        uint64_t window = 0;
+        int have = 0;
+        for (int j = 0; j < g; j++) {
+            while (have < bits) { window |= (uint64_t)(*q++) << have; have += 8; }
+            const int code = (int)(window & mask);
+            window >>= bits;
+            have -= bits;
+            o[j] = asymmetric ? (float)code * d + m : (float)(code - zero) * d;
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- formats */
 
 int ck_weight_supported(int type, int *act) {

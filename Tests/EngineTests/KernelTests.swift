@@ -129,3 +129,30 @@ struct KernelTests {
         #expect(covered.allSatisfy { $0 == 1 })
     }
 }
+
+/// The C lab dequantizer the engine uses against the Swift reference, for every lab layout.
+@Suite("lab dequantizer")
+struct LabDequantizerTests {
+    @Test func cUnpackingEqualsTheReferenceBitForBit() throws {
+        let columns = 384
+        for bits in 2...8 {
+            for group in ["32", "64", "128", "row"] {
+                for kind in ["s", "a"] {
+                    let type = try #require(TensorType(name: "lab\(bits)g\(group)\(kind)"))
+                    let x = KernelTests.values(columns * 3, seed: UInt64(bits * 100 + group.count))
+                    var bytes: [UInt8] = []
+                    for r in 0..<3 { bytes += try Quantization.quantize(Array(x[r * columns..<(r + 1) * columns]), to: type) }
+                    try bytes.withUnsafeBytes { raw in
+                        let w = try WeightMatrix(name: "w", type: type, rows: 3, columns: columns, bytes: raw)
+                        var reference = [Float](repeating: 0, count: columns), fast = [Float](repeating: .nan, count: columns)
+                        for r in 0..<3 {
+                            reference.withUnsafeMutableBufferPointer { w.dequantizedRow(r, into: $0) }
+                            fast.withUnsafeMutableBufferPointer { w.fastDequantizedRow(r, into: $0) }
+                            #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern), "\(type.name) row \(r)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

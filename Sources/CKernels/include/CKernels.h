@@ -39,6 +39,9 @@ void ck_quantize_act(int level, int act, const float *x, void *out, int n);
 void ck_matmul(int level, int type, const void *w, size_t w_stride, int r0, int r1,
                const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n);
 
+/* Dequantizes one row of n elements of a lab type (group 0: one group per row). */
+void ck_dequant_lab(const uint8_t *src, float *dst, int n, int bits, int group, int asymmetric);
+
 /* Plain f32 helpers. */
 float ck_dot_f32(int level, const float *a, const float *b, int n);
 void ck_axpy_f32(int level, float a, const float *x, float *y, int n);          /* y += a x */
