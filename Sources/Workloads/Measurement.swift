@@ -18,6 +18,11 @@ public enum Measurement {
         let loadStart = MonotonicClock.now()
         try backend.load(modelPath: spec.model, options: spec.loadOptions)
         let loadSeconds = Double(MonotonicClock.now() - loadStart) / 1e9
+        // Again, right away: the warm load (files in the page cache, allocator primed).
+        backend.unload()
+        let warmStart = MonotonicClock.now()
+        try backend.load(modelPath: spec.model, options: spec.loadOptions)
+        let warmLoadSeconds = Double(MonotonicClock.now() - warmStart) / 1e9
         let rssAfterLoad = residentBytes()
         let vocabulary = backend.vocabularySize
         guard vocabulary > 0 else { throw BackendError("bad-model", "\(spec.model): the backend reports an empty vocabulary") }
@@ -25,30 +30,56 @@ public enum Measurement {
             throw BackendError("unsupported-batch", "\(backend.identity.name) decodes at most \(backend.capabilities.maxSequences) sequences together; batch \(spec.batch) asked")
         }
 
-        // Deterministic prompts: ids drawn from the seed, different per sequence.
+        // Deterministic prompts: ids drawn from the seed, different per sequence; the depth
+        // tokens (context filled before timing) come first.
         var rng = SplitMix64(seed: spec.seed)
+        let depth = spec.depth ?? 0
         let prompts = (0..<spec.batch).map { _ in (0..<spec.promptTokens).map { _ in rng.next(below: vocabulary) } }
+        let fills = (0..<spec.batch).map { _ in (0..<depth).map { _ in rng.next(below: vocabulary) } }
 
+        // Warm-up, then at least `repetitions` measured; with adaptive stopping, more until the
+        // primary metric's 95% CI is tight enough or `maxRepetitions` is reached.
         var measured: [RunSamples.Repetition] = []
         var firstTokens: [Int32] = []
-        let total = spec.warmup + spec.repetitions
-        for index in 0..<total {
+        let most = max(spec.maxRepetitions ?? spec.repetitions, spec.repetitions)
+        let total = spec.warmup + most
+        var index = 0
+        while true {
             let warm = index < spec.warmup
             progress(warm ? "warmup" : "measure", Double(index) / Double(total))
-            let (repetition, tokens) = try once(spec, backend, prompts)
-            if !warm {
-                measured.append(repetition)
-                if firstTokens.isEmpty { firstTokens = tokens }
+            let (repetition, tokens) = try once(spec, backend, prompts, fills)
+            index += 1
+            if warm { continue }
+            measured.append(repetition)
+            if firstTokens.isEmpty { firstTokens = tokens }
+            if measured.count >= most { break }
+            if measured.count >= spec.repetitions {
+                guard let target = spec.targetHalfWidth else { break }
+                if let s = SampleSummary(measured.compactMap { primaryRate(spec, $0) }), s.count >= 2, s.mean > 0, s.ci95 / s.mean <= target { break }
             }
         }
         progress("done", 1)
         return RunSamples(promptTokens: spec.promptTokens, batch: spec.batch, loadSeconds: loadSeconds, repetitions: measured,
-                          memory: backend.memory, rssAfterLoadBytes: rssAfterLoad, firstTokens: firstTokens)
+                          memory: backend.memory, rssAfterLoadBytes: rssAfterLoad, firstTokens: firstTokens,
+                          warmLoadSeconds: warmLoadSeconds)
     }
 
-    private static func once(_ spec: RunSpec, _ backend: InferenceBackend, _ prompts: [[Int32]]) throws(BackendError)
+    /// The metric adaptive stopping watches: decode t/s when the run generates, else prefill t/s.
+    public static func primaryRate(_ spec: RunSpec, _ r: RunSamples.Repetition) -> Double? {
+        if spec.genTokens > 0 {
+            let t = r.stepSeconds.reduce(0, +)
+            return r.stepSeconds.isEmpty || t <= 0 ? nil : Double(r.stepSeconds.count * spec.batch) / t
+        }
+        let t = r.prefillSeconds.reduce(0, +)
+        return t > 0 ? Double(spec.batch * spec.promptTokens) / t : nil
+    }
+
+    private static func once(_ spec: RunSpec, _ backend: InferenceBackend, _ prompts: [[Int32]], _ fills: [[Int32]]) throws(BackendError)
         -> (RunSamples.Repetition, [Int32]) {
-        for s in 0..<spec.batch { backend.clear(sequence: s) }
+        for s in 0..<spec.batch {
+            backend.clear(sequence: s)
+            if !fills[s].isEmpty { _ = try backend.prefill(fills[s], sequence: s, allLogits: false) }
+        }
         let start = MonotonicClock.now()
         func since(_ t: UInt64) -> Double { Double(t &- start) / 1e9 }
         var prefill: [Double] = [], ttft: [Double] = [], steps: [Double] = []

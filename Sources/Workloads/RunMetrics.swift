@@ -20,7 +20,9 @@ public struct RunMetrics: Codable, Sendable, Equatable {
     /// Per request: (E2E − TTFT) ÷ (generated − 1).
     public var tpotSeconds: SampleSummary?
     public var e2eSeconds: SampleSummary?
+    /// First (cold) and second (warm) load of the model in the worker.
     public var loadSeconds: Double
+    public var warmLoadSeconds: Double?
     /// From the kernel (wait4) in the parent; nil when the run did not end normally.
     public var peakRssBytes: Int?
     public var rssAfterLoadBytes: Int?
@@ -52,6 +54,7 @@ public struct RunMetrics: Codable, Sendable, Equatable {
         })
         e2eSeconds = SampleSummary(s.repetitions.map(\.e2eSeconds))
         loadSeconds = s.loadSeconds
+        warmLoadSeconds = s.warmLoadSeconds
         peakRssBytes = peakRSSBytes
         rssAfterLoadBytes = s.rssAfterLoadBytes
         weightsBytes = s.memory.weightsBytes

@@ -26,7 +26,10 @@ public struct RunSamples: Codable, Sendable, Equatable {
 
     public var promptTokens: Int
     public var batch: Int
+    /// The first load of the model in the worker (cold, as far as the page cache allows).
     public var loadSeconds: Double
+    /// A second load right after unloading the first (warm). Optional on the wire.
+    public var warmLoadSeconds: Double?
     public var repetitions: [Repetition]
     public var memory: BackendMemory
     /// Resident set of the worker right after loading, from /proc/self/statm.
@@ -36,7 +39,8 @@ public struct RunSamples: Codable, Sendable, Equatable {
     public var firstTokens: [Int32]
 
     public init(promptTokens: Int, batch: Int, loadSeconds: Double, repetitions: [Repetition], memory: BackendMemory,
-                rssAfterLoadBytes: Int?, firstTokens: [Int32]) {
+                rssAfterLoadBytes: Int?, firstTokens: [Int32], warmLoadSeconds: Double? = nil) {
+        self.warmLoadSeconds = warmLoadSeconds
         self.promptTokens = promptTokens
         self.batch = batch
         self.loadSeconds = loadSeconds

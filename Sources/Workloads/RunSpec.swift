@@ -26,10 +26,17 @@ public struct RunSpec: Codable, Sendable, Equatable {
     /// CPUs to pin threads to (empty: the probe's spread order is used by the engine if it wants).
     public var cpus: [Int]
     public var numa: String
+    /// Tokens already in each sequence's context before the timed prompt (filled untimed). Optional on the wire.
+    public var depth: Int?
+    /// Adaptive stopping: after `repetitions`, keep repeating until the 95% CI half-width of the
+    /// primary metric is at most `targetHalfWidth` of its mean, up to `maxRepetitions`. Optional on the wire.
+    public var maxRepetitions: Int?
+    public var targetHalfWidth: Double?
 
     public init(backend: String, model: String, modelName: String, type: String? = nil, threads: Int = 1, batch: Int = 1,
                 promptTokens: Int = 128, genTokens: Int = 64, kvType: String = "f32", warmup: Int = 1, repetitions: Int = 3,
-                seed: UInt64 = 42, cpus: [Int] = [], numa: String = "default") {
+                seed: UInt64 = 42, cpus: [Int] = [], numa: String = "default", depth: Int? = nil,
+                maxRepetitions: Int? = nil, targetHalfWidth: Double? = nil) {
         self.backend = backend
         self.model = model
         self.modelName = modelName
@@ -44,10 +51,13 @@ public struct RunSpec: Codable, Sendable, Equatable {
         self.seed = seed
         self.cpus = cpus
         self.numa = numa
+        self.depth = depth
+        self.maxRepetitions = maxRepetitions
+        self.targetHalfWidth = targetHalfWidth
     }
 
     /// Positions each sequence needs.
-    public var context: Int { promptTokens + max(genTokens, 1) + 1 }
+    public var context: Int { (depth ?? 0) + promptTokens + max(genTokens, 1) + 1 }
 
     /// Problems with the spec, each naming its field.
     public func problems() -> [String] {
@@ -59,13 +69,18 @@ public struct RunSpec: Codable, Sendable, Equatable {
         if promptTokens == 0 && genTokens == 0 { p.append("prompt_tokens and gen_tokens are both 0: nothing to run") }
         if warmup < 0 { p.append("warmup must be 0 or more (got \(warmup))") }
         if repetitions < 1 { p.append("repetitions must be at least 1 (got \(repetitions))") }
+        if let depth, depth < 0 { p.append("depth must be 0 or more (got \(depth))") }
+        if let maxRepetitions, maxRepetitions < repetitions {
+            p.append("max_repetitions (\(maxRepetitions)) must be at least repetitions (\(repetitions))")
+        }
+        if let targetHalfWidth, !(targetHalfWidth >= 0) { p.append("target_half_width must be 0 or more (got \(targetHalfWidth))") }
         if !["f32", "f16"].contains(kvType) { p.append("kv_type must be f32 or f16 (got '\(kvType)')") }
         return p
     }
 
     public var loadOptions: LoadOptions {
         LoadOptions(threads: threads, cpus: cpus, context: context, sequences: batch,
-                    batchTokens: min(512, max(promptTokens, 1)), kvType: kvType, numa: numa)
+                    batchTokens: min(512, max(promptTokens, depth ?? 0, 1)), kvType: kvType, numa: numa)
     }
 }
 

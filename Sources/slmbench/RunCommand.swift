@@ -128,7 +128,7 @@ enum RunTable {
         } else { lines.append("ITL      —") }
         time("TPOT    ", m.tpotSeconds)
         time("E2E     ", m.e2eSeconds)
-        lines.append(String(format: "load     %.3f s", m.loadSeconds))
+        lines.append(String(format: "load     %.3f s cold", m.loadSeconds) + (m.warmLoadSeconds.map { String(format: " · %.3f s warm", $0) } ?? ""))
         lines.append("memory   peak RSS \(ByteSize.format(m.peakRssBytes)) · RSS after load \(ByteSize.format(m.rssAfterLoadBytes)) · weights \(ByteSize.format(m.weightsBytes)) · KV cache \(ByteSize.format(m.kvCacheBytes)) · scratch \(ByteSize.format(m.scratchBytes))")
         return lines.joined(separator: "\n")
     }
