@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C system libraries: module map + shim only, no logic.
@@ -38,15 +40,19 @@ let package = Package(
         .target(name: "ModelFormat", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Engine", dependencies: ["ModelFormat", "DeviceProbe", "CKernels", "CNuma"]),
         .target(name: "Backends", dependencies: ["Engine", "ModelFormat", "DeviceProbe", "CLlamaCpp"]),
-        .target(name: "ResultStore", dependencies: ["DeviceProbe"]),
+        .target(name: "ResultStore", dependencies: ["DeviceProbe", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Reporter", dependencies: ["ResultStore", "DeviceProbe"]),
         .target(
             name: "Workloads",
-            dependencies: ["Backends", "Engine", "ResultStore", "Reporter", "DeviceProbe"]),
+            dependencies: [
+                "Backends", "Engine", "ResultStore", "Reporter", "DeviceProbe", "ModelFormat",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .executableTarget(
             name: "slmbench",
             dependencies: [
-                "Workloads", "DeviceProbe", "Engine", "Backends", "ModelFormat",
+                "Workloads", "DeviceProbe", "Engine", "Backends", "ModelFormat", "ResultStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -57,7 +63,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ModelFormat", "CKernels", "TestSupport"]),
-        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Backends", "ModelFormat", "TestSupport"]),
+        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Backends", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Workloads", "ModelFormat", "TestSupport"], exclude: ["FakeWorkers"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
     ]

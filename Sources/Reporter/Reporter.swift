@@ -1,5 +1,121 @@
-/// Tables, the HTML report, compare and regression verdicts, cost model and recommendations.
-/// Filled by the reports issue (#7); nothing here works yet.
-public enum Reporter {
-    public static let plannedIn = 7
+import Foundation
+import ResultStore
+
+/// Tables of stored results. (The HTML report, compare and the cost model arrive with issue #7.)
+public enum Reporter {}
+
+/// The results table: one row per run, llama-bench's columns plus latency, memory and quality.
+/// Columns whose value is the same on every row are folded into a header line above the table.
+public enum ResultsTable {
+    struct Column {
+        let title: String
+        let value: (StoredRun) -> String
+        /// Identifying columns may fold; measured ones never do.
+        let folds: Bool
+    }
+
+    public static func markdown(_ entries: [StoredRun]) -> String {
+        let runs = entries.filter { $0.kind == "run" }
+        guard !runs.isEmpty else { return "(no runs)" }
+        let quality = qualityByModelType(entries)
+        func num(_ x: Double?, _ f: String) -> String { x.map { String(format: f, $0) } ?? "—" }
+        let columns: [Column] = [
+            Column(title: "model", value: { $0.config.model + ($0.config.synthetic ? " (synthetic)" : "") }, folds: true),
+            Column(title: "size", value: { $0.config.modelSize.map(bytes) ?? "—" }, folds: false),
+            Column(title: "params", value: { $0.config.modelNParams.map(count) ?? "—" }, folds: false),
+            Column(title: "type", value: { $0.config.modelType }, folds: true),
+            Column(title: "backend", value: { $0.config.backend }, folds: true),
+            Column(title: "threads", value: { String($0.config.nThreads) }, folds: true),
+            Column(title: "batch", value: { String($0.config.nSeq) }, folds: true),
+            Column(title: "test", value: { r in
+                var t = [r.config.nPrompt > 0 ? "pp\(r.config.nPrompt)" : nil, r.config.nGen > 0 ? "tg\(r.config.nGen)" : nil]
+                    .compactMap { $0 }.joined(separator: "+")
+                if r.config.nDepth > 0 { t += " @d\(r.config.nDepth)" }
+                return t
+            }, folds: true),
+            Column(title: "kv", value: { $0.config.kvType }, folds: true),
+            Column(title: "placement", value: { $0.config.placement }, folds: true),
+            Column(title: "pp t/s", value: { num($0.ppAvgTs, "%.1f") }, folds: false),
+            Column(title: "tg t/s", value: { r in
+                guard r.config.nGen > 0, let avg = r.avgTs else { return "—" }
+                return String(format: "%.1f ± %.1f", avg, r.stddevTs ?? 0)
+            }, folds: false),
+            Column(title: "TTFT ms", value: { num($0.summary["ttft_ms"], "%.1f") }, folds: false),
+            Column(title: "ITL p50/p99 ms", value: { r in
+                guard let a = r.summary["itl_p50_ms"], let b = r.summary["itl_p99_ms"] else { return "—" }
+                return String(format: "%.2f / %.2f", a, b)
+            }, folds: false),
+            Column(title: "peak RSS", value: { $0.peakRssBytes.map(bytes) ?? "—" }, folds: false),
+            Column(title: "ΔPPL %", value: { r in
+                guard !r.config.synthetic, let q = quality[qualityKey(r)] else { return "—" }
+                return num(q.dppl, "%+.2f")
+            }, folds: false),
+            Column(title: "KLD", value: { r in
+                guard !r.config.synthetic, let q = quality[qualityKey(r)] else { return "—" }
+                return num(q.kld, "%.4f")
+            }, folds: false),
+            Column(title: "status", value: { r in
+                let status = r.status == "ok" ? "ok" : r.status
+                return r.flags.isEmpty ? status : "\(status) (\(r.flags.joined(separator: ", ")))"
+            }, folds: false),
+        ]
+        var folded: [String] = []
+        var shown: [Column] = []
+        for c in columns {
+            let values = Set(runs.map(c.value))
+            if c.folds && values.count == 1 && runs.count > 1 { folded.append("\(c.title): \(values.first!)") }
+            else if !c.folds && values == ["—"] { continue }
+            else { shown.append(c) }
+        }
+        var lines: [String] = []
+        if !folded.isEmpty { lines.append(folded.joined(separator: " · ")); lines.append("") }
+        lines.append("| " + shown.map(\.title).joined(separator: " | ") + " |")
+        lines.append("|" + shown.map { c in c.folds ? "---|" : "---:|" }.joined())
+        for r in runs { lines.append("| " + shown.map { escape($0.value(r)) }.joined(separator: " | ") + " |") }
+        let failed = runs.filter { !["ok", "skipped"].contains($0.status) }
+        let skipped = runs.filter { $0.status == "skipped" }
+        lines.append("")
+        lines.append("\(runs.count) runs: \(runs.count - failed.count - skipped.count) ok, \(skipped.count) skipped, \(failed.count) failed")
+        for r in skipped + failed { lines.append("- \(r.status) \(r.key): \(r.reason ?? "")") }
+        let references = entries.filter { $0.kind == "reference" && $0.status == "ok" }.compactMap(\.avgTs).sorted()
+        if references.count > 1 {
+            let median = references.count % 2 == 1 ? references[references.count / 2]
+                : (references[references.count / 2 - 1] + references[references.count / 2]) / 2
+            let worst = references.map { abs($0 / median - 1) }.max() ?? 0
+            let drifted = entries.filter { $0.kind == "run" && $0.flags.contains("drift") }.count
+            lines.append(String(format: "drift reference: %d runs, %.1f–%.1f t/s, largest deviation %.1f%% from their median; %d runs flagged drift",
+                                references.count, references.first!, references.last!, worst * 100, drifted))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func qualityKey(_ r: StoredRun) -> String { "\(r.config.model)|\(r.config.modelType.uppercased())" }
+
+    /// Quality numbers by model and type, from the quality entries' summaries.
+    static func qualityByModelType(_ entries: [StoredRun]) -> [String: (dppl: Double?, kld: Double?)] {
+        var out: [String: (dppl: Double?, kld: Double?)] = [:]
+        for e in entries where e.kind == "quality" && e.status == "ok" {
+            for (key, _) in e.summary where key.hasSuffix(".ppl") {
+                let type = String(key.dropLast(4))
+                let model = e.config.model
+                out["\(model)|\(type.uppercased())"] = (e.summary["\(type).dppl_pct"], e.summary["\(type).kld"])
+            }
+        }
+        return out
+    }
+
+    static func escape(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
+
+    static func bytes(_ b: Int) -> String {
+        let x = Double(b)
+        if x >= 1e9 { return String(format: "%.2f GB", x / 1e9) }
+        if x >= 1e6 { return String(format: "%.1f MB", x / 1e6) }
+        return String(format: "%.0f kB", x / 1e3)
+    }
+
+    static func count(_ n: Int) -> String {
+        let x = Double(n)
+        if x >= 1e9 { return String(format: "%.2f B", x / 1e9) }
+        return String(format: "%.1f M", x / 1e6)
+    }
 }

@@ -1,5 +1,130 @@
-/// Versioned result schema, JSONL journal, SQLite and PostgreSQL stores.
-/// Filled by the sweeps issue (#6) and the fleet issue (#9); nothing here works yet.
-public enum ResultStore {
-    public static let plannedIn = 6
+import Foundation
+import GRDB
+
+/// One stored outcome: a measured run, a drift reference run, or a quality evaluation. The
+/// journal holds these as JSON lines; the database holds the same rows with indexed columns.
+/// `record` is the full outcome as its producer encoded it (raw samples included) and is kept
+/// byte for byte.
+public struct StoredRun: Codable, Sendable, Equatable {
+    public var sweepId: String
+    /// Identity within the sweep: the configuration's key (or `ref:…`, `quality:…`).
+    public var key: String
+    /// `run`, `reference` or `quality`.
+    public var kind: String
+    /// Position in the sweep's plan (references and quality get their own positions).
+    public var seq: Int
+    /// `ok`, `skipped`, `failed`, `timeout`, `oom`, `crashed`, `protocol`, `launch` or `model`.
+    public var status: String
+    public var reason: String?
+    public var config: RunConfig
+    /// Primary throughput (decode t/s when the run generates, else prefill t/s): mean, sd, samples.
+    public var avgTs: Double?
+    public var stddevTs: Double?
+    public var samplesTs: [Double]
+    public var ppAvgTs: Double?
+    public var tgAvgTs: Double?
+    public var peakRssBytes: Int?
+    public var predictedBytes: Int?
+    /// Headline numbers for tables, by name: `ttft_ms`, `itl_p50_ms`, `itl_p99_ms`, `e2e_ms`,
+    /// `load_s`, `cv`; quality entries: `ppl`, `dppl_pct`, `kld`, `top1_pct` per type as `TYPE.ppl` etc.
+    public var summary: [String: Double]
+    /// `drift`, `high-cv`, `ci-not-reached`.
+    public var flags: [String]
+    public var finishedAt: String
+    /// The producer's full record (JSON object), raw samples included.
+    public var record: String
+    /// The context block (JSON object): hardware fingerprint, OS, governor, build, commit,
+    /// backend version and build, model file hash.
+    public var context: String
+
+    enum CodingKeys: String, CodingKey {
+        case sweepId = "sweep_id", key, kind, seq, status, reason, config, avgTs = "avg_ts", stddevTs = "stddev_ts"
+        case samplesTs = "samples_ts", ppAvgTs = "pp_avg_ts", tgAvgTs = "tg_avg_ts", peakRssBytes = "peak_rss_bytes"
+        case predictedBytes = "predicted_bytes", summary, flags, finishedAt = "finished_at", record, context
+    }
+
+    public init(sweepId: String, key: String, kind: String, seq: Int, status: String, reason: String?, config: RunConfig,
+                avgTs: Double?, stddevTs: Double?, samplesTs: [Double], ppAvgTs: Double?, tgAvgTs: Double?,
+                peakRssBytes: Int?, predictedBytes: Int?, summary: [String: Double] = [:], flags: [String], finishedAt: String,
+                record: String, context: String) {
+        self.sweepId = sweepId; self.key = key; self.kind = kind; self.seq = seq; self.status = status; self.reason = reason
+        self.config = config; self.avgTs = avgTs; self.stddevTs = stddevTs; self.samplesTs = samplesTs; self.ppAvgTs = ppAvgTs
+        self.tgAvgTs = tgAvgTs; self.peakRssBytes = peakRssBytes; self.predictedBytes = predictedBytes; self.summary = summary; self.flags = flags
+        self.finishedAt = finishedAt; self.record = record; self.context = context
+    }
+}
+
+/// A run's configuration as stored and queried. Names follow llama-bench where the meaning is the same.
+public struct RunConfig: Codable, Sendable, Equatable, Hashable {
+    public var model: String
+    public var modelType: String
+    public var backend: String
+    public var nThreads: Int
+    /// Sequences decoded together (llama-bench has no such field; its n_batch is something else).
+    public var nSeq: Int
+    public var nPrompt: Int
+    public var nGen: Int
+    public var nDepth: Int
+    public var kvType: String
+    public var placement: String
+    public var cpus: [Int]
+    public var modelSize: Int?
+    public var modelNParams: Int?
+    public var synthetic: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case model, modelType = "model_type", backend, nThreads = "n_threads", nSeq = "n_seq", nPrompt = "n_prompt", nGen = "n_gen"
+        case nDepth = "n_depth", kvType = "kv_type", placement, cpus, modelSize = "model_size", modelNParams = "model_n_params", synthetic
+    }
+
+    public init(model: String, modelType: String, backend: String, nThreads: Int, nSeq: Int, nPrompt: Int, nGen: Int,
+                nDepth: Int, kvType: String, placement: String, cpus: [Int], modelSize: Int?, modelNParams: Int?, synthetic: Bool) {
+        self.model = model; self.modelType = modelType; self.backend = backend; self.nThreads = nThreads; self.nSeq = nSeq
+        self.nPrompt = nPrompt; self.nGen = nGen; self.nDepth = nDepth; self.kvType = kvType; self.placement = placement
+        self.cpus = cpus; self.modelSize = modelSize; self.modelNParams = modelNParams; self.synthetic = synthetic
+    }
+}
+
+/// A sweep's header: what was run, from which spec, where.
+public struct SweepHeader: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var specFile: String
+    public var specDigest: String
+    public var specText: String
+    /// `i/n` for one shard of a sweep, nil for the whole plan.
+    public var shard: String?
+    public var startedAt: String
+    public var hostname: String
+    public var fingerprint: String
+    /// Planned entries (runs, references, quality) of this sweep or shard.
+    public var planned: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, specFile = "spec_file", specDigest = "spec_digest", specText = "spec_text", shard, startedAt = "started_at"
+        case hostname, fingerprint, planned
+    }
+
+    public init(id: String, name: String, specFile: String, specDigest: String, specText: String, shard: String?,
+                startedAt: String, hostname: String, fingerprint: String, planned: Int) {
+        self.id = id; self.name = name; self.specFile = specFile; self.specDigest = specDigest; self.specText = specText
+        self.shard = shard; self.startedAt = startedAt; self.hostname = hostname; self.fingerprint = fingerprint; self.planned = planned
+    }
+}
+
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+/// JSON coding shared by the journal and the database. Keys are spelled out (snake_case) by
+/// each type, so free-form maps such as `summary` keep their keys exactly.
+public enum StoreJSON {
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+
+    public static func decoder() -> JSONDecoder { JSONDecoder() }
 }
