@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install what is missing, build in release mode, fetch the
 # real model, run probe (with measured bandwidth), saving the profile to
-# profiles/hardware/<host>.json, then see the model speak and run it on the native engine and on
-# llama.cpp side by side. Later stages (sweep, report) replace the single runs as they are
-# built; it stays one command.
+# profiles/hardware/<host>.json, see the model speak, then run the quick sweep
+# (profiles/sweeps/quick.yaml: the real model at six bit-widths and two synthetic larger models,
+# native and llama.cpp, 1 and 2 threads, batch 1 and 4, quality on) and print its results table.
+# Results go to results/quick-<time>/ and results/slmbench.sqlite. The report stage joins it
+# when it is built; it stays one command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -22,12 +24,19 @@ echo "demo: slmbench probe --bandwidth --save $profile" >&2
 echo >&2
 echo "demo: profile written to $profile" >&2
 
-threads=$(nproc)
 echo >&2
 echo "demo: slmbench generate --model smollm2-135m --type q8_0 --greedy" >&2
 "$slmbench" generate --model smollm2-135m --type q8_0 --greedy --prompt "The capital of France is" --max-tokens 24
-for backend in native llama.cpp; do
-  echo >&2
-  echo "demo: slmbench run --backend $backend --model smollm2-135m --type q4_0 --threads $threads --prompt 128 --gen 64" >&2
-  "$slmbench" run --backend "$backend" --model smollm2-135m --type q4_0 --threads "$threads" --prompt 128 --gen 64
-done
+echo >&2
+echo "demo: slmbench sweep profiles/sweeps/quick.yaml (under 10 minutes on 2 cores)" >&2
+status=0
+"$slmbench" sweep profiles/sweeps/quick.yaml || status=$?
+if [ "$status" -eq 3 ]; then
+  echo "demo: some runs failed; their reasons are in the table above" >&2
+elif [ "$status" -ne 0 ]; then
+  exit "$status"
+fi
+echo >&2
+echo "demo: stored sweeps (slmbench results sweeps)" >&2
+"$slmbench" results sweeps
+exit "$status"

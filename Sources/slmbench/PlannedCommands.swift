@@ -14,12 +14,6 @@ extension PlannedCommand {
     }
 }
 
-struct Sweep: PlannedCommand {
-    static let configuration = CommandConfiguration(abstract: "(planned) Run a sweep spec (models × types × threads × batch × backends).")
-    static let issue = 6
-    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
-}
-
 struct Report: PlannedCommand {
     static let configuration = CommandConfiguration(abstract: "(planned) Tables and the HTML report from stored results.")
     static let issue = 7

@@ -1,0 +1,85 @@
+import Foundation
+import ModelFormat
+
+/// A model file ready to run, with the facts results carry about it.
+public struct PreparedModel: Sendable, Equatable {
+    public var path: String
+    /// Name in results: the known model's name, the preset's name, or the file's stem.
+    public var name: String
+    public var sha256: String
+    public var sizeBytes: Int
+    public var parameters: Int
+    public var synthetic: Bool
+}
+
+/// Produces (once, cached) the file each run needs: a known model's conversion to a type, a
+/// synthetic preset generated in a type, or a file as given; remembers what it made.
+public final class ModelPreparer: @unchecked Sendable {
+    let cache: ModelCache
+    private var made: [String: PreparedModel] = [:]
+    private let lock = NSLock()
+
+    public init(cache: ModelCache = .fromEnvironment()) { self.cache = cache }
+
+    /// The shape facts of a model without producing any file (for planning).
+    public func shape(_ reference: ModelReference) throws -> ModelShape {
+        switch reference {
+        case let .known(model):
+            let path = cache.path(of: model).path
+            if let file = try? GGUFFile(path: path) { return try ModelShape(file: file) }
+            guard let preset = ArchitecturePreset.named(model.name) else { throw PrepareError("\(model.name) is not in the cache; run `slmbench models fetch \(model.name)`") }
+            return ModelShape(preset: preset)
+        case let .synthetic(preset): return ModelShape(preset: preset)
+        case let .file(path):
+            do { return try ModelShape(file: GGUFFile(path: path)) } catch { throw PrepareError("\(path): \(error)") }
+        }
+    }
+
+    public func prepare(_ model: String, type: String, progress: (String) -> Void = { _ in }) throws -> PreparedModel {
+        let key = "\(model)|\(type)"
+        if let done = lock.withLock({ made[key] }) { return done }
+        let reference = try ModelReference.parse(model)
+        let tensorType = type == "stored" ? nil : TensorType(name: type)
+        if type != "stored" && tensorType == nil { throw PrepareError("'\(type)' is not a tensor type") }
+        let path: URL
+        let name: String
+        var synthetic = false
+        switch reference {
+        case let .known(known):
+            let source = cache.path(of: known)
+            guard FileManager.default.fileExists(atPath: source.path) else {
+                throw PrepareError("\(known.name) is not in the cache (\(source.path)); run `slmbench models fetch \(known.name)`")
+            }
+            path = try tensorType.map { try ModelQuantizer.ensure(source: source, type: $0, cache: cache, progress: progress) } ?? source
+            name = known.name
+        case let .synthetic(preset):
+            guard let tensorType else { throw PrepareError("synthetic \(preset.name) needs a type") }
+            let tokenizerPath = cache.path(of: .smollm2_135m)
+            guard let tokenizer = try? GGUFFile(path: tokenizerPath.path) else {
+                throw PrepareError("synthetic models borrow SmolLM2's tokenizer, which is not in the cache (\(tokenizerPath.path)); run `slmbench models fetch smollm2-135m`")
+            }
+            path = try SyntheticModel.ensure(preset: preset, type: tensorType, tokenizer: tokenizer, cache: cache, progress: progress)
+            name = preset.name
+            synthetic = true
+        case let .file(file):
+            let source = URL(fileURLWithPath: file)
+            guard FileManager.default.fileExists(atPath: file) else { throw PrepareError("\(file): no such file") }
+            path = try tensorType.map { try ModelQuantizer.ensure(source: source, type: $0, cache: cache, progress: progress) } ?? source
+            name = source.deletingPathExtension().lastPathComponent
+            synthetic = (try? GGUFFile(path: file))?["slmbench.synthetic"]?.bool == true
+        }
+        let file: GGUFFile
+        do { file = try GGUFFile(path: path.path) } catch { throw PrepareError("\(path.path): \(error)") }
+        let digest: String
+        do { digest = try ModelFetcher.sha256(of: path) } catch { throw PrepareError("\(path.path): \(error)") }
+        let prepared = PreparedModel(path: path.path, name: name, sha256: digest, sizeBytes: file.fileSize,
+                                     parameters: file.tensors.map(\.elementCount).reduce(0, +), synthetic: synthetic)
+        lock.withLock { made[key] = prepared }
+        return prepared
+    }
+}
+
+public struct PrepareError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ d: String) { description = d }
+}

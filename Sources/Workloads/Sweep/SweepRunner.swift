@@ -1,0 +1,320 @@
+import Backends
+import DeviceProbe
+import Foundation
+import ModelFormat
+import ResultStore
+
+/// Facts about where and with what a sweep runs, stamped into every result's context block.
+public struct SweepEnvironment: Codable, Sendable, Equatable {
+    public var hostname: String
+    public var os: String?
+    public var kernel: String?
+    public var governor: String?
+    public var fingerprint: String
+    public var buildConfiguration: String
+    public var slmbenchVersion: String
+    /// `git describe`-style commit of the slmbench source, with `-dirty` for local changes; nil when unknown.
+    public var slmbenchCommit: String?
+
+    public init(profile: HardwareProfile, buildConfiguration: String, slmbenchVersion: String, slmbenchCommit: String?) {
+        hostname = profile.system?.hostname ?? profile.name
+        os = profile.system?.os
+        kernel = profile.system?.kernel
+        governor = profile.frequency?.governor
+        fingerprint = profile.fingerprint
+        self.buildConfiguration = buildConfiguration
+        self.slmbenchVersion = slmbenchVersion
+        self.slmbenchCommit = slmbenchCommit
+    }
+}
+
+/// Runs a plan: one worker process per run, every outcome journaled (fsync) and then stored,
+/// resumable after any interruption, with progress on stderr.
+public final class SweepRunner: @unchecked Sendable {
+    public struct Options {
+        public var outDir: URL
+        public var storePath: String
+        public var shard: (index: Int, count: Int)?
+        public var resume: Bool
+        /// Replaces the running executable as slmbench's worker (tests).
+        public var workerExecutable: String?
+        public var sweepId: String
+        public init(outDir: URL, storePath: String, shard: (Int, Int)?, resume: Bool, workerExecutable: String? = nil, sweepId: String) {
+            self.outDir = outDir; self.storePath = storePath; self.shard = shard.map { (index: $0.0, count: $0.1) }
+            self.resume = resume; self.workerExecutable = workerExecutable; self.sweepId = sweepId
+        }
+    }
+
+    public struct Outcome {
+        public var sweepId: String
+        public var entries: [StoredRun]
+        public var executed: Int
+        public var resumedFrom: Int
+        public var failed: Int
+    }
+
+    let plan: SweepPlan
+    let options: Options
+    let environment: SweepEnvironment
+    let profile: HardwareProfile
+    let preparer: ModelPreparer
+    let progress: SweepProgress
+
+    public init(plan: SweepPlan, options: Options, environment: SweepEnvironment, profile: HardwareProfile,
+                preparer: ModelPreparer = ModelPreparer(), progress: SweepProgress = SweepProgress()) {
+        self.plan = plan; self.options = options; self.environment = environment; self.profile = profile
+        self.preparer = preparer; self.progress = progress
+    }
+
+    var shardLabel: String? { options.shard.map { "\($0.index)of\($0.count)" } }
+
+    /// Everything this sweep (or shard) executes, in order.
+    public var order: [PlannedRun] {
+        let selected = options.shard.map { plan.shard($0.index, of: $0.count) } ?? plan.runs
+        var order = plan.executionOrder(runs: selected, shardLabel: shardLabel)
+        if options.shard == nil || options.shard?.index == 1 { order += plan.quality }
+        return order
+    }
+
+    public func run() throws -> Outcome {
+        let fm = FileManager.default
+        let journalPath = options.outDir.appendingPathComponent("journal.jsonl").path
+        let headerPath = options.outDir.appendingPathComponent("sweep.json")
+        let order = self.order
+        let header = SweepHeader(id: options.sweepId, name: plan.spec.name, specFile: plan.spec.file, specDigest: plan.spec.digest,
+                                 specText: (try? String(contentsOfFile: plan.spec.file, encoding: .utf8)) ?? "",
+                                 shard: options.shard.map { "\($0.index)/\($0.count)" }, startedAt: Self.now(),
+                                 hostname: environment.hostname, fingerprint: environment.fingerprint, planned: order.count)
+        if fm.fileExists(atPath: headerPath.path) {
+            let existing: SweepHeader
+            do { existing = try StoreJSON.decoder().decode(SweepHeader.self, from: Data(contentsOf: headerPath)) } catch {
+                throw StoreError("\(headerPath.path): not a sweep header: \(error)")
+            }
+            guard options.resume else {
+                throw StoreError("\(options.outDir.path) already holds sweep \(existing.id); pass --resume to continue it, or choose another --out")
+            }
+            guard existing.specDigest == header.specDigest else {
+                throw StoreError("\(plan.spec.file) changed since sweep \(existing.id) started (spec digest differs); resuming would mix two plans. Use a new --out")
+            }
+            guard existing.shard == header.shard else {
+                throw StoreError("\(options.outDir.path) holds shard \(existing.shard ?? "none"), not \(header.shard ?? "the whole plan")")
+            }
+        } else {
+            do {
+                try fm.createDirectory(at: options.outDir, withIntermediateDirectories: true)
+                try Self.writeAtomically(try StoreJSON.encoder().encode(header), to: headerPath)
+            } catch let e as StoreError { throw e } catch { throw StoreError("\(options.outDir.path): cannot create the sweep folder: \(error)") }
+        }
+        let sweepId = (try? StoreJSON.decoder().decode(SweepHeader.self, from: Data(contentsOf: headerPath)).id) ?? options.sweepId
+        var savedHeader = header
+        savedHeader.id = sweepId
+
+        // What is already done: the journal is the truth; the database catches up from it.
+        let (previous, _) = try Journal.read(path: journalPath)
+        let done = Self.latest(previous)
+        let journal = try Journal(path: journalPath)
+        let store = try SQLiteStore(path: options.storePath)
+        try store.saveSweep(savedHeader)
+        if let json = try? String(decoding: StoreJSON.encoder().encode(profile), as: UTF8.self) {
+            try store.saveProfile(fingerprint: profile.fingerprint, name: profile.name, json: json)
+        }
+        try store.save(done.values.sorted { $0.seq < $1.seq })
+
+        let remaining = order.filter { done[$0.key] == nil }
+        progress.start(total: order.count, done: order.count - remaining.count, runnable: remaining.filter { $0.skip == nil }.count)
+        for entry in remaining {
+            progress.begin(entry)
+            let stored = execute(entry, sweepId: sweepId, store: store)
+            try journal.append(stored)
+            try store.save([stored])
+            progress.finish(entry, stored)
+            if entry.skip == nil && plan.spec.measurement.cooldownSeconds > 0 && entry.kind != .quality {
+                Thread.sleep(forTimeInterval: plan.spec.measurement.cooldownSeconds)
+            }
+        }
+        progress.end()
+
+        // Drift: flags derive from the reference results in the order runs executed (the
+        // journal's order), so they are recomputed after every resume and never written back
+        // into the journal; the database's flag column follows them.
+        let journaled = try Journal.read(path: journalPath).0
+        var all = Self.latest(journaled)
+        let changed = Self.applyDrift(to: &all, journalOrder: journaled, threshold: plan.spec.reference.drift)
+        try store.save(changed)
+        let entries = order.compactMap { all[$0.key] }
+        return Outcome(sweepId: sweepId, entries: entries, executed: remaining.count, resumedFrom: order.count - remaining.count,
+                       failed: entries.filter { !["ok", "skipped"].contains($0.status) }.count)
+    }
+
+    /// The last journal line of each key (later lines update flags).
+    static func latest(_ runs: [StoredRun]) -> [String: StoredRun] {
+        var out: [String: StoredRun] = [:]
+        for r in runs { out[r.key] = r }
+        return out
+    }
+
+    /// Keys flagged `drift`: each reference whose primary metric is more than `threshold` from
+    /// the median of all the sweep's references, and the runs executed next to it (between it
+    /// and the references before and after it). The median, not the first reference, is the
+    /// baseline, so one odd reference — the first included — marks only its own neighbourhood.
+    static func driftFlags(journalOrder: [StoredRun], threshold: Double) -> Set<String> {
+        var references: [(key: String, value: Double?)] = []
+        var segments: [[String]] = [[]] // segments[i]: runs after reference i − 1 and before reference i
+        var seen = Set<String>()
+        for entry in journalOrder where seen.insert(entry.key).inserted {
+            switch entry.kind {
+            case "reference":
+                references.append((entry.key, entry.status == "ok" ? entry.avgTs.flatMap { $0 > 0 ? $0 : nil } : nil))
+                segments.append([])
+            case "run": if entry.status == "ok" { segments[segments.count - 1].append(entry.key) }
+            default: break
+            }
+        }
+        let values = references.compactMap(\.value).sorted()
+        guard values.count >= 2 else { return [] }
+        let median = Percentile.of(sorted: values, 0.5)
+        var flagged = Set<String>()
+        for (i, reference) in references.enumerated() {
+            guard let value = reference.value, abs(value / median - 1) > threshold else { continue }
+            flagged.insert(reference.key)
+            flagged.formUnion(segments[i])      // the runs just before it
+            flagged.formUnion(segments[i + 1])  // and just after it
+        }
+        return flagged
+    }
+
+    /// Sets or clears the `drift` flag of each entry; returns the entries that changed.
+    static func applyDrift(to entries: inout [String: StoredRun], journalOrder: [StoredRun], threshold: Double) -> [StoredRun] {
+        let flagged = driftFlags(journalOrder: journalOrder, threshold: threshold)
+        var changed: [StoredRun] = []
+        for (key, value) in entries {
+            let wantsDrift = flagged.contains(key)
+            guard wantsDrift != value.flags.contains("drift") else { continue }
+            var updated = value
+            updated.flags = wantsDrift ? updated.flags + ["drift"] : updated.flags.filter { $0 != "drift" }
+            entries[key] = updated
+            changed.append(updated)
+        }
+        return changed.sorted { $0.seq < $1.seq }
+    }
+
+    func execute(_ entry: PlannedRun, sweepId: String, store: SQLiteStore) -> StoredRun {
+        let p = entry.point
+        var config = RunConfig(model: p.model, modelType: p.type, backend: p.backend, nThreads: p.threads, nSeq: p.batch,
+                               nPrompt: p.prompt, nGen: p.gen, nDepth: p.depth, kvType: p.kv, placement: p.placement, cpus: entry.cpus,
+                               modelSize: nil, modelNParams: nil, synthetic: (try? ModelReference.parse(p.model))?.isSynthetic ?? false)
+        var context: [String: JSONValue] = ["environment": (try? ProtocolJSON.value(environment)) ?? .null]
+        func stored(_ status: String, _ reason: String?, record: JSONValue = .null, summary: [String: Double] = [:],
+                    avg: SampleSummary? = nil, pp: Double? = nil, tg: Double? = nil, rss: Int? = nil, flags: [String] = []) -> StoredRun {
+            StoredRun(sweepId: sweepId, key: entry.key, kind: entry.kind.rawValue, seq: entry.seq, status: status, reason: reason,
+                      config: config, avgTs: avg?.mean, stddevTs: avg?.stddev, samplesTs: avg.map { _ in [] } ?? [], ppAvgTs: pp, tgAvgTs: tg,
+                      peakRssBytes: rss, predictedBytes: entry.predictedBytes, summary: summary, flags: flags, finishedAt: Self.now(),
+                      record: Self.text(record), context: Self.text(.object(context)))
+        }
+        if let skip = entry.skip { return stored("skipped", skip) }
+        if entry.kind == .quality { return quality(entry, config: config, context: context, stored: stored) }
+
+        let model: PreparedModel
+        do {
+            model = try preparer.prepare(p.model, type: p.type) { self.progress.note($0) }
+        } catch { return stored("model", "cannot prepare \(p.model) at \(p.type): \(error)") }
+        config.model = model.name
+        config.modelSize = model.sizeBytes
+        config.modelNParams = model.parameters
+        config.synthetic = model.synthetic
+        try? store.saveModel(sha256: model.sha256, name: model.name, type: p.type, size: model.sizeBytes, params: model.parameters,
+                             synthetic: model.synthetic)
+        let m = plan.spec.measurement
+        let command = WorkerCommand.parse(p.backend, arguments: plan.spec.backendArguments[p.backend] ?? [])!
+        let spec = RunSpec(backend: p.backend.hasPrefix("cmd:") ? "cmd" : p.backend, model: model.path, modelName: model.name,
+                           type: p.type == "stored" ? nil : p.type, threads: p.threads, batch: p.batch, promptTokens: p.prompt,
+                           genTokens: p.gen, kvType: p.kv, warmup: m.warmup, repetitions: m.minRepetitions,
+                           seed: m.seed, cpus: entry.cpus, depth: p.depth == 0 ? nil : p.depth,
+                           maxRepetitions: m.maxRepetitions, targetHalfWidth: m.targetHalfWidth)
+        context["model_sha256"] = .string(model.sha256)
+        context["model_file"] = .string(model.path)
+        context["run"] = (try? ProtocolJSON.value(spec)) ?? .null
+        let limit = plan.availableBytes.map { Swift.max($0 * 9 / 10, (entry.predictedBytes ?? 0) * 2) }
+        let record = RunLauncher.run(spec, command: command, limits: WorkerLimits(timeoutSeconds: m.timeoutSeconds, memoryLimitBytes: limit),
+                                     id: entry.key, workerExecutable: options.workerExecutable) { message in
+            if case let .progress(stage, fraction) = message { self.progress.stage(stage, fraction) }
+        }
+        if let backend = record.backend { context["backend"] = (try? ProtocolJSON.value(backend)) ?? .null }
+        let recordJSON = (try? ProtocolJSON.value(record)) ?? .null
+        guard record.status == "ok", let metrics = record.metrics, let samples = record.samples else {
+            return stored(record.status, record.reason ?? "no reason given", record: recordJSON, rss: record.peakRssBytes)
+        }
+        let primaryValues = samples.repetitions.compactMap { Measurement.primaryRate(spec, $0) }
+        let primary = SampleSummary(primaryValues)
+        var flags: [String] = []
+        if let primary {
+            if primary.cv > m.highCV { flags.append("high-cv") }
+            if primary.count >= m.maxRepetitions, primary.mean > 0, primary.ci95 / primary.mean > m.targetHalfWidth { flags.append("ci-not-reached") }
+        }
+        var summary: [String: Double] = ["load_s": metrics.loadSeconds, "repetitions": Double(samples.repetitions.count)]
+        if let warm = metrics.warmLoadSeconds { summary["warm_load_s"] = warm }
+        if let primary { summary["cv"] = primary.cv; summary["ci95_rel"] = primary.mean > 0 ? primary.ci95 / primary.mean : 0 }
+        if let t = metrics.ttftSeconds { summary["ttft_ms"] = t.median * 1e3 }
+        if let l = metrics.itlSeconds { summary["itl_p50_ms"] = l.p50 * 1e3; summary["itl_p90_ms"] = l.p90 * 1e3; summary["itl_p99_ms"] = l.p99 * 1e3 }
+        if let e = metrics.e2eSeconds { summary["e2e_ms"] = e.median * 1e3 }
+        if let tp = metrics.tpotSeconds { summary["tpot_ms"] = tp.median * 1e3 }
+        if let kv = metrics.kvCacheBytes { summary["kv_cache_bytes"] = Double(kv) }
+        if let w = metrics.weightsBytes { summary["weights_bytes"] = Double(w) }
+        var result = stored("ok", nil, record: recordJSON, summary: summary, avg: primary, pp: metrics.ppTps?.mean, tg: metrics.tgTps?.mean,
+                            rss: record.peakRssBytes, flags: flags)
+        result.samplesTs = primaryValues
+        return result
+    }
+
+    func quality(_ entry: PlannedRun, config: RunConfig, context: [String: JSONValue],
+                 stored: (String, String?, JSONValue, [String: Double], SampleSummary?, Double?, Double?, Int?, [String]) -> StoredRun) -> StoredRun {
+        let q = plan.spec.quality
+        let p = entry.point
+        do {
+            let prepared = try preparer.prepare(p.model, type: "stored")
+            let corpus = try Corpus.load(q.corpus)
+            let file = try GGUFFile(path: prepared.path)
+            let tokens = try Tokenizer(file: file).encode(corpus.text).map(Int32.init)
+            var variants = [QualityEvaluation.Variant(label: "F32", backend: BackendRegistry.make("native")!,
+                                                      path: try preparer.prepare(p.model, type: "f32").path)]
+            for type in p.type.split(separator: ",").map(String.init) where type != "f32" {
+                variants.append(.init(label: type, backend: BackendRegistry.make("native")!, path: try preparer.prepare(p.model, type: type).path))
+            }
+            progress.stage("quality", nil)
+            let report = try QualityEvaluation(context: q.context, chunks: q.chunks)
+                .run(tokens: tokens, corpus: corpus.source, variants: variants, threads: q.threads) { self.progress.note($0) }
+            var summary: [String: Double] = [:]
+            let base = report.rows.first?.perplexity ?? .nan
+            for row in report.rows {
+                summary["\(row.variant).ppl"] = row.perplexity
+                if let d = row.deltaPerplexity { summary["\(row.variant).dppl_pct"] = d / base * 100 }
+                if let k = row.meanKLD { summary["\(row.variant).kld"] = k }
+                if let t = row.top1Agreement { summary["\(row.variant).top1_pct"] = t * 100 }
+            }
+            return stored("ok", nil, (try? ProtocolJSON.value(report)) ?? .null, summary, nil, nil, nil, nil, [])
+        } catch {
+            return stored("failed", "quality of \(p.model): \(error)", .null, [:], nil, nil, nil, nil, [])
+        }
+    }
+
+    static func now() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date())
+    }
+
+    static func text(_ value: JSONValue) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+
+    /// Writes a file through a temporary sibling and a rename, so readers never see half of it.
+    static func writeAtomically(_ data: Data, to url: URL) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        try data.write(to: temporary)
+        let fd = open(temporary.path, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+        guard rename(temporary.path, url.path) == 0 else { throw StoreError("\(url.path): rename failed: \(String(cString: strerror(errno)))") }
+    }
+}

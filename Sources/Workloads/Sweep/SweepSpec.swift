@@ -1,0 +1,287 @@
+import Backends
+import Foundation
+import ModelFormat
+
+/// A sweep spec (YAML in `profiles/sweeps/`): axes crossed into a grid, filters, measurement
+/// settings, the drift reference and quality. The format is documented in docs/sweep-spec.md.
+public struct SweepSpec: Sendable, Equatable {
+    /// One value of each axis: a single run's coordinates in the grid.
+    public struct Point: Sendable, Equatable, Hashable, Codable {
+        public var model: String
+        public var type: String
+        public var backend: String
+        public var threads: Int
+        public var batch: Int
+        public var prompt: Int
+        public var gen: Int
+        public var kv: String
+        public var placement: String
+        public var depth: Int
+
+        public init(model: String, type: String, backend: String, threads: Int, batch: Int, prompt: Int, gen: Int,
+                    kv: String, placement: String, depth: Int) {
+            self.model = model; self.type = type; self.backend = backend; self.threads = threads; self.batch = batch
+            self.prompt = prompt; self.gen = gen; self.kv = kv; self.placement = placement; self.depth = depth
+        }
+
+        /// The value of the named axis, as text (filters compare text).
+        public func value(_ axis: String) -> String? {
+            switch axis {
+            case "model": return model
+            case "type": return type
+            case "backend": return backend
+            case "threads": return String(threads)
+            case "batch": return String(batch)
+            case "prompt": return String(prompt)
+            case "gen": return String(gen)
+            case "kv": return kv
+            case "placement": return placement
+            case "depth": return String(depth)
+            default: return nil
+            }
+        }
+
+        /// Stable identity of the configuration within a sweep: every axis, in a fixed order.
+        public var key: String {
+            "\(model)|\(type)|\(backend)|t\(threads)|b\(batch)|p\(prompt)|g\(gen)|kv-\(kv)|\(placement)|d\(depth)"
+        }
+    }
+
+    /// A filter entry: axis → accepted values (text). A point matches when every listed axis has one of its values.
+    public struct Filter: Sendable, Equatable {
+        public var conditions: [String: [String]]
+        public func matches(_ p: Point) -> Bool {
+            conditions.allSatisfy { axis, values in p.value(axis).map(values.contains) ?? false }
+        }
+    }
+
+    public struct MeasurementSettings: Sendable, Equatable {
+        public var warmup = 1
+        public var minRepetitions = 3
+        public var maxRepetitions = 10
+        /// Stop once the 95% CI half-width of the primary metric is at most this fraction of its mean.
+        public var targetHalfWidth = 0.02
+        /// Flag a run whose primary metric's CV is above this at the end.
+        public var highCV = 0.05
+        public var timeoutSeconds = 900.0
+        public var cooldownSeconds = 0.0
+        public var seed: UInt64 = 42
+        public init() {}
+    }
+
+    public struct Reference: Sendable, Equatable {
+        /// Run the reference configuration before the first run and after every `every` runs (0: off).
+        public var every = 10
+        /// A reference result further than this from the first one marks the runs since the previous reference.
+        public var drift = 0.05
+        /// Axis values of the reference run; missing axes take the first run's values.
+        public var config: [String: String] = [:]
+        public init() {}
+    }
+
+    public struct QualitySettings: Sendable, Equatable {
+        public var enabled = false
+        public var context = 256
+        public var chunks = 4
+        public var threads = 2
+        public var corpus: String?
+        public init() {}
+    }
+
+    public static let axisNames = ["model", "type", "backend", "threads", "batch", "prompt", "gen", "kv", "placement", "depth"]
+
+    public var file: String
+    public var name: String
+    public var description: String?
+    public var models: [String]
+    public var types: [String]
+    public var backends: [String]
+    public var threads: [Int]
+    public var batches: [Int]
+    public var prompts: [Int]
+    public var gens: [Int]
+    public var kvTypes: [String]
+    public var placements: [String]
+    public var depths: [Int]
+    public var include: [Filter]
+    public var exclude: [Filter]
+    public var measurement: MeasurementSettings
+    public var reference: Reference
+    public var quality: QualitySettings
+    /// Arguments for `cmd:` backends, by backend value.
+    public var backendArguments: [String: [String]]
+    /// SHA-256 of the spec's bytes: which spec a results folder was made from.
+    public var digest: String
+
+    /// Reads and validates a spec file. Every problem names the file, line and key.
+    public static func load(path: String) throws(SpecError) -> SweepSpec {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw SpecError(file: path, line: nil, column: nil, key: "", message: "cannot read: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws(SpecError) -> SweepSpec {
+        let root = try SpecYAML.root(text, file: file)
+        var spec = SweepSpec(file: file, name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, description: nil,
+                             models: [], types: ["stored"], backends: ["native"], threads: [1], batches: [1], prompts: [128],
+                             gens: [64], kvTypes: ["f16"], placements: ["none"], depths: [0], include: [], exclude: [],
+                             measurement: MeasurementSettings(), reference: Reference(), quality: QualitySettings(),
+                             backendArguments: [:], digest: Digest.sha256(Data(text.utf8)))
+        var sawAxes = false
+        for (key, node) in try root.mapping(allowed: ["name", "description", "axes", "include", "exclude", "measurement",
+                                                      "reference", "quality", "backend_args"]) {
+            switch key {
+            case "name":
+                let name = try node.string()
+                guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                    throw node.error("a name is letters, digits, '-', '_' or '.', got \(node.shown)")
+                }
+                spec.name = name
+            case "description": spec.description = try node.string()
+            case "axes": sawAxes = true; try spec.readAxes(node)
+            case "include": spec.include = try readFilters(node)
+            case "exclude": spec.exclude = try readFilters(node)
+            case "measurement": try spec.readMeasurement(node)
+            case "reference": try spec.readReference(node)
+            case "quality": try spec.readQuality(node)
+            default:
+                for (backend, args) in try node.mapping(allowed: try backendKeys(node)) { spec.backendArguments[backend] = try args.strings() }
+            }
+        }
+        guard sawAxes, !spec.models.isEmpty else { throw root.error("axes.model is required: the models to run") }
+        return spec
+    }
+
+    private static func backendKeys(_ node: SpecNode) throws(SpecError) -> [String] {
+        guard case let .mapping(m) = node.node else { throw node.error("expected a mapping of backend → argument list, got \(node.shown)") }
+        return m.keys.compactMap(\.string)
+    }
+
+    private mutating func readAxes(_ node: SpecNode) throws(SpecError) {
+        for (axis, value) in try node.mapping(allowed: Self.axisNames) {
+            switch axis {
+            case "model":
+                models = try value.strings()
+                for (item, name) in zip(value.list(), models) { _ = try ModelReference.parse(name, at: item) }
+            case "type":
+                types = try value.strings().map { $0.lowercased() }
+                for (item, name) in zip(value.list(), types) where name != "stored" {
+                    guard TensorType(name: name) != nil else {
+                        throw item.error("'\(name)' is not a tensor type; use stored or one of \(TensorType.quantizableNames.joined(separator: ", "))")
+                    }
+                }
+            case "backend":
+                backends = try value.strings()
+                for (item, name) in zip(value.list(), backends) {
+                    guard WorkerCommand.parse(name) != nil else { throw item.error("'\(name)' is not native, llama.cpp or cmd:PROGRAM") }
+                }
+            case "threads": threads = try value.integers(min: 1)
+            case "batch": batches = try value.integers(min: 1)
+            case "prompt": prompts = try value.integers(min: 0)
+            case "gen": gens = try value.integers(min: 0)
+            case "depth": depths = try value.integers(min: 0)
+            case "kv":
+                kvTypes = try value.strings().map { $0.lowercased() }
+                for (item, kv) in zip(value.list(), kvTypes) where !["f32", "f16"].contains(kv) {
+                    throw item.error("expected f32 or f16, got \(item.shown)")
+                }
+            default:
+                placements = try value.strings()
+                for (item, p) in zip(value.list(), placements) {
+                    guard Placement(p) != nil else {
+                        throw item.error("expected none, compact, spread, physical-only, performance-cores, numa-node:N or a CPU list like 0,2, got \(item.shown)")
+                    }
+                }
+            }
+        }
+    }
+
+    private static func readFilters(_ node: SpecNode) throws(SpecError) -> [Filter] {
+        guard case .sequence = node.node else { throw node.error("expected a list of filters like - {backend: llama.cpp, type: q4_0}, got \(node.shown)") }
+        var filters: [Filter] = []
+        for item in node.list() {
+            var conditions: [String: [String]] = [:]
+            for (axis, values) in try item.mapping(allowed: axisNames) {
+                conditions[axis] = try values.strings().map { axis == "type" || axis == "kv" ? $0.lowercased() : $0 }
+            }
+            guard !conditions.isEmpty else { throw item.error("an empty filter matches everything") }
+            filters.append(Filter(conditions: conditions))
+        }
+        return filters
+    }
+
+    private mutating func readMeasurement(_ node: SpecNode) throws(SpecError) {
+        for (key, value) in try node.mapping(allowed: ["warmup", "min_repetitions", "max_repetitions", "target_ci", "high_cv",
+                                                        "timeout", "cooldown", "seed"]) {
+            switch key {
+            case "warmup": measurement.warmup = try value.int(min: 0)
+            case "min_repetitions": measurement.minRepetitions = try value.int(min: 1)
+            case "max_repetitions": measurement.maxRepetitions = try value.int(min: 1)
+            case "target_ci": measurement.targetHalfWidth = try value.fraction()
+            case "high_cv": measurement.highCV = try value.fraction()
+            case "timeout":
+                measurement.timeoutSeconds = try value.seconds()
+                guard measurement.timeoutSeconds > 0 else { throw value.error("must be positive") }
+            case "cooldown": measurement.cooldownSeconds = try value.seconds()
+            default: measurement.seed = UInt64(try value.int(min: 0))
+            }
+        }
+        guard measurement.maxRepetitions >= measurement.minRepetitions else {
+            throw node.error("max_repetitions (\(measurement.maxRepetitions)) is below min_repetitions (\(measurement.minRepetitions))")
+        }
+    }
+
+    private mutating func readReference(_ node: SpecNode) throws(SpecError) {
+        for (key, value) in try node.mapping(allowed: ["every", "drift", "config"]) {
+            switch key {
+            case "every": reference.every = try value.int(min: 0)
+            case "drift": reference.drift = try value.fraction()
+            default:
+                for (axis, v) in try value.mapping(allowed: Self.axisNames) { reference.config[axis] = try v.string() }
+            }
+        }
+    }
+
+    private mutating func readQuality(_ node: SpecNode) throws(SpecError) {
+        if case .scalar = node.node { quality.enabled = try node.bool(); return }
+        quality.enabled = true
+        for (key, value) in try node.mapping(allowed: ["enabled", "context", "chunks", "threads", "corpus"]) {
+            switch key {
+            case "enabled": quality.enabled = try value.bool()
+            case "context": quality.context = try value.int(min: 16)
+            case "chunks": quality.chunks = try value.int(min: 1)
+            case "threads": quality.threads = try value.int(min: 1)
+            default: quality.corpus = try value.string()
+            }
+        }
+    }
+}
+
+/// How a sweep names a model: a known real model, a synthetic preset, or a GGUF file.
+public enum ModelReference: Sendable, Equatable {
+    case known(KnownModel)
+    case synthetic(ArchitecturePreset)
+    case file(String)
+
+    /// `smollm2-135m` (a known real model), a preset name or `synthetic:NAME`, or a path.
+    static func parse(_ text: String, at node: SpecNode? = nil) throws(SpecError) -> ModelReference {
+        if text.hasPrefix("synthetic:") {
+            let name = String(text.dropFirst("synthetic:".count))
+            guard let preset = ArchitecturePreset.named(name) else {
+                throw node?.error("no synthetic preset '\(name)'; presets: \(ArchitecturePreset.all.map(\.name).joined(separator: ", "))")
+                    ?? SpecError(file: "", line: nil, column: nil, key: "model", message: "no synthetic preset '\(name)'")
+            }
+            return .synthetic(preset)
+        }
+        if let known = KnownModel.named(text) { return .known(known) }
+        if let preset = ArchitecturePreset.named(text) { return .synthetic(preset) }
+        if text.contains("/") || text.hasSuffix(".gguf") { return .file(text) }
+        let names = KnownModel.all.map(\.name) + ArchitecturePreset.all.map(\.name)
+        throw node?.error("'\(text)' is not a known model, a synthetic preset (\(names.joined(separator: ", "))) or a .gguf path")
+            ?? SpecError(file: "", line: nil, column: nil, key: "model", message: "unknown model '\(text)'")
+    }
+
+    public var isSynthetic: Bool { if case .synthetic = self { return true } else { return false } }
+}

@@ -1,0 +1,267 @@
+import ArgumentParser
+import DeviceProbe
+import Foundation
+import Reporter
+import ResultStore
+import Workloads
+
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a sweep spec: models × types × backends × threads × batch × …, every result kept.",
+        discussion: """
+            The spec format is in docs/sweep-spec.md; profiles/sweeps/ has examples. Each run executes
+            in its own worker process; its outcome is appended to DIR/journal.jsonl (fsync) and stored in
+            the results database before the next run starts. After any interruption, --resume continues
+            where it stopped. --shard i/n runs every n-th run of the plan, starting at the i-th; `slmbench
+            merge` combines the shards' folders. Exit status 3 when some runs failed.
+            """)
+
+    @Argument(help: "The sweep spec (YAML).") var spec: String
+    @Option(help: "Sweep folder (default: results/NAME-TIMESTAMP, or the latest matching one with --resume).") var out: String?
+    @Option(help: "Results database.") var store = "results/slmbench.sqlite"
+    @Flag(help: "Continue the sweep in --out (or the latest folder of this spec) after an interruption.") var resume = false
+    @Option(help: "Run only shard i of n (e.g. 2/3).") var shard: String?
+    @Option(help: "Sweep id (default: NAME-TIMESTAMP; give shards of one sweep the same id).") var id: String?
+    @Option(help: "Hardware profile JSON to plan against (default: probe this machine).") var profile: String?
+    @Flag(help: "Print the expanded plan (counts, predicted memory, skips) and run nothing.") var dryRun = false
+    @Flag(help: "Print the plan (with --dry-run) or the results as JSON.") var json = false
+
+    func validate() throws {
+        if let shard, Self.parseShard(shard) == nil { throw ValidationError("--shard '\(shard)' is not i/n with 1 ≤ i ≤ n, e.g. 2/3") }
+        if let id, id.isEmpty || id.contains("/") { throw ValidationError("--id must be a non-empty name without '/'") }
+    }
+
+    static func parseShard(_ text: String) -> (Int, Int)? {
+        let parts = text.split(separator: "/").map { Int($0) }
+        guard parts.count == 2, let i = parts[0], let n = parts[1], n >= 1, i >= 1, i <= n else { return nil }
+        return (i, n)
+    }
+
+    func run() throws {
+        let sweepSpec: SweepSpec
+        do { sweepSpec = try SweepSpec.load(path: spec) } catch { throw CLIError(error.description) }
+        let machine = try MachineProfile.load(profile)
+        let preparer = ModelPreparer()
+        let plan: SweepPlan
+        do { plan = try SweepPlan.make(sweepSpec, profile: machine, shape: preparer.shape) } catch { throw CLIError("\(error)") }
+        let shardParts = shard.flatMap(Self.parseShard)
+        if dryRun {
+            print(PlanReport.render(plan, shard: shardParts, json: json))
+            return
+        }
+        let stamp = Self.timestamp()
+        let sweepId = id ?? "\(sweepSpec.name)-\(stamp)"
+        let shardSuffix = shardParts.map { "-shard-\($0.0)-of-\($0.1)" } ?? ""
+        let folder: URL
+        if let out { folder = URL(fileURLWithPath: out) }
+        else if resume {
+            guard let latest = Self.latestFolder(spec: sweepSpec, shard: shard) else {
+                throw CLIError("--resume: no folder under results/ holds an unfinished sweep of \(spec)\(shard.map { " shard \($0)" } ?? ""); give --out")
+            }
+            folder = latest
+            Console.progress("resuming \(latest.path)")
+        } else { folder = URL(fileURLWithPath: "results/\(sweepId)\(shardSuffix)") }
+        let environment = SweepEnvironment(profile: machine, buildConfiguration: BuildInfo.configuration,
+                                           slmbenchVersion: BuildInfo.version, slmbenchCommit: BuildInfo.commit)
+        let runner = SweepRunner(plan: plan, options: .init(outDir: folder, storePath: store, shard: shardParts, resume: resume, sweepId: sweepId),
+                                 environment: environment, profile: machine, preparer: preparer)
+        let outcome: SweepRunner.Outcome
+        do { outcome = try runner.run() } catch { throw CLIError("\(error)") }
+        if json {
+            FileHandle.standardOutput.write(try ResultsExport.json(outcome.entries, full: false) + Data("\n".utf8))
+        } else {
+            print("sweep \(outcome.sweepId) · \(folder.path) · store \(store)")
+            print("")
+            print(ResultsTable.markdown(outcome.entries))
+        }
+        if outcome.failed > 0 { throw ExitCode(3) }
+    }
+
+    /// The newest folder under results/ with this spec (and shard) that a sweep started in.
+    static func latestFolder(spec: SweepSpec, shard: String?) -> URL? {
+        let root = URL(fileURLWithPath: "results")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        var best: (String, URL)?
+        for name in names {
+            let url = root.appendingPathComponent(name)
+            guard let data = try? Data(contentsOf: url.appendingPathComponent("sweep.json")),
+                  let header = try? StoreJSON.decoder().decode(SweepHeader.self, from: data),
+                  header.specDigest == spec.digest, header.shard == shard else { continue }
+            if best == nil || header.startedAt > best!.0 { best = (header.startedAt, url) }
+        }
+        return best?.1
+    }
+
+    static func timestamp() -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        return f.string(from: Date())
+    }
+}
+
+/// This machine's profile (probed without the slow bandwidth measurement) or one from a file.
+enum MachineProfile {
+    static func load(_ path: String?) throws -> HardwareProfile {
+        if let path {
+            do { return try HardwareProfile.load(path: path) } catch { throw CLIError("--profile \(path): \(error)") }
+        }
+        do { return try DeviceProbe.probe(ProbeOptions(producer: BuildInfo.producer)) } catch { throw CLIError("probe: \(error)") }
+    }
+}
+
+/// `sweep --dry-run`: the expanded plan with counts, predicted memory and skips.
+enum PlanReport {
+    static func render(_ plan: SweepPlan, shard: (Int, Int)?, json: Bool) -> String {
+        let runs = shard.map { plan.shard($0.0, of: $0.1) } ?? plan.runs
+        let order = plan.executionOrder(runs: runs, shardLabel: shard.map { "\($0.0)of\($0.1)" })
+        let references = order.filter { $0.kind == .reference }.count
+        let skipped = runs.filter { $0.skip != nil }
+        let quality = shard == nil || shard?.0 == 1 ? plan.quality : []
+        if json {
+            let items: [[String: Any]] = (order + quality).map { e in
+                var o: [String: Any] = ["key": e.key, "kind": e.kind.rawValue, "seq": e.seq, "model": e.point.model, "type": e.point.type,
+                                        "backend": e.point.backend, "threads": e.point.threads, "batch": e.point.batch,
+                                        "prompt": e.point.prompt, "gen": e.point.gen, "kv": e.point.kv, "placement": e.point.placement,
+                                        "depth": e.point.depth, "cpus": e.cpus]
+                o["predicted_bytes"] = e.predictedBytes ?? NSNull()
+                o["skip"] = e.skip ?? NSNull()
+                return o
+            }
+            let doc: [String: Any] = ["spec": plan.spec.file, "name": plan.spec.name, "shard": shard.map { "\($0.0)/\($0.1)" } ?? NSNull(),
+                                      "runs": runs.count, "skipped": skipped.count, "filtered": plan.filtered,
+                                      "references": references, "quality": quality.count,
+                                      "available_bytes": plan.availableBytes ?? NSNull(), "plan": items]
+            let data = (try? JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        }
+        var lines: [String] = []
+        let available = plan.availableBytes.map { "\($0 / 1_048_576) MiB available" } ?? "available memory unknown"
+        lines.append("plan \(plan.spec.name)\(shard.map { " · shard \($0.0)/\($0.1)" } ?? "") · \(plan.spec.file)")
+        lines.append("\(runs.count) runs (\(runs.count - skipped.count) to run, \(skipped.count) skipped) · \(plan.filtered) grid points filtered out · \(references) reference runs · \(quality.count) quality evaluations · \(available)")
+        let m = plan.spec.measurement
+        lines.append("measurement: \(m.warmup) warm-up, \(m.minRepetitions)–\(m.maxRepetitions) repetitions until the 95% CI is within ±\(String(format: "%.1f", m.targetHalfWidth * 100))%, timeout \(Int(m.timeoutSeconds)) s")
+        lines.append("")
+        lines.append("| # | kind | model | type | backend | threads | batch | prompt | gen | kv | placement | depth | cpus | predicted | plan |")
+        lines.append("|---:|---|---|---|---|---:|---:|---:|---:|---|---|---:|---|---:|---|")
+        for (i, e) in (order + quality).enumerated() {
+            let p = e.point
+            let predicted = e.predictedBytes.map { String(format: "%.0f MiB", Double($0) / 1_048_576) } ?? "—"
+            let cpus = e.cpus.isEmpty ? "—" : e.cpus.map(String.init).joined(separator: ",")
+            lines.append("| \(i + 1) | \(e.kind.rawValue) | \(p.model) | \(p.type) | \(p.backend) | \(p.threads) | \(p.batch) | \(p.prompt) | \(p.gen) | \(p.kv) | \(p.placement) | \(p.depth) | \(cpus) | \(predicted) | \(e.skip.map { "skip: \($0)" } ?? "run") |")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Combine the folders of a sweep's shards into one sweep folder and store it.")
+
+    @Argument(help: "Shard folders (each made by `sweep --shard i/n`).") var folders: [String]
+    @Option(help: "Merged sweep folder.") var out: String
+    @Option(help: "Sweep id of the merged sweep (default: the shards' id when they share one).") var id: String?
+    @Option(help: "Results database.") var store = "results/slmbench.sqlite"
+    @Flag(help: "Print the merged results as JSON.") var json = false
+
+    func run() throws {
+        do {
+            let read = try folders.map { try SweepMerge.read(URL(fileURLWithPath: $0)) }
+            let ids = Set(read.map(\.header.id))
+            let mergedId = id ?? (ids.count == 1 ? ids.first! : "\(read[0].header.name)-merged-\(Sweep.timestamp())")
+            let (header, entries) = try SweepMerge.merge(read, into: URL(fileURLWithPath: out), id: mergedId)
+            let db = try SQLiteStore(path: store)
+            try db.saveSweep(header)
+            try db.save(entries)
+            if json {
+                FileHandle.standardOutput.write(try ResultsExport.json(entries, full: false) + Data("\n".utf8))
+            } else {
+                print("merged \(read.count) shards into \(out) (sweep \(mergedId), \(entries.count) entries) · store \(store)")
+                print("")
+                print(ResultsTable.markdown(entries))
+            }
+        } catch let error as StoreError { throw CLIError(error.description) }
+    }
+}
+
+struct Results: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Query stored results by any configuration field; export as a table, CSV or JSON.",
+        subcommands: [List.self, Sweeps.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Runs matching every filter given (repeat a filter for alternatives).")
+        @Option(help: "Results database.") var store = "results/slmbench.sqlite"
+        @Option(help: "Only this sweep.") var sweep: String?
+        @Option(help: "Model name.") var model: [String] = []
+        @Option(help: "Type.") var type: [String] = []
+        @Option(help: "Backend.") var backend: [String] = []
+        @Option(help: "Threads.") var threads: [Int] = []
+        @Option(help: "Sequences decoded together.") var batch: [Int] = []
+        @Option(help: "Prompt tokens.") var prompt: [Int] = []
+        @Option(help: "Generated tokens.") var gen: [Int] = []
+        @Option(help: "Context depth.") var depth: [Int] = []
+        @Option(help: "KV-cache type.") var kv: [String] = []
+        @Option(help: "Placement policy.") var placement: [String] = []
+        @Option(help: "Status (ok, skipped, failed, timeout, oom, crashed, …).") var status: [String] = []
+        @Option(help: "Entry kinds: run, reference, quality (repeat).") var kind: [String] = ["run"]
+        @Option(help: "md, csv or json.") var format = "md"
+        @Flag(help: "With --format json: include each run's raw samples.") var full = false
+
+        func validate() throws {
+            guard ["md", "csv", "json"].contains(format) else { throw ValidationError("--format must be md, csv or json, got '\(format)'") }
+        }
+
+        func run() throws {
+            guard FileManager.default.fileExists(atPath: store) else { throw CLIError("--store \(store): no results database there yet; run a sweep first") }
+            var filters: [String: [String]] = [:]
+            if !model.isEmpty { filters["model"] = model }
+            if !type.isEmpty { filters["model_type"] = type.map { $0.lowercased() } }
+            if !backend.isEmpty { filters["backend"] = backend }
+            if !threads.isEmpty { filters["n_threads"] = threads.map(String.init) }
+            if !batch.isEmpty { filters["n_seq"] = batch.map(String.init) }
+            if !prompt.isEmpty { filters["n_prompt"] = prompt.map(String.init) }
+            if !gen.isEmpty { filters["n_gen"] = gen.map(String.init) }
+            if !depth.isEmpty { filters["n_depth"] = depth.map(String.init) }
+            if !kv.isEmpty { filters["kv_type"] = kv }
+            if !placement.isEmpty { filters["placement"] = placement }
+            if !status.isEmpty { filters["status"] = status }
+            do {
+                var runs = try SQLiteStore(path: store).runs(sweep: sweep, where: filters, kinds: kind)
+                if format == "md" {
+                    // Quality entries of the same sweeps fill the table's quality columns.
+                    let sweeps = Set(runs.map(\.sweepId))
+                    if !kind.contains("quality") {
+                        runs += try SQLiteStore(path: store).runs(where: [:], kinds: ["quality"]).filter { sweeps.contains($0.sweepId) }
+                    }
+                    print(ResultsTable.markdown(runs))
+                } else if format == "csv" {
+                    print(ResultsExport.csv(runs), terminator: "")
+                } else {
+                    FileHandle.standardOutput.write(try ResultsExport.json(runs, full: full) + Data("\n".utf8))
+                }
+            } catch let error as StoreError { throw CLIError(error.description) }
+        }
+    }
+
+    struct Sweeps: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The stored sweeps.")
+        @Option(help: "Results database.") var store = "results/slmbench.sqlite"
+        func run() throws {
+            guard FileManager.default.fileExists(atPath: store) else { throw CLIError("--store \(store): no results database there yet; run a sweep first") }
+            var rows: [String] = []
+            do {
+                let db = try SQLiteStore(path: store)
+                for s in try db.sweeps() {
+                    let stored = try db.runs(sweep: s.id, kinds: ["run", "reference", "quality"]).count
+                    let samples = try db.sampleCount(sweep: s.id)
+                    rows.append("| \(s.id) | \(s.name) | \(s.shard ?? "—") | \(s.startedAt) | \(s.hostname) | \(stored) / \(s.planned) | \(samples) |")
+                }
+            } catch { throw CLIError(error.description) }
+            print("| sweep | name | shard | started | host | runs stored / planned | samples |")
+            print("|---|---|---|---|---|---:|---:|")
+            rows.forEach { print($0) }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `slmbench sweep`, `merge` and `results` as users run them, on a tiny synthetic model with
+/// the native engine in real worker processes.
+@Suite("sweep, resume, shards", .serialized)
+struct SweepCommandTests {
+    static let spec = """
+        name: killtest
+        axes:
+          model: tiny
+          type: [q8_0, q4_0]
+          threads: [1, 2]
+          batch: [1, 2]
+          prompt: 8
+          gen: 4
+        measurement:
+          warmup: 0
+          min_repetitions: 2
+          max_repetitions: 2
+          cooldown: 150ms
+        reference:
+          every: 3
+        """
+
+    func slmbench(_ args: [String]) throws -> CommandResult {
+        let binary = TestPaths.slmbenchExecutable
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "\(binary.path) is missing: build it (scripts/test.sh does)")
+        return try runCommand(binary, args)
+    }
+
+    /// Synthetic models borrow the real model's tokenizer.
+    func requireRealModel() throws {
+        try #require(FileManager.default.fileExists(atPath: RealModel.path.path), Comment(rawValue: RealModel.missingMessage))
+    }
+
+    func writeSpec(_ dir: URL, _ text: String = spec) throws -> String {
+        let path = dir.appendingPathComponent("spec.yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Key, kind and status of every logical journal entry (the last line of each key), and the raw line count per key.
+    func journal(_ folder: URL) throws -> (entries: [String: String], linesPerKey: [String: Int]) {
+        let text = try String(contentsOf: folder.appendingPathComponent("journal.jsonl"), encoding: .utf8)
+        var entries: [String: String] = [:]
+        var lines: [String: Int] = [:]
+        for line in text.split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let key = try #require(object["key"] as? String)
+            entries[key] = "\(object["kind"] ?? "?") \(object["status"] ?? "?")"
+            lines[key, default: 0] += 1
+        }
+        return (entries, lines)
+    }
+
+    func storedKeys(_ store: String, sweep: String? = nil) throws -> [String] {
+        var args = ["results", "list", "--store", store, "--format", "json", "--kind", "run", "--kind", "reference"]
+        if let sweep { args += ["--sweep", sweep] }
+        let listed = try slmbench(args)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+        return rows.compactMap { $0["key"] as? String }
+    }
+
+    @Test func killedAtRandomMomentsAndResumedItEqualsAnUninterruptedSweep() throws {
+        try requireRealModel()
+        let dir = try TestPaths.temporaryDirectory()
+        let spec = try writeSpec(dir)
+        let store = dir.appendingPathComponent("results.sqlite").path
+
+        let straight = dir.appendingPathComponent("straight")
+        let started = Date()
+        let whole = try slmbench(["sweep", spec, "--out", straight.path, "--store", store, "--id", "straight"])
+        let duration = Date().timeIntervalSince(started)
+        #expect(whole.status == 0, "\(whole.stderr.suffix(1500))")
+        let expected = try journal(straight).entries
+        #expect(expected.count == 8 + 4, "8 runs and 4 references: \(expected.keys.sorted())")
+        #expect(expected.values.allSatisfy { $0.hasSuffix(" ok") }, "\(expected)")
+
+        let binary = TestPaths.slmbenchExecutable
+        let interrupted = dir.appendingPathComponent("interrupted")
+        var kills: [String] = []
+        for round in 0..<4 {
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = ["sweep", spec, "--out", interrupted.path, "--store", store, "--id", "interrupted"] + (round > 0 ? ["--resume"] : [])
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Somewhere inside the time a whole sweep takes, so most rounds land mid-sweep.
+            let delay = Double.random(in: 0.05...0.6) * duration
+            Thread.sleep(forTimeInterval: delay)
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                let done = (try? journal(interrupted).entries.count) ?? 0
+                kills.append(String(format: "killed after %.2f s with %d entries stored", delay, done))
+            } else {
+                kills.append(String(format: "finished before %.2f s", delay))
+            }
+            process.waitUntilExit()
+        }
+        #expect(kills.contains { $0.hasPrefix("killed") }, "no round was killed mid-sweep, so nothing was tested: \(kills)")
+        let finish = try slmbench(["sweep", spec, "--out", interrupted.path, "--store", store, "--id", "interrupted", "--resume"])
+        #expect(finish.status == 0, "\(kills): \(finish.stderr.suffix(1500))")
+        let (resumed, lines) = try journal(interrupted)
+        #expect(resumed == expected, "after \(kills)")
+        #expect(lines.values.allSatisfy { $0 == 1 }, "a run was journaled twice: \(lines.filter { $0.value > 1 }) after \(kills)")
+        let stored = try storedKeys(store, sweep: "interrupted")
+        #expect(stored.count == Set(stored).count && Set(stored) == Set(expected.keys), "database: \(stored.sorted()) after \(kills)")
+
+        // A changed spec is not silently resumed.
+        try (Self.spec + "\n# changed\n").write(toFile: spec, atomically: true, encoding: .utf8)
+        let changed = try slmbench(["sweep", spec, "--out", interrupted.path, "--store", store, "--resume"])
+        #expect(changed.status == 1 && changed.stderr.contains("changed since"), "\(changed.stderr)")
+    }
+
+    @Test func shardsMergedEqualTheUnshardedPlan() throws {
+        try requireRealModel()
+        let dir = try TestPaths.temporaryDirectory()
+        let spec = try writeSpec(dir)
+        let store = dir.appendingPathComponent("results.sqlite").path
+        let dry = try slmbench(["sweep", spec, "--dry-run", "--json"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        let plan = try #require(try JSONSerialization.jsonObject(with: Data(dry.stdout.utf8)) as? [String: Any])
+        let planned = try #require(plan["plan"] as? [[String: Any]]).filter { $0["kind"] as? String == "run" }.compactMap { $0["key"] as? String }
+        #expect(planned.count == 8)
+
+        var folders: [String] = []
+        for i in 1...3 {
+            let folder = dir.appendingPathComponent("shard\(i)").path
+            let shard = try slmbench(["sweep", spec, "--shard", "\(i)/3", "--id", "sharded", "--out", folder, "--store", store])
+            #expect(shard.status == 0, "shard \(i): \(shard.stderr.suffix(1000))")
+            folders.append(folder)
+        }
+        let merged = dir.appendingPathComponent("merged")
+        let merge = try slmbench(["merge"] + folders.reversed() + ["--out", merged.path, "--store", store, "--id", "merged"])
+        #expect(merge.status == 0, "\(merge.stderr)")
+        let entries = try journal(merged).entries
+        let runs = entries.filter { $0.value.hasPrefix("run ") }.keys.sorted()
+        #expect(runs == planned.sorted())
+        #expect(Set(try storedKeys(store, sweep: "merged")).isSuperset(of: planned))
+        // Two folders of the same shard, or a missing shard, are refused.
+        let twice = try slmbench(["merge", folders[0], folders[0], folders[1], "--out", dir.appendingPathComponent("m2").path, "--store", store])
+        #expect(twice.status == 1 && twice.stderr.contains("appears twice"), "\(twice.stderr)")
+        let partial = try slmbench(["merge", folders[0], folders[1], "--out", dir.appendingPathComponent("m3").path, "--store", store])
+        #expect(partial.status == 1 && partial.stderr.contains("3/3"), "\(partial.stderr)")
+    }
+
+    @Test func aSpecWithATypeErrorNamesItsLineAndRunsNothing() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        let spec = try writeSpec(dir, "name: bad\naxes:\n  model: tiny\n  threads: two\n")
+        let result = try slmbench(["sweep", spec, "--out", dir.appendingPathComponent("out").path, "--store", dir.appendingPathComponent("r.sqlite").path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(spec):4:") && result.stderr.contains("axes.threads") && result.stderr.contains("expected an integer"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+    }
+}

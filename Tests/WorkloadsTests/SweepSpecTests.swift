@@ -1,0 +1,192 @@
+import DeviceProbe
+import Foundation
+import ModelFormat
+import ResultStore
+import Testing
+@testable import Workloads
+
+@Suite("sweep spec and plan")
+struct SweepSpecTests {
+    func parse(_ text: String) throws(SpecError) -> SweepSpec { try SweepSpec.parse(text, file: "specs/t.yaml") }
+
+    func specError(_ text: String) -> SpecError? {
+        do { _ = try parse(text); return nil } catch { return error }
+    }
+
+    @Test func aTypeErrorNamesItsFileLineAndKey() throws {
+        let error = try #require(specError("""
+            name: t
+            axes:
+              model: [smollm2-135m]
+              threads: [1, "two"]
+            """))
+        #expect(error.file == "specs/t.yaml")
+        #expect(error.line == 4)
+        #expect(error.key == "axes.threads[1]")
+        #expect(error.description.contains("specs/t.yaml:4:") && error.description.contains("expected an integer, got \"two\""), "\(error)")
+    }
+
+    @Test func unknownKeysBadValuesAndSyntaxAreLocated() throws {
+        let unknown = try #require(specError("axes:\n  model: [x.gguf]\nmeasurment:\n  warmup: 1\n"))
+        #expect(unknown.line == 3 && unknown.description.contains("unknown key") && unknown.description.contains("measurement"), "\(unknown)")
+        let type = try #require(specError("axes:\n  model: [x.gguf]\n  type: [q4_0, q9_9]\n"))
+        #expect(type.line == 3 && type.key == "axes.type[1]" && type.message.contains("not a tensor type"), "\(type)")
+        let placement = try #require(specError("axes:\n  model: [x.gguf]\n  placement: [spread, everywhere]\n"))
+        #expect(placement.key == "axes.placement[1]", "\(placement)")
+        let model = try #require(specError("axes:\n  model: [gpt-5]\n"))
+        #expect(model.line == 2 && model.message.contains("not a known model"), "\(model)")
+        let syntax = try #require(specError("axes:\n  model: [x.gguf\n  threads: 1\n"))
+        #expect(syntax.line != nil && syntax.message.contains("YAML"), "\(syntax)")
+        let reps = try #require(specError("axes:\n  model: [x.gguf]\nmeasurement:\n  min_repetitions: 5\n  max_repetitions: 2\n"))
+        #expect(reps.line == 4 && reps.message.contains("max_repetitions"), "\(reps)")
+        let missing = try #require(specError("name: t\n"))
+        #expect(missing.message.contains("axes.model is required"))
+    }
+
+    @Test func rangesListsAndUnitsExpand() throws {
+        let spec = try parse("""
+            axes:
+              model: x.gguf
+              threads: 1..4
+              batch: {from: 1, to: 8, times: 2}
+              prompt: {from: 0, to: 64, step: 32}
+            measurement:
+              target_ci: 1.5%
+              timeout: 2m
+              cooldown: 500ms
+            """)
+        #expect(spec.threads == [1, 2, 3, 4])
+        #expect(spec.batches == [1, 2, 4, 8])
+        #expect(spec.prompts == [0, 32, 64])
+        #expect(spec.models == ["x.gguf"])
+        #expect(abs(spec.measurement.targetHalfWidth - 0.015) < 1e-12)
+        #expect(spec.measurement.timeoutSeconds == 120 && spec.measurement.cooldownSeconds == 0.5)
+    }
+
+    static let machine: HardwareProfile = {
+        var p = HardwareProfile(name: "test", measured: false,
+                                cpu: .init(vendor: "v", model: "m", architecture: "x86_64", packages: 1, physicalCores: 2,
+                                           logicalCPUs: 4, threadsPerCore: 2),
+                                caches: [], isa: .init(features: [], vectorWidthBits: 256, sveVectorBits: nil),
+                                memory: .init(totalBytes: 1 << 30, availableBytes: 1 << 30, usableBytes: 1 << 30))
+        p.topology = TopologyNode(type: "Machine", index: 0, children: [
+            TopologyNode(type: "Core", index: 0, children: [TopologyNode(type: "PU", index: 0), TopologyNode(type: "PU", index: 2)]),
+            TopologyNode(type: "Core", index: 1, children: [TopologyNode(type: "PU", index: 1), TopologyNode(type: "PU", index: 3)]),
+        ])
+        return p
+    }()
+
+    func plan(_ text: String) throws -> SweepPlan {
+        try SweepPlan.make(try parse(text), profile: Self.machine) { reference in
+            guard case let .synthetic(preset) = reference else { return ModelShape(preset: ArchitecturePreset.named("smollm2-135m")!) }
+            return ModelShape(preset: preset)
+        }
+    }
+
+    @Test func filtersMemoryAndPlacementDecideEachRun() throws {
+        let p = try plan("""
+            axes:
+              model: [smollm2-135m, llama-3.2-1b]
+              type: [q4_0, f16, lab4g32a]
+              backend: [native, llama.cpp]
+              threads: [1, 3]
+              placement: [physical-only]
+            include:
+              - {model: smollm2-135m}
+              - {type: f16}
+            exclude:
+              - {backend: native, threads: 3}
+            """)
+        // smollm2: 3 types × (native t1, llama.cpp t1, llama.cpp t3) = 9; llama-3.2-1b: f16 × 3 = 3.
+        #expect(p.runs.count == 12)
+        #expect(p.filtered == 2 * 3 * 2 * 2 - 12)
+        let big = try #require(p.runs.first { $0.point.model == "llama-3.2-1b" && $0.point.backend == "native" })
+        #expect(big.skip?.contains("does not fit") == true, "\(big.skip ?? "runs")") // ~2.5 GB of F16 weights in 1 GiB
+        let lab = try #require(p.runs.first { $0.point.type == "lab4g32a" && $0.point.backend == "llama.cpp" })
+        #expect(lab.skip?.contains("lab type") == true)
+        let small = try #require(p.runs.first { $0.point.model == "smollm2-135m" && $0.point.type == "q4_0" && $0.point.backend == "native" })
+        #expect(small.skip == nil && small.cpus == [0])
+        // Three threads, one per physical core, on a 2-core machine cannot be placed (native backend rows).
+        let spec = try parse("axes:\n  model: smollm2-135m\n  threads: [2, 3]\n  placement: [physical-only, spread, compact, '3,1']\n")
+        let placed = try SweepPlan.make(spec, profile: Self.machine) { _ in ModelShape(preset: ArchitecturePreset.named("smollm2-135m")!) }
+        func cpus(_ threads: Int, _ placement: String) -> [Int]? {
+            placed.runs.first { $0.point.threads == threads && $0.point.placement == placement }.flatMap { $0.skip == nil ? $0.cpus : nil }
+        }
+        #expect(cpus(2, "physical-only") == [0, 1])
+        #expect(cpus(3, "physical-only") == nil)
+        #expect(cpus(3, "spread") == [0, 1, 2])
+        #expect(cpus(2, "compact") == [0, 2])
+        #expect(cpus(2, "3,1") == [3, 1])
+        #expect(cpus(3, "3,1") == nil)
+    }
+
+    @Test func shardsPartitionThePlanExactly() throws {
+        let p = try plan("""
+            axes:
+              model: [smollm2-135m]
+              type: [q4_0, q8_0, f16]
+              threads: 1..2
+              batch: [1, 2, 4]
+              prompt: [16, 32]
+            """)
+        #expect(p.runs.count == 36)
+        for n in [1, 2, 3, 5] {
+            let shards = (1...n).map { p.shard($0, of: n) }
+            let keys = shards.flatMap { $0.map(\.key) }
+            #expect(keys.count == p.runs.count, "n=\(n)")
+            #expect(Set(keys) == Set(p.runs.map(\.key)), "n=\(n)")
+            #expect(shards.allSatisfy { abs($0.count - p.runs.count / n) <= 1 }, "n=\(n): uneven shards")
+        }
+        // References come before the first run and after every `every` runs, with keys unique per shard.
+        let order = p.executionOrder(runs: p.shard(2, of: 3), shardLabel: "2of3")
+        let refs = order.filter { $0.kind == .reference }
+        #expect(refs.count == 3 && order.first?.kind == .reference && order.last?.kind == .reference)
+        #expect(Set(refs.map(\.key)).count == refs.count && refs.allSatisfy { $0.key.hasPrefix("ref|2of3|") })
+    }
+
+    @Test func driftMarksTheRunsBetweenADriftedReferenceAndTheOneBefore() throws {
+        let p = try plan("axes:\n  model: smollm2-135m\n  threads: [1, 2]\n  batch: [1, 2]\nreference:\n  every: 2\n  drift: 5%\n")
+        let order = p.executionOrder(runs: p.runs, shardLabel: nil)
+        #expect(order.map(\.kind) == [.reference, .run, .run, .reference, .run, .run, .reference])
+        // The journal in execution order: references with values, runs ok.
+        func flagged(_ values: [Double]) -> Set<String> {
+            var refIndex = 0
+            let journal: [StoredRun] = order.map { item in
+                if item.kind == .reference { refIndex += 1; return ResultStoreRun(item.key, values[refIndex - 1], kind: "reference").stored }
+                return ResultStoreRun(item.key, 50, kind: "run").stored
+            }
+            return SweepRunner.driftFlags(journalOrder: journal, threshold: 0.05)
+        }
+        // The last reference is 10% below the median: it and the runs just before it.
+        #expect(flagged([100, 101, 90]) == Set([order[4].key, order[5].key, order[6].key]))
+        // An odd first reference marks only the runs after it, not the whole sweep.
+        #expect(flagged([80, 100, 101]) == Set([order[0].key, order[1].key, order[2].key]))
+        // A middle one marks both neighbourhoods; steady references mark nothing.
+        #expect(flagged([100, 120, 101]) == Set(order.filter { $0.key != order[0].key && $0.key != order[6].key }.map(\.key)))
+        #expect(flagged([100, 103, 98]).isEmpty)
+    }
+}
+
+/// A stored reference result with a given throughput.
+struct ResultStoreRun {
+    let stored: StoredRun
+    init(_ key: String, _ avg: Double, kind: String) {
+        stored = StoredRun(sweepId: "s", key: key, kind: kind, seq: 0, status: "ok", reason: nil,
+                           config: RunConfig(model: "m", modelType: "q4_0", backend: "native", nThreads: 1, nSeq: 1, nPrompt: 8, nGen: 8,
+                                             nDepth: 0, kvType: "f16", placement: "none", cpus: [], modelSize: nil, modelNParams: nil,
+                                             synthetic: false),
+                           avgTs: avg, stddevTs: 0, samplesTs: [avg], ppAvgTs: nil, tgAvgTs: avg, peakRssBytes: nil, predictedBytes: nil,
+                           flags: [], finishedAt: "t", record: "{}", context: "{}")
+    }
+}
+
+@Suite("run spec on the wire")
+struct RunSpecWireTests {
+    @Test func everyFieldSurvivesTheProtocolsSnakeCase() throws {
+        let spec = RunSpec(backend: "native", model: "/m.gguf", modelName: "m", type: "q4_0", threads: 2, batch: 4, promptTokens: 32,
+                           genTokens: 16, kvType: "f16", warmup: 1, repetitions: 3, seed: 7, cpus: [1, 0], numa: "local", depth: 128,
+                           maxRepetitions: 9, targetHalfWidth: 0.02)
+        let wire = try ProtocolJSON.value(spec)
+        #expect(try ProtocolJSON.read(RunSpec.self, from: wire) == spec)
+    }
+}
