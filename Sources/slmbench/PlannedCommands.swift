@@ -20,12 +20,6 @@ struct Report: PlannedCommand {
     @Argument(parsing: .allUnrecognized) var arguments: [String] = []
 }
 
-struct Compare: PlannedCommand {
-    static let configuration = CommandConfiguration(abstract: "(planned) Compare two result sets; regression gate.")
-    static let issue = 7
-    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
-}
-
 struct Cost: PlannedCommand {
     static let configuration = CommandConfiguration(abstract: "(planned) Cloud-vs-device cost model.")
     static let issue = 7

@@ -157,3 +157,27 @@ struct SweepCommandTests {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
     }
 }
+
+/// `slmbench compare` on real sweep folders.
+@Suite("compare", .serialized)
+struct CompareCommandTests {
+    @Test func aSweepComparedWithItselfHasNoRegressionAndBadSidesAreNamed() throws {
+        try #require(FileManager.default.fileExists(atPath: RealModel.path.path), Comment(rawValue: RealModel.missingMessage))
+        let dir = try TestPaths.temporaryDirectory()
+        let spec = dir.appendingPathComponent("spec.yaml").path
+        try "name: cmp\naxes:\n  model: tiny\n  type: q8_0\n  prompt: 8\n  gen: 8\nmeasurement:\n  warmup: 0\n  min_repetitions: 4\n  max_repetitions: 4\nreference:\n  every: 0\n"
+            .write(toFile: spec, atomically: true, encoding: .utf8)
+        let folder = dir.appendingPathComponent("a").path
+        let store = dir.appendingPathComponent("r.sqlite").path
+        let sweep = try runCommand(TestPaths.slmbenchExecutable, ["sweep", spec, "--out", folder, "--store", store, "--id", "cmp-a"])
+        try #require(sweep.status == 0, "\(sweep.stderr.suffix(800))")
+        // A folder against the same sweep by id: identical samples, so no change and exit 0.
+        let same = try runCommand(TestPaths.slmbenchExecutable, ["compare", folder, "cmp-a", "--store", store, "--fail-on-regression"])
+        #expect(same.status == 0, "\(same.stdout)\n\(same.stderr)")
+        #expect(same.stdout.contains("no change") && !same.stdout.contains("**regression**"), "\(same.stdout)")
+        let missing = try runCommand(TestPaths.slmbenchExecutable, ["compare", folder, "nonexistent-sweep", "--store", store])
+        #expect(missing.status == 1 && missing.stderr.contains("nonexistent-sweep"), "\(missing.stderr)")
+        let badThreshold = try runCommand(TestPaths.slmbenchExecutable, ["compare", folder, folder, "--metric-threshold", "speed=3%"])
+        #expect(badThreshold.status == 64 && badThreshold.stderr.contains("--metric-threshold"), "\(badThreshold.stderr)")
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import ResultStore
+
+/// Two result sets compared run by run: per metric the ratio of medians, its 95% CI, a
+/// Mann–Whitney p-value on the raw per-repetition samples, and a verdict. A change is a
+/// regression (or an improvement) only when it passes the metric's threshold *and* the test is
+/// significant at α; everything else is "no change".
+public struct Comparison: Sendable {
+    public enum Metric: String, CaseIterable, Sendable, Codable {
+        case tg, pp, ttft
+        public var higherIsBetter: Bool { self != .ttft }
+        public var unit: String { self == .ttft ? "ms" : "t/s" }
+        public var title: String {
+            switch self {
+            case .tg: return "decode t/s"
+            case .pp: return "prefill t/s"
+            case .ttft: return "TTFT ms"
+            }
+        }
+    }
+
+    public enum Verdict: String, Sendable, Codable { case regression, improvement, noChange = "no change", untested = "not tested" }
+
+    public struct Row: Sendable, Codable {
+        public var key: String
+        public var metric: Metric
+        public var baseMedian: Double
+        public var newMedian: Double
+        public var baseCount: Int
+        public var newCount: Int
+        /// new ÷ base (medians).
+        public var ratio: Double
+        public var ciLow: Double
+        public var ciHigh: Double
+        public var p: Double?
+        public var threshold: Double
+        public var verdict: Verdict
+    }
+
+    public var rows: [Row]
+    /// Geometric mean of the ratios per metric, over the matched runs.
+    public var geometricMeans: [Metric: Double]
+    public var onlyInBase: [String]
+    public var onlyInNew: [String]
+    public var warnings: [String]
+
+    public var regressions: [Row] { rows.filter { $0.verdict == .regression } }
+
+    /// Per-repetition values of a metric, from a stored run's raw samples.
+    public static func samples(_ run: StoredRun, _ metric: Metric) -> [Double] {
+        guard let record = try? JSONSerialization.jsonObject(with: Data(run.record.utf8)) as? [String: Any],
+              let samples = record["samples"] as? [String: Any],
+              let repetitions = samples["repetitions"] as? [[String: Any]] else { return [] }
+        let batch = Double(samples["batch"] as? Int ?? run.config.nSeq)
+        let prompt = Double(samples["prompt_tokens"] as? Int ?? run.config.nPrompt)
+        return repetitions.compactMap { r in
+            switch metric {
+            case .pp:
+                let t = (r["prefill_seconds"] as? [Double])?.reduce(0, +) ?? 0
+                return prompt > 0 && t > 0 ? batch * prompt / t : nil
+            case .tg:
+                let steps = r["step_seconds"] as? [Double] ?? []
+                let t = steps.reduce(0, +)
+                return steps.isEmpty || t <= 0 ? nil : Double(steps.count) * batch / t
+            case .ttft:
+                let ttft = (r["ttft_seconds"] as? [Double] ?? []).sorted()
+                return ttft.isEmpty ? nil : ttft[ttft.count / 2] * 1000
+            }
+        }
+    }
+
+    public init(base: [StoredRun], new: [StoredRun], thresholds: [Metric: Double], defaultThreshold: Double = 0.05,
+                alpha: Double = 0.05) {
+        let baseRuns = Dictionary(base.filter { $0.kind == "run" && $0.status == "ok" }.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
+        let newRuns = Dictionary(new.filter { $0.kind == "run" && $0.status == "ok" }.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
+        onlyInBase = baseRuns.keys.filter { newRuns[$0] == nil }.sorted()
+        onlyInNew = newRuns.keys.filter { baseRuns[$0] == nil }.sorted()
+        warnings = []
+        var rows: [Row] = []
+        for key in baseRuns.keys.filter({ newRuns[$0] != nil }).sorted() {
+            let (b, n) = (baseRuns[key]!, newRuns[key]!)
+            for metric in Metric.allCases {
+                let x = Self.samples(b, metric), y = Self.samples(n, metric)
+                guard !x.isEmpty, !y.isEmpty else { continue }
+                let threshold = thresholds[metric] ?? defaultThreshold
+                let mb = Self.median(x), mn = Self.median(y)
+                guard mb > 0 else { continue }
+                let ratio = mn / mb
+                // Delta-method CI of a ratio of means, centred on the ratio of medians.
+                let rel = (Self.relativeHalfWidth(x).map { $0 * $0 } ?? 0) + (Self.relativeHalfWidth(y).map { $0 * $0 } ?? 0)
+                let half = ratio * rel.squareRoot()
+                let test = MannWhitney.test(y, x)
+                let worse = metric.higherIsBetter ? 1 - ratio : ratio - 1
+                let verdict: Verdict
+                if let test {
+                    if test.p < alpha && worse > threshold { verdict = .regression }
+                    else if test.p < alpha && -worse > threshold { verdict = .improvement }
+                    else { verdict = .noChange }
+                } else { verdict = .untested }
+                rows.append(Row(key: key, metric: metric, baseMedian: mb, newMedian: mn, baseCount: x.count, newCount: y.count,
+                                ratio: ratio, ciLow: ratio - half, ciHigh: ratio + half, p: test?.p, threshold: threshold, verdict: verdict))
+            }
+        }
+        self.rows = rows
+        var means: [Metric: Double] = [:]
+        for metric in Metric.allCases {
+            let ratios = rows.filter { $0.metric == metric }.map(\.ratio).filter { $0 > 0 }
+            if !ratios.isEmpty { means[metric] = exp(ratios.map { log($0) }.reduce(0, +) / Double(ratios.count)) }
+        }
+        geometricMeans = means
+        if rows.contains(where: { $0.baseCount < 4 || $0.newCount < 4 }) {
+            warnings.append("some runs have fewer than 4 repetitions on a side: the Mann–Whitney test cannot reach p < 0.05 with 3 against 3, so those can never be called regressions")
+        }
+    }
+
+    static func median(_ x: [Double]) -> Double {
+        let s = x.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// 95% CI half-width of the mean ÷ the mean (Student's t), nil for one sample.
+    static func relativeHalfWidth(_ x: [Double]) -> Double? {
+        guard x.count > 1 else { return nil }
+        let n = Double(x.count), mean = x.reduce(0, +) / n
+        guard mean != 0 else { return nil }
+        let sd = (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
+        let t: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228]
+        let q = x.count - 1 <= t.count ? t[x.count - 2] : 1.96 + 2.4 / n
+        return q * sd / n.squareRoot() / abs(mean)
+    }
+
+    /// Markdown: one row per run and metric, then the geometric means.
+    public func markdown() -> String {
+        var lines = ["| run | metric | base | new | ratio | 95% CI | p | threshold | verdict |", "|---|---|---:|---:|---:|---|---:|---:|---|"]
+        for r in rows {
+            let p = r.p.map { String(format: "%.3f", $0) } ?? "—"
+            lines.append("| \(r.key.replacingOccurrences(of: "|", with: " ")) | \(r.metric.title) | \(String(format: "%.2f (n=%d)", r.baseMedian, r.baseCount)) | \(String(format: "%.2f (n=%d)", r.newMedian, r.newCount)) | \(String(format: "%.3f", r.ratio)) | \(String(format: "%.3f–%.3f", r.ciLow, r.ciHigh)) | \(p) | \(String(format: "%.0f%%", r.threshold * 100)) | \(r.verdict == .regression ? "**regression**" : r.verdict.rawValue) |")
+        }
+        for metric in Metric.allCases {
+            if let g = geometricMeans[metric] {
+                lines.append("| **geometric mean** | \(metric.title) | | | \(String(format: "%.3f", g)) | | | | |")
+            }
+        }
+        lines.append("")
+        lines.append("\(rows.count) comparisons: \(regressions.count) regressions, \(rows.filter { $0.verdict == .improvement }.count) improvements; \(onlyInBase.count) runs only in base, \(onlyInNew.count) only in new")
+        for w in warnings { lines.append("warning: \(w)") }
+        return lines.joined(separator: "\n")
+    }
+}

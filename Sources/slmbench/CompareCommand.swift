@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Reporter
+import ResultStore
+import Workloads
+
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare two result sets run by run; a regression gate for CI.",
+        discussion: """
+            BASE and NEW are sweep folders (results/<sweep-id>/) or sweep ids in --store. Runs are
+            matched by configuration. Per metric (decode t/s, prefill t/s, TTFT) the verdict is
+            "regression" only when the median got worse by more than the threshold AND a two-sided
+            Mann–Whitney U test on the per-repetition samples gives p < --alpha; otherwise "no change".
+            The two sides must come from the same hardware (profile fingerprint), CPU governor and
+            build configuration; --force compares anyway, with a warning.
+            Exit status: 0 no regression, 2 regression with --fail-on-regression, 1 error.
+            """)
+
+    @Argument(help: "Baseline: a sweep folder or a sweep id.") var base: String
+    @Argument(help: "New results: a sweep folder or a sweep id.") var new: String
+    @Option(help: "Relative change that counts, for every metric (e.g. 5%).") var threshold = "5%"
+    @Option(help: "A metric's own threshold, METRIC=PCT with METRIC tg, pp or ttft (repeat).") var metricThreshold: [String] = []
+    @Option(help: "Significance level of the Mann–Whitney test.") var alpha = 0.05
+    @Option(help: "Results database for sweep ids.") var store = "results/slmbench.sqlite"
+    @Flag(help: "Exit 2 when any regression is found.") var failOnRegression = false
+    @Flag(help: "Compare even when hardware, governor or build differ.") var force = false
+    @Flag(help: "Print the comparison as JSON.") var json = false
+
+    static func fraction(_ text: String) -> Double? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let v = t.hasSuffix("%") ? Double(t.dropLast()).map { $0 / 100 } : Double(t)
+        return v.flatMap { $0 >= 0 && $0 < 10 ? $0 : nil }
+    }
+
+    func thresholds() throws -> [Comparison.Metric: Double] {
+        var out: [Comparison.Metric: Double] = [:]
+        for item in metricThreshold {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let metric = Comparison.Metric(rawValue: parts[0]), let value = Self.fraction(parts[1]) else {
+                throw ValidationError("--metric-threshold '\(item)' is not METRIC=PCT with METRIC tg, pp or ttft (e.g. tg=3%)")
+            }
+            out[metric] = value
+        }
+        return out
+    }
+
+    func validate() throws {
+        guard Self.fraction(threshold) != nil else { throw ValidationError("--threshold '\(threshold)' is not a percentage like 5%") }
+        guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be between 0 and 1, got \(alpha)") }
+        _ = try thresholds()
+    }
+
+    /// A side's entries and a description: from a sweep folder's journal or from the store.
+    func load(_ side: String, flag: String) throws -> [StoredRun] {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: side, isDirectory: &isDirectory), isDirectory.boolValue {
+            do { return try SweepMerge.read(URL(fileURLWithPath: side)).entries } catch { throw CLIError("\(flag) \(side): \(error)") }
+        }
+        guard FileManager.default.fileExists(atPath: store) else {
+            throw CLIError("\(flag) '\(side)' is not a sweep folder, and --store \(store) does not exist to look it up as a sweep id")
+        }
+        let runs: [StoredRun]
+        do { runs = try SQLiteStore(path: store).runs(sweep: side, kinds: ["run"]) } catch { throw CLIError("\(error)") }
+        guard !runs.isEmpty else { throw CLIError("\(flag) '\(side)': no such sweep folder, and no runs of a sweep with that id in \(store)") }
+        return runs
+    }
+
+    /// Fingerprint, governor and build configuration of a side, from its context blocks.
+    static func setting(_ runs: [StoredRun], _ field: String) -> Set<String> {
+        Set(runs.compactMap { run -> String? in
+            guard let context = try? JSONSerialization.jsonObject(with: Data(run.context.utf8)) as? [String: Any],
+                  let environment = context["environment"] as? [String: Any] else { return nil }
+            return (environment[field]).map { "\($0)" }
+        })
+    }
+
+    func run() throws {
+        let baseRuns = try load(base, flag: "BASE")
+        let newRuns = try load(new, flag: "NEW")
+        var mismatches: [String] = []
+        for (field, label) in [("fingerprint", "hardware fingerprint"), ("governor", "CPU governor"), ("build_configuration", "build configuration")] {
+            let a = Self.setting(baseRuns, field), b = Self.setting(newRuns, field)
+            if !a.isEmpty && !b.isEmpty && a != b {
+                mismatches.append("\(label): base \(a.sorted().joined(separator: ",")), new \(b.sorted().joined(separator: ","))")
+            }
+        }
+        if !mismatches.isEmpty {
+            let text = "the two sides differ in ways that make a comparison meaningless: " + mismatches.joined(separator: "; ")
+            guard force else { throw CLIError(text + " (--force compares anyway)") }
+            Console.warn("WARNING (--force): " + text)
+        }
+        let comparison = Comparison(base: baseRuns, new: newRuns, thresholds: try thresholds(),
+                                    defaultThreshold: Self.fraction(threshold)!, alpha: alpha)
+        guard !comparison.rows.isEmpty else {
+            throw CLIError("no run of BASE matches a run of NEW by configuration (\(comparison.onlyInBase.count) only in base, \(comparison.onlyInNew.count) only in new)")
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            struct Document: Encodable {
+                let rows: [Comparison.Row]
+                let geometricMeans: [String: Double]
+                let regressions: Int
+                let onlyInBase: [String]
+                let onlyInNew: [String]
+                let warnings: [String]
+            }
+            let doc = Document(rows: comparison.rows, geometricMeans: Dictionary(uniqueKeysWithValues: comparison.geometricMeans.map { ($0.key.rawValue, $0.value) }),
+                               regressions: comparison.regressions.count, onlyInBase: comparison.onlyInBase, onlyInNew: comparison.onlyInNew,
+                               warnings: comparison.warnings + mismatches.map { "forced: \($0)" })
+            FileHandle.standardOutput.write(try encoder.encode(doc) + Data("\n".utf8))
+        } else {
+            print("compare  base \(base) · new \(new) · threshold \(threshold) · α \(alpha)")
+            print("")
+            print(comparison.markdown())
+        }
+        if failOnRegression && !comparison.regressions.isEmpty { throw ExitCode(2) }
+    }
+}

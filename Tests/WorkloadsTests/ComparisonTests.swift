@@ -1,0 +1,71 @@
+import Foundation
+import Reporter
+import ResultStore
+import Testing
+
+@Suite("compare: Mann–Whitney and verdicts")
+struct ComparisonTests {
+    @Test func mannWhitneyMatchesPublishedValues() throws {
+        // Reference p-values from scipy.stats.mannwhitneyu (two-sided).
+        let separated = try #require(MannWhitney.test([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]))
+        #expect(separated.exact && separated.u == 0 && abs(separated.p - 0.007936507936507936) < 1e-12)
+        let overlapping = try #require(MannWhitney.test([1.5, 2.5, 3.1, 7.2], [2.0, 4.4, 5.1, 6.3, 8.8]))
+        #expect(overlapping.exact && abs(overlapping.p - 0.4126984126984127) < 1e-12)
+        let ties = try #require(MannWhitney.test([1, 2, 2, 3, 4, 5, 5], [3, 4, 6, 7, 7, 8]))
+        #expect(!ties.exact && abs(ties.p - 0.036996409771018784) < 1e-9, "\(ties.p)")
+        // Three against three can never be significant at 0.05: the smallest two-sided p is 0.1.
+        let small = try #require(MannWhitney.test([1, 2, 3], [4, 5, 6]))
+        #expect(abs(small.p - 0.1) < 1e-12)
+    }
+
+    /// A stored run whose repetitions decode `gen` tokens at the given rates (one sequence).
+    func run(_ key: String, rates: [Double], gen: Int = 32) -> StoredRun {
+        let repetitions = rates.map { rate -> [String: Any] in
+            ["prefill_seconds": [0.1], "ttft_seconds": [0.12], "step_seconds": Array(repeating: 1 / rate, count: gen - 1),
+             "e2e_seconds": 1.0, "generated_tokens": gen]
+        }
+        let record: [String: Any] = ["samples": ["batch": 1, "prompt_tokens": 16, "repetitions": repetitions]]
+        let text = String(decoding: try! JSONSerialization.data(withJSONObject: record), as: UTF8.self)
+        return StoredRun(sweepId: "s", key: key, kind: "run", seq: 0, status: "ok", reason: nil,
+                         config: RunConfig(model: "m", modelType: "q4_0", backend: "native", nThreads: 1, nSeq: 1, nPrompt: 16, nGen: gen,
+                                           nDepth: 0, kvType: "f16", placement: "none", cpus: [], modelSize: nil, modelNParams: nil, synthetic: false),
+                         avgTs: rates.reduce(0, +) / Double(rates.count), stddevTs: nil, samplesTs: rates, ppAvgTs: nil, tgAvgTs: nil,
+                         peakRssBytes: nil, predictedBytes: nil, flags: [], finishedAt: "t", record: text, context: "{}")
+    }
+
+    @Test func aRegressionNeedsBothSizeAndSignificance() throws {
+        let base = [100.0, 101, 99, 100.5, 99.5, 100.2]
+        let cases: [(String, [Double], Comparison.Verdict)] = [
+            ("slower", base.map { $0 * 0.90 }, .regression),          // −10%, separated: regression
+            ("slightly", base.map { $0 * 0.97 }, .noChange),          // −3%: significant but under 5%
+            ("noisy", [80, 120, 95, 105, 90, 110], .noChange),        // a big spread hides any change
+            ("faster", base.map { $0 * 1.2 }, .improvement),
+        ]
+        let comparison = Comparison(base: cases.map { run($0.0, rates: base) }, new: cases.map { run($0.0, rates: $0.1) },
+                                    thresholds: [:], defaultThreshold: 0.05)
+        for (key, _, verdict) in cases {
+            let row = try #require(comparison.rows.first { $0.key == key && $0.metric == .tg })
+            #expect(row.verdict == verdict, "\(key): \(row.verdict) (ratio \(row.ratio), p \(row.p ?? -1))")
+        }
+        let slower = try #require(comparison.rows.first { $0.key == "slower" && $0.metric == .tg })
+        #expect(abs(slower.ratio - 0.9) < 1e-9 && slower.ciLow < 0.9 && slower.ciHigh > 0.9)
+        // A per-metric threshold above the change turns the regression into no change.
+        let lenient = Comparison(base: [run("slower", rates: base)], new: [run("slower", rates: base.map { $0 * 0.9 })],
+                                 thresholds: [.tg: 0.15], defaultThreshold: 0.05)
+        #expect(lenient.rows.first { $0.metric == .tg }?.verdict == .noChange)
+        // Three repetitions a side can never be called a regression, and the report says why.
+        let few = Comparison(base: [run("k", rates: [100, 100.5, 99.5])], new: [run("k", rates: [50, 50.5, 49.5])], thresholds: [:])
+        #expect(few.rows.first { $0.metric == .tg }?.verdict == .noChange)
+        #expect(few.warnings.contains { $0.contains("fewer than 4") })
+        let ratios = comparison.rows.filter { $0.metric == .tg }.map(\.ratio)
+        #expect(ratios.count == 4)
+        #expect(abs((comparison.geometricMeans[.tg] ?? 0) - pow(ratios.reduce(1, *), 0.25)) < 1e-12)
+    }
+
+    @Test func unmatchedRunsAreListedNotCompared() {
+        let c = Comparison(base: [run("a", rates: [1, 2, 3, 4]), run("b", rates: [1, 2, 3, 4])],
+                           new: [run("b", rates: [1, 2, 3, 4]), run("c", rates: [1, 2, 3, 4])], thresholds: [:])
+        #expect(c.onlyInBase == ["a"] && c.onlyInNew == ["c"])
+        #expect(Set(c.rows.map(\.key)) == ["b"])
+    }
+}
