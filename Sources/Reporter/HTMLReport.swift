@@ -1,0 +1,207 @@
+import DeviceProbe
+import Foundation
+import ResultStore
+
+/// The self-contained HTML report: one file, inline CSS and SVG, no scripts, no network.
+public struct HTMLReport {
+    public var title: String
+    public var entries: [StoredRun]
+    /// The machine's profile, for the roofline ceilings and the hardware section (nil: none known).
+    public var profile: HardwareProfile?
+    public var generatedBy: String
+
+    public init(title: String, entries: [StoredRun], profile: HardwareProfile?, generatedBy: String) {
+        self.title = title; self.entries = entries; self.profile = profile; self.generatedBy = generatedBy
+    }
+
+    var runs: [StoredRun] { entries.filter { $0.kind == "run" && $0.status == "ok" } }
+
+    static func series(_ r: StoredRun) -> String { "\(r.config.model) \(r.config.modelType) \(r.config.backend)" }
+
+    /// Read bandwidth (GB/s) and f32 FMA peak (GFLOP/s) the probe measured at `threads` threads (or the nearest below).
+    func ceilings(threads: Int) -> (bandwidth: Double, compute: Double, threads: Int)? {
+        guard let points = profile?.bandwidth?.points, !points.isEmpty else { return nil }
+        let best = points.filter { $0.threads <= threads }.max { $0.threads < $1.threads } ?? points.min { $0.threads < $1.threads }!
+        guard let bw = best.readGBps?.median, let fma = best.fmaGFLOPS?.median else { return nil }
+        return (bw, fma, best.threads)
+    }
+
+    /// Decode efficiency: weight bytes per token × tg t/s ÷ probed read bandwidth.
+    public func rooflinePercent(_ r: StoredRun) -> Double? {
+        guard r.config.nGen > 0, let size = r.config.modelSize, let tg = r.tgAvgTs, let c = ceilings(threads: r.config.nThreads) else { return nil }
+        // Each decode step reads the weights once for all B sequences.
+        return Double(size) * tg / Double(r.config.nSeq) / (c.bandwidth * 1e9) * 100
+    }
+
+    func threadScaling() -> SVGChart {
+        let batchOne = runs.filter { $0.config.nSeq == 1 && $0.tgAvgTs != nil }
+        let groups = Dictionary(grouping: batchOne, by: Self.series)
+        return SVGChart(title: "Thread scaling: decode throughput at batch 1", xLabel: "threads", yLabel: "decode t/s",
+                        series: groups.keys.sorted().map { k in
+                            .init(name: k, points: groups[k]!.map { .init(x: Double($0.config.nThreads), y: $0.tgAvgTs!) })
+                        })
+    }
+
+    func batchScaling() -> SVGChart {
+        let most = runs.map(\.config.nThreads).max() ?? 1
+        let chosen = runs.filter { $0.config.nThreads == most && $0.tgAvgTs != nil }
+        let groups = Dictionary(grouping: chosen, by: Self.series)
+        return SVGChart(title: "Batch scaling: aggregate decode throughput at \(most) thread\(most == 1 ? "" : "s")",
+                        xLabel: "sequences decoded together (batch)", yLabel: "aggregate decode t/s",
+                        series: groups.keys.sorted().map { k in
+                            .init(name: k, points: groups[k]!.map { .init(x: Double($0.config.nSeq), y: $0.tgAvgTs!) })
+                        })
+    }
+
+    /// Decode t/s against KL divergence for the real models' bit-widths; the Pareto front (no other
+    /// point both faster and closer to the full-precision weights) is marked.
+    func qualityTradeoff() -> SVGChart {
+        let quality = ResultsTable.qualityByModelType(entries)
+        let most = runs.map(\.config.nThreads).max() ?? 1
+        let chosen = runs.filter { !$0.config.synthetic && $0.config.nSeq == 1 && $0.config.nThreads == most && $0.tgAvgTs != nil }
+        var points: [(String, Double, Double, String)] = [] // series, kld, tps, label
+        for r in chosen {
+            guard let q = quality[ResultsTable.qualityKey(r)], let kld = q.kld, kld > 0 else { continue }
+            let bits = r.config.modelSize.flatMap { size in r.config.modelNParams.map { Double(size) * 8 / Double($0) } }
+            points.append(("\(r.config.model) \(r.config.backend)", kld, r.tgAvgTs!,
+                           r.config.modelType + (bits.map { String(format: " %.1f b/w", $0) } ?? "")))
+        }
+        func dominated(_ p: (String, Double, Double, String)) -> Bool {
+            points.contains { $0.1 <= p.1 && $0.2 >= p.2 && ($0.1 < p.1 || $0.2 > p.2) }
+        }
+        let groups = Dictionary(grouping: points, by: \.0)
+        return SVGChart(title: "Bit-width trade-off: decode speed vs quality loss (batch 1, \(most) thread\(most == 1 ? "" : "s"))",
+                        xLabel: "mean KL divergence vs F32 (log scale; lower is better)", yLabel: "decode t/s",
+                        series: groups.keys.sorted().map { k in
+                            .init(name: k, points: groups[k]!.map { .init(x: $0.1, y: $0.2, label: $0.3, marked: !dominated($0)) }, lines: false)
+                        }, logX: true, frontName: "Pareto front")
+    }
+
+    func roofline() -> SVGChart {
+        let most = runs.map(\.config.nThreads).max() ?? 1
+        var decode: [SVGChart.Point] = [], prefill: [SVGChart.Point] = []
+        for r in runs {
+            guard let size = r.config.modelSize, let params = r.config.modelNParams, size > 0 else { continue }
+            let flopsPerToken = 2 * Double(params)
+            if let tg = r.tgAvgTs, r.config.nGen > 0 {
+                decode.append(.init(x: flopsPerToken * Double(r.config.nSeq) / Double(size), y: flopsPerToken * tg / 1e9))
+            }
+            if let pp = r.ppAvgTs, r.config.nPrompt > 0 {
+                let tokensPerPass = Double(min(r.config.nPrompt, 512))
+                prefill.append(.init(x: flopsPerToken * tokensPerPass / Double(size), y: flopsPerToken * pp / 1e9))
+            }
+        }
+        var roofs: [SVGChart.Ceiling] = []
+        if let c = ceilings(threads: most) {
+            roofs.append(.init(name: String(format: "read bandwidth %.1f GB/s (%d thr)", c.bandwidth, c.threads), f: { $0 * c.bandwidth }))
+            roofs.append(.init(name: String(format: "f32 FMA peak %.0f GFLOP/s", c.compute), f: { _ in c.compute }))
+        }
+        return SVGChart(title: "Roofline: each run against the probed ceilings", xLabel: "operational intensity (FLOP per weight byte, log)",
+                        yLabel: "GFLOP/s (log)", series: [.init(name: "decode runs", points: decode, lines: false),
+                                                         .init(name: "prefill runs", points: prefill, lines: false)],
+                        ceilings: roofs, logX: true, logY: true)
+    }
+
+    /// Peak RSS per configuration as horizontal bars.
+    func memoryBars() -> String {
+        let rows = runs.filter { $0.peakRssBytes != nil }.sorted { $0.seq < $1.seq }.prefix(60)
+        guard let most = rows.compactMap(\.peakRssBytes).max(), most > 0 else { return "<p class=\"empty\">No memory figures.</p>" }
+        let barH = 16.0, left = 330.0, width = 720.0
+        let height = Double(rows.count) * (barH + 4) + 40
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Peak resident memory per run\">"
+        svg += "<text x=\"10\" y=\"20\" class=\"title\">Memory: peak resident set of each run's worker (MB)</text>"
+        for (i, r) in rows.enumerated() {
+            let y = 32 + Double(i) * (barH + 4)
+            let bytes = Double(r.peakRssBytes!)
+            let w = (width - left - 90) * bytes / Double(most)
+            let label = "\(r.config.model) \(r.config.modelType) \(r.config.backend) t\(r.config.nThreads) b\(r.config.nSeq)"
+            svg += "<text x=\"\(left - 6)\" y=\"\(String(format: "%.1f", y + 12))\" class=\"tick\" text-anchor=\"end\">\(HTML.escape(SVGChart.shorten(label, 48)))</text>"
+            svg += "<rect x=\"\(left)\" y=\"\(String(format: "%.1f", y))\" width=\"\(String(format: "%.1f", w))\" height=\"\(barH)\" fill=\"\(r.config.synthetic ? "#9467bd" : "#1f77b4")\"/>"
+            svg += "<text x=\"\(String(format: "%.1f", left + w + 4))\" y=\"\(String(format: "%.1f", y + 12))\" class=\"tick\">\(String(format: "%.0f", bytes / 1e6))</text>"
+        }
+        svg += "</svg>"
+        return "<figure>\(svg)<figcaption>Blue: real weights; purple: synthetic models.</figcaption></figure>"
+    }
+
+    func table() -> String {
+        let quality = ResultsTable.qualityByModelType(entries)
+        var html = "<table><thead><tr>"
+        let headers = ["model", "type", "backend", "threads", "batch", "test", "pp t/s", "tg t/s", "TTFT ms", "ITL p50 / p99 ms", "peak RSS MB",
+                       "% roofline", "ΔPPL %", "KLD", "status"]
+        html += headers.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+        func num(_ x: Double?, _ f: String) -> String { x.map { String(format: f, $0) } ?? "—" }
+        for r in entries where r.kind == "run" {
+            let c = r.config
+            let q = c.synthetic ? nil : quality[ResultsTable.qualityKey(r)]
+            let test = [c.nPrompt > 0 ? "pp\(c.nPrompt)" : nil, c.nGen > 0 ? "tg\(c.nGen)" : nil].compactMap { $0 }.joined(separator: "+")
+            let tg = r.tgAvgTs.map { String(format: "%.1f ± %.1f", $0, r.stddevTs ?? 0) } ?? "—"
+            let itl = r.summary["itl_p50_ms"].flatMap { a in r.summary["itl_p99_ms"].map { String(format: "%.2f / %.2f", a, $0) } } ?? "—"
+            let status = r.status + (r.flags.isEmpty ? "" : " (\(r.flags.joined(separator: ", ")))") + (r.reason.map { ": \($0)" } ?? "")
+            let cells = [c.model + (c.synthetic ? " (synthetic)" : ""), c.modelType, c.backend, String(c.nThreads), String(c.nSeq), test,
+                         num(r.ppAvgTs, "%.1f"), tg, num(r.summary["ttft_ms"], "%.1f"), itl, num(r.peakRssBytes.map { Double($0) / 1e6 }, "%.1f"),
+                         num(rooflinePercent(r), "%.0f%%"), num(q?.dppl, "%+.2f"), num(q?.kld, "%.4f"), status]
+            html += "<tr>" + cells.map { "<td>\(HTML.escape($0))</td>" }.joined() + "</tr>"
+        }
+        return html + "</tbody></table>"
+    }
+
+    func hardware() -> String {
+        guard let p = profile else { return "<p>No hardware profile was found for these results.</p>" }
+        var rows: [(String, String)] = [("name", p.name), ("fingerprint", p.fingerprint), ("CPU", "\(p.cpu.vendor) \(p.cpu.model)"),
+                                        ("cores", "\(p.cpu.physicalCores) physical, \(p.cpu.logicalCPUs) logical"),
+                                        ("SIMD", "\(p.isa.vectorWidthBits)-bit; \(p.isa.features.joined(separator: " "))"),
+                                        ("memory", String(format: "%.1f GB total", Double(p.memory.totalBytes) / 1e9))]
+        for point in p.bandwidth?.points ?? [] {
+            rows.append(("\(point.threads) thread\(point.threads == 1 ? "" : "s")",
+                         String(format: "read %.1f GB/s, f32 FMA %.0f GFLOP/s (medians)", point.readGBps?.median ?? .nan, point.fmaGFLOPS?.median ?? .nan)))
+        }
+        if let s = p.system { rows.append(("system", [s.os, s.kernel].compactMap { $0 }.joined(separator: ", "))) }
+        if let g = p.frequency?.governor { rows.append(("governor", g)) }
+        return "<table class=\"kv\">" + rows.map { "<tr><th>\(HTML.escape($0.0))</th><td>\(HTML.escape($0.1))</td></tr>" }.joined() + "</table>"
+    }
+
+    static let methodology = """
+        <ul>
+        <li><b>pp t/s</b> (prefill throughput): prompt tokens ÷ wall time of the prefill of those tokens.</li>
+        <li><b>tg t/s</b> (decode throughput): generated tokens ÷ wall time of generating them one step at a time; with batch B, all B sequences' tokens (aggregate).</li>
+        <li><b>TTFT</b>: from the start of a request to the first generated token being available (prefill + first step + sampling); median shown.</li>
+        <li><b>ITL</b>: the gaps between consecutive generated tokens, p50 and p99.</li>
+        <li><b>Peak RSS</b>: the worker process's peak resident set, from the kernel.</li>
+        <li><b>% roofline</b>: decode weight bytes per step × steps/s ÷ probed read bandwidth at the run's thread count.</li>
+        <li><b>ΔPPL, KLD</b>: perplexity change and mean KL divergence of each bit-width against the F32 conversion of the same weights, on the quality corpus; never shown for synthetic models.</li>
+        <li><b>Statistics</b>: every run repeats after a warm-up until the 95% confidence interval (Student's t) of its primary metric is within the spec's target or the maximum count is reached; ± is one sample standard deviation. Flags: <i>high-cv</i> (coefficient of variation above the spec's limit), <i>ci-not-reached</i>, <i>drift</i> (a reference run next to it was more than the spec's threshold from the median reference).</li>
+        </ul>
+        """
+
+    public func render() -> String {
+        let sweeps = Set(entries.map(\.sweepId)).sorted().joined(separator: ", ")
+        let failed = entries.filter { $0.kind == "run" && !["ok", "skipped"].contains($0.status) }.count
+        let skipped = entries.filter { $0.kind == "run" && $0.status == "skipped" }.count
+        let css = """
+            body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
+            h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
+            .meta{color:#555}figure{margin:12px 0}svg{width:100%;max-width:940px;height:auto;background:#fff}
+            svg .title{font-size:14px;font-weight:600}svg .tick{font-size:11px;fill:#444}svg .axis{font-size:12px;fill:#222}
+            svg .legend{font-size:11px;fill:#222}svg .label{font-size:10px;fill:#333}svg .frame{fill:none;stroke:#999}svg .grid{stroke:#eee}
+            table{border-collapse:collapse;font-size:12.5px;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}
+            th{background:#f4f4f4}td:nth-child(-n+6){text-align:left}table.kv td,table.kv th{text-align:left}
+            .empty{color:#777;font-style:italic}.grid2{display:grid;grid-template-columns:1fr;gap:8px}
+            """
+        var html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        html += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+        html += "<title>\(HTML.escape(title))</title><style>\(css)</style></head><body>"
+        html += "<h1>\(HTML.escape(title))</h1>"
+        html += "<p class=\"meta\">sweep \(HTML.escape(sweeps)) · \(runs.count) runs measured, \(skipped) skipped, \(failed) failed · host \(HTML.escape(profile?.name ?? "unknown")) · \(HTML.escape(generatedBy))</p>"
+        html += "<h2>Decode speed and scaling</h2><div class=\"grid2\">\(threadScaling().render())\(batchScaling().render())</div>"
+        html += "<h2>Which bit-width</h2>\(qualityTradeoff().render())"
+        html += "<h2>Memory</h2>\(memoryBars())"
+        html += "<h2>Roofline</h2>\(roofline().render())"
+        if profile?.bandwidth == nil { html += "<p class=\"empty\">The hardware profile has no measured bandwidth (run slmbench probe --bandwidth --save …), so no ceilings are drawn.</p>" }
+        html += "<h2>Cost</h2><p class=\"empty\">The cloud-vs-device cost comparison is not built yet (slmbench cost, planned).</p>"
+        html += "<h2>Results</h2>\(table())"
+        html += "<h2>Hardware</h2>\(hardware())"
+        html += "<h2>Methodology</h2>\(Self.methodology)"
+        html += "</body></html>\n"
+        return html
+    }
+}

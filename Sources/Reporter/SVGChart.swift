@@ -1,0 +1,180 @@
+import Foundation
+
+/// A small inline-SVG chart: lines or points per series, labelled axes with units, a legend,
+/// optional reference lines (ceilings). No scripts, no external fonts; every text is escaped.
+struct SVGChart {
+    struct Point { var x: Double; var y: Double; var label: String? = nil; var marked = false }
+    struct Series { var name: String; var points: [Point]; var lines = true }
+    /// A reference line y = f(x) drawn over the plot range (e.g. a bandwidth or compute roof).
+    struct Ceiling { var name: String; var f: (Double) -> Double }
+
+    var title: String
+    var xLabel: String
+    var yLabel: String
+    var series: [Series]
+    var ceilings: [Ceiling] = []
+    var logX = false
+    var logY = false
+    var width = 720.0
+    var height = 380.0
+    /// A line joining the marked points (the Pareto front), drawn dashed.
+    var frontName: String?
+
+    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
+
+    func render() -> String {
+        let points = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) && (!logY || $0.y > 0) }
+        guard !points.isEmpty else {
+            return "<figure><figcaption>\(HTML.escape(title))</figcaption><p class=\"empty\">No data for this chart in these results.</p></figure>"
+        }
+        let left = 70.0, right = 250.0, top = 36.0, bottom = 52.0
+        let plotW = width - left - right, plotH = height - top - bottom
+        func t(_ v: Double, _ log: Bool) -> Double { log ? Foundation.log10(v) : v }
+        var xs = points.map { t($0.x, logX) }, ys = points.map { t($0.y, logY) }
+        var (x0, x1) = (xs.min()!, xs.max()!), (y0, y1) = (logY ? ys.min()! : Swift.min(0, ys.min()!), ys.max()!)
+        for c in ceilings {
+            for x in [x0, x1] { let v = c.f(logX ? pow(10, x) : x); if v.isFinite && (!logY || v > 0) { ys.append(t(v, logY)) } }
+        }
+        y1 = Swift.max(y1, Swift.min(ys.max()!, y1 * (logY ? 1.5 : 3))) // ceilings may lift the top, within reason
+        if x0 == x1 { x0 -= 1; x1 += 1 }
+        if !logX && distinctXIsWhole(points) { let pad = Swift.max(0.2, (x1 - x0) * 0.04); x0 -= pad; x1 += pad }
+        if logX { let pad = (x1 - x0) * 0.05; x0 -= pad; x1 += pad }
+        if y0 == y1 { y1 = y0 + 1 }
+        // Few whole-number x values (threads, batch sizes): tick exactly those.
+        let distinctX = Set(points.map(\.x))
+        let xTicks = !logX && distinctX.count <= 12 && distinctX.allSatisfy({ $0 == $0.rounded() })
+            ? distinctX.sorted() : Self.ticks(x0, x1, log: logX)
+        let yTicks = Self.ticks(y0, y1, log: logY)
+        x0 = Swift.min(x0, xTicks.first ?? x0); x1 = Swift.max(x1, xTicks.last ?? x1)
+        y0 = Swift.min(y0, yTicks.first ?? y0); y1 = Swift.max(y1, yTicks.last ?? y1)
+        xs = []
+        func px(_ x: Double) -> Double { left + (t(x, logX) - x0) / (x1 - x0) * plotW }
+        func py(_ y: Double) -> Double { top + plotH - (t(y, logY) - y0) / (y1 - y0) * plotH }
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+
+        let clipID = title.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) } & 0xFFFFFF
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(HTML.escape(title))\">"
+        svg += "<text x=\"\(f(left))\" y=\"20\" class=\"title\">\(HTML.escape(title))</text>"
+        svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" class=\"frame\"/>"
+        for v in xTicks where v >= x0 && v <= x1 {
+            let x = left + (v - x0) / (x1 - x0) * plotW
+            svg += "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotH))\" class=\"grid\"/>"
+            svg += "<text x=\"\(f(x))\" y=\"\(f(top + plotH + 16))\" class=\"tick\" text-anchor=\"middle\">\(Self.format(logX ? pow(10, v) : v))</text>"
+        }
+        for v in yTicks where v >= y0 && v <= y1 {
+            let y = top + plotH - (v - y0) / (y1 - y0) * plotH
+            svg += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotW))\" y2=\"\(f(y))\" class=\"grid\"/>"
+            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" class=\"tick\" text-anchor=\"end\">\(Self.format(logY ? pow(10, v) : v))</text>"
+        }
+        svg += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 12))\" class=\"axis\" text-anchor=\"middle\">\(HTML.escape(xLabel))</text>"
+        svg += "<text transform=\"translate(16 \(f(top + plotH / 2))) rotate(-90)\" class=\"axis\" text-anchor=\"middle\">\(HTML.escape(yLabel))</text>"
+        svg += "<clipPath id=\"c\(clipID)\"><rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\"/></clipPath>"
+        var legend: [(String, String, Bool)] = []
+        for (i, c) in ceilings.enumerated() {
+            let steps = 60
+            var d = ""
+            for s in 0...steps {
+                let xt = x0 + (x1 - x0) * Double(s) / Double(steps)
+                let x = logX ? pow(10, xt) : xt
+                let y = c.f(x)
+                guard y.isFinite, !logY || y > 0 else { continue }
+                d += (d.isEmpty ? "M" : "L") + "\(f(px(x))) \(f(py(y))) "
+            }
+            let color = i == 0 ? "#555" : "#999"
+            svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\" clip-path=\"url(#c\(clipID))\"/>"
+            legend.append((c.name, color, true))
+        }
+        for (i, s) in series.enumerated() {
+            let color = Self.palette[i % Self.palette.count]
+            let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) && (!logY || $0.y > 0) }
+            if s.lines && pts.count > 1 {
+                let d = pts.sorted { $0.x < $1.x }.enumerated().map { ($0.offset == 0 ? "M" : "L") + "\(f(px($0.element.x))) \(f(py($0.element.y)))" }.joined(separator: " ")
+                svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>"
+            }
+            for p in pts {
+                svg += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(p.marked ? 6 : 4)\" fill=\"\(color)\"\(p.marked ? " stroke=\"#000\" stroke-width=\"2\"" : "")><title>\(HTML.escape(s.name))\(p.label.map { ": " + HTML.escape($0) } ?? "") (\(Self.format(p.x)), \(Self.format(p.y)))</title></circle>"
+                if let label = p.label {
+                    svg += "<text x=\"\(f(px(p.x) + 7))\" y=\"\(f(py(p.y) - 6))\" class=\"label\">\(HTML.escape(label))</text>"
+                }
+            }
+            legend.append((s.name, color, false))
+        }
+        if let frontName {
+            let front = series.flatMap(\.points).filter(\.marked).sorted { $0.x < $1.x }
+            if front.count > 1 {
+                let d = front.enumerated().map { ($0.offset == 0 ? "M" : "L") + "\(f(px($0.element.x))) \(f(py($0.element.y)))" }.joined(separator: " ")
+                svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>"
+            }
+            legend.append((frontName, "#000", true))
+        }
+        for (i, item) in legend.prefix(16).enumerated() {
+            let y = top + 8 + Double(i) * 18
+            let x = left + plotW + 14
+            if item.2 {
+                svg += "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 18))\" y2=\"\(f(y))\" stroke=\"\(item.1)\" stroke-width=\"2\" stroke-dasharray=\"5 3\"/>"
+            } else {
+                svg += "<circle cx=\"\(f(x + 9))\" cy=\"\(f(y))\" r=\"4\" fill=\"\(item.1)\"/>"
+            }
+            svg += "<text x=\"\(f(x + 24))\" y=\"\(f(y + 4))\" class=\"legend\">\(HTML.escape(Self.shorten(item.0, 34)))</text>"
+        }
+        if legend.count > 16 { svg += "<text x=\"\(f(left + plotW + 14))\" y=\"\(f(top + 8 + 16 * 18))\" class=\"legend\">… \(legend.count - 16) more</text>" }
+        svg += "</svg>"
+        return "<figure>\(svg)</figure>"
+    }
+
+    func distinctXIsWhole(_ points: [Point]) -> Bool {
+        let d = Set(points.map(\.x))
+        return d.count <= 12 && d.allSatisfy { $0 == $0.rounded() }
+    }
+
+    static func shorten(_ s: String, _ n: Int) -> String { s.count <= n ? s : String(s.prefix(n - 1)) + "…" }
+
+    /// Round tick values covering [a, b] (in transformed units for log axes: whole decades and 2, 5).
+    static func ticks(_ a: Double, _ b: Double, log: Bool) -> [Double] {
+        if log {
+            var out: [Double] = []
+            // Over more than two decades, only the powers of ten; otherwise 1, 2 and 5 of each.
+            let mantissas: [Double] = b - a > 2 ? [1] : [1, 2, 5]
+            for e in Int(floor(a))...Int(ceil(b)) {
+                for m in mantissas { out.append(Foundation.log10(m) + Double(e)) }
+            }
+            let inside = out.filter { $0 >= a - 1e-9 && $0 <= b + 1e-9 }
+            return inside.count >= 2 ? inside : out.filter { $0 >= floor(a) && $0 <= ceil(b) }
+        }
+        let span = b - a
+        let raw = span / 5
+        let magnitude = pow(10, floor(Foundation.log10(raw)))
+        let step = [1.0, 2.0, 2.5, 5.0, 10.0].map { $0 * magnitude }.first { span / $0 <= 6 } ?? 10 * magnitude
+        var out: [Double] = []
+        var v = floor(a / step) * step
+        while v <= b + step * 0.5 && out.count < 20 { out.append(v); v += step }
+        return out
+    }
+
+    static func format(_ v: Double) -> String {
+        let a = abs(v)
+        if a >= 1e9 { return String(format: "%.3gG", v / 1e9) }
+        if a >= 1e6 { return String(format: "%.3gM", v / 1e6) }
+        if a >= 1e4 { return String(format: "%.3gk", v / 1e3) }
+        if a >= 100 || v == v.rounded() { return String(format: "%.0f", v) }
+        return String(format: "%.3g", v)
+    }
+}
+
+enum HTML {
+    static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.count)
+        for c in s {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}

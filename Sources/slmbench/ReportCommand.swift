@@ -1,0 +1,86 @@
+import ArgumentParser
+import DeviceProbe
+import Foundation
+import Reporter
+import ResultStore
+import Workloads
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tables and the self-contained HTML report of a sweep's results.",
+        discussion: """
+            RESULTS is a sweep folder (results/<sweep-id>/) or a sweep id in --store.
+            md, csv and json print to stdout (or --out); html writes one self-contained file (inline
+            SVG charts, no scripts or network) to --out, default RESULTS-FOLDER/report.html.
+            The roofline ceilings come from the hardware profile: --profile, else the store's profile
+            with the sweep's fingerprint, else profiles/hardware/*.json with that fingerprint and
+            measured bandwidth (slmbench probe --bandwidth --save …).
+            """)
+
+    @Argument(help: "A sweep folder or a sweep id.") var results: String
+    @Option(help: "md, csv, json or html.") var format = "md"
+    @Option(help: "Output file (html default: the sweep folder's report.html).") var out: String?
+    @Option(help: "Results database for sweep ids.") var store = "results/slmbench.sqlite"
+    @Option(help: "Hardware profile JSON for the roofline and hardware section.") var profile: String?
+
+    func validate() throws {
+        guard ["md", "csv", "json", "html"].contains(format) else { throw ValidationError("--format must be md, csv, json or html, got '\(format)'") }
+    }
+
+    func run() throws {
+        var isDirectory: ObjCBool = false
+        let entries: [StoredRun]
+        let folder: URL
+        if FileManager.default.fileExists(atPath: results, isDirectory: &isDirectory), isDirectory.boolValue {
+            do { entries = try SweepMerge.read(URL(fileURLWithPath: results)).entries } catch { throw CLIError("\(results): \(error)") }
+            folder = URL(fileURLWithPath: results)
+        } else {
+            guard FileManager.default.fileExists(atPath: store) else {
+                throw CLIError("'\(results)' is not a sweep folder, and --store \(store) does not exist to look it up as a sweep id")
+            }
+            do { entries = try SQLiteStore(path: store).runs(sweep: results, kinds: ["run", "reference", "quality"]) } catch { throw CLIError("\(error)") }
+            guard !entries.isEmpty else { throw CLIError("'\(results)': no such sweep folder, and no sweep with that id in \(store)") }
+            folder = URL(fileURLWithPath: "results").appendingPathComponent(results)
+        }
+        let text: String
+        switch format {
+        case "md": text = ResultsTable.markdown(entries) + "\n"
+        case "csv": text = ResultsExport.csv(entries.filter { $0.kind == "run" })
+        case "json": text = String(decoding: try ResultsExport.json(entries, full: false), as: UTF8.self) + "\n"
+        default:
+            let machine = try hardwareProfile(for: entries)
+            let name = Set(entries.map(\.sweepId)).sorted().joined(separator: ", ")
+            text = HTMLReport(title: "slmbench report — \(name)", entries: entries, profile: machine, generatedBy: BuildInfo.producer).render()
+        }
+        if format == "html" || out != nil {
+            let path = out.map { URL(fileURLWithPath: $0) } ?? folder.appendingPathComponent("report.html")
+            do {
+                try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(text.utf8).write(to: path, options: .atomic)
+            } catch { throw CLIError("--out \(path.path): \(error.localizedDescription)") }
+            Console.progress("wrote \(path.path)")
+        } else {
+            print(text, terminator: "")
+        }
+    }
+
+    func hardwareProfile(for entries: [StoredRun]) throws -> HardwareProfile? {
+        if let profile { return try MachineProfile.load(profile) }
+        let fingerprints = Set(entries.compactMap { run -> String? in
+            guard let context = try? JSONSerialization.jsonObject(with: Data(run.context.utf8)) as? [String: Any],
+                  let environment = context["environment"] as? [String: Any] else { return nil }
+            return environment["fingerprint"] as? String
+        })
+        var candidates: [HardwareProfile] = []
+        if FileManager.default.fileExists(atPath: store), let db = try? SQLiteStore(path: store) {
+            for f in fingerprints {
+                if let json = try? db.profileJSON(fingerprint: f), let p = try? HardwareProfile.decode(Data(json.utf8), path: store) { candidates.append(p) }
+            }
+        }
+        let library = (try? FileManager.default.contentsOfDirectory(atPath: "profiles/hardware")) ?? []
+        for name in library.sorted() where name.hasSuffix(".json") {
+            if let p = try? HardwareProfile.load(path: "profiles/hardware/\(name)"), fingerprints.contains(p.fingerprint) { candidates.append(p) }
+        }
+        return candidates.first { $0.bandwidth != nil } ?? candidates.first
+    }
+}
