@@ -3,9 +3,9 @@
 # real model, run probe (with measured bandwidth), saving the profile to
 # profiles/hardware/<host>.json, see the model speak, then run the quick sweep
 # (profiles/sweeps/quick.yaml: the real model at six bit-widths and two synthetic larger models,
-# native and llama.cpp, 1 and 2 threads, batch 1 and 4, quality on) and print its results table.
-# Results go to results/quick-<time>/ and results/slmbench.sqlite. The report stage joins it
-# when it is built; it stays one command.
+# native and llama.cpp, 1 and 2 threads, batch 1 and 4, quality on), print its results table,
+# and write its HTML report. Results go to results/quick-<time>/ (journal, report.html) and
+# results/slmbench.sqlite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -28,14 +28,18 @@ echo >&2
 echo "demo: slmbench generate --model smollm2-135m --type q8_0 --greedy" >&2
 "$slmbench" generate --model smollm2-135m --type q8_0 --greedy --prompt "The capital of France is" --max-tokens 24
 echo >&2
-echo "demo: slmbench sweep profiles/sweeps/quick.yaml (under 10 minutes on 2 cores)" >&2
+id=quick-$(date -u +%Y%m%d-%H%M%S)
+echo "demo: slmbench sweep profiles/sweeps/quick.yaml --id $id (under 10 minutes on 2 cores)" >&2
 status=0
-"$slmbench" sweep profiles/sweeps/quick.yaml || status=$?
+"$slmbench" sweep profiles/sweeps/quick.yaml --id "$id" --out "results/$id" || status=$?
 if [ "$status" -eq 3 ]; then
   echo "demo: some runs failed; their reasons are in the table above" >&2
 elif [ "$status" -ne 0 ]; then
   exit "$status"
 fi
+echo >&2
+echo "demo: slmbench report results/$id --format html" >&2
+"$slmbench" report "results/$id" --format html
 echo >&2
 echo "demo: stored sweeps (slmbench results sweeps)" >&2
 "$slmbench" results sweeps

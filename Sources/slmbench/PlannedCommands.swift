@@ -19,10 +19,3 @@ struct Cost: PlannedCommand {
     static let issue = 7
     @Argument(parsing: .allUnrecognized) var arguments: [String] = []
 }
-
-struct Recommend: PlannedCommand {
-    static let configuration = CommandConfiguration(abstract: "(planned) Recommend model × bit-width × backend for a target.")
-    static let issue = 7
-    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
-}
-

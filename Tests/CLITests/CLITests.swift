@@ -69,7 +69,7 @@ struct CLITests {
     }
 
     @Test func plannedCommandsSayNotBuiltAndFail() throws {
-        for command in [["cost"], ["recommend"]] {
+        for command in [["cost"]] {
             let result = try runCommand(TestPaths.slmbenchExecutable, command + ["--anything"])
             #expect(result.status == 1, "\(command) exited \(result.status)")
             #expect(result.stderr.contains("not built yet"), "\(command): \(result.stderr)")

@@ -177,6 +177,16 @@ struct CompareCommandTests {
         #expect(same.stdout.contains("no change") && !same.stdout.contains("**regression**"), "\(same.stdout)")
         let missing = try runCommand(TestPaths.slmbenchExecutable, ["compare", folder, "nonexistent-sweep", "--store", store])
         #expect(missing.status == 1 && missing.stderr.contains("nonexistent-sweep"), "\(missing.stderr)")
+        // recommend: this machine's own results are found by its fingerprint; a device not measured is an error that says so.
+        let profile = dir.appendingPathComponent("here.json").path
+        let probe = try runCommand(TestPaths.slmbenchExecutable, ["probe", "--save", profile])
+        try #require(probe.status == 0, "\(probe.stderr)")
+        let here = try runCommand(TestPaths.slmbenchExecutable, ["recommend", "--target", profile, "--results", folder, "--min-decode-tps", "1"])
+        #expect(here.status == 0 && here.stdout.contains("| ★ | tiny | q8_0 | native |"), "\(here.stdout)\n\(here.stderr)")
+        let library = TestPaths.packageRoot.appendingPathComponent("profiles/hardware/raspberry-pi-5.json").path
+        let elsewhere = try runCommand(TestPaths.slmbenchExecutable, ["recommend", "--target", library, "--results", folder])
+        #expect(elsewhere.status == 1 && elsewhere.stderr.contains("no measured results for") && elsewhere.stderr.contains("not built yet"),
+                "\(elsewhere.stderr)")
         let badThreshold = try runCommand(TestPaths.slmbenchExecutable, ["compare", folder, folder, "--metric-threshold", "speed=3%"])
         #expect(badThreshold.status == 64 && badThreshold.stderr.contains("--metric-threshold"), "\(badThreshold.stderr)")
     }
