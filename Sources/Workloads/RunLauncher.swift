@@ -40,9 +40,11 @@ public struct RunRecord: Codable, Sendable {
 
 /// Launches one run in a worker process and turns its report into a record.
 public enum RunLauncher {
-    /// The running slmbench executable, which is also the worker.
+    /// The running slmbench executable, which is also the worker. On Linux this is
+    /// /proc/self/exe itself, so workers run the very binary the orchestrator runs even when the
+    /// file on disk is rebuilt or deleted in the middle of a sweep.
     public static var selfExecutable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        FileManager.default.fileExists(atPath: "/proc/self/exe") ? "/proc/self/exe" : CommandLine.arguments[0]
     }
 
     /// `workerExecutable` replaces the running executable as slmbench's own worker (tests run

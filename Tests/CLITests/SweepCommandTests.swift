@@ -191,3 +191,33 @@ struct CompareCommandTests {
         #expect(badThreshold.status == 64 && badThreshold.stderr.contains("--metric-threshold"), "\(badThreshold.stderr)")
     }
 }
+
+/// A sweep keeps running its own binary when the file on disk is replaced (a rebuild mid-sweep).
+@Suite("sweep survives a rebuild", .serialized)
+struct SweepRebuildTests {
+    @Test func replacingTheBinaryMidSweepCostsNoRun() throws {
+        try #require(FileManager.default.fileExists(atPath: RealModel.path.path), Comment(rawValue: RealModel.missingMessage))
+        let dir = try TestPaths.temporaryDirectory()
+        let copy = dir.appendingPathComponent("slmbench")
+        try FileManager.default.copyItem(at: TestPaths.slmbenchExecutable, to: copy)
+        let spec = dir.appendingPathComponent("spec.yaml").path
+        try "name: rebuild\naxes:\n  model: tiny\n  threads: [1, 2]\n  batch: [1, 2]\n  type: q8_0\n  prompt: 8\n  gen: 4\nmeasurement:\n  warmup: 0\n  min_repetitions: 1\n  max_repetitions: 1\n  cooldown: 300ms\nreference:\n  every: 0\n"
+            .write(toFile: spec, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = copy
+        process.arguments = ["sweep", spec, "--out", dir.appendingPathComponent("out").path, "--store", dir.appendingPathComponent("r.sqlite").path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 0.5)
+        // As a build does: the old file goes away and a new one takes its name.
+        try FileManager.default.removeItem(at: copy)
+        try Data("#!/bin/sh\nexit 99\n".utf8).write(to: copy)
+        process.waitUntilExit()
+        let journal = try String(contentsOf: dir.appendingPathComponent("out/journal.jsonl"), encoding: .utf8)
+        let statuses = journal.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["status"] as? String
+        }
+        #expect(process.terminationStatus == 0 && statuses == ["ok", "ok", "ok", "ok"], "\(statuses)")
+    }
+}
