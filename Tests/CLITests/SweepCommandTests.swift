@@ -221,3 +221,48 @@ struct SweepRebuildTests {
         #expect(process.terminationStatus == 0 && statuses == ["ok", "ok", "ok", "ok"], "\(statuses)")
     }
 }
+
+/// A crashing or hanging backend costs its own run only (the memory ceiling is tested on the launcher).
+@Suite("sweep with failing backends", .serialized)
+struct SweepFaultTests {
+    @Test func crashedAndTimedOutRunsAreRecordedAndTheSweepGoesOn() throws {
+        try #require(FileManager.default.fileExists(atPath: RealModel.path.path), Comment(rawValue: RealModel.missingMessage))
+        let dir = try TestPaths.temporaryDirectory()
+        let fake = TestPaths.packageRoot.appendingPathComponent("Tests/BackendsTests/FakeWorkers/fake_worker.py").path
+        let spec = dir.appendingPathComponent("spec.yaml").path
+        // Two programs stand for two backends, each failing its own way, then the native engine.
+        try """
+            name: faults
+            axes:
+              model: tiny
+              type: q8_0
+              backend: ["cmd:/usr/bin/python3", "cmd:/usr/bin/env", native]
+              prompt: 8
+              gen: 4
+            measurement:
+              warmup: 0
+              min_repetitions: 1
+              max_repetitions: 1
+              timeout: 3s
+            reference:
+              every: 0
+            backend_args:
+              "cmd:/usr/bin/python3": [\(fake), segv]
+              "cmd:/usr/bin/env": [python3, \(fake), hang]
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let folder = dir.appendingPathComponent("out")
+        let result = try runCommand(TestPaths.slmbenchExecutable, ["sweep", spec, "--out", folder.path, "--store", dir.appendingPathComponent("r.sqlite").path])
+        #expect(result.status == 3, "exit \(result.status): \(result.stderr.suffix(1500))")
+        let lines = try String(contentsOf: folder.appendingPathComponent("journal.jsonl"), encoding: .utf8).split(separator: "\n")
+        var status: [String: String] = [:]
+        for line in lines {
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let config = try #require(o["config"] as? [String: Any])
+            status["\(config["backend"] ?? "?")"] = "\(o["status"] ?? "?"): \(o["reason"] as? String ?? "")"
+        }
+        #expect(status["cmd:/usr/bin/python3"]?.hasPrefix("crashed: killed by signal 11") == true, "\(status)")
+        #expect(status["cmd:/usr/bin/env"]?.hasPrefix("timeout: no result within 3 s") == true, "\(status)")
+        #expect(status["native"]?.hasPrefix("ok") == true, "\(status)")
+        #expect(result.stdout.contains("failed"), "the table lists the failures: \(result.stdout)")
+    }
+}
