@@ -163,7 +163,7 @@ public final class SQLiteStore: @unchecked Sendable {
         let allowed: Set<String> = ["model", "model_type", "backend", "n_threads", "n_seq", "n_prompt", "n_gen", "n_depth", "kv_type",
                                     "placement", "status", "kind"]
         var clauses: [String] = []
-        var arguments: [DatabaseValueConvertible?] = []
+        var arguments: [String] = []
         if let sweep { clauses.append("sweep_id = ?"); arguments.append(sweep) }
         if !kinds.isEmpty {
             clauses.append("kind IN (\(kinds.map { _ in "?" }.joined(separator: ", ")))")
@@ -176,7 +176,7 @@ public final class SQLiteStore: @unchecked Sendable {
         }
         let sql = "SELECT entry FROM runs" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) + " ORDER BY sweep_id, seq"
         do {
-            let entries = try db.read { try String.fetchAll($0, sql: sql, arguments: StatementArguments(arguments)!) }
+            let entries = try db.read { try String.fetchAll($0, sql: sql, arguments: StatementArguments(arguments)) }
             let decoder = StoreJSON.decoder()
             return try entries.map { try decoder.decode(StoredRun.self, from: Data($0.utf8)) }
         } catch {
