@@ -79,8 +79,7 @@ public enum ResultsTable {
         for r in skipped + failed { lines.append("- \(r.status) \(r.key): \(r.reason ?? "")") }
         let references = entries.filter { $0.kind == "reference" && $0.status == "ok" }.compactMap(\.avgTs).sorted()
         if references.count > 1 {
-            let median = references.count % 2 == 1 ? references[references.count / 2]
-                : (references[references.count / 2 - 1] + references[references.count / 2]) / 2
+            let median = Comparison.median(references)
             let worst = references.map { abs($0 / median - 1) }.max() ?? 0
             let drifted = entries.filter { $0.kind == "run" && $0.flags.contains("drift") }.count
             lines.append(String(format: "drift reference: %d runs, %.1f–%.1f t/s, largest deviation %.1f%% from their median; %d runs flagged drift",

@@ -30,24 +30,23 @@ struct SVGChart {
         let left = 70.0, right = 250.0, top = 36.0, bottom = 52.0
         let plotW = width - left - right, plotH = height - top - bottom
         func t(_ v: Double, _ log: Bool) -> Double { log ? Foundation.log10(v) : v }
-        var xs = points.map { t($0.x, logX) }, ys = points.map { t($0.y, logY) }
+        let xs = points.map { t($0.x, logX) }
+        var ys = points.map { t($0.y, logY) }
         var (x0, x1) = (xs.min()!, xs.max()!), (y0, y1) = (logY ? ys.min()! : Swift.min(0, ys.min()!), ys.max()!)
         for c in ceilings {
             for x in [x0, x1] { let v = c.f(logX ? pow(10, x) : x); if v.isFinite && (!logY || v > 0) { ys.append(t(v, logY)) } }
         }
         y1 = Swift.max(y1, Swift.min(ys.max()!, y1 * (logY ? 1.5 : 3))) // ceilings may lift the top, within reason
         if x0 == x1 { x0 -= 1; x1 += 1 }
-        if !logX && distinctXIsWhole(points) { let pad = Swift.max(0.2, (x1 - x0) * 0.04); x0 -= pad; x1 += pad }
+        let wholeX = !logX && Self.fewWholeValues(points)
+        if wholeX { let pad = Swift.max(0.2, (x1 - x0) * 0.04); x0 -= pad; x1 += pad }
         if logX { let pad = (x1 - x0) * 0.05; x0 -= pad; x1 += pad }
         if y0 == y1 { y1 = y0 + 1 }
         // Few whole-number x values (threads, batch sizes): tick exactly those.
-        let distinctX = Set(points.map(\.x))
-        let xTicks = !logX && distinctX.count <= 12 && distinctX.allSatisfy({ $0 == $0.rounded() })
-            ? distinctX.sorted() : Self.ticks(x0, x1, log: logX)
+        let xTicks = wholeX ? Set(points.map(\.x)).sorted() : Self.ticks(x0, x1, log: logX)
         let yTicks = Self.ticks(y0, y1, log: logY)
         x0 = Swift.min(x0, xTicks.first ?? x0); x1 = Swift.max(x1, xTicks.last ?? x1)
         y0 = Swift.min(y0, yTicks.first ?? y0); y1 = Swift.max(y1, yTicks.last ?? y1)
-        xs = []
         func px(_ x: Double) -> Double { left + (t(x, logX) - x0) / (x1 - x0) * plotW }
         func py(_ y: Double) -> Double { top + plotH - (t(y, logY) - y0) / (y1 - y0) * plotH }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
@@ -122,7 +121,7 @@ struct SVGChart {
         return "<figure>\(svg)</figure>"
     }
 
-    func distinctXIsWhole(_ points: [Point]) -> Bool {
+    static func fewWholeValues(_ points: [Point]) -> Bool {
         let d = Set(points.map(\.x))
         return d.count <= 12 && d.allSatisfy { $0 == $0.rounded() }
     }

@@ -128,3 +128,12 @@ public enum StoreJSON {
 
     public static func decoder() -> JSONDecoder { JSONDecoder() }
 }
+
+extension StoredRun {
+    /// A field of the context block's `environment` (fingerprint, governor, build_configuration, …), as text.
+    public func environment(_ field: String) -> String? {
+        guard let context = try? JSONSerialization.jsonObject(with: Data(self.context.utf8)) as? [String: Any],
+              let environment = context["environment"] as? [String: Any], let value = environment[field] else { return nil }
+        return "\(value)"
+    }
+}

@@ -66,12 +66,7 @@ public enum Measurement {
 
     /// The metric adaptive stopping watches: decode t/s when the run generates, else prefill t/s.
     public static func primaryRate(_ spec: RunSpec, _ r: RunSamples.Repetition) -> Double? {
-        if spec.genTokens > 0 {
-            let t = r.stepSeconds.reduce(0, +)
-            return r.stepSeconds.isEmpty || t <= 0 ? nil : Double(r.stepSeconds.count * spec.batch) / t
-        }
-        let t = r.prefillSeconds.reduce(0, +)
-        return t > 0 ? Double(spec.batch * spec.promptTokens) / t : nil
+        spec.genTokens > 0 ? r.decodeRate(batch: spec.batch) : r.prefillRate(batch: spec.batch, promptTokens: spec.promptTokens)
     }
 
     private static func once(_ spec: RunSpec, _ backend: InferenceBackend, _ prompts: [[Int32]], _ fills: [[Int32]]) throws(BackendError)

@@ -31,15 +31,8 @@ public struct RunMetrics: Codable, Sendable, Equatable {
     public var scratchBytes: Int?
 
     public init(samples s: RunSamples, peakRSSBytes: Int?) {
-        let tokensPrefilled = Double(s.batch * s.promptTokens)
-        ppTps = SampleSummary(s.repetitions.compactMap { r in
-            let t = r.prefillSeconds.reduce(0, +)
-            return s.promptTokens > 0 && t > 0 ? tokensPrefilled / t : nil
-        })
-        tgTps = SampleSummary(s.repetitions.compactMap { r in
-            let t = r.stepSeconds.reduce(0, +)
-            return r.stepSeconds.isEmpty || t <= 0 ? nil : Double(r.stepSeconds.count * s.batch) / t
-        })
+        ppTps = SampleSummary(s.repetitions.compactMap { $0.prefillRate(batch: s.batch, promptTokens: s.promptTokens) })
+        tgTps = SampleSummary(s.repetitions.compactMap { $0.decodeRate(batch: s.batch) })
         ttftSeconds = SampleSummary(s.repetitions.flatMap(\.ttftSeconds))
         let gaps = s.repetitions.flatMap { r in
             // With a prompt the first step follows the prefill's token; without one the first

@@ -22,6 +22,18 @@ public struct RunSamples: Codable, Sendable, Equatable {
             self.e2eSeconds = e2eSeconds
             self.generatedTokens = generatedTokens
         }
+
+        /// Prefill t/s: B·P prompt tokens ÷ the prefill time of all sequences (nil without a prompt).
+        public func prefillRate(batch: Int, promptTokens: Int) -> Double? {
+            let t = prefillSeconds.reduce(0, +)
+            return promptTokens > 0 && t > 0 ? Double(batch * promptTokens) / t : nil
+        }
+
+        /// Decode t/s: tokens from decode steps (all sequences) ÷ their wall time (nil without steps).
+        public func decodeRate(batch: Int) -> Double? {
+            let t = stepSeconds.reduce(0, +)
+            return stepSeconds.isEmpty || t <= 0 ? nil : Double(stepSeconds.count * batch) / t
+        }
     }
 
     public var promptTokens: Int

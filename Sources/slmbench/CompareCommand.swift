@@ -51,36 +51,12 @@ struct Compare: ParsableCommand {
         _ = try thresholds()
     }
 
-    /// A side's entries and a description: from a sweep folder's journal or from the store.
-    func load(_ side: String, flag: String) throws -> [StoredRun] {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: side, isDirectory: &isDirectory), isDirectory.boolValue {
-            do { return try SweepMerge.read(URL(fileURLWithPath: side)).entries } catch { throw CLIError("\(flag) \(side): \(error)") }
-        }
-        guard FileManager.default.fileExists(atPath: store) else {
-            throw CLIError("\(flag) '\(side)' is not a sweep folder, and --store \(store) does not exist to look it up as a sweep id")
-        }
-        let runs: [StoredRun]
-        do { runs = try SQLiteStore(path: store).runs(sweep: side, kinds: ["run"]) } catch { throw CLIError("\(error)") }
-        guard !runs.isEmpty else { throw CLIError("\(flag) '\(side)': no such sweep folder, and no runs of a sweep with that id in \(store)") }
-        return runs
-    }
-
-    /// Fingerprint, governor and build configuration of a side, from its context blocks.
-    static func setting(_ runs: [StoredRun], _ field: String) -> Set<String> {
-        Set(runs.compactMap { run -> String? in
-            guard let context = try? JSONSerialization.jsonObject(with: Data(run.context.utf8)) as? [String: Any],
-                  let environment = context["environment"] as? [String: Any] else { return nil }
-            return (environment[field]).map { "\($0)" }
-        })
-    }
-
     func run() throws {
-        let baseRuns = try load(base, flag: "BASE")
-        let newRuns = try load(new, flag: "NEW")
+        let baseRuns = try StoredResults.load(base, store: store, kinds: ["run"], flag: "BASE").entries
+        let newRuns = try StoredResults.load(new, store: store, kinds: ["run"], flag: "NEW").entries
         var mismatches: [String] = []
         for (field, label) in [("fingerprint", "hardware fingerprint"), ("governor", "CPU governor"), ("build_configuration", "build configuration")] {
-            let a = Self.setting(baseRuns, field), b = Self.setting(newRuns, field)
+            let a = Set(baseRuns.compactMap { $0.environment(field) }), b = Set(newRuns.compactMap { $0.environment(field) })
             if !a.isEmpty && !b.isEmpty && a != b {
                 mismatches.append("\(label): base \(a.sorted().joined(separator: ",")), new \(b.sorted().joined(separator: ","))")
             }
@@ -117,5 +93,24 @@ struct Compare: ParsableCommand {
             print(comparison.markdown())
         }
         if failOnRegression && !comparison.regressions.isEmpty { throw ExitCode(2) }
+    }
+}
+
+/// Stored results named on the command line: a sweep folder (its journal), or a sweep id in the store.
+enum StoredResults {
+    static func load(_ name: String, store: String, kinds: [String], flag: String) throws -> (entries: [StoredRun], folder: URL) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory), isDirectory.boolValue {
+            do { return (try SweepMerge.read(URL(fileURLWithPath: name)).entries, URL(fileURLWithPath: name)) } catch {
+                throw CLIError("\(flag) \(name): \(error)")
+            }
+        }
+        guard FileManager.default.fileExists(atPath: store) else {
+            throw CLIError("\(flag) '\(name)' is not a sweep folder, and --store \(store) does not exist to look it up as a sweep id")
+        }
+        let entries: [StoredRun]
+        do { entries = try SQLiteStore(path: store).runs(sweep: name, kinds: kinds) } catch { throw CLIError("\(error)") }
+        guard !entries.isEmpty else { throw CLIError("\(flag) '\(name)': no such sweep folder, and no sweep with that id in \(store)") }
+        return (entries, URL(fileURLWithPath: "results").appendingPathComponent(name))
     }
 }

@@ -40,7 +40,7 @@ struct Recommend: ParsableCommand {
                 do { entries += try SweepMerge.read(URL(fileURLWithPath: folder)).entries } catch { throw CLIError("\(folder): \(error)") }
             }
         }
-        let onTarget = entries.filter { Compare.setting([$0], "fingerprint").contains(profile.fingerprint) }
+        let onTarget = entries.filter { $0.environment("fingerprint") == profile.fingerprint }
         guard onTarget.contains(where: { $0.kind == "run" }) else {
             throw CLIError("no measured results for \(profile.name) (fingerprint \(profile.fingerprint)) in \(results.isEmpty ? store : results.joined(separator: ", ")); "
                 + "run a sweep on it — predictions for hardware not at hand are not built yet (issue 7)")

@@ -28,20 +28,7 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        var isDirectory: ObjCBool = false
-        let entries: [StoredRun]
-        let folder: URL
-        if FileManager.default.fileExists(atPath: results, isDirectory: &isDirectory), isDirectory.boolValue {
-            do { entries = try SweepMerge.read(URL(fileURLWithPath: results)).entries } catch { throw CLIError("\(results): \(error)") }
-            folder = URL(fileURLWithPath: results)
-        } else {
-            guard FileManager.default.fileExists(atPath: store) else {
-                throw CLIError("'\(results)' is not a sweep folder, and --store \(store) does not exist to look it up as a sweep id")
-            }
-            do { entries = try SQLiteStore(path: store).runs(sweep: results, kinds: ["run", "reference", "quality"]) } catch { throw CLIError("\(error)") }
-            guard !entries.isEmpty else { throw CLIError("'\(results)': no such sweep folder, and no sweep with that id in \(store)") }
-            folder = URL(fileURLWithPath: "results").appendingPathComponent(results)
-        }
+        let (entries, folder) = try StoredResults.load(results, store: store, kinds: ["run", "reference", "quality"], flag: "RESULTS")
         let text: String
         switch format {
         case "md": text = ResultsTable.markdown(entries) + "\n"
@@ -66,11 +53,7 @@ struct Report: ParsableCommand {
 
     func hardwareProfile(for entries: [StoredRun]) throws -> HardwareProfile? {
         if let profile { return try MachineProfile.load(profile) }
-        let fingerprints = Set(entries.compactMap { run -> String? in
-            guard let context = try? JSONSerialization.jsonObject(with: Data(run.context.utf8)) as? [String: Any],
-                  let environment = context["environment"] as? [String: Any] else { return nil }
-            return environment["fingerprint"] as? String
-        })
+        let fingerprints = Set(entries.compactMap { $0.environment("fingerprint") })
         var candidates: [HardwareProfile] = []
         if FileManager.default.fileExists(atPath: store), let db = try? SQLiteStore(path: store) {
             for f in fingerprints {

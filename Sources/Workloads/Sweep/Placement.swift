@@ -1,4 +1,3 @@
-import Crypto
 import DeviceProbe
 import Foundation
 
@@ -110,11 +109,5 @@ public struct PlacementTopology: Sendable, Equatable {
         for node in p.numa?.nodes ?? [] { nodes[node.id] = Set(node.cpus) }
         if nodes.isEmpty { nodes[0] = all }
         self.init(cores: cores, allowed: allowed, performanceCPUs: fast, numaNodes: nodes)
-    }
-}
-
-enum Digest {
-    static func sha256(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -216,7 +216,7 @@ public struct SweepPlan: Sendable {
         for run in selected {
             order.append(run)
             if run.skip == nil { sinceReference += 1 }
-            if let every = reference.map({ _ in spec.reference.every }), sinceReference >= every {
+            if reference != nil && sinceReference >= spec.reference.every {
                 addReference()
                 sinceReference = 0
             }

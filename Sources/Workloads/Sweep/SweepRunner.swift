@@ -82,7 +82,7 @@ public final class SweepRunner: @unchecked Sendable {
         let headerPath = options.outDir.appendingPathComponent("sweep.json")
         let order = self.order
         let header = SweepHeader(id: options.sweepId, name: plan.spec.name, specFile: plan.spec.file, specDigest: plan.spec.digest,
-                                 specText: (try? String(contentsOfFile: plan.spec.file, encoding: .utf8)) ?? "",
+                                 specText: plan.spec.text,
                                  shard: options.shard.map { "\($0.index)/\($0.count)" }, startedAt: Self.now(),
                                  hostname: environment.hostname, fingerprint: environment.fingerprint, planned: order.count)
         if fm.fileExists(atPath: headerPath.path) {
@@ -212,7 +212,10 @@ public final class SweepRunner: @unchecked Sendable {
                       record: Self.text(record), context: Self.text(.object(context)))
         }
         if let skip = entry.skip { return stored("skipped", skip) }
-        if entry.kind == .quality { return quality(entry, config: config, context: context, stored: stored) }
+        if entry.kind == .quality {
+            let q = quality(entry)
+            return stored(q.status, q.reason, record: q.record, summary: q.summary)
+        }
 
         let model: PreparedModel
         do {
@@ -266,8 +269,8 @@ public final class SweepRunner: @unchecked Sendable {
         return result
     }
 
-    func quality(_ entry: PlannedRun, config: RunConfig, context: [String: JSONValue],
-                 stored: (String, String?, JSONValue, [String: Double], SampleSummary?, Double?, Double?, Int?, [String]) -> StoredRun) -> StoredRun {
+    /// One real model's types against its F32 conversion, in this process.
+    func quality(_ entry: PlannedRun) -> (status: String, reason: String?, record: JSONValue, summary: [String: Double]) {
         let q = plan.spec.quality
         let p = entry.point
         do {
@@ -291,9 +294,9 @@ public final class SweepRunner: @unchecked Sendable {
                 if let k = row.meanKLD { summary["\(row.variant).kld"] = k }
                 if let t = row.top1Agreement { summary["\(row.variant).top1_pct"] = t * 100 }
             }
-            return stored("ok", nil, (try? ProtocolJSON.value(report)) ?? .null, summary, nil, nil, nil, nil, [])
+            return ("ok", nil, (try? ProtocolJSON.value(report)) ?? .null, summary)
         } catch {
-            return stored("failed", "quality of \(p.model): \(error)", .null, [:], nil, nil, nil, nil, [])
+            return ("failed", "quality of \(p.model): \(error)", .null, [:])
         }
     }
 

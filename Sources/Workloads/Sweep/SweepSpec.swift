@@ -1,4 +1,5 @@
 import Backends
+import Crypto
 import Foundation
 import ModelFormat
 
@@ -112,6 +113,8 @@ public struct SweepSpec: Sendable, Equatable {
     public var backendArguments: [String: [String]]
     /// SHA-256 of the spec's bytes: which spec a results folder was made from.
     public var digest: String
+    /// The spec as written, kept with the results.
+    public var text: String
 
     /// Reads and validates a spec file. Every problem names the file, line and key.
     public static func load(path: String) throws(SpecError) -> SweepSpec {
@@ -128,7 +131,7 @@ public struct SweepSpec: Sendable, Equatable {
                              models: [], types: ["stored"], backends: ["native"], threads: [1], batches: [1], prompts: [128],
                              gens: [64], kvTypes: ["f16"], placements: ["none"], depths: [0], include: [], exclude: [],
                              measurement: MeasurementSettings(), reference: Reference(), quality: QualitySettings(),
-                             backendArguments: [:], digest: Digest.sha256(Data(text.utf8)))
+                             backendArguments: [:], digest: Digest.sha256(Data(text.utf8)), text: text)
         var sawAxes = false
         for (key, node) in try root.mapping(allowed: ["name", "description", "axes", "include", "exclude", "measurement",
                                                       "reference", "quality", "backend_args"]) {
@@ -284,4 +287,10 @@ public enum ModelReference: Sendable, Equatable {
     }
 
     public var isSynthetic: Bool { if case .synthetic = self { return true } else { return false } }
+}
+
+enum Digest {
+    static func sha256(_ data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
 }
