@@ -63,7 +63,9 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ModelFormat", "CKernels", "TestSupport"]),
-        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "Backends", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport"]),
+        .testTarget(
+            name: "WorkloadsTests", dependencies: ["Workloads", "Backends", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Workloads", "ModelFormat", "TestSupport"], exclude: ["FakeWorkers"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
     ]

@@ -9,9 +9,11 @@ public struct HTMLReport {
     /// The machine's profile, for the roofline ceilings and the hardware section (nil: none known).
     public var profile: HardwareProfile?
     public var generatedBy: String
+    /// The cost comparison, or why there is none (no device price, no runs with both phases).
+    public var cost: Result<CostModel, CostError>?
 
-    public init(title: String, entries: [StoredRun], profile: HardwareProfile?, generatedBy: String) {
-        self.title = title; self.entries = entries; self.profile = profile; self.generatedBy = generatedBy
+    public init(title: String, entries: [StoredRun], profile: HardwareProfile?, generatedBy: String, cost: Result<CostModel, CostError>? = nil) {
+        self.title = title; self.entries = entries; self.profile = profile; self.generatedBy = generatedBy; self.cost = cost
     }
 
     var runs: [StoredRun] { entries.filter { $0.kind == "run" && $0.status == "ok" } }
@@ -20,10 +22,8 @@ public struct HTMLReport {
 
     /// Read bandwidth (GB/s) and f32 FMA peak (GFLOP/s) the probe measured at `threads` threads (or the nearest below).
     func ceilings(threads: Int) -> (bandwidth: Double, compute: Double, threads: Int)? {
-        guard let points = profile?.bandwidth?.points, !points.isEmpty else { return nil }
-        let best = points.filter { $0.threads <= threads }.max { $0.threads < $1.threads } ?? points.min { $0.threads < $1.threads }!
-        guard let bw = best.readGBps?.median, let fma = best.fmaGFLOPS?.median else { return nil }
-        return (bw, fma, best.threads)
+        guard let profile, profile.bandwidth != nil, let c = Roofline.ceilings(profile, threads: threads), let compute = c.computeGFLOPS else { return nil }
+        return (c.bandwidthGBps, compute, c.pointThreads)
     }
 
     /// Decode efficiency: weight bytes per token × tg t/s ÷ probed read bandwidth.
@@ -145,6 +145,56 @@ public struct HTMLReport {
         return html + "</tbody></table>"
     }
 
+    /// USD per million tokens: the cheapest device configurations next to every cloud option, as bars.
+    func costSection() -> String {
+        switch cost {
+        case nil: return "<p class=\"empty\">No cost comparison: give the device's price (slmbench report … --hourly-usd or --price-usd with --load-watts).</p>"
+        case .failure(let e)?: return "<p class=\"empty\">No cost comparison: \(HTML.escape(e.description)).</p>"
+        case .success(let m)?:
+            // Device rows: the cost at this workload and, lighter, at the planned utilisation (its best case).
+            var bars: [(label: String, value: Double, capacity: Double?)] = m.deviceRows.prefix(6).map { d in
+                let c = d.run.config
+                let label = "\(m.device.name): \(c.model) \(c.modelType) \(c.backend) t\(c.nThreads) b\(c.nSeq)" + (d.run.kind == "prediction" ? " (predicted)" : "")
+                return (label, d.perMillionTokensUSD, d.perMillionAtCapacityUSD)
+            }
+            bars += m.cloudRows.map { ("cloud: \($0.option.name)", $0.perMillionTokensUSD, nil) }
+            let most = bars.map { max($0.value, $0.capacity ?? 0) }.max() ?? 1
+            let rowH = 22.0, left = 380.0, width = 900.0
+            let height = Double(bars.count) * rowH + 92
+            let w = m.workload
+            let title = String(format: "Cost: USD per million tokens at %.0f requests/day × (%.0f in + %.0f out)", w.requestsPerDay.value, w.inputTokens.value, w.outputTokens.value)
+            func f(_ v: Double) -> String { String(format: "%.1f", v) }
+            var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(HTML.escape(title))\">"
+            svg += "<text x=\"10\" y=\"20\" class=\"title\">\(HTML.escape(title))</text>"
+            for (i, bar) in bars.enumerated() {
+                let y = 32 + Double(i) * rowH
+                let span = width - left - 90
+                svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 13))\" class=\"tick\" text-anchor=\"end\">\(HTML.escape(SVGChart.shorten(bar.label, 60)))</text>"
+                if let capacity = bar.capacity {
+                    let a = max(span * bar.value / most, 1), b = max(span * capacity / most, 1)
+                    svg += "<rect x=\"\(f(left))\" y=\"\(f(y))\" width=\"\(f(a))\" height=\"10\" fill=\"#2ca02c\"/>"
+                    svg += "<rect x=\"\(f(left))\" y=\"\(f(y + 10))\" width=\"\(f(b))\" height=\"8\" fill=\"#98df8a\"/>"
+                    svg += "<text x=\"\(f(left + max(a, b) + 4))\" y=\"\(f(y + 13))\" class=\"tick\">\(String(format: bar.value < 1 ? "%.4f" : "%.2f", bar.value)) (full use \(String(format: capacity < 1 ? "%.4f" : "%.2f", capacity)))</text>"
+                } else {
+                    let a = max(span * bar.value / most, 1)
+                    svg += "<rect x=\"\(f(left))\" y=\"\(f(y))\" width=\"\(f(a))\" height=\"18\" fill=\"#ff7f0e\"/>"
+                    svg += "<text x=\"\(f(left + a + 4))\" y=\"\(f(y + 13))\" class=\"tick\">\(String(format: bar.value < 1 ? "%.4f" : "%.2f", bar.value))</text>"
+                }
+            }
+            let captions = ["USD per million tokens, input and output together.",
+                            "Green: \(m.device.name) at this workload (whole devices pay for idle time); light green: busy at the planned utilisation.",
+                            "Orange: cloud list prices. Quality differs between these models: compare only options you would accept."]
+            for (i, line) in captions.enumerated() {
+                svg += "<text x=\"10\" y=\"\(f(height - 44 + Double(i) * 17))\" class=\"axis\">\(HTML.escape(line))</text>"
+            }
+            svg += "</svg>"
+            var html = "<figure>\(svg)</figure>"
+            html += "<table class=\"kv\"><tr><th>assumption</th><th>value</th><th>source</th></tr>"
+            html += m.assumptions.map { "<tr><td>\(HTML.escape($0.name))</td><td>\(HTML.escape($0.value))</td><td>\(HTML.escape($0.source))</td></tr>" }.joined()
+            return html + "</table>"
+        }
+    }
+
     func hardware() -> String {
         guard let p = profile else { return "<p>No hardware profile was found for these results.</p>" }
         var rows: [(String, String)] = [("name", p.name), ("fingerprint", p.fingerprint), ("CPU", "\(p.cpu.vendor) \(p.cpu.model)"),
@@ -197,7 +247,7 @@ public struct HTMLReport {
         html += "<h2>Memory</h2>\(memoryBars())"
         html += "<h2>Roofline</h2>\(roofline().render())"
         if profile?.bandwidth == nil { html += "<p class=\"empty\">The hardware profile has no measured bandwidth (run slmbench probe --bandwidth --save …), so no ceilings are drawn.</p>" }
-        html += "<h2>Cost</h2><p class=\"empty\">The cloud-vs-device cost comparison is not built yet (slmbench cost, planned).</p>"
+        html += "<h2>Cost</h2>\(costSection())"
         html += "<h2>Results</h2>\(table())"
         html += "<h2>Hardware</h2>\(hardware())"
         html += "<h2>Methodology</h2>\(Self.methodology)"

@@ -27,6 +27,9 @@ public struct Recommendation: Sendable {
         /// Not beaten on every one of speed, memory and quality by another feasible candidate.
         public var pareto = false
         public var rejections: [String] = []
+        /// Nil for a measured run; the prediction's p90 relative error for a predicted one.
+        public var predictionError: Double?
+        public var predicted: Bool { run.kind == "prediction" }
     }
 
     public var feasible: [Candidate]
@@ -35,11 +38,14 @@ public struct Recommendation: Sendable {
     public init(entries: [StoredRun], constraints c: Constraints) {
         let quality = ResultsTable.qualityByModelType(entries)
         var feasible: [Candidate] = [], rejected: [Candidate] = []
-        for r in entries where r.kind == "run" && r.status == "ok" && r.config.nGen > 0 {
+        for r in entries where ["run", "prediction"].contains(r.kind) && r.status == "ok" && r.config.nGen > 0 {
             guard let tg = r.tgAvgTs else { continue }
             let q = r.config.synthetic ? nil : quality[ResultsTable.qualityKey(r)]
             var candidate = Candidate(run: r, decodeTps: tg / Double(r.config.nSeq), ttftMs: r.summary["ttft_ms"], memoryBytes: r.peakRssBytes,
                                       kld: q?.kld, deltaPPLPercent: q?.dppl)
+            if r.kind == "prediction" {
+                candidate.predictionError = [r.summary["tg_error_p90"], r.summary["pp_error_p90"]].compactMap { $0 }.max()
+            }
             if let min = c.minDecodeTps, candidate.decodeTps < min {
                 candidate.rejections.append(String(format: "decode %.1f t/s per sequence < %.1f", candidate.decodeTps, min))
             }
@@ -80,19 +86,20 @@ public struct Recommendation: Sendable {
             let r = c.run.config
             let kld = c.kld.map { String(format: "%.4f", $0) } ?? (r.synthetic ? "synthetic" : "—")
             let mem = c.memoryBytes.map { String(format: "%.0f MB", Double($0) / 1e6) } ?? "—"
-            return "| \(c.pareto ? "★" : "") | \(r.model) | \(r.modelType) | \(r.backend) | \(r.nThreads) | \(r.nSeq) | \(String(format: "%.1f", c.decodeTps)) | \(c.ttftMs.map { String(format: "%.0f", $0) } ?? "—") | \(mem) | \(kld) |"
+            let source = c.predicted ? "predicted " + (c.predictionError.map { String(format: "±%.0f%%", $0 * 100) } ?? "±?") : "measured"
+            return "| \(c.pareto ? "★" : "") | \(ResultsTable.escape(r.model)) | \(r.modelType) | \(r.backend) | \(r.nThreads) | \(r.nSeq) | \(String(format: "%.1f", c.decodeTps)) | \(c.ttftMs.map { String(format: "%.0f", $0) } ?? "—") | \(mem) | \(kld) | \(source) |"
         }
         var lines = ["Feasible (★ = Pareto front over decode speed, memory and KL divergence), fastest first:", "",
-                     "| | model | type | backend | threads | batch | decode t/s per seq | TTFT ms | peak RSS | KLD |",
-                     "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+                     "| | model | type | backend | threads | batch | decode t/s per seq | TTFT ms | peak RSS | KLD | source |",
+                     "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
         lines += feasible.prefix(limit).map(row)
-        if feasible.isEmpty { lines.append("| | (none meets every constraint) | | | | | | | | |") }
+        if feasible.isEmpty { lines.append("| | (none meets every constraint) | | | | | | | | | |") }
         if feasible.count > limit { lines.append("(\(feasible.count - limit) more feasible)") }
         lines.append("")
         lines.append("Rejected (\(rejected.count)):")
         for c in rejected.prefix(limit) {
             let r = c.run.config
-            lines.append("- \(r.model) \(r.modelType) \(r.backend) t\(r.nThreads) b\(r.nSeq): \(c.rejections.joined(separator: "; "))")
+            lines.append("- \(r.model) \(r.modelType) \(r.backend) t\(r.nThreads) b\(r.nSeq)\(c.predicted ? " (predicted)" : ""): \(c.rejections.joined(separator: "; "))")
         }
         if rejected.count > limit { lines.append("- … \(rejected.count - limit) more") }
         return lines.joined(separator: "\n")
