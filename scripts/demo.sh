@@ -4,8 +4,10 @@
 # profiles/hardware/<host>.json, see the model speak, then run the quick sweep
 # (profiles/sweeps/quick.yaml: the real model at six bit-widths and two synthetic larger models,
 # native and llama.cpp, 1 and 2 threads, batch 1 and 4, quality on), print its results table,
-# and write its HTML report. Results go to results/quick-<time>/ (journal, report.html) and
-# results/slmbench.sqlite.
+# write its Markdown and HTML reports, cost it against cloud APIs and recommend a configuration
+# for this machine (measured) and for a Raspberry Pi 5 (predicted by the calibrated roofline
+# model). Results go to results/quick-<time>/ (journal, report.md, report.html) and
+# results/slmbench.sqlite; the last lines printed are the reports' paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -38,9 +40,29 @@ elif [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 echo >&2
-echo "demo: slmbench report results/$id --format html" >&2
-"$slmbench" report "results/$id" --format html
+echo "demo: slmbench report results/$id --format md and --format html" >&2
+# This machine is a rented cloud VM: its cost is its hourly price. 0.10 USD/h is the 2-vCPU share
+# of an m7i.2xlarge at ~0.40 USD/h for 8 vCPU (shared/data/edge-devices.md, flagged [?]).
+hourly=${SLMBENCH_HOURLY_USD:-0.10}
+"$slmbench" report "results/$id" --format md --out "results/$id/report.md"
+"$slmbench" report "results/$id" --format html --hourly-usd "$hourly"
+echo >&2
+echo "demo: slmbench cost results/$id --hourly-usd $hourly (this machine, measured)" >&2
+"$slmbench" cost "results/$id" --device "$profile" --machine "$profile" --hourly-usd "$hourly" --batch 1
+echo >&2
+echo "demo: slmbench cost results/$id --device profiles/hardware/raspberry-pi-5.json (predicted from this machine's runs)" >&2
+"$slmbench" cost "results/$id" --device profiles/hardware/raspberry-pi-5.json --machine "$profile" --batch 1
+echo >&2
+echo "demo: slmbench recommend --target $profile --min-decode-tps 20 --max-kld 0.1" >&2
+"$slmbench" recommend --target "$profile" --results "results/$id" --machine "$profile" --min-decode-tps 20 --max-kld 0.1
+echo >&2
+echo "demo: slmbench recommend --target profiles/hardware/raspberry-pi-5.json --min-decode-tps 20 --max-kld 0.1" >&2
+"$slmbench" recommend --target profiles/hardware/raspberry-pi-5.json --results "results/$id" --machine "$profile" --min-decode-tps 20 --max-kld 0.1
 echo >&2
 echo "demo: stored sweeps (slmbench results sweeps)" >&2
 "$slmbench" results sweeps
+echo >&2
+echo "demo: reports written:" >&2
+echo "  results/$id/report.md"
+echo "  results/$id/report.html"
 exit "$status"

@@ -51,11 +51,13 @@ public struct CommandResult: Sendable {
 }
 
 /// Runs a program with arguments (no shell) and collects its output.
-public func runCommand(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
+public func runCommand(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
+                       currentDirectory: URL? = nil) throws -> CommandResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
     if let environment { process.environment = environment }
+    if let currentDirectory { process.currentDirectoryURL = currentDirectory }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

@@ -7,18 +7,19 @@ import Workloads
 
 struct Recommend: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Recommend model × bit-width × backend × threads for a target device from measured results.",
+        abstract: "Recommend model × bit-width × backend × threads for a target device, measured or predicted.",
         discussion: """
             Reads the results in --store (or --results folders) measured on the target (matched by the
             profile's fingerprint), keeps the configurations that meet every constraint, ranks them,
             marks the Pareto front over decode speed, memory and KL divergence, and says why each
-            rejected one failed. Decode speed is per sequence. Predictions for targets without
-            measured results are not built yet: such a target is an error that says so.
+            rejected one failed. Decode speed is per sequence. For a target with no measured
+            results (hardware not at hand) every calibrated configuration is predicted by the
+            roofline model instead (see slmbench predict); each row says whether it was measured or
+            predicted, and with what error.
             """)
 
     @Option(help: "The target's hardware profile (profiles/hardware/X.json).") var target: String
-    @Option(help: "Results database.") var store = "results/slmbench.sqlite"
-    @Option(help: "Sweep folders to read instead of the store (repeat).") var results: [String] = []
+    @OptionGroup var measured: MeasuredResultsOptions
     @Option(help: "Minimum decode t/s per sequence.") var minDecodeTps: Double?
     @Option(help: "Maximum time to first token, ms.") var maxTtftMs: Double?
     @Option(help: "Maximum peak resident memory (e.g. 2GiB, 512MiB).") var maxMemory: String?
@@ -31,26 +32,34 @@ struct Recommend: ParsableCommand {
 
     func run() throws {
         let profile = try MachineProfile.load(target)
-        var entries: [StoredRun] = []
-        if results.isEmpty {
-            guard FileManager.default.fileExists(atPath: store) else { throw CLIError("--store \(store): no results database; run a sweep on the target first") }
-            do { entries = try SQLiteStore(path: store).runs(kinds: ["run", "quality"]) } catch { throw CLIError("\(error)") }
-        } else {
-            for folder in results {
-                do { entries += try SweepMerge.read(URL(fileURLWithPath: folder)).entries } catch { throw CLIError("\(folder): \(error)") }
-            }
-        }
-        let onTarget = entries.filter { $0.environment("fingerprint") == profile.fingerprint }
-        guard onTarget.contains(where: { $0.kind == "run" }) else {
-            throw CLIError("no measured results for \(profile.name) (fingerprint \(profile.fingerprint)) in \(results.isEmpty ? store : results.joined(separator: ", ")); "
-                + "run a sweep on it — predictions for hardware not at hand are not built yet (issue 7)")
+        let results = try measured.source
+        let entries = try results.load(kinds: ["run", "quality"])
+        let target = TargetEntries.build(profile, entries: entries, measured: results)
+        // Quality depends on the weights, not the device: every machine's evaluations count.
+        let candidates = target.entries + entries.filter { $0.kind == "quality" }
+        let (source, predictor) = (target.source, target.predictor)
+        guard !target.entries.isEmpty else {
+            throw CLIError("no measured results for \(profile.name) (fingerprint \(profile.fingerprint)) in \(results.described), "
+                + "and \(source); run a sweep on a machine probed with --bandwidth first")
         }
         var limit = maxMemory.flatMap(ByteSize.parse)
-        if let usable = profile.memory.usableBytes ?? profile.memory.availableBytes { limit = min(limit ?? usable, usable) }
-        let recommendation = Recommendation(entries: onTarget, constraints: .init(
+        if let usable = profile.memory.usableBytes ?? profile.memory.availableBytes ?? (profile.measured ? nil : profile.memory.totalBytes) {
+            limit = min(limit ?? usable, usable)
+        }
+        let recommendation = Recommendation(entries: candidates, constraints: .init(
             minDecodeTps: minDecodeTps, maxTTFTMs: maxTtftMs, maxMemoryBytes: limit, maxKLD: maxKld, maxDeltaPPLPercent: maxDpplPercent))
-        print("recommend for \(profile.name) (\(profile.fingerprint)) · measured results only")
+        print("recommend for \(profile.name) (\(profile.fingerprint)) · \(source)")
+        if let limit { print("memory limit: \(limit / 1_048_576) MiB (\(maxMemory != nil ? "--max-memory, capped by " : "")the profile's usable memory)") }
         print("")
         print(recommendation.markdown())
+        if let predictor, recommendation.feasible.contains(where: \.predicted) || recommendation.rejected.contains(where: \.predicted) {
+            print("")
+            print(PredictionTable.calibrationLines(predictor.calibration).joined(separator: "\n"))
+        }
+    }
+
+    /// A configuration without its thread placement, to match measured and predicted rows.
+    static func shape(_ c: RunConfig) -> String {
+        "\(c.model)|\(c.modelType)|\(c.backend)|t\(c.nThreads)|b\(c.nSeq)|p\(c.nPrompt)|g\(c.nGen)|kv-\(c.kvType)|d\(c.nDepth)"
     }
 }

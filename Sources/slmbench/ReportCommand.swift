@@ -14,7 +14,8 @@ struct Report: ParsableCommand {
             SVG charts, no scripts or network) to --out, default RESULTS-FOLDER/report.html.
             The roofline ceilings come from the hardware profile: --profile, else the store's profile
             with the sweep's fingerprint, else profiles/hardware/*.json with that fingerprint and
-            measured bandwidth (slmbench probe --bandwidth --save …).
+            measured bandwidth (slmbench probe --bandwidth --save …). The HTML's cost section uses the
+            same inputs as slmbench cost (the profile's economics, or --hourly-usd / --price-usd).
             """)
 
     @Argument(help: "A sweep folder or a sweep id.") var results: String
@@ -22,6 +23,7 @@ struct Report: ParsableCommand {
     @Option(help: "Output file (html default: the sweep folder's report.html).") var out: String?
     @Option(help: "Results database for sweep ids.") var store = "results/slmbench.sqlite"
     @Option(help: "Hardware profile JSON for the roofline and hardware section.") var profile: String?
+    @OptionGroup(title: "Cost section (html)") var cost: CostOptions
 
     func validate() throws {
         guard ["md", "csv", "json", "html"].contains(format) else { throw ValidationError("--format must be md, csv, json or html, got '\(format)'") }
@@ -37,7 +39,12 @@ struct Report: ParsableCommand {
         default:
             let machine = try hardwareProfile(for: entries)
             let name = Set(entries.map(\.sweepId)).sorted().joined(separator: ", ")
-            text = HTMLReport(title: "slmbench report — \(name)", entries: entries, profile: machine, generatedBy: BuildInfo.producer).render()
+            var costModel: Result<CostModel, CostError>?
+            if let machine {
+                let (economics, prices, workload) = try cost.inputs(device: machine)
+                do { costModel = .success(try CostModel(entries: entries, device: economics, cloud: prices, workload: workload)) } catch { costModel = .failure(error) }
+            }
+            text = HTMLReport(title: "slmbench report — \(name)", entries: entries, profile: machine, generatedBy: BuildInfo.producer, cost: costModel).render()
         }
         if format == "html" || out != nil {
             let path = out.map { URL(fileURLWithPath: $0) } ?? folder.appendingPathComponent("report.html")

@@ -2,6 +2,8 @@ import ArgumentParser
 import Backends
 import Foundation
 import ModelFormat
+import Reporter
+import ResultStore
 import Workloads
 
 struct Run: ParsableCommand {
@@ -9,11 +11,15 @@ struct Run: ParsableCommand {
         abstract: "Run one configuration on one backend, in a worker process, and print its metrics.",
         discussion: """
             --backend native | llama.cpp | cmd:PROGRAM (any program speaking the worker protocol,
-            docs/worker-protocol.md; give its arguments with --backend-arg, one each).
+            docs/worker-protocol.md; give its arguments with --backend-arg, one each) |
+            predict[:BACKEND] (the roofline predictor: what BACKEND, default native, would do on
+            --target, calibrated from the measured runs in --store; nothing is executed).
             Prompts are deterministic pseudo-random token ids; tokens are chosen greedily.
             """)
 
-    @Option(help: "native, llama.cpp, or cmd:PROGRAM.") var backend = "native"
+    @Option(help: "native, llama.cpp, cmd:PROGRAM, or predict[:BACKEND].") var backend = "native"
+    @Option(help: "With --backend predict: the target's hardware profile.") var target: String?
+    @OptionGroup(title: "Calibration (with --backend predict)") var calibration: MeasuredResultsOptions
     @Option(help: "An argument for a cmd: backend (repeat for several).") var backendArg: [String] = []
     @OptionGroup var model: ModelOptions
     @Option(help: "Threads.") var threads = 1
@@ -29,9 +35,21 @@ struct Run: ParsableCommand {
     @Option(help: "Kill the worker when its resident set passes this (e.g. 4GiB, 512MiB).") var memoryLimit: String?
     @Flag(help: "Print the run record as JSON.") var json = false
 
+    /// The backend whose behaviour `predict[:BACKEND]` predicts.
+    var predicted: String? {
+        guard backend == "predict" || backend.hasPrefix("predict:") else { return nil }
+        return backend == "predict" ? "native" : String(backend.dropFirst("predict:".count))
+    }
+
     func validate() throws {
-        guard WorkerCommand.parse(backend, arguments: backendArg) != nil else {
-            throw ValidationError("--backend '\(backend)' is not native, llama.cpp or cmd:PROGRAM")
+        if let predicted {
+            guard target != nil else { throw ValidationError("--backend \(backend) needs --target PROFILE: the machine to predict for") }
+            guard !predicted.isEmpty else { throw ValidationError("--backend predict: name the backend to predict, e.g. predict:llama.cpp") }
+        } else {
+            guard WorkerCommand.parse(backend, arguments: backendArg) != nil else {
+                throw ValidationError("--backend '\(backend)' is not native, llama.cpp, cmd:PROGRAM or predict[:BACKEND]")
+            }
+            if target != nil { throw ValidationError("--target is only for --backend predict") }
         }
         if !backendArg.isEmpty && !backend.hasPrefix("cmd:") { throw ValidationError("--backend-arg is only for cmd: backends") }
         let problems = spec(path: "", name: "").problems()
@@ -57,6 +75,7 @@ struct Run: ParsableCommand {
     func run() throws {
         let path = try model.resolve()
         let name = KnownModel.named(model.model)?.name ?? URL(fileURLWithPath: model.model).deletingPathExtension().lastPathComponent
+        if let predicted, let target { return try predict(path: path, name: name, backend: predicted, target: target) }
         let spec = spec(path: path, name: name)
         let command = WorkerCommand.parse(backend, arguments: backendArg)!
         Console.progress("running \(command.backendLabel) on \(URL(fileURLWithPath: path).lastPathComponent)…")
@@ -140,5 +159,28 @@ enum JSONOutput {
         let encoder = ProtocolJSON.encoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
+    }
+}
+
+extension Run {
+    /// `--backend predict`: the calibrated roofline model's figures for this configuration on --target.
+    func predict(path: String, name: String, backend: String, target: String) throws {
+        let profile = try MachineProfile.load(target)
+        let file: GGUFFile
+        do { file = try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
+        let type = model.type?.lowercased() ?? "f32"
+        let config = RunConfig(model: name, modelType: type, backend: backend, nThreads: threads, nSeq: batch, nPrompt: prompt, nGen: gen, nDepth: 0,
+                               kvType: kv, placement: "none", cpus: [], modelSize: file.fileSize,
+                               modelNParams: file.tensors.map(\.elementCount).reduce(0, +), synthetic: file["slmbench.synthetic"]?.bool == true)
+        let predictor = try Predict.predictor(try calibration.source)
+        let p = predictor.predict(config, on: profile)
+        if json {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: Predict.predictionJSON(p), options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+        } else {
+            print(PredictionTable.markdown([p], calibration: predictor.calibration, target: profile))
+        }
+        guard p.decodeTps != nil || p.prefillTps != nil else {
+            throw CLIError("nothing could be predicted for \(backend) on \(profile.name): \(p.notes.joined(separator: "; "))")
+        }
     }
 }

@@ -10,12 +10,11 @@ struct SLMBench: ParsableCommand {
         abstract: "Benchmark and profile small language models on the hardware at hand.",
         discussion: """
             Exit codes: 0 ok, 1 failure, 2 regression found, 3 some runs failed, 64 usage error.
-            Commands marked (planned) are not built yet: they say so and exit 1.
             """,
         version: BuildInfo.version,
         subcommands: [
             Probe.self, Models.self, Run.self, Sweep.self, Merge.self, Results.self, Quality.self, Generate.self,
-            Report.self, Compare.self, Cost.self, Recommend.self, Worker.self,
+            Report.self, Compare.self, HistoryCommand.self, Cost.self, Recommend.self, Predict.self, Worker.self,
         ])
 }
 

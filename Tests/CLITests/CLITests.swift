@@ -68,15 +68,6 @@ struct CLITests {
         #expect(result.stdout.contains("\(bad.path): field 'measured'"))
     }
 
-    @Test func plannedCommandsSayNotBuiltAndFail() throws {
-        for command in [["cost"]] {
-            let result = try runCommand(TestPaths.slmbenchExecutable, command + ["--anything"])
-            #expect(result.status == 1, "\(command) exited \(result.status)")
-            #expect(result.stderr.contains("not built yet"), "\(command): \(result.stderr)")
-            #expect(result.stdout.isEmpty)
-        }
-    }
-
     @Test func modelsTokenizeAndInspect() throws {
         let tokens = try slmbench("models", "tokenize", "smollm2-135m", "--text", "in 2024", "--json")
         try #require(tokens.status == 0, "\(tokens.stderr) (the real model: run scripts/bootstrap.sh or `slmbench models fetch smollm2-135m`)")

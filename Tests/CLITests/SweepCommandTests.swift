@@ -175,18 +175,75 @@ struct CompareCommandTests {
         let same = try runCommand(TestPaths.slmbenchExecutable, ["compare", folder, "cmp-a", "--store", store, "--fail-on-regression"])
         #expect(same.status == 0, "\(same.stdout)\n\(same.stderr)")
         #expect(same.stdout.contains("no change") && !same.stdout.contains("**regression**"), "\(same.stdout)")
+        // The same sweep with every prefill and decode step planted 50% slower — far outside this tiny model's
+        // run-to-run spread at 4 repetitions (a 10% slowdown of the real model: scripts/check-compare.sh): flagged, exit 2.
+        let slow = dir.appendingPathComponent("slow")
+        try FileManager.default.createDirectory(at: slow, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: folder + "/sweep.json", toPath: slow.appendingPathComponent("sweep.json").path)
+        var planted: [String] = []
+        for line in try String(contentsOfFile: folder + "/journal.jsonl", encoding: .utf8).split(separator: "\n") {
+            var entry = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            if var record = try JSONSerialization.jsonObject(with: Data((entry["record"] as? String ?? "{}").utf8)) as? [String: Any],
+               var samples = record["samples"] as? [String: Any], let repetitions = samples["repetitions"] as? [[String: Any]] {
+                samples["repetitions"] = repetitions.map { r -> [String: Any] in
+                    var r = r
+                    for key in ["step_seconds", "prefill_seconds", "ttft_seconds"] { r[key] = (r[key] as? [Double])?.map { $0 * 1.5 } }
+                    return r
+                }
+                record["samples"] = samples
+                entry["record"] = String(decoding: try JSONSerialization.data(withJSONObject: record), as: UTF8.self)
+            }
+            planted.append(String(decoding: try JSONSerialization.data(withJSONObject: entry), as: UTF8.self))
+        }
+        try (planted.joined(separator: "\n") + "\n").write(to: slow.appendingPathComponent("journal.jsonl"), atomically: true, encoding: .utf8)
+        let gate = try runCommand(TestPaths.slmbenchExecutable, ["compare", folder, slow.path, "--fail-on-regression"])
+        #expect(gate.status == 2 && gate.stdout.contains("**regression**"), "\(gate.stdout)\n\(gate.stderr)")
         let missing = try runCommand(TestPaths.slmbenchExecutable, ["compare", folder, "nonexistent-sweep", "--store", store])
         #expect(missing.status == 1 && missing.stderr.contains("nonexistent-sweep"), "\(missing.stderr)")
-        // recommend: this machine's own results are found by its fingerprint; a device not measured is an error that says so.
+        // recommend: this machine's own results are found by its fingerprint.
         let profile = dir.appendingPathComponent("here.json").path
-        let probe = try runCommand(TestPaths.slmbenchExecutable, ["probe", "--save", profile])
+        let probe = try runCommand(TestPaths.slmbenchExecutable, ["probe", "--bandwidth", "--save", profile])
         try #require(probe.status == 0, "\(probe.stderr)")
         let here = try runCommand(TestPaths.slmbenchExecutable, ["recommend", "--target", profile, "--results", folder, "--min-decode-tps", "1"])
-        #expect(here.status == 0 && here.stdout.contains("| ★ | tiny | q8_0 | native |"), "\(here.stdout)\n\(here.stderr)")
-        let library = TestPaths.packageRoot.appendingPathComponent("profiles/hardware/raspberry-pi-5.json").path
-        let elsewhere = try runCommand(TestPaths.slmbenchExecutable, ["recommend", "--target", library, "--results", folder])
-        #expect(elsewhere.status == 1 && elsewhere.stderr.contains("no measured results for") && elsewhere.stderr.contains("not built yet"),
-                "\(elsewhere.stderr)")
+        #expect(here.status == 0 && here.stdout.contains("| ★ | tiny | q8_0 | native |") && here.stdout.contains("| measured |"),
+                "\(here.stdout)\n\(here.stderr)")
+        // A device not at hand is predicted from this machine's runs and bandwidth, with the error stated.
+        let root = TestPaths.packageRoot
+        let pi = root.appendingPathComponent("profiles/hardware/raspberry-pi-5.json").path
+        let elsewhere = try runCommand(TestPaths.slmbenchExecutable, ["recommend", "--target", pi, "--results", folder, "--machine", profile])
+        #expect(elsewhere.status == 0 && elsewhere.stdout.contains("predicted (nothing measured on the target)")
+                && elsewhere.stdout.contains("| tiny | q8_0 | native | 4 | 1 |") && elsewhere.stdout.contains("Calibration:"),
+                "\(elsewhere.stdout)\n\(elsewhere.stderr)")
+        // Without a profile that has measured bandwidth for the machine the runs came from, nothing can be predicted, and the error says why.
+        let blind = try runCommand(TestPaths.slmbenchExecutable, ["recommend", "--target", pi, "--results", folder, "--store", store],
+                                   currentDirectory: dir)
+        #expect(blind.status == 1 && blind.stderr.contains("no measured results for raspberry-pi-5") && blind.stderr.contains("bandwidth"),
+                "\(blind.stderr)")
+        // cost: for this machine (rented by the hour) and for the Raspberry Pi 5 (its profile's price and power, predicted speed).
+        let costFiles = ["--cloud", root.appendingPathComponent("profiles/cost/cloud-prices.yaml").path,
+                         "--cost-defaults", root.appendingPathComponent("profiles/cost/device-defaults.yaml").path]
+        let costHere = try runCommand(TestPaths.slmbenchExecutable, ["cost", folder, "--device", profile, "--machine", profile, "--hourly-usd", "0.1"] + costFiles)
+        #expect(costHere.status == 0 && costHere.stdout.contains("| tiny | q8_0 | native |") && costHere.stdout.contains("| measured |")
+                && costHere.stdout.contains("device rental (USD/hour): 0.1000 — flag --hourly-usd"), "\(costHere.stdout)\n\(costHere.stderr)")
+        let costPi = try runCommand(TestPaths.slmbenchExecutable, ["cost", folder, "--device", pi, "--machine", profile, "--json"] + costFiles)
+        let costJSON = try #require(try JSONSerialization.jsonObject(with: Data(costPi.stdout.utf8)) as? [String: Any], "\(costPi.stderr)")
+        let piRows = try #require(costJSON["device_rows"] as? [[String: Any]])
+        #expect(piRows.first?["kind"] as? String == "prediction" && (costJSON["cloud_rows"] as? [Any])?.isEmpty == false)
+        let assumptions = try #require(costJSON["assumptions"] as? [[String: String]])
+        #expect(assumptions.contains { $0["name"] == "device purchase price (USD)" && $0["source"]?.contains("raspberry-pi-5") == true })
+        let noPrice = try runCommand(TestPaths.slmbenchExecutable, ["cost", folder, "--device", profile, "--machine", profile] + costFiles)
+        #expect(noPrice.status == 1 && noPrice.stderr.contains("--hourly-usd"), "\(noPrice.stderr)")
+        // predict --validate against llama-bench output: every row predicted, the median error printed.
+        let csv = root.appendingPathComponent("Tests/WorkloadsTests/Fixtures/llama-bench-smollm2-q8_0.csv").path
+        let validate = try runCommand(TestPaths.slmbenchExecutable, ["predict", "--target", profile, "--results", folder, "--machine", profile,
+                                                                    "--validate", csv])
+        #expect(validate.status == 0 && validate.stdout.contains("median absolute error on") && validate.stdout.contains("| q8_0 | llama.cpp | 2 |"),
+                "\(validate.stdout)\n\(validate.stderr)")
+        // history over the store: one sweep, so one point and no change point.
+        let history = try runCommand(TestPaths.slmbenchExecutable, ["history", "--store", store, "--config", "type=q8_0", "--svg", dir.appendingPathComponent("h.svg").path])
+        #expect(history.status == 0 && history.stdout.contains("| cmp-a |") && !history.stdout.contains("◆"), "\(history.stdout)\n\(history.stderr)")
+        let badKey = try runCommand(TestPaths.slmbenchExecutable, ["history", "--store", store, "--config", "colour=red"])
+        #expect(badKey.status == 64 && badKey.stderr.contains("--config 'colour=red'"), "\(badKey.stderr)")
         let badThreshold = try runCommand(TestPaths.slmbenchExecutable, ["compare", folder, folder, "--metric-threshold", "speed=3%"])
         #expect(badThreshold.status == 64 && badThreshold.stderr.contains("--metric-threshold"), "\(badThreshold.stderr)")
     }

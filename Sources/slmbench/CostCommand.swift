@@ -1,0 +1,158 @@
+import ArgumentParser
+import DeviceProbe
+import Foundation
+import Reporter
+import ResultStore
+import Workloads
+
+/// The cost model's inputs from flags, the device profile and profiles/cost/.
+struct CostOptions: ParsableArguments {
+    @Option(help: "Cloud price list (YAML).") var cloud = "profiles/cost/cloud-prices.yaml"
+    @Option(help: "Defaults for lifetime, utilisation, electricity and the workload (YAML).") var costDefaults = "profiles/cost/device-defaults.yaml"
+    @Option(help: "Device purchase price, USD (default: the profile's economics).") var priceUsd: Double?
+    @Option(help: "Device rental price per hour, USD, for a rented machine (replaces price and power).") var hourlyUsd: Double?
+    @Option(help: "Device lifetime, years.") var lifetimeYears: Double?
+    @Option(help: "Planned busy fraction of the device, 0–1.") var utilisation: Double?
+    @Option(help: "Device power under inference load, W (default: the profile's economics).") var loadWatts: Double?
+    @Option(help: "Device power when idle, W.") var idleWatts: Double?
+    @Option(help: "Electricity price, USD per kWh.") var electricityUsdPerKwh: Double?
+    @Option(help: "Workload: requests per day.") var requestsPerDay: Double?
+    @Option(help: "Workload: input (prompt) tokens per request.") var inputTokens: Double?
+    @Option(help: "Workload: output tokens per request.") var outputTokens: Double?
+
+    func validate() throws {
+        for (flag, value) in [("--price-usd", priceUsd), ("--hourly-usd", hourlyUsd), ("--lifetime-years", lifetimeYears), ("--load-watts", loadWatts),
+                              ("--idle-watts", idleWatts), ("--electricity-usd-per-kwh", electricityUsdPerKwh), ("--requests-per-day", requestsPerDay),
+                              ("--input-tokens", inputTokens), ("--output-tokens", outputTokens)] {
+            if let value, !(value >= 0 && value.isFinite) { throw ValidationError("\(flag) must be a non-negative number, got \(value)") }
+        }
+        if let utilisation, !(utilisation > 0 && utilisation <= 1) { throw ValidationError("--utilisation must be in (0, 1], got \(utilisation)") }
+    }
+
+    /// Everything the model needs, each figure with its source: a flag, the profile, or the defaults file.
+    func inputs(device profile: HardwareProfile) throws -> (DeviceEconomics, CloudPriceList, Workload) {
+        let defaults: CostFiles.Defaults, prices: CloudPriceList
+        do { defaults = try CostFiles.defaults(costDefaults) } catch { throw CLIError("--cost-defaults \(error)") }
+        do { prices = try CostFiles.cloud(cloud) } catch { throw CLIError("--cloud \(error)") }
+        let economics = profile.economics
+        let profileSource = profile.sources["economics"].map { "profile \(profile.name): \($0)" } ?? "profile \(profile.name)"
+        func pick(_ flag: Double?, _ flagName: String, _ fromProfile: Double?, _ fallback: Assumption?) -> Assumption? {
+            if let flag { return Assumption(flag, "flag \(flagName)") }
+            if let fromProfile { return Assumption(fromProfile, profileSource) }
+            return fallback
+        }
+        let rented = hourlyUsd != nil || (priceUsd == nil && economics?.priceUSD == nil && economics?.hourlyPriceUSD != nil)
+        let device = DeviceEconomics(
+            name: profile.name,
+            priceUSD: rented ? nil : pick(priceUsd, "--price-usd", economics?.priceUSD, nil),
+            hourlyUSD: rented ? pick(hourlyUsd, "--hourly-usd", economics?.hourlyPriceUSD, nil) : nil,
+            lifetimeYears: pick(lifetimeYears, "--lifetime-years", nil, defaults.lifetimeYears)!,
+            maxUtilisation: pick(utilisation, "--utilisation", nil, defaults.utilisation)!,
+            loadWatts: pick(loadWatts, "--load-watts", economics?.loadWatts, nil),
+            idleWatts: pick(idleWatts, "--idle-watts", economics?.idleWatts, nil),
+            electricityUSDPerKWh: pick(electricityUsdPerKwh, "--electricity-usd-per-kwh", nil, defaults.electricityUSDPerKWh)!)
+        let workload = Workload(
+            requestsPerDay: pick(requestsPerDay, "--requests-per-day", nil, defaults.workload.requestsPerDay)!,
+            inputTokens: pick(inputTokens, "--input-tokens", nil, defaults.workload.inputTokens)!,
+            outputTokens: pick(outputTokens, "--output-tokens", nil, defaults.workload.outputTokens)!)
+        return (device, prices, workload)
+    }
+}
+
+/// A target's rows: what was measured on it; for a target with no measured run, the predictions
+/// for every calibrated configuration instead (never a mix: a measured table stays measured).
+enum TargetEntries {
+    static func build(_ profile: HardwareProfile, entries: [StoredRun], measured: ResultsSource)
+        -> (entries: [StoredRun], source: String, predictor: Predictor?) {
+        let onTarget = entries.filter { $0.kind == "run" && $0.environment("fingerprint") == profile.fingerprint }
+        if !onTarget.isEmpty { return (onTarget, "measured on the target", nil) }
+        let calibration = Calibration(entries: entries.filter { $0.kind == "run" }, profiles: measured.profiles(for: entries))
+        guard !calibration.samples.isEmpty else {
+            return ([], calibration.unused.first.map { "no prediction: \($0)" } ?? "no measured run to calibrate predictions", nil)
+        }
+        let predictor = Predictor(calibration: calibration)
+        let predictions = predictor.configurations(for: profile).map { predictor.predict($0, on: profile) }.filter { $0.decodeTps != nil }
+        return (predictions.map { $0.entry(target: profile) }, "predicted (nothing measured on the target)", predictor)
+    }
+}
+
+struct Cost: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cloud-vs-device cost: USD per million tokens, monthly cost, break-even volume and latency.",
+        discussion: """
+            Throughput comes from the results measured on the device (matched by the profile's
+            fingerprint), or, for a device not at hand, from the calibrated roofline predictions
+            (slmbench predict), marked with their error. Device economics come from flags, else the
+            device profile's economics, else profiles/cost/device-defaults.yaml; cloud prices from
+            --cloud. Every assumption is printed with its value and source.
+            """)
+
+    @Argument(help: "A sweep folder or a sweep id (default: every result in --store).") var results: String?
+    @Option(help: "The device's hardware profile (default: the profile of the machine the results ran on).") var device: String?
+    @Option(help: "Results database.") var store = "results/slmbench.sqlite"
+    @Option(help: "Hardware profile of a machine the results ran on (repeat; default: the store's and profiles/hardware/*.json).")
+    var machine: [String] = []
+    @Option(help: "Only this model.") var model: String?
+    @Option(help: "Only this tensor type.") var type: String?
+    @Option(help: "Only this batch size (sequences decoded together; larger batches cost less and answer later).") var batch: Int?
+    @OptionGroup var cost: CostOptions
+    @Flag(help: "Print one JSON document.") var json = false
+
+    func run() throws {
+        var machines: [HardwareProfile] = []
+        for path in machine {
+            do { machines.append(try HardwareProfile.load(path: path)) } catch { throw CLIError("--machine \(path): \(error)") }
+        }
+        let measured = ResultsSource(store: store, folders: [], machines: machines)
+        let entries: [StoredRun]
+        if let results {
+            entries = try StoredResults.load(results, store: store, kinds: ["run"], flag: "RESULTS").entries
+        } else {
+            entries = try measured.load(kinds: ["run"])
+        }
+        let profile: HardwareProfile
+        if let device { profile = try MachineProfile.load(device) } else {
+            let known = measured.profiles(for: entries)
+            guard known.count == 1, let only = known.values.first else {
+                throw CLIError(known.isEmpty ? "no hardware profile for the machine these results ran on: pass --device profiles/hardware/X.json"
+                                             : "results from \(known.count) machines: pass --device to choose one")
+            }
+            profile = only
+        }
+        let target = TargetEntries.build(profile, entries: entries, measured: measured)
+        guard !target.entries.isEmpty else {
+            throw CLIError("no measured results for \(profile.name) (fingerprint \(profile.fingerprint)) in \(results ?? store), and \(target.source); "
+                + "run a sweep on a machine probed with --bandwidth first")
+        }
+        let rows = target.entries.filter {
+            (model == nil || $0.config.model == model) && (type == nil || $0.config.modelType == type?.lowercased()) && (batch == nil || $0.config.nSeq == batch)
+        }
+        let (economics, prices, workload) = try cost.inputs(device: profile)
+        let result: CostModel
+        do { result = try CostModel(entries: rows, device: economics, cloud: prices, workload: workload) } catch { throw CLIError("\(error)") }
+        if json {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: Self.json(result, source: target.source), options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+        } else {
+            print("cost for \(profile.name) (\(profile.fingerprint)) · throughput \(target.source)")
+            print("")
+            print(result.markdown())
+        }
+    }
+
+    static func json(_ m: CostModel, source: String) -> [String: Any] {
+        [
+            "schema": "slmbench.cost/1", "device": m.device.name, "throughput_source": source,
+            "device_rows": m.deviceRows.map { d in
+                ["config": Predict.configJSON(d.run.config), "kind": d.run.kind, "prediction_error_p90": d.predictionError ?? NSNull(),
+                 "seconds_per_request": d.secondsPerRequest, "devices": d.devices, "monthly_usd": d.monthlyUSD,
+                 "usd_per_million_tokens": d.perMillionTokensUSD, "usd_per_million_tokens_at_capacity": d.perMillionAtCapacityUSD,
+                 "ttft_s": d.ttftSeconds, "itl_s": d.itlSeconds] as [String: Any]
+            },
+            "cloud_rows": m.cloudRows.map { c in
+                ["name": c.option.name, "usd_per_million_tokens": c.perMillionTokensUSD, "monthly_usd": c.monthlyUSD, "ttft_plus_rtt_s": c.ttftSeconds,
+                 "break_even_requests_per_day": c.breakEvenRequestsPerDay ?? NSNull(), "source": c.option.source] as [String: Any]
+            },
+            "assumptions": m.assumptions.map { ["name": $0.name, "value": $0.value, "source": $0.source] },
+        ]
+    }
+}
