@@ -26,12 +26,8 @@ public struct HTMLReport {
         return (c.bandwidthGBps, compute, c.pointThreads)
     }
 
-    /// Decode efficiency: weight bytes per token × tg t/s ÷ probed read bandwidth.
-    public func rooflinePercent(_ r: StoredRun) -> Double? {
-        guard r.config.nGen > 0, let size = r.config.modelSize, let tg = r.tgAvgTs, let c = ceilings(threads: r.config.nThreads) else { return nil }
-        // Each decode step reads the weights once for all B sequences.
-        return Double(size) * tg / Double(r.config.nSeq) / (c.bandwidth * 1e9) * 100
-    }
+    /// Decode efficiency against the probed read bandwidth (see `Roofline.percent`).
+    public func rooflinePercent(_ r: StoredRun) -> Double? { profile.flatMap { Roofline.percent(r, on: $0) } }
 
     func threadScaling() -> SVGChart {
         let batchOne = runs.filter { $0.config.nSeq == 1 && $0.tgAvgTs != nil }

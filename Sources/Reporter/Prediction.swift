@@ -43,6 +43,15 @@ public enum Roofline {
         return Ceilings(bandwidthGBps: bandwidth, computeGFLOPS: compute, pointThreads: point.threads, basis: basis)
     }
 
+    /// % of roofline of a measured decode: weight bytes per step × steps/s ÷ the read bandwidth the
+    /// profile measured at the run's thread count. Nil without measured bandwidth.
+    public static func percent(_ r: StoredRun, on profile: HardwareProfile) -> Double? {
+        guard r.config.nGen > 0, profile.bandwidth != nil, let w = weightBytes(r.config), let tg = r.tgAvgTs,
+              let c = ceilings(profile, threads: r.config.nThreads) else { return nil }
+        // Each decode step reads the weights once for all B sequences.
+        return w * tg / Double(r.config.nSeq) / (c.bandwidthGBps * 1e9) * 100
+    }
+
     /// Bytes of weights one decode step reads: the model file's size. With tied embeddings (the
     /// SmolLM2 family) the output head reads the whole embedding matrix, so this is exact up to
     /// the file header; with separate ones it over-counts the embedding table, which calibration absorbs.

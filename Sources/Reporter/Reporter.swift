@@ -1,7 +1,9 @@
+import DeviceProbe
 import Foundation
 import ResultStore
 
-/// Tables of stored results. (The HTML report, compare and the cost model arrive with issue #7.)
+/// Tables, the HTML report, comparisons, history, predictions, recommendations and costs, all
+/// computed from stored results.
 public enum Reporter {}
 
 /// The results table: one row per run, llama-bench's columns plus latency, memory and quality.
@@ -14,7 +16,8 @@ public enum ResultsTable {
         let folds: Bool
     }
 
-    public static func markdown(_ entries: [StoredRun]) -> String {
+    /// With a `profile` that has measured bandwidth, a `% roofline` column (decode efficiency).
+    public static func markdown(_ entries: [StoredRun], profile: HardwareProfile? = nil) -> String {
         let runs = entries.filter { $0.kind == "run" }
         guard !runs.isEmpty else { return "(no runs)" }
         let quality = qualityByModelType(entries)
@@ -40,6 +43,7 @@ public enum ResultsTable {
                 guard r.config.nGen > 0, let avg = r.avgTs else { return "—" }
                 return String(format: "%.1f ± %.1f", avg, r.stddevTs ?? 0)
             }, folds: false),
+            Column(title: "% roofline", value: { r in num(profile.flatMap { Roofline.percent(r, on: $0) }, "%.0f%%") }, folds: false),
             Column(title: "TTFT ms", value: { num($0.summary["ttft_ms"], "%.1f") }, folds: false),
             Column(title: "ITL p50/p99 ms", value: { r in
                 guard let a = r.summary["itl_p50_ms"], let b = r.summary["itl_p99_ms"] else { return "—" }

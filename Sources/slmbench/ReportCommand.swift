@@ -33,7 +33,7 @@ struct Report: ParsableCommand {
         let (entries, folder) = try StoredResults.load(results, store: store, kinds: ["run", "reference", "quality"], flag: "RESULTS")
         let text: String
         switch format {
-        case "md": text = ResultsTable.markdown(entries) + "\n"
+        case "md": text = ResultsTable.markdown(entries, profile: try hardwareProfile(for: entries)) + "\n"
         case "csv": text = ResultsExport.csv(entries.filter { $0.kind == "run" })
         case "json": text = String(decoding: try ResultsExport.json(entries, full: false), as: UTF8.self) + "\n"
         default:
@@ -60,17 +60,8 @@ struct Report: ParsableCommand {
 
     func hardwareProfile(for entries: [StoredRun]) throws -> HardwareProfile? {
         if let profile { return try MachineProfile.load(profile) }
-        let fingerprints = Set(entries.compactMap { $0.environment("fingerprint") })
-        var candidates: [HardwareProfile] = []
-        if FileManager.default.fileExists(atPath: store), let db = try? SQLiteStore(path: store) {
-            for f in fingerprints {
-                if let json = try? db.profileJSON(fingerprint: f), let p = try? HardwareProfile.decode(Data(json.utf8), path: store) { candidates.append(p) }
-            }
-        }
-        let library = (try? FileManager.default.contentsOfDirectory(atPath: "profiles/hardware")) ?? []
-        for name in library.sorted() where name.hasSuffix(".json") {
-            if let p = try? HardwareProfile.load(path: "profiles/hardware/\(name)"), fingerprints.contains(p.fingerprint) { candidates.append(p) }
-        }
-        return candidates.first { $0.bandwidth != nil } ?? candidates.first
+        let found = ProfileLibrary.profiles(fingerprints: Set(entries.compactMap { $0.environment("fingerprint") }), store: store)
+            .values.sorted { $0.name < $1.name }
+        return found.first { $0.bandwidth != nil } ?? found.first
     }
 }

@@ -175,8 +175,10 @@ struct CompareCommandTests {
         let same = try runCommand(TestPaths.slmbenchExecutable, ["compare", folder, "cmp-a", "--store", store, "--fail-on-regression"])
         #expect(same.status == 0, "\(same.stdout)\n\(same.stderr)")
         #expect(same.stdout.contains("no change") && !same.stdout.contains("**regression**"), "\(same.stdout)")
-        // The same sweep with every prefill and decode step planted 50% slower — far outside this tiny model's
-        // run-to-run spread at 4 repetitions (a 10% slowdown of the real model: scripts/check-compare.sh): flagged, exit 2.
+        // A copy of the sweep in which every prefill and decode step takes 10% longer than the slowest
+        // one measured: the sides separate whatever this tiny model's noise, so this checks the gate's
+        // plumbing on real files (samples read from records, the test, exit 2). Catching a 10% slowdown
+        // in real noise is scripts/check-compare.sh's job.
         let slow = dir.appendingPathComponent("slow")
         try FileManager.default.createDirectory(at: slow, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: folder + "/sweep.json", toPath: slow.appendingPathComponent("sweep.json").path)
@@ -185,9 +187,13 @@ struct CompareCommandTests {
             var entry = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             if var record = try JSONSerialization.jsonObject(with: Data((entry["record"] as? String ?? "{}").utf8)) as? [String: Any],
                var samples = record["samples"] as? [String: Any], let repetitions = samples["repetitions"] as? [[String: Any]] {
+                var slowest: [String: Double] = [:]
+                for r in repetitions {
+                    for key in ["step_seconds", "prefill_seconds", "ttft_seconds"] { slowest[key] = max(slowest[key] ?? 0, (r[key] as? [Double])?.max() ?? 0) }
+                }
                 samples["repetitions"] = repetitions.map { r -> [String: Any] in
                     var r = r
-                    for key in ["step_seconds", "prefill_seconds", "ttft_seconds"] { r[key] = (r[key] as? [Double])?.map { $0 * 1.5 } }
+                    for key in ["step_seconds", "prefill_seconds", "ttft_seconds"] { r[key] = (r[key] as? [Double])?.map { _ in slowest[key]! * 1.1 } }
                     return r
                 }
                 record["samples"] = samples

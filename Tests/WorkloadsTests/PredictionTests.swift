@@ -81,6 +81,20 @@ struct PredictionTests {
         #expect(entry.kind == "prediction" && entry.environment("fingerprint") == "bbbb" && entry.summary["tg_error_p90"] != nil)
     }
 
+    @Test func percentOfRooflineUsesTheBandwidthAtTheRunsThreadCount() throws {
+        let here = try F.profile("here", fingerprint: "aaaa", points: [(1, 10, 100), (2, 16, 200)])
+        // 100 MB per step at 40 steps/s = 4 GB/s: 40% of 10 GB/s; at batch 4, 160 t/s is still 40 steps/s.
+        let one = F.run("a", fingerprint: "aaaa", threads: 1, tg: 40, pp: 100)
+        let batched = F.run("b", fingerprint: "aaaa", threads: 2, batch: 4, tg: 160, pp: 100)
+        #expect(abs(try #require(Roofline.percent(one, on: here)) - 40) < 1e-9)
+        #expect(abs(try #require(Roofline.percent(batched, on: here)) - 25) < 1e-9)
+        var unmeasured = here
+        unmeasured.bandwidth = nil
+        #expect(Roofline.percent(one, on: unmeasured) == nil)
+        #expect(ResultsTable.markdown([one, batched], profile: here).contains("| 40% |"))
+        #expect(!ResultsTable.markdown([one, batched]).contains("% roofline"))
+    }
+
     @Test func aBackendOrTypeWithoutCalibrationFallsBackToCoarserGroups() throws {
         let here = try F.profile("here", fingerprint: "aaaa", points: [(1, 10, 100)])
         let runs = [F.run("a", fingerprint: "aaaa", type: "q8_0", threads: 1, tg: 40, pp: 100),
