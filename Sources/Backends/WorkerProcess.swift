@@ -36,7 +36,11 @@ public enum WorkerOutcome: Sendable, Equatable {
 public struct WorkerReport: Sendable {
     public var outcome: WorkerOutcome
     public var progress: [WorkerMessage]
-    /// Peak resident set size of the worker, from the kernel (wait4 rusage), in bytes.
+    /// Peak resident set size of the worker's program, in bytes: the kernel's high-water mark
+    /// (VmHWM in /proc/PID/status) sampled every 10 ms while it runs. wait4's ru_maxrss is used only
+    /// for a worker gone before the first sample: it also counts the parent's resident memory at
+    /// spawn time (the child shares the parent's address space until exec), so a parent that had
+    /// just quantized a model would lend its size to every worker.
     public var peakRSSBytes: Int?
     /// Wall time from launch to exit, measured by the parent (a cross-check on the worker's own timing).
     public var wallSeconds: Double
@@ -114,16 +118,20 @@ public enum WorkerProcess {
         var status: Int32 = 0
         var usage = rusage()
         var killedFor: WorkerOutcome?
+        var highWater: Int?
         while true {
             let reaped = wait4(pid, &status, WNOHANG, &usage)
             if reaped == pid { break }
             if reaped < 0 && errno != EINTR { break }
             let elapsed = Date().timeIntervalSince(start)
+            // posix_spawn returns after the exec, so every sample is of the worker's own program.
+            let memory = memoryStatus(pid)
+            if let hwm = memory.highWater { highWater = max(highWater ?? 0, hwm) }
             if killedFor == nil {
                 if elapsed > limits.timeoutSeconds {
                     killedFor = .timeout(afterSeconds: limits.timeoutSeconds)
                     kill(-pid, SIGKILL)
-                } else if let limit = limits.memoryLimitBytes, let rss = residentBytes(pid), rss > limit {
+                } else if let limit = limits.memoryLimitBytes, let rss = memory.resident, rss > limit {
                     killedFor = .oom(limitBytes: limit, residentBytes: rss)
                     kill(-pid, SIGKILL)
                 }
@@ -134,7 +142,7 @@ public enum WorkerProcess {
         let lines = stdoutLines.finish()
         let tail = stderrLines.finish()
         let wall = Date().timeIntervalSince(start)
-        let peak = Int(usage.ru_maxrss) * 1024 // kilobytes on Linux
+        let peak = highWater ?? Int(usage.ru_maxrss) * 1024 // kilobytes on Linux
 
         func report(_ outcome: WorkerOutcome, _ progress: [WorkerMessage] = []) -> WorkerReport {
             WorkerReport(outcome: outcome, progress: progress, peakRSSBytes: peak > 0 ? peak : nil, wallSeconds: wall, stderrTail: tail)
@@ -169,14 +177,16 @@ public enum WorkerProcess {
         return report(.protocolError("the worker exited without a result or error line"), progress)
     }
 
-    /// VmRSS of a process from /proc, in bytes.
-    static func residentBytes(_ pid: pid_t) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+    /// VmRSS (resident now) and VmHWM (resident at most) of a process from /proc, in bytes.
+    static func memoryStatus(_ pid: pid_t) -> (resident: Int?, highWater: Int?) {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (nil, nil) }
+        var resident: Int?, highWater: Int?
+        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") || line.hasPrefix("VmHWM:") {
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
+            guard parts.count >= 2, let kb = Int(parts[1]) else { continue }
+            if line.hasPrefix("VmRSS:") { resident = kb * 1024 } else { highWater = kb * 1024 }
         }
-        return nil
+        return (resident, highWater)
     }
 }
 

@@ -28,6 +28,20 @@ struct WorkerProcessTests {
         #expect(report.outcome.status == "ok")
     }
 
+    @Test func aBigParentDoesNotInflateTheWorkersPeakMemory() {
+        // 512 MiB resident in this process when the worker starts: the kernel's ru_maxrss for the
+        // child would include it (the child shares our memory until exec); the worker's own peak must not.
+        let size = 512 << 20
+        let ballast = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
+        defer { ballast.deallocate() }
+        memset(ballast, 1, size)
+        let report = run("ok")
+        withExtendedLifetime(ballast) {}
+        #expect(report.outcome.status == "ok")
+        let peak = report.peakRSSBytes ?? 0
+        #expect(peak > 1 << 20 && peak < 256 << 20, "peak \(peak >> 20) MiB")
+    }
+
     @Test func reportedErrorIsAFailedRun() {
         #expect(run("error").outcome == .failed(code: "unsupported-type", message: "cannot run lab4g32a"))
     }

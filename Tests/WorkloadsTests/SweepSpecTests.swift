@@ -43,6 +43,16 @@ struct SweepSpecTests {
         #expect(missing.message.contains("axes.model is required"))
     }
 
+    @Test func aMemoryLimitTakesUnitsAndRefusesNonsense() throws {
+        #expect(try parse("axes:\n  model: tiny\nmeasurement:\n  memory_limit: 512MiB\n").measurement.memoryLimitBytes == 512 << 20)
+        #expect(try parse("axes:\n  model: tiny\nmeasurement:\n  memory_limit: 2GB\n").measurement.memoryLimitBytes == 2_000_000_000)
+        #expect(try parse("axes:\n  model: tiny\n").measurement.memoryLimitBytes == nil)
+        for bad in ["lots", "12KiB", "-1GiB"] {
+            let e = try #require(specError("axes:\n  model: tiny\nmeasurement:\n  memory_limit: \(bad)\n"))
+            #expect(e.line == 4 && e.key == "measurement.memory_limit" && e.message.contains("at least 1MiB"), "\(e)")
+        }
+    }
+
     @Test func rangesListsAndUnitsExpand() throws {
         let spec = try parse("""
             axes:

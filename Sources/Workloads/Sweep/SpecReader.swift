@@ -100,6 +100,22 @@ struct SpecNode {
         return value
     }
 
+    /// A size written as `512MiB`, `2GiB`, `500MB`, `64KiB` or a number of bytes; at least 1 MiB.
+    func bytes() throws(SpecError) -> Int {
+        guard case let .scalar(s) = node else { throw error("expected a size like 512MiB or 2GiB, got \(shown)") }
+        let text = s.string.trimmingCharacters(in: .whitespaces)
+        let units: [(String, Double)] = [("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("B", 1)]
+        var value: Double? = Double(text)
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            value = Double(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)).map { $0 * scale }
+            break
+        }
+        guard let value, value.isFinite, value >= 1_048_576, value < 1e15 else {
+            throw error("expected a size of at least 1MiB like 512MiB or 2GiB, got \(shown)")
+        }
+        return Int(value)
+    }
+
     /// Seconds written as `90`, `90s`, `5m` or `1h`.
     func seconds() throws(SpecError) -> Double {
         guard case let .scalar(s) = node else { throw error("expected a duration like 90s or 5m, got \(shown)") }

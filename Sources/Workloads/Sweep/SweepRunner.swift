@@ -237,7 +237,8 @@ public final class SweepRunner: @unchecked Sendable {
         context["model_sha256"] = .string(model.sha256)
         context["model_file"] = .string(model.path)
         context["run"] = (try? ProtocolJSON.value(spec)) ?? .null
-        let limit = plan.availableBytes.map { Swift.max($0 * 9 / 10, (entry.predictedBytes ?? 0) * 2) }
+        var limit = plan.availableBytes.map { Swift.max($0 * 9 / 10, (entry.predictedBytes ?? 0) * 2) }
+        if let ceiling = m.memoryLimitBytes { limit = Swift.min(limit ?? ceiling, ceiling) }
         let record = RunLauncher.run(spec, command: command, limits: WorkerLimits(timeoutSeconds: m.timeoutSeconds, memoryLimitBytes: limit),
                                      id: entry.key, workerExecutable: options.workerExecutable) { message in
             if case let .progress(stage, fraction) = message { self.progress.stage(stage, fraction) }

@@ -66,6 +66,9 @@ public struct SweepSpec: Sendable, Equatable {
         public var highCV = 0.05
         public var timeoutSeconds = 900.0
         public var cooldownSeconds = 0.0
+        /// A ceiling on each worker's resident memory (the worker is killed and the run recorded as
+        /// `oom` above it); nil: 90% of available memory, or twice the prediction if that is more.
+        public var memoryLimitBytes: Int?
         public var seed: UInt64 = 42
         public init() {}
     }
@@ -217,7 +220,7 @@ public struct SweepSpec: Sendable, Equatable {
 
     private mutating func readMeasurement(_ node: SpecNode) throws(SpecError) {
         for (key, value) in try node.mapping(allowed: ["warmup", "min_repetitions", "max_repetitions", "target_ci", "high_cv",
-                                                        "timeout", "cooldown", "seed"]) {
+                                                        "timeout", "cooldown", "memory_limit", "seed"]) {
             switch key {
             case "warmup": measurement.warmup = try value.int(min: 0)
             case "min_repetitions": measurement.minRepetitions = try value.int(min: 1)
@@ -228,6 +231,7 @@ public struct SweepSpec: Sendable, Equatable {
                 measurement.timeoutSeconds = try value.seconds()
                 guard measurement.timeoutSeconds > 0 else { throw value.error("must be positive") }
             case "cooldown": measurement.cooldownSeconds = try value.seconds()
+            case "memory_limit": measurement.memoryLimitBytes = try value.bytes()
             default: measurement.seed = UInt64(try value.int(min: 0))
             }
         }
