@@ -9,6 +9,8 @@ let package = Package(
     products: [
         .executable(name: "slmbench", targets: ["slmbench"]),
         .library(name: "DeviceProbe", targets: ["DeviceProbe"]),
+        // For the fuzz targets in Fuzz/ (scripts/fuzz.sh).
+        .library(name: "FuzzHarness", targets: ["FuzzHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -56,6 +58,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        .target(name: "FuzzHarness", dependencies: ["ModelFormat", "Workloads"]),
         .target(name: "TestSupport", dependencies: ["DeviceProbe", "ModelFormat"]),
         .testTarget(
             name: "DeviceProbeTests",
@@ -64,7 +67,8 @@ let package = Package(
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ModelFormat", "CKernels", "TestSupport"]),
         .testTarget(
-            name: "WorkloadsTests", dependencies: ["Workloads", "Backends", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport"],
+            name: "WorkloadsTests",
+            dependencies: ["Workloads", "Backends", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Workloads", "ModelFormat", "TestSupport"], exclude: ["FakeWorkers"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
