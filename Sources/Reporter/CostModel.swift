@@ -92,7 +92,7 @@ public struct CostModel: Sendable {
         /// Electricity per request above idle.
         public var marginalUSDPerRequest: Double
         public var capacityRequestsPerDay: Double
-        public var predictionError: Double?
+        public var predictionError: Double? { run.predictionError }
     }
 
     public struct CloudRow: Sendable {
@@ -143,8 +143,7 @@ public struct CostModel: Sendable {
             let atCapacity = (fixed + capacity * Self.daysPerMonth * marginal) / (capacity * Self.daysPerMonth * (i + o)) * 1e6
             let row = DeviceRow(run: e, secondsPerRequest: seconds, devices: devices, monthlyUSD: monthly, perMillionTokensUSD: monthly / tokens * 1e6,
                                 perMillionAtCapacityUSD: atCapacity, ttftSeconds: b * i / pp + b / tg, itlSeconds: b / tg,
-                                fixedMonthlyUSD: fixed, marginalUSDPerRequest: marginal, capacityRequestsPerDay: capacity,
-                                predictionError: e.kind == "prediction" ? [e.summary["tg_error_p90"], e.summary["pp_error_p90"]].compactMap { $0 }.max() : nil)
+                                fixedMonthlyUSD: fixed, marginalUSDPerRequest: marginal, capacityRequestsPerDay: capacity)
             let key = "\(e.config.model)|\(e.config.modelType)|\(e.config.backend)"
             if best[key].map({ (row.perMillionTokensUSD, row.perMillionAtCapacityUSD) < ($0.perMillionTokensUSD, $0.perMillionAtCapacityUSD) }) ?? true { best[key] = row }
         }
@@ -199,8 +198,7 @@ public struct CostModel: Sendable {
                      "|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
         for d in deviceRows.prefix(limit) {
             let c = d.run.config
-            let source = d.run.kind == "prediction" ? "predicted " + (d.predictionError.map { String(format: "±%.0f%%", $0 * 100) } ?? "±?") : "measured"
-            lines.append("| \(ResultsTable.escape(c.model)) | \(c.modelType) | \(c.backend) | \(c.nThreads) | \(c.nSeq) | \(source) | \(String(format: "%.2f", d.secondsPerRequest)) | \(d.devices) | \(usd(d.monthlyUSD)) | \(usd(d.perMillionTokensUSD)) | \(usd(d.perMillionAtCapacityUSD)) | \(ms(d.ttftSeconds)) | \(String(format: "%.1f", d.itlSeconds * 1000)) |")
+            lines.append("| \(ResultsTable.escape(c.model)) | \(c.modelType) | \(c.backend) | \(c.nThreads) | \(c.nSeq) | \(d.run.source) | \(String(format: "%.2f", d.secondsPerRequest)) | \(d.devices) | \(usd(d.monthlyUSD)) | \(usd(d.perMillionTokensUSD)) | \(usd(d.perMillionAtCapacityUSD)) | \(ms(d.ttftSeconds)) | \(String(format: "%.1f", d.itlSeconds * 1000)) |")
         }
         if deviceRows.count > limit { lines.append("(\(deviceRows.count - limit) more)") }
         let best = deviceRows[0].run.config

@@ -113,8 +113,11 @@ public struct Calibration: Sendable {
         return "\(p.cpu.architecture)/\(simd)"
     }
 
-    /// Fit from measured runs (`kind == run`, status ok, not synthetic or synthetic alike) and the
-    /// profiles of the machines they ran on, keyed by fingerprint.
+    /// KV-cache bytes per cached position, by `kvKey` (model size, KV type, backend), from the runs' reports.
+    let kvPerPosition: [String: Double]
+
+    /// Fit from measured runs (`kind == run`, status ok; synthetic models count like real ones) and
+    /// the profiles of the machines they ran on, keyed by fingerprint.
     public init(entries: [StoredRun], profiles: [String: HardwareProfile]) {
         var kvByModel: [String: Double] = [:]
         for r in entries where r.kind == "run" && r.status == "ok" {
@@ -146,30 +149,35 @@ public struct Calibration: Sendable {
         }
     }
 
-    let kvPerPosition: [String: Double]
     static func kvKey(_ c: RunConfig) -> String { "\(c.modelNParams ?? 0)|\(c.kvType)|\(c.backend)" }
 
-    /// Grouping levels, finest first: a prediction uses the finest level with data.
-    static func levels(_ phase: Phase, _ c: RunConfig) -> [String] {
-        switch phase {
-        case .decode: ["\(c.backend)|\(c.modelType)|b\(c.nSeq)", "\(c.backend)|\(c.modelType)", "\(c.backend)|*", "*"]
-        case .prefill: ["\(c.backend)|\(c.modelType)", "\(c.backend)|*", "*"]
+    /// A calibration group: runs of one backend (nil: any), tensor type (nil: any) and, for decode,
+    /// batch size (nil: any). Printed as `native|q4_0|b1`, `native|*`, `*`.
+    struct Level: Equatable {
+        var backend: String?
+        var type: String?
+        var batch: Int?
+
+        func contains(_ c: RunConfig) -> Bool {
+            (backend.map { $0 == c.backend } ?? true) && (type.map { $0 == c.modelType } ?? true) && (batch.map { $0 == c.nSeq } ?? true)
+        }
+
+        var name: String {
+            guard let backend else { return "*" }
+            return [backend, type ?? "*"].joined(separator: "|") + (batch.map { "|b\($0)" } ?? "")
         }
     }
 
-    static func matches(_ level: String, _ c: RunConfig) -> Bool {
-        let parts = level.split(separator: "|").map(String.init)
-        if parts == ["*"] { return true }
-        if parts[0] != c.backend { return false }
-        if parts[1] != "*" && parts[1] != c.modelType { return false }
-        if parts.count > 2 && parts[2] != "b\(c.nSeq)" { return false }
-        return true
+    /// Grouping levels, finest first: a prediction uses the finest level with data.
+    static func levels(_ phase: Phase, _ c: RunConfig) -> [Level] {
+        let coarse = [Level(backend: c.backend, type: c.modelType), Level(backend: c.backend), Level()]
+        return phase == .decode ? [Level(backend: c.backend, type: c.modelType, batch: c.nSeq)] + coarse : coarse
     }
 
     /// The median efficiency at the finest level that has data, leaving out sample `excluding`.
-    func efficiency(_ phase: Phase, _ c: RunConfig, excluding: Int? = nil) -> (value: Double, level: String, count: Int)? {
+    func efficiency(_ phase: Phase, _ c: RunConfig, excluding: Int? = nil) -> (value: Double, level: Level, count: Int)? {
         for level in Self.levels(phase, c) {
-            let values = samples.indices.filter { $0 != excluding && samples[$0].phase == phase && Self.matches(level, samples[$0].run.config) }
+            let values = samples.indices.filter { $0 != excluding && samples[$0].phase == phase && level.contains(samples[$0].run.config) }
                 .map { samples[$0].efficiency }
             if !values.isEmpty { return (Comparison.median(values), level, values.count) }
         }
@@ -178,9 +186,9 @@ public struct Calibration: Sendable {
 
     /// The error to state for a prediction fitted at `level`: the 90th percentile of the
     /// leave-one-out errors of the runs in that group when it has at least three, else of the whole phase.
-    func errorBound(_ phase: Phase, level: String) -> Double? {
+    func errorBound(_ phase: Phase, level: Level) -> Double? {
         let inPhase = samples.filter { $0.phase == phase }
-        let group = inPhase.filter { s in Self.levels(phase, s.run.config).contains(level) }.compactMap(\.leaveOneOutError)
+        let group = inPhase.filter { level.contains($0.run.config) }.compactMap(\.leaveOneOutError)
         let errors = group.count >= 3 ? group : inPhase.compactMap(\.leaveOneOutError)
         return Self.percentile(errors.map(abs), 0.9)
     }
@@ -252,18 +260,32 @@ public struct Prediction: Sendable {
     }
 }
 
+extension StoredRun {
+    /// For an entry of kind `prediction`, the larger of its decode and prefill errors (p90,
+    /// relative); nil for a measured run.
+    public var predictionError: Double? {
+        kind == "prediction" ? [summary["tg_error_p90"], summary["pp_error_p90"]].compactMap { $0 }.max() : nil
+    }
+
+    /// `measured`, or `predicted ±x%` (the p90 error), for a table's source column.
+    public var source: String {
+        guard kind == "prediction" else { return "measured" }
+        return "predicted " + (predictionError.map { String(format: "±%.0f%%", $0 * 100) } ?? "±?")
+    }
+}
+
 /// The roofline predictor: bound × calibrated efficiency, for any configuration on any profile.
 public struct Predictor: Sendable {
     public var calibration: Calibration
-    /// Measured runs by configuration without threads or placement, for memory.
-    let memory: [String: Int]
+    /// Largest peak RSS measured per configuration, keyed by `shape` and by `shape(…, lengths: false)`.
+    let memory: [RunConfig: Int]
 
     public init(calibration: Calibration) {
         self.calibration = calibration
-        var memory: [String: Int] = [:]
+        var memory: [RunConfig: Int] = [:]
         for s in calibration.samples {
             guard let rss = s.run.peakRssBytes else { continue }
-            for k in [Self.shapeKey(s.run.config), Self.modelKey(s.run.config)] { memory[k] = max(memory[k] ?? 0, rss) }
+            for k in [Self.shape(s.run.config), Self.shape(s.run.config, lengths: false)] { memory[k] = max(memory[k] ?? 0, rss) }
         }
         self.memory = memory
     }
@@ -271,9 +293,14 @@ public struct Predictor: Sendable {
     static func key(_ c: RunConfig) -> String {
         "\(c.model)|\(c.modelType)|\(c.backend)|t\(c.nThreads)|b\(c.nSeq)|p\(c.nPrompt)|g\(c.nGen)|kv-\(c.kvType)|d\(c.nDepth)"
     }
-    static func modelKey(_ c: RunConfig) -> String { "\(c.model)|\(c.modelType)|\(c.backend)|b\(c.nSeq)|kv-\(c.kvType)" }
-    static func shapeKey(_ c: RunConfig) -> String {
-        "\(c.model)|\(c.modelType)|\(c.backend)|b\(c.nSeq)|p\(c.nPrompt)|g\(c.nGen)|kv-\(c.kvType)|d\(c.nDepth)"
+
+    /// The configuration without what does not change memory or the calibrated shape: threads and
+    /// placement; and, with `lengths: false`, prompt and generation lengths too.
+    static func shape(_ c: RunConfig, lengths: Bool = true) -> RunConfig {
+        var s = c
+        s.nThreads = 0; s.placement = ""; s.cpus = []
+        if !lengths { s.nPrompt = 0; s.nGen = 0 }
+        return s
     }
 
     public func predict(_ c: RunConfig, on target: HardwareProfile) -> Prediction {
@@ -293,18 +320,18 @@ public struct Predictor: Sendable {
             p.decodeTps = steps * Double(c.nSeq)
             p.itlMs = 1000 / steps
             p.decodeError = calibration.errorBound(.decode, level: fit.level)
-            p.notes.append(String(format: "decode efficiency %.2f from %d run%@ (%@)", fit.value, fit.count, fit.count == 1 ? "" : "s", fit.level))
+            p.notes.append(String(format: "decode efficiency %.2f from %d run%@ (%@)", fit.value, fit.count, fit.count == 1 ? "" : "s", fit.level.name))
         }
         if c.nPrompt > 0, let compute = ceilings.computeGFLOPS, let fit = calibration.efficiency(.prefill, c), let flops = Roofline.flopsPerToken(c) {
             p.prefillTps = fit.value * compute * 1e9 / flops
             p.prefillError = calibration.errorBound(.prefill, level: fit.level)
-            p.notes.append(String(format: "prefill efficiency %.2f from %d run%@ (%@)", fit.value, fit.count, fit.count == 1 ? "" : "s", fit.level))
+            p.notes.append(String(format: "prefill efficiency %.2f from %d run%@ (%@)", fit.value, fit.count, fit.count == 1 ? "" : "s", fit.level.name))
         }
         if let pp = p.prefillTps, let itl = p.itlMs {
             p.ttftMs = Double(c.nSeq * (c.nPrompt + c.nDepth)) / pp * 1000 + itl
         }
-        p.peakRssBytes = memory[Self.shapeKey(c)]
-        if p.peakRssBytes == nil, let other = memory[Self.modelKey(c)] {
+        p.peakRssBytes = memory[Self.shape(c)]
+        if p.peakRssBytes == nil, let other = memory[Self.shape(c, lengths: false)] {
             p.peakRssBytes = other
             p.notes.append("peak RSS of \(c.model) \(c.modelType) \(c.backend) was measured at another prompt/generation length (KV cache differs)")
         }
@@ -317,17 +344,16 @@ public struct Predictor: Sendable {
     public func configurations(for target: HardwareProfile) -> [RunConfig] {
         let cores = max(1, target.cpu.physicalCores)
         let threads = Set(sequence(first: 1) { $0 * 2 }.prefix { $0 <= cores } + [cores]).sorted()
-        var shapes: [String: RunConfig] = [:], order: [String] = []
+        var longest: [RunConfig: RunConfig] = [:], order: [RunConfig] = []
         for s in calibration.samples {
-            let c = s.run.config
-            let k = "\(c.model)|\(c.modelType)|\(c.backend)|b\(c.nSeq)|kv-\(c.kvType)|d\(c.nDepth)"
-            if let have = shapes[k] {
-                if c.nPrompt + c.nGen > have.nPrompt + have.nGen { shapes[k] = c }
-            } else { shapes[k] = c; order.append(k) }
+            let c = s.run.config, k = Self.shape(c, lengths: false)
+            if let have = longest[k] {
+                if c.nPrompt + c.nGen > have.nPrompt + have.nGen { longest[k] = c }
+            } else { longest[k] = c; order.append(k) }
         }
         return order.flatMap { k in
             threads.map { t in
-                var c = shapes[k]!
+                var c = longest[k]!
                 c.placement = "none"; c.cpus = []; c.nThreads = t
                 return c
             }

@@ -28,7 +28,7 @@ public struct Recommendation: Sendable {
         public var pareto = false
         public var rejections: [String] = []
         /// Nil for a measured run; the prediction's p90 relative error for a predicted one.
-        public var predictionError: Double?
+        public var predictionError: Double? { run.predictionError }
         public var predicted: Bool { run.kind == "prediction" }
     }
 
@@ -43,9 +43,6 @@ public struct Recommendation: Sendable {
             let q = r.config.synthetic ? nil : quality[ResultsTable.qualityKey(r)]
             var candidate = Candidate(run: r, decodeTps: tg / Double(r.config.nSeq), ttftMs: r.summary["ttft_ms"], memoryBytes: r.peakRssBytes,
                                       kld: q?.kld, deltaPPLPercent: q?.dppl)
-            if r.kind == "prediction" {
-                candidate.predictionError = [r.summary["tg_error_p90"], r.summary["pp_error_p90"]].compactMap { $0 }.max()
-            }
             if let min = c.minDecodeTps, candidate.decodeTps < min {
                 candidate.rejections.append(String(format: "decode %.1f t/s per sequence < %.1f", candidate.decodeTps, min))
             }
@@ -86,8 +83,7 @@ public struct Recommendation: Sendable {
             let r = c.run.config
             let kld = c.kld.map { String(format: "%.4f", $0) } ?? (r.synthetic ? "synthetic" : "—")
             let mem = c.memoryBytes.map { String(format: "%.0f MB", Double($0) / 1e6) } ?? "—"
-            let source = c.predicted ? "predicted " + (c.predictionError.map { String(format: "±%.0f%%", $0 * 100) } ?? "±?") : "measured"
-            return "| \(c.pareto ? "★" : "") | \(ResultsTable.escape(r.model)) | \(r.modelType) | \(r.backend) | \(r.nThreads) | \(r.nSeq) | \(String(format: "%.1f", c.decodeTps)) | \(c.ttftMs.map { String(format: "%.0f", $0) } ?? "—") | \(mem) | \(kld) | \(source) |"
+            return "| \(c.pareto ? "★" : "") | \(ResultsTable.escape(r.model)) | \(r.modelType) | \(r.backend) | \(r.nThreads) | \(r.nSeq) | \(String(format: "%.1f", c.decodeTps)) | \(c.ttftMs.map { String(format: "%.0f", $0) } ?? "—") | \(mem) | \(kld) | \(c.run.source) |"
         }
         var lines = ["Feasible (★ = Pareto front over decode speed, memory and KL divergence), fastest first:", "",
                      "| | model | type | backend | threads | batch | decode t/s per seq | TTFT ms | peak RSS | KLD | source |",

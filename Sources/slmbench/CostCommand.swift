@@ -99,11 +99,7 @@ struct Cost: ParsableCommand {
     @Flag(help: "Print one JSON document.") var json = false
 
     func run() throws {
-        var machines: [HardwareProfile] = []
-        for path in machine {
-            do { machines.append(try HardwareProfile.load(path: path)) } catch { throw CLIError("--machine \(path): \(error)") }
-        }
-        let measured = ResultsSource(store: store, folders: [], machines: machines)
+        let measured = ResultsSource(store: store, folders: [], machines: try ProfileLibrary.load(machine, flag: "--machine"))
         let entries: [StoredRun]
         if let results {
             entries = try StoredResults.load(results, store: store, kinds: ["run"], flag: "RESULTS").entries

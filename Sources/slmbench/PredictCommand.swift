@@ -13,13 +13,7 @@ struct MeasuredResultsOptions: ParsableArguments {
     var machine: [String] = []
 
     var source: ResultsSource {
-        get throws {
-            var profiles: [HardwareProfile] = []
-            for path in machine {
-                do { profiles.append(try HardwareProfile.load(path: path)) } catch { throw CLIError("--machine \(path): \(error)") }
-            }
-            return ResultsSource(store: store, folders: results, machines: profiles)
-        }
+        get throws { ResultsSource(store: store, folders: results, machines: try ProfileLibrary.load(machine, flag: "--machine")) }
     }
 }
 
@@ -57,6 +51,13 @@ struct ResultsSource {
 }
 
 enum ProfileLibrary {
+    /// Profiles named on the command line; a bad file is an error naming the flag and the file.
+    static func load(_ paths: [String], flag: String) throws -> [HardwareProfile] {
+        try paths.map { path in
+            do { return try HardwareProfile.load(path: path) } catch { throw CLIError("\(flag) \(path): \(error)") }
+        }
+    }
+
     static func profiles(fingerprints: Set<String>, store: String) -> [String: HardwareProfile] {
         var found: [String: HardwareProfile] = [:]
         func offer(_ p: HardwareProfile) {

@@ -57,9 +57,4 @@ struct Recommend: ParsableCommand {
             print(PredictionTable.calibrationLines(predictor.calibration).joined(separator: "\n"))
         }
     }
-
-    /// A configuration without its thread placement, to match measured and predicted rows.
-    static func shape(_ c: RunConfig) -> String {
-        "\(c.model)|\(c.modelType)|\(c.backend)|t\(c.nThreads)|b\(c.nSeq)|p\(c.nPrompt)|g\(c.nGen)|kv-\(c.kvType)|d\(c.nDepth)"
-    }
 }
