@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C system libraries: module map + shim only, no logic.
@@ -42,7 +43,13 @@ let package = Package(
         .target(name: "ModelFormat", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Engine", dependencies: ["ModelFormat", "DeviceProbe", "CKernels", "CNuma"]),
         .target(name: "Backends", dependencies: ["Engine", "ModelFormat", "DeviceProbe", "CLlamaCpp"]),
-        .target(name: "ResultStore", dependencies: ["DeviceProbe", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "ResultStore",
+            dependencies: [
+                "DeviceProbe",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]),
         .target(name: "Reporter", dependencies: ["ResultStore", "DeviceProbe"]),
         .target(
             name: "Workloads",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what slmbench needs on Debian/Ubuntu, idempotently and quietly when all is present:
 # the C libraries the build links (hwloc, libnuma, SQLite), the tools the tests and benchmarks
-# call, and Python's jsonschema for schema checks. Model files and llama.cpp go into the cache
+# call (PostgreSQL's server for the fleet-store tests among them), and Python's jsonschema for
+# schema checks. Model files and llama.cpp go into the cache
 # folder ($SLMBENCH_CACHE, default ~/.cache/slmbench), never into git.
 #
 # As root it uses apt-get; otherwise it names the missing packages and exits 1.
@@ -11,7 +12,7 @@
 #
 # usage: scripts/bootstrap.sh [--with-plugins] [--with-browser]
 #   --with-plugins  also install the example external backend (scripts/backends/install-plugins.sh)
-#   --with-browser  also install Chromium, for scripts/check-report.sh
+#   --with-browser  also install Chromium, for scripts/check-report.sh and the report tests (test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 with_plugins=0
@@ -24,7 +25,7 @@ for arg in "$@"; do
   esac
 done
 
-packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc g++ cmake python3 python3-pip)
+packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc g++ cmake python3 python3-pip postgresql)
 [ "$with_browser" -eq 1 ] && packages+=(chromium)
 
 missing=()

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test. CI runs exactly this (.ci/run).
+# The PostgreSQL tests run against a real server this script starts (scripts/postgres.sh).
 #
 # Tests build optimised (-c release, with testability) in their own folder, .build-test:
 # quantizers and kernels run on real model files, and unoptimised Swift is 30-50x slower.
@@ -10,4 +11,8 @@ flags=(-c release -Xswiftc -enable-testing --scratch-path .build-test)
 swift build "${flags[@]}" --build-tests
 # The real model for tests that need real weights (cached; verified by SHA-256).
 .build-test/release/slmbench models fetch smollm2-135m >/dev/null
+# A real PostgreSQL for the store and fleet tests: its own folder and loopback port, stopped on exit.
+pgdir=$(mktemp -d /tmp/slmbench-pg.XXXXXX)
+trap 'scripts/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
+set -a; . "$(scripts/postgres.sh start "$pgdir")"; set +a
 swift test "${flags[@]}" --skip-build

@@ -3,8 +3,9 @@ import GRDB
 
 /// Results in SQLite (default `results/slmbench.sqlite`), through GRDB. The schema is versioned
 /// with migrations; docs/results.md describes its tables.
-public final class SQLiteStore: @unchecked Sendable {
+public final class SQLiteStore: ResultsStore, @unchecked Sendable {
     public let path: String
+    public var location: String { path }
     private let db: DatabaseQueue
 
     /// Schema migrations, applied in order; a database written by a newer slmbench is refused.
@@ -77,6 +78,22 @@ public final class SQLiteStore: @unchecked Sendable {
                 t.primaryKey(["run_id", "metric", "idx"])
             }
         }
+        // Shards of one sweep share its id: each stores its part (planned entries, host) here.
+        m.registerMigration("v2") { db in
+            try db.create(table: "sweep_parts") { t in
+                t.column("sweep_id", .text).notNull().references("sweeps", onDelete: .cascade)
+                t.column("part", .text).notNull()
+                t.column("planned", .integer).notNull()
+                t.column("hostname", .text).notNull()
+                t.column("fingerprint", .text).notNull()
+                t.column("started_at", .text).notNull()
+                t.primaryKey(["sweep_id", "part"])
+            }
+            try db.execute(sql: """
+                INSERT INTO sweep_parts (sweep_id, part, planned, hostname, fingerprint, started_at)
+                SELECT id, COALESCE(shard, 'all'), planned, hostname, fingerprint, started_at FROM sweeps
+                """)
+        }
         return m
     }
 
@@ -106,8 +123,12 @@ public final class SQLiteStore: @unchecked Sendable {
             try db.execute(sql: """
                 INSERT INTO sweeps (id, name, spec_file, spec_digest, spec_text, shard, started_at, hostname, fingerprint, planned)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET planned = excluded.planned
+                ON CONFLICT(id) DO NOTHING
                 """, arguments: [h.id, h.name, h.specFile, h.specDigest, h.specText, h.shard, h.startedAt, h.hostname, h.fingerprint, h.planned])
+            try db.execute(sql: """
+                INSERT INTO sweep_parts (sweep_id, part, planned, hostname, fingerprint, started_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(sweep_id, part) DO UPDATE SET planned = excluded.planned
+                """, arguments: [h.id, StoreQuery.part(h), h.planned, h.hostname, h.fingerprint, h.startedAt])
         }
     }
 
@@ -125,8 +146,6 @@ public final class SQLiteStore: @unchecked Sendable {
         }
     }
 
-    /// Inserts runs not stored yet (by sweep and key); rows already present are left as they are,
-    /// except their flags, which follow the given entries. Returns how many were new.
     @discardableResult
     public func save(_ runs: [StoredRun]) throws(StoreError) -> Int {
         var added = 0
@@ -134,8 +153,9 @@ public final class SQLiteStore: @unchecked Sendable {
             for r in runs {
                 let entry = String(decoding: try StoreJSON.encoder().encode(r), as: UTF8.self)
                 let flags = r.flags.joined(separator: ",")
-                if let id = try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE sweep_id = ? AND key = ?", arguments: [r.sweepId, r.key]) {
-                    try db.execute(sql: "UPDATE runs SET flags = ?, entry = ? WHERE id = ?", arguments: [flags, entry, id])
+                if let row = try Row.fetchOne(db, sql: "SELECT id, entry FROM runs WHERE sweep_id = ? AND key = ?", arguments: [r.sweepId, r.key]) {
+                    let kept = try StoreQuery.withFlags(r.flags, storedEntry: row["entry"])
+                    try db.execute(sql: "UPDATE runs SET flags = ?, entry = ? WHERE id = ?", arguments: [flags, kept, row["id"] as Int64])
                     continue
                 }
                 let c = r.config
@@ -158,10 +178,8 @@ public final class SQLiteStore: @unchecked Sendable {
         return added
     }
 
-    /// Runs matching every given column filter (column → accepted values), in sweep and plan order.
-    public func runs(sweep: String? = nil, where filters: [String: [String]] = [:], kinds: [String] = ["run"]) throws(StoreError) -> [StoredRun] {
-        let allowed: Set<String> = ["model", "model_type", "backend", "n_threads", "n_seq", "n_prompt", "n_gen", "n_depth", "kv_type",
-                                    "placement", "status", "kind"]
+    public func fetchRuns(sweep: String?, filters: [String: [String]], kinds: [String]) throws(StoreError) -> [StoredRun] {
+        try StoreQuery.checkFilters(filters)
         var clauses: [String] = []
         var arguments: [String] = []
         if let sweep { clauses.append("sweep_id = ?"); arguments.append(sweep) }
@@ -170,7 +188,6 @@ public final class SQLiteStore: @unchecked Sendable {
             arguments += kinds
         }
         for (column, values) in filters.sorted(by: { $0.key < $1.key }) {
-            guard allowed.contains(column) else { throw StoreError("cannot filter on '\(column)'; columns: \(allowed.sorted().joined(separator: ", "))") }
             clauses.append("\(column) IN (\(values.map { _ in "?" }.joined(separator: ", ")))")
             arguments += values
         }
@@ -187,16 +204,20 @@ public final class SQLiteStore: @unchecked Sendable {
     public func sweeps() throws(StoreError) -> [SweepHeader] {
         do {
             return try db.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM sweeps ORDER BY started_at, id").map { row in
-                    SweepHeader(id: row["id"], name: row["name"], specFile: row["spec_file"], specDigest: row["spec_digest"],
-                                specText: row["spec_text"], shard: row["shard"], startedAt: row["started_at"], hostname: row["hostname"],
-                                fingerprint: row["fingerprint"], planned: row["planned"])
+                var parts: [String: [(part: String, planned: Int, hostname: String)]] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT sweep_id, part, planned, hostname FROM sweep_parts") {
+                    parts[row["sweep_id"], default: []].append((row["part"], row["planned"], row["hostname"]))
+                }
+                return try Row.fetchAll(db, sql: "SELECT * FROM sweeps ORDER BY started_at, id").map { row in
+                    let header = SweepHeader(id: row["id"], name: row["name"], specFile: row["spec_file"], specDigest: row["spec_digest"],
+                                             specText: row["spec_text"], shard: row["shard"], startedAt: row["started_at"],
+                                             hostname: row["hostname"], fingerprint: row["fingerprint"], planned: row["planned"])
+                    return StoreQuery.combine(header, parts: parts[header.id] ?? [])
                 }
             }
         } catch { throw StoreError("\(path): cannot read sweeps: \(error)") }
     }
 
-    /// The stored hardware profile (JSON) with this fingerprint.
     public func profileJSON(fingerprint: String) throws(StoreError) -> String? {
         do { return try db.read { try String.fetchOne($0, sql: "SELECT profile FROM hardware_profiles WHERE fingerprint = ?", arguments: [fingerprint]) } }
         catch { throw StoreError("\(path): \(error)") }

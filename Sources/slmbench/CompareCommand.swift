@@ -22,7 +22,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Relative change that counts, for every metric (e.g. 5%).") var threshold = "5%"
     @Option(help: "A metric's own threshold, METRIC=PCT with METRIC tg, pp or ttft (repeat).") var metricThreshold: [String] = []
     @Option(help: "Significance level of the Mann–Whitney test.") var alpha = 0.05
-    @Option(help: "Results database for sweep ids.") var store = "results/slmbench.sqlite"
+@OptionGroup var storeOption: StoreOption
     @Flag(help: "Exit 2 when any regression is found.") var failOnRegression = false
     @Flag(help: "Compare even when hardware, governor or build differ.") var force = false
     @Flag(help: "Print the comparison as JSON.") var json = false
@@ -52,8 +52,8 @@ struct Compare: ParsableCommand {
     }
 
     func run() throws {
-        let baseRuns = try StoredResults.load(base, store: store, kinds: ["run"], flag: "BASE").entries
-        let newRuns = try StoredResults.load(new, store: store, kinds: ["run"], flag: "NEW").entries
+        let baseRuns = try StoredResults.load(base, store: try storeOption.location, kinds: ["run"], flag: "BASE").entries
+        let newRuns = try StoredResults.load(new, store: try storeOption.location, kinds: ["run"], flag: "NEW").entries
         var mismatches: [String] = []
         for (field, label) in [("fingerprint", "hardware fingerprint"), ("governor", "CPU governor"), ("build_configuration", "build configuration")] {
             let a = Set(baseRuns.compactMap { $0.environment(field) }), b = Set(newRuns.compactMap { $0.environment(field) })
@@ -98,19 +98,19 @@ struct Compare: ParsableCommand {
 
 /// Stored results named on the command line: a sweep folder (its journal), or a sweep id in the store.
 enum StoredResults {
-    static func load(_ name: String, store: String, kinds: [String], flag: String) throws -> (entries: [StoredRun], folder: URL) {
+    static func load(_ name: String, store: StoreLocation, kinds: [String], flag: String) throws -> (entries: [StoredRun], folder: URL) {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory), isDirectory.boolValue {
             do { return (try SweepMerge.read(URL(fileURLWithPath: name)).entries, URL(fileURLWithPath: name)) } catch {
                 throw CLIError("\(flag) \(name): \(error)")
             }
         }
-        guard FileManager.default.fileExists(atPath: store) else {
-            throw CLIError("\(flag) '\(name)' is not a sweep folder, and --store \(store) does not exist to look it up as a sweep id")
+        guard store.mayHoldResults else {
+            throw CLIError("\(flag) '\(name)' is not a sweep folder, and --store \(store.description) does not exist to look it up as a sweep id")
         }
         let entries: [StoredRun]
-        do { entries = try SQLiteStore(path: store).runs(sweep: name, kinds: kinds) } catch { throw CLIError("\(error)") }
-        guard !entries.isEmpty else { throw CLIError("\(flag) '\(name)': no such sweep folder, and no sweep with that id in \(store)") }
+        do { entries = try store.openForReading().runs(sweep: name, kinds: kinds) } catch let error as StoreError { throw CLIError("--store \(store.description): \(error)") }
+        guard !entries.isEmpty else { throw CLIError("\(flag) '\(name)': no such sweep folder, and no sweep with that id in \(store.description)") }
         return (entries, URL(fileURLWithPath: "results").appendingPathComponent(name))
     }
 }

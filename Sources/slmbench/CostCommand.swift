@@ -89,7 +89,7 @@ struct Cost: ParsableCommand {
 
     @Argument(help: "A sweep folder or a sweep id (default: every result in --store).") var results: String?
     @Option(help: "The device's hardware profile (default: the profile of the machine the results ran on).") var device: String?
-    @Option(help: "Results database.") var store = "results/slmbench.sqlite"
+@OptionGroup var storeOption: StoreOption
     @Option(help: "Hardware profile of a machine the results ran on (repeat; default: the store's and profiles/hardware/*.json).")
     var machine: [String] = []
     @Option(help: "Only this model.") var model: String?
@@ -99,10 +99,10 @@ struct Cost: ParsableCommand {
     @Flag(help: "Print one JSON document.") var json = false
 
     func run() throws {
-        let measured = ResultsSource(store: store, folders: [], machines: try ProfileLibrary.load(machine, flag: "--machine"))
+        let measured = ResultsSource(store: try storeOption.location, folders: [], machines: try ProfileLibrary.load(machine, flag: "--machine"))
         let entries: [StoredRun]
         if let results {
-            entries = try StoredResults.load(results, store: store, kinds: ["run"], flag: "RESULTS").entries
+            entries = try StoredResults.load(results, store: try storeOption.location, kinds: ["run"], flag: "RESULTS").entries
         } else {
             entries = try measured.load(kinds: ["run"])
         }
@@ -117,7 +117,7 @@ struct Cost: ParsableCommand {
         }
         let target = TargetEntries.build(profile, entries: entries, measured: measured)
         guard !target.entries.isEmpty else {
-            throw CLIError("no measured results for \(profile.name) (fingerprint \(profile.fingerprint)) in \(results ?? store), and \(target.source); "
+            throw CLIError("no measured results for \(profile.name) (fingerprint \(profile.fingerprint)) in \(try results ?? storeOption.location.description), and \(target.source); "
                 + "run a sweep on a machine probed with --bandwidth first")
         }
         let rows = target.entries.filter {

@@ -19,7 +19,7 @@ struct HistoryCommand: ParsableCommand {
 
     @Option(help: "tg (decode t/s), pp (prefill t/s) or ttft (ms).") var metric = "tg"
     @Option(help: "A filter KEY=VALUE on the configuration (repeat).") var config: [String] = []
-    @Option(help: "Results database.") var store = "results/slmbench.sqlite"
+@OptionGroup var storeOption: StoreOption
     @Option(help: "Smallest change worth marking, e.g. 5%.") var threshold = "5%"
     @Option(help: "Also write the chart to this SVG file.") var svg: String?
     @Flag(help: "Print one JSON document.") var json = false
@@ -39,22 +39,21 @@ struct HistoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: store) else { throw CLIError("--store \(store): no results database; run a sweep first") }
         var filters: [String: [String]] = [:]
         for c in config {
             let parts = c.split(separator: "=", maxSplits: 1).map(String.init)
             filters[Self.columns[parts[0]]!, default: []].append(parts[0] == "type" ? parts[1].lowercased() : parts[1])
         }
-        let db: SQLiteStore
+        let store = try storeOption.location
+        let db = try store.openForReading()
         let entries: [StoredRun], starts: [String: String]
         do {
-            db = try SQLiteStore(path: store)
             entries = try db.runs(where: filters, kinds: ["run"])
             starts = Dictionary(try db.sweeps().map { ($0.id, $0.startedAt) }, uniquingKeysWith: { a, _ in a })
-        } catch { throw CLIError("--store \(store): \(error)") }
+        } catch { throw CLIError("--store \(store.description): \(error)") }
         let history = History(entries: entries, sweepStarts: starts, metric: Comparison.Metric(rawValue: metric)!,
                                        threshold: Compare.fraction(threshold)!)
-        guard !history.series.isEmpty else { throw CLIError("no stored run in \(store) matches \(config.isEmpty ? "(no filter)" : config.joined(separator: " "))") }
+        guard !history.series.isEmpty else { throw CLIError("no stored run in \(store.description) matches \(config.isEmpty ? "(no filter)" : config.joined(separator: " "))") }
         if let svg {
             do { try Data(history.svg().utf8).write(to: URL(fileURLWithPath: svg), options: .atomic) } catch {
                 throw CLIError("--svg \(svg): \(error.localizedDescription)")

@@ -7,28 +7,26 @@ import Workloads
 
 /// Where measured results come from for calibration, recommendations and costs: the store, or sweep folders.
 struct MeasuredResultsOptions: ParsableArguments {
-    @Option(help: "Results database.") var store = "results/slmbench.sqlite"
+    @OptionGroup var storeOption: StoreOption
     @Option(help: "Sweep folders to read instead of the store (repeat).") var results: [String] = []
     @Option(help: "Hardware profile of a machine the results ran on (repeat; default: the store's and profiles/hardware/*.json).")
     var machine: [String] = []
 
     var source: ResultsSource {
-        get throws { ResultsSource(store: store, folders: results, machines: try ProfileLibrary.load(machine, flag: "--machine")) }
+        get throws { ResultsSource(store: try storeOption.location, folders: results, machines: try ProfileLibrary.load(machine, flag: "--machine")) }
     }
 }
 
 struct ResultsSource {
-    var store: String
+    var store: StoreLocation
     var folders: [String]
     /// Profiles given explicitly; they win over the store's and the library's.
     var machines: [HardwareProfile] = []
 
     func load(kinds: [String] = ["run", "quality"]) throws -> [StoredRun] {
         if folders.isEmpty {
-            guard FileManager.default.fileExists(atPath: store) else {
-                throw CLIError("--store \(store): no results database; run a sweep first (slmbench sweep profiles/sweeps/quick.yaml)")
-            }
-            do { return try SQLiteStore(path: store).runs(kinds: kinds) } catch { throw CLIError("--store \(store): \(error)") }
+            let db = try store.openForReading()
+            do { return try db.runs(kinds: kinds) } catch { throw CLIError("--store \(store.description): \(error)") }
         }
         var entries: [StoredRun] = []
         for folder in folders {
@@ -39,7 +37,7 @@ struct ResultsSource {
         return entries
     }
 
-    var described: String { folders.isEmpty ? store : folders.joined(separator: ", ") }
+    var described: String { folders.isEmpty ? store.description : folders.joined(separator: ", ") }
 
     /// The profiles of the machines these results were measured on, by fingerprint: from the store,
     /// then from profiles/hardware/*.json; a profile with measured bandwidth wins.
@@ -58,16 +56,16 @@ enum ProfileLibrary {
         }
     }
 
-    static func profiles(fingerprints: Set<String>, store: String) -> [String: HardwareProfile] {
+    static func profiles(fingerprints: Set<String>, store: StoreLocation) -> [String: HardwareProfile] {
         var found: [String: HardwareProfile] = [:]
         func offer(_ p: HardwareProfile) {
             guard fingerprints.contains(p.fingerprint) else { return }
             if let have = found[p.fingerprint], have.bandwidth != nil || p.bandwidth == nil { return }
             found[p.fingerprint] = p
         }
-        if FileManager.default.fileExists(atPath: store), let db = try? SQLiteStore(path: store) {
+        if !fingerprints.isEmpty, store.mayHoldResults, let db = try? store.open() {
             for f in fingerprints {
-                if let json = try? db.profileJSON(fingerprint: f), let p = try? HardwareProfile.decode(Data(json.utf8), path: store) { offer(p) }
+                if let json = try? db.profileJSON(fingerprint: f), let p = try? HardwareProfile.decode(Data(json.utf8), path: store.description) { offer(p) }
             }
         }
         let library = (try? FileManager.default.contentsOfDirectory(atPath: "profiles/hardware")) ?? []

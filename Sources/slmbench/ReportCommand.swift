@@ -21,7 +21,7 @@ struct Report: ParsableCommand {
     @Argument(help: "A sweep folder or a sweep id.") var results: String
     @Option(help: "md, csv, json or html.") var format = "md"
     @Option(help: "Output file (html default: the sweep folder's report.html).") var out: String?
-    @Option(help: "Results database for sweep ids.") var store = "results/slmbench.sqlite"
+@OptionGroup var storeOption: StoreOption
     @Option(help: "Hardware profile JSON for the roofline and hardware section.") var profile: String?
     @OptionGroup(title: "Cost section (html)") var cost: CostOptions
 
@@ -30,7 +30,7 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        let (entries, folder) = try StoredResults.load(results, store: store, kinds: ["run", "reference", "quality"], flag: "RESULTS")
+        let (entries, folder) = try StoredResults.load(results, store: try storeOption.location, kinds: ["run", "reference", "quality"], flag: "RESULTS")
         let text: String
         switch format {
         case "md": text = ResultsTable.markdown(entries, profile: try hardwareProfile(for: entries)) + "\n"
@@ -60,7 +60,7 @@ struct Report: ParsableCommand {
 
     func hardwareProfile(for entries: [StoredRun]) throws -> HardwareProfile? {
         if let profile { return try MachineProfile.load(profile) }
-        let found = ProfileLibrary.profiles(fingerprints: Set(entries.compactMap { $0.environment("fingerprint") }), store: store)
+        let found = ProfileLibrary.profiles(fingerprints: Set(entries.compactMap { $0.environment("fingerprint") }), store: try storeOption.location)
             .values.sorted { $0.name < $1.name }
         return found.first { $0.bandwidth != nil } ?? found.first
     }

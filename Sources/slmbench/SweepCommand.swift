@@ -18,7 +18,7 @@ struct Sweep: ParsableCommand {
 
     @Argument(help: "The sweep spec (YAML).") var spec: String
     @Option(help: "Sweep folder (default: results/NAME-TIMESTAMP, or the latest matching one with --resume).") var out: String?
-    @Option(help: "Results database.") var store = "results/slmbench.sqlite"
+    @OptionGroup var storeOption: StoreOption
     @Flag(help: "Continue the sweep in --out (or the latest folder of this spec) after an interruption.") var resume = false
     @Option(help: "Run only shard i of n (e.g. 2/3).") var shard: String?
     @Option(help: "Sweep id (default: NAME-TIMESTAMP; give shards of one sweep the same id).") var id: String?
@@ -63,14 +63,15 @@ struct Sweep: ParsableCommand {
         } else { folder = URL(fileURLWithPath: "results/\(sweepId)\(shardSuffix)") }
         let environment = SweepEnvironment(profile: machine, buildConfiguration: BuildInfo.configuration,
                                            slmbenchVersion: BuildInfo.version, slmbenchCommit: BuildInfo.commit)
-        let runner = SweepRunner(plan: plan, options: .init(outDir: folder, storePath: store, shard: shardParts, resume: resume, sweepId: sweepId),
+        let store = try storeOption.location
+        let runner = SweepRunner(plan: plan, options: .init(outDir: folder, store: store, shard: shardParts, resume: resume, sweepId: sweepId),
                                  environment: environment, profile: machine, preparer: preparer)
         let outcome: SweepRunner.Outcome
         do { outcome = try runner.run() } catch { throw CLIError("\(error)") }
         if json {
             FileHandle.standardOutput.write(try ResultsExport.json(outcome.entries, full: false) + Data("\n".utf8))
         } else {
-            print("sweep \(outcome.sweepId) · \(folder.path) · store \(store)")
+            print("sweep \(outcome.sweepId) · \(folder.path) · store \(store.description)")
             print("")
             print(ResultsTable.markdown(outcome.entries))
         }
@@ -162,7 +163,7 @@ struct Merge: ParsableCommand {
     @Argument(help: "Shard folders (each made by `sweep --shard i/n`).") var folders: [String]
     @Option(help: "Merged sweep folder.") var out: String
     @Option(help: "Sweep id of the merged sweep (default: the shards' id when they share one).") var id: String?
-    @Option(help: "Results database.") var store = "results/slmbench.sqlite"
+    @OptionGroup var storeOption: StoreOption
     @Flag(help: "Print the merged results as JSON.") var json = false
 
     func run() throws {
@@ -171,13 +172,14 @@ struct Merge: ParsableCommand {
             let ids = Set(read.map(\.header.id))
             let mergedId = id ?? (ids.count == 1 ? ids.first! : "\(read[0].header.name)-merged-\(Sweep.timestamp())")
             let (header, entries) = try SweepMerge.merge(read, into: URL(fileURLWithPath: out), id: mergedId)
-            let db = try SQLiteStore(path: store)
+            let store = try storeOption.location
+            let db = try store.openForWriting()
             try db.saveSweep(header)
             try db.save(entries)
             if json {
                 FileHandle.standardOutput.write(try ResultsExport.json(entries, full: false) + Data("\n".utf8))
             } else {
-                print("merged \(read.count) shards into \(out) (sweep \(mergedId), \(entries.count) entries) · store \(store)")
+                print("merged \(read.count) shards into \(out) (sweep \(mergedId), \(entries.count) entries) · store \(store.description)")
                 print("")
                 print(ResultsTable.markdown(entries))
             }
@@ -192,7 +194,7 @@ struct Results: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Runs matching every filter given (repeat a filter for alternatives).")
-        @Option(help: "Results database.") var store = "results/slmbench.sqlite"
+        @OptionGroup var storeOption: StoreOption
         @Option(help: "Only this sweep.") var sweep: String?
         @Option(help: "Model name.") var model: [String] = []
         @Option(help: "Type.") var type: [String] = []
@@ -214,7 +216,7 @@ struct Results: ParsableCommand {
         }
 
         func run() throws {
-            guard FileManager.default.fileExists(atPath: store) else { throw CLIError("--store \(store): no results database there yet; run a sweep first") }
+            let db = try storeOption.location.openForReading()
             var filters: [String: [String]] = [:]
             if !model.isEmpty { filters["model"] = model }
             if !type.isEmpty { filters["model_type"] = type.map { $0.lowercased() } }
@@ -228,12 +230,12 @@ struct Results: ParsableCommand {
             if !placement.isEmpty { filters["placement"] = placement }
             if !status.isEmpty { filters["status"] = status }
             do {
-                var runs = try SQLiteStore(path: store).runs(sweep: sweep, where: filters, kinds: kind)
+                var runs = try db.runs(sweep: sweep, where: filters, kinds: kind)
                 if format == "md" {
                     // Quality entries of the same sweeps fill the table's quality columns.
                     let sweeps = Set(runs.map(\.sweepId))
                     if !kind.contains("quality") {
-                        runs += try SQLiteStore(path: store).runs(where: [:], kinds: ["quality"]).filter { sweeps.contains($0.sweepId) }
+                        runs += try db.runs(where: [:], kinds: ["quality"]).filter { sweeps.contains($0.sweepId) }
                     }
                     print(ResultsTable.markdown(runs))
                 } else if format == "csv" {
@@ -247,12 +249,11 @@ struct Results: ParsableCommand {
 
     struct Sweeps: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The stored sweeps.")
-        @Option(help: "Results database.") var store = "results/slmbench.sqlite"
+        @OptionGroup var storeOption: StoreOption
         func run() throws {
-            guard FileManager.default.fileExists(atPath: store) else { throw CLIError("--store \(store): no results database there yet; run a sweep first") }
+            let db = try storeOption.location.openForReading()
             var rows: [String] = []
             do {
-                let db = try SQLiteStore(path: store)
                 for s in try db.sweeps() {
                     let stored = try db.runs(sweep: s.id, kinds: ["run", "reference", "quality"]).count
                     let samples = try db.sampleCount(sweep: s.id)

@@ -33,14 +33,14 @@ public struct SweepEnvironment: Codable, Sendable, Equatable {
 public final class SweepRunner: @unchecked Sendable {
     public struct Options {
         public var outDir: URL
-        public var storePath: String
+        public var store: StoreLocation
         public var shard: (index: Int, count: Int)?
         public var resume: Bool
         /// Replaces the running executable as slmbench's worker (tests).
         public var workerExecutable: String?
         public var sweepId: String
-        public init(outDir: URL, storePath: String, shard: (Int, Int)?, resume: Bool, workerExecutable: String? = nil, sweepId: String) {
-            self.outDir = outDir; self.storePath = storePath; self.shard = shard.map { (index: $0.0, count: $0.1) }
+        public init(outDir: URL, store: StoreLocation, shard: (Int, Int)?, resume: Bool, workerExecutable: String? = nil, sweepId: String) {
+            self.outDir = outDir; self.store = store; self.shard = shard.map { (index: $0.0, count: $0.1) }
             self.resume = resume; self.workerExecutable = workerExecutable; self.sweepId = sweepId
         }
     }
@@ -113,7 +113,7 @@ public final class SweepRunner: @unchecked Sendable {
         let (previous, _) = try Journal.read(path: journalPath)
         let done = Self.latest(previous)
         let journal = try Journal(path: journalPath)
-        let store = try SQLiteStore(path: options.storePath)
+        let store = try options.store.open()
         try store.saveSweep(savedHeader)
         if let json = try? String(decoding: StoreJSON.encoder().encode(profile), as: UTF8.self) {
             try store.saveProfile(fingerprint: profile.fingerprint, name: profile.name, json: json)
@@ -198,7 +198,7 @@ public final class SweepRunner: @unchecked Sendable {
         return changed.sorted { $0.seq < $1.seq }
     }
 
-    func execute(_ entry: PlannedRun, sweepId: String, store: SQLiteStore) -> StoredRun {
+    func execute(_ entry: PlannedRun, sweepId: String, store: any ResultsStore) -> StoredRun {
         let p = entry.point
         var config = RunConfig(model: p.model, modelType: p.type, backend: p.backend, nThreads: p.threads, nSeq: p.batch,
                                nPrompt: p.prompt, nGen: p.gen, nDepth: p.depth, kvType: p.kv, placement: p.placement, cpus: entry.cpus,
