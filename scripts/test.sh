@@ -6,7 +6,7 @@
 # quantizers and kernels run on real model files, and unoptimised Swift is 30-50x slower.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh --with-plugins
+scripts/bootstrap.sh --with-plugins --with-browser
 flags=(-c release -Xswiftc -enable-testing --scratch-path .build-test)
 swift build "${flags[@]}" --build-tests
 # The real model for tests that need real weights (cached; verified by SHA-256).

@@ -201,7 +201,10 @@ public struct HTMLReport {
             rows.append(("\(point.threads) thread\(point.threads == 1 ? "" : "s")",
                          String(format: "read %.1f GB/s, f32 FMA %.0f GFLOP/s (medians)", point.readGBps?.median ?? .nan, point.fmaGFLOPS?.median ?? .nan)))
         }
-        if let s = p.system { rows.append(("system", [s.os, s.kernel].compactMap { $0 }.joined(separator: ", "))) }
+        if let s = p.system {
+            if let host = s.hostname { rows.append(("host", host)) }
+            rows.append(("system", [s.os, s.kernel].compactMap { $0 }.joined(separator: ", ")))
+        }
         if let g = p.frequency?.governor { rows.append(("governor", g)) }
         return "<table class=\"kv\">" + rows.map { "<tr><th>\(HTML.escape($0.0))</th><td>\(HTML.escape($0.1))</td></tr>" }.joined() + "</table>"
     }
