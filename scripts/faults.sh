@@ -10,7 +10,9 @@
 #             stay intact and readable.
 #   3. oom:   one configuration exceeds the spec's memory_limit; it must be recorded as `oom` and
 #             the sweep must go on to the next.
-#   4. postgres restart: not run — the PostgreSQL store is not built yet (issue 9).
+#   4. postgres: the sweep writes into a real PostgreSQL (scripts/postgres.sh) that is stopped
+#             for a few seconds and started again, twice, mid-sweep; writes must retry and
+#             succeed, and the stored results must equal the uninterrupted sweep's.
 #
 # Needs root for the tmpfs mount. Uses the synthetic `tiny` model and the real SmolLM2-135M.
 #   scripts/faults.sh [WORK-FOLDER]
@@ -121,6 +123,34 @@ else
   report "oom" FAIL "exit $code; entries: $(tr '\n' ' ' <<<"$rows")"
 fi
 
-echo "postgres restart: NOT RUN — the PostgreSQL results store is not built yet (issue 9)"
+# 4. PostgreSQL restarts mid-sweep.
+pg=$work/pg
+if envfile=$(scripts/postgres.sh start "$pg" 2>"$work/pg.err"); then
+  url=$(grep '^SLMBENCH_TEST_POSTGRES=' "$envfile" | cut -d= -f2-)
+  export PGPASSWORD=$(grep '^PGPASSWORD=' "$envfile" | cut -d= -f2-)
+  "$slmbench" sweep "$spec" --id pgdrill --out "$work/pgdrill" --store "$url" >/dev/null 2>"$work/pgdrill.err" &
+  pid=$!
+  outages=0
+  for pause in 6 10; do
+    sleep "$pause"
+    kill -0 "$pid" 2>/dev/null || break
+    scripts/postgres.sh stop "$pg" && sleep 4 && scripts/postgres.sh start "$pg" >/dev/null && outages=$((outages + 1))
+  done
+  wait "$pid"
+  code=$?
+  stored "$url" pgdrill | sed 's/^/x/' > "$work/pgdrill.rows"
+  rows=$(wc -l < "$work/pgdrill.rows"); refs=$(wc -l < "$work/ref.rows")
+  lines=$(journal_keys "$work/pgdrill/journal.jsonl" | wc -l)
+  retried=$(grep -c "retrying" "$work/pgdrill.err")
+  if [ "$code" -eq 0 ] && [ "$outages" -eq 2 ] && [ "$retried" -ge 1 ] && cmp -s "$work/ref.rows" "$work/pgdrill.rows" && [ "$lines" -eq "$rows" ]; then
+    report "postgres" PASS "2 server restarts (4 s down each) mid-sweep; the sweep said it was retrying $retried time(s) and finished (exit 0); $rows stored entries = the uninterrupted sweep's $refs (same keys and statuses), journal $lines lines"
+  else
+    report "postgres" FAIL "restarts $outages, sweep exit $code, retry messages $retried, stored $rows vs uninterrupted $refs, journal $lines (stderr: $(tail -n 3 "$work/pgdrill.err" | tr '\n' ' '))"
+  fi
+  scripts/postgres.sh stop "$pg"
+else
+  report "postgres" FAIL "cannot start PostgreSQL: $(tail -n 3 "$work/pg.err" | tr '\n' ' ') (scripts/bootstrap.sh installs it)"
+fi
+
 echo "faults: $failures drill(s) failed; details in $work"
 [ "$failures" -eq 0 ]
