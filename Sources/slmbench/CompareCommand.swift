@@ -22,7 +22,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Relative change that counts, for every metric (e.g. 5%).") var threshold = "5%"
     @Option(help: "A metric's own threshold, METRIC=PCT with METRIC tg, pp or ttft (repeat).") var metricThreshold: [String] = []
     @Option(help: "Significance level of the Mann–Whitney test.") var alpha = 0.05
-@OptionGroup var storeOption: StoreOption
+    @OptionGroup var storeOption: StoreOption
     @Flag(help: "Exit 2 when any regression is found.") var failOnRegression = false
     @Flag(help: "Compare even when hardware, governor or build differ.") var force = false
     @Flag(help: "Print the comparison as JSON.") var json = false

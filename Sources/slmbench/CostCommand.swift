@@ -89,7 +89,7 @@ struct Cost: ParsableCommand {
 
     @Argument(help: "A sweep folder or a sweep id (default: every result in --store).") var results: String?
     @Option(help: "The device's hardware profile (default: the profile of the machine the results ran on).") var device: String?
-@OptionGroup var storeOption: StoreOption
+    @OptionGroup var storeOption: StoreOption
     @Option(help: "Hardware profile of a machine the results ran on (repeat; default: the store's and profiles/hardware/*.json).")
     var machine: [String] = []
     @Option(help: "Only this model.") var model: String?

@@ -19,7 +19,7 @@ struct HistoryCommand: ParsableCommand {
 
     @Option(help: "tg (decode t/s), pp (prefill t/s) or ttft (ms).") var metric = "tg"
     @Option(help: "A filter KEY=VALUE on the configuration (repeat).") var config: [String] = []
-@OptionGroup var storeOption: StoreOption
+    @OptionGroup var storeOption: StoreOption
     @Option(help: "Smallest change worth marking, e.g. 5%.") var threshold = "5%"
     @Option(help: "Also write the chart to this SVG file.") var svg: String?
     @Flag(help: "Print one JSON document.") var json = false

@@ -21,7 +21,7 @@ struct Report: ParsableCommand {
     @Argument(help: "A sweep folder or a sweep id.") var results: String
     @Option(help: "md, csv, json or html.") var format = "md"
     @Option(help: "Output file (html default: the sweep folder's report.html).") var out: String?
-@OptionGroup var storeOption: StoreOption
+    @OptionGroup var storeOption: StoreOption
     @Option(help: "Hardware profile JSON for the roofline and hardware section.") var profile: String?
     @OptionGroup(title: "Cost section (html)") var cost: CostOptions
 
