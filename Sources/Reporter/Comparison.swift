@@ -69,10 +69,12 @@ public struct Comparison: Sendable {
         }
     }
 
+    /// A side may hold several sweeps of the same build (run alternately with the other side's, so
+    /// that the machine's drift falls on both alike): runs with the same key pool their repetitions.
     public init(base: [StoredRun], new: [StoredRun], thresholds: [Metric: Double], defaultThreshold: Double = 0.05,
                 alpha: Double = 0.05) {
-        let baseRuns = Dictionary(base.filter { $0.kind == "run" && $0.status == "ok" }.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
-        let newRuns = Dictionary(new.filter { $0.kind == "run" && $0.status == "ok" }.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
+        let baseRuns = Dictionary(grouping: base.filter { $0.kind == "run" && $0.status == "ok" }, by: \.key)
+        let newRuns = Dictionary(grouping: new.filter { $0.kind == "run" && $0.status == "ok" }, by: \.key)
         onlyInBase = baseRuns.keys.filter { newRuns[$0] == nil }.sorted()
         onlyInNew = newRuns.keys.filter { baseRuns[$0] == nil }.sorted()
         warnings = []
@@ -80,7 +82,7 @@ public struct Comparison: Sendable {
         for key in baseRuns.keys.filter({ newRuns[$0] != nil }).sorted() {
             let (b, n) = (baseRuns[key]!, newRuns[key]!)
             for metric in Metric.allCases {
-                let x = Self.samples(b, metric), y = Self.samples(n, metric)
+                let x = b.flatMap { Self.samples($0, metric) }, y = n.flatMap { Self.samples($0, metric) }
                 guard !x.isEmpty, !y.isEmpty else { continue }
                 let threshold = thresholds[metric] ?? defaultThreshold
                 let mb = Self.median(x), mn = Self.median(y)

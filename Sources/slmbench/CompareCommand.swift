@@ -8,8 +8,10 @@ struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare two result sets run by run; a regression gate for CI.",
         discussion: """
-            BASE and NEW are sweep folders (results/<sweep-id>/) or sweep ids in --store. Runs are
-            matched by configuration. Per metric (decode t/s, prefill t/s, TTFT) the verdict is
+            BASE and NEW are sweep folders (results/<sweep-id>/) or sweep ids in --store, or
+            comma-separated lists of them: a side's sweeps pool their repetitions per configuration
+            (run the two builds' sweeps alternately, A1 B1 A2 B2 …, so that the machine's drift falls
+            on both sides alike). Runs are matched by configuration. Per metric (decode t/s, prefill t/s, TTFT) the verdict is
             "regression" only when the median got worse by more than the threshold AND a two-sided
             Mann–Whitney U test on the per-repetition samples gives p < --alpha; otherwise "no change".
             The two sides must come from the same hardware (profile fingerprint), CPU governor and
@@ -17,8 +19,8 @@ struct Compare: ParsableCommand {
             Exit status: 0 no regression, 2 regression with --fail-on-regression, 1 error.
             """)
 
-    @Argument(help: "Baseline: a sweep folder or a sweep id.") var base: String
-    @Argument(help: "New results: a sweep folder or a sweep id.") var new: String
+    @Argument(help: "Baseline: a sweep folder or a sweep id, or a comma-separated list of them.") var base: String
+    @Argument(help: "New results: a sweep folder or a sweep id, or a comma-separated list of them.") var new: String
     @Option(help: "Relative change that counts, for every metric (e.g. 5%).") var threshold = "5%"
     @Option(help: "A metric's own threshold, METRIC=PCT with METRIC tg, pp or ttft (repeat).") var metricThreshold: [String] = []
     @Option(help: "Significance level of the Mann–Whitney test.") var alpha = 0.05
@@ -52,8 +54,14 @@ struct Compare: ParsableCommand {
     }
 
     func run() throws {
-        let baseRuns = try StoredResults.load(base, store: try storeOption.location, kinds: ["run"], flag: "BASE").entries
-        let newRuns = try StoredResults.load(new, store: try storeOption.location, kinds: ["run"], flag: "NEW").entries
+        let store = try storeOption.location
+        func side(_ list: String, flag: String) throws -> [StoredRun] {
+            let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !names.isEmpty else { throw CLIError("\(flag) '\(list)' names no sweep") }
+            return try names.flatMap { try StoredResults.load($0, store: store, kinds: ["run"], flag: flag).entries }
+        }
+        let baseRuns = try side(base, flag: "BASE")
+        let newRuns = try side(new, flag: "NEW")
         var mismatches: [String] = []
         for (field, label) in [("fingerprint", "hardware fingerprint"), ("governor", "CPU governor"), ("build_configuration", "build configuration")] {
             let a = Set(baseRuns.compactMap { $0.environment(field) }), b = Set(newRuns.compactMap { $0.environment(field) })

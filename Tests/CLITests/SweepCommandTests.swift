@@ -206,6 +206,13 @@ struct CompareCommandTests {
         #expect(gate.status == 2 && gate.stdout.contains("**regression**"), "\(gate.stdout)\n\(gate.stderr)")
         let missing = try runCommand(TestPaths.slmbenchExecutable, ["compare", folder, "nonexistent-sweep", "--store", store])
         #expect(missing.status == 1 && missing.stderr.contains("nonexistent-sweep"), "\(missing.stderr)")
+        // A side may pool several sweeps (comma-separated); each must exist.
+        let pooled = try runCommand(TestPaths.slmbenchExecutable, ["compare", "\(folder),\(folder)", folder, "--fail-on-regression", "--json"])
+        let pooledJSON = try #require(try JSONSerialization.jsonObject(with: Data(pooled.stdout.utf8)) as? [String: Any], "\(pooled.stderr)")
+        let pooledRows = try #require(pooledJSON["rows"] as? [[String: Any]])
+        #expect(pooled.status == 0 && pooledRows.allSatisfy { ($0["base_count"] as? Int) == 2 * (($0["new_count"] as? Int) ?? -1) }, "\(pooledRows)")
+        let pooledMissing = try runCommand(TestPaths.slmbenchExecutable, ["compare", "\(folder),nonexistent-sweep", folder, "--store", store])
+        #expect(pooledMissing.status == 1 && pooledMissing.stderr.contains("BASE 'nonexistent-sweep'"), "\(pooledMissing.stderr)")
         // recommend: this machine's own results are found by its fingerprint.
         let profile = dir.appendingPathComponent("here.json").path
         let probe = try runCommand(TestPaths.slmbenchExecutable, ["probe", "--bandwidth", "--save", profile])

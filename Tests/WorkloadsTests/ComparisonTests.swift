@@ -68,4 +68,21 @@ struct ComparisonTests {
         #expect(c.onlyInBase == ["a"] && c.onlyInNew == ["c"])
         #expect(Set(c.rows.map(\.key)) == ["b"])
     }
+
+    @Test func aSideOfSeveralSweepsPoolsItsRepetitions() throws {
+        // Two sweeps per side, run alternately on a machine that was 12% slower for the second pair:
+        // one sweep against the other reads as a regression; pooled, both sides carry the drift alike.
+        let fast = [100.0, 101, 99, 100.5], slow = fast.map { $0 * 0.88 }
+        let a1 = run("k", rates: fast), b1 = run("k", rates: fast.map { $0 * 1.005 })
+        let a2 = run("k", rates: slow), b2 = run("k", rates: slow.map { $0 * 0.995 })
+        #expect(Comparison(base: [a1], new: [b2], thresholds: [:]).regressions.count == 1)
+        let pooled = Comparison(base: [a1, a2], new: [b1, b2], thresholds: [:])
+        let row = try #require(pooled.rows.first { $0.metric == .tg })
+        #expect(row.baseCount == 8 && row.newCount == 8 && row.verdict == .noChange, "\(row)")
+        // A real 10% slowdown on the new side is still found through a smaller drift.
+        let drifted = fast.map { $0 * 0.95 }
+        let pooledSlower = Comparison(base: [a1, run("k", rates: drifted)],
+                                      new: [run("k", rates: fast.map { $0 * 0.9 }), run("k", rates: drifted.map { $0 * 0.9 })], thresholds: [:])
+        #expect(pooledSlower.rows.first { $0.metric == .tg }?.verdict == .regression)
+    }
 }
