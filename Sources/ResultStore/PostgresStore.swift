@@ -59,10 +59,7 @@ public final class PostgresStore: ResultsStore, @unchecked Sendable {
               planned INTEGER NOT NULL, hostname TEXT NOT NULL, fingerprint TEXT NOT NULL, started_at TEXT NOT NULL,
               PRIMARY KEY (sweep_id, part))
             """,
-            """
-            INSERT INTO sweep_parts (sweep_id, part, planned, hostname, fingerprint, started_at)
-            SELECT id, COALESCE(shard, 'all'), planned, hostname, fingerprint, started_at FROM sweeps
-            """,
+            StoreQuery.sweepPartsFromSweeps,
         ]),
     ]
 
@@ -267,18 +264,10 @@ public final class PostgresStore: ResultsStore, @unchecked Sendable {
         let logger: Logger
 
         func rows(_ query: PostgresQuery) throws -> [PostgresRow] {
-            do { return Array(try connection.query(query, logger: logger).wait().rows) } catch {
-                throw Failure(error)
-            }
+            Array(try connection.query(query, logger: logger).wait().rows)
         }
 
         func run(_ query: PostgresQuery) throws { _ = try rows(query) }
-    }
-
-    /// A statement's error on its way out of `transaction`: kept whole so it can be classified.
-    struct Failure: Error {
-        let error: any Error
-        init(_ error: any Error) { self.error = error }
     }
 
     /// Runs `body` in one transaction, reconnecting and repeating it while the server is away.
@@ -305,16 +294,15 @@ public final class PostgresStore: ResultsStore, @unchecked Sendable {
                     throw error
                 }
             } catch {
-                let cause = (error as? Failure)?.error ?? error
-                if let storeError = cause as? StoreError { throw storeError }
+                if let storeError = error as? StoreError { throw storeError }
                 let elapsed = Date().timeIntervalSince(started)
-                guard Self.isTransient(cause), elapsed < retrySeconds else {
+                guard Self.isTransient(error), elapsed < retrySeconds else {
                     let waited = attempt > 1 ? " (after \(attempt) attempts over \(Int(elapsed)) s)" : ""
-                    throw StoreError("\(location): cannot \(what): \(Self.describe(cause))\(waited)")
+                    throw StoreError("\(location): cannot \(what): \(Self.describe(error))\(waited)")
                 }
                 dropConnection()
                 if !announced {
-                    Self.say("store \(location): \(Self.describe(cause)); retrying for up to \(Int(retrySeconds)) s")
+                    Self.say("store \(location): \(Self.describe(error)); retrying for up to \(Int(retrySeconds)) s")
                     announced = true
                 }
                 Thread.sleep(forTimeInterval: min(0.25 * Double(1 << min(attempt - 1, 4)), max(0, retrySeconds - elapsed)))

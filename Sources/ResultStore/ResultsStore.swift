@@ -49,6 +49,12 @@ enum StoreQuery {
         return String(decoding: try StoreJSON.encoder().encode(stored), as: UTF8.self)
     }
 
+    /// Migration v2's backfill, the same SQL in both stores: each sweep stored before v2 becomes its own part.
+    static let sweepPartsFromSweeps = """
+        INSERT INTO sweep_parts (sweep_id, part, planned, hostname, fingerprint, started_at)
+        SELECT id, COALESCE(shard, 'all'), planned, hostname, fingerprint, started_at FROM sweeps
+        """
+
     /// The key under which a part of a sweep (one shard, or the whole plan) is stored.
     static func part(_ header: SweepHeader) -> String { header.shard ?? "all" }
 

@@ -89,10 +89,7 @@ public final class SQLiteStore: ResultsStore, @unchecked Sendable {
                 t.column("started_at", .text).notNull()
                 t.primaryKey(["sweep_id", "part"])
             }
-            try db.execute(sql: """
-                INSERT INTO sweep_parts (sweep_id, part, planned, hostname, fingerprint, started_at)
-                SELECT id, COALESCE(shard, 'all'), planned, hostname, fingerprint, started_at FROM sweeps
-                """)
+            try db.execute(sql: StoreQuery.sweepPartsFromSweeps)
         }
         return m
     }

@@ -11,8 +11,8 @@ struct Compare: ParsableCommand {
             BASE and NEW are sweep folders (results/<sweep-id>/) or sweep ids in --store, or
             comma-separated lists of them: a side's sweeps pool their repetitions per configuration
             (run the two builds' sweeps alternately, A1 B1 A2 B2 …, so that the machine's drift falls
-            on both sides alike). Runs are matched by configuration. Per metric (decode t/s, prefill t/s, TTFT) the verdict is
-            "regression" only when the median got worse by more than the threshold AND a two-sided
+            on both sides alike). Runs are matched by configuration. Per metric (decode t/s, prefill
+            t/s, TTFT) the verdict is "regression" only when the median got worse by more than the threshold AND a two-sided
             Mann–Whitney U test on the per-repetition samples gives p < --alpha; otherwise "no change".
             The two sides must come from the same hardware (profile fingerprint), CPU governor and
             build configuration; --force compares anyway, with a warning.
@@ -117,7 +117,8 @@ enum StoredResults {
             throw CLIError("\(flag) '\(name)' is not a sweep folder, and --store \(store.description) does not exist to look it up as a sweep id")
         }
         let entries: [StoredRun]
-        do { entries = try store.openForReading().runs(sweep: name, kinds: kinds) } catch let error as StoreError { throw CLIError("--store \(store.description): \(error)") }
+        let db = try store.openForReading()
+        do { entries = try db.runs(sweep: name, kinds: kinds) } catch { throw store.failure(error) }
         guard !entries.isEmpty else { throw CLIError("\(flag) '\(name)': no such sweep folder, and no sweep with that id in \(store.description)") }
         return (entries, URL(fileURLWithPath: "results").appendingPathComponent(name))
     }

@@ -50,7 +50,7 @@ struct HistoryCommand: ParsableCommand {
         do {
             entries = try db.runs(where: filters, kinds: ["run"])
             starts = Dictionary(try db.sweeps().map { ($0.id, $0.startedAt) }, uniquingKeysWith: { a, _ in a })
-        } catch { throw CLIError("--store \(store.description): \(error)") }
+        } catch { throw store.failure(error) }
         let history = History(entries: entries, sweepStarts: starts, metric: Comparison.Metric(rawValue: metric)!,
                                        threshold: Compare.fraction(threshold)!)
         guard !history.series.isEmpty else { throw CLIError("no stored run in \(store.description) matches \(config.isEmpty ? "(no filter)" : config.joined(separator: " "))") }

@@ -26,7 +26,7 @@ struct ResultsSource {
     func load(kinds: [String] = ["run", "quality"]) throws -> [StoredRun] {
         if folders.isEmpty {
             let db = try store.openForReading()
-            do { return try db.runs(kinds: kinds) } catch { throw CLIError("--store \(store.description): \(error)") }
+            do { return try db.runs(kinds: kinds) } catch { throw store.failure(error) }
         }
         var entries: [StoredRun] = []
         for folder in folders {

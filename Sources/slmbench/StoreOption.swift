@@ -26,10 +26,13 @@ extension StoreLocation {
     }
 
     func openForWriting() throws -> any ResultsStore {
-        do { return try open() } catch {
-            // Store errors begin with the store's printable name already.
-            let text = error.description.hasPrefix(description) ? error.description : "\(description): \(error.description)"
-            throw CLIError("--store \(text)")
-        }
+        do { return try open() } catch { throw failure(error) }
+    }
+
+    /// A store's error as the command line reports it: `--store LOCATION: what went wrong`
+    /// (store errors usually begin with the location already; it is not repeated).
+    func failure(_ error: StoreError) -> CLIError {
+        let text = error.description.hasPrefix(description) ? error.description : "\(description): \(error.description)"
+        return CLIError("--store \(text)")
     }
 }
