@@ -61,6 +61,8 @@ static uint16_t f32_to_f16_soft(float f) {
     return (uint16_t)(sign | h);
 }
 
+uint16_t ck_f32_to_f16_one(float f) { return f32_to_f16_soft(f); }
+
 static inline float ld16(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
@@ -368,6 +370,65 @@ CK_ROWS(CK_Q5_0)
 CK_ROWS(CK_Q5_1)
 CK_ROWS(CK_Q8_0)
 
+/* Q4_0 summed block by block, one float accumulator per row: acc = fma((float)(Σ w·x), d_w·d_x, acc).
+ * This is how llama.cpp's x86 AVX2 builds compute Q4_0 matrices they repack at load (8 rows
+ * interleaved; every Q4_0 matrix with a multiple of 8 rows except the token embedding). The
+ * integer sums are exact, so only the float steps matter, and they are these. Eight rows go
+ * together so that their eight integer sums reduce in one vector. */
+AVX2 static inline __m256i isum_q4_0(__m256i q, __m256i y) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q)), _mm256_set1_epi16(1));
+}
+
+/* Lane k = the sum of p[k]'s eight lanes. */
+AVX2 static inline __m256i reduce_rows8(const __m256i *p) {
+    const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+    const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(p[4], p[5]), _mm256_hadd_epi32(p[6], p[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+AVX2 static void rows_q4_0_blocks(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
+                                  float *out, size_t os, int n) {
+    const int nb = n / 32;
+    int r = r0;
+    for (; r + 8 <= r1; r += 8) {
+        for (int t = 0; t < ntok; t++) {
+            const uint8_t *xt = x + xs * (size_t)t;
+            __m256 acc = _mm256_setzero_ps();
+            for (int b = 0; b < nb; b++) {
+                const __m256i y = _mm256_loadu_si256((const __m256i *)(xt + 34 * (size_t)b + 2));
+                __m256i p[8];
+                uint16_t dw[8];
+                for (int k = 0; k < 8; k++) {
+                    const uint8_t *blk = w + ws * (size_t)(r + k) + 18 * (size_t)b;
+                    memcpy(&dw[k], blk, 2);
+                    p[k] = isum_q4_0(_mm256_sub_epi8(nibbles(blk + 2), _mm256_set1_epi8(8)), y);
+                }
+                const __m256 scale = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)dw)), _mm256_set1_ps(h16(xt + 34 * (size_t)b)));
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce_rows8(p)), scale, acc);
+            }
+            float lanes[8];
+            _mm256_storeu_ps(lanes, acc);
+            for (int k = 0; k < 8; k++) out[os * (size_t)t + (size_t)(r + k - r0)] = lanes[k];
+        }
+    }
+    for (; r < r1; r++) {
+        const uint8_t *wr = w + ws * (size_t)r;
+        for (int t = 0; t < ntok; t++) {
+            const uint8_t *xt = x + xs * (size_t)t;
+            float acc = 0;
+            for (int b = 0; b < nb; b++) {
+                const __m256i p = isum_q4_0(_mm256_sub_epi8(nibbles(wr + 18 * (size_t)b + 2), _mm256_set1_epi8(8)),
+                                            _mm256_loadu_si256((const __m256i *)(xt + 34 * (size_t)b + 2)));
+                __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+                s4 = _mm_hadd_epi32(s4, s4);
+                s4 = _mm_hadd_epi32(s4, s4);
+                acc = fmaf((float)_mm_cvtsi128_si32(s4), h16(wr + 18 * (size_t)b) * h16(xt + 34 * (size_t)b), acc);
+            }
+            out[os * (size_t)t + (size_t)(r - r0)] = acc;
+        }
+    }
+}
+
 AVX2 static inline float dot_f32_avx2(const float *a, const float *b, int n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     int i = 0;
@@ -470,11 +531,12 @@ void ck_quantize_act(int level, int act, const float *x, void *out, int n) {
     quantize_act_scalar(act, x, (uint8_t *)out, n);
 }
 
-void ck_matmul(int level, int type, const void *w, size_t w_stride, int r0, int r1,
+void ck_matmul(int level, int type, int block_order, const void *w, size_t w_stride, int r0, int r1,
                const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
     const uint8_t *W = (const uint8_t *)w, *X = (const uint8_t *)x;
 #ifdef CK_X86
     if (level >= CK_LEVEL_AVX2) {
+        if (block_order && type == CK_Q4_0) { rows_q4_0_blocks(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
         switch (type) {
         case CK_Q4_0: rows_CK_Q4_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
         case CK_Q4_1: rows_CK_Q4_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
@@ -536,55 +598,6 @@ void ck_f32_to_f16(int level, const float *x, uint16_t *y, int n) {
     if (level >= CK_LEVEL_AVX2) { f32_to_f16_avx2(x, y, n); return; }
 #endif
     for (int i = 0; i < n; i++) y[i] = f32_to_f16_soft(x[i]);
-}
-
-#ifdef CK_X86
-AVX2 static void attention_avx2(const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
-                                int kv_f16, float scale, float *scores, float *out) {
-    float maximum = -INFINITY;
-    for (int j = 0; j < length; j++) {
-        const float s = scale * (kv_f16 ? dot_f16_avx2((const uint16_t *)keys + stride * (size_t)j, q, hd)
-                                        : dot_f32_avx2((const float *)keys + stride * (size_t)j, q, hd));
-        scores[j] = s;
-        if (s > maximum) maximum = s;
-    }
-    float total = 0;
-    for (int j = 0; j < length; j++) {
-        scores[j] = expf(scores[j] - maximum);
-        total += scores[j];
-    }
-    const float norm = 1.0f / total;
-    memset(out, 0, sizeof(float) * (size_t)hd);
-    for (int j = 0; j < length; j++) {
-        if (kv_f16) axpy_f16_avx2(scores[j] * norm, (const uint16_t *)values + stride * (size_t)j, out, hd);
-        else axpy_f32_avx2(scores[j] * norm, (const float *)values + stride * (size_t)j, out, hd);
-    }
-}
-#endif
-
-void ck_attention_head(int level, const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
-                       int kv_f16, float scale, float *scores, float *out) {
-#ifdef CK_X86
-    if (level >= CK_LEVEL_AVX2) { attention_avx2(q, keys, values, stride, length, hd, kv_f16, scale, scores, out); return; }
-#endif
-    float maximum = -INFINITY;
-    for (int j = 0; j < length; j++) {
-        const float s = scale * (kv_f16 ? ck_dot_f16_f32(CK_LEVEL_SCALAR, (const uint16_t *)keys + stride * (size_t)j, q, hd)
-                                        : ck_dot_f32(CK_LEVEL_SCALAR, (const float *)keys + stride * (size_t)j, q, hd));
-        scores[j] = s;
-        if (s > maximum) maximum = s;
-    }
-    float total = 0;
-    for (int j = 0; j < length; j++) {
-        scores[j] = expf(scores[j] - maximum);
-        total += scores[j];
-    }
-    const float norm = 1.0f / total;
-    memset(out, 0, sizeof(float) * (size_t)hd);
-    for (int j = 0; j < length; j++) {
-        if (kv_f16) ck_axpy_f16_f32(CK_LEVEL_SCALAR, scores[j] * norm, (const uint16_t *)values + stride * (size_t)j, out, hd);
-        else ck_axpy_f32(CK_LEVEL_SCALAR, scores[j] * norm, (const float *)values + stride * (size_t)j, out, hd);
-    }
 }
 
 void ck_rmsnorm(const float *x, const float *w, float *y, int n, float eps) {

@@ -32,6 +32,9 @@ public struct WeightMatrix: @unchecked Sendable {
     public let directFormat: ActivationFormat?
     /// Set for lab types, whose rows the C dequantizer unpacks.
     let lab: LabType?
+    /// Q4_0 on AVX2: each row is summed block by block into one float (llama.cpp's order for the
+    /// Q4_0 matrices it repacks) rather than in eight lanes added at the end.
+    public var sumsByBlock = false
 
     public init(name: String, type: TensorType, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer) throws(EngineError) {
         guard let rowBytes = type.rowBytes(columns), rowBytes * rows == bytes.count, let base = bytes.baseAddress else {
@@ -154,7 +157,7 @@ public struct MatMul {
                      _ out: UnsafeMutablePointer<Float>, _ stride: Int, _ scratch: UnsafeMutablePointer<Float>, _ level: KernelLevel) {
         let (xs, xStride) = x.rows(w.activationFormat)
         if w.directFormat != nil {
-            ck_matmul(level.code, Int32(w.type.id), w.base, w.rowBytes, Int32(range.lowerBound), Int32(range.upperBound),
+            ck_matmul(level.code, Int32(w.type.id), w.sumsByBlock ? 1 : 0, w.base, w.rowBytes, Int32(range.lowerBound), Int32(range.upperBound),
                       xs, xStride, Int32(tokens), out + range.lowerBound, stride, Int32(w.columns))
             return
         }

@@ -43,7 +43,11 @@ public final class ModelWeights: @unchecked Sendable {
         func matrix(_ name: String, rows: Int, columns: Int) throws(EngineError) -> WeightMatrix {
             guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
             guard t.shape == [columns, rows] else { throw .badShape(tensor: name, expected: [columns, rows], found: t.shape) }
-            return try WeightMatrix(name: name, type: t.type, rows: rows, columns: columns, bytes: file.data(for: t))
+            var m = try WeightMatrix(name: name, type: t.type, rows: rows, columns: columns, bytes: file.data(for: t))
+            // The Q4_0 matrices llama.cpp repacks on x86 (all but the embedding table, rows a
+            // multiple of 8) are summed block by block there; sum them the same way here.
+            m.sumsByBlock = t.type == .q4_0 && rows % 8 == 0 && name != "token_embd.weight"
+            return m
         }
         func vector(_ name: String, _ n: Int) throws(EngineError) -> [Float] {
             guard let t = file.tensor(named: name) else { throw .missingTensor(name) }

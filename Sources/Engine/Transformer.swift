@@ -39,7 +39,9 @@ public final class Transformer: @unchecked Sendable {
     private let arena: ScratchArena
     private let x, h, q, k, v, att, gate, up: UnsafeMutablePointer<Float>
     private let actsWidth, actsFFN: Activations
+    /// Per pool member: attention's scratch, `attentionScratch` floats each.
     private let scores: UnsafeMutablePointer<Float>
+    private let attentionScratch: Int
     private let matmul: MatMul
     /// base^(-2/dims): each pair's frequency is the previous one's times this.
     private let ropeScale: Float
@@ -63,7 +65,8 @@ public final class Transformer: @unchecked Sendable {
         x = floats(n * c.width); h = floats(n * max(c.width, qWidth)); q = floats(n * qWidth)
         k = floats(n * c.kvWidth); v = floats(n * c.kvWidth); att = floats(n * max(c.width, qWidth))
         gate = floats(n * c.ffnWidth); up = floats(n * c.ffnWidth)
-        scores = floats(pool.size * options.context)
+        attentionScratch = Int(ck_attention_scratch(Int32(options.context), Int32(c.headDim)))
+        scores = floats(pool.size * attentionScratch)
         let widest = max(c.width, qWidth, c.ffnWidth)
         matmul = MatMul(pool: pool, level: options.kernels, scratch: floats(pool.size * widest), scratchStride: widest)
         actsWidth = Activations(capacityRows: n, maxColumns: max(c.width, qWidth))
@@ -178,11 +181,9 @@ public final class Transformer: @unchecked Sendable {
             normalize(x, into: h, rows: n, weights: layer.ffnNorm)
             actsWidth.prepare(h, rows: n, columns: d, formats: [layer.gate.activationFormat, layer.up.activationFormat], pool: pool, level: options.kernels)
             matmul.run([(layer.gate, gate, ff), (layer.up, up, ff)], actsWidth)
+            let level = options.kernels.code
             tokens(n, width: ff) { range in
-                for i in (range.lowerBound * ff)..<(range.upperBound * ff) {
-                    let g = gate[i]
-                    gate[i] = g / (1 + exp(-g)) * up[i]
-                }
+                for t in range { ck_swiglu(level, gate + t * ff, up + t * ff, gate + t * ff, Int32(ff)) }
             }
             actsFFN.prepare(gate, rows: n, columns: ff, formats: [layer.down.activationFormat], pool: pool, level: options.kernels)
             matmul(layer.down, actsFFN, out: h, outStride: d)
@@ -239,8 +240,10 @@ public final class Transformer: @unchecked Sendable {
                         for i in 0..<half {
                             let (a, b) = style == .adjacent ? (2 * i, 2 * i + 1) : (i, i + half)
                             let x0 = r[a], x1 = r[b]
-                            r[a] = x0 * cosines[i] - x1 * sines[i]
-                            r[b] = x0 * sines[i] + x1 * cosines[i]
+                            // One fused multiply-add each, as the C compiler contracts
+                            // llama.cpp's x0·cos − x1·sin and x0·sin + x1·cos.
+                            r[a] = (-(x1 * sines[i])).addingProduct(x0, cosines[i])
+                            r[b] = (x1 * cosines[i]).addingProduct(x0, sines[i])
                         }
                     }
                 }
@@ -255,17 +258,22 @@ public final class Transformer: @unchecked Sendable {
     /// Causal attention of every (token, head) over its sequence's cached positions.
     private func attention(_ batch: [BatchToken], layer: Int) {
         let c = config, hd = c.headDim, qw = c.heads * hd, group = c.heads / c.kvHeads
-        let q = self.q, att = self.att, cache = self.cache, scores = self.scores, context = options.context
-        let scale = Float(1 / Double(hd).squareRoot())
+        let q = self.q, att = self.att, cache = self.cache, scores = self.scores, stride = attentionScratch
+        // llama.cpp's scale, in float.
+        let scale = 1 / sqrtf(Float(hd))
         let f16 = cache.type == .f16, level = options.kernels.code
+        // A sequence with two or more tokens in the pass sums attention in the batched order (attention.c).
+        var tokensPerSlot = [Int](repeating: 0, count: options.sequences)
+        for t in batch { tokensPerSlot[t.slot] += 1 }
         pool.forEachRange(batch.count * c.heads) { range, member in
-            let s = scores + member * context
+            let s = scores + member * stride
             for task in range {
                 let t = task / c.heads, head = task % c.heads, kvHead = head / group
                 let token = batch[t], qh = q + t * qw + head * hd, out = att + t * qw + head * hd
                 let keys = cache.key(layer, token.slot, 0) + kvHead * hd * cache.type.bytes
                 let values = cache.value(layer, token.slot, 0) + kvHead * hd * cache.type.bytes
-                ck_attention_head(level, qh, keys, values, cache.width, Int32(token.position + 1), Int32(hd), f16 ? 1 : 0, scale, s, out)
+                ck_attention_head(level, qh, keys, values, cache.width, Int32(token.position + 1), Int32(hd), f16 ? 1 : 0,
+                                  tokensPerSlot[token.slot] > 1 ? 1 : 0, scale, s, out)
             }
         }
     }

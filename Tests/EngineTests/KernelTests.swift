@@ -87,6 +87,49 @@ struct KernelTests {
         }
     }
 
+    /// Q4_0 summed block by block (llama.cpp's order for the matrices it repacks) equals that
+    /// order written out here, bit for bit: one float per row, acc = fma(Σ w·x, d_w·d_x, acc).
+    @Test func q4_0BlockOrderIsOneFusedStepPerBlock() throws {
+        guard KernelLevel.avx2.isSupported else { return }
+        for (rows, columns, tokens) in [(16, 256, 3), (11, 96, 2)] {
+            var c = try Self.makeCase(.q4_0, rows: rows, columns: columns, tokens: tokens)
+            var weights = c.weights
+            weights.sumsByBlock = true
+            c = Case(weights: weights, storage: c.storage, x: c.x, rows: rows, columns: columns, tokens: tokens)
+            let pool = try ThreadPool(threads: 2)
+            let acts = Activations(capacityRows: tokens, maxColumns: columns)
+            var out = [Float](repeating: .nan, count: tokens * rows)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * columns)
+            defer { scratch.deallocate() }
+            c.x.withUnsafeBufferPointer { x in
+                acts.prepare(x.baseAddress!, rows: tokens, columns: columns, formats: [.q8_0], pool: pool, level: .avx2)
+                out.withUnsafeMutableBufferPointer { o in
+                    MatMul(pool: pool, level: .avx2, scratch: scratch, scratchStride: columns)(c.weights, acts, out: o.baseAddress!, outStride: rows)
+                }
+            }
+            func half(_ bytes: ArraySlice<UInt8>) -> Float { Float(Float16(bitPattern: UInt16(bytes[bytes.startIndex]) | UInt16(bytes[bytes.startIndex + 1]) << 8)) }
+            let blocks = columns / 32, rowBytes = blocks * 18
+            for t in 0..<tokens {
+                var xq = [UInt8](repeating: 0, count: blocks * 34)
+                ck_quantize_act(KernelLevel.avx2.code, ActivationFormat.q8_0.rawValue, Array(c.x[(t * columns)..<((t + 1) * columns)]), &xq, Int32(columns))
+                for r in 0..<rows {
+                    var acc: Float = 0
+                    for b in 0..<blocks {
+                        let w = c.storage[(r * rowBytes + b * 18)..<(r * rowBytes + b * 18 + 18)], xb = xq[(b * 34)..<(b * 34 + 34)]
+                        var sum = 0
+                        for i in 0..<16 {
+                            let byte = Int(w[w.startIndex + 2 + i])
+                            sum += ((byte & 15) - 8) * Int(Int8(bitPattern: xb[xb.startIndex + 2 + i]))
+                            sum += ((byte >> 4) - 8) * Int(Int8(bitPattern: xb[xb.startIndex + 18 + i]))
+                        }
+                        acc = acc.addingProduct(Float(sum), half(w) * half(xb))
+                    }
+                    #expect(out[t * rows + r].bitPattern == acc.bitPattern, "\(rows)×\(columns) row \(r) token \(t): \(out[t * rows + r]) vs \(acc)")
+                }
+            }
+        }
+    }
+
     @Test func scalarAndAVX2ActivationQuantizationAgree() throws {
         guard KernelLevel.avx2.isSupported else { return }
         let x = Self.values(32 * 12, seed: 5)

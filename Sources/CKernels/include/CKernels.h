@@ -35,8 +35,10 @@ size_t ck_act_row_bytes(int act, int n);
 void ck_quantize_act(int level, int act, const float *x, void *out, int n);
 
 /* out[t * out_stride + (r - r0)] = dot(W row r, activation row t) for r in [r0, r1),
- * t in [0, ntok). W rows are w_stride bytes apart, activation rows x_stride bytes apart. */
-void ck_matmul(int level, int type, const void *w, size_t w_stride, int r0, int r1,
+ * t in [0, ntok). W rows are w_stride bytes apart, activation rows x_stride bytes apart.
+ * block_order (Q4_0, AVX2): sum block by block into one float per row, as llama.cpp does for
+ * the Q4_0 matrices it repacks, instead of in eight lanes summed at the end. */
+void ck_matmul(int level, int type, int block_order, const void *w, size_t w_stride, int r0, int r1,
                const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n);
 
 /* Dequantizes one row of n elements of a lab type (group 0: one group per row). */
@@ -49,12 +51,24 @@ float ck_dot_f16_f32(int level, const uint16_t *a, const float *b, int n);
 void ck_axpy_f16_f32(int level, float a, const uint16_t *x, float *y, int n);   /* y += a x */
 void ck_f32_to_f16(int level, const float *x, uint16_t *y, int n);
 float ck_f16_to_f32(uint16_t h);
+uint16_t ck_f32_to_f16_one(float f);   /* round to nearest even */
 
 /* One query head's causal attention over `length` cached positions:
  * out = softmax(scale * q·k_j) · v_j, keys and values `stride` elements apart (f32, or f16
- * when kv_f16), `hd` elements each. `scores` holds `length` floats of scratch. */
+ * when kv_f16), `hd` elements each. The sums follow llama.cpp's CPU backend (attention.c):
+ * `batched` says the head's sequence has two or more tokens in this pass. `scratch` holds
+ * ck_attention_scratch(length, hd) floats. */
 void ck_attention_head(int level, const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
-                       int kv_f16, float scale, float *scores, float *out);
+                       int kv_f16, int batched, float scale, float *scratch, float *out);
+size_t ck_attention_scratch(int context, int hd);
+
+/* out = silu(gate) * up over one row of n (out may be gate), with ck_expf in groups of 8. */
+void ck_swiglu(int level, const float *gate, const float *up, float *out, int n);
+
+/* exp(x) by the polynomial the attention and SwiGLU use (within 2 ulp of the true value);
+ * ck_exp8 is its vector form (8 values), equal to it bit for bit at every level. */
+float ck_expf(float x);
+void ck_exp8(int level, const float *x, float *y);
 
 /* RMSNorm: y = x / sqrt(mean(x^2) + eps) * w */
 void ck_rmsnorm(const float *x, const float *w, float *y, int n, float eps);
