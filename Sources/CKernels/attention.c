@@ -240,11 +240,20 @@ AVX2 static inline float dot_keys(const void *keys, size_t offset, int kv_f16, c
     return s;
 }
 
+/* Rounds n floats (n a multiple of 8) to the nearest f16 value, in place or not. */
+AVX2 static inline void round_f16_avx2(const float *x, float *y, int n) {
+    for (int i = 0; i < n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+}
+
 AVX2 static void attention_avx2(const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
                                 int kv_f16, int batched, float scale, float *scratch, float *out) {
     const int padded = (length + 7) & ~7;
     float *e = scratch, *query = e + padded, *acc = query + 2 * hd;
-    for (int d = 0; d < hd; d++) query[d] = kv_f16 ? f16_round(q[d]) : q[d];
+    const int hd8 = hd & ~7;
+    if (kv_f16) round_f16_avx2(q, query, hd8);
+    else memcpy(query, q, sizeof(float) * (size_t)hd8);
+    for (int d = hd8; d < hd; d++) query[d] = kv_f16 ? f16_round(q[d]) : q[d];
     const int tile_qk = kv_f16 && batched && hd % 8 == 0;
     float maximum = -INFINITY;
     for (int j = 0; j < length; j++) {
@@ -260,13 +269,16 @@ AVX2 static void attention_avx2(const float *q, const void *keys, const void *va
         sum += (double)hsum_tile(v);
     }
     const float norm = (float)(1.0 / sum);
+    /* The probabilities, rounded to f16 with an f16 cache (padding lanes are zeros). */
+    const __m256 vnorm = _mm256_set1_ps(norm);
+    for (int g = 0; g < padded; g += 8) _mm256_storeu_ps(e + g, _mm256_mul_ps(_mm256_loadu_ps(e + g), vnorm));
+    if (kv_f16) round_f16_avx2(e, e, padded);
     const int lanes = batched ? 8 : 32;
     const int vd = hd & ~7;
     /* A slot's first product is stored (0 + p·v rounds like p·v); slots never reached stay 0. */
     for (int j = length; j < lanes; j++) memset(acc + (size_t)j * (size_t)hd, 0, sizeof(float) * (size_t)hd);
     for (int j = 0; j < length; j++) {
-        float p = e[j] * norm;
-        if (kv_f16) p = f16_round(p);
+        const float p = e[j];
         const __m256 vp = _mm256_set1_ps(p);
         float *a = acc + (size_t)(j % lanes) * (size_t)hd;
         const size_t offset = stride * (size_t)j;

@@ -91,7 +91,7 @@ struct KernelTests {
     /// order written out here, bit for bit: one float per row, acc = fma(Σ w·x, d_w·d_x, acc).
     @Test func q4_0BlockOrderIsOneFusedStepPerBlock() throws {
         guard KernelLevel.avx2.isSupported else { return }
-        for (rows, columns, tokens) in [(16, 256, 3), (11, 96, 2)] {
+        for (rows, columns, tokens) in [(16, 256, 6), (11, 96, 5), (24, 64, 9)] {
             var c = try Self.makeCase(.q4_0, rows: rows, columns: columns, tokens: tokens)
             var weights = c.weights
             weights.sumsByBlock = true
