@@ -263,8 +263,7 @@ public final class Transformer: @unchecked Sendable {
         let scale = 1 / sqrtf(Float(hd))
         let f16 = cache.type == .f16, level = options.kernels.code
         // A sequence with two or more tokens in the pass sums attention in the batched order (attention.c).
-        var tokensPerSlot = [Int](repeating: 0, count: options.sequences)
-        for t in batch { tokensPerSlot[t.slot] += 1 }
+        let tokensPerSlot = batch.reduce(into: [Int](repeating: 0, count: options.sequences)) { $0[$1.slot] += 1 }
         pool.forEachRange(batch.count * c.heads) { range, member in
             let s = scores + member * stride
             for task in range {

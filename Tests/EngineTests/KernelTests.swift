@@ -38,6 +38,23 @@ struct KernelTests {
         return Case(weights: matrix, storage: bytes, x: values(tokens * columns, seed: 99), rows: rows, columns: columns, tokens: tokens)
     }
 
+    /// The product of a case's weights and activations through `MatMul`, as the engine runs it
+    /// (two pool members): out[t * rows + r].
+    static func multiply(_ c: Case, level: KernelLevel) throws -> [Float] {
+        let pool = try ThreadPool(threads: 2)
+        let acts = Activations(capacityRows: c.tokens, maxColumns: c.columns)
+        var out = [Float](repeating: .nan, count: c.tokens * c.rows)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * c.columns)
+        defer { scratch.deallocate() }
+        c.x.withUnsafeBufferPointer { x in
+            acts.prepare(x.baseAddress!, rows: c.tokens, columns: c.columns, formats: [c.weights.activationFormat], pool: pool, level: level)
+            out.withUnsafeMutableBufferPointer { o in
+                MatMul(pool: pool, level: level, scratch: scratch, scratchStride: c.columns)(c.weights, acts, out: o.baseAddress!, outStride: c.rows)
+            }
+        }
+        return out
+    }
+
     /// A bound on |kernel − reference| for one dot product: the activation's 8-bit rounding
     /// (half a step of each block's scale, times the weights it meets) plus float summation.
     static func bound(_ c: Case, row: Int, token: Int) -> Double {
@@ -64,17 +81,7 @@ struct KernelTests {
             for (rows, columns, tokens) in [(7, 64, 1), (5, 256, 9), (3, 512, 4), (1, 768, 6)] {
                 guard type.rowBytes(columns) != nil else { continue }
                 let c = try Self.makeCase(type, rows: rows, columns: columns, tokens: tokens)
-                let pool = try ThreadPool(threads: 2)
-                let acts = Activations(capacityRows: tokens, maxColumns: columns)
-                var out = [Float](repeating: .nan, count: tokens * rows)
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * columns)
-                defer { scratch.deallocate() }
-                c.x.withUnsafeBufferPointer { x in
-                    acts.prepare(x.baseAddress!, rows: tokens, columns: columns, formats: [c.weights.activationFormat], pool: pool, level: level)
-                    out.withUnsafeMutableBufferPointer { o in
-                        MatMul(pool: pool, level: level, scratch: scratch, scratchStride: columns)(c.weights, acts, out: o.baseAddress!, outStride: rows)
-                    }
-                }
+                let out = try Self.multiply(c, level: level)
                 for t in 0..<tokens {
                     for r in 0..<rows {
                         let reference = ReferenceKernels.dot(c.weights, row: r, Array(c.x[(t * columns)..<((t + 1) * columns)]))
@@ -96,17 +103,7 @@ struct KernelTests {
             var weights = c.weights
             weights.sumsByBlock = true
             c = Case(weights: weights, storage: c.storage, x: c.x, rows: rows, columns: columns, tokens: tokens)
-            let pool = try ThreadPool(threads: 2)
-            let acts = Activations(capacityRows: tokens, maxColumns: columns)
-            var out = [Float](repeating: .nan, count: tokens * rows)
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * columns)
-            defer { scratch.deallocate() }
-            c.x.withUnsafeBufferPointer { x in
-                acts.prepare(x.baseAddress!, rows: tokens, columns: columns, formats: [.q8_0], pool: pool, level: .avx2)
-                out.withUnsafeMutableBufferPointer { o in
-                    MatMul(pool: pool, level: .avx2, scratch: scratch, scratchStride: columns)(c.weights, acts, out: o.baseAddress!, outStride: rows)
-                }
-            }
+            let out = try Self.multiply(c, level: .avx2)
             func half(_ bytes: ArraySlice<UInt8>) -> Float { Float(Float16(bitPattern: UInt16(bytes[bytes.startIndex]) | UInt16(bytes[bytes.startIndex + 1]) << 8)) }
             let blocks = columns / 32, rowBytes = blocks * 18
             for t in 0..<tokens {

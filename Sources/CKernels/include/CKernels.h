@@ -57,7 +57,7 @@ uint16_t ck_f32_to_f16_one(float f);   /* round to nearest even */
  * out = softmax(scale * q·k_j) · v_j, keys and values `stride` elements apart (f32, or f16
  * when kv_f16), `hd` elements each. The sums follow llama.cpp's CPU backend (attention.c):
  * `batched` says the head's sequence has two or more tokens in this pass. `scratch` holds
- * ck_attention_scratch(length, hd) floats. */
+ * ck_attention_scratch(n, hd) floats for some n ≥ length (the context). */
 void ck_attention_head(int level, const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
                        int kv_f16, int batched, float scale, float *scratch, float *out);
 size_t ck_attention_scratch(int context, int hd);
