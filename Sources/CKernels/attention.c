@@ -27,16 +27,11 @@
  * Assumed of llama.cpp's side: its attended length (n_kv) is a multiple of 32 (it pads to 256);
  * positions past the sequence contribute exact zeros. */
 #include "CKernels.h"
+#include "simd.h"
 #include <math.h>
 #include <string.h>
 
 #pragma STDC FP_CONTRACT OFF
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define CK_X86 1
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
-#endif
 
 static inline float from_bits(uint32_t u) {
     float f;
@@ -203,13 +198,6 @@ AVX2 static inline __m256 load8(const void *base, int kv_f16, size_t offset) {
                   : _mm256_loadu_ps((const float *)base + offset);
 }
 
-AVX2 static inline float hsum_tile(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 AVX2 static inline float hsum_vec(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
     const __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
     const __m128 t = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
@@ -222,7 +210,7 @@ AVX2 static inline float dot_keys(const void *keys, size_t offset, int kv_f16, c
     if (tile) {
         __m256 acc = _mm256_setzero_ps();
         for (int i = 0; i < hd; i += 8) acc = _mm256_fmadd_ps(load8(keys, kv_f16, offset + (size_t)i), _mm256_loadu_ps(query + i), acc);
-        return hsum_tile(acc);
+        return hsum8(acc);
     }
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     const int np = hd & ~31;
@@ -266,7 +254,7 @@ AVX2 static void attention_avx2(const float *q, const void *keys, const void *va
     for (int g = 0; g < padded; g += 8) {
         const __m256 v = exp8(_mm256_sub_ps(_mm256_loadu_ps(e + g), vmax));
         _mm256_storeu_ps(e + g, v);
-        sum += (double)hsum_tile(v);
+        sum += (double)hsum8(v);
     }
     const float norm = (float)(1.0 / sum);
     /* The probabilities, rounded to f16 with an f16 cache (padding lanes are zeros). */

@@ -7,14 +7,9 @@
  *   q8_0 {f16 d; i8 qs[32]}
  *   q8_1 {f16 d; f16 s; i8 qs[32]}   s = d * sum(qs)   (activations only) */
 #include "CKernels.h"
+#include "simd.h"
 #include <math.h>
 #include <string.h>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define CK_X86 1
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
-#endif
 
 int ck_level_supported(int level) {
     if (level == CK_LEVEL_SCALAR) return 1;
@@ -251,13 +246,6 @@ static float dot_scalar(int type, const uint8_t *w, const uint8_t *x, int n) {
 /* ---------------------------------------------------------------- AVX2 */
 #ifdef CK_X86
 
-AVX2 static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 AVX2 static inline float h16(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
@@ -401,7 +389,7 @@ rows8_q4_0_blocks(const int NT, const uint8_t *w, size_t ws, const uint8_t *cons
         for (int k = 0; k < 8; k++) {
             const uint8_t *blk = w + ws * (size_t)k + 18 * (size_t)b;
             memcpy(&h[k], blk, 2);
-            q[k] = _mm256_sub_epi8(nibbles(blk + 2), _mm256_set1_epi8(8));
+            q[k] = decode(CK_Q4_0, w + ws * (size_t)k, b).q;
         }
         /* Built lane by lane (not stored and reloaded as a vector: that stalls store forwarding). */
         const __m256 dw = _mm256_cvtph_ps(_mm_setr_epi16((short)h[0], (short)h[1], (short)h[2], (short)h[3],
@@ -447,12 +435,12 @@ AVX2 static void rows_q4_0_blocks(const uint8_t *w, size_t ws, int r0, int r1, c
                 const uint8_t *xt = x + xs * (size_t)t;
                 float acc = 0;
                 for (int b = 0; b < nb; b++) {
-                    const __m256i p = isum_q4_0(_mm256_sub_epi8(nibbles(wr + 18 * (size_t)b + 2), _mm256_set1_epi8(8)),
-                                                _mm256_loadu_si256((const __m256i *)(xt + 34 * (size_t)b + 2)));
+                    const wblock wb = decode(CK_Q4_0, wr, b);
+                    const __m256i p = isum_q4_0(wb.q, _mm256_loadu_si256((const __m256i *)(xt + 34 * (size_t)b + 2)));
                     __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
                     s4 = _mm_hadd_epi32(s4, s4);
                     s4 = _mm_hadd_epi32(s4, s4);
-                    acc = fmaf((float)_mm_cvtsi128_si32(s4), h16(wr + 18 * (size_t)b) * h16(xt + 34 * (size_t)b), acc);
+                    acc = fmaf((float)_mm_cvtsi128_si32(s4), wb.d * h16(xt + 34 * (size_t)b), acc);
                 }
                 out[os * (size_t)t + (size_t)(r - r0)] = acc;
             }
@@ -485,22 +473,6 @@ AVX2 static inline float dot_f16_avx2(const uint16_t *a, const float *b, int n) 
     float s = hsum8(_mm256_add_ps(s0, s1));
     for (; i < n; i++) s += _cvtsh_ss(a[i]) * b[i];
     return s;
-}
-
-AVX2 static inline void axpy_f32_avx2(float a, const float *x, float *y, int n) {
-    const __m256 va = _mm256_set1_ps(a);
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; i++) y[i] += a * x[i];
-}
-
-AVX2 static inline void axpy_f16_avx2(float a, const uint16_t *x, float *y, int n) {
-    const __m256 va = _mm256_set1_ps(a);
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), _mm256_loadu_ps(y + i)));
-    for (; i < n; i++) y[i] += a * _cvtsh_ss(x[i]);
 }
 
 AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int n) {
@@ -599,29 +571,6 @@ float ck_dot_f32(int level, const float *a, const float *b, int n) {
     float s = 0;
     for (int i = 0; i < n; i++) s += a[i] * b[i];
     return s;
-}
-
-float ck_dot_f16_f32(int level, const uint16_t *a, const float *b, int n) {
-#ifdef CK_X86
-    if (level >= CK_LEVEL_AVX2) return dot_f16_avx2(a, b, n);
-#endif
-    float s = 0;
-    for (int i = 0; i < n; i++) s += ck_f16_to_f32(a[i]) * b[i];
-    return s;
-}
-
-void ck_axpy_f32(int level, float a, const float *x, float *y, int n) {
-#ifdef CK_X86
-    if (level >= CK_LEVEL_AVX2) { axpy_f32_avx2(a, x, y, n); return; }
-#endif
-    for (int i = 0; i < n; i++) y[i] += a * x[i];
-}
-
-void ck_axpy_f16_f32(int level, float a, const uint16_t *x, float *y, int n) {
-#ifdef CK_X86
-    if (level >= CK_LEVEL_AVX2) { axpy_f16_avx2(a, x, y, n); return; }
-#endif
-    for (int i = 0; i < n; i++) y[i] += a * ck_f16_to_f32(x[i]);
 }
 
 void ck_f32_to_f16(int level, const float *x, uint16_t *y, int n) {

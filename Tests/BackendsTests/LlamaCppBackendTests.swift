@@ -33,17 +33,24 @@ struct LlamaCppBackendTests {
         #expect(backend.memory.weightsBytes ?? 0 > 100_000_000)
     }
 
-    @Test func nativeAndLlamaCppAgreeOnHalfPrecisionWeights() throws {
-        // Without 8-bit activations both engines compute the same function in float; the
-        // distributions must agree closely. (With them, see docs: roundings flip and compound.)
-        try Self.requireLibrary()
-        let path = try Self.variant(.f16)
+    /// llama.cpp (row 0) and the native engine (row 1) on one variant's file: two chunks of 256
+    /// tokens of the corpus, 254 scored positions.
+    static func llamaCppThenNative(_ type: TensorType) throws -> QualityEvaluation.Report {
+        try requireLibrary()
+        let path = try variant(type)
         let file = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
         let tokens = try Tokenizer(file: file).encode(try Corpus.load(nil).text).map(Int32.init)
-        let report = try QualityEvaluation(context: 256, chunks: 2).run(
+        return try QualityEvaluation(context: 256, chunks: 2).run(
             tokens: tokens, corpus: "GPL-3",
             variants: [.init(label: "llama.cpp", backend: LlamaCppBackend(), path: path), .init(label: "native", backend: NativeBackend(), path: path)],
             threads: 2)
+    }
+
+    @Test func nativeAndLlamaCppAgreeOnHalfPrecisionWeights() throws {
+        // Without 8-bit activations both engines compute the same function in float; the
+        // distributions must agree closely (llama.cpp rounds activations to f16 for f16 weights,
+        // the native engine keeps them f32, so not to the rounding).
+        let report = try Self.llamaCppThenNative(.f16)
         let native = report.rows[1]
         #expect((native.meanKLD ?? 1) < 1e-4, "mean KL \(native.meanKLD ?? -1)")
         #expect((native.top1Agreement ?? 0) >= 0.99, "top-1 \(native.top1Agreement ?? -1)")
@@ -57,14 +64,7 @@ struct LlamaCppBackendTests {
         // of ~4e-3). The native engine computes with llama.cpp's float steps (attention.c, RoPE,
         // Q4_0 block order), so the logits agree to the rounding: a single flip would show here.
         // (The bar, KL < 1e-3 and 99% top-1 over 512+ positions, is met by far: README.)
-        try Self.requireLibrary()
-        let path = try Self.variant(type)
-        let file = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
-        let tokens = try Tokenizer(file: file).encode(try Corpus.load(nil).text).map(Int32.init)
-        let report = try QualityEvaluation(context: 256, chunks: 2).run(
-            tokens: tokens, corpus: "GPL-3",
-            variants: [.init(label: "llama.cpp", backend: LlamaCppBackend(), path: path), .init(label: "native", backend: NativeBackend(), path: path)],
-            threads: 2)
+        let report = try Self.llamaCppThenNative(type)
         let native = report.rows[1]
         #expect(report.scoredPositions >= 250)
         #expect((native.meanKLD ?? 1) < 1e-6, "\(type.name): mean KL \(native.meanKLD ?? -1)")

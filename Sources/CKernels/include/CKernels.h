@@ -46,9 +46,6 @@ void ck_dequant_lab(const uint8_t *src, float *dst, int n, int bits, int group, 
 
 /* Plain f32 helpers. */
 float ck_dot_f32(int level, const float *a, const float *b, int n);
-void ck_axpy_f32(int level, float a, const float *x, float *y, int n);          /* y += a x */
-float ck_dot_f16_f32(int level, const uint16_t *a, const float *b, int n);
-void ck_axpy_f16_f32(int level, float a, const uint16_t *x, float *y, int n);   /* y += a x */
 void ck_f32_to_f16(int level, const float *x, uint16_t *y, int n);
 float ck_f16_to_f32(uint16_t h);
 uint16_t ck_f32_to_f16_one(float f);   /* round to nearest even */
