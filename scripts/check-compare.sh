@@ -5,12 +5,11 @@
 # (exit 2 with --fail-on-regression).
 #
 # A shared machine's speed drifts by more than 5% within minutes (seen here: the same build 15%
-# slower on one configuration in the next sweep), so the builds are interleaved as a careful
-# benchmarker would: each round runs each build's sweep three times with 4 repetitions, in
-# rotating order (A B C, B C A, C A B), and compare pools each side's three sweeps
-# (`compare A1,A2,A3 B1,B2,B3`), so slow drift falls on every side alike. Measured here
-# (2026-11-27, 3 rounds): the planted slowdown found in 3 of 3; the same build flagged in 1 of 3,
-# because this VM's slowdowns come in bursts as long as a sweep (see README, Host drift).
+# slower on one configuration in the next sweep), and the slowdowns come in bursts as long as a
+# sweep. So the builds are interleaved as a careful benchmarker would: each round runs each
+# build's sweep six times (3 repetitions each), in the six orders of A, B and C, and compare pools
+# each side's six sweeps (`compare A1,…,A6 B1,…,B6`). With six sweeps a side compare also tests the
+# per-sweep medians, so one slow burst cannot make a verdict on its own.
 #
 # The planted slowdown is in the build, as a real regression would be; a CPU cgroup instead would
 # slow the whole host, which is not what a build gate should be asked to find.
@@ -65,8 +64,8 @@ axes:
   gen: 64
 measurement:
   warmup: 1
-  min_repetitions: 4
-  max_repetitions: 4
+  min_repetitions: 3
+  max_repetitions: 3
 reference:
   every: 0
 YAML
@@ -76,7 +75,7 @@ status=0
 summary=()
 for round in $(seq 1 "$rounds"); do
   part=0
-  for order in "A B C" "B C A" "C A B"; do
+  for order in "A B C" "B C A" "C A B" "A C B" "C B A" "B A C"; do
     part=$((part + 1))
     for side in $order; do
       binary=$slmbench; [ "$side" = C ] && binary=$planted
@@ -84,7 +83,7 @@ for round in $(seq 1 "$rounds"); do
       "$binary" sweep "$spec" --id "$side$round-$part" --out "$work/$side$round-$part" --store "$store" >/dev/null 2>>"$work/sweeps.log"
     done
   done
-  pool() { echo "$work/${1}$round-1,$work/${1}$round-2,$work/${1}$round-3"; }
+  pool() { local i list=; for i in $(seq 1 "$part"); do list+=${list:+,}$work/$1$round-$i; done; echo "$list"; }
   set +e
   echo
   echo "== round $round: A vs B, the same build =="

@@ -5,6 +5,13 @@ import ResultStore
 /// Mann–Whitney p-value on the raw per-repetition samples, and a verdict. A change is a
 /// regression (or an improvement) only when it passes the metric's threshold *and* the test is
 /// significant at α; everything else is "no change".
+///
+/// When each side holds a configuration from several sweeps, the repetitions of one sweep are
+/// not independent of each other: a shared machine slows down in bursts as long as a sweep, and
+/// a test that counts 4 repetitions of one slow sweep as 4 independent samples is too sure of
+/// itself. So with at least `minimumSweeps` sweeps a side, the verdict also needs a second
+/// Mann–Whitney test, on the per-sweep medians, to be significant: the sweep is then the unit
+/// of evidence, as it is of the noise.
 public struct Comparison: Sendable {
     public enum Metric: String, CaseIterable, Sendable, Codable {
         case tg, pp, ttft
@@ -33,6 +40,11 @@ public struct Comparison: Sendable {
         public var ciLow: Double
         public var ciHigh: Double
         public var p: Double?
+        /// Sweeps on each side, and the Mann–Whitney p-value on their medians (nil when either
+        /// side has fewer than `minimumSweeps`).
+        public var baseSweeps: Int
+        public var newSweeps: Int
+        public var sweepP: Double?
         public var threshold: Double
         public var verdict: Verdict
     }
@@ -45,6 +57,10 @@ public struct Comparison: Sendable {
     public var warnings: [String]
 
     public var regressions: [Row] { rows.filter { $0.verdict == .regression } }
+
+    /// Sweeps a side needs before the per-sweep test applies: with 4 against 4 the smallest
+    /// two-sided p is 0.029, with 6 against 6 it is 0.002.
+    public static let minimumSweeps = 4
 
     /// Per-repetition values of a metric, from a stored run's raw samples.
     public static func samples(_ run: StoredRun, _ metric: Metric) -> [Double] {
@@ -92,15 +108,21 @@ public struct Comparison: Sendable {
                 let rel = (Self.relativeHalfWidth(x).map { $0 * $0 } ?? 0) + (Self.relativeHalfWidth(y).map { $0 * $0 } ?? 0)
                 let half = ratio * rel.squareRoot()
                 let test = MannWhitney.test(y, x)
+                // One median per sweep that measured this metric.
+                let xs = b.map { Self.samples($0, metric) }.filter { !$0.isEmpty }.map(Self.median)
+                let ys = n.map { Self.samples($0, metric) }.filter { !$0.isEmpty }.map(Self.median)
+                let sweepTest = min(xs.count, ys.count) >= Self.minimumSweeps ? MannWhitney.test(ys, xs) : nil
+                let significant = (test.map { $0.p < alpha } ?? false) && (sweepTest.map { $0.p < alpha } ?? true)
                 let worse = metric.higherIsBetter ? 1 - ratio : ratio - 1
                 let verdict: Verdict
-                if let test {
-                    if test.p < alpha && worse > threshold { verdict = .regression }
-                    else if test.p < alpha && -worse > threshold { verdict = .improvement }
+                if test != nil {
+                    if significant && worse > threshold { verdict = .regression }
+                    else if significant && -worse > threshold { verdict = .improvement }
                     else { verdict = .noChange }
                 } else { verdict = .untested }
                 rows.append(Row(key: key, metric: metric, baseMedian: mb, newMedian: mn, baseCount: x.count, newCount: y.count,
-                                ratio: ratio, ciLow: ratio - half, ciHigh: ratio + half, p: test?.p, threshold: threshold, verdict: verdict))
+                                ratio: ratio, ciLow: ratio - half, ciHigh: ratio + half, p: test?.p,
+                                baseSweeps: xs.count, newSweeps: ys.count, sweepP: sweepTest?.p, threshold: threshold, verdict: verdict))
             }
         }
         self.rows = rows
@@ -112,6 +134,9 @@ public struct Comparison: Sendable {
         geometricMeans = means
         if rows.contains(where: { $0.baseCount < 4 || $0.newCount < 4 }) {
             warnings.append("some runs have fewer than 4 repetitions on a side: the Mann–Whitney test cannot reach p < 0.05 with 3 against 3, so those can never be called regressions")
+        }
+        if rows.contains(where: { max($0.baseSweeps, $0.newSweeps) > 1 && min($0.baseSweeps, $0.newSweeps) < Self.minimumSweeps }) {
+            warnings.append("some runs pool 2 or 3 sweeps on a side: the per-sweep test needs \(Self.minimumSweeps) a side, so their verdicts rest on repetitions that share each sweep's machine state and may be too sure")
         }
     }
 
@@ -133,14 +158,17 @@ public struct Comparison: Sendable {
 
     /// Markdown: one row per run and metric, then the geometric means.
     public func markdown() -> String {
-        var lines = ["| run | metric | base | new | ratio | 95% CI | p | threshold | verdict |", "|---|---|---:|---:|---:|---|---:|---:|---|"]
+        let perSweep = rows.contains { $0.sweepP != nil }
+        var lines = ["| run | metric | base | new | ratio | 95% CI | p | \(perSweep ? "p sweeps | " : "")threshold | verdict |",
+                     "|---|---|---:|---:|---:|---|---:|\(perSweep ? "---:|" : "")---:|---|"]
         for r in rows {
             let p = r.p.map { String(format: "%.3f", $0) } ?? "—"
-            lines.append("| \(r.key.replacingOccurrences(of: "|", with: " ")) | \(r.metric.title) | \(String(format: "%.2f (n=%d)", r.baseMedian, r.baseCount)) | \(String(format: "%.2f (n=%d)", r.newMedian, r.newCount)) | \(String(format: "%.3f", r.ratio)) | \(String(format: "%.3f–%.3f", r.ciLow, r.ciHigh)) | \(p) | \(String(format: "%.0f%%", r.threshold * 100)) | \(r.verdict == .regression ? "**regression**" : r.verdict.rawValue) |")
+            let sweeps = perSweep ? (r.sweepP.map { String(format: "%.3f (%d:%d)", $0, r.baseSweeps, r.newSweeps) } ?? "—") + " | " : ""
+            lines.append("| \(r.key.replacingOccurrences(of: "|", with: " ")) | \(r.metric.title) | \(String(format: "%.2f (n=%d)", r.baseMedian, r.baseCount)) | \(String(format: "%.2f (n=%d)", r.newMedian, r.newCount)) | \(String(format: "%.3f", r.ratio)) | \(String(format: "%.3f–%.3f", r.ciLow, r.ciHigh)) | \(p) | \(sweeps)\(String(format: "%.0f%%", r.threshold * 100)) | \(r.verdict == .regression ? "**regression**" : r.verdict.rawValue) |")
         }
         for metric in Metric.allCases {
             if let g = geometricMeans[metric] {
-                lines.append("| **geometric mean** | \(metric.title) | | | \(String(format: "%.3f", g)) | | | | |")
+                lines.append("| **geometric mean** | \(metric.title) | | | \(String(format: "%.3f", g)) | | | \(perSweep ? "| " : "")| |")
             }
         }
         lines.append("")

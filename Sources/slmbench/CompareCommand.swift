@@ -14,6 +14,9 @@ struct Compare: ParsableCommand {
             on both sides alike). Runs are matched by configuration. Per metric (decode t/s, prefill
             t/s, TTFT) the verdict is "regression" only when the median got worse by more than the threshold AND a two-sided
             Mann–Whitney U test on the per-repetition samples gives p < --alpha; otherwise "no change".
+            When both sides hold a configuration from 4 or more sweeps, the same test on the
+            per-sweep medians must also give p < --alpha (repetitions of one sweep share the
+            machine's state at the time, so they are not independent evidence).
             The two sides must come from the same hardware (profile fingerprint), CPU governor and
             build configuration; --force compares anyway, with a warning.
             Exit status: 0 no regression, 2 regression with --fail-on-regression, 1 error.

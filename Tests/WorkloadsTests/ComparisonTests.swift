@@ -85,4 +85,31 @@ struct ComparisonTests {
                                       new: [run("k", rates: fast.map { $0 * 0.9 }), run("k", rates: drifted.map { $0 * 0.9 })], thresholds: [:])
         #expect(pooledSlower.rows.first { $0.metric == .tg }?.verdict == .regression)
     }
+
+    @Test func withFourSweepsASideTheSweepIsTheUnitOfEvidence() throws {
+        let reps = [100.0, 101, 99, 100.5]
+        func side(_ levels: [Double]) -> [StoredRun] { levels.map { level in run("k", rates: reps.map { $0 * level }) } }
+        // The same build, run alternately; four of the new side's six sweeps happened to fall in
+        // slow bursts. Pooled, the repetitions say "8% slower, p < 0.05"; the sweeps' medians
+        // overlap (U = 12 of 36), so this is no change.
+        let base = side([1.000, 0.990, 0.970, 0.995, 0.920, 0.980])
+        let burst = side([0.900, 0.910, 1.020, 1.010, 0.890, 0.905])
+        let same = try #require(Comparison(base: base, new: burst, thresholds: [:]).rows.first { $0.metric == .tg })
+        #expect(same.ratio < 0.95 && (same.p ?? 1) < 0.05, "\(same)")
+        #expect(same.baseSweeps == 6 && same.newSweeps == 6 && (same.sweepP ?? 0) > 0.05, "\(same)")
+        #expect(same.verdict == .noChange)
+        // Three sweeps a side are too few for the per-sweep test: the verdict rests on the
+        // repetitions alone, and the report warns about it.
+        let three = Comparison(base: Array(base.prefix(3)), new: [burst[0], burst[1], burst[4]], thresholds: [:])
+        let threeRow = try #require(three.rows.first { $0.metric == .tg })
+        #expect(threeRow.sweepP == nil && threeRow.verdict == .regression, "\(threeRow)")
+        #expect(three.warnings.contains { $0.contains("per-sweep test needs 4") })
+        // A real 10% slowdown through the same drift is found by both tests.
+        let drift = [1.0, 0.93, 1.02, 0.96, 0.9, 0.99]
+        let slower = Comparison(base: side(drift), new: side(drift.map { $0 * 0.9 * 1.001 }), thresholds: [:])
+        let found = try #require(slower.rows.first { $0.metric == .tg })
+        #expect(found.verdict == .regression && (found.sweepP ?? 1) < 0.05, "\(found)")
+        #expect(slower.markdown().contains("p sweeps"))
+        #expect(!Comparison(base: [base[0]], new: [burst[0]], thresholds: [:]).markdown().contains("p sweeps"))
+    }
 }
