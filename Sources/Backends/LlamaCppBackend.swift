@@ -59,6 +59,9 @@ public final class LlamaCppBackend: InferenceBackend {
         guard FileManager.default.fileExists(atPath: folder + "/libllama.so") else {
             throw BackendError("backend-missing", "llama.cpp is not built: no \(folder)/libllama.so; run scripts/bootstrap.sh (or scripts/build-llamacpp.sh)")
         }
+        // On a failed GGML_ASSERT, ggml attaches gdb for a backtrace, which writes to stdout (the
+        // protocol's channel) and buries the assertion under its dump; the message alone is kept.
+        setenv("GGML_NO_BACKTRACE", "1", 0)
         guard slm_llama_open(folder, &message, message.count) == 0 else {
             throw BackendError("backend-version", Self.text(message))
         }

@@ -44,7 +44,8 @@ public struct WorkerReport: Sendable {
     public var peakRSSBytes: Int?
     /// Wall time from launch to exit, measured by the parent (a cross-check on the worker's own timing).
     public var wallSeconds: Double
-    /// The last lines the worker wrote to stderr.
+    /// The last lines the worker wrote to stderr, after up to five earlier ones that name an
+    /// error (so an assertion message survives the crash dump that follows it).
     public var stderrTail: [String]
 }
 
@@ -92,8 +93,16 @@ public enum WorkerProcess {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         posix_spawnattr_setpgroup(&attributes, 0)
+        // Every signal at its default and none blocked: an exec keeps ignored and blocked signals,
+        // and this process ignores SIGPIPE (and a test runner may ignore or block more), which
+        // would let a worker survive its own abort or a closed pipe.
+        var everySignal = sigset_t(), noSignal = sigset_t()
+        sigfillset(&everySignal)
+        sigemptyset(&noSignal)
+        posix_spawnattr_setsigdefault(&attributes, &everySignal)
+        posix_spawnattr_setsigmask(&attributes, &noSignal)
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -149,31 +158,40 @@ public enum WorkerProcess {
         }
         if let killedFor { return report(killedFor) }
 
+        // A crash outranks whatever the dying process wrote: crash handlers (ggml's runs gdb) may
+        // print to stdout, and that is not the worker breaking the protocol.
+        let terminatingSignal = status & 0x7f
+        let killed = terminatingSignal != 0 && terminatingSignal != 0x7f
+        let exitStatus = (status >> 8) & 0xff
         var progress: [WorkerMessage] = []
         var final: WorkerOutcome?
+        var violation: String?
         for line in lines where !line.isEmpty {
             let message: WorkerMessage
-            do { message = try WorkerMessage.decode(line: line) } catch { return report(.protocolError(error.description), progress) }
+            do { message = try WorkerMessage.decode(line: line) } catch {
+                violation = violation ?? error.description
+                continue
+            }
             switch message {
             case .progress:
                 progress.append(message)
                 onProgress(message)
             case let .result(metrics, backend):
-                guard final == nil else { return report(.protocolError("more than one result or error line"), progress) }
+                if final != nil { violation = violation ?? "more than one result or error line" }
                 final = .completed(metrics: metrics, backend: backend)
             case let .error(code, text):
-                guard final == nil else { return report(.protocolError("more than one result or error line"), progress) }
+                if final != nil { violation = violation ?? "more than one result or error line" }
                 final = .failed(code: code, message: text)
             }
         }
-        let signaled = status & 0x7f
-        if signaled != 0 && signaled != 0x7f { return report(.crashed(signal: signaled, exitStatus: nil), progress) }
-        let exitStatus = (status >> 8) & 0xff
-        if let final {
-            if case .completed = final, exitStatus != 0 { return report(.crashed(signal: nil, exitStatus: exitStatus), progress) }
-            return report(final, progress)
-        }
+        // A signal is a crash whatever was printed; then a worker that said why it could not run
+        // has failed, whatever its exit status; then a non-zero exit is a crash. Only a worker that
+        // exited cleanly is blamed for its output.
+        if killed { return report(.crashed(signal: terminatingSignal, exitStatus: nil), progress) }
+        if let final, case .failed = final, violation == nil { return report(final, progress) }
         if exitStatus != 0 { return report(.crashed(signal: nil, exitStatus: exitStatus), progress) }
+        if let violation { return report(.protocolError(violation), progress) }
+        if let final { return report(final, progress) }
         return report(.protocolError("the worker exited without a result or error line"), progress)
     }
 
@@ -228,13 +246,28 @@ final class LineCollector: @unchecked Sendable {
 
     private func push(_ line: String) {
         lines.append(line)
-        if lines.count > keep { lines.removeFirst(lines.count - keep) }
+        if lines.count > keep {
+            // A line that says what went wrong is kept even when a long dump follows it (an
+            // assertion message before a crash handler's register and stack dump).
+            let dropped = lines.prefix(lines.count - keep)
+            for line in dropped where notable.count < Self.notableLines && Self.isNotable(line) { notable.append(line) }
+            lines.removeFirst(lines.count - keep)
+        }
     }
 
-    /// Waits for end of file and returns the lines.
+    private var notable: [String] = []
+    static let notableLines = 5
+
+    static func isNotable(_ line: String) -> Bool {
+        let lower = line.lowercased()
+        return ["assert", "fatal", "error", "panic", "abort", "exception", "failed"].contains { lower.contains($0) }
+    }
+
+    /// Waits for end of file and returns the lines: with a limit, up to five earlier lines that
+    /// name an error, then the last lines.
     func finish() -> [String] {
         done.wait()
         lock.lock(); defer { lock.unlock() }
-        return lines
+        return notable + lines
     }
 }

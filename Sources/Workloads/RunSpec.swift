@@ -80,7 +80,14 @@ public struct RunSpec: Codable, Sendable, Equatable {
 
     public var loadOptions: LoadOptions {
         LoadOptions(threads: threads, cpus: cpus, context: context, sequences: batch,
-                    batchTokens: min(512, max(promptTokens, depth ?? 0, 1)), kvType: kvType, numa: numa)
+                    batchTokens: Self.batchTokens(prompt: promptTokens, depth: depth ?? 0, batch: batch), kvType: kvType, numa: numa)
+    }
+
+    /// Tokens one forward pass may take: the prompt (or the depth fill) up to 512, and never
+    /// fewer than the sequences a decode step advances together (llama.cpp asserts on a step
+    /// with more outputs than its batch size).
+    public static func batchTokens(prompt: Int, depth: Int, batch: Int) -> Int {
+        max(min(512, max(prompt, depth, 1)), batch)
     }
 }
 

@@ -103,6 +103,18 @@ struct LlamaCppBackendTests {
         }
     }
 
+    @Test func batchedDecodeFromBOSRuns() throws {
+        // Four sequences from BOS (no prompt): each decode step hands llama.cpp 4 tokens at once,
+        // more than a 0-token prompt's batch; llama.cpp asserted (and aborted) before the run's
+        // batch size counted the sequences.
+        try Self.requireLibrary()
+        let spec = RunSpec(backend: "llama.cpp", model: try Self.variant(.q8_0), modelName: "m", batch: 4, promptTokens: 0, genTokens: 3,
+                           warmup: 0, repetitions: 1)
+        #expect(spec.loadOptions.batchTokens == 4)
+        let samples = try Measurement.run(spec, on: LlamaCppBackend())
+        #expect(samples.repetitions.first?.stepSeconds.count == 3, "\(samples.repetitions)")
+    }
+
     @Test func labTypesAreRefusedByName() throws {
         try Self.requireLibrary()
         let path = try Self.variant(TensorType(name: "lab4g32a")!)

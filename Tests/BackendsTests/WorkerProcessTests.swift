@@ -54,6 +54,18 @@ struct WorkerProcessTests {
         #expect(report.outcome.status == "crashed")
     }
 
+    @Test func aCrashIsACrashWhateverTheCrashHandlerPrinted() {
+        // The assertion message comes before a long dump; it is kept, and the gdb line on stdout
+        // does not turn the crash into a protocol error.
+        let report = run("abort-noisy")
+        #expect(report.outcome == .crashed(signal: SIGABRT, exitStatus: nil))
+        #expect(report.stderrTail.first?.contains("GGML_ASSERT(n_outputs_max") == true, "\(report.stderrTail)")
+        #expect(report.stderrTail.last == "  r39 0x0000000000000027")
+        #expect(report.stderrTail.count == 21)
+        #expect(report.progress.count == 1)
+        #expect(run("garbage-exit").outcome == .crashed(signal: nil, exitStatus: 2))
+    }
+
     @Test func hangIsKilledAtTheTimeout() {
         let report = run("hang", timeout: 1)
         #expect(report.outcome == .timeout(afterSeconds: 1))

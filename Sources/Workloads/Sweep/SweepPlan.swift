@@ -124,7 +124,7 @@ public struct SweepPlan: Sendable {
                             let tensorType = type == "stored" ? nil : TensorType(name: type)
                             let context = depth + prompt + max(gen, 1) + 1
                             run.predictedBytes = s.predictedBytes(type: tensorType, batch: batch, context: context, kvBytes: kv == "f16" ? 2 : 4,
-                                                                  batchTokens: min(512, max(prompt, 1)))
+                                                                  batchTokens: RunSpec.batchTokens(prompt: prompt, depth: depth, batch: batch))
                             run.skip = skipReason(p, tensorType: tensorType, shape: s, context: context, predicted: run.predictedBytes,
                                                   available: available)
                             if run.skip == nil {

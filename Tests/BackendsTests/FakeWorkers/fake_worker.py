@@ -28,6 +28,18 @@ elif mode == "segv":
     for i in range(50):
         print(f"stderr line {i}", file=sys.stderr, flush=True)
     os.kill(os.getpid(), signal.SIGSEGV)
+elif mode == "abort-noisy":
+    # Like llama.cpp's GGML_ASSERT: the message, then a crash handler that prints to stdout (gdb
+    # attaching) and dumps registers to stderr, then SIGABRT.
+    say({"protocol": P, "type": "progress", "stage": "load"})
+    print("llama-context.cpp:2273: GGML_ASSERT(n_outputs_max <= cparams.n_outputs_max) failed", file=sys.stderr, flush=True)
+    print("[Thread debugging using libthread_db enabled]", flush=True)
+    for i in range(40):
+        print(f"  r{i} 0x{i:016x}", file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGABRT)
+elif mode == "garbage-exit":
+    print("half a line of", flush=True)
+    sys.exit(2)
 elif mode == "hang":
     say({"protocol": P, "type": "progress", "stage": "load"})
     time.sleep(3600)
