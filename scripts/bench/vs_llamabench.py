@@ -7,17 +7,34 @@ rounds (A B, then B A), so slow drift on a shared host hits both sides alike. Ea
 one ratio (slmbench ÷ llama-bench); the table prints the median ratio over rounds with a
 distribution-free 95% confidence interval (order statistics of the binomial), both sides'
 medians, and every round's ratio. A benchmark: it exits 0 whatever the ratios (1 when a run
-fails)."""
+fails).
+
+Batched decode (--batches 4,8): llama-bench decodes one sequence only, so a batch-B row runs
+tg128 for B sequences through slmbench's llama.cpp backend (the real libllama, B sequences in
+one llama_decode per step; its fidelity to llama-bench is scripts/check-llamacpp-fidelity.sh)
+and compares aggregate t/s.
+
+With --profile (a hardware profile with measured bandwidth, `slmbench probe --bandwidth
+--save`), decode rows also give the share of the memory-bandwidth bound each side reaches:
+bound t/s = B × read GB/s at that thread count ÷ bytes read per step, with the bytes per
+step taken as the weights the native engine reports (tied embeddings are read once, as
+the output head; the KV cache, under 2% here, is left out)."""
 import argparse
 import json
 import math
 import statistics
 import subprocess
 import sys
+import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--backend", required=True)
+ap.add_argument("--model", default="smollm2-135m",
+                help="smollm2-135m (the real model, converted per type) or a preset of `slmbench models synth` (synthetic weights)")
 ap.add_argument("--types", default="q8_0,q4_0,q4_1")
+ap.add_argument("--batches", default="1", help="sequences decoded together; rows with more than 1 are tg128 against slmbench's llama.cpp backend")
+ap.add_argument("--tests", default="pp512,tg128", help="pp512 and/or tg128 (batch-1 rows)")
+ap.add_argument("--profile", help="hardware profile with measured bandwidth, for the %% of bound columns")
 ap.add_argument("--threads", default="1,2")
 ap.add_argument("--rounds", type=int, default=8, help="paired rounds (one ratio each)")
 ap.add_argument("--reps", type=int, default=3, help="repetitions inside each run (llama-bench -r, slmbench --repetitions)")
@@ -31,6 +48,22 @@ if args.rounds < 1 or args.reps < 1:
     sys.exit("--rounds and --reps must be at least 1")
 
 TESTS = {"pp512": (512, 0), "tg128": (0, 128)}
+for test in args.tests.split(","):
+    if test not in TESTS:
+        sys.exit(f"--tests: unknown test '{test}' (known: {', '.join(TESTS)})")
+batches = [int(x) for x in args.batches.split(",")]
+if any(b < 1 for b in batches):
+    sys.exit("--batches: every batch must be at least 1")
+bandwidth = {}
+fingerprint = None
+if args.profile:
+    try:
+        profile = json.load(open(args.profile))
+        fingerprint = profile.get("fingerprint")
+        for point in profile["bandwidth"]["points"]:
+            bandwidth[point["threads"]] = point["readGBps"]["best"] * 1e9
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        sys.exit(f"--profile {args.profile}: no measured read bandwidth ({e}); make one with `slmbench probe --bandwidth --save FILE`")
 
 
 def sh(cmd):
@@ -42,7 +75,9 @@ def sh(cmd):
 
 
 def model_file(t):
-    return sh([args.slmbench, "models", "quantize", "smollm2-135m", "--to", t]).strip().splitlines()[-1]
+    if args.model == "smollm2-135m":
+        return sh([args.slmbench, "models", "quantize", "smollm2-135m", "--to", t]).strip().splitlines()[-1]
+    return sh([args.slmbench, "models", "synth", "--preset", args.model, "--type", t]).strip().splitlines()[-1]
 
 
 def llama_bench(path, threads, prompt, gen):
@@ -51,11 +86,18 @@ def llama_bench(path, threads, prompt, gen):
     return next(x["avg_ts"] for x in out if x["n_prompt"] == prompt and x["n_gen"] == gen)
 
 
-def slm(t, threads, prompt, gen):
-    rec = json.loads(sh([args.slmbench, "run", "--backend", args.backend, "--model", "smollm2-135m", "--type", t,
-                         "--threads", str(threads), "--prompt", str(prompt), "--gen", str(gen),
+weights = {}
+
+
+def slm(t, threads, prompt, gen, batch=1, backend=None):
+    backend = backend or args.backend
+    model = ["--model", "smollm2-135m", "--type", t] if args.model == "smollm2-135m" else ["--model", files[t]]
+    rec = json.loads(sh([args.slmbench, "run", "--backend", backend, *model,
+                         "--threads", str(threads), "--prompt", str(prompt), "--gen", str(gen), "--batch", str(batch),
                          "--repetitions", str(args.reps), "--warmup", "1", "--kv", args.kv, "--json"]))
     m = rec["metrics"]
+    if backend == "native" and m.get("weights_bytes"):
+        weights[t] = m["weights_bytes"]
     return (m["pp_tps"] if gen == 0 else m["tg_tps"])["mean"]
 
 
@@ -76,36 +118,55 @@ def median_ci(xs, level=0.95):
 types = args.types.split(",")
 threads = [int(x) for x in args.threads.split(",")]
 files = {t: model_file(t) for t in types}
+# Rows: (type, threads, test, batch); batch-1 rows against llama-bench, batched ones against the
+# llama.cpp backend.
+rows = [(t, n, test, 1) for t in types for n in threads for test in args.tests.split(",") if 1 in batches]
+rows += [(t, n, "tg128", b) for t in types for n in threads for b in batches if b > 1]
 samples = {}
 for r in range(args.rounds):
     print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
-    for t in types:
-        for n in threads:
-            for test, (prompt, gen) in TESTS.items():
-                runs = [("ref", lambda: llama_bench(files[t], n, prompt, gen)), ("ours", lambda: slm(t, n, prompt, gen))]
-                for side, run in (runs if r % 2 == 0 else runs[::-1]):
-                    samples.setdefault((t, n, test, side), []).append(run())
+    for row in rows:
+        t, n, test, b = row
+        prompt, gen = TESTS[test]
+        if b == 1:
+            ref = lambda: llama_bench(files[t], n, prompt, gen)
+        else:
+            ref = lambda: slm(t, n, prompt, gen, batch=b, backend="llama.cpp")
+        runs = [("ref", ref), ("ours", lambda: slm(t, n, prompt, gen, batch=b))]
+        for side, run in (runs if r % 2 == 0 else runs[::-1]):
+            samples.setdefault((row, side), []).append(run())
 
-print(f"\n{args.backend} vs llama-bench (pinned llama.cpp, -fa {args.flash_attn}, KV cache {args.kv} on both sides): "
+model_text = "SmolLM2-135M (real weights)" if args.model == "smollm2-135m" else f"{args.model} (synthetic weights)"
+print(f"\n{args.backend} vs llama.cpp on {model_text}: batch-1 rows against the pinned llama-bench (-fa {args.flash_attn}), "
+      f"batched rows against slmbench's llama.cpp backend; KV cache {args.kv} on both sides; "
       f"{args.rounds} paired rounds, order alternating, {args.reps} repetitions per run")
+if args.profile:
+    print(f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; profile {args.profile}, fingerprint {fingerprint}; "
+          f"read bandwidth " + ", ".join(f"{n}T {bw / 1e9:.1f} GB/s" for n, bw in sorted(bandwidth.items())))
 band = f" within ±{args.tolerance:.0%} |" if args.tolerance > 0 else ""
-print(f"| type | threads | test | llama-bench t/s | slmbench t/s | ratio (median) | 95% CI |{band} per-round ratios |")
-print("|---|---|---|---|---|---|---|" + ("---|" if band else "") + "---|")
+bound = " % of bound (llama.cpp / slmbench) |" if args.profile else ""
+print(f"| type | threads | batch | test | llama.cpp t/s | slmbench t/s | ratio (median) | 95% CI |{band}{bound} per-round ratios |")
+print("|---|---|---|---|---|---|---|---|" + ("---|" if band else "") + ("---|" if bound else "") + "---|")
 inside = 0
-rows = 0
-for t in types:
-    for n in threads:
-        for test in TESTS:
-            ref = samples[(t, n, test, "ref")]
-            ours = samples[(t, n, test, "ours")]
-            ratios = [o / f for o, f in zip(ours, ref)]
-            med = statistics.median(ratios)
-            ci = median_ci(ratios)
-            ci_text = f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "n/a (too few rounds)"
-            ok = abs(med - 1) <= args.tolerance
-            inside += ok
-            rows += 1
-            print(f"| {t.upper()} | {n} | {test} | {statistics.median(ref):.1f} | {statistics.median(ours):.1f} | "
-                  f"{med:.3f} | {ci_text} |" + (f" {'yes' if ok else 'NO'} |" if band else "") + f" {', '.join(f'{x:.3f}' for x in ratios)} |")
+for row in rows:
+    t, n, test, b = row
+    ref = samples[(row, "ref")]
+    ours = samples[(row, "ours")]
+    ratios = [o / f for o, f in zip(ours, ref)]
+    med = statistics.median(ratios)
+    ci = median_ci(ratios)
+    ci_text = f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "n/a (too few rounds)"
+    ok = abs(med - 1) <= args.tolerance
+    inside += ok
+    share = ""
+    if args.profile:
+        bw = bandwidth.get(n) or bandwidth[max(bandwidth)]
+        if test.startswith("tg") and t in weights:
+            limit = b * bw / weights[t]
+            share = f" {statistics.median(ref) / limit:.0%} / {statistics.median(ours) / limit:.0%} of {limit:.0f} t/s |"
+        else:
+            share = " — |"
+    print(f"| {t.upper()} | {n} | {b} | {test} | {statistics.median(ref):.1f} | {statistics.median(ours):.1f} | "
+          f"{med:.3f} | {ci_text} |" + (f" {'yes' if ok else 'NO'} |" if band else "") + share + f" {', '.join(f'{x:.3f}' for x in ratios)} |")
 if band:
-    print(f"\n{inside} of {rows} rows have a median ratio within ±{args.tolerance:.0%}.")
+    print(f"\n{inside} of {len(rows)} rows have a median ratio within ±{args.tolerance:.0%}.")
