@@ -9,6 +9,7 @@
 #include "CKernels.h"
 #include "simd.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 int ck_level_supported(int level) {
@@ -448,6 +449,90 @@ AVX2 static void rows_q4_0_blocks(const uint8_t *w, size_t ws, int r0, int r1, c
     }
 }
 
+/* Q4_0 packed in groups of eight rows (ck_q4_0_pack): per block, the eight rows' scales, then
+ * four 32-byte slices, slice c holding bytes 4c..4c+3 of each row's quants (row k at 4k). One
+ * slice load covers eight rows × eight weights (low nibbles: elements 4c..4c+3, high: 16+4c..),
+ * and each row's products land in its own 32-bit lane, so no horizontal sums are needed. The
+ * nibbles are multiplied unsigned (0..15) and 8·Σy is taken off after: Σ(q−8)y = Σqy − 8Σy,
+ * exact in integers (16 products of at most 15·127 per 16-bit lane), so every row's block sum
+ * and the float steps after it are those of the block-order kernel above. */
+AVX2 static inline __attribute__((always_inline)) void
+packed8_q4_0(const int NT, const uint8_t *pg, const uint8_t *const *x, const int16_t *const *sums, int nb, float *out, size_t os) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const __m256i nibble = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *blk = pg + 144 * (size_t)b;
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
+        __m256i s[4];
+        for (int c = 0; c < 4; c++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * c));
+            const __m256i lo = _mm256_and_si256(v, nibble), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+            for (int t = 0; t < NT; t++) {
+                const uint8_t *xb = x[t] + 34 * (size_t)b + 2 + 4 * c;
+                int32_t ylo, yhi;
+                memcpy(&ylo, xb, 4);
+                memcpy(&yhi, xb + 16, 4);
+                const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(ylo)),
+                                                   _mm256_maddubs_epi16(hi, _mm256_set1_epi32(yhi)));
+                s[t] = c == 0 ? p : _mm256_add_epi16(s[t], p);
+            }
+        }
+        for (int t = 0; t < NT; t++) {
+            const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), _mm256_set1_epi32(8 * (int32_t)sums[t][b]));
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(h16(x[t] + 34 * (size_t)b))), acc[t]);
+        }
+    }
+    for (int t = 0; t < NT; t++) {
+        float lanes[8];
+        _mm256_storeu_ps(lanes, acc[t]);
+        for (int k = 0; k < 8; k++) out[os * (size_t)t + (size_t)k] = lanes[k];
+    }
+}
+
+/* Σy of each q8_0 block of one activation row. */
+AVX2 static void block_sums_avx2(const uint8_t *x, int nb, int16_t *sums) {
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int b = 0; b < nb; b++) {
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(x + 34 * (size_t)b + 2));
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, y), ones16);
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+        s4 = _mm_hadd_epi32(s4, s4);
+        s4 = _mm_hadd_epi32(s4, s4);
+        sums[b] = (int16_t)_mm_cvtsi128_si32(s4);
+    }
+}
+
+AVX2 static void packed_q4_0_avx2(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
+                                  float *out, size_t os, int n) {
+    const int nb = n / 32;
+    /* Tokens in chunks of 64 (their activations stay in cache while the rows pass), with the
+     * chunk's block sums computed once for all rows. */
+    const int chunk = ntok < 64 ? ntok : 64;
+    int16_t *sums = malloc(sizeof(int16_t) * (size_t)chunk * (size_t)nb);
+    if (!sums) abort();
+    for (int t0 = 0; t0 < ntok; t0 += 64) {
+        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        for (int t = t0; t < t1; t++) block_sums_avx2(x + xs * (size_t)t, nb, sums + (size_t)(t - t0) * (size_t)nb);
+        for (int r = r0; r < r1; r += 8) {
+            const uint8_t *pg = packed + (size_t)(r / 8) * 144 * (size_t)nb;
+            float *o = out + (size_t)(r - r0);
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) {
+                const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
+                const int16_t *s4[4];
+                for (int i = 0; i < 4; i++) s4[i] = sums + (size_t)(t + i - t0) * (size_t)nb;
+                packed8_q4_0(4, pg, x4, s4, nb, o + os * (size_t)t, os);
+            }
+            for (; t < t1; t++) {
+                const uint8_t *x1[1] = {x + xs * (size_t)t};
+                const int16_t *s1[1] = {sums + (size_t)(t - t0) * (size_t)nb};
+                packed8_q4_0(1, pg, x1, s1, nb, o + os * (size_t)t, os);
+            }
+        }
+    }
+    free(sums);
+}
+
 AVX2 static inline float dot_f32_avx2(const float *a, const float *b, int n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     int i = 0;
@@ -562,6 +647,58 @@ void ck_matmul(int level, int type, int block_order, const void *w, size_t w_str
     for (int t = 0; t < ntok; t++)
         for (int r = r0; r < r1; r++)
             out[out_stride * t + (r - r0)] = dot_scalar(type, W + w_stride * r, X + x_stride * t, n);
+}
+
+size_t ck_q4_0_packed_bytes(int rows, int n) { return (size_t)rows * (size_t)(n / 32) * 18; }
+
+void ck_q4_0_pack(const void *w, size_t w_stride, int rows, int n, void *out) {
+    const uint8_t *W = (const uint8_t *)w;
+    uint8_t *o = (uint8_t *)out;
+    const int nb = n / 32;
+    for (int g = 0; g < rows; g += 8)
+        for (int b = 0; b < nb; b++) {
+            for (int k = 0; k < 8; k++) memcpy(o + 2 * k, W + w_stride * (size_t)(g + k) + 18 * (size_t)b, 2);
+            o += 16;
+            for (int c = 0; c < 4; c++)
+                for (int k = 0; k < 8; k++, o += 4) memcpy(o, W + w_stride * (size_t)(g + k) + 18 * (size_t)b + 2 + 4 * c, 4);
+        }
+}
+
+/* The packed kernel's arithmetic, one product at a time. */
+static void packed_q4_0_scalar(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
+                               float *out, size_t os, int n) {
+    const int nb = n / 32;
+    for (int r = r0; r < r1; r += 8) {
+        const uint8_t *pg = packed + (size_t)(r / 8) * 144 * (size_t)nb;
+        for (int t = 0; t < ntok; t++) {
+            const uint8_t *xt = x + xs * (size_t)t;
+            for (int k = 0; k < 8; k++) {
+                float acc = 0;
+                for (int b = 0; b < nb; b++) {
+                    const uint8_t *blk = pg + 144 * (size_t)b, *xb = xt + 34 * (size_t)b + 2;
+                    int sum = 0;
+                    for (int c = 0; c < 4; c++)
+                        for (int e = 0; e < 4; e++) {
+                            const uint8_t v = blk[16 + 32 * c + 4 * k + e];
+                            sum += ((v & 15) - 8) * (int8_t)xb[4 * c + e] + ((v >> 4) - 8) * (int8_t)xb[16 + 4 * c + e];
+                        }
+                    acc = fmaf((float)sum, ld16(blk + 2 * k) * ld16(xb - 2), acc);
+                }
+                out[os * (size_t)t + (size_t)(r - r0 + k)] = acc;
+            }
+        }
+    }
+}
+
+void ck_matmul_q4_0_packed(int level, const void *packed, int r0, int r1, const void *x, size_t x_stride, int ntok,
+                           float *out, size_t out_stride, int n) {
+#ifdef CK_X86
+    if (level >= CK_LEVEL_AVX2) {
+        packed_q4_0_avx2((const uint8_t *)packed, r0, r1, (const uint8_t *)x, x_stride, ntok, out, out_stride, n);
+        return;
+    }
+#endif
+    packed_q4_0_scalar((const uint8_t *)packed, r0, r1, (const uint8_t *)x, x_stride, ntok, out, out_stride, n);
 }
 
 float ck_dot_f32(int level, const float *a, const float *b, int n) {

@@ -35,6 +35,9 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Q4_0 on AVX2: each row is summed block by block into one float (llama.cpp's order for the
     /// Q4_0 matrices it repacks) rather than in eight lanes added at the end.
     public var sumsByBlock = false
+    /// The rows copied into groups of eight (`pack()`), which the block-order kernel reads
+    /// eight rows at a time; nil to read the rows where the file maps them.
+    public private(set) var packed: PackedRows?
 
     public init(name: String, type: TensorType, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer) throws(EngineError) {
         guard let rowBytes = type.rowBytes(columns), rowBytes * rows == bytes.count, let base = bytes.baseAddress else {
@@ -76,6 +79,29 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     public var byteCount: Int { rows * rowBytes }
+
+    /// Copies a block-order Q4_0 matrix into groups of eight rows; true when it did.
+    @discardableResult
+    public mutating func pack() -> Bool {
+        guard sumsByBlock, type == .q4_0, rows % 8 == 0, columns % 32 == 0, packed == nil else { return false }
+        let storage = PackedRows(bytes: ck_q4_0_packed_bytes(Int32(rows), Int32(columns)))
+        ck_q4_0_pack(base, rowBytes, Int32(rows), Int32(columns), storage.pointer)
+        packed = storage
+        return true
+    }
+}
+
+/// Memory the engine owns for a repacked weight matrix.
+public final class PackedRows: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    let count: Int
+
+    init(bytes: Int) {
+        count = bytes
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
+    }
+
+    deinit { pointer.deallocate() }
 }
 
 /// A batch of activation rows converted once to every format the next matrices read.
@@ -140,8 +166,9 @@ public struct MatMul {
         let total = jobs.reduce(0) { $0 + $1.0.rows }
         let scratch = self.scratch, scratchStride = self.scratchStride, level = self.level
         pool.run { member, members in
-            var lo = total * member / members
-            let hi = total * (member + 1) / members
+            // Split on multiples of 8 rows, so packed matrices (groups of eight) split whole.
+            var lo = total * member / members / 8 * 8
+            let hi = member + 1 == members ? total : total * (member + 1) / members / 8 * 8
             var first = 0
             for (w, out, stride) in jobs {
                 defer { first += w.rows }
@@ -156,6 +183,11 @@ public struct MatMul {
     static func rows(_ w: WeightMatrix, _ range: Range<Int>, _ x: Activations, _ tokens: Int,
                      _ out: UnsafeMutablePointer<Float>, _ stride: Int, _ scratch: UnsafeMutablePointer<Float>, _ level: KernelLevel) {
         let (xs, xStride) = x.rows(w.activationFormat)
+        if let packed = w.packed, range.lowerBound % 8 == 0, range.upperBound % 8 == 0 {
+            ck_matmul_q4_0_packed(level.code, packed.pointer, Int32(range.lowerBound), Int32(range.upperBound), xs, xStride, Int32(tokens),
+                                  out + range.lowerBound, stride, Int32(w.columns))
+            return
+        }
         if w.directFormat != nil {
             ck_matmul(level.code, Int32(w.type.id), w.sumsByBlock ? 1 : 0, w.base, w.rowBytes, Int32(range.lowerBound), Int32(range.upperBound),
                       xs, xStride, Int32(tokens), out + range.lowerBound, stride, Int32(w.columns))

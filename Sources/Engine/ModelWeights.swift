@@ -47,6 +47,9 @@ public final class ModelWeights: @unchecked Sendable {
             // The Q4_0 matrices llama.cpp repacks on x86 (all but the embedding table, rows a
             // multiple of 8) are summed block by block there; sum them the same way here.
             m.sumsByBlock = t.type == .q4_0 && rows % 8 == 0 && name != "token_embd.weight"
+            // Read eight rows at a time from a copy (as llama.cpp does); the file's pages of the
+            // matrix then leave memory, so the copy does not count twice.
+            if m.pack() { file.evict(file.data(for: t)) }
             return m
         }
         func vector(_ name: String, _ n: Int) throws(EngineError) -> [Float] {

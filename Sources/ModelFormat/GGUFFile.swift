@@ -59,6 +59,20 @@ public final class GGUFFile: @unchecked Sendable {
             throw .cannotOpen(path: path, errno: errno)
         }
         try self.init(path: path, base: UnsafeRawPointer(mapped), size: size) { munmap(mapped, size) }
+        isMapped = true
+    }
+
+    /// Whether the bytes are a read-only mapping of the file (else a copy in memory).
+    public private(set) var isMapped = false
+
+    /// Lets the kernel drop the resident pages wholly inside `region` (a part of this file's
+    /// data), for bytes the caller has copied elsewhere: a mapped file's pages come back from
+    /// the file if read again. Does nothing for a file held in memory.
+    public func evict(_ region: UnsafeRawBufferPointer) {
+        guard isMapped, let start = region.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page, end = (Int(bitPattern: start) + region.count) / page * page
+        if end > first { madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED) }
     }
 
     /// Parses GGUF bytes held in memory (tests and generated files); the bytes are copied.

@@ -95,7 +95,8 @@ struct KernelTests {
     }
 
     /// Q4_0 summed block by block (llama.cpp's order for the matrices it repacks) equals that
-    /// order written out here, bit for bit: one float per row, acc = fma(Σ w·x, d_w·d_x, acc).
+    /// order written out here, bit for bit: one float per row, acc = fma(Σ w·x, d_w·d_x, acc);
+    /// so do the packed kernels, at both levels.
     @Test func q4_0BlockOrderIsOneFusedStepPerBlock() throws {
         guard KernelLevel.avx2.isSupported else { return }
         for (rows, columns, tokens) in [(16, 256, 6), (11, 96, 5), (24, 64, 9)] {
@@ -103,7 +104,16 @@ struct KernelTests {
             var weights = c.weights
             weights.sumsByBlock = true
             c = Case(weights: weights, storage: c.storage, x: c.x, rows: rows, columns: columns, tokens: tokens)
-            let out = try Self.multiply(c, level: .avx2)
+            // The rows where they are, and (rows a multiple of 8) packed in groups of eight, read
+            // by the AVX2 and the scalar packed kernels: all in the same order.
+            var outputs = [("rows", try Self.multiply(c, level: .avx2))]
+            if weights.pack() {
+                #expect(weights.packed != nil)
+                let packed = Case(weights: weights, storage: c.storage, x: c.x, rows: rows, columns: columns, tokens: tokens)
+                outputs += [("packed avx2", try Self.multiply(packed, level: .avx2)), ("packed scalar", try Self.multiply(packed, level: .scalar))]
+            } else {
+                #expect(rows % 8 != 0)
+            }
             func half(_ bytes: ArraySlice<UInt8>) -> Float { Float(Float16(bitPattern: UInt16(bytes[bytes.startIndex]) | UInt16(bytes[bytes.startIndex + 1]) << 8)) }
             let blocks = columns / 32, rowBytes = blocks * 18
             for t in 0..<tokens {
@@ -121,7 +131,9 @@ struct KernelTests {
                         }
                         acc = acc.addingProduct(Float(sum), half(w) * half(xb))
                     }
-                    #expect(out[t * rows + r].bitPattern == acc.bitPattern, "\(rows)×\(columns) row \(r) token \(t): \(out[t * rows + r]) vs \(acc)")
+                    for (name, out) in outputs {
+                        #expect(out[t * rows + r].bitPattern == acc.bitPattern, "\(name) \(rows)×\(columns) row \(r) token \(t): \(out[t * rows + r]) vs \(acc)")
+                    }
                 }
             }
         }
