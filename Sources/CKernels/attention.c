@@ -228,6 +228,61 @@ AVX2 static inline float dot_keys(const void *keys, size_t offset, int kv_f16, c
     return s;
 }
 
+/* q·k for the eight keys from position j in tile order (f16 cache, hd a multiple of 8): eight
+ * independent chains, then each chain's hsum8 done for all eight at once, lane for lane the
+ * same additions ((l_i + l_{i+4}), then (s0 + s2) + (s1 + s3)). Out: keys j..j+7 in order. */
+AVX2 static inline __m256 dot8_keys_tile(const uint16_t *keys, size_t stride, size_t j, const float *query, int hd) {
+    __m256 v[8];
+    for (int k = 0; k < 8; k++) v[k] = _mm256_setzero_ps();
+    for (int i = 0; i < hd; i += 8) {
+        const __m256 q = _mm256_loadu_ps(query + i);
+        for (int k = 0; k < 8; k++)
+            v[k] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(keys + stride * (j + (size_t)k) + (size_t)i))), q, v[k]);
+    }
+    __m256 s[4];
+    for (int k = 0; k < 4; k++)
+        s[k] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x20), _mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x31));
+    /* s[k]: key 2k's four sums in the low half, key 2k+1's in the high half. */
+    const __m256 t0 = _mm256_add_ps(_mm256_shuffle_ps(s[0], s[1], 0x44), _mm256_shuffle_ps(s[0], s[1], 0xEE));
+    const __m256 t1 = _mm256_add_ps(_mm256_shuffle_ps(s[2], s[3], 0x44), _mm256_shuffle_ps(s[2], s[3], 0xEE));
+    /* t0 low: key 0 (s0+s2, s1+s3), key 2 (…); high: keys 1, 3. t1: keys 4, 6 | 5, 7. */
+    const __m256 r = _mm256_add_ps(_mm256_shuffle_ps(t0, t1, 0x88), _mm256_shuffle_ps(t0, t1, 0xDD));
+    /* r: keys 0 2 4 6 | 1 3 5 7. */
+    return _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* P·V in tile order (eight slots, position j into slot j % 8, the first product of a slot
+ * stored), eight output columns at a time with the slots in registers, over positions in blocks
+ * of 64 so a block's values stay in L1 while the columns pass; then the slots reduced as hsum8
+ * does. Values f16 (kv_f16) or f32. */
+AVX2 static inline __attribute__((always_inline)) void
+pv_tile(const int kv_f16, const float *e, const void *values, size_t stride, int length, int vd, float *acc, float *out) {
+    for (int j0 = 0; j0 < length; j0 += 64) {
+        const int j1 = j0 + 64 < length ? j0 + 64 : length;
+        for (int d = 0; d < vd; d += 8) {
+            __m256 a[8];
+            float *slots = acc + 8 * (size_t)d;
+            for (int k = 0; k < 8; k++) a[k] = j0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(slots + 8 * k);
+            int j = j0;
+            if (j0 == 0)
+                for (int k = 0; k < 8; k++)
+                    if (k < j1) a[k] = _mm256_mul_ps(_mm256_set1_ps(e[k]), load8(values, kv_f16, stride * (size_t)k + (size_t)d));
+            if (j0 == 0) j = j1 < 8 ? j1 : 8;
+            for (; j + 8 <= j1; j += 8)
+                for (int k = 0; k < 8; k++)
+                    a[k] = _mm256_fmadd_ps(_mm256_set1_ps(e[j + k]), load8(values, kv_f16, stride * (size_t)(j + k) + (size_t)d), a[k]);
+            for (int k = 0; k < 8; k++)
+                if (j + k < j1) a[k] = _mm256_fmadd_ps(_mm256_set1_ps(e[j + k]), load8(values, kv_f16, stride * (size_t)(j + k) + (size_t)d), a[k]);
+            if (j1 < length) {
+                for (int k = 0; k < 8; k++) _mm256_storeu_ps(slots + 8 * k, a[k]);
+            } else {
+                _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[0], a[4]), _mm256_add_ps(a[2], a[6])),
+                                                        _mm256_add_ps(_mm256_add_ps(a[1], a[5]), _mm256_add_ps(a[3], a[7]))));
+            }
+        }
+    }
+}
+
 /* Rounds n floats (n a multiple of 8) to the nearest f16 value, in place or not. */
 AVX2 static inline void round_f16_avx2(const float *x, float *y, int n) {
     for (int i = 0; i < n; i += 8)
@@ -244,7 +299,20 @@ AVX2 static void attention_avx2(const float *q, const void *keys, const void *va
     for (int d = hd8; d < hd; d++) query[d] = kv_f16 ? f16_round(q[d]) : q[d];
     const int tile_qk = kv_f16 && batched && hd % 8 == 0;
     float maximum = -INFINITY;
-    for (int j = 0; j < length; j++) {
+    int j = 0;
+    if (tile_qk) {
+        __m256 vmax = _mm256_set1_ps(-INFINITY);
+        const __m256 vscale = _mm256_set1_ps(scale);
+        for (; j + 8 <= length; j += 8) {
+            const __m256 x = _mm256_mul_ps(dot8_keys_tile((const uint16_t *)keys, stride, (size_t)j, query, hd), vscale);
+            _mm256_storeu_ps(e + j, x);
+            vmax = _mm256_max_ps(vmax, x);
+        }
+        float lanes[8];
+        _mm256_storeu_ps(lanes, vmax);
+        for (int k = 0; k < 8; k++) if (lanes[k] > maximum) maximum = lanes[k];
+    }
+    for (; j < length; j++) {
         e[j] = dot_keys(keys, stride * (size_t)j, kv_f16, query, hd, tile_qk) * scale;
         if (e[j] > maximum) maximum = e[j];
     }
@@ -263,6 +331,11 @@ AVX2 static void attention_avx2(const float *q, const void *keys, const void *va
     if (kv_f16) round_f16_avx2(e, e, padded);
     const int lanes = batched ? 8 : 32;
     const int vd = hd & ~7;
+    if (batched && vd == hd) {
+        if (kv_f16) pv_tile(1, e, values, stride, length, vd, acc, out);
+        else pv_tile(0, e, values, stride, length, vd, acc, out);
+        return;
+    }
     /* A slot's first product is stored (0 + p·v rounds like p·v); slots never reached stay 0. */
     for (int j = length; j < lanes; j++) memset(acc + (size_t)j * (size_t)hd, 0, sizeof(float) * (size_t)hd);
     for (int j = 0; j < length; j++) {
