@@ -264,9 +264,12 @@ public final class Transformer: @unchecked Sendable {
         let f16 = cache.type == .f16, level = options.kernels.code
         // A sequence with two or more tokens in the pass sums attention in the batched order (attention.c).
         let tokensPerSlot = batch.reduce(into: [Int](repeating: 0, count: options.sequences)) { $0[$1.slot] += 1 }
-        pool.forEachRange(batch.count * c.heads) { range, member in
+        // (token, head) tasks dealt out in turn, not in contiguous ranges: a later token attends
+        // to more positions, so a contiguous split leaves the last of two members three quarters
+        // of a long prefill's attention.
+        pool.run { member, members in
             let s = scores + member * stride
-            for task in range {
+            for task in Swift.stride(from: member, to: batch.count * c.heads, by: members) {
                 let t = task / c.heads, head = task % c.heads, kvHead = head / group
                 let token = batch[t], qh = q + t * qw + head * hd, out = att + t * qw + head * hd
                 let keys = cache.key(layer, token.slot, 0) + kvHead * hd * cache.type.bytes
