@@ -13,6 +13,8 @@ swift build "${flags[@]}" --build-tests
 .build-test/release/slmbench models fetch smollm2-135m >/dev/null
 # A real PostgreSQL for the store and fleet tests: its own folder and loopback port, stopped on exit.
 pgdir=$(mktemp -d /tmp/slmbench-pg.XXXXXX)
-trap 'scripts/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
+# The tests' temporary folders go in one folder removed at the end (they used to pile up in /tmp).
+testtmp=$(mktemp -d /tmp/slmbench-tests.XXXXXX)
+trap 'scripts/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir" "$testtmp"' EXIT
 set -a; . "$(scripts/postgres.sh start "$pgdir")"; set +a
-swift test "${flags[@]}" --skip-build
+TMPDIR=$testtmp swift test "${flags[@]}" --skip-build
