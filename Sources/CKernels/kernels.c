@@ -507,6 +507,7 @@ AVX2 static void packed_q4_0_avx2(const uint8_t *packed, int r0, int r1, const u
     const int nb = n / 32;
     /* Tokens in chunks of 64 (their activations stay in cache while the rows pass), with the
      * chunk's block sums computed once for all rows. */
+    if (ntok <= 0 || nb <= 0) return;
     const int chunk = ntok < 64 ? ntok : 64;
     int16_t *sums = malloc(sizeof(int16_t) * (size_t)chunk * (size_t)nb);
     if (!sums) abort();

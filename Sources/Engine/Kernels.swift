@@ -94,10 +94,8 @@ public struct WeightMatrix: @unchecked Sendable {
 /// Memory the engine owns for a repacked weight matrix.
 public final class PackedRows: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
-    let count: Int
 
     init(bytes: Int) {
-        count = bytes
         pointer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
     }
 
