@@ -98,7 +98,10 @@ public struct Comparison: Sendable {
         for key in baseRuns.keys.filter({ newRuns[$0] != nil }).sorted() {
             let (b, n) = (baseRuns[key]!, newRuns[key]!)
             for metric in Metric.allCases {
-                let x = b.flatMap { Self.samples($0, metric) }, y = n.flatMap { Self.samples($0, metric) }
+                // Each run's samples once: pooled for the repetition test, one median per sweep for the sweep test.
+                let perBase = b.map { Self.samples($0, metric) }.filter { !$0.isEmpty }
+                let perNew = n.map { Self.samples($0, metric) }.filter { !$0.isEmpty }
+                let x = perBase.flatMap { $0 }, y = perNew.flatMap { $0 }
                 guard !x.isEmpty, !y.isEmpty else { continue }
                 let threshold = thresholds[metric] ?? defaultThreshold
                 let mb = Self.median(x), mn = Self.median(y)
@@ -108,9 +111,7 @@ public struct Comparison: Sendable {
                 let rel = (Self.relativeHalfWidth(x).map { $0 * $0 } ?? 0) + (Self.relativeHalfWidth(y).map { $0 * $0 } ?? 0)
                 let half = ratio * rel.squareRoot()
                 let test = MannWhitney.test(y, x)
-                // One median per sweep that measured this metric.
-                let xs = b.map { Self.samples($0, metric) }.filter { !$0.isEmpty }.map(Self.median)
-                let ys = n.map { Self.samples($0, metric) }.filter { !$0.isEmpty }.map(Self.median)
+                let xs = perBase.map(Self.median), ys = perNew.map(Self.median)
                 let sweepTest = min(xs.count, ys.count) >= Self.minimumSweeps ? MannWhitney.test(ys, xs) : nil
                 let significant = (test.map { $0.p < alpha } ?? false) && (sweepTest.map { $0.p < alpha } ?? true)
                 let worse = metric.higherIsBetter ? 1 - ratio : ratio - 1
