@@ -37,7 +37,8 @@ public struct WorkerReport: Sendable {
     public var outcome: WorkerOutcome
     public var progress: [WorkerMessage]
     /// Peak resident set size of the worker's program, in bytes: the kernel's high-water mark
-    /// (VmHWM in /proc/PID/status) sampled every 10 ms while it runs. wait4's ru_maxrss is used only
+    /// (VmHWM in /proc/PID/status), read on every poll of the worker and whenever it writes a line
+    /// to stdout, so the last reading follows its result line. wait4's ru_maxrss is used only
     /// for a worker gone before the first sample: it also counts the parent's resident memory at
     /// spawn time (the child shares the parent's address space until exec), so a parent that had
     /// just quantized a model would lend its size to every worker.
@@ -121,21 +122,20 @@ public enum WorkerProcess {
         requestLine.withUnsafeBytes { _ = write(stdinPipe[1], $0.baseAddress, $0.count) }
         close(stdinPipe[1])
 
-        let stdoutLines = LineCollector(fd: stdoutPipe[0], keep: Int.max)
+        // posix_spawn returns after the exec, so every reading is of the worker's own program.
+        let highWater = HighWater(), worker = pid
+        let stdoutLines = LineCollector(fd: stdoutPipe[0], keep: Int.max) { _ = highWater.read(worker) }
         let stderrLines = LineCollector(fd: stderrPipe[0], keep: limits.stderrLines)
 
         var status: Int32 = 0
         var usage = rusage()
         var killedFor: WorkerOutcome?
-        var highWater: Int?
         while true {
             let reaped = wait4(pid, &status, WNOHANG, &usage)
             if reaped == pid { break }
             if reaped < 0 && errno != EINTR { break }
             let elapsed = Date().timeIntervalSince(start)
-            // posix_spawn returns after the exec, so every sample is of the worker's own program.
-            let memory = memoryStatus(pid)
-            if let hwm = memory.highWater { highWater = max(highWater ?? 0, hwm) }
+            let memory = highWater.read(pid)
             if killedFor == nil {
                 if elapsed > limits.timeoutSeconds {
                     killedFor = .timeout(afterSeconds: limits.timeoutSeconds)
@@ -145,13 +145,16 @@ public enum WorkerProcess {
                     kill(-pid, SIGKILL)
                 }
             }
-            usleep(10_000)
+            // Every poll takes the CPU from the worker, and on a machine whose cores all run its
+            // threads it stalls them all at their next barrier: poll often while a fast exit or a
+            // load is likely, then at a pace that costs the worker nothing measurable.
+            usleep(elapsed < 1 ? 10_000 : 50_000)
         }
         kill(-pid, SIGKILL) // anything of the worker's still running
         let lines = stdoutLines.finish()
         let tail = stderrLines.finish()
         let wall = Date().timeIntervalSince(start)
-        let peak = highWater ?? Int(usage.ru_maxrss) * 1024 // kilobytes on Linux
+        let peak = highWater.peak ?? Int(usage.ru_maxrss) * 1024 // kilobytes on Linux
 
         func report(_ outcome: WorkerOutcome, _ progress: [WorkerMessage] = []) -> WorkerReport {
             WorkerReport(outcome: outcome, progress: progress, peakRSSBytes: peak > 0 ? peak : nil, wallSeconds: wall, stderrTail: tail)
@@ -195,17 +198,61 @@ public enum WorkerProcess {
         return report(.protocolError("the worker exited without a result or error line"), progress)
     }
 
-    /// VmRSS (resident now) and VmHWM (resident at most) of a process from /proc, in bytes.
+    /// VmRSS (resident now) and VmHWM (resident at most) of a process from /proc, in bytes. Read
+    /// with plain system calls into a stack buffer: this runs on every poll of a worker.
     static func memoryStatus(_ pid: pid_t) -> (resident: Int?, highWater: Int?) {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (nil, nil) }
-        var resident: Int?, highWater: Int?
-        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") || line.hasPrefix("VmHWM:") {
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard parts.count >= 2, let kb = Int(parts[1]) else { continue }
-            if line.hasPrefix("VmRSS:") { resident = kb * 1024 } else { highWater = kb * 1024 }
+        let fd = open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return (nil, nil) }
+        defer { close(fd) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8192) { buffer in
+            var filled = 0
+            while filled < buffer.count {
+                let n = read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                filled += n
+            }
+            return (kilobytes(after: "VmRSS:", in: UnsafeBufferPointer(rebasing: buffer[..<filled])),
+                    kilobytes(after: "VmHWM:", in: UnsafeBufferPointer(rebasing: buffer[..<filled])))
         }
-        return (resident, highWater)
     }
+
+    /// The number after `key` at the start of a line ("VmHWM:\t  1234 kB"), times 1024.
+    static func kilobytes(after key: StaticString, in text: UnsafeBufferPointer<UInt8>) -> Int? {
+        let key = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+        var lineStart = 0
+        while lineStart + key.count <= text.count {
+            if zip(key, text[lineStart..<lineStart + key.count]).allSatisfy({ $0 == $1 }) {
+                var i = lineStart + key.count
+                while i < text.count && (text[i] == 0x20 || text[i] == 0x09) { i += 1 }
+                var value = 0, digits = 0
+                while i < text.count, text[i] >= 0x30, text[i] <= 0x39 {
+                    value = value * 10 + Int(text[i] - 0x30); i += 1; digits += 1
+                }
+                return digits > 0 ? value * 1024 : nil
+            }
+            guard let newline = text[lineStart...].firstIndex(of: 0x0A) else { break }
+            lineStart = newline + 1
+        }
+        return nil
+    }
+}
+
+/// The highest VmHWM read of one worker, from the polling loop and the stdout reader's thread.
+final class HighWater: @unchecked Sendable {
+    private let lock = NSLock()
+    private var highest: Int?
+
+    /// Reads the worker's memory status and keeps the high-water mark; returns the reading.
+    func read(_ pid: pid_t) -> (resident: Int?, highWater: Int?) {
+        let memory = WorkerProcess.memoryStatus(pid)
+        if let hwm = memory.highWater {
+            lock.lock(); highest = max(highest ?? 0, hwm); lock.unlock()
+        }
+        return memory
+    }
+
+    var peak: Int? { lock.lock(); defer { lock.unlock() }; return highest }
 }
 
 /// Reads a file descriptor to its end on its own thread, keeping the last `keep` lines.
@@ -216,7 +263,8 @@ final class LineCollector: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let keep: Int
 
-    init(fd: Int32, keep: Int) {
+    /// `onLine` runs on the reader's thread after each complete line is kept.
+    init(fd: Int32, keep: Int, onLine: @escaping @Sendable () -> Void = {}) {
         self.keep = keep
         let thread = Thread { [self] in
             var buffer = [UInt8](repeating: 0, count: 65536)
@@ -224,7 +272,7 @@ final class LineCollector: @unchecked Sendable {
                 let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
-                append(buffer[0..<n])
+                if append(buffer[0..<n]) { onLine() }
             }
             close(fd)
             lock.lock()
@@ -235,13 +283,17 @@ final class LineCollector: @unchecked Sendable {
         thread.start()
     }
 
-    private func append(_ bytes: ArraySlice<UInt8>) {
+    /// Keeps the complete lines in `bytes`; true when there was at least one.
+    private func append(_ bytes: ArraySlice<UInt8>) -> Bool {
         lock.lock(); defer { lock.unlock() }
         partial.append(contentsOf: bytes)
+        var any = false
         while let newline = partial.firstIndex(of: 0x0A) {
             push(String(decoding: partial[partial.startIndex..<newline], as: UTF8.self))
             partial.removeSubrange(partial.startIndex...newline)
+            any = true
         }
+        return any
     }
 
     private func push(_ line: String) {

@@ -1,4 +1,4 @@
-import Backends
+@testable import Backends
 import Foundation
 import Testing
 
@@ -40,6 +40,25 @@ struct WorkerProcessTests {
         #expect(report.outcome.status == "ok")
         let peak = report.peakRSSBytes ?? 0
         #expect(peak > 1 << 20 && peak < 256 << 20, "peak \(peak >> 20) MiB")
+    }
+
+    @Test func aPeakJustBeforeTheResultIsRecorded() {
+        let report = run("late-peak")
+        #expect(report.outcome.status == "ok")
+        #expect((report.peakRSSBytes ?? 0) > 300 << 20, "peak \((report.peakRSSBytes ?? 0) >> 20) MiB")
+    }
+
+    @Test func memoryStatusReadsTheKernelsFields() {
+        let status = WorkerProcess.memoryStatus(getpid())
+        #expect((status.resident ?? 0) > 1 << 20)
+        #expect((status.highWater ?? 0) >= (status.resident ?? .max))
+        let text = Array("Name:\tx\nVmHWM:\t   1234 kB\nVmRSS:\t 77 kB\nVmSwap: 5 kB\n".utf8)
+        text.withUnsafeBufferPointer { buffer in
+            #expect(WorkerProcess.kilobytes(after: "VmHWM:", in: buffer) == 1234 * 1024)
+            #expect(WorkerProcess.kilobytes(after: "VmRSS:", in: buffer) == 77 * 1024)
+            #expect(WorkerProcess.kilobytes(after: "VmPeak:", in: buffer) == nil)
+        }
+        #expect(WorkerProcess.memoryStatus(-1) == (nil, nil))
     }
 
     @Test func reportedErrorIsAFailedRun() {

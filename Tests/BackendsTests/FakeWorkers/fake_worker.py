@@ -21,6 +21,13 @@ if mode == "ok":
     say({"protocol": P, "type": "progress", "stage": "decode"})
     say({"protocol": P, "type": "result", "metrics": {"tg_ts": 123.5, "request_id": request["id"],
          "threads": request["run"]["threads"]}, "backend": {"name": "fake", "version": "1"}})
+elif mode == "late-peak":
+    # Past the launcher's first second of fast polling, 300 MiB touched just before the result,
+    # then a short teardown: the peak must still be the worker's.
+    time.sleep(1.3)
+    hog = b"\x01" * (300 << 20)
+    say({"protocol": P, "type": "result", "metrics": {"tg_ts": 1.0}, "backend": {"name": "fake", "version": "1"}})
+    time.sleep(0.1)
 elif mode == "error":
     say({"protocol": P, "type": "error", "code": "unsupported-type", "message": "cannot run lab4g32a"})
 elif mode == "segv":
