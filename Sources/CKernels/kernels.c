@@ -359,6 +359,77 @@ CK_ROWS(CK_Q5_0)
 CK_ROWS(CK_Q5_1)
 CK_ROWS(CK_Q8_0)
 
+/* Q8_0 against two or more tokens: four rows by two tokens at a time, each (row, token) dot
+ * in row_dot's order (the same eight lanes, one fma per block, the same final sum), so the
+ * results are row_dot's bit for bit. What changes is the work per product, which bounds this
+ * kernel; the integer multiplies, the conversion and the fma are fixed, so the rest shrinks:
+ *   - the four rows' |w| (maddubs' unsigned operand) and scales are prepared once per group of
+ *     rows, in `aw` and `dw`, and reused by every token of the chunk;
+ *   - a token's four scale products d_w·d_x come from one multiply, each spread to its product
+ *     by one in-lane shuffle, where row_dot spends a scalar multiply and a broadcast on each.
+ * Measured on Zen 3 (clang -O2, as SwiftPM builds it): 0.70–0.80 of row_dot's time from 6 tokens
+ * on, 0.95 at 4 (row_dot's own 4-token tile), 0.79 at 2. Four by two
+ * keeps the eight accumulators, both tokens and their scales in registers; four by four spills. */
+AVX2 static inline __attribute__((always_inline)) void
+tile4_q8_0(const int NT, const uint8_t *w, size_t ws, const uint8_t *aw, const float *dw, const uint8_t *x, size_t xs,
+           const float *sc, int nb, float *out, size_t os) {
+    __m256 acc[2][4];
+    for (int t = 0; t < NT; t++)
+        for (int i = 0; i < 4; i++) acc[t][i] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const __m256 d4 = _mm256_broadcast_ps((const __m128 *)(dw + 4 * b));
+        __m256i y[2];
+        __m256 s[2];
+        for (int t = 0; t < NT; t++) {
+            y[t] = _mm256_loadu_si256((const __m256i *)(x + xs * t + 34 * (size_t)b + 2));
+            s[t] = _mm256_mul_ps(d4, _mm256_broadcast_ss(sc + nb * t + b));
+            /* Opaque to the optimizer: knowing both halves equal, clang turns each shuffle
+             * below into a shuffle and a broadcast, two operations instead of one. */
+            __asm__("" : "+x"(s[t]));
+        }
+#define CK_ROW(i, lane)                                                                              \
+        {                                                                                            \
+            const __m256i a = _mm256_load_si256((const __m256i *)(aw + 128 * (size_t)b + 32 * i));  \
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(w + ws * i + 34 * (size_t)b + 2)); \
+            for (int t = 0; t < NT; t++)                                                             \
+                acc[t][i] = _mm256_fmadd_ps(_mm256_shuffle_ps(s[t], s[t], lane),                     \
+                                            dot_u8_i8(a, _mm256_sign_epi8(y[t], q)), acc[t][i]);     \
+        }
+        CK_ROW(0, 0x00) CK_ROW(1, 0x55) CK_ROW(2, 0xaa) CK_ROW(3, 0xff)
+#undef CK_ROW
+    }
+    for (int t = 0; t < NT; t++)
+        for (int i = 0; i < 4; i++) out[os * t + i] = hsum8(acc[t][i]);
+}
+
+AVX2 static void rows4_q8_0(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
+                            float *out, size_t os, int n) {
+    const int nb = n / 32;
+    float scales[64 * nb], dw[4 * nb];
+    uint8_t aw[128 * nb] __attribute__((aligned(32)));
+    const int r4 = r0 + (r1 - r0) / 4 * 4;
+    for (int t0 = 0; t0 < ntok; t0 += 64) {
+        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        for (int t = t0; t < t1; t++)
+            for (int b = 0; b < nb; b++) scales[(t - t0) * nb + b] = h16(x + xs * t + (size_t)34 * b);
+        for (int r = r0; r < r4; r += 4) {
+            const uint8_t *wr = w + ws * (size_t)r;
+            for (int b = 0; b < nb; b++)
+                for (int i = 0; i < 4; i++) {
+                    const uint8_t *p = wr + ws * i + 34 * (size_t)b;
+                    const __m256i q = _mm256_loadu_si256((const __m256i *)(p + 2));
+                    _mm256_store_si256((__m256i *)(aw + 128 * b + 32 * i), _mm256_sign_epi8(q, q));
+                    dw[4 * b + i] = h16(p);
+                }
+            int t = t0;
+            for (; t + 2 <= t1; t += 2)
+                tile4_q8_0(2, wr, ws, aw, dw, x + xs * t, xs, scales + (t - t0) * nb, nb, out + os * t + (r - r0), os);
+            if (t < t1) tile4_q8_0(1, wr, ws, aw, dw, x + xs * t, xs, scales + (t - t0) * nb, nb, out + os * t + (r - r0), os);
+        }
+    }
+    if (r4 < r1) rows_CK_Q8_0(w, ws, r4, r1, x, xs, ntok, out + (r4 - r0), os, n);
+}
+
 /* Q4_0 summed block by block, one float accumulator per row: acc = fma((float)(Σ w·x), d_w·d_x, acc).
  * This is how llama.cpp's x86 AVX2 builds compute Q4_0 matrices they repack at load (8 rows
  * interleaved; every Q4_0 matrix with a multiple of 8 rows except the token embedding). The
@@ -670,7 +741,11 @@ void ck_matmul(int level, int type, int block_order, const void *w, size_t w_str
         case CK_Q4_1: rows_CK_Q4_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
         case CK_Q5_0: rows_CK_Q5_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
         case CK_Q5_1: rows_CK_Q5_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-        case CK_Q8_0: rows_CK_Q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+        case CK_Q8_0:
+            /* One token (decode) reads each weight once: nothing to prepare |w| for. */
+            if (ntok >= 2) rows4_q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+            else rows_CK_Q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+            return;
         case CK_F32: rows_float(0, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
         case CK_F16: rows_float(1, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
         }

@@ -139,6 +139,41 @@ struct KernelTests {
         }
     }
 
+    /// Q8_0 at AVX2 sums in llama.cpp's order whatever tile the kernel runs (one row against one
+    /// token, four rows by two tokens, a token or rows left over, rows split between the pool's
+    /// two members): eight lanes of four products each, acc = fma(Σ, d_w·d_x, acc) per block, then the
+    /// lanes summed ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). Written out here, bit for bit.
+    @Test func q8_0EightLaneOrderWhateverTheTile() throws {
+        guard KernelLevel.avx2.isSupported else { return }
+        func half(_ bytes: ArraySlice<UInt8>) -> Float { Float(Float16(bitPattern: UInt16(bytes[bytes.startIndex]) | UInt16(bytes[bytes.startIndex + 1]) << 8)) }
+        for (rows, columns, tokens) in [(9, 96, 1), (9, 96, 5), (13, 64, 8), (6, 128, 19), (16, 32, 70)] {
+            let c = try Self.makeCase(.q8_0, rows: rows, columns: columns, tokens: tokens)
+            let out = try Self.multiply(c, level: .avx2)
+            let blocks = columns / 32, rowBytes = blocks * 34
+            for t in 0..<tokens {
+                var xq = [UInt8](repeating: 0, count: blocks * 34)
+                ck_quantize_act(KernelLevel.avx2.code, ActivationFormat.q8_0.rawValue, Array(c.x[(t * columns)..<((t + 1) * columns)]), &xq, Int32(columns))
+                for r in 0..<rows {
+                    var lanes = [Float](repeating: 0, count: 8)
+                    for b in 0..<blocks {
+                        let w = c.storage[(r * rowBytes + b * 34)..<(r * rowBytes + b * 34 + 34)], xb = xq[(b * 34)..<(b * 34 + 34)]
+                        let scale = half(w) * half(xb)
+                        for lane in 0..<8 {
+                            var sum = 0
+                            for k in 0..<4 {
+                                sum += Int(Int8(bitPattern: w[w.startIndex + 2 + 4 * lane + k])) * Int(Int8(bitPattern: xb[xb.startIndex + 2 + 4 * lane + k]))
+                            }
+                            lanes[lane] = lanes[lane].addingProduct(Float(sum), scale)
+                        }
+                    }
+                    let expected = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
+                    #expect(out[t * rows + r].bitPattern == expected.bitPattern,
+                            "\(rows)×\(columns)×\(tokens) row \(r) token \(t): \(out[t * rows + r]) vs \(expected)")
+                }
+            }
+        }
+    }
+
     @Test func scalarAndAVX2ActivationQuantizationAgree() throws {
         guard KernelLevel.avx2.isSupported else { return }
         let x = Self.values(32 * 12, seed: 5)
