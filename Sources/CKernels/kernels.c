@@ -247,6 +247,14 @@ static float dot_scalar(int type, const uint8_t *w, const uint8_t *x, int n) {
 /* ---------------------------------------------------------------- AVX2 */
 #ifdef CK_X86
 
+/* How far ahead of the block being read a one-token (decode) pass prefetches its weights. With
+ * one token the weights stream from memory once and the arithmetic per byte is small, so the
+ * hardware prefetcher alone leaves the core waiting: measured on this Zen 3 streaming 57 MB,
+ * prefetching 3 KB ahead moved Q8_0 from 6.6–8.1 to 9.1–11.0 GB/s, packed Q4_0 from 7.4–7.6 to
+ * 9.4–9.7 and F16 from 5.7–9.0 to 7.7–10.1 (1.5 KB and 6 KB ahead did less). Prefill reads
+ * weights that sit in cache and does not prefetch. */
+#define CK_AHEAD 3072
+
 AVX2 static inline float h16(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
@@ -307,7 +315,9 @@ row_dot(const int type, const int NT, const uint8_t *w, const uint8_t *const *x,
     const int xbs = affine ? 36 : 34, xq = affine ? 4 : 2;
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     float mins[4] = {0, 0, 0, 0};
+    const int block_bytes = type == CK_Q4_0 ? 18 : type == CK_Q5_0 ? 22 : type == CK_Q8_0 ? 34 : type == CK_Q4_1 ? 20 : 24;
     for (int b = 0; b < nb; b++) {
+        if (NT == 1) _mm_prefetch((const char *)w + block_bytes * b + CK_AHEAD, _MM_HINT_T0);
         const wblock wb = decode(type, w, b);
         const __m256i u = affine ? wb.q : _mm256_sign_epi8(wb.q, wb.q);
         for (int t = 0; t < NT; t++) {
@@ -533,6 +543,8 @@ packed8_q4_0(const int NT, const uint8_t *pg, const uint8_t *const *x, const int
     const __m256i nibble = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     for (int b = 0; b < nb; b++) {
         const uint8_t *blk = pg + 144 * (size_t)b;
+        if (NT == 1)
+            for (int line = 0; line < 3; line++) _mm_prefetch((const char *)blk + CK_AHEAD + 64 * line, _MM_HINT_T0);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
         __m256i s[4];
         for (int c = 0; c < 4; c++) {
@@ -629,6 +641,7 @@ row_float(const int f16, const int NT, const uint8_t *w, const float *const *x, 
     for (int t = 0; t < NT; t++) s0[t] = s1[t] = _mm256_setzero_ps();
     int i = 0;
     for (; i + 16 <= n; i += 16) {
+        if (NT == 1) _mm_prefetch((const char *)w + (f16 ? 2 : 4) * i + CK_AHEAD, _MM_HINT_T0);
         const __m256 a = LOADW(i), b = LOADW(i + 8);
         for (int t = 0; t < NT; t++) {
             s0[t] = _mm256_fmadd_ps(a, _mm256_loadu_ps(x[t] + i), s0[t]);
