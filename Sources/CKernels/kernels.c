@@ -286,22 +286,30 @@ AVX2 static inline __m256 dot_u8_i8(__m256i u, __m256i s) {
 
 typedef struct { __m256i q; float d, m; } wblock;
 
+/* Bytes of one 32-weight block of a quantized type with a direct kernel (layouts at the top). */
+static inline int block_bytes(const int type) {
+    switch (type) {
+    case CK_Q4_0: return 18;
+    case CK_Q5_0: return 22;
+    case CK_Q8_0: return 34;
+    case CK_Q4_1: return 20;
+    default: return 24; /* CK_Q5_1 */
+    }
+}
+
 /* Decodes weight block b of a row: q as the unsigned operand (absolute values for the signed
  * types, whose signs are moved onto the activation), d and m the scales. */
 AVX2 static inline __attribute__((always_inline)) wblock decode(const int type, const uint8_t *w, int b) {
     wblock r;
     r.m = 0;
+    const uint8_t *p = w + block_bytes(type) * b;
+    r.d = h16(p);
     switch (type) {
-    case CK_Q4_0: { const uint8_t *p = w + 18 * b; r.d = h16(p);
-        r.q = _mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8)); break; }
-    case CK_Q5_0: { const uint8_t *p = w + 22 * b; r.d = h16(p);
-        r.q = _mm256_sub_epi8(_mm256_or_si256(nibbles(p + 6), fifth_bits(p + 2)), _mm256_set1_epi8(16)); break; }
-    case CK_Q8_0: { const uint8_t *p = w + 34 * b; r.d = h16(p);
-        r.q = _mm256_loadu_si256((const __m256i *)(p + 2)); break; }
-    case CK_Q4_1: { const uint8_t *p = w + 20 * b; r.d = h16(p); r.m = h16(p + 2);
-        r.q = nibbles(p + 4); break; }
-    default: /* CK_Q5_1 */ { const uint8_t *p = w + 24 * b; r.d = h16(p); r.m = h16(p + 2);
-        r.q = _mm256_or_si256(nibbles(p + 8), fifth_bits(p + 4)); break; }
+    case CK_Q4_0: r.q = _mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8)); break;
+    case CK_Q5_0: r.q = _mm256_sub_epi8(_mm256_or_si256(nibbles(p + 6), fifth_bits(p + 2)), _mm256_set1_epi8(16)); break;
+    case CK_Q8_0: r.q = _mm256_loadu_si256((const __m256i *)(p + 2)); break;
+    case CK_Q4_1: r.m = h16(p + 2); r.q = nibbles(p + 4); break;
+    default: /* CK_Q5_1 */ r.m = h16(p + 2); r.q = _mm256_or_si256(nibbles(p + 8), fifth_bits(p + 4)); break;
     }
     return r;
 }
@@ -315,9 +323,8 @@ row_dot(const int type, const int NT, const uint8_t *w, const uint8_t *const *x,
     const int xbs = affine ? 36 : 34, xq = affine ? 4 : 2;
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     float mins[4] = {0, 0, 0, 0};
-    const int block_bytes = type == CK_Q4_0 ? 18 : type == CK_Q5_0 ? 22 : type == CK_Q8_0 ? 34 : type == CK_Q4_1 ? 20 : 24;
     for (int b = 0; b < nb; b++) {
-        if (NT == 1) _mm_prefetch((const char *)w + block_bytes * b + CK_AHEAD, _MM_HINT_T0);
+        if (NT == 1) _mm_prefetch((const char *)w + block_bytes(type) * b + CK_AHEAD, _MM_HINT_T0);
         const wblock wb = decode(type, w, b);
         const __m256i u = affine ? wb.q : _mm256_sign_epi8(wb.q, wb.q);
         for (int t = 0; t < NT; t++) {
