@@ -10,8 +10,9 @@
 # build's sweep six times (3 repetitions each), in the six orders of A, B and C, and compare pools
 # each side's six sweeps (`compare A1,…,A6 B1,…,B6`). With six sweeps a side compare also tests the
 # per-sweep medians, so one slow burst cannot make a verdict on its own. Measured 2026-11-28
-# (3 rounds): same build never a regression (one round a false "improvement"); the planted
-# slowdown found in 2 of 3 — adjacent sweeps of one build differed by 0.61–1.42 that day.
+# (6 rounds): same build never a regression (one round a false "improvement"); the planted
+# slowdown found in 4 of 6 — a 1-thread run on this host switches between two speed states about
+# 1.35× apart (README, "Comparing results").
 #
 # The planted slowdown is in the build, as a real regression would be; a CPU cgroup instead would
 # slow the whole host, which is not what a build gate should be asked to find.
