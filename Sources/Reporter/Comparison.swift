@@ -95,6 +95,8 @@ public struct Comparison: Sendable {
         onlyInNew = newRuns.keys.filter { baseRuns[$0] == nil }.sorted()
         warnings = []
         var rows: [Row] = []
+        // Changes past the threshold that the repetitions call significant and the sweeps do not.
+        var unsettled: [String] = []
         for key in baseRuns.keys.filter({ newRuns[$0] != nil }).sorted() {
             let (b, n) = (baseRuns[key]!, newRuns[key]!)
             for metric in Metric.allCases {
@@ -119,7 +121,12 @@ public struct Comparison: Sendable {
                 if test != nil {
                     if significant && worse > threshold { verdict = .regression }
                     else if significant && -worse > threshold { verdict = .improvement }
-                    else { verdict = .noChange }
+                    else {
+                        verdict = .noChange
+                        if let sweepTest, let p = test?.p, p < alpha, sweepTest.p >= alpha, abs(worse) > threshold {
+                            unsettled.append("\(key.replacingOccurrences(of: "|", with: " ")) \(metric.title) \(String(format: "%.3f (p sweeps %.3f)", ratio, sweepTest.p))")
+                        }
+                    }
                 } else { verdict = .untested }
                 rows.append(Row(key: key, metric: metric, baseMedian: mb, newMedian: mn, baseCount: x.count, newCount: y.count,
                                 ratio: ratio, ciLow: ratio - half, ciHigh: ratio + half, p: test?.p,
@@ -138,6 +145,9 @@ public struct Comparison: Sendable {
         }
         if rows.contains(where: { max($0.baseSweeps, $0.newSweeps) > 1 && min($0.baseSweeps, $0.newSweeps) < Self.minimumSweeps }) {
             warnings.append("some runs pool 2 or 3 sweeps on a side: the per-sweep test needs \(Self.minimumSweeps) a side, so their verdicts rest on repetitions that share each sweep's machine state and may be too sure")
+        }
+        if !unsettled.isEmpty {
+            warnings.append("unsettled, so no change: \(unsettled.joined(separator: "; ")) — past the threshold and significant on the repetitions, but the sweeps disagree among themselves; more interleaved sweeps a side would settle it")
         }
     }
 

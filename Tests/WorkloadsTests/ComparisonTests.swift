@@ -94,10 +94,15 @@ struct ComparisonTests {
         // overlap (U = 12 of 36), so this is no change.
         let base = side([1.000, 0.990, 0.970, 0.995, 0.920, 0.980])
         let burst = side([0.900, 0.910, 1.020, 1.010, 0.890, 0.905])
-        let same = try #require(Comparison(base: base, new: burst, thresholds: [:]).rows.first { $0.metric == .tg })
+        let sameComparison = Comparison(base: base, new: burst, thresholds: [:])
+        let same = try #require(sameComparison.rows.first { $0.metric == .tg })
         #expect(same.ratio < 0.95 && (same.p ?? 1) < 0.05, "\(same)")
         #expect(same.baseSweeps == 6 && same.newSweeps == 6 && (same.sweepP ?? 0) > 0.05, "\(same)")
         #expect(same.verdict == .noChange)
+        // The output says which change the sweeps left unsettled, and what would settle it.
+        let unsettled = sameComparison.warnings.filter { $0.hasPrefix("unsettled") }
+        #expect(unsettled.count == 1 && unsettled[0].contains("k decode t/s") && unsettled[0].contains("more interleaved sweeps"), "\(sameComparison.warnings)")
+        #expect(sameComparison.markdown().contains("warning: unsettled"))
         // Three sweeps a side are too few for the per-sweep test: the verdict rests on the
         // repetitions alone, and the report warns about it.
         let three = Comparison(base: Array(base.prefix(3)), new: [burst[0], burst[1], burst[4]], thresholds: [:])
@@ -109,6 +114,7 @@ struct ComparisonTests {
         let slower = Comparison(base: side(drift), new: side(drift.map { $0 * 0.9 * 1.001 }), thresholds: [:])
         let found = try #require(slower.rows.first { $0.metric == .tg })
         #expect(found.verdict == .regression && (found.sweepP ?? 1) < 0.05, "\(found)")
+        #expect(!slower.warnings.contains { $0.hasPrefix("unsettled") } && !three.warnings.contains { $0.hasPrefix("unsettled") })
         #expect(slower.markdown().contains("p sweeps"))
         #expect(!Comparison(base: [base[0]], new: [burst[0]], thresholds: [:]).markdown().contains("p sweeps"))
     }
