@@ -183,6 +183,17 @@ static void quantize_act_scalar(int act, const float *x, uint8_t *out, int n) {
     }
 }
 
+/* Bytes of one 32-weight block of a quantized type with a direct kernel (layouts at the top). */
+static inline int block_bytes(const int type) {
+    switch (type) {
+    case CK_Q4_0: return 18;
+    case CK_Q5_0: return 22;
+    case CK_Q8_0: return 34;
+    case CK_Q4_1: return 20;
+    default: return 24; /* CK_Q5_1 */
+    }
+}
+
 /* Scalar dot of one weight row with one activation row: the reference the AVX2 bodies match
  * up to float summation order. */
 static float dot_scalar(int type, const uint8_t *w, const uint8_t *x, int n) {
@@ -201,14 +212,14 @@ static float dot_scalar(int type, const uint8_t *w, const uint8_t *x, int n) {
     }
     case CK_Q8_0:
         for (int b = 0; b < nb; b++) {
-            const uint8_t *wb = w + 34 * b, *xb = x + 34 * b;
+            const uint8_t *wb = w + block_bytes(CK_Q8_0) * b, *xb = x + 34 * b;
             int s = 0;
             for (int j = 0; j < 32; j++) s += (int8_t)wb[2 + j] * (int8_t)xb[2 + j];
             sum += (float)s * ld16(wb) * ld16(xb);
         }
         return sum;
     case CK_Q4_0: case CK_Q5_0: {
-        const int five = type == CK_Q5_0, bs = five ? 22 : 18, qs = five ? 6 : 2;
+        const int five = type == CK_Q5_0, bs = block_bytes(type), qs = five ? 6 : 2;
         for (int b = 0; b < nb; b++) {
             const uint8_t *wb = w + bs * b, *xb = x + 34 * b;
             uint32_t qh = 0;
@@ -225,7 +236,7 @@ static float dot_scalar(int type, const uint8_t *w, const uint8_t *x, int n) {
         return sum;
     }
     case CK_Q4_1: case CK_Q5_1: {
-        const int five = type == CK_Q5_1, bs = five ? 24 : 20, qs = five ? 8 : 4;
+        const int five = type == CK_Q5_1, bs = block_bytes(type), qs = five ? 8 : 4;
         for (int b = 0; b < nb; b++) {
             const uint8_t *wb = w + bs * b, *xb = x + 36 * b;
             uint32_t qh = 0;
@@ -285,17 +296,6 @@ AVX2 static inline __m256 dot_u8_i8(__m256i u, __m256i s) {
 }
 
 typedef struct { __m256i q; float d, m; } wblock;
-
-/* Bytes of one 32-weight block of a quantized type with a direct kernel (layouts at the top). */
-static inline int block_bytes(const int type) {
-    switch (type) {
-    case CK_Q4_0: return 18;
-    case CK_Q5_0: return 22;
-    case CK_Q8_0: return 34;
-    case CK_Q4_1: return 20;
-    default: return 24; /* CK_Q5_1 */
-    }
-}
 
 /* Decodes weight block b of a row: q as the unsigned operand (absolute values for the signed
  * types, whose signs are moved onto the activation), d and m the scales. */
