@@ -66,8 +66,8 @@ struct LlamaCppBackendTests {
         // (The bar, KL < 1e-3 and 99% top-1 over 512+ positions, is met by far: README.)
         //
         // Those float steps are the ones llama.cpp's AVX2 build takes. Built for an AVX-512 CPU
-        // (GGML_NATIVE), llama.cpp sums its f16/f32 vectors 16 lanes wide, so its own logits move
-        // by an ulp and the flips compound as above: measured on an AVX-512 Xeon, mean KL
+        // (GGML_NATIVE), llama.cpp sums its f16/f32 vectors 16 lanes wide (on Arm, 4), so its
+        // own logits move by an ulp and the flips compound as above: on an AVX-512 Xeon, mean KL
         // 3.5e-3–4.0e-3 and top-1 95–96% for the three types, while on the same machine a
         // llama.cpp built with AVX-512 off met the bar below. There the test asks for the
         // distance between two float orders (KL < 1e-2, top-1 ≥ 90%) and no more.
@@ -75,14 +75,14 @@ struct LlamaCppBackendTests {
         let native = report.rows[1]
         // llama.cpp is loaded by now (the evaluation ran it), so its CPU features are known.
         let systemInfo = LlamaCppBackend().identity.build["system_info"] ?? ""
-        let sameOrders = !systemInfo.contains("AVX512 = 1")
+        let sameOrders = systemInfo.contains("AVX2 = 1") && !systemInfo.contains("AVX512 = 1")
         #expect(report.scoredPositions >= 250)
         if sameOrders {
             #expect((native.meanKLD ?? 1) < 1e-6, "\(type.name): mean KL \(native.meanKLD ?? -1)")
             #expect((native.top1Agreement ?? 0) >= 0.99, "\(type.name): top-1 \(native.top1Agreement ?? -1)")
         } else {
-            #expect((native.meanKLD ?? 1) < 1e-2, "\(type.name) against an AVX-512 llama.cpp: mean KL \(native.meanKLD ?? -1)")
-            #expect((native.top1Agreement ?? 0) >= 0.9, "\(type.name) against an AVX-512 llama.cpp: top-1 \(native.top1Agreement ?? -1)")
+            #expect((native.meanKLD ?? 1) < 1e-2, "\(type.name) against llama.cpp's other float orders: mean KL \(native.meanKLD ?? -1)")
+            #expect((native.top1Agreement ?? 0) >= 0.9, "\(type.name) against llama.cpp's other float orders: top-1 \(native.top1Agreement ?? -1)")
         }
     }
 
