@@ -29,11 +29,8 @@ cd "$(dirname "$0")/.."
 work=${1:-$(mktemp -d /tmp/slmbench-compare.XXXXXX)}
 rounds=${2:-1}
 sweeps=${3:-24}
-case "$sweeps" in
-  *[!0-9]* | '') echo "check-compare: SWEEPS must be a multiple of 6, got '$sweeps'" >&2; exit 64 ;;
-esac
-if [ "$sweeps" -lt 6 ] || [ $((sweeps % 6)) -ne 0 ]; then
-  echo "check-compare: SWEEPS must be a multiple of 6 (each cycle runs the six orders of A, B and C), got $sweeps" >&2; exit 64
+if ! [[ "$sweeps" =~ ^[0-9]+$ ]] || [ "$sweeps" -lt 6 ] || [ $((sweeps % 6)) -ne 0 ]; then
+  echo "check-compare: SWEEPS must be a multiple of 6 (each cycle runs the six orders of A, B and C), got '$sweeps'" >&2; exit 64
 fi
 mkdir -p "$work"
 swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
@@ -85,17 +82,17 @@ YAML
 store=$work/results.sqlite
 status=0
 summary=()
+orders=(ABC BCA CAB ACB CBA BAC)
 for round in $(seq 1 "$rounds"); do
-  part=0
-  for order in $(for _ in $(seq 1 $((sweeps / 6))); do echo "ABC BCA CAB ACB CBA BAC"; done); do
-    part=$((part + 1))
-    for side in $(echo "$order" | fold -w1); do
+  for part in $(seq 1 "$sweeps"); do
+    order=${orders[$(((part - 1) % 6))]}
+    for side in "${order:0:1}" "${order:1:1}" "${order:2:1}"; do
       binary=$slmbench; [ "$side" = C ] && binary=$planted
       echo "check-compare: round $round, part $part of $sweeps, sweep $side$([ "$side" = C ] && echo ' (planted 10% slowdown)')" >&2
       "$binary" sweep "$spec" --id "$side$round-$part" --out "$work/$side$round-$part" --store "$store" >/dev/null 2>>"$work/sweeps.log"
     done
   done
-  pool() { local i list=; for i in $(seq 1 "$part"); do list+=${list:+,}$work/$1$round-$i; done; echo "$list"; }
+  pool() { local i list=; for i in $(seq 1 "$sweeps"); do list+=${list:+,}$work/$1$round-$i; done; echo "$list"; }
   set +e
   echo
   echo "== round $round: A vs B, the same build =="
