@@ -11,10 +11,18 @@ public struct SampleSummary: Codable, Sendable, Equatable {
     public var max: Double
     /// stddev ÷ mean (0 when the mean is 0).
     public var cv: Double
-    /// Half-width of the 95% confidence interval of the mean (0 for one sample).
+    /// Half-width of the 95% confidence interval of the mean (0 for one sample). When the number
+    /// of samples was chosen by looking at the data (adaptive stopping), the interval is widened
+    /// for the looks that could have stopped it (see `init(_:looks:)`).
     public var ci95: Double
 
-    public init?(_ samples: [Double]) {
+    public init?(_ samples: [Double]) { self.init(samples, looks: 1) }
+
+    /// With `looks` > 1 the samples were gathered by a rule that could have stopped at any of
+    /// `looks` sample counts. The interval then uses the Bonferroni level 0.05 ÷ looks, so that
+    /// the chance that the interval reported at whichever look stopped misses the mean is at
+    /// most 5% (a union bound over the looks).
+    public init?(_ samples: [Double], looks: Int) {
         guard !samples.isEmpty else { return nil }
         let n = samples.count
         let sorted = samples.sorted()
@@ -26,7 +34,8 @@ public struct SampleSummary: Codable, Sendable, Equatable {
         min = sorted[0]
         max = sorted[n - 1]
         cv = mean != 0 ? stddev / abs(mean) : 0
-        ci95 = n > 1 ? StudentT.quantile975(degreesOfFreedom: n - 1) * stddev / Double(n).squareRoot() : 0
+        let alpha = 0.05 / Double(Swift.max(1, looks))
+        ci95 = n > 1 ? StudentT.quantile(1 - alpha / 2, degreesOfFreedom: n - 1) * stddev / Double(n).squareRoot() : 0
     }
 }
 
@@ -38,18 +47,9 @@ public enum Percentile {
         let lo = Int(h.rounded(.down)), hi = Swift.min(lo + 1, sorted.count - 1)
         return sorted[lo] + (h - Double(lo)) * (sorted[hi] - sorted[lo])
     }
-}
 
-public enum StudentT {
-    /// The 0.975 quantile of Student's t distribution (two-sided 95%).
-    public static func quantile975(degreesOfFreedom df: Int) -> Double {
-        // Published table values for small df; beyond 30 the normal approximation with a
-        // Cornish-Fisher correction is within 1e-3.
-        let table: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                               2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                               2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
-        if df >= 1 && df <= table.count { return table[df - 1] }
-        let z = 1.959964, v = Double(df)
-        return z + (z * z * z + z) / (4 * v) + (5 * pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * v * v)
+    /// The median of unsorted values (nil when empty).
+    public static func median(_ values: [Double]) -> Double? {
+        values.isEmpty ? nil : of(sorted: values.sorted(), 0.5)
     }
 }
