@@ -40,44 +40,52 @@ let package = Package(
                 "CHwloc", "CNuma", "CProbeKernels",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        // Measurement vocabulary: metrics, statuses, sample statistics and tests. A leaf.
+        .target(name: "Measures"),
         .target(name: "ModelFormat", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Engine", dependencies: ["ModelFormat", "DeviceProbe", "CKernels", "CNuma"]),
-        .target(name: "Backends", dependencies: ["Engine", "ModelFormat", "DeviceProbe", "CLlamaCpp"]),
+        .target(name: "Engine", dependencies: ["Measures", "ModelFormat", "DeviceProbe", "CKernels", "CNuma"]),
+        .target(name: "Backends", dependencies: ["Engine", "Measures", "ModelFormat", "CLlamaCpp"]),
         .target(
             name: "ResultStore",
             dependencies: [
-                "DeviceProbe",
+                "Measures",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]),
-        .target(name: "Reporter", dependencies: ["ResultStore", "DeviceProbe"]),
+        .target(name: "Reporter", dependencies: ["Measures", "ResultStore", "DeviceProbe"]),
         .target(
             name: "Workloads",
             dependencies: [
-                "Backends", "Engine", "ResultStore", "Reporter", "DeviceProbe", "ModelFormat",
+                "Backends", "Engine", "Measures", "ResultStore", "Reporter", "DeviceProbe", "ModelFormat",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(
             name: "slmbench",
             dependencies: [
-                "Workloads", "DeviceProbe", "Engine", "Backends", "ModelFormat", "ResultStore",
+                "Workloads", "DeviceProbe", "Engine", "Backends", "Measures", "ModelFormat", "ResultStore", "Reporter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .target(name: "FuzzHarness", dependencies: ["ModelFormat", "Workloads"]),
-        .target(name: "TestSupport", dependencies: ["DeviceProbe", "ModelFormat"]),
+        .target(name: "TestSupport", dependencies: ["ModelFormat", "Measures", "ResultStore"]),
         .testTarget(
             name: "DeviceProbeTests",
             dependencies: ["DeviceProbe", "TestSupport", "CHwloc", "CProbeKernels"],
             exclude: ["Fixtures"]),
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "MeasuresTests", dependencies: ["Measures"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ModelFormat", "CKernels", "TestSupport"]),
         .testTarget(
             name: "WorkloadsTests",
-            dependencies: ["Workloads", "Backends", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport"],
+            dependencies: ["Workloads", "Backends", "Measures", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Workloads", "ModelFormat", "TestSupport"], exclude: ["FakeWorkers"]),
+        .testTarget(
+            name: "ReporterTests",
+            dependencies: ["Reporter", "Measures", "ResultStore", "DeviceProbe", "TestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(name: "ResultStoreTests", dependencies: ["ResultStore", "Measures", "TestSupport"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Measures", "Workloads", "ModelFormat", "TestSupport"], exclude: ["FakeWorkers"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
     ]
 )

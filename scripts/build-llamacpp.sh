@@ -5,7 +5,8 @@
 # (prebuilt wheels need glibc 2.38 and do not load on Debian 12). Does nothing when the build
 # is present; prints the install folder on stdout.
 set -euo pipefail
-version=0.3.36   # llama-cpp-python; its vendor/llama.cpp is the pinned llama.cpp
+. "$(dirname "$0")/pins.env"
+version=$LLAMA_CPP_PYTHON_VERSION   # llama-cpp-python; its vendor/llama.cpp is the pinned llama.cpp
 cache=${SLMBENCH_CACHE:-$HOME/.cache/slmbench}
 prefix=$cache/llama.cpp/llama-cpp-python-$version
 stamp=$prefix/.built

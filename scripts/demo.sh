@@ -5,8 +5,8 @@
 # (profiles/sweeps/quick.yaml: the real model at six bit-widths and two synthetic larger models,
 # native and llama.cpp, 1 and 2 threads, batch 1 and 4, quality on), print its results table,
 # write its Markdown and HTML reports, cost it against cloud APIs and recommend a configuration
-# for this machine (measured) and for a Raspberry Pi 5 (predicted by the calibrated roofline
-# model). Results go to results/quick-<time>/ (journal, report.md, report.html) and
+# for this machine (measured) and for a Raspberry Pi 5 (predicted by the cross-device model, with
+# its leave-one-device-out error). Results go to results/quick-<time>/ (journal, report.md, report.html) and
 # results/slmbench.sqlite; the last lines printed are the reports' paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,7 +50,7 @@ echo >&2
 echo "demo: slmbench cost results/$id --hourly-usd $hourly (this machine, measured)" >&2
 "$slmbench" cost "results/$id" --device "$profile" --machine "$profile" --hourly-usd "$hourly" --batch 1
 echo >&2
-echo "demo: slmbench cost results/$id --device profiles/hardware/raspberry-pi-5.json (predicted from this machine's runs)" >&2
+echo "demo: slmbench cost results/$id --device profiles/hardware/raspberry-pi-5.json (predicted by the cross-device model)" >&2
 "$slmbench" cost "results/$id" --device profiles/hardware/raspberry-pi-5.json --machine "$profile" --batch 1
 echo >&2
 echo "demo: slmbench recommend --target $profile --min-decode-tps 20 --max-kld 0.1" >&2

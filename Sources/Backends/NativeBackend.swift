@@ -78,8 +78,3 @@ public final class NativeBackend: InferenceBackend {
         transformer = nil
     }
 }
-
-/// slmbench's own version, recorded with native results.
-public enum SlmbenchVersion {
-    public static let string = "0.1.0"
-}

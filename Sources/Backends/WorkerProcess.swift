@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,16 +19,16 @@ public enum WorkerOutcome: Sendable, Equatable {
     /// The program could not be started.
     case launchFailed(String)
 
-    /// The short name results record (`ok`, `failed`, `timeout`, `oom`, `crashed`, `protocol`, `launch`).
-    public var status: String {
+    /// The status results record.
+    public var status: RunStatus {
         switch self {
-        case .completed: return "ok"
-        case .failed: return "failed"
-        case .timeout: return "timeout"
-        case .oom: return "oom"
-        case .crashed: return "crashed"
-        case .protocolError: return "protocol"
-        case .launchFailed: return "launch"
+        case .completed: return .ok
+        case .failed: return .failed
+        case .timeout: return .timeout
+        case .oom: return .oom
+        case .crashed: return .crashed
+        case .protocolError: return .protocol
+        case .launchFailed: return .launch
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 
 /// How the next token is chosen from logits.
 public struct SamplingOptions: Sendable, Equatable, Codable {
@@ -75,22 +76,4 @@ public struct Sampler: Sendable {
         }
         return Int32(ids[ids.count - 1])
     }
-}
-
-/// SplitMix64: small, fast and the same everywhere (also draws the measurement's prompt ids).
-public struct SplitMix64: Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    public mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
-    /// Uniform in 0..<n (by remainder, which the worker protocol's example plugins reproduce).
-    public mutating func next(below n: Int) -> Int32 { Int32(next() % UInt64(n)) }
 }

@@ -14,8 +14,11 @@ import Foundation
 /// every stretch, the scan over split positions is part of the null distribution: no separate
 /// multiple-testing correction is needed for it.
 ///
-/// Each side of a split holds at least `minimumSize` values, so one odd value at either end of
-/// the series can never be a change point on its own.
+/// Each side of a split holds at least `minimumSize` values (default 4; with 3, one odd value at
+/// an end was occasionally joined by two ordinary ones into a "change"), so one odd value at
+/// either end of the series can never be a change point on its own. `exponent` is the energy
+/// distance's α in (0, 2]; 1, the usual choice, is robust to outliers (1.5 and 1.9 were measured
+/// and gained no recall on level shifts).
 public enum EDivisive {
     public struct ChangePoint: Sendable, Equatable {
         /// Index of the first value of the new level.
@@ -24,8 +27,8 @@ public enum EDivisive {
         public var statistic: Double
     }
 
-    public static func changePoints(_ series: [Double], alpha: Double = 0.05, minimumSize: Int = 3,
-                                    permutations: Int = 199, seed: UInt64 = 0xed15) -> [ChangePoint] {
+    public static func changePoints(_ series: [Double], alpha: Double = 0.05, minimumSize: Int = 4,
+                                    permutations: Int = 199, exponent: Double = 1, seed: UInt64 = 0xed15) -> [ChangePoint] {
         precondition(minimumSize >= 2, "E-divisive needs at least two values a side")
         var rng = SplitMix64(seed: seed)
         var cuts = [0, series.count]
@@ -34,7 +37,7 @@ public enum EDivisive {
             // The best split over every current stretch.
             var best: (index: Int, q: Double)?
             for (lo, hi) in zip(cuts, cuts.dropFirst()) {
-                if let s = bestSplit(series, lo, hi, minimumSize), s.q > (best?.q ?? -.infinity) { best = s }
+                if let s = bestSplit(series, lo, hi, minimumSize, exponent), s.q > (best?.q ?? -.infinity) { best = s }
             }
             guard let best, best.q > 0 else { break }
             var exceed = 0
@@ -49,7 +52,7 @@ public enum EDivisive {
                             shuffled.swapAt(i, j)
                         }
                     }
-                    if let s = bestSplit(shuffled, lo, hi, minimumSize) { top = max(top, s.q) }
+                    if let s = bestSplit(shuffled, lo, hi, minimumSize, exponent) { top = max(top, s.q) }
                 }
                 if top >= best.q { exceed += 1 }
             }
@@ -64,19 +67,20 @@ public enum EDivisive {
 
     /// The split of [lo, hi) with the largest Q, each side at least `minimumSize` long; O(L²)
     /// by moving one value at a time from the right side to the left and updating the sums.
-    static func bestSplit(_ z: [Double], _ lo: Int, _ hi: Int, _ minimumSize: Int) -> (index: Int, q: Double)? {
+    static func bestSplit(_ z: [Double], _ lo: Int, _ hi: Int, _ minimumSize: Int, _ exponent: Double) -> (index: Int, q: Double)? {
+        func d(_ a: Double, _ b: Double) -> Double { exponent == 1 ? abs(a - b) : pow(abs(a - b), exponent) }
         let length = hi - lo
         guard length >= 2 * minimumSize else { return nil }
         // Start with everything on the right.
         var within = [0.0, 0.0] // left, right
-        for i in lo..<hi { for k in (i + 1)..<hi { within[1] += abs(z[i] - z[k]) } }
+        for i in lo..<hi { for k in (i + 1)..<hi { within[1] += d(z[i], z[k]) } }
         var between = 0.0
         var best: (index: Int, q: Double)?
         for tau in (lo + 1)..<hi {
             let e = tau - 1 // moves from right to left
             var toLeft = 0.0, toRight = 0.0
-            for i in lo..<e { toLeft += abs(z[i] - z[e]) }
-            for j in tau..<hi { toRight += abs(z[e] - z[j]) }
+            for i in lo..<e { toLeft += d(z[i], z[e]) }
+            for j in tau..<hi { toRight += d(z[e], z[j]) }
             within[0] += toLeft
             within[1] -= toRight
             between += toRight - toLeft

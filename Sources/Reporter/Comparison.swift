@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 import ResultStore
 
 /// Two result sets compared run by run: per metric the ratio of medians, its 95% CI, a
@@ -11,21 +12,12 @@ import ResultStore
 /// a test that counts 4 repetitions of one slow sweep as 4 independent samples is too sure of
 /// itself. So with at least `minimumSweeps` sweeps a side, the verdict also needs a second
 /// Mann–Whitney test, on the per-sweep medians, to be significant: the sweep is then the unit
-/// of evidence, as it is of the noise.
+/// of evidence, as it is of the noise. The CI of the ratio is a bootstrap that resamples the
+/// same unit: whole sweeps when a side has several, repetitions when it has one.
+///
+/// Runs carrying a quality flag (`drift`, `high-cv`, `ci-not-reached`) are compared like the
+/// others, and their rows name the flags, so that a verdict on a noisy run is read as such.
 public struct Comparison: Sendable {
-    public enum Metric: String, CaseIterable, Sendable, Codable {
-        case tg, pp, ttft
-        public var higherIsBetter: Bool { self != .ttft }
-        public var unit: String { self == .ttft ? "ms" : "t/s" }
-        public var title: String {
-            switch self {
-            case .tg: return "decode t/s"
-            case .pp: return "prefill t/s"
-            case .ttft: return "TTFT ms"
-            }
-        }
-    }
-
     public enum Verdict: String, Sendable, Codable { case regression, improvement, noChange = "no change", untested = "not tested" }
 
     public struct Row: Sendable, Codable {
@@ -47,6 +39,8 @@ public struct Comparison: Sendable {
         public var sweepP: Double?
         public var threshold: Double
         public var verdict: Verdict
+        /// Quality flags of the runs on either side (`high-cv`, …), sorted; empty when none.
+        public var flags: [String]
     }
 
     public var rows: [Row]
@@ -64,6 +58,7 @@ public struct Comparison: Sendable {
 
     /// Per-repetition values of a metric, from a stored run's raw samples.
     public static func samples(_ run: StoredRun, _ metric: Metric) -> [Double] {
+        precondition(Metric.compared.contains(metric), "Comparison compares \(Metric.compared), not \(metric)")
         guard let record = try? JSONSerialization.jsonObject(with: Data(run.record.utf8)) as? [String: Any],
               let samples = record["samples"] as? [String: Any],
               let repetitions = samples["repetitions"] as? [[String: Any]] else { return [] }
@@ -81,6 +76,8 @@ public struct Comparison: Sendable {
             case .ttft:
                 let ttft = (r["ttft_seconds"] as? [Double] ?? []).sorted()
                 return ttft.isEmpty ? nil : ttft[ttft.count / 2] * 1000
+            default:
+                return nil
             }
         }
     }
@@ -89,31 +86,37 @@ public struct Comparison: Sendable {
     /// that the machine's drift falls on both alike): runs with the same key pool their repetitions.
     public init(base: [StoredRun], new: [StoredRun], thresholds: [Metric: Double], defaultThreshold: Double = 0.05,
                 alpha: Double = 0.05) {
-        let baseRuns = Dictionary(grouping: base.filter { $0.kind == "run" && $0.status == "ok" }, by: \.key)
-        let newRuns = Dictionary(grouping: new.filter { $0.kind == "run" && $0.status == "ok" }, by: \.key)
+        // A run counts once per side, however often its sweep is named.
+        func measured(_ runs: [StoredRun]) -> [String: [StoredRun]] {
+            var seen = Set<String>()
+            let unique = runs.filter { $0.kind == .run && $0.status == .ok && seen.insert($0.sweepId + "\u{1}" + $0.key).inserted }
+            return Dictionary(grouping: unique, by: \.key)
+        }
+        let baseRuns = measured(base), newRuns = measured(new)
         onlyInBase = baseRuns.keys.filter { newRuns[$0] == nil }.sorted()
         onlyInNew = newRuns.keys.filter { baseRuns[$0] == nil }.sorted()
         warnings = []
+        // Sample sizes that no exact test could call significant, whatever the data.
+        var powerless = Set<String>()
         var rows: [Row] = []
         // Changes past the threshold that the repetitions call significant and the sweeps do not.
         var unsettled: [String] = []
         for key in baseRuns.keys.filter({ newRuns[$0] != nil }).sorted() {
             let (b, n) = (baseRuns[key]!, newRuns[key]!)
-            for metric in Metric.allCases {
+            for metric in Metric.compared {
                 // Each run's samples once: pooled for the repetition test, one median per sweep for the sweep test.
                 let perBase = b.map { Self.samples($0, metric) }.filter { !$0.isEmpty }
                 let perNew = n.map { Self.samples($0, metric) }.filter { !$0.isEmpty }
                 let x = perBase.flatMap { $0 }, y = perNew.flatMap { $0 }
                 guard !x.isEmpty, !y.isEmpty else { continue }
                 let threshold = thresholds[metric] ?? defaultThreshold
-                let mb = Self.median(x), mn = Self.median(y)
+                let mb = Percentile.median(x)!, mn = Percentile.median(y)!
                 guard mb > 0 else { continue }
                 let ratio = mn / mb
-                // Delta-method CI of a ratio of means, centred on the ratio of medians.
-                let rel = (Self.relativeHalfWidth(x).map { $0 * $0 } ?? 0) + (Self.relativeHalfWidth(y).map { $0 * $0 } ?? 0)
-                let half = ratio * rel.squareRoot()
+                let ci = Self.bootstrapRatioCI(base: perBase, new: perNew)
                 let test = MannWhitney.test(y, x)
-                let xs = perBase.map(Self.median), ys = perNew.map(Self.median)
+                if MannWhitney.smallestP(x.count, y.count) >= alpha { powerless.insert("\(x.count) against \(y.count)") }
+                let xs = perBase.map { Percentile.median($0)! }, ys = perNew.map { Percentile.median($0)! }
                 let sweepTest = min(xs.count, ys.count) >= Self.minimumSweeps ? MannWhitney.test(ys, xs) : nil
                 let significant = (test.map { $0.p < alpha } ?? false) && (sweepTest.map { $0.p < alpha } ?? true)
                 let worse = metric.higherIsBetter ? 1 - ratio : ratio - 1
@@ -129,19 +132,24 @@ public struct Comparison: Sendable {
                     }
                 } else { verdict = .untested }
                 rows.append(Row(key: key, metric: metric, baseMedian: mb, newMedian: mn, baseCount: x.count, newCount: y.count,
-                                ratio: ratio, ciLow: ratio - half, ciHigh: ratio + half, p: test?.p,
-                                baseSweeps: xs.count, newSweeps: ys.count, sweepP: sweepTest?.p, threshold: threshold, verdict: verdict))
+                                ratio: ratio, ciLow: ci.low, ciHigh: ci.high, p: test?.p,
+                                baseSweeps: xs.count, newSweeps: ys.count, sweepP: sweepTest?.p, threshold: threshold, verdict: verdict,
+                                flags: Set((b + n).flatMap(\.flags)).sorted()))
             }
         }
         self.rows = rows
         var means: [Metric: Double] = [:]
-        for metric in Metric.allCases {
+        for metric in Metric.compared {
             let ratios = rows.filter { $0.metric == metric }.map(\.ratio).filter { $0 > 0 }
             if !ratios.isEmpty { means[metric] = exp(ratios.map { log($0) }.reduce(0, +) / Double(ratios.count)) }
         }
         geometricMeans = means
-        if rows.contains(where: { $0.baseCount < 4 || $0.newCount < 4 }) {
-            warnings.append("some runs have fewer than 4 repetitions on a side: the Mann–Whitney test cannot reach p < 0.05 with 3 against 3, so those can never be called regressions")
+        if !powerless.isEmpty {
+            warnings.append("some runs have too few repetitions for the Mann–Whitney test to ever reach p < \(alpha) (\(powerless.sorted().joined(separator: ", ")) repetitions), so those can never be called regressions")
+        }
+        let flagged = rows.filter { !$0.flags.isEmpty }.map(\.key)
+        if !flagged.isEmpty {
+            warnings.append("\(Set(flagged).count) runs carry quality flags (marked in their rows): their verdicts rest on noisy or drifting measurements")
         }
         if rows.contains(where: { max($0.baseSweeps, $0.newSweeps) > 1 && min($0.baseSweeps, $0.newSweeps) < Self.minimumSweeps }) {
             warnings.append("some runs pool 2 or 3 sweeps on a side: the per-sweep test needs \(Self.minimumSweeps) a side, so their verdicts rest on repetitions that share each sweep's machine state and may be too sure")
@@ -151,20 +159,27 @@ public struct Comparison: Sendable {
         }
     }
 
-    static func median(_ x: [Double]) -> Double {
-        let s = x.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-
-    /// 95% CI half-width of the mean ÷ the mean (Student's t), nil for one sample.
-    static func relativeHalfWidth(_ x: [Double]) -> Double? {
-        guard x.count > 1 else { return nil }
-        let n = Double(x.count), mean = x.reduce(0, +) / n
-        guard mean != 0 else { return nil }
-        let sd = (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
-        let t: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228]
-        let q = x.count - 1 <= t.count ? t[x.count - 2] : 1.96 + 2.4 / n
-        return q * sd / n.squareRoot() / abs(mean)
+    /// Percentile-bootstrap 95% CI of the ratio of medians (new ÷ base), 2,000 resamples from a
+    /// fixed seed so that the same inputs always give the same interval. Each side is resampled
+    /// by its unit of independent evidence: whole sweeps (their repetitions pooled) when it has
+    /// several, repetitions when it has one.
+    static func bootstrapRatioCI(base: [[Double]], new: [[Double]], resamples: Int = 2000) -> (low: Double, high: Double) {
+        var rng = SplitMix64(seed: 0x5eed_c0de)
+        func resample(_ side: [[Double]]) -> Double {
+            let pool: [Double]
+            if side.count > 1 { pool = (0..<side.count).flatMap { _ in side[Int(rng.next(below: side.count))] } }
+            else { let only = side[0]; pool = (0..<only.count).map { _ in only[Int(rng.next(below: only.count))] } }
+            return Percentile.median(pool)!
+        }
+        var ratios: [Double] = []
+        ratios.reserveCapacity(resamples)
+        for _ in 0..<resamples {
+            let b = resample(base), n = resample(new)
+            if b > 0 { ratios.append(n / b) }
+        }
+        ratios.sort()
+        guard !ratios.isEmpty else { return (.nan, .nan) }
+        return (Percentile.of(sorted: ratios, 0.025), Percentile.of(sorted: ratios, 0.975))
     }
 
     /// Markdown: one row per run and metric, then the geometric means.
@@ -175,9 +190,10 @@ public struct Comparison: Sendable {
         for r in rows {
             let p = r.p.map { String(format: "%.3f", $0) } ?? "—"
             let sweeps = perSweep ? (r.sweepP.map { String(format: "%.3f (%d:%d)", $0, r.baseSweeps, r.newSweeps) } ?? "—") + " | " : ""
-            lines.append("| \(r.key.replacingOccurrences(of: "|", with: " ")) | \(r.metric.title) | \(String(format: "%.2f (n=%d)", r.baseMedian, r.baseCount)) | \(String(format: "%.2f (n=%d)", r.newMedian, r.newCount)) | \(String(format: "%.3f", r.ratio)) | \(String(format: "%.3f–%.3f", r.ciLow, r.ciHigh)) | \(p) | \(sweeps)\(String(format: "%.0f%%", r.threshold * 100)) | \(r.verdict == .regression ? "**regression**" : r.verdict.rawValue) |")
+            let flagged = r.flags.isEmpty ? "" : " ⚑ \(r.flags.joined(separator: ","))"
+            lines.append("| \(r.key.replacingOccurrences(of: "|", with: " "))\(flagged) | \(r.metric.title) | \(String(format: "%.2f (n=%d)", r.baseMedian, r.baseCount)) | \(String(format: "%.2f (n=%d)", r.newMedian, r.newCount)) | \(String(format: "%.3f", r.ratio)) | \(String(format: "%.3f–%.3f", r.ciLow, r.ciHigh)) | \(p) | \(sweeps)\(String(format: "%.0f%%", r.threshold * 100)) | \(r.verdict == .regression ? "**regression**" : r.verdict.rawValue) |")
         }
-        for metric in Metric.allCases {
+        for metric in Metric.compared {
             if let g = geometricMeans[metric] {
                 lines.append("| **geometric mean** | \(metric.title) | | | \(String(format: "%.3f", g)) | | | \(perSweep ? "| " : "")| |")
             }

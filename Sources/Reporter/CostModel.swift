@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 import ResultStore
 
 /// A number the cost model rests on, with where it came from.
@@ -123,7 +124,7 @@ public struct CostModel: Sendable {
         let (r, i, o) = (workload.requestsPerDay.value, workload.inputTokens.value, workload.outputTokens.value)
         guard r > 0, i >= 0, o >= 1 else { throw CostError("the workload needs requests per day > 0 and at least one output token per request") }
         var best: [String: DeviceRow] = [:]
-        for e in entries where ["run", "prediction"].contains(e.kind) && e.status == "ok" {
+        for e in entries where [.run, .prediction].contains(e.kind) && e.status == .ok {
             guard let pp = e.ppAvgTs, let tg = e.tgAvgTs, pp > 0, tg > 0, e.config.nPrompt > 0, e.config.nGen > 0 else { continue }
             let b = Double(e.config.nSeq)
             let seconds = i / pp + o / tg // per request, with B requests in flight at once

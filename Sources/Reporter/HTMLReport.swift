@@ -1,5 +1,6 @@
 import DeviceProbe
 import Foundation
+import Measures
 import ResultStore
 
 /// The self-contained HTML report: one file, inline CSS and SVG, no scripts, no network.
@@ -16,7 +17,7 @@ public struct HTMLReport {
         self.title = title; self.entries = entries; self.profile = profile; self.generatedBy = generatedBy; self.cost = cost
     }
 
-    var runs: [StoredRun] { entries.filter { $0.kind == "run" && $0.status == "ok" } }
+    var runs: [StoredRun] { entries.filter { $0.kind == .run && $0.status == .ok } }
 
     static func series(_ r: StoredRun) -> String { "\(r.config.model) \(r.config.modelType) \(r.config.backend)" }
 
@@ -126,15 +127,15 @@ public struct HTMLReport {
                        "% roofline", "ΔPPL %", "KLD", "status"]
         html += headers.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
         func num(_ x: Double?, _ f: String) -> String { x.map { String(format: f, $0) } ?? "—" }
-        for r in entries where r.kind == "run" {
+        for r in entries where r.kind == .run {
             let c = r.config
             let q = c.synthetic ? nil : quality[ResultsTable.qualityKey(r)]
             let test = [c.nPrompt > 0 ? "pp\(c.nPrompt)" : nil, c.nGen > 0 ? "tg\(c.nGen)" : nil].compactMap { $0 }.joined(separator: "+")
             let tg = r.tgAvgTs.map { String(format: "%.1f ± %.1f", $0, r.stddevTs ?? 0) } ?? "—"
-            let itl = r.summary["itl_p50_ms"].flatMap { a in r.summary["itl_p99_ms"].map { String(format: "%.2f / %.2f", a, $0) } } ?? "—"
-            let status = r.status + (r.flags.isEmpty ? "" : " (\(r.flags.joined(separator: ", ")))") + (r.reason.map { ": \($0)" } ?? "")
+            let itl = r.summary[.itlP50].flatMap { a in r.summary[.itlP99].map { String(format: "%.2f / %.2f", a, $0) } } ?? "—"
+            let status = r.status.rawValue + (r.flags.isEmpty ? "" : " (\(r.flags.joined(separator: ", ")))") + (r.reason.map { ": \($0)" } ?? "")
             let cells = [c.model + (c.synthetic ? " (synthetic)" : ""), c.modelType, c.backend, String(c.nThreads), String(c.nSeq), test,
-                         num(r.ppAvgTs, "%.1f"), tg, num(r.summary["ttft_ms"], "%.1f"), itl, num(r.peakRssBytes.map { Double($0) / 1e6 }, "%.1f"),
+                         num(r.ppAvgTs, "%.1f"), tg, num(r.summary[.ttft], "%.1f"), itl, num(r.peakRssBytes.map { Double($0) / 1e6 }, "%.1f"),
                          num(rooflinePercent(r), "%.0f%%"), num(q?.dppl, "%+.2f"), num(q?.kld, "%.4f"), status]
             html += "<tr>" + cells.map { "<td>\(HTML.escape($0))</td>" }.joined() + "</tr>"
         }
@@ -150,7 +151,7 @@ public struct HTMLReport {
             // Device rows: the cost at this workload and, lighter, at the planned utilisation (its best case).
             var bars: [(label: String, value: Double, capacity: Double?)] = m.deviceRows.prefix(6).map { d in
                 let c = d.run.config
-                let label = "\(m.device.name): \(c.model) \(c.modelType) \(c.backend) t\(c.nThreads) b\(c.nSeq)" + (d.run.kind == "prediction" ? " (predicted)" : "")
+                let label = "\(m.device.name): \(c.model) \(c.modelType) \(c.backend) t\(c.nThreads) b\(c.nSeq)" + (d.run.kind == .prediction ? " (predicted)" : "")
                 return (label, d.perMillionTokensUSD, d.perMillionAtCapacityUSD)
             }
             bars += m.cloudRows.map { ("cloud: \($0.option.name)", $0.perMillionTokensUSD, nil) }
@@ -224,8 +225,8 @@ public struct HTMLReport {
 
     public func render() -> String {
         let sweeps = Set(entries.map(\.sweepId)).sorted().joined(separator: ", ")
-        let failed = entries.filter { $0.kind == "run" && !["ok", "skipped"].contains($0.status) }.count
-        let skipped = entries.filter { $0.kind == "run" && $0.status == "skipped" }.count
+        let failed = entries.filter { $0.kind == .run && $0.status.isFailure }.count
+        let skipped = entries.filter { $0.kind == .run && $0.status == .skipped }.count
         let css = """
             body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
             h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}

@@ -1,17 +1,20 @@
 import Foundation
+import Measures
 import ResultStore
 
 /// One metric of each configuration across stored sweeps, in time order, with change points.
 ///
-/// A change point is found by binary segmentation: within a stretch of sweeps, every split is
-/// tried; the pooled raw repetitions before and after it are compared with the Mann–Whitney test,
-/// and the split with the smallest p is kept when p < α *and* the medians differ by more than the
-/// threshold. Each side is then searched again. A single odd night does not move the pooled median
-/// of a longer stretch, so it is not called a change; a lasting shift is.
+/// Change points come from E-divisive means with a permutation test (`EDivisive`) on the series
+/// of per-sweep medians: the sweep, not the repetition, is the unit of evidence, because the
+/// repetitions of one sweep share that night's machine. A significant split is reported when the
+/// medians of the stretches on its two sides also differ by more than the threshold. Each side of
+/// a split holds at least `minimumSweeps` sweeps, so a single odd night, newest or oldest, is
+/// never a change point; a lasting shift is found once that many sweeps show it.
 public struct History: Sendable {
     public struct ChangePoint: Sendable, Equatable {
-        /// Median after ÷ median before (within the enclosing stretch).
+        /// Median after ÷ median before (of the per-sweep medians, within the enclosing stretches).
         public var ratio: Double
+        /// The permutation test's p-value.
         public var p: Double
     }
 
@@ -20,6 +23,8 @@ public struct History: Sendable {
         public var startedAt: String
         public var median: Double
         public var samples: [Double]
+        /// Quality flags of the run (`high-cv`, `drift`, …): the point is drawn hollow and named.
+        public var flags: [String] = []
         /// Set on the first sweep of a new level.
         public var change: ChangePoint?
     }
@@ -33,16 +38,16 @@ public struct History: Sendable {
         public var name: String { "\(config.model) \(config.modelType) \(config.backend) t\(config.nThreads) b\(config.nSeq)" }
     }
 
-    public var metric: Comparison.Metric
+    public var metric: Metric
     public var threshold: Double
     public var alpha: Double
     public var series: [Series]
 
     /// `sweepStarts`: sweep id → start time (ISO 8601), which orders the points.
-    public init(entries: [StoredRun], sweepStarts: [String: String], metric: Comparison.Metric, threshold: Double = 0.05, alpha: Double = 0.05) {
+    public init(entries: [StoredRun], sweepStarts: [String: String], metric: Metric, threshold: Double = 0.05, alpha: Double = 0.05) {
         self.metric = metric; self.threshold = threshold; self.alpha = alpha
         var grouped: [String: [StoredRun]] = [:]
-        for r in entries where r.kind == "run" && r.status == "ok" {
+        for r in entries where r.kind == .run && r.status == .ok {
             grouped["\(r.environment("fingerprint") ?? "?")|\(r.key)", default: []].append(r)
         }
         var series: [Series] = []
@@ -51,45 +56,38 @@ public struct History: Sendable {
                 var samples = Comparison.samples(r, metric)
                 if samples.isEmpty, let v = Self.headline(r, metric) { samples = [v] }
                 guard !samples.isEmpty else { return nil }
-                return Point(sweepId: r.sweepId, startedAt: sweepStarts[r.sweepId] ?? r.finishedAt, median: Comparison.median(samples), samples: samples)
+                return Point(sweepId: r.sweepId, startedAt: sweepStarts[r.sweepId] ?? r.finishedAt, median: Percentile.median(samples)!, samples: samples, flags: r.flags)
             }
             guard !points.isEmpty else { continue }
             points.sort { ($0.startedAt, $0.sweepId) < ($1.startedAt, $1.sweepId) }
-            for (i, c) in Self.changePoints(points.map(\.samples), threshold: threshold, alpha: alpha) { points[i].change = c }
+            for (i, c) in Self.changePoints(points.map(\.median), threshold: threshold, alpha: alpha) { points[i].change = c }
             series.append(Series(config: runs[0].config, fingerprint: runs[0].environment("fingerprint") ?? "?",
                                  hostname: runs[0].environment("hostname") ?? "?", points: points))
         }
         self.series = series.sorted { ($0.hostname, $0.name, $0.config.nPrompt, $0.config.nGen) < ($1.hostname, $1.name, $1.config.nPrompt, $1.config.nGen) }
     }
 
-    static func headline(_ r: StoredRun, _ metric: Comparison.Metric) -> Double? {
+    static func headline(_ r: StoredRun, _ metric: Metric) -> Double? {
         switch metric {
         case .tg: return r.tgAvgTs
         case .pp: return r.ppAvgTs
-        case .ttft: return r.summary["ttft_ms"]
+        default: return r.summary[metric]
         }
     }
 
-    /// Indices (into `samples`, one entry per sweep) where a new level starts.
-    public static func changePoints(_ samples: [[Double]], threshold: Double, alpha: Double) -> [(Int, ChangePoint)] {
-        var found: [(Int, ChangePoint)] = []
-        func search(_ lo: Int, _ hi: Int) {
-            guard hi - lo >= 2 else { return }
-            var best: (k: Int, c: ChangePoint)?
-            for k in (lo + 1)..<hi {
-                let before = samples[lo..<k].flatMap { $0 }, after = samples[k..<hi].flatMap { $0 }
-                let mb = Comparison.median(before), ma = Comparison.median(after)
-                guard mb > 0, abs(ma / mb - 1) > threshold, let test = MannWhitney.test(after, before), test.p < alpha else { continue }
-                let c = ChangePoint(ratio: ma / mb, p: test.p)
-                if best.map({ (c.p, -abs(log(c.ratio))) < ($0.c.p, -abs(log($0.c.ratio))) }) ?? true { best = (k, c) }
-            }
-            guard let best else { return }
-            found.append((best.k, best.c))
-            search(lo, best.k)
-            search(best.k, hi)
+    /// Sweeps each side of a change point needs.
+    public static let minimumSweeps = 4
+
+    /// Indices (into `medians`, one per sweep) where a new level starts.
+    public static func changePoints(_ medians: [Double], threshold: Double, alpha: Double) -> [(Int, ChangePoint)] {
+        let found = EDivisive.changePoints(medians, alpha: alpha, minimumSize: minimumSweeps)
+        let cuts = [0] + found.map(\.index) + [medians.count]
+        return found.enumerated().compactMap { k, c in
+            let before = Percentile.median(Array(medians[cuts[k]..<c.index]))!
+            let after = Percentile.median(Array(medians[c.index..<cuts[k + 2]]))!
+            guard before > 0, abs(after / before - 1) > threshold else { return nil }
+            return (c.index, ChangePoint(ratio: after / before, p: c.p))
         }
-        search(0, samples.count)
-        return found.sorted { $0.0 < $1.0 }
     }
 
     public func markdown() -> String {
@@ -100,8 +98,8 @@ public struct History: Sendable {
             let shape = "pp\(s.config.nPrompt)+tg\(s.config.nGen)" + (s.config.nDepth > 0 ? " @d\(s.config.nDepth)" : "")
             lines.append("### \(s.name) \(shape)" + (machines > 1 ? " on \(s.hostname) (\(s.fingerprint))" : ""))
             lines.append("")
-            lines.append("| sweep | started | \(metric.title) (median) | repetitions | vs previous | change point |")
-            lines.append("|---|---|---:|---:|---:|---|")
+            lines.append("| sweep | started | \(metric.title) (median) | repetitions | vs previous | change point | flags |")
+            lines.append("|---|---|---:|---:|---:|---|---|")
             var previous: Double?
             for p in s.points {
                 let delta = previous.map { String(format: "%+.1f%%", (p.median / $0 - 1) * 100) } ?? ""
@@ -109,12 +107,13 @@ public struct History: Sendable {
                     let better = metric.higherIsBetter ? c.ratio > 1 : c.ratio < 1
                     return String(format: "◆ %@ %+.1f%% (p = %.3g)", better ? "improvement" : "regression", (c.ratio - 1) * 100, c.p)
                 } ?? ""
-                lines.append("| \(ResultsTable.escape(p.sweepId)) | \(p.startedAt) | \(String(format: "%.2f", p.median)) | \(p.samples.count) | \(delta) | \(change) |")
+                let flags = p.flags.isEmpty ? "" : "⚑ " + p.flags.joined(separator: ",")
+                lines.append("| \(ResultsTable.escape(p.sweepId)) | \(p.startedAt) | \(String(format: "%.2f", p.median)) | \(p.samples.count) | \(delta) | \(change) | \(flags) |")
                 previous = p.median
             }
             lines.append("")
         }
-        lines.append(String(format: "Change points: binary segmentation; a split counts when the pooled medians differ by more than %.0f%% and a Mann–Whitney test on the raw repetitions gives p < %.2g.", threshold * 100, alpha))
+        lines.append(String(format: "Change points: E-divisive means on the per-sweep medians, permutation test p < %.2g, at least %d sweeps a side, and the medians on the two sides differing by more than %.0f%%. ⚑ marks a run with quality flags.", alpha, Self.minimumSweeps, threshold * 100))
         return lines.joined(separator: "\n")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 import ResultStore
 
 /// Which measured configurations meet a user's constraints, ranked, with the Pareto front over
@@ -29,7 +30,7 @@ public struct Recommendation: Sendable {
         public var rejections: [String] = []
         /// Nil for a measured run; the prediction's p90 relative error for a predicted one.
         public var predictionError: Double? { run.predictionError }
-        public var predicted: Bool { run.kind == "prediction" }
+        public var predicted: Bool { run.kind == .prediction }
     }
 
     public var feasible: [Candidate]
@@ -38,10 +39,10 @@ public struct Recommendation: Sendable {
     public init(entries: [StoredRun], constraints c: Constraints) {
         let quality = ResultsTable.qualityByModelType(entries)
         var feasible: [Candidate] = [], rejected: [Candidate] = []
-        for r in entries where ["run", "prediction"].contains(r.kind) && r.status == "ok" && r.config.nGen > 0 {
+        for r in entries where [.run, .prediction].contains(r.kind) && r.status == .ok && r.config.nGen > 0 {
             guard let tg = r.tgAvgTs else { continue }
             let q = r.config.synthetic ? nil : quality[ResultsTable.qualityKey(r)]
-            var candidate = Candidate(run: r, decodeTps: tg / Double(r.config.nSeq), ttftMs: r.summary["ttft_ms"], memoryBytes: r.peakRssBytes,
+            var candidate = Candidate(run: r, decodeTps: tg / Double(r.config.nSeq), ttftMs: r.summary[.ttft], memoryBytes: r.peakRssBytes,
                                       kld: q?.kld, deltaPPLPercent: q?.dppl)
             if let min = c.minDecodeTps, candidate.decodeTps < min {
                 candidate.rejections.append(String(format: "decode %.1f t/s per sequence < %.1f", candidate.decodeTps, min))

@@ -1,5 +1,6 @@
 import DeviceProbe
 import Foundation
+import Measures
 import ResultStore
 
 /// Tables, the HTML report, comparisons, history, predictions, recommendations and costs, all
@@ -18,7 +19,7 @@ public enum ResultsTable {
 
     /// With a `profile` that has measured bandwidth, a `% roofline` column (decode efficiency).
     public static func markdown(_ entries: [StoredRun], profile: HardwareProfile? = nil) -> String {
-        let runs = entries.filter { $0.kind == "run" }
+        let runs = entries.filter { $0.kind == .run }
         guard !runs.isEmpty else { return "(no runs)" }
         let quality = qualityByModelType(entries)
         func num(_ x: Double?, _ f: String) -> String { x.map { String(format: f, $0) } ?? "—" }
@@ -44,9 +45,9 @@ public enum ResultsTable {
                 return String(format: "%.1f ± %.1f", avg, r.stddevTs ?? 0)
             }, folds: false),
             Column(title: "% roofline", value: { r in num(profile.flatMap { Roofline.percent(r, on: $0) }, "%.0f%%") }, folds: false),
-            Column(title: "TTFT ms", value: { num($0.summary["ttft_ms"], "%.1f") }, folds: false),
+            Column(title: "TTFT ms", value: { num($0.summary[.ttft], "%.1f") }, folds: false),
             Column(title: "ITL p50/p99 ms", value: { r in
-                guard let a = r.summary["itl_p50_ms"], let b = r.summary["itl_p99_ms"] else { return "—" }
+                guard let a = r.summary[.itlP50], let b = r.summary[.itlP99] else { return "—" }
                 return String(format: "%.2f / %.2f", a, b)
             }, folds: false),
             Column(title: "peak RSS", value: { $0.peakRssBytes.map(bytes) ?? "—" }, folds: false),
@@ -59,7 +60,7 @@ public enum ResultsTable {
                 return num(q.kld, "%.4f")
             }, folds: false),
             Column(title: "status", value: { r in
-                let status = r.status == "ok" ? "ok" : r.status
+                let status = r.status.rawValue
                 return r.flags.isEmpty ? status : "\(status) (\(r.flags.joined(separator: ", ")))"
             }, folds: false),
         ]
@@ -76,16 +77,16 @@ public enum ResultsTable {
         lines.append("| " + shown.map(\.title).joined(separator: " | ") + " |")
         lines.append("|" + shown.map { c in c.folds ? "---|" : "---:|" }.joined())
         for r in runs { lines.append("| " + shown.map { escape($0.value(r)) }.joined(separator: " | ") + " |") }
-        let failed = runs.filter { !["ok", "skipped"].contains($0.status) }
-        let skipped = runs.filter { $0.status == "skipped" }
+        let failed = runs.filter { $0.status.isFailure }
+        let skipped = runs.filter { $0.status == .skipped }
         lines.append("")
         lines.append("\(runs.count) runs: \(runs.count - failed.count - skipped.count) ok, \(skipped.count) skipped, \(failed.count) failed")
         for r in skipped + failed { lines.append("- \(r.status) \(r.key): \(r.reason ?? "")") }
-        let references = entries.filter { $0.kind == "reference" && $0.status == "ok" }.compactMap(\.avgTs).sorted()
+        let references = entries.filter { $0.kind == .reference && $0.status == .ok }.compactMap(\.avgTs).sorted()
         if references.count > 1 {
-            let median = Comparison.median(references)
+            let median = Percentile.median(references)!
             let worst = references.map { abs($0 / median - 1) }.max() ?? 0
-            let drifted = entries.filter { $0.kind == "run" && $0.flags.contains("drift") }.count
+            let drifted = entries.filter { $0.kind == .run && $0.flags.contains("drift") }.count
             lines.append(String(format: "drift reference: %d runs, %.1f–%.1f t/s, largest deviation %.1f%% from their median; %d runs flagged drift",
                                 references.count, references.first!, references.last!, worst * 100, drifted))
         }
@@ -97,11 +98,11 @@ public enum ResultsTable {
     /// Quality numbers by model and type, from the quality entries' summaries.
     static func qualityByModelType(_ entries: [StoredRun]) -> [String: (dppl: Double?, kld: Double?)] {
         var out: [String: (dppl: Double?, kld: Double?)] = [:]
-        for e in entries where e.kind == "quality" && e.status == "ok" {
-            for (key, _) in e.summary where key.hasSuffix(".ppl") {
+        for e in entries where e.kind == .quality && e.status == .ok {
+            for key in e.summary.values.keys where key.hasSuffix(".ppl") {
                 let type = String(key.dropLast(4))
                 let model = e.config.model
-                out["\(model)|\(type.uppercased())"] = (e.summary["\(type).dppl_pct"], e.summary["\(type).kld"])
+                out["\(model)|\(type.uppercased())"] = (e.summary[.dpplPercent, variant: type], e.summary[.kld, variant: type])
             }
         }
         return out

@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 import ResultStore
 
 /// Stored runs as CSV or JSON with stable columns (docs/results.md). Names follow llama-bench's
@@ -13,12 +14,16 @@ public enum ResultsExport {
         "flags", "finished_at",
     ]
 
+    /// The summary's metrics that have columns of their own.
+    static let summaryColumns: [Metric] = [.ttft, .itlP50, .itlP90, .itlP99, .tpot, .e2e, .load, .warmLoad, .cv, .repetitions,
+                                           .kvCacheBytes, .weightsBytes]
+
     static func fields(_ r: StoredRun) -> [String: String] {
         func d(_ x: Double?) -> String { x.map { String($0) } ?? "" }
         func i(_ x: Int?) -> String { x.map(String.init) ?? "" }
         let c = r.config
         var f: [String: String] = [
-            "sweep_id": r.sweepId, "key": r.key, "kind": r.kind, "seq": String(r.seq), "status": r.status, "reason": r.reason ?? "",
+            "sweep_id": r.sweepId, "key": r.key, "kind": r.kind.rawValue, "seq": String(r.seq), "status": r.status.rawValue, "reason": r.reason ?? "",
             "model": c.model, "model_type": c.modelType, "model_size": i(c.modelSize), "model_n_params": i(c.modelNParams),
             "synthetic": c.synthetic ? "true" : "false", "backend": c.backend, "n_threads": String(c.nThreads), "n_seq": String(c.nSeq),
             "n_prompt": String(c.nPrompt), "n_gen": String(c.nGen), "n_depth": String(c.nDepth), "kv_type": c.kvType,
@@ -27,10 +32,7 @@ public enum ResultsExport {
             "pp_avg_ts": d(r.ppAvgTs), "tg_avg_ts": d(r.tgAvgTs), "peak_rss_bytes": i(r.peakRssBytes), "predicted_bytes": i(r.predictedBytes),
             "flags": r.flags.joined(separator: " "), "finished_at": r.finishedAt,
         ]
-        for key in ["ttft_ms", "itl_p50_ms", "itl_p90_ms", "itl_p99_ms", "tpot_ms", "e2e_ms", "load_s", "warm_load_s", "cv", "repetitions",
-                    "kv_cache_bytes", "weights_bytes"] {
-            f[key] = d(r.summary[key])
-        }
+        for metric in summaryColumns { f[metric.key] = d(r.summary[metric]) }
         return f
     }
 
@@ -72,7 +74,7 @@ public enum ResultsExport {
                     }
                 }
             }
-            if r.kind == "quality" { object["quality"] = r.summary }
+            if r.kind == .quality { object["quality"] = r.summary.values }
             object["context"] = (try? JSONSerialization.jsonObject(with: Data(r.context.utf8))) ?? NSNull()
             if full { object["record"] = (try? JSONSerialization.jsonObject(with: Data(r.record.utf8))) ?? NSNull() }
             array.append(object)

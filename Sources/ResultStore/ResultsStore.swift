@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 
 /// Where results are kept: a SQLite file (one machine) or a PostgreSQL database (a fleet). Both
 /// have the same tables and migrations (docs/results.md); everything that reads or writes
@@ -15,7 +16,7 @@ public protocol ResultsStore: AnyObject, Sendable {
     @discardableResult
     func save(_ runs: [StoredRun]) throws(StoreError) -> Int
     /// Runs matching every column filter (column → accepted values), in sweep and plan order.
-    func fetchRuns(sweep: String?, filters: [String: [String]], kinds: [String]) throws(StoreError) -> [StoredRun]
+    func fetchRuns(sweep: String?, filters: [String: [String]], kinds: [EntryKind]) throws(StoreError) -> [StoredRun]
     /// The stored sweeps; a sweep stored by several shards is one header whose `shard` lists them
     /// and whose `planned` is their sum.
     func sweeps() throws(StoreError) -> [SweepHeader]
@@ -25,7 +26,7 @@ public protocol ResultsStore: AnyObject, Sendable {
 }
 
 extension ResultsStore {
-    public func runs(sweep: String? = nil, where filters: [String: [String]] = [:], kinds: [String] = ["run"]) throws(StoreError) -> [StoredRun] {
+    public func runs(sweep: String? = nil, where filters: [String: [String]] = [:], kinds: [EntryKind] = [.run]) throws(StoreError) -> [StoredRun] {
         try fetchRuns(sweep: sweep, filters: filters, kinds: kinds)
     }
 }

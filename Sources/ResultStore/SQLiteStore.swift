@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 import GRDB
 
 /// Results in SQLite (default `results/slmbench.sqlite`), through GRDB. The schema is versioned
@@ -11,85 +12,10 @@ public final class SQLiteStore: ResultsStore, @unchecked Sendable {
     /// Schema migrations, applied in order; a database written by a newer slmbench is refused.
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
-        m.registerMigration("v1") { db in
-            try db.create(table: "sweeps") { t in
-                t.primaryKey("id", .text)
-                t.column("name", .text).notNull()
-                t.column("spec_file", .text).notNull()
-                t.column("spec_digest", .text).notNull()
-                t.column("spec_text", .text).notNull()
-                t.column("shard", .text)
-                t.column("started_at", .text).notNull()
-                t.column("hostname", .text).notNull()
-                t.column("fingerprint", .text).notNull()
-                t.column("planned", .integer).notNull()
+        for migration in StoreSchema.migrations {
+            m.registerMigration(migration.id) { db in
+                for statement in StoreSchema.statements(migration.steps, .sqlite) { try db.execute(sql: statement) }
             }
-            try db.create(table: "hardware_profiles") { t in
-                t.primaryKey("fingerprint", .text)
-                t.column("name", .text).notNull()
-                t.column("profile", .text).notNull()
-            }
-            try db.create(table: "models") { t in
-                t.primaryKey("sha256", .text)
-                t.column("name", .text).notNull()
-                t.column("model_type", .text).notNull()
-                t.column("model_size", .integer)
-                t.column("model_n_params", .integer)
-                t.column("synthetic", .boolean).notNull()
-            }
-            try db.create(table: "runs") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("sweep_id", .text).notNull().references("sweeps", onDelete: .cascade)
-                t.column("key", .text).notNull()
-                t.column("kind", .text).notNull()
-                t.column("seq", .integer).notNull()
-                t.column("status", .text).notNull()
-                t.column("reason", .text)
-                t.column("model", .text).notNull()
-                t.column("model_type", .text).notNull()
-                t.column("backend", .text).notNull()
-                t.column("n_threads", .integer).notNull()
-                t.column("n_seq", .integer).notNull()
-                t.column("n_prompt", .integer).notNull()
-                t.column("n_gen", .integer).notNull()
-                t.column("n_depth", .integer).notNull()
-                t.column("kv_type", .text).notNull()
-                t.column("placement", .text).notNull()
-                t.column("model_size", .integer)
-                t.column("model_n_params", .integer)
-                t.column("synthetic", .boolean).notNull()
-                t.column("avg_ts", .double)
-                t.column("stddev_ts", .double)
-                t.column("pp_avg_ts", .double)
-                t.column("tg_avg_ts", .double)
-                t.column("peak_rss_bytes", .integer)
-                t.column("predicted_bytes", .integer)
-                t.column("flags", .text).notNull()
-                t.column("finished_at", .text).notNull()
-                t.column("entry", .text).notNull() // the journal line, byte for byte
-                t.uniqueKey(["sweep_id", "key"])
-            }
-            try db.create(index: "runs_config", on: "runs", columns: ["model", "model_type", "backend", "n_threads", "n_seq"])
-            try db.create(table: "samples") { t in
-                t.column("run_id", .integer).notNull().references("runs", onDelete: .cascade)
-                t.column("metric", .text).notNull()
-                t.column("idx", .integer).notNull()
-                t.column("value", .double).notNull()
-                t.primaryKey(["run_id", "metric", "idx"])
-            }
-        }
-        // Shards of one sweep share its id: each stores its part (planned entries, host) here.
-        m.registerMigration("v2") { db in
-            try db.create(table: "sweep_parts") { t in
-                t.column("sweep_id", .text).notNull().references("sweeps", onDelete: .cascade)
-                t.column("part", .text).notNull()
-                t.column("planned", .integer).notNull()
-                t.column("hostname", .text).notNull()
-                t.column("fingerprint", .text).notNull()
-                t.column("started_at", .text).notNull()
-                t.primaryKey(["sweep_id", "part"])
-            }
-            try db.execute(sql: StoreQuery.sweepPartsFromSweeps)
         }
         return m
     }
@@ -161,7 +87,7 @@ public final class SQLiteStore: ResultsStore, @unchecked Sendable {
                       n_gen, n_depth, kv_type, placement, model_size, model_n_params, synthetic, avg_ts, stddev_ts, pp_avg_ts, tg_avg_ts,
                       peak_rss_bytes, predicted_bytes, flags, finished_at, entry)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [r.sweepId, r.key, r.kind, r.seq, r.status, r.reason, c.model, c.modelType, c.backend, c.nThreads,
+                    """, arguments: [r.sweepId, r.key, r.kind.rawValue, r.seq, r.status.rawValue, r.reason, c.model, c.modelType, c.backend, c.nThreads,
                                      c.nSeq, c.nPrompt, c.nGen, c.nDepth, c.kvType, c.placement, c.modelSize, c.modelNParams,
                                      c.synthetic, r.avgTs, r.stddevTs, r.ppAvgTs, r.tgAvgTs, r.peakRssBytes, r.predictedBytes,
                                      flags, r.finishedAt, entry])
@@ -175,14 +101,14 @@ public final class SQLiteStore: ResultsStore, @unchecked Sendable {
         return added
     }
 
-    public func fetchRuns(sweep: String?, filters: [String: [String]], kinds: [String]) throws(StoreError) -> [StoredRun] {
+    public func fetchRuns(sweep: String?, filters: [String: [String]], kinds: [EntryKind]) throws(StoreError) -> [StoredRun] {
         try StoreQuery.checkFilters(filters)
         var clauses: [String] = []
         var arguments: [String] = []
         if let sweep { clauses.append("sweep_id = ?"); arguments.append(sweep) }
         if !kinds.isEmpty {
             clauses.append("kind IN (\(kinds.map { _ in "?" }.joined(separator: ", ")))")
-            arguments += kinds
+            arguments += kinds.map(\.rawValue)
         }
         for (column, values) in filters.sorted(by: { $0.key < $1.key }) {
             clauses.append("\(column) IN (\(values.map { _ in "?" }.joined(separator: ", ")))")

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Measures
 
 /// One stored outcome: a measured run, a drift reference run, or a quality evaluation. The
 /// journal holds these as JSON lines; the database holds the same rows with indexed columns.
@@ -9,12 +10,10 @@ public struct StoredRun: Codable, Sendable, Equatable {
     public var sweepId: String
     /// Identity within the sweep: the configuration's key (or `ref:…`, `quality:…`).
     public var key: String
-    /// `run`, `reference` or `quality`.
-    public var kind: String
+    public var kind: EntryKind
     /// Position in the sweep's plan (references and quality get their own positions).
     public var seq: Int
-    /// `ok`, `skipped`, `failed`, `timeout`, `oom`, `crashed`, `protocol`, `launch` or `model`.
-    public var status: String
+    public var status: RunStatus
     public var reason: String?
     public var config: RunConfig
     /// Primary throughput (decode t/s when the run generates, else prefill t/s): mean, sd, samples.
@@ -25,10 +24,10 @@ public struct StoredRun: Codable, Sendable, Equatable {
     public var tgAvgTs: Double?
     public var peakRssBytes: Int?
     public var predictedBytes: Int?
-    /// Headline numbers for tables, by name: `ttft_ms`, `itl_p50_ms`, `itl_p99_ms`, `e2e_ms`,
-    /// `load_s`, `cv`; quality entries: `ppl`, `dppl_pct`, `kld`, `top1_pct` per type as `TYPE.ppl` etc.
-    public var summary: [String: Double]
-    /// `drift`, `high-cv`, `ci-not-reached`.
+    /// Headline numbers for tables, by metric; quality entries per variant.
+    public var summary: MetricValues
+    /// `drift`, `high-cv`, `ci-not-reached` (see `RunFlag`); kept as strings so that a flag a
+    /// newer version writes survives an older reader.
     public var flags: [String]
     public var finishedAt: String
     /// The producer's full record (JSON object), raw samples included.
@@ -43,9 +42,9 @@ public struct StoredRun: Codable, Sendable, Equatable {
         case predictedBytes = "predicted_bytes", summary, flags, finishedAt = "finished_at", record, context
     }
 
-    public init(sweepId: String, key: String, kind: String, seq: Int, status: String, reason: String?, config: RunConfig,
+    public init(sweepId: String, key: String, kind: EntryKind, seq: Int, status: RunStatus, reason: String?, config: RunConfig,
                 avgTs: Double?, stddevTs: Double?, samplesTs: [Double], ppAvgTs: Double?, tgAvgTs: Double?,
-                peakRssBytes: Int?, predictedBytes: Int?, summary: [String: Double] = [:], flags: [String], finishedAt: String,
+                peakRssBytes: Int?, predictedBytes: Int?, summary: MetricValues = MetricValues(), flags: [String], finishedAt: String,
                 record: String, context: String) {
         self.sweepId = sweepId; self.key = key; self.kind = kind; self.seq = seq; self.status = status; self.reason = reason
         self.config = config; self.avgTs = avgTs; self.stddevTs = stddevTs; self.samplesTs = samplesTs; self.ppAvgTs = ppAvgTs
@@ -130,6 +129,9 @@ public enum StoreJSON {
 }
 
 extension StoredRun {
+    /// The known quality flags this run carries.
+    public var runFlags: [RunFlag] { RunFlag.known(flags) }
+
     /// A field of the context block's `environment` (fingerprint, governor, build_configuration, …), as text.
     public func environment(_ field: String) -> String? {
         guard let context = try? JSONSerialization.jsonObject(with: Data(self.context.utf8)) as? [String: Any],

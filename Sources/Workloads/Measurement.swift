@@ -1,6 +1,7 @@
 import Backends
 import Engine
 import Foundation
+import Measures
 
 /// The measurement protocol: load once, then warm-up and measured repetitions of
 /// prefill-then-decode, each on cleared caches, every token chosen greedily.
@@ -38,11 +39,13 @@ public enum Measurement {
         let fills = (0..<spec.batch).map { _ in (0..<depth).map { _ in rng.next(below: vocabulary) } }
 
         // Warm-up, then at least `repetitions` measured; with adaptive stopping, more until the
-        // primary metric's 95% CI is tight enough or `maxRepetitions` is reached.
+        // primary metric's 95% CI is tight enough or `maxRepetitions` is reached. The interval the
+        // rule looks at is the one reported: Bonferroni-widened over the looks it could stop at.
         var measured: [RunSamples.Repetition] = []
         var firstTokens: [Int32] = []
         let most = max(spec.maxRepetitions ?? spec.repetitions, spec.repetitions)
         let total = spec.warmup + most
+        let looks = spec.targetHalfWidth == nil ? nil : most - spec.repetitions + 1
         var index = 0
         while true {
             let warm = index < spec.warmup
@@ -55,13 +58,13 @@ public enum Measurement {
             if measured.count >= most { break }
             if measured.count >= spec.repetitions {
                 guard let target = spec.targetHalfWidth else { break }
-                if let s = SampleSummary(measured.compactMap { primaryRate(spec, $0) }), s.count >= 2, s.mean > 0, s.ci95 / s.mean <= target { break }
+                if let s = SampleSummary(measured.compactMap { primaryRate(spec, $0) }, looks: looks ?? 1), s.count >= 2, s.mean > 0, s.ci95 / s.mean <= target { break }
             }
         }
         progress("done", 1)
         return RunSamples(promptTokens: spec.promptTokens, batch: spec.batch, loadSeconds: loadSeconds, repetitions: measured,
                           memory: backend.memory, rssAfterLoadBytes: rssAfterLoad, firstTokens: firstTokens,
-                          warmLoadSeconds: warmLoadSeconds)
+                          warmLoadSeconds: warmLoadSeconds, adaptiveLooks: looks)
     }
 
     /// The metric adaptive stopping watches: decode t/s when the run generates, else prefill t/s.

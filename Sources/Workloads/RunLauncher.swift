@@ -1,5 +1,6 @@
 import Backends
 import Foundation
+import Measures
 
 /// Where a run executes: slmbench's own worker (for its in-tree backends) or an external program.
 public enum WorkerCommand: Sendable, Equatable {
@@ -26,8 +27,7 @@ public enum WorkerCommand: Sendable, Equatable {
 /// What became of one run.
 public struct RunRecord: Codable, Sendable {
     public var spec: RunSpec
-    /// `ok`, `failed`, `timeout`, `oom`, `crashed`, `protocol` or `launch`.
-    public var status: String
+    public var status: RunStatus
     /// Why it did not complete.
     public var reason: String?
     public var backend: BackendIdentity?
@@ -54,7 +54,7 @@ public enum RunLauncher {
                            onProgress: @escaping @Sendable (WorkerMessage) -> Void = { _ in }) -> RunRecord {
         let request: WorkerRequest
         do { request = WorkerRequest(id: id, run: try ProtocolJSON.value(spec)) } catch {
-            return RunRecord(spec: spec, status: "launch", reason: "cannot encode the run: \(error)", wallSeconds: 0, stderrTail: [])
+            return RunRecord(spec: spec, status: .launch, reason: "cannot encode the run: \(error)", wallSeconds: 0, stderrTail: [])
         }
         let (program, arguments): (String, [String])
         switch command {
@@ -78,7 +78,7 @@ public enum RunLauncher {
                 record.backend = identity
                 record.metrics = RunMetrics(samples: samples, peakRSSBytes: report.peakRSSBytes)
             } catch {
-                record.status = "protocol"
+                record.status = .protocol
                 record.reason = "the result line's metrics are not a run's samples: \(ProtocolJSON.describe(error))"
             }
         case let .failed(code, message): record.reason = "\(code): \(message)"

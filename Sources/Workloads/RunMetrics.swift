@@ -1,4 +1,5 @@
 import Backends
+import Measures
 
 /// The metric set of one run, derived from its raw samples (definitions in the README).
 public struct RunMetrics: Codable, Sendable, Equatable {
@@ -17,7 +18,9 @@ public struct RunMetrics: Codable, Sendable, Equatable {
     public var ttftSeconds: SampleSummary?
     /// Gaps between consecutive tokens of a sequence, pooled over repetitions.
     public var itlSeconds: Latency?
-    /// Per request: (E2E − TTFT) ÷ (generated − 1).
+    /// Per request: (E2E − TTFT) ÷ (generated − 1). With B sequences the requests' prefills run
+    /// one after another, so TTFT is taken when the last of them has its first token: the time
+    /// before that is prefill, not time per output token.
     public var tpotSeconds: SampleSummary?
     public var e2eSeconds: SampleSummary?
     /// First (cold) and second (warm) load of the model in the worker.
@@ -31,9 +34,9 @@ public struct RunMetrics: Codable, Sendable, Equatable {
     public var scratchBytes: Int?
 
     public init(samples s: RunSamples, peakRSSBytes: Int?) {
-        ppTps = SampleSummary(s.repetitions.compactMap { $0.prefillRate(batch: s.batch, promptTokens: s.promptTokens) })
-        tgTps = SampleSummary(s.repetitions.compactMap { $0.decodeRate(batch: s.batch) })
-        ttftSeconds = SampleSummary(s.repetitions.flatMap(\.ttftSeconds))
+        ppTps = SampleSummary(s.repetitions.compactMap { $0.prefillRate(batch: s.batch, promptTokens: s.promptTokens) }, looks: s.looks)
+        tgTps = SampleSummary(s.repetitions.compactMap { $0.decodeRate(batch: s.batch) }, looks: s.looks)
+        ttftSeconds = SampleSummary(s.repetitions.flatMap(\.ttftSeconds), looks: s.looks)
         let gaps = s.repetitions.flatMap { r in
             // With a prompt the first step follows the prefill's token; without one the first
             // step produced the first token, which is TTFT, not a gap.
@@ -42,10 +45,10 @@ public struct RunMetrics: Codable, Sendable, Equatable {
         itlSeconds = gaps.isEmpty ? nil : Latency(p50: Percentile.of(sorted: gaps, 0.5), p90: Percentile.of(sorted: gaps, 0.9),
                                                   p99: Percentile.of(sorted: gaps, 0.99), mean: gaps.reduce(0, +) / Double(gaps.count))
         tpotSeconds = SampleSummary(s.repetitions.compactMap { r in
-            guard r.generatedTokens > 1, let first = r.ttftSeconds.first else { return nil }
-            return (r.e2eSeconds - first) / Double(r.generatedTokens - 1)
-        })
-        e2eSeconds = SampleSummary(s.repetitions.map(\.e2eSeconds))
+            guard r.generatedTokens > 1, let last = r.ttftSeconds.max() else { return nil }
+            return (r.e2eSeconds - last) / Double(r.generatedTokens - 1)
+        }, looks: s.looks)
+        e2eSeconds = SampleSummary(s.repetitions.map(\.e2eSeconds), looks: s.looks)
         loadSeconds = s.loadSeconds
         warmLoadSeconds = s.warmLoadSeconds
         peakRssBytes = peakRSSBytes

@@ -1,4 +1,5 @@
 import Backends
+import Measures
 
 /// The raw observations of one run, as the worker reports them (the `metrics` object of its
 /// result line). Every derived metric is computed from these by `RunMetrics`.
@@ -49,9 +50,16 @@ public struct RunSamples: Codable, Sendable, Equatable {
     /// Tokens of the first sequence's output in the first measured repetition (a sanity check that
     /// backends given the same greedy input agree).
     public var firstTokens: [Int32]
+    /// With adaptive stopping, the number of repetition counts at which the run could have
+    /// stopped (nil without it). Every confidence interval of the run is widened for them
+    /// (`SampleSummary(_:looks:)`), because stopping when the interval first looks tight makes
+    /// an unwidened interval too narrow.
+    public var adaptiveLooks: Int?
+    public var looks: Int { adaptiveLooks ?? 1 }
 
     public init(promptTokens: Int, batch: Int, loadSeconds: Double, repetitions: [Repetition], memory: BackendMemory,
-                rssAfterLoadBytes: Int?, firstTokens: [Int32], warmLoadSeconds: Double? = nil) {
+                rssAfterLoadBytes: Int?, firstTokens: [Int32], warmLoadSeconds: Double? = nil, adaptiveLooks: Int? = nil) {
+        self.adaptiveLooks = adaptiveLooks
         self.warmLoadSeconds = warmLoadSeconds
         self.promptTokens = promptTokens
         self.batch = batch

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Measures
 import Reporter
 import ResultStore
 import Workloads
@@ -38,11 +39,11 @@ struct Compare: ParsableCommand {
         return v.flatMap { $0 >= 0 && $0 < 10 ? $0 : nil }
     }
 
-    func thresholds() throws -> [Comparison.Metric: Double] {
-        var out: [Comparison.Metric: Double] = [:]
+    func thresholds() throws -> [Metric: Double] {
+        var out: [Metric: Double] = [:]
         for item in metricThreshold {
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let metric = Comparison.Metric(rawValue: parts[0]), let value = Self.fraction(parts[1]) else {
+            guard parts.count == 2, let metric = Metric(rawValue: parts[0]), let value = Self.fraction(parts[1]) else {
                 throw ValidationError("--metric-threshold '\(item)' is not METRIC=PCT with METRIC tg, pp or ttft (e.g. tg=3%)")
             }
             out[metric] = value
@@ -61,7 +62,17 @@ struct Compare: ParsableCommand {
         func side(_ list: String, flag: String) throws -> [StoredRun] {
             let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard !names.isEmpty else { throw CLIError("\(flag) '\(list)' names no sweep") }
-            return try names.flatMap { try StoredResults.load($0, store: store, kinds: ["run"], flag: flag).entries }
+            var seen: [String: String] = [:] // sweep id → the name that brought it
+            var entries: [StoredRun] = []
+            for name in names {
+                let loaded = try StoredResults.load(name, store: store, kinds: [.run], flag: flag).entries
+                for id in Set(loaded.map(\.sweepId)) {
+                    if let first = seen[id] { throw CLIError("\(flag) names sweep '\(id)' twice ('\(first)' and '\(name)'); a sweep counts once") }
+                    seen[id] = name
+                }
+                entries += loaded
+            }
+            return entries
         }
         let baseRuns = try side(base, flag: "BASE")
         let newRuns = try side(new, flag: "NEW")
@@ -109,7 +120,7 @@ struct Compare: ParsableCommand {
 
 /// Stored results named on the command line: a sweep folder (its journal), or a sweep id in the store.
 enum StoredResults {
-    static func load(_ name: String, store: StoreLocation, kinds: [String], flag: String) throws -> (entries: [StoredRun], folder: URL) {
+    static func load(_ name: String, store: StoreLocation, kinds: [EntryKind], flag: String) throws -> (entries: [StoredRun], folder: URL) {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory), isDirectory.boolValue {
             do { return (try SweepMerge.read(URL(fileURLWithPath: name)).entries, URL(fileURLWithPath: name)) } catch {

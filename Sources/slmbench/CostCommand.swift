@@ -1,6 +1,7 @@
 import ArgumentParser
 import DeviceProbe
 import Foundation
+import Measures
 import Reporter
 import ResultStore
 import Workloads
@@ -64,13 +65,10 @@ struct CostOptions: ParsableArguments {
 enum TargetEntries {
     static func build(_ profile: HardwareProfile, entries: [StoredRun], measured: ResultsSource)
         -> (entries: [StoredRun], source: String, predictor: Predictor?) {
-        let onTarget = entries.filter { $0.kind == "run" && $0.environment("fingerprint") == profile.fingerprint }
+        let onTarget = entries.filter { $0.kind == .run && $0.environment("fingerprint") == profile.fingerprint }
         if !onTarget.isEmpty { return (onTarget, "measured on the target", nil) }
-        let calibration = Calibration(entries: entries.filter { $0.kind == "run" }, profiles: measured.profiles(for: entries))
-        guard !calibration.samples.isEmpty else {
-            return ([], calibration.unused.first.map { "no prediction: \($0)" } ?? "no measured run to calibrate predictions", nil)
-        }
-        let predictor = Predictor(calibration: calibration)
+        let predictor: Predictor
+        do { predictor = try Predict.predictor(entries: entries, source: measured) } catch { return ([], "no prediction: \(error)", nil) }
         let predictions = predictor.configurations(for: profile).map { predictor.predict($0, on: profile) }.filter { $0.decodeTps != nil }
         return (predictions.map { $0.entry(target: profile) }, "predicted (nothing measured on the target)", predictor)
     }
@@ -102,9 +100,9 @@ struct Cost: ParsableCommand {
         let measured = ResultsSource(store: try storeOption.location, folders: [], machines: try ProfileLibrary.load(machine, flag: "--machine"))
         let entries: [StoredRun]
         if let results {
-            entries = try StoredResults.load(results, store: try storeOption.location, kinds: ["run"], flag: "RESULTS").entries
+            entries = try StoredResults.load(results, store: try storeOption.location, kinds: [.run], flag: "RESULTS").entries
         } else {
-            entries = try measured.load(kinds: ["run"])
+            entries = try measured.load(kinds: [.run])
         }
         let profile: HardwareProfile
         if let device { profile = try MachineProfile.load(device) } else {
@@ -139,7 +137,7 @@ struct Cost: ParsableCommand {
         [
             "schema": "slmbench.cost/1", "device": m.device.name, "throughput_source": source,
             "device_rows": m.deviceRows.map { d in
-                ["config": Predict.configJSON(d.run.config), "kind": d.run.kind, "prediction_error_p90": d.predictionError ?? NSNull(),
+                ["config": Predict.configJSON(d.run.config), "kind": d.run.kind.rawValue, "prediction_error_p90": d.predictionError ?? NSNull(),
                  "seconds_per_request": d.secondsPerRequest, "devices": d.devices, "monthly_usd": d.monthlyUSD,
                  "usd_per_million_tokens": d.perMillionTokensUSD, "usd_per_million_tokens_at_capacity": d.perMillionAtCapacityUSD,
                  "ttft_s": d.ttftSeconds, "itl_s": d.itlSeconds] as [String: Any]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Measures
 import Reporter
 import ResultStore
 
@@ -28,7 +29,7 @@ struct HistoryCommand: ParsableCommand {
                           "prompt": "n_prompt", "gen": "n_gen", "depth": "n_depth", "kv": "kv_type", "placement": "placement"]
 
     func validate() throws {
-        guard Comparison.Metric(rawValue: metric) != nil else { throw ValidationError("--metric must be tg, pp or ttft, got '\(metric)'") }
+        guard Metric(rawValue: metric) != nil else { throw ValidationError("--metric must be tg, pp or ttft, got '\(metric)'") }
         guard Compare.fraction(threshold) != nil else { throw ValidationError("--threshold '\(threshold)' is not a percentage like 5%") }
         for c in config {
             let parts = c.split(separator: "=", maxSplits: 1).map(String.init)
@@ -48,10 +49,10 @@ struct HistoryCommand: ParsableCommand {
         let db = try store.openForReading()
         let entries: [StoredRun], starts: [String: String]
         do {
-            entries = try db.runs(where: filters, kinds: ["run"])
+            entries = try db.runs(where: filters, kinds: [.run])
             starts = Dictionary(try db.sweeps().map { ($0.id, $0.startedAt) }, uniquingKeysWith: { a, _ in a })
         } catch { throw store.failure(error) }
-        let history = History(entries: entries, sweepStarts: starts, metric: Comparison.Metric(rawValue: metric)!,
+        let history = History(entries: entries, sweepStarts: starts, metric: Metric(rawValue: metric)!,
                                        threshold: Compare.fraction(threshold)!)
         guard !history.series.isEmpty else { throw CLIError("no stored run in \(store.description) matches \(config.isEmpty ? "(no filter)" : config.joined(separator: " "))") }
         if let svg {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DeviceProbe
 import Foundation
+import Measures
 import Reporter
 import ResultStore
 import Workloads
@@ -23,7 +24,7 @@ struct ResultsSource {
     /// Profiles given explicitly; they win over the store's and the library's.
     var machines: [HardwareProfile] = []
 
-    func load(kinds: [String] = ["run", "quality"]) throws -> [StoredRun] {
+    func load(kinds: [EntryKind] = [.run, .quality]) throws -> [StoredRun] {
         if folders.isEmpty {
             let db = try store.openForReading()
             do { return try db.runs(kinds: kinds) } catch { throw store.failure(error) }
@@ -76,40 +77,75 @@ enum ProfileLibrary {
     }
 }
 
+/// Where the cross-device model's corpus lives.
+struct CorpusOptions: ParsableArguments {
+    @Option(help: "The validation corpus: published llama-bench results, one CSV per device, and models*.yaml.")
+    var corpus = "profiles/validation"
+    @Option(help: "Where the corpus devices' spec profiles are (DEVICE.json).") var hardware = "profiles/hardware"
+}
+
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Predict speed, latency and memory on a target profile with the calibrated roofline model.",
+        abstract: "Predict speed, latency and memory on a device not at hand, with the validated cross-device model.",
         discussion: """
-            The roofline bound is the target's read bandwidth ÷ bytes per decode step (weights, plus KV
-            cache at the mean context) and its f32 FMA peak ÷ FLOPs per prompt token. Efficiency factors
-            (measured ÷ bound) are fitted per backend × type from the measured runs in --store or
-            --results, on the machines whose profiles are known; every prediction carries the 90th
-            percentile of the leave-one-out errors of that fit. Memory is the peak RSS measured for
-            the same configuration. Without --validate, predicts every measured configuration at the
-            thread counts the target offers; filter with --model, --type, --backend, --threads.
+            Time per token = bytes read ÷ the device's read bandwidth + operations ÷ the peak of
+            the kernel the tensor type runs on (int8 dot products for quantized types, f16 or f32
+            FMAs) + a fixed cost per layer scaled by one core's speed. Bytes and operations come
+            from the model's tensor list (an embedding row, or the whole table when it is the
+            output head; the KV cache at the test's depth); bandwidth and peaks from the target's
+            profile at the thread count. The coefficients are fitted to the validation corpus
+            (--corpus: published llama-bench results from many devices, each row with its source)
+            and to the llama.cpp runs in --store or --results measured on profiled machines. The ±
+            printed is the 90th percentile of the leave-one-device-out error over the corpus.
+            Only llama.cpp at batch 1 is predicted: that is what the corpus validates.
 
-            --validate FILE reads measurements taken on the target (llama-bench -o json|jsonl|csv, a
-            sweep folder or a journal.jsonl) and reports each prediction's error and the median
-            absolute error.
+            --validate FILE reads measurements taken on the target (llama-bench -o json|jsonl|csv|sql,
+            a sweep folder or a journal.jsonl) and reports each prediction's error.
+            --validate-all prints the leave-one-device-out table of the whole corpus.
             """)
 
-    @Option(help: "The target's hardware profile (profiles/hardware/X.json).") var target: String
+    @Option(help: "The target's hardware profile (profiles/hardware/X.json).") var target: String?
     @OptionGroup var measured: MeasuredResultsOptions
-    @Option(help: "Measurements on the target to check the predictions against.") var validate: String?
+    @OptionGroup var corpus: CorpusOptions
+    @Option(name: .customLong("validate"), help: "Measurements on the target to check the predictions against.") var validateFile: String?
+    @Flag(help: "Leave-one-device-out validation over the whole corpus.") var validateAll = false
     @Option(help: "Only this model.") var model: String?
     @Option(help: "Only this tensor type.") var type: String?
-    @Option(help: "Only this backend.") var backend: String?
     @Option(help: "Only this thread count.") var threads: Int?
     @Flag(help: "Print one JSON document.") var json = false
 
+    func validate() throws {
+        if !validateAll && target == nil { throw ValidationError("give --target PROFILE (or --validate-all)") }
+    }
+
     func run() throws {
-        let profile = try MachineProfile.load(target)
-        let predictor = try Self.predictor(try measured.source)
-        if let validate {
+        let predictor = try Self.predictor(try measured.source, corpus: corpus.corpus, hardware: corpus.hardware)
+        if validateAll {
+            let v = predictor.validation
+            if json {
+                func summary(_ s: CrossDeviceValidation.Summary) -> [String: Any] {
+                    ["rows": s.rows, "median_abs_error": s.median ?? NSNull(), "p90_abs_error": s.p90 ?? NSNull()]
+                }
+                let out: [String: Any] = [
+                    "schema": "slmbench.cross-device-validation/1",
+                    "devices": v.devices.map { d in ["device": d, "decode": summary(v.summary(device: d, phase: .decode)),
+                                                     "prefill": summary(v.summary(device: d, phase: .prefill))] as [String: Any] },
+                    "decode": summary(v.summary(phase: .decode)), "prefill": summary(v.summary(phase: .prefill)),
+                ]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+            } else {
+                print(v.markdown(profiles: predictor.profiles))
+                print("")
+                print(PredictionTable.validationLines(predictor).joined(separator: "\n"))
+            }
+            return
+        }
+        let profile = try MachineProfile.load(target!)
+        if let validate = validateFile {
             let rows = try Self.readMeasurements(validate)
             let validation = PredictionValidation(measured: rows, target: profile, predictor: predictor)
             guard validation.rows.contains(where: { $0.predicted != nil }) else {
-                throw CLIError("--validate \(validate): no row matches a calibrated backend (calibration covers \(Set(predictor.calibration.samples.map(\.run.config.backend)).sorted().joined(separator: ", ")))")
+                throw CLIError("--validate \(validate): no row could be predicted (only llama.cpp rows at batch 1 of models with a known shape can be)")
             }
             if json {
                 let out: [String: Any] = [
@@ -128,34 +164,45 @@ struct Predict: ParsableCommand {
                 print("")
                 print(validation.markdown())
                 print("")
-                print(PredictionTable.calibrationLines(predictor.calibration).joined(separator: "\n"))
+                print(PredictionTable.validationLines(predictor).joined(separator: "\n"))
             }
             return
         }
         let predictions = predictor.configurations(for: profile).filter { c in
-            (model == nil || c.model == model) && (type == nil || c.modelType == type?.lowercased()) && (backend == nil || c.backend == backend)
-                && (threads == nil || c.nThreads == threads)
+            (model == nil || c.model == model) && (type == nil || c.modelType == type?.lowercased()) && (threads == nil || c.nThreads == threads)
         }.map { predictor.predict($0, on: profile) }
-        guard !predictions.isEmpty else { throw CLIError("no calibrated configuration matches the filters") }
+        guard !predictions.isEmpty else {
+            throw CLIError("no configuration to predict: the predictions cover the llama.cpp batch-1 configurations measured in \(try measured.source.described) (run a sweep with backend llama.cpp first), filtered by --model, --type, --threads")
+        }
         if json {
             let out: [String: Any] = ["schema": "slmbench.predictions/1", "target": profile.name, "fingerprint": profile.fingerprint,
-                                      "predictions": predictions.map(Self.predictionJSON)]
+                                      "error_basis": predictor.errorLabel, "predictions": predictions.map(Self.predictionJSON)]
             print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
         } else {
-            print(PredictionTable.markdown(predictions, calibration: predictor.calibration, target: profile))
+            print(PredictionTable.markdown(predictions, predictor: predictor, target: profile))
         }
     }
 
-    /// The calibrated predictor from measured results; an error says what is missing.
-    static func predictor(_ measured: ResultsSource) throws -> Predictor {
-        let entries = try measured.load(kinds: ["run"])
-        let calibration = Calibration(entries: entries, profiles: measured.profiles(for: entries))
-        guard !calibration.samples.isEmpty else {
-            let why = calibration.unused.first.map { " (e.g. \($0))" } ?? ""
-            throw CLIError("no measured run in \(measured.described) can calibrate the roofline model\(why); "
-                + "run a sweep on a probed machine first (slmbench probe --bandwidth --save profiles/hardware/NAME.json, then slmbench sweep)")
+    /// The cross-device predictor: the corpus, and the measured llama.cpp runs of profiled machines.
+    static func predictor(_ measured: ResultsSource, corpus folder: String = "profiles/validation", hardware: String = "profiles/hardware",
+                          extraShapes: [String: ModelGeometry] = [:]) throws -> Predictor {
+        // Local runs add this machine to the fit; without a store yet the corpus alone serves.
+        let entries = measured.folders.isEmpty && !measured.store.mayHoldResults ? [] : try measured.load(kinds: [.run])
+        return try predictor(entries: entries, source: measured, corpus: folder, hardware: hardware, extraShapes: extraShapes)
+    }
+
+    /// The same, from runs already loaded (`source` finds their machines' profiles).
+    static func predictor(entries: [StoredRun], source measured: ResultsSource, corpus folder: String = "profiles/validation",
+                          hardware: String = "profiles/hardware", extraShapes: [String: ModelGeometry] = [:]) throws -> Predictor {
+        let corpus: ValidationCorpus
+        do { corpus = try ValidationCorpus(folder: folder, hardwareFolder: hardware) } catch { throw CLIError("--corpus \(folder): \(error)") }
+        let shapes = ModelGeometries.presets.merging(corpus.shapes) { a, _ in a }.merging(extraShapes) { _, b in b }
+        let predictor = Predictor(corpus: corpus.measurements, corpusProfiles: corpus.profiles, corpusSkipped: corpus.skipped,
+                                  measured: entries, localProfiles: measured.profiles(for: entries), shapes: shapes)
+        guard predictor.model.decode.rows > 0 else {
+            throw CLIError("--corpus \(folder): no usable row to fit the cross-device model (\(corpus.skipped.first ?? "no CSV files"))")
         }
-        return Predictor(calibration: calibration)
+        return predictor
     }
 
     static func readMeasurements(_ path: String) throws -> [StoredRun] {

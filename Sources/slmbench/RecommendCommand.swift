@@ -1,6 +1,7 @@
 import ArgumentParser
 import DeviceProbe
 import Foundation
+import Measures
 import Reporter
 import ResultStore
 import Workloads
@@ -33,10 +34,10 @@ struct Recommend: ParsableCommand {
     func run() throws {
         let profile = try MachineProfile.load(target)
         let results = try measured.source
-        let entries = try results.load(kinds: ["run", "quality"])
+        let entries = try results.load(kinds: [.run, .quality])
         let target = TargetEntries.build(profile, entries: entries, measured: results)
         // Quality depends on the weights, not the device: every machine's evaluations count.
-        let candidates = target.entries + entries.filter { $0.kind == "quality" }
+        let candidates = target.entries + entries.filter { $0.kind == .quality }
         let (source, predictor) = (target.source, target.predictor)
         guard !target.entries.isEmpty else {
             throw CLIError("no measured results for \(profile.name) (fingerprint \(profile.fingerprint)) in \(results.described), "
@@ -54,7 +55,7 @@ struct Recommend: ParsableCommand {
         print(recommendation.markdown())
         if let predictor, recommendation.feasible.contains(where: \.predicted) || recommendation.rejected.contains(where: \.predicted) {
             print("")
-            print(PredictionTable.calibrationLines(predictor.calibration).joined(separator: "\n"))
+            print(PredictionTable.validationLines(predictor).joined(separator: "\n"))
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DeviceProbe
 import Foundation
+import Measures
 import Reporter
 import ResultStore
 import Workloads
@@ -30,11 +31,11 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        let (entries, folder) = try StoredResults.load(results, store: try storeOption.location, kinds: ["run", "reference", "quality"], flag: "RESULTS")
+        let (entries, folder) = try StoredResults.load(results, store: try storeOption.location, kinds: [.run, .reference, .quality], flag: "RESULTS")
         let text: String
         switch format {
         case "md": text = ResultsTable.markdown(entries, profile: try hardwareProfile(for: entries)) + "\n"
-        case "csv": text = ResultsExport.csv(entries.filter { $0.kind == "run" })
+        case "csv": text = ResultsExport.csv(entries.filter { $0.kind == .run })
         case "json": text = String(decoding: try ResultsExport.json(entries, full: false), as: UTF8.self) + "\n"
         default:
             let machine = try hardwareProfile(for: entries)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Backends
 import Foundation
+import Measures
 import ModelFormat
 import Reporter
 import ResultStore
@@ -90,7 +91,7 @@ struct Run: ParsableCommand {
         } else {
             print(RunTable.render(record))
         }
-        guard record.status == "ok" else {
+        guard record.status == .ok else {
             if !record.stderrTail.isEmpty { Console.warn("worker stderr (last lines):\n  " + record.stderrTail.joined(separator: "\n  ")) }
             throw CLIError("run \(record.status): \(record.reason ?? "no reason given")")
         }
@@ -127,7 +128,7 @@ enum RunTable {
                 .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             lines.append("backend  \(b.name) \(b.version)\(details.isEmpty ? "" : " (\(details))")")
         }
-        guard r.status == "ok", let m = r.metrics else {
+        guard r.status == .ok, let m = r.metrics else {
             lines.append("status   \(r.status): \(r.reason ?? "")")
             return lines.joined(separator: "\n")
         }
@@ -172,12 +173,13 @@ extension Run {
         let config = RunConfig(model: name, modelType: type, backend: backend, nThreads: threads, nSeq: batch, nPrompt: prompt, nGen: gen, nDepth: 0,
                                kvType: kv, placement: "none", cpus: [], modelSize: file.fileSize,
                                modelNParams: file.tensors.map(\.elementCount).reduce(0, +), synthetic: file["slmbench.synthetic"]?.bool == true)
-        let predictor = try Predict.predictor(try calibration.source)
+        let shape = ModelGeometries.from(file, name: name).map { [name: $0] } ?? [:]
+        let predictor = try Predict.predictor(try calibration.source, extraShapes: shape)
         let p = predictor.predict(config, on: profile)
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: Predict.predictionJSON(p), options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
         } else {
-            print(PredictionTable.markdown([p], calibration: predictor.calibration, target: profile))
+            print(PredictionTable.markdown([p], predictor: predictor, target: profile))
         }
         guard p.decodeTps != nil || p.prefillTps != nil else {
             throw CLIError("nothing could be predicted for \(backend) on \(profile.name): \(p.notes.joined(separator: "; "))")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Backends
 import Foundation
+import Measures
 
 /// The `slmbench` command: parses arguments and calls the libraries.
 @main
@@ -52,3 +53,5 @@ enum BuildInfo {
 enum Exit {
     static let failure = ExitCode(1)
 }
+
+extension EntryKind: ExpressibleByArgument {}

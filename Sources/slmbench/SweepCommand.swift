@@ -1,6 +1,7 @@
 import ArgumentParser
 import DeviceProbe
 import Foundation
+import Measures
 import Reporter
 import ResultStore
 import Workloads
@@ -207,7 +208,7 @@ struct Results: ParsableCommand {
         @Option(help: "KV-cache type.") var kv: [String] = []
         @Option(help: "Placement policy.") var placement: [String] = []
         @Option(help: "Status (ok, skipped, failed, timeout, oom, crashed, …).") var status: [String] = []
-        @Option(help: "Entry kinds: run, reference, quality (repeat).") var kind: [String] = ["run"]
+        @Option(help: "Entry kinds: run, reference, quality (repeat).") var kind: [EntryKind] = [.run]
         @Option(help: "md, csv or json.") var format = "md"
         @Flag(help: "With --format json: include each run's raw samples.") var full = false
 
@@ -234,8 +235,8 @@ struct Results: ParsableCommand {
                 if format == "md" {
                     // Quality entries of the same sweeps fill the table's quality columns.
                     let sweeps = Set(runs.map(\.sweepId))
-                    if !kind.contains("quality") {
-                        runs += try db.runs(where: [:], kinds: ["quality"]).filter { sweeps.contains($0.sweepId) }
+                    if !kind.contains(.quality) {
+                        runs += try db.runs(where: [:], kinds: [.quality]).filter { sweeps.contains($0.sweepId) }
                     }
                     print(ResultsTable.markdown(runs))
                 } else if format == "csv" {
@@ -255,7 +256,7 @@ struct Results: ParsableCommand {
             var rows: [String] = []
             do {
                 for s in try db.sweeps() {
-                    let stored = try db.runs(sweep: s.id, kinds: ["run", "reference", "quality"]).count
+                    let stored = try db.runs(sweep: s.id, kinds: [.run, .reference, .quality]).count
                     let samples = try db.sampleCount(sweep: s.id)
                     rows.append("| \(s.id) | \(s.name) | \(s.shard ?? "—") | \(s.startedAt) | \(s.hostname) | \(stored) / \(s.planned) | \(samples) |")
                 }

@@ -19,6 +19,12 @@ struct LlamaCppBackendTests {
         return try ModelQuantizer.ensure(source: RealModel.path, type: type, cache: .fromEnvironment()).path
     }
 
+    @Test func theSwiftPinIsTheScriptsPin() throws {
+        let pins = try String(contentsOf: TestPaths.packageRoot.appendingPathComponent("scripts/pins.env"), encoding: .utf8)
+        let line = try #require(pins.split(separator: "\n").first { $0.hasPrefix("LLAMA_CPP_PYTHON_VERSION=") })
+        #expect(LlamaCppBackend.pinnedPackage == "llama-cpp-python-" + line.dropFirst("LLAMA_CPP_PYTHON_VERSION=".count))
+    }
+
     @Test func identityRecordsThePinnedBuild() throws {
         try Self.requireLibrary()
         let backend = LlamaCppBackend()

@@ -1,5 +1,6 @@
 @testable import Backends
 import Foundation
+import Measures
 import Testing
 
 /// Faults injected with a purpose-built fake worker: each becomes a recorded outcome with a
@@ -25,7 +26,7 @@ struct WorkerProcessTests {
         #expect(backend["name"]?.string == "fake")
         #expect(report.progress == [.progress(stage: "load", fraction: 0.5), .progress(stage: "decode", fraction: nil)])
         #expect((report.peakRSSBytes ?? 0) > 1 << 20)
-        #expect(report.outcome.status == "ok")
+        #expect(report.outcome.status == .ok)
     }
 
     @Test func aBigParentDoesNotInflateTheWorkersPeakMemory() {
@@ -37,14 +38,14 @@ struct WorkerProcessTests {
         memset(ballast, 1, size)
         let report = run("ok")
         withExtendedLifetime(ballast) {}
-        #expect(report.outcome.status == "ok")
+        #expect(report.outcome.status == .ok)
         let peak = report.peakRSSBytes ?? 0
         #expect(peak > 1 << 20 && peak < 256 << 20, "peak \(peak >> 20) MiB")
     }
 
     @Test func aPeakJustBeforeTheResultIsRecorded() {
         let report = run("late-peak")
-        #expect(report.outcome.status == "ok")
+        #expect(report.outcome.status == .ok)
         #expect((report.peakRSSBytes ?? 0) > 300 << 20, "peak \((report.peakRSSBytes ?? 0) >> 20) MiB")
     }
 
@@ -70,7 +71,7 @@ struct WorkerProcessTests {
         #expect(report.outcome == .crashed(signal: SIGSEGV, exitStatus: nil))
         #expect(report.stderrTail.count == 20)
         #expect(report.stderrTail.last == "stderr line 49")
-        #expect(report.outcome.status == "crashed")
+        #expect(report.outcome.status == .crashed)
     }
 
     @Test func aCrashIsACrashWhateverTheCrashHandlerPrinted() {

@@ -165,7 +165,7 @@ struct CompareCommandTests {
         try #require(FileManager.default.fileExists(atPath: RealModel.path.path), Comment(rawValue: RealModel.missingMessage))
         let dir = try TestPaths.temporaryDirectory()
         let spec = dir.appendingPathComponent("spec.yaml").path
-        try "name: cmp\naxes:\n  model: tiny\n  type: q8_0\n  prompt: 8\n  gen: 8\nmeasurement:\n  warmup: 0\n  min_repetitions: 4\n  max_repetitions: 4\nreference:\n  every: 0\n"
+        try "name: cmp\naxes:\n  model: tiny\n  type: q8_0\n  backend: [native, llama.cpp]\n  prompt: 8\n  gen: 8\nmeasurement:\n  warmup: 0\n  min_repetitions: 4\n  max_repetitions: 4\nreference:\n  every: 0\n"
             .write(toFile: spec, atomically: true, encoding: .utf8)
         let folder = dir.appendingPathComponent("a").path
         let store = dir.appendingPathComponent("r.sqlite").path
@@ -181,10 +181,14 @@ struct CompareCommandTests {
         // in real noise is scripts/check-compare.sh's job.
         let slow = dir.appendingPathComponent("slow")
         try FileManager.default.createDirectory(at: slow, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: folder + "/sweep.json", toPath: slow.appendingPathComponent("sweep.json").path)
+        // The copy is a sweep of its own (id cmp-slow), so that a side can pool it with the original.
+        var header = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/sweep.json"))) as? [String: Any])
+        header["id"] = "cmp-slow"
+        try JSONSerialization.data(withJSONObject: header).write(to: slow.appendingPathComponent("sweep.json"))
         var planted: [String] = []
         for line in try String(contentsOfFile: folder + "/journal.jsonl", encoding: .utf8).split(separator: "\n") {
             var entry = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            entry["sweep_id"] = "cmp-slow"
             if var record = try JSONSerialization.jsonObject(with: Data((entry["record"] as? String ?? "{}").utf8)) as? [String: Any],
                var samples = record["samples"] as? [String: Any], let repetitions = samples["repetitions"] as? [[String: Any]] {
                 var slowest: [String: Double] = [:]
@@ -206,11 +210,15 @@ struct CompareCommandTests {
         #expect(gate.status == 2 && gate.stdout.contains("**regression**"), "\(gate.stdout)\n\(gate.stderr)")
         let missing = try runCommand(TestPaths.slmbenchExecutable, ["compare", folder, "nonexistent-sweep", "--store", store])
         #expect(missing.status == 1 && missing.stderr.contains("nonexistent-sweep"), "\(missing.stderr)")
-        // A side may pool several sweeps (comma-separated); each must exist.
-        let pooled = try runCommand(TestPaths.slmbenchExecutable, ["compare", "\(folder),\(folder)", folder, "--fail-on-regression", "--json"])
+        // A side may pool several sweeps (comma-separated): the folder and the slowed copy pool
+        // twice the repetitions. The same sweep named twice (here as a folder and by its id) counts
+        // once, so it is refused rather than doubled.
+        let pooled = try runCommand(TestPaths.slmbenchExecutable, ["compare", "\(folder),\(slow.path)", folder, "--json"])
         let pooledJSON = try #require(try JSONSerialization.jsonObject(with: Data(pooled.stdout.utf8)) as? [String: Any], "\(pooled.stderr)")
         let pooledRows = try #require(pooledJSON["rows"] as? [[String: Any]])
         #expect(pooled.status == 0 && pooledRows.allSatisfy { ($0["base_count"] as? Int) == 2 * (($0["new_count"] as? Int) ?? -1) }, "\(pooledRows)")
+        let twice = try runCommand(TestPaths.slmbenchExecutable, ["compare", "\(folder),cmp-a", folder, "--store", store])
+        #expect(twice.status == 1 && twice.stderr.contains("names sweep 'cmp-a' twice"), "\(twice.stderr)")
         let pooledMissing = try runCommand(TestPaths.slmbenchExecutable, ["compare", "\(folder),nonexistent-sweep", folder, "--store", store])
         #expect(pooledMissing.status == 1 && pooledMissing.stderr.contains("BASE 'nonexistent-sweep'"), "\(pooledMissing.stderr)")
         // recommend: this machine's own results are found by its fingerprint.
@@ -218,25 +226,27 @@ struct CompareCommandTests {
         let probe = try runCommand(TestPaths.slmbenchExecutable, ["probe", "--bandwidth", "--save", profile])
         try #require(probe.status == 0, "\(probe.stderr)")
         let here = try runCommand(TestPaths.slmbenchExecutable, ["recommend", "--target", profile, "--results", folder, "--min-decode-tps", "1"])
-        #expect(here.status == 0 && here.stdout.contains("| ★ | tiny | q8_0 | native |") && here.stdout.contains("| measured |"),
+        #expect(here.status == 0 && here.stdout.contains("| ★ | tiny | q8_0 | native |") && here.stdout.contains("| measured"),
                 "\(here.stdout)\n\(here.stderr)")
-        // A device not at hand is predicted from this machine's runs and bandwidth, with the error stated.
+        // A device not at hand is predicted by the cross-device model (the corpus, and this machine's
+        // llama.cpp runs with its measured bandwidth), with the validated error; the native engine is not predicted.
         let root = TestPaths.packageRoot
         let pi = root.appendingPathComponent("profiles/hardware/raspberry-pi-5.json").path
         let elsewhere = try runCommand(TestPaths.slmbenchExecutable, ["recommend", "--target", pi, "--results", folder, "--machine", profile])
         #expect(elsewhere.status == 0 && elsewhere.stdout.contains("predicted (nothing measured on the target)")
-                && elsewhere.stdout.contains("| tiny | q8_0 | native | 4 | 1 |") && elsewhere.stdout.contains("Calibration:"),
+                && elsewhere.stdout.contains("| tiny | q8_0 | llama.cpp | 4 | 1 |") && !elsewhere.stdout.contains("| tiny | q8_0 | native | 4 |")
+                && elsewhere.stdout.contains("Cross-device model:") && elsewhere.stdout.contains("Leave-one-device-out"),
                 "\(elsewhere.stdout)\n\(elsewhere.stderr)")
-        // Without a profile that has measured bandwidth for the machine the runs came from, nothing can be predicted, and the error says why.
+        // Without the validation corpus (run from another folder), nothing can be predicted, and the error says why.
         let blind = try runCommand(TestPaths.slmbenchExecutable, ["recommend", "--target", pi, "--results", folder, "--store", store],
                                    currentDirectory: dir)
-        #expect(blind.status == 1 && blind.stderr.contains("no measured results for raspberry-pi-5") && blind.stderr.contains("bandwidth"),
+        #expect(blind.status == 1 && blind.stderr.contains("no measured results for raspberry-pi-5") && blind.stderr.contains("profiles/validation"),
                 "\(blind.stderr)")
         // cost: for this machine (rented by the hour) and for the Raspberry Pi 5 (its profile's price and power, predicted speed).
         let costFiles = ["--cloud", root.appendingPathComponent("profiles/cost/cloud-prices.yaml").path,
                          "--cost-defaults", root.appendingPathComponent("profiles/cost/device-defaults.yaml").path]
         let costHere = try runCommand(TestPaths.slmbenchExecutable, ["cost", folder, "--device", profile, "--machine", profile, "--hourly-usd", "0.1"] + costFiles)
-        #expect(costHere.status == 0 && costHere.stdout.contains("| tiny | q8_0 | native |") && costHere.stdout.contains("| measured |")
+        #expect(costHere.status == 0 && costHere.stdout.contains("| tiny | q8_0 | native |") && costHere.stdout.contains("| measured")
                 && costHere.stdout.contains("device rental (USD/hour): 0.1000 — flag --hourly-usd"), "\(costHere.stdout)\n\(costHere.stderr)")
         let costPi = try runCommand(TestPaths.slmbenchExecutable, ["cost", folder, "--device", pi, "--machine", profile, "--json"] + costFiles)
         let costJSON = try #require(try JSONSerialization.jsonObject(with: Data(costPi.stdout.utf8)) as? [String: Any], "\(costPi.stderr)")
@@ -247,7 +257,7 @@ struct CompareCommandTests {
         let noPrice = try runCommand(TestPaths.slmbenchExecutable, ["cost", folder, "--device", profile, "--machine", profile] + costFiles)
         #expect(noPrice.status == 1 && noPrice.stderr.contains("--hourly-usd"), "\(noPrice.stderr)")
         // predict --validate against llama-bench output: every row predicted, the median error printed.
-        let csv = root.appendingPathComponent("Tests/WorkloadsTests/Fixtures/llama-bench-smollm2-q8_0.csv").path
+        let csv = root.appendingPathComponent("Tests/ReporterTests/Fixtures/llama-bench-smollm2-q8_0.csv").path
         let validate = try runCommand(TestPaths.slmbenchExecutable, ["predict", "--target", profile, "--results", folder, "--machine", profile,
                                                                     "--validate", csv])
         #expect(validate.status == 0 && validate.stdout.contains("median absolute error on") && validate.stdout.contains("| q8_0 | llama.cpp | 2 |"),

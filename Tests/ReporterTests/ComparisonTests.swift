@@ -1,36 +1,25 @@
 import Foundation
+import Measures
 import Reporter
 import ResultStore
 import Testing
 
 @Suite("compare: Mann–Whitney and verdicts")
 struct ComparisonTests {
-    @Test func mannWhitneyMatchesPublishedValues() throws {
-        // Reference p-values from scipy.stats.mannwhitneyu (two-sided).
-        let separated = try #require(MannWhitney.test([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]))
-        #expect(separated.exact && separated.u == 0 && abs(separated.p - 0.007936507936507936) < 1e-12)
-        let overlapping = try #require(MannWhitney.test([1.5, 2.5, 3.1, 7.2], [2.0, 4.4, 5.1, 6.3, 8.8]))
-        #expect(overlapping.exact && abs(overlapping.p - 0.4126984126984127) < 1e-12)
-        let ties = try #require(MannWhitney.test([1, 2, 2, 3, 4, 5, 5], [3, 4, 6, 7, 7, 8]))
-        #expect(!ties.exact && abs(ties.p - 0.036996409771018784) < 1e-9, "\(ties.p)")
-        // Three against three can never be significant at 0.05: the smallest two-sided p is 0.1.
-        let small = try #require(MannWhitney.test([1, 2, 3], [4, 5, 6]))
-        #expect(abs(small.p - 0.1) < 1e-12)
-    }
-
     /// A stored run whose repetitions decode `gen` tokens at the given rates (one sequence).
-    func run(_ key: String, rates: [Double], gen: Int = 32) -> StoredRun {
+    /// Each call is a sweep of its own unless `sweep` names one.
+    func run(_ key: String, rates: [Double], gen: Int = 32, sweep: String = UUID().uuidString, flags: [String] = []) -> StoredRun {
         let repetitions = rates.map { rate -> [String: Any] in
             ["prefill_seconds": [0.1], "ttft_seconds": [0.12], "step_seconds": Array(repeating: 1 / rate, count: gen - 1),
              "e2e_seconds": 1.0, "generated_tokens": gen]
         }
         let record: [String: Any] = ["samples": ["batch": 1, "prompt_tokens": 16, "repetitions": repetitions]]
         let text = String(decoding: try! JSONSerialization.data(withJSONObject: record), as: UTF8.self)
-        return StoredRun(sweepId: "s", key: key, kind: "run", seq: 0, status: "ok", reason: nil,
+        return StoredRun(sweepId: sweep, key: key, kind: .run, seq: 0, status: .ok, reason: nil,
                          config: RunConfig(model: "m", modelType: "q4_0", backend: "native", nThreads: 1, nSeq: 1, nPrompt: 16, nGen: gen,
                                            nDepth: 0, kvType: "f16", placement: "none", cpus: [], modelSize: nil, modelNParams: nil, synthetic: false),
                          avgTs: rates.reduce(0, +) / Double(rates.count), stddevTs: nil, samplesTs: rates, ppAvgTs: nil, tgAvgTs: nil,
-                         peakRssBytes: nil, predictedBytes: nil, flags: [], finishedAt: "t", record: text, context: "{}")
+                         peakRssBytes: nil, predictedBytes: nil, flags: flags, finishedAt: "t", record: text, context: "{}")
     }
 
     @Test func aRegressionNeedsBothSizeAndSignificance() throws {
@@ -56,7 +45,11 @@ struct ComparisonTests {
         // Three repetitions a side can never be called a regression, and the report says why.
         let few = Comparison(base: [run("k", rates: [100, 100.5, 99.5])], new: [run("k", rates: [50, 50.5, 49.5])], thresholds: [:])
         #expect(few.rows.first { $0.metric == .tg }?.verdict == .noChange)
-        #expect(few.warnings.contains { $0.contains("fewer than 4") })
+        #expect(few.warnings.contains { $0.contains("can never be called regressions") && $0.contains("3 against 3") }, "\(few.warnings)")
+        // Three against five can (smallest p 0.036), so there is no such warning.
+        let uneven = Comparison(base: [run("k", rates: [100, 100.5, 99.5, 100.2, 99.8])], new: [run("k", rates: [50, 50.5, 49.5])], thresholds: [:])
+        #expect(uneven.rows.first { $0.metric == .tg }?.verdict == .regression)
+        #expect(!uneven.warnings.contains { $0.contains("can never be called regressions") }, "\(uneven.warnings)")
         let ratios = comparison.rows.filter { $0.metric == .tg }.map(\.ratio)
         #expect(ratios.count == 4)
         #expect(abs((comparison.geometricMeans[.tg] ?? 0) - pow(ratios.reduce(1, *), 0.25)) < 1e-12)
@@ -117,5 +110,25 @@ struct ComparisonTests {
         #expect(!slower.warnings.contains { $0.hasPrefix("unsettled") } && !three.warnings.contains { $0.hasPrefix("unsettled") })
         #expect(slower.markdown().contains("p sweeps"))
         #expect(!Comparison(base: [base[0]], new: [burst[0]], thresholds: [:]).markdown().contains("p sweeps"))
+    }
+
+    @Test func aSweepNamedTwiceCountsOnce() throws {
+        let a = run("k", rates: [100, 101, 99, 100.5], sweep: "a"), b = run("k", rates: [90, 91, 89, 90.5], sweep: "b")
+        let twice = Comparison(base: [a, a], new: [b], thresholds: [:])
+        let row = try #require(twice.rows.first { $0.metric == .tg })
+        #expect(row.baseCount == 4 && row.baseSweeps == 1, "\(row)")
+    }
+
+    @Test func theIntervalIsOneOfTheRatioOfMediansAndFlagsAreNamed() throws {
+        // Skewed samples: the means differ from the medians, and the interval must contain the
+        // ratio of medians it is reported beside.
+        let base = run("k", rates: [100, 100, 101, 99, 100, 60, 100, 100]), new = run("k", rates: [90, 90, 91, 89, 90, 40, 90, 90], flags: ["high-cv"])
+        let c = Comparison(base: [base], new: [new], thresholds: [:])
+        let row = try #require(c.rows.first { $0.metric == .tg })
+        #expect(abs(row.ratio - 0.9) < 1e-9 && row.ciLow <= row.ratio && row.ratio <= row.ciHigh && row.ciHigh < 1, "\(row)")
+        // The same inputs give the same interval.
+        let again = try #require(Comparison(base: [base], new: [new], thresholds: [:]).rows.first { $0.metric == .tg })
+        #expect(again.ciLow == row.ciLow && again.ciHigh == row.ciHigh)
+        #expect(row.flags == ["high-cv"] && c.markdown().contains("⚑ high-cv") && c.warnings.contains { $0.contains("quality flags") })
     }
 }

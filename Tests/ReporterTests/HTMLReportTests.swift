@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 import Reporter
 import ResultStore
 import DeviceProbe
@@ -8,12 +9,12 @@ import Testing
 @Suite("HTML report")
 struct HTMLReportTests {
     func run(model: String, threads: Int, tg: Double, reason: String? = nil) -> StoredRun {
-        StoredRun(sweepId: "s<1>", key: "\(model)|\(threads)", kind: "run", seq: threads, status: "ok", reason: reason,
+        StoredRun(sweepId: "s<1>", key: "\(model)|\(threads)", kind: .run, seq: threads, status: .ok, reason: reason,
                   config: RunConfig(model: model, modelType: "q4_0", backend: "native", nThreads: threads, nSeq: 1, nPrompt: 32, nGen: 16,
                                     nDepth: 0, kvType: "f16", placement: "none", cpus: [], modelSize: 80_000_000, modelNParams: 134_000_000,
                                     synthetic: false),
                   avgTs: tg, stddevTs: 1, samplesTs: [tg], ppAvgTs: tg * 3, tgAvgTs: tg, peakRssBytes: 100_000_000, predictedBytes: nil,
-                  summary: ["ttft_ms": 12], flags: [], finishedAt: "t", record: "{}", context: "{}")
+                  summary: MetricValues(raw: ["ttft_ms": 12]), flags: [], finishedAt: "t", record: "{}", context: "{}")
     }
 
     @Test func everyStringFromResultsIsEscapedAndNothingIsFetchedOrRun() {
@@ -42,9 +43,9 @@ struct HTMLReportTests {
         }
         // KLD per type from a quality entry: q8_0 best quality, q4_0 fastest, q5_1 dominated by q4_1.
         var quality = run(model: "m", threads: 1, tg: 0)
-        quality.kind = "quality"
-        quality.summary = ["q8_0.ppl": 10, "q8_0.kld": 0.001, "q4_1.ppl": 10.4, "q4_1.kld": 0.05,
-                           "q5_1.ppl": 11, "q5_1.kld": 0.08, "q4_0.ppl": 12, "q4_0.kld": 0.3]
+        quality.kind = .quality
+        quality.summary = MetricValues(raw: ["q8_0.ppl": 10, "q8_0.kld": 0.001, "q4_1.ppl": 10.4, "q4_1.kld": 0.05,
+                           "q5_1.ppl": 11, "q5_1.kld": 0.08, "q4_0.ppl": 12, "q4_0.kld": 0.3])
         let html = HTMLReport(title: "t", entries: [point("q8_0", 60), point("q4_1", 80), point("q5_1", 70), point("q4_0", 95), quality],
                               profile: nil, generatedBy: "test").render()
         // Marked points are drawn larger (r="6"); q5_1 is slower and worse than q4_1.
@@ -80,18 +81,18 @@ struct HTMLReportBrowserTests {
         for (i, payload) in Self.payloads.enumerated() {
             for threads in [1, 2] {
                 entries.append(StoredRun(
-                    sweepId: "sweep\(payload)", key: "\(i)|\(threads)", kind: "run", seq: 2 * i + threads, status: "ok", reason: nil,
+                    sweepId: "sweep\(payload)", key: "\(i)|\(threads)", kind: .run, seq: 2 * i + threads, status: .ok, reason: nil,
                     config: RunConfig(model: "m\(i)\(payload)", modelType: "q4_0", backend: "native\(payload)", nThreads: threads, nSeq: 1,
                                       nPrompt: 32, nGen: 16, nDepth: 0, kvType: "f16", placement: "none", cpus: [], modelSize: 80_000_000,
                                       modelNParams: 134_000_000, synthetic: false),
                     avgTs: Double(40 + i + threads), stddevTs: 1, samplesTs: [Double(40 + i)], ppAvgTs: 120, tgAvgTs: Double(40 + i + threads),
-                    peakRssBytes: 100_000_000, predictedBytes: nil, summary: ["ttft_ms": 12], flags: [], finishedAt: "t", record: "{}",
+                    peakRssBytes: 100_000_000, predictedBytes: nil, summary: MetricValues(raw: ["ttft_ms": 12]), flags: [], finishedAt: "t", record: "{}",
                     context: "{\"model_file\": \"/models/\(i).gguf\", \"environment\": {\"hostname\": \"h\"}}"))
             }
         }
         var failed = entries[0]
         failed.key = "failed"
-        failed.status = "failed"
+        failed.status = .failed
         failed.reason = "cannot open /models/\(Self.payloads[0]).gguf: \(Self.payloads[1])"
         entries.append(failed)
         let profileURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -1,5 +1,6 @@
 import DeviceProbe
 import Foundation
+import Measures
 import Reporter
 import ResultStore
 import TestSupport
@@ -28,7 +29,7 @@ enum PredictionFixtures {
     /// A run measured on `fingerprint`: decode reads `size` bytes per step (no KV figure), prefill does 2·params FLOPs per token.
     static func run(_ key: String, fingerprint: String, type: String = "q4_0", backend: String = "native", threads: Int, batch: Int = 1,
                     tg: Double, pp: Double, size: Int = 100_000_000, params: Int = 150_000_000, rss: Int? = 200_000_000) -> StoredRun {
-        StoredRun(sweepId: "s", key: key, kind: "run", seq: 0, status: "ok", reason: nil,
+        StoredRun(sweepId: "s", key: key, kind: .run, seq: 0, status: .ok, reason: nil,
                   config: RunConfig(model: "m", modelType: type, backend: backend, nThreads: threads, nSeq: batch, nPrompt: 64, nGen: 32,
                                     nDepth: 0, kvType: "f16", placement: "none", cpus: [], modelSize: size, modelNParams: params, synthetic: false),
                   avgTs: tg, stddevTs: nil, samplesTs: [tg], ppAvgTs: pp, tgAvgTs: tg, peakRssBytes: rss, predictedBytes: nil,
@@ -36,91 +37,97 @@ enum PredictionFixtures {
     }
 }
 
-@Suite("roofline predictor")
-struct PredictionTests {
+@Suite("cross-device model")
+struct CrossDeviceModelTests {
     typealias F = PredictionFixtures
 
-    @Test func efficienciesAreFittedAndScaleWithTheTargetsCeilings() throws {
-        // Here: 10 GB/s and 100 GFLOP/s at 1 thread, 16 GB/s and 200 at 2. Runs at 50% of the decode bound, 40% of prefill.
-        let here = try F.profile("here", fingerprint: "aaaa", points: [(1, 10, 100), (2, 16, 200)])
-        let decode1 = 0.5 * 10e9 / 100e6, decode2 = 0.5 * 16e9 / 100e6     // 50 and 80 t/s
-        let prefill1 = 0.4 * 100e9 / 300e6, prefill2 = 0.4 * 200e9 / 300e6 // 133 and 267 t/s
-        let runs = [F.run("a", fingerprint: "aaaa", threads: 1, tg: decode1, pp: prefill1),
-                    F.run("b", fingerprint: "aaaa", threads: 2, tg: decode2, pp: prefill2),
-                    F.run("c", fingerprint: "aaaa", threads: 1, tg: decode1 * 1.1, pp: prefill1 * 0.9),
-                    F.run("unknown machine", fingerprint: "zzzz", threads: 1, tg: 1, pp: 1)]
-        let calibration = Calibration(entries: runs, profiles: ["aaaa": here])
-        #expect(calibration.samples.count == 6)
-        #expect(calibration.unused.count == 1 && calibration.unused[0].contains("zzzz"))
-        let groups = Dictionary(uniqueKeysWithValues: calibration.groups().map { ($0.key, $0) })
-        #expect(abs(try #require(groups["decode native q4_0"]).efficiency - 0.5) < 1e-9)
-        #expect(abs(try #require(groups["prefill native q4_0"]).efficiency - 0.4) < 1e-9)
-        // Leaving out the 10%-fast run predicts it 10% slow: -1/11 relative error.
-        let c = try #require(calibration.samples.first { $0.run.key == "c" && $0.phase == .decode })
-        #expect(abs(try #require(c.leaveOneOutError) - (1 / 1.1 - 1)) < 1e-9)
+    static let untied = ModelGeometry(name: "untied", parameters: 1_100_000_000, layers: 22, embedding: 2048, vocabulary: 32000,
+                                   tiedEmbeddings: false, attentionWidth: 2048, kvWidth: 256)
+    static let tied = ModelGeometry(name: "tied", parameters: 134_515_008, layers: 30, embedding: 576, vocabulary: 49152,
+                                 tiedEmbeddings: true, attentionWidth: 576, kvWidth: 192)
 
-        // A target with twice the bandwidth and a quarter of the compute per core, four cores, ARM.
-        let there = try F.profile("there", fingerprint: "bbbb", arch: "aarch64", features: ["neon", "dotprod"], cores: 4, points: [(1, 20, 25)])
-        let predictor = Predictor(calibration: calibration)
-        var config = runs[0].config
-        config.nThreads = 4
-        let p = predictor.predict(config, on: there)
-        // Bandwidth is flat above the widest point (20 GB/s); compute scales with cores (4 × 25).
-        #expect(abs(try #require(p.decodeTps) - 0.5 * 20e9 / 100e6) < 1e-6)
-        #expect(abs(try #require(p.prefillTps) - 0.4 * 100e9 / 300e6) < 1e-6)
-        let ttft = try #require(p.ttftMs)
-        #expect(abs(ttft - (64 / p.prefillTps! * 1000 + 1000 / p.decodeTps!)) < 1e-6)
+    @Test func decodeBytesComeFromTheTensorListNotTheFileSize() {
+        let file = 600_000_000
+        let untied = TestCost(shape: Self.untied, type: "q4_0", threads: 1, prompt: 0, gen: 128, depth: 0, fileBytes: file)
+        let perWeight = Double(file) / 1_100_000_000
+        // One embedding row is read, not the 32000-row table; plus the F16 KV cache to the mean context (64).
+        let expected = Double(file) - Double(32000 * 2048) * perWeight + 2048 * perWeight + 2 * 2 * Double(22 * 256) * 64
+        #expect(abs(untied.decodeBytes - expected) < 1e-3)
+        #expect(untied.decodeBytes < Double(file) * 0.95)
+        // Tied: the table is the output head and is read whole.
+        let tied = TestCost(shape: Self.tied, type: "q8_0", threads: 1, prompt: 0, gen: 128, depth: 0, fileBytes: 144_000_000)
+        #expect(abs(tied.decodeBytes - (144_000_000 + 2 * 2 * Double(30 * 192) * 64)) < 1e-3)
+        // Deeper context reads more KV cache; prefill skips the output head.
+        var deep = tied
+        deep.depth = 4096
+        #expect(deep.decodeBytes > tied.decodeBytes + 2 * 2 * Double(30 * 192) * 4000)
+        #expect(tied.prefillOps < tied.decodeOps)
+        #expect(TypeCosts.family("q4_k_m") == "q4_k" && TypeCosts.kernel("q4_k_m") == .int8 && TypeCosts.kernel("f16") == .f16)
+    }
+
+    /// Measurements generated from known coefficients on three devices of different ceilings.
+    static func synthetic(theta: (bytes: Double, layers: Double, q4: Double, q8: Double)) throws -> ([DeviceMeasurement], [String: HardwareProfile]) {
+        var rows: [DeviceMeasurement] = [], profiles: [String: HardwareProfile] = [:]
+        for (i, (read, fma)) in [(10.0, 50.0), (30.0, 200.0), (5.0, 20.0)].enumerated() {
+            let name = "d\(i)"
+            var p = try F.profile(name, fingerprint: name, points: [(1, read, fma), (2, read * 1.6, fma * 2), (4, read * 2, fma * 4)])
+            p.cpu.physicalCores = 4
+            for point in p.bandwidth!.points.indices { p.bandwidth!.points[point].int8GOPS = .init(best: 4 * p.bandwidth!.points[point].fmaGFLOPS!.median, median: 4 * p.bandwidth!.points[point].fmaGFLOPS!.median) }
+            profiles[name] = p
+            for shape in [Self.tied, Self.untied] {
+                for type in ["q4_0", "q8_0"] {
+                    for threads in [1, 2, 4] {
+                        let cost = TestCost(shape: shape, type: type, threads: threads, prompt: 0, gen: 128, depth: 0, fileBytes: nil)
+                        let c = try #require(DeviceCeilings(p, threads: threads))
+                        let ops = type == "q4_0" ? theta.q4 : theta.q8
+                        let t = theta.bytes * cost.decodeBytes / (c.readGBps * 1e9) + ops * cost.decodeOps / (c.int8GOPS * 1e9)
+                            + theta.layers * Double(shape.layers) / (c.coreGFLOPS * 1e9) * 1e6
+                        rows.append(DeviceMeasurement(device: name, workload: cost, phase: .decode, tps: 1 / t, source: "synthetic"))
+                        var pp = cost
+                        pp.prompt = 512; pp.gen = 0
+                        let tp = ops * pp.prefillOps / (c.int8GOPS * 1e9) + theta.layers * Double(shape.layers) / (c.coreGFLOPS * 1e9) * 1e6
+                        rows.append(DeviceMeasurement(device: name, workload: pp, phase: .prefill, tps: 1 / tp, source: "synthetic"))
+                    }
+                }
+            }
+        }
+        return (rows, profiles)
+    }
+
+    @Test func theFitRecoversKnownCoefficientsAndPredictsALeftOutDevice() throws {
+        let (rows, profiles) = try Self.synthetic(theta: (bytes: 1.4, layers: 0.8, q4: 3.0, q8: 2.0))
+        let model = CrossDeviceModel(fit: rows, profiles: profiles)
+        let fitted = Dictionary(uniqueKeysWithValues: zip(model.decode.names, model.decode.theta))
+        #expect(abs(fitted["bytes"]! - 1.4) < 1e-4 && abs(fitted["ops:q4_0"]! - 3.0) < 1e-3 && abs(fitted["layers"]! - 0.8) < 1e-3, "\(fitted)")
+        let validation = CrossDeviceValidation(rows, profiles: profiles)
+        #expect(validation.devices == ["d0", "d1", "d2"])
+        let decode = validation.summary(phase: .decode), prefill = validation.summary(phase: .prefill)
+        #expect(decode.rows == 36 && (decode.p90 ?? 1) < 1e-3 && (prefill.p90 ?? 1) < 1e-3, "\(decode) \(prefill)")
+        #expect(validation.markdown(profiles: profiles).contains("| d1 | x86_64/avx2 | 12 |"))
+    }
+
+    @Test func onlyWhatTheCorpusValidatesIsPredictedAndTheErrorIsTheCrossDeviceOne() throws {
+        let (rows, profiles) = try Self.synthetic(theta: (bytes: 1.2, layers: 1, q4: 2.5, q8: 2))
+        let local = F.run("here", fingerprint: "d0", backend: "llama.cpp", threads: 1, tg: 30, pp: 300)
+        var native = local
+        native.config.backend = "native"
+        let predictor = Predictor(corpus: rows, corpusProfiles: profiles, measured: [local, native], localProfiles: [:],
+                                  shapes: ["m": Self.tied])
+        let arm = try F.profile("arm", fingerprint: "arm", arch: "aarch64", features: ["neon", "dotprod"], cores: 4, points: [(1, 8, 30), (4, 12, 120)])
+        let configs = predictor.configurations(for: arm)
+        #expect(Set(configs.map(\.nThreads)) == [1, 2, 4] && configs.allSatisfy { $0.backend == "llama.cpp" && $0.nPrompt == 512 && $0.nGen == 128 })
+        let p = predictor.predict(configs[0], on: arm)
+        #expect(p.decodeTps != nil && p.prefillTps != nil && p.decodeError == predictor.decodeError && p.prefillError == predictor.prefillError)
+        #expect(p.notes.contains { $0.contains("aarch64/dotprod") && $0.contains("not measured") }, "\(p.notes)")
         #expect(p.peakRssBytes == 200_000_000)
-        #expect(try #require(p.decodeError) > 0)
-        #expect(p.notes.contains { $0.contains("calibrated on x86_64/avx2 only") })
-        #expect(p.notes.contains { $0.contains("assumed flat to 4") })
-        // Thread counts offered on a 4-core target: 1, 2, 4.
-        #expect(Set(predictor.configurations(for: there).map(\.nThreads)) == [1, 2, 4])
+        var other = configs[0]
+        other.backend = "native"
+        let n = predictor.predict(other, on: arm)
+        #expect(n.decodeTps == nil && n.notes.contains { $0.contains("validated for llama.cpp only") })
+        #expect(predictor.errorLabel.contains("leave-one-device-out") && predictor.unused.contains { $0.contains("no profile") })
         // As a stored entry it reads like a run, marked as a prediction with its error.
-        let entry = p.entry(target: there)
-        #expect(entry.kind == "prediction" && entry.environment("fingerprint") == "bbbb" && entry.summary["tg_error_p90"] != nil)
-    }
-
-    @Test func percentOfRooflineUsesTheBandwidthAtTheRunsThreadCount() throws {
-        let here = try F.profile("here", fingerprint: "aaaa", points: [(1, 10, 100), (2, 16, 200)])
-        // 100 MB per step at 40 steps/s = 4 GB/s: 40% of 10 GB/s; at batch 4, 160 t/s is still 40 steps/s.
-        let one = F.run("a", fingerprint: "aaaa", threads: 1, tg: 40, pp: 100)
-        let batched = F.run("b", fingerprint: "aaaa", threads: 2, batch: 4, tg: 160, pp: 100)
-        #expect(abs(try #require(Roofline.percent(one, on: here)) - 40) < 1e-9)
-        #expect(abs(try #require(Roofline.percent(batched, on: here)) - 25) < 1e-9)
-        var unmeasured = here
-        unmeasured.bandwidth = nil
-        #expect(Roofline.percent(one, on: unmeasured) == nil)
-        #expect(ResultsTable.markdown([one, batched], profile: here).contains("| 40% |"))
-        #expect(!ResultsTable.markdown([one, batched]).contains("% roofline"))
-    }
-
-    @Test func aBackendOrTypeWithoutCalibrationFallsBackToCoarserGroups() throws {
-        let here = try F.profile("here", fingerprint: "aaaa", points: [(1, 10, 100)])
-        let runs = [F.run("a", fingerprint: "aaaa", type: "q8_0", threads: 1, tg: 40, pp: 100),
-                    F.run("b", fingerprint: "aaaa", type: "q4_0", threads: 1, tg: 60, pp: 150)]
-        let predictor = Predictor(calibration: Calibration(entries: runs, profiles: ["aaaa": here]))
-        var config = runs[0].config
-        config.modelType = "q5_1"
-        let p = predictor.predict(config, on: here)
-        #expect(p.decodeTps != nil)
-        #expect(p.notes.contains { $0.contains("(native|*)") }, "\(p.notes)")
-        config.backend = "other"
-        #expect(predictor.predict(config, on: here).notes.contains { $0.contains("(*)") })
-    }
-
-    @Test func validationReportsEachErrorAndTheMedian() throws {
-        let here = try F.profile("here", fingerprint: "aaaa", points: [(1, 10, 100), (2, 16, 200)])
-        let calibration = Calibration(entries: [F.run("a", fingerprint: "aaaa", backend: "llama.cpp", threads: 1, tg: 50, pp: 100)],
-                                      profiles: ["aaaa": here])
-        // A measurement 10% faster in decode and 20% faster in prefill than the calibration says.
-        let m1 = F.run("m1", fingerprint: "aaaa", backend: "llama.cpp", threads: 1, tg: 55, pp: 120)
-        let v = PredictionValidation(measured: [m1], target: here, predictor: Predictor(calibration: calibration))
-        let errors = v.rows.compactMap(\.error).sorted()
-        #expect(errors.count == 2)
-        #expect(abs(errors[0] - (100.0 / 120 - 1)) < 1e-9 && abs(errors[1] - (50.0 / 55 - 1)) < 1e-9)
-        #expect(abs(try #require(v.medianAbsError()) - (abs(errors[0]) + abs(errors[1])) / 2) < 1e-12)
-        #expect(v.markdown().contains("median absolute error on here"))
+        let entry = p.entry(target: arm)
+        #expect(entry.kind == .prediction && entry.environment("fingerprint") == "arm" && entry.summary[.tgErrorP90] != nil)
     }
 }
 
@@ -139,6 +146,61 @@ struct ImportedResultsTests {
         let csv = try ImportedResults.read(Self.fixtures.appendingPathComponent("llama-bench-smollm2-q8_0.csv"))
         #expect(csv.count == 2 && csv.allSatisfy { $0.config.modelType == "q8_0" && $0.config.nThreads == 2 })
         #expect(Set(csv.map(\.config.nGen)) == [0, 16])
+    }
+
+    @Test(arguments: [("llama 1B Q4_K - Medium", "q4_k_m"), ("llama 8B IQ4_NL - 4.5 bpw", "iq4_nl"), ("gemma3 270M BF16", "bf16"),
+                      ("qwen2 3B Q4_K_M", "q4_k_m"), ("llama 7B Q2_K - Small", "q2_k_s"), ("llama 7B Q2_K - Medium", "q2_k"),
+                      ("qwen3 0.6B Q8_0", "q8_0"), ("llama 7B Q3_K - Large", "q3_k_l"), ("llama 7B IQ4_XS - 4.25 bpw", "iq4_xs")])
+    func everyModelTypeLlamaBenchPrintsNamesItsType(modelType: String, type: String) {
+        #expect(ImportedResults.tensorType(modelType: modelType) == type)
+    }
+
+    @Test func unknownTypesAreRefusedNamingTheRow() throws {
+        #expect(ImportedResults.tensorType(modelType: "llama 1B Medium") == nil)
+        let url = try TestPaths.temporaryDirectory().appendingPathComponent("odd.jsonl")
+        try "{\"model_type\": \"llama 1B FANCY\", \"n_threads\": 4, \"n_prompt\": 512, \"n_gen\": 0, \"avg_ts\": 10}\n".write(to: url, atomically: true, encoding: .utf8)
+        do { _ = try ImportedResults.read(url); Issue.record("an unknown type must be refused") } catch {
+            #expect(error.description.contains("odd.jsonl") && error.description.contains("line 1") && error.description.contains("FANCY"), "\(error)")
+        }
+    }
+
+    /// One file per format llama-bench writes (-o json, jsonl, csv with LF or CRLF, sql), with the
+    /// same two tests; each reads to the same runs, and keeps n_depth, type_k, n_batch, n_ubatch, flash_attn.
+    @Test func everyOutputFormatReadsToTheSameRuns() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        let header = ["model_type", "model_size", "model_n_params", "n_batch", "n_ubatch", "n_threads", "type_k", "flash_attn", "n_prompt",
+                      "n_gen", "n_depth", "avg_ts", "stddev_ts"]
+        let rows: [[String]] = [["llama 1B Q4_K - Medium", "807690240", "1235814400", "2048", "512", "4", "q8_0", "1", "512", "0", "4096", "61.5", "0.4"],
+                                ["llama 1B Q4_K - Medium", "807690240", "1235814400", "2048", "512", "4", "q8_0", "1", "0", "128", "4096", "11.25", "0.1"]]
+        func jsonObject(_ r: [String]) -> String {
+            let numeric: Set<String> = ["model_size", "model_n_params", "n_batch", "n_ubatch", "n_threads", "n_prompt", "n_gen", "n_depth", "avg_ts", "stddev_ts"]
+            return "{" + zip(header, r).map { k, v in
+                "\"\(k)\": " + (numeric.contains(k) ? v : k == "flash_attn" ? (v == "1" ? "true" : "false") : "\"\(v)\"")
+            }.joined(separator: ", ") + "}"
+        }
+        let csv = ([header] + rows).map { $0.map { "\"\($0)\"" }.joined(separator: ",") }
+        let sql = ["CREATE TABLE IF NOT EXISTS test (\n  model_type TEXT,\n  avg_ts REAL\n);"] + rows.map { r in
+            "INSERT INTO test (\(header.joined(separator: ", "))) VALUES (" + zip(header, r).map { k, v in
+                ["model_type", "type_k"].contains(k) ? "'\(v)'" : v
+            }.joined(separator: ", ") + ");"
+        }
+        let files: [(String, String)] = [
+            ("r.json", "[\n" + rows.map(jsonObject).joined(separator: ",\n") + "\n]\n"),
+            ("r.jsonl", rows.map(jsonObject).joined(separator: "\n") + "\n"),
+            ("r.csv", csv.joined(separator: "\n") + "\n"),
+            ("crlf.csv", csv.joined(separator: "\r\n") + "\r\n"),
+            ("r.sql", sql.joined(separator: "\n") + "\n"),
+        ]
+        for (name, text) in files {
+            let url = dir.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            let runs = try ImportedResults.read(url)
+            #expect(runs.count == 2, "\(name)")
+            let tg = try #require(runs.first { $0.config.nGen == 128 }, "\(name)")
+            #expect(tg.config.modelType == "q4_k_m" && tg.config.nDepth == 4096 && tg.config.kvType == "q8_0" && tg.tgAvgTs == 11.25, "\(name)")
+            #expect(tg.environment("n_batch") == "2048" && tg.environment("n_ubatch") == "512" && tg.environment("flash_attn") != nil, "\(name)")
+            #expect(runs.first { $0.config.nPrompt == 512 }?.ppAvgTs == 61.5, "\(name)")
+        }
     }
 
     @Test func malformedFilesAreNamedWithTheirPosition() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 import Reporter
 import ResultStore
 import Testing
@@ -6,19 +7,19 @@ import Testing
 @Suite("recommend")
 struct RecommendationTests {
     func run(_ type: String, tg: Double, rss: Int, synthetic: Bool = false, batch: Int = 1) -> StoredRun {
-        StoredRun(sweepId: "s", key: "\(type)-\(batch)-\(synthetic)", kind: "run", seq: 0, status: "ok", reason: nil,
+        StoredRun(sweepId: "s", key: "\(type)-\(batch)-\(synthetic)", kind: .run, seq: 0, status: .ok, reason: nil,
                   config: RunConfig(model: synthetic ? "big" : "m", modelType: type, backend: "native", nThreads: 2, nSeq: batch, nPrompt: 32,
                                     nGen: 16, nDepth: 0, kvType: "f16", placement: "none", cpus: [], modelSize: nil, modelNParams: nil,
                                     synthetic: synthetic),
                   avgTs: tg, stddevTs: 1, samplesTs: [tg], ppAvgTs: nil, tgAvgTs: tg, peakRssBytes: rss, predictedBytes: nil,
-                  summary: ["ttft_ms": 100], flags: [], finishedAt: "t", record: "{}", context: "{}")
+                  summary: MetricValues(raw: ["ttft_ms": 100]), flags: [], finishedAt: "t", record: "{}", context: "{}")
     }
 
     @Test func constraintsRejectWithReasonsAndTheFrontKeepsTheUndominated() throws {
         var quality = run("q8_0", tg: 0, rss: 0)
-        quality.kind = "quality"
-        quality.summary = ["q8_0.ppl": 10, "q8_0.kld": 0.005, "q4_1.ppl": 10.4, "q4_1.kld": 0.06, "q4_0.ppl": 13, "q4_0.kld": 0.35,
-                           "f16.ppl": 10, "f16.kld": 0.000002]
+        quality.kind = .quality
+        quality.summary = MetricValues(raw: ["q8_0.ppl": 10, "q8_0.kld": 0.005, "q4_1.ppl": 10.4, "q4_1.kld": 0.06, "q4_0.ppl": 13, "q4_0.kld": 0.35,
+                           "f16.ppl": 10, "f16.kld": 0.000002])
         let entries = [run("f16", tg: 45, rss: 300 << 20), run("q8_0", tg: 80, rss: 175 << 20), run("q4_1", tg: 90, rss: 116 << 20),
                        run("q4_0", tg: 100, rss: 107 << 20), run("q4_0", tg: 30, rss: 200 << 20, synthetic: true),
                        run("q4_1", tg: 160, rss: 120 << 20, batch: 4), quality]

@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 import ResultStore
 import TestSupport
 import Testing
@@ -12,7 +13,7 @@ struct PostgresStoreTests {
     }
 
     func run(_ key: String, sweep: String = "s", seq: Int) -> StoredRun {
-        StoredRun(sweepId: sweep, key: key, kind: "run", seq: seq, status: "ok", reason: nil,
+        StoredRun(sweepId: sweep, key: key, kind: .run, seq: seq, status: .ok, reason: nil,
                   config: RunConfig(model: "m", modelType: "q8_0", backend: "native", nThreads: 1 + seq % 2, nSeq: 1, nPrompt: 8, nGen: 8,
                                     nDepth: 0, kvType: "f16", placement: "none", cpus: [], modelSize: 100, modelNParams: 10, synthetic: true),
                   avgTs: Double(seq), stddevTs: 0, samplesTs: [1, 2, 3], ppAvgTs: nil, tgAvgTs: Double(seq), peakRssBytes: 1 << 40,
@@ -48,6 +49,26 @@ struct PostgresStoreTests {
         #expect(try TestPostgres.psql(url, "SELECT count(*) FROM slmbench_migrations") == "2")
         // Large values survive (BIGINT columns), and the entry is kept byte for byte.
         #expect(try store.runs(sweep: "s").first?.peakRssBytes == 1 << 40)
+    }
+
+    @Test func bothStoresHaveTheSameTablesAndColumns() throws {
+        // One migration list (StoreSchema) makes both; compare what each database really holds.
+        let url = try requireServer()
+        _ = try StoreLocation.parse(url).open()
+        let pg = try TestPostgres.psql(url, """
+            SELECT string_agg(table_name || '.' || column_name, ' ') FROM information_schema.columns
+            WHERE table_schema = 'public' AND table_name <> 'slmbench_migrations'
+            """)
+        let path = try TestPaths.temporaryDirectory().appendingPathComponent("s.sqlite").path
+        _ = try SQLiteStore(path: path)
+        let sqlite = try runCommand(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name <> 'grdb_migrations'")]
+            print(' '.join(sorted(t + '.' + c[1] for t in tables for c in db.execute('PRAGMA table_info(' + t + ')'))))
+            """, path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let (a, b) = (Set(sqlite.split(separator: " ")), Set(pg.split(separator: " ")))
+        #expect(a.count > 40 && a == b, "only in SQLite: \(a.subtracting(b).sorted()); only in PostgreSQL: \(b.subtracting(a).sorted())")
     }
 
     @Test func aDatabaseWrittenByANewerSlmbenchIsRefusedUnchanged() throws {

@@ -1,5 +1,5 @@
 import Foundation
-import Reporter
+import Measures
 import ResultStore
 import TestSupport
 import Testing
@@ -7,12 +7,7 @@ import Testing
 @Suite("journal and SQLite store")
 struct ResultStoreTests {
     func run(_ key: String, seq: Int, model: String = "m", threads: Int = 1, avg: Double = 10) -> StoredRun {
-        StoredRun(sweepId: "s1", key: key, kind: "run", seq: seq, status: "ok", reason: nil,
-                  config: RunConfig(model: model, modelType: "q4_0", backend: "native", nThreads: threads, nSeq: 1, nPrompt: 8, nGen: 8,
-                                    nDepth: 0, kvType: "f16", placement: "none", cpus: [], modelSize: 100, modelNParams: 10, synthetic: false),
-                  avgTs: avg, stddevTs: 1, samplesTs: [avg - 1, avg, avg + 1], ppAvgTs: 50, tgAvgTs: avg, peakRssBytes: 1000,
-                  predictedBytes: 900, summary: ["ttft_ms": 3.5, "TYPE.with.dots": 1], flags: [], finishedAt: "2026-11-27T00:00:00Z",
-                  record: "{\"x\":1}", context: "{\"environment\":{}}")
+        StoredRunFixtures.run(key, seq: seq, model: model, threads: threads, avg: avg)
     }
 
     @Test func journalRoundTripsAndSurvivesATornLastLine() throws {
@@ -112,16 +107,5 @@ struct ResultStoreTests {
         let sweeps = try store.sweeps()
         #expect(sweeps.count == 1)
         #expect(sweeps.first?.planned == 13 && sweeps.first?.shard == "1/3,2/3,3/3" && sweeps.first?.hostname == "a,b", "\(sweeps)")
-    }
-
-    @Test func csvAndJSONUseLlamaBenchNames() throws {
-        let csv = ResultsExport.csv([run("a", seq: 0)])
-        let header = csv.split(separator: "\n")[0].split(separator: ",").map(String.init)
-        for name in ["model_type", "model_size", "model_n_params", "n_threads", "n_prompt", "n_gen", "avg_ts", "stddev_ts", "samples_ts"] {
-            #expect(header.contains(name), "\(name) missing from \(header)")
-        }
-        let json = try #require(try JSONSerialization.jsonObject(with: ResultsExport.json([run("a", seq: 0)], full: false)) as? [[String: Any]])
-        #expect(json.first?["samples_ts"] as? [Double] == [9, 10, 11])
-        #expect(json.first?["n_threads"] as? Int == 1)
     }
 }

@@ -1,5 +1,6 @@
 import Backends
 import Foundation
+import Measures
 import ModelFormat
 import TestSupport
 import Testing
@@ -60,7 +61,7 @@ struct RunTests {
         let record = RunLauncher.run(RunSpec(backend: "cmd", model: "/nowhere.gguf", modelName: "x"),
                                      command: .external(program: "python3", arguments: [Self.fakeWorker, mode]),
                                      limits: WorkerLimits(timeoutSeconds: 20))
-        #expect(record.status == status, "\(mode): \(record.status) \(record.reason ?? "")")
+        #expect(record.status.rawValue == status, "\(mode): \(record.status) \(record.reason ?? "")")
         #expect(record.reason?.contains(reason) == true, "\(mode): \(record.reason ?? "no reason")")
         #expect(record.metrics == nil)
     }
@@ -68,12 +69,12 @@ struct RunTests {
     @Test func aHangIsKilledAtTheTimeoutAndTheNextRunGoesOn() throws {
         let hung = RunLauncher.run(RunSpec(backend: "cmd", model: "/x", modelName: "x"),
                                    command: .external(program: "python3", arguments: [Self.fakeWorker, "hang"]), limits: WorkerLimits(timeoutSeconds: 1))
-        #expect(hung.status == "timeout")
+        #expect(hung.status == .timeout)
         let path = try Self.tinyModel()
         let next = RunLauncher.run(RunSpec(backend: "native", model: path, modelName: "tiny", promptTokens: 4, genTokens: 3, warmup: 0, repetitions: 1),
                                    command: .builtIn(backend: "native"), limits: WorkerLimits(timeoutSeconds: 60),
                                    workerExecutable: TestPaths.slmbenchExecutable.path)
-        #expect(next.status == "ok", "\(next.reason ?? "")")
+        #expect(next.status == .ok, "\(next.reason ?? "")")
         #expect(next.metrics?.tgTps != nil && next.metrics?.peakRssBytes ?? 0 > 0 && next.backend?.name == "native")
     }
 }

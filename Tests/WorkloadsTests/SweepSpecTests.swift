@@ -1,5 +1,6 @@
 import DeviceProbe
 import Foundation
+import Measures
 import ModelFormat
 import ResultStore
 import Testing
@@ -162,8 +163,8 @@ struct SweepSpecTests {
         func flagged(_ values: [Double]) -> Set<String> {
             var refIndex = 0
             let journal: [StoredRun] = order.map { item in
-                if item.kind == .reference { refIndex += 1; return ResultStoreRun(item.key, values[refIndex - 1], kind: "reference").stored }
-                return ResultStoreRun(item.key, 50, kind: "run").stored
+                if item.kind == .reference { refIndex += 1; return ResultStoreRun(item.key, values[refIndex - 1], kind: .reference).stored }
+                return ResultStoreRun(item.key, 50, kind: .run).stored
             }
             return SweepRunner.driftFlags(journalOrder: journal, threshold: 0.05)
         }
@@ -180,8 +181,8 @@ struct SweepSpecTests {
 /// A stored reference result with a given throughput.
 struct ResultStoreRun {
     let stored: StoredRun
-    init(_ key: String, _ avg: Double, kind: String) {
-        stored = StoredRun(sweepId: "s", key: key, kind: kind, seq: 0, status: "ok", reason: nil,
+    init(_ key: String, _ avg: Double, kind: EntryKind) {
+        stored = StoredRun(sweepId: "s", key: key, kind: kind, seq: 0, status: .ok, reason: nil,
                            config: RunConfig(model: "m", modelType: "q4_0", backend: "native", nThreads: 1, nSeq: 1, nPrompt: 8, nGen: 8,
                                              nDepth: 0, kvType: "f16", placement: "none", cpus: [], modelSize: nil, modelNParams: nil,
                                              synthetic: false),

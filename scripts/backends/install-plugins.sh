@@ -6,7 +6,8 @@
 # $SLMBENCH_CACHE/plugins/llama-cpp-python-<version>. Idempotent; prints the folder.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-version=0.3.36   # the same pin as scripts/build-llamacpp.sh: bindings and library must agree
+. scripts/pins.env
+version=$LLAMA_CPP_PYTHON_VERSION   # the same pin as scripts/build-llamacpp.sh: bindings and library must agree
 cache=${SLMBENCH_CACHE:-$HOME/.cache/slmbench}
 dest=$cache/plugins/llama-cpp-python-$version
 stamp=$dest/.installed

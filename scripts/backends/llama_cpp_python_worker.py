@@ -16,7 +16,18 @@ import sys
 import time
 
 PROTOCOL = 1
-VERSION = "0.3.36"
+def _pinned_version():
+    """The llama-cpp-python pin from scripts/pins.env (the one place it is written)."""
+    pins = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pins.env")
+    with open(pins) as f:
+        for line in f:
+            key, _, value = line.strip().partition("=")
+            if key == "LLAMA_CPP_PYTHON_VERSION":
+                return value
+    raise SystemExit(f"{pins}: no LLAMA_CPP_PYTHON_VERSION")
+
+
+VERSION = _pinned_version()
 
 
 def say(message):

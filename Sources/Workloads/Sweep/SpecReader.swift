@@ -61,6 +61,17 @@ struct SpecNode {
         return out
     }
 
+    /// Mapping entries in order, any key accepted (for data files whose entries carry notes).
+    func entries() throws(SpecError) -> [(String, SpecNode)] {
+        guard case let .mapping(m) = node else { throw error("expected a mapping of keys, got \(shown)") }
+        var out: [(String, SpecNode)] = []
+        for (k, v) in m {
+            guard let key = k.string else { throw SpecNode(node: k, file: file, path: path).error("keys must be strings") }
+            out.append((key, child(key, v)))
+        }
+        return out
+    }
+
     /// The node as a list (a single scalar counts as a one-element list).
     func list() -> [SpecNode] {
         if case let .sequence(s) = node {

@@ -1,5 +1,6 @@
 import DeviceProbe
 import Foundation
+import Measures
 import ModelFormat
 
 /// The shape facts of a model that memory prediction needs, from a preset or a GGUF header.
@@ -72,8 +73,7 @@ public struct ModelShape: Sendable, Equatable {
 
 /// One entry of a sweep's plan: a configuration to run, a drift reference, or a quality evaluation.
 public struct PlannedRun: Sendable, Equatable {
-    public enum Kind: String, Sendable, Codable { case run, reference, quality }
-    public var kind: Kind
+    public var kind: EntryKind
     public var key: String
     /// Position in the whole plan (stable across shards).
     public var seq: Int

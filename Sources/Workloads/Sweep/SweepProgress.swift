@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 import ResultStore
 
 /// Progress of a sweep on stderr: a redrawn bar (completed/total, current configuration,
@@ -57,7 +58,7 @@ public final class SweepProgress: @unchecked Sendable {
             if entry.skip == nil { executed += 1; executedSeconds += seconds; runnableLeft -= 1 }
         }
         let outcome: String
-        if result.status == "ok" {
+        if result.status == .ok {
             if entry.kind == .quality { outcome = "ok" }
             else { outcome = result.avgTs.map { String(format: "%.1f t/s", $0) } ?? "ok" }
         } else { outcome = "\(result.status): \(result.reason ?? "")" }
@@ -99,7 +100,7 @@ public final class SweepProgress: @unchecked Sendable {
         switch e.kind {
         case .quality: return "quality \(p.model) (\(p.type))"
         case .reference: return "reference \(p.backend) \(p.model) \(p.type) t\(p.threads) b\(p.batch)"
-        case .run:
+        case .run, .prediction:
             var text = "\(p.backend) \(p.model) \(p.type) t\(p.threads) b\(p.batch) p\(p.prompt) g\(p.gen)"
             if p.kv != "f16" { text += " kv \(p.kv)" }
             if p.placement != "none" { text += " @\(p.placement)" }

@@ -1,6 +1,7 @@
 import Backends
 import DeviceProbe
 import Foundation
+import Measures
 import ModelFormat
 import ResultStore
 
@@ -143,7 +144,7 @@ public final class SweepRunner: @unchecked Sendable {
         try store.save(changed)
         let entries = order.compactMap { all[$0.key] }
         return Outcome(sweepId: sweepId, entries: entries, executed: remaining.count, resumedFrom: order.count - remaining.count,
-                       failed: entries.filter { !["ok", "skipped"].contains($0.status) }.count)
+                       failed: entries.filter { $0.status.isFailure }.count)
     }
 
     /// The last journal line of each key (later lines update flags).
@@ -163,10 +164,10 @@ public final class SweepRunner: @unchecked Sendable {
         var seen = Set<String>()
         for entry in journalOrder where seen.insert(entry.key).inserted {
             switch entry.kind {
-            case "reference":
-                references.append((entry.key, entry.status == "ok" ? entry.avgTs.flatMap { $0 > 0 ? $0 : nil } : nil))
+            case .reference:
+                references.append((entry.key, entry.status == .ok ? entry.avgTs.flatMap { $0 > 0 ? $0 : nil } : nil))
                 segments.append([])
-            case "run": if entry.status == "ok" { segments[segments.count - 1].append(entry.key) }
+            case .run: if entry.status == .ok { segments[segments.count - 1].append(entry.key) }
             default: break
             }
         }
@@ -189,9 +190,9 @@ public final class SweepRunner: @unchecked Sendable {
         var changed: [StoredRun] = []
         for (key, value) in entries {
             let wantsDrift = flagged.contains(key)
-            guard wantsDrift != value.flags.contains("drift") else { continue }
+            guard wantsDrift != value.runFlags.contains(.drift) else { continue }
             var updated = value
-            updated.flags = wantsDrift ? updated.flags + ["drift"] : updated.flags.filter { $0 != "drift" }
+            updated.flags = wantsDrift ? updated.flags + [RunFlag.drift.rawValue] : updated.flags.filter { $0 != RunFlag.drift.rawValue }
             entries[key] = updated
             changed.append(updated)
         }
@@ -204,14 +205,14 @@ public final class SweepRunner: @unchecked Sendable {
                                nPrompt: p.prompt, nGen: p.gen, nDepth: p.depth, kvType: p.kv, placement: p.placement, cpus: entry.cpus,
                                modelSize: nil, modelNParams: nil, synthetic: (try? ModelReference.parse(p.model))?.isSynthetic ?? false)
         var context: [String: JSONValue] = ["environment": (try? ProtocolJSON.value(environment)) ?? .null]
-        func stored(_ status: String, _ reason: String?, record: JSONValue = .null, summary: [String: Double] = [:],
+        func stored(_ status: RunStatus, _ reason: String?, record: JSONValue = .null, summary: MetricValues = MetricValues(),
                     avg: SampleSummary? = nil, pp: Double? = nil, tg: Double? = nil, rss: Int? = nil, flags: [String] = []) -> StoredRun {
-            StoredRun(sweepId: sweepId, key: entry.key, kind: entry.kind.rawValue, seq: entry.seq, status: status, reason: reason,
+            StoredRun(sweepId: sweepId, key: entry.key, kind: entry.kind, seq: entry.seq, status: status, reason: reason,
                       config: config, avgTs: avg?.mean, stddevTs: avg?.stddev, samplesTs: avg.map { _ in [] } ?? [], ppAvgTs: pp, tgAvgTs: tg,
                       peakRssBytes: rss, predictedBytes: entry.predictedBytes, summary: summary, flags: flags, finishedAt: Self.now(),
                       record: Self.text(record), context: Self.text(.object(context)))
         }
-        if let skip = entry.skip { return stored("skipped", skip) }
+        if let skip = entry.skip { return stored(.skipped, skip) }
         if entry.kind == .quality {
             let q = quality(entry)
             return stored(q.status, q.reason, record: q.record, summary: q.summary)
@@ -220,7 +221,7 @@ public final class SweepRunner: @unchecked Sendable {
         let model: PreparedModel
         do {
             model = try preparer.prepare(p.model, type: p.type) { self.progress.note($0) }
-        } catch { return stored("model", "cannot prepare \(p.model) at \(p.type): \(error)") }
+        } catch { return stored(.model, "cannot prepare \(p.model) at \(p.type): \(error)") }
         config.model = model.name
         config.modelSize = model.sizeBytes
         config.modelNParams = model.parameters
@@ -245,33 +246,35 @@ public final class SweepRunner: @unchecked Sendable {
         }
         if let backend = record.backend { context["backend"] = (try? ProtocolJSON.value(backend)) ?? .null }
         let recordJSON = (try? ProtocolJSON.value(record)) ?? .null
-        guard record.status == "ok", let metrics = record.metrics, let samples = record.samples else {
+        guard record.status == .ok, let metrics = record.metrics, let samples = record.samples else {
             return stored(record.status, record.reason ?? "no reason given", record: recordJSON, rss: record.peakRssBytes)
         }
         let primaryValues = samples.repetitions.compactMap { Measurement.primaryRate(spec, $0) }
-        let primary = SampleSummary(primaryValues)
-        var flags: [String] = []
+        let primary = SampleSummary(primaryValues, looks: samples.looks)
+        var flags: [RunFlag] = []
         if let primary {
-            if primary.cv > m.highCV { flags.append("high-cv") }
-            if primary.count >= m.maxRepetitions, primary.mean > 0, primary.ci95 / primary.mean > m.targetHalfWidth { flags.append("ci-not-reached") }
+            if primary.cv > m.highCV { flags.append(.highCV) }
+            if primary.count >= m.maxRepetitions, primary.mean > 0, primary.ci95 / primary.mean > m.targetHalfWidth { flags.append(.ciNotReached) }
         }
-        var summary: [String: Double] = ["load_s": metrics.loadSeconds, "repetitions": Double(samples.repetitions.count)]
-        if let warm = metrics.warmLoadSeconds { summary["warm_load_s"] = warm }
-        if let primary { summary["cv"] = primary.cv; summary["ci95_rel"] = primary.mean > 0 ? primary.ci95 / primary.mean : 0 }
-        if let t = metrics.ttftSeconds { summary["ttft_ms"] = t.median * 1e3 }
-        if let l = metrics.itlSeconds { summary["itl_p50_ms"] = l.p50 * 1e3; summary["itl_p90_ms"] = l.p90 * 1e3; summary["itl_p99_ms"] = l.p99 * 1e3 }
-        if let e = metrics.e2eSeconds { summary["e2e_ms"] = e.median * 1e3 }
-        if let tp = metrics.tpotSeconds { summary["tpot_ms"] = tp.median * 1e3 }
-        if let kv = metrics.kvCacheBytes { summary["kv_cache_bytes"] = Double(kv) }
-        if let w = metrics.weightsBytes { summary["weights_bytes"] = Double(w) }
-        var result = stored("ok", nil, record: recordJSON, summary: summary, avg: primary, pp: metrics.ppTps?.mean, tg: metrics.tgTps?.mean,
-                            rss: record.peakRssBytes, flags: flags)
+        var summary = MetricValues()
+        summary[.load] = metrics.loadSeconds
+        summary[.repetitions] = Double(samples.repetitions.count)
+        if let warm = metrics.warmLoadSeconds { summary[.warmLoad] = warm }
+        if let primary { summary[.cv] = primary.cv; summary[.ci95Relative] = primary.mean > 0 ? primary.ci95 / primary.mean : 0 }
+        if let t = metrics.ttftSeconds { summary[.ttft] = t.median * 1e3 }
+        if let l = metrics.itlSeconds { summary[.itlP50] = l.p50 * 1e3; summary[.itlP90] = l.p90 * 1e3; summary[.itlP99] = l.p99 * 1e3 }
+        if let e = metrics.e2eSeconds { summary[.e2e] = e.median * 1e3 }
+        if let tp = metrics.tpotSeconds { summary[.tpot] = tp.median * 1e3 }
+        if let kv = metrics.kvCacheBytes { summary[.kvCacheBytes] = Double(kv) }
+        if let w = metrics.weightsBytes { summary[.weightsBytes] = Double(w) }
+        var result = stored(.ok, nil, record: recordJSON, summary: summary, avg: primary, pp: metrics.ppTps?.mean, tg: metrics.tgTps?.mean,
+                            rss: record.peakRssBytes, flags: flags.map(\.rawValue))
         result.samplesTs = primaryValues
         return result
     }
 
     /// One real model's types against its F32 conversion, in this process.
-    func quality(_ entry: PlannedRun) -> (status: String, reason: String?, record: JSONValue, summary: [String: Double]) {
+    func quality(_ entry: PlannedRun) -> (status: RunStatus, reason: String?, record: JSONValue, summary: MetricValues) {
         let q = plan.spec.quality
         let p = entry.point
         do {
@@ -287,17 +290,17 @@ public final class SweepRunner: @unchecked Sendable {
             progress.stage("quality", nil)
             let report = try QualityEvaluation(context: q.context, chunks: q.chunks)
                 .run(tokens: tokens, corpus: corpus.source, variants: variants, threads: q.threads) { self.progress.note($0) }
-            var summary: [String: Double] = [:]
+            var summary = MetricValues()
             let base = report.rows.first?.perplexity ?? .nan
             for row in report.rows {
-                summary["\(row.variant).ppl"] = row.perplexity
-                if let d = row.deltaPerplexity { summary["\(row.variant).dppl_pct"] = d / base * 100 }
-                if let k = row.meanKLD { summary["\(row.variant).kld"] = k }
-                if let t = row.top1Agreement { summary["\(row.variant).top1_pct"] = t * 100 }
+                summary[.ppl, variant: row.variant] = row.perplexity
+                if let d = row.deltaPerplexity { summary[.dpplPercent, variant: row.variant] = d / base * 100 }
+                if let k = row.meanKLD { summary[.kld, variant: row.variant] = k }
+                if let t = row.top1Agreement { summary[.top1Percent, variant: row.variant] = t * 100 }
             }
-            return ("ok", nil, (try? ProtocolJSON.value(report)) ?? .null, summary)
+            return (.ok, nil, (try? ProtocolJSON.value(report)) ?? .null, summary)
         } catch {
-            return ("failed", "quality of \(p.model): \(error)", .null, [:])
+            return (.failed, "quality of \(p.model): \(error)", .null, MetricValues())
         }
     }
 
