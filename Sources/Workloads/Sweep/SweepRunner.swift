@@ -228,7 +228,11 @@ public final class SweepRunner: @unchecked Sendable {
         try? store.saveModel(sha256: model.sha256, name: model.name, type: p.type, size: model.sizeBytes, params: model.parameters,
                              synthetic: model.synthetic)
         let m = plan.spec.measurement
-        let command = WorkerCommand.parse(p.backend, arguments: plan.spec.backendArguments[p.backend] ?? [])!
+        // The spec reader checks every backend (the reference's too); a plan built some other way
+        // still gets a recorded failure here, not a crash of the whole sweep.
+        guard let command = WorkerCommand.parse(p.backend, arguments: plan.spec.backendArguments[p.backend] ?? []) else {
+            return stored("launch", "backend '\(p.backend)' is not native, llama.cpp or cmd:PROGRAM")
+        }
         let spec = RunSpec(backend: p.backend.hasPrefix("cmd:") ? "cmd" : p.backend, model: model.path, modelName: model.name,
                            type: p.type == "stored" ? nil : p.type, threads: p.threads, batch: p.batch, promptTokens: p.prompt,
                            genTokens: p.gen, kvType: p.kv, warmup: m.warmup, repetitions: m.minRepetitions,
