@@ -65,4 +65,13 @@ struct HostileInputTests {
         #expect(lines.count == 1, "one line expected:\n\(result.stderr)")
         #expect(result.stderr.contains(path) && result.stderr.contains(": \(key)"), "names \(path) and \(key)? \(result.stderr)")
     }
+
+    @Test(arguments: ["--price-usd", "--hourly-usd", "--lifetime-years", "--utilisation", "--load-watts", "--idle-watts",
+                      "--electricity-usd-per-kwh", "--requests-per-day"], ["0", "-1", "nan", "inf"])
+    func aNonPositiveEconomicFlagIsAUsageErrorNamingIt(flag: String, value: String) throws {
+        let profile = TestPaths.packageRoot.appendingPathComponent("profiles/hardware/raspberry-pi-5.json").path
+        let result = try slmbench(["cost", "--device", profile, "\(flag)=\(value)"])
+        #expect(result.status == 64, "\(flag) \(value): exit \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains(flag), "\(result.stderr)")
+    }
 }
