@@ -42,10 +42,11 @@ public struct ModelConfig: Sendable, Equatable {
 
     public var kvWidth: Int { kvHeads * headDim }
 
+    /// Errors name the metadata key, not the file: the caller that opened the file names it.
     init(file: GGUFFile, architecture: Architecture) throws(EngineError) {
         let a = architecture.name
         func int(_ key: String) throws(EngineError) -> Int {
-            do { return try file.int("\(a).\(key)") } catch { throw .gguf("\(file.path): \(error.description)") }
+            do { return try file.int("\(a).\(key)") } catch { throw .gguf(error.description) }
         }
         self.architecture = a
         layers = try int("block_count")
@@ -64,7 +65,7 @@ public struct ModelConfig: Sendable, Equatable {
         vocabulary = embedding.shape[1]
         guard layers > 0, width > 0, heads > 0, kvHeads > 0, heads % kvHeads == 0, headDim > 0, headDim % 2 == 0,
               ropeDimensions <= headDim, ropeDimensions % 2 == 0, ffnWidth > 0 else {
-            throw .gguf("\(file.path): inconsistent hyperparameters (layers \(layers), width \(width), heads \(heads)/\(kvHeads), head size \(headDim), rope dims \(ropeDimensions))")
+            throw .gguf("inconsistent hyperparameters (layers \(layers), width \(width), heads \(heads)/\(kvHeads), head size \(headDim), rope dims \(ropeDimensions))")
         }
     }
 }

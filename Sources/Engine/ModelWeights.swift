@@ -24,6 +24,7 @@ public final class ModelWeights: @unchecked Sendable {
     /// Per-pair divisors of the rotary frequencies (Llama 3's `rope_freqs.weight`), if present.
     public let ropeFactors: [Float]?
 
+    /// Errors do not name the file; the caller names it once.
     public convenience init(path: String) throws(EngineError) {
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw .gguf(error.description) }
@@ -32,7 +33,7 @@ public final class ModelWeights: @unchecked Sendable {
 
     public init(file: GGUFFile) throws(EngineError) {
         self.file = file
-        guard let name = file["general.architecture"]?.string else { throw .gguf("\(file.path): no general.architecture") }
+        guard let name = file["general.architecture"]?.string else { throw .gguf("no general.architecture") }
         guard let architecture = ArchitectureRegistry.named(name) else {
             throw .unsupportedArchitecture(name, known: ArchitectureRegistry.all.map(\.name))
         }

@@ -74,4 +74,10 @@ struct HostileInputTests {
         #expect(result.status == 64, "\(flag) \(value): exit \(result.status): \(result.stderr)")
         #expect(result.stderr.contains(flag), "\(result.stderr)")
     }
+
+    @Test func aMissingModelFileIsNamedOnce() throws {
+        let result = try slmbench(["models", "inspect", "/nonexistent/hostile.gguf"])
+        #expect(result.status == 1)
+        #expect(result.stderr.components(separatedBy: "/nonexistent/hostile.gguf").count == 2, "named once: \(result.stderr)")
+    }
 }

@@ -281,7 +281,8 @@ public final class SweepRunner: @unchecked Sendable {
         do {
             let prepared = try preparer.prepare(p.model, type: "stored")
             let corpus = try Corpus.load(q.corpus)
-            let file = try GGUFFile(path: prepared.path)
+            let file: GGUFFile
+            do { file = try GGUFFile(path: prepared.path) } catch { throw PrepareError("\(prepared.path): \(error)") }
             let tokens = try Tokenizer(file: file).encode(corpus.text).map(Int32.init)
             var variants = [QualityEvaluation.Variant(label: "F32", backend: BackendRegistry.make("native")!,
                                                       path: try preparer.prepare(p.model, type: "f32").path)]
