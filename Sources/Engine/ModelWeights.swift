@@ -79,11 +79,11 @@ public final class ModelWeights: @unchecked Sendable {
             let biases = architecture.attentionBiases
             layers.append(LayerWeights(
                 attentionNorm: try vector(p + "attn_norm.weight", c.width),
-                query: try matrix(p + "attn_q.weight", rows: c.heads * c.headDim, columns: c.width),
+                query: try matrix(p + "attn_q.weight", rows: c.queryWidth, columns: c.width),
                 key: try matrix(p + "attn_k.weight", rows: c.kvWidth, columns: c.width),
                 value: try matrix(p + "attn_v.weight", rows: c.kvWidth, columns: c.width),
-                attentionOutput: try matrix(p + "attn_output.weight", rows: c.width, columns: c.heads * c.headDim),
-                queryBias: biases ? try optionalVector(p + "attn_q.bias", c.heads * c.headDim) : nil,
+                attentionOutput: try matrix(p + "attn_output.weight", rows: c.width, columns: c.queryWidth),
+                queryBias: biases ? try optionalVector(p + "attn_q.bias", c.queryWidth) : nil,
                 keyBias: biases ? try optionalVector(p + "attn_k.bias", c.kvWidth) : nil,
                 valueBias: biases ? try optionalVector(p + "attn_v.bias", c.kvWidth) : nil,
                 ffnNorm: try vector(p + "ffn_norm.weight", c.width),
