@@ -34,7 +34,7 @@ public enum SpecLimits {
     public static let timeoutSeconds = 7 * 86_400.0
     public static let cooldownSeconds = 3600.0
     /// Quality chunk length: the baseline's log-probabilities for half a chunk are held in memory.
-    public static let qualityContext = 8192
+    public static let qualityContext = QualityEvaluation.maxContext
     public static let qualityChunks = 10_000
 
     /// `168h`, `1h` or `90s`.
