@@ -65,7 +65,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .target(name: "FuzzHarness", dependencies: ["ModelFormat", "Workloads"]),
+        // What the fuzz targets feed bytes to, and the seeds they start from (the tests replay both).
+        .target(name: "FuzzHarness", dependencies: ["ModelFormat", "Engine", "Backends", "ResultStore", "Reporter", "DeviceProbe", "Workloads", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["DeviceProbe", "ModelFormat"]),
         .testTarget(
             name: "DeviceProbeTests",
@@ -75,7 +76,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ModelFormat", "CKernels", "TestSupport"]),
         .testTarget(
             name: "WorkloadsTests",
-            dependencies: ["Workloads", "Backends", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport"],
+            dependencies: ["Workloads", "Backends", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport", "FuzzHarness"],
             exclude: ["Fixtures"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Workloads", "ModelFormat", "TestSupport"], exclude: ["FakeWorkers"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),

@@ -32,24 +32,29 @@ public enum ImportedResults {
     public static func read(_ url: URL) throws(ImportError) -> [StoredRun] {
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw ImportError(description: "\(url.path): cannot read: \(error.localizedDescription)") }
-        guard let text = String(data: data, encoding: .utf8) else { throw ImportError(description: "\(url.path): not UTF-8 text") }
+        return try read(data: data, path: url.path)
+    }
+
+    /// The runs in llama-bench output held in memory; `path` names it in errors.
+    public static func read(data: Data, path: String) throws(ImportError) -> [StoredRun] {
+        guard let text = String(data: data, encoding: .utf8) else { throw ImportError(description: "\(path): not UTF-8 text") }
         let trimmed = text.drop { $0.isWhitespace }
         var rows: [(LlamaBenchRow, String)] = []
         if trimmed.first == "[" {
             do { rows = try JSONDecoder().decode([LlamaBenchRow].self, from: data).enumerated().map { ($1, "row \($0 + 1)") } } catch {
-                throw ImportError(description: "\(url.path): \(describe(error, rows: "row"))")
+                throw ImportError(description: "\(path): \(describe(error, rows: "row"))")
             }
         } else if trimmed.first == "{" {
             for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.allSatisfy(\.isWhitespace) {
                 do { rows.append((try JSONDecoder().decode(LlamaBenchRow.self, from: Data(line.utf8)), "line \(i + 1)")) } catch {
-                    throw ImportError(description: "\(url.path):\(i + 1): \(describe(error, rows: nil))")
+                    throw ImportError(description: "\(path):\(i + 1): \(describe(error, rows: nil))")
                 }
             }
         } else {
-            rows = try csvRows(text, path: url.path)
+            rows = try csvRows(text, path: path)
         }
-        guard !rows.isEmpty else { throw ImportError(description: "\(url.path): no results in the file") }
-        return try rows.map { row, position throws(ImportError) in try storedRun(row, position: position, path: url.path) }
+        guard !rows.isEmpty else { throw ImportError(description: "\(path): no results in the file") }
+        return try rows.map { row, position throws(ImportError) in try storedRun(row, position: position, path: path) }
     }
 
     static func describe(_ error: Error, rows: String?) -> String {

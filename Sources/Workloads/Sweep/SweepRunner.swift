@@ -157,7 +157,7 @@ public final class SweepRunner: @unchecked Sendable {
     /// the median of all the sweep's references, and the runs executed next to it (between it
     /// and the references before and after it). The median, not the first reference, is the
     /// baseline, so one odd reference — the first included — marks only its own neighbourhood.
-    static func driftFlags(journalOrder: [StoredRun], threshold: Double) -> Set<String> {
+    public static func driftFlags(journalOrder: [StoredRun], threshold: Double) -> Set<String> {
         var references: [(key: String, value: Double?)] = []
         var segments: [[String]] = [[]] // segments[i]: runs after reference i − 1 and before reference i
         var seen = Set<String>()
