@@ -125,7 +125,7 @@ extension FuzzHarness {
 
     static func llamaBenchLines() -> [(name: String, bytes: [UInt8])] {
         let row = #"{"model_filename": "/m/SmolLM2-q4_0.gguf", "model_type": "llama 256M Q4_0", "model_size": 75785472, "model_n_params": 134515008, "n_threads": 2, "n_prompt": 0, "n_gen": 128, "n_depth": 0, "type_k": "f16", "avg_ts": 71.5, "stddev_ts": 1.5, "samples_ts": [70, 73], "build_commit": "0c1e570", "build_number": 1, "cpu_info": "AMD EPYC"}"#
-        let csv = "model_type,n_threads,n_prompt,n_gen,avg_ts,stddev_ts\n\"llama 135M Q8_0\",1,512,0,\"250.5\",3\n"
+        let csv = "model_type,n_threads,n_prompt,n_gen,avg_ts,stddev_ts\r\n\"llama 135M Q8_0\",1,512,0,\"250.5\",3\r\n"
         return [("rows.jsonl", Array((row + "\n" + row + "\n").utf8)), ("rows.json", Array("[\(row)]".utf8)), ("rows.csv", Array(csv.utf8))]
     }
 

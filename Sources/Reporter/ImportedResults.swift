@@ -45,7 +45,7 @@ public enum ImportedResults {
                 throw ImportError(description: "\(path): \(describe(error, rows: "row"))")
             }
         } else if trimmed.first == "{" {
-            for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.allSatisfy(\.isWhitespace) {
+            for (i, line) in lines(text).enumerated() where !line.allSatisfy(\.isWhitespace) {
                 do { rows.append((try JSONDecoder().decode(LlamaBenchRow.self, from: Data(line.utf8)), "line \(i + 1)")) } catch {
                     throw ImportError(description: "\(path):\(i + 1): \(describe(error, rows: nil))")
                 }
@@ -55,6 +55,12 @@ public enum ImportedResults {
         }
         guard !rows.isEmpty else { throw ImportError(description: "\(path): no results in the file") }
         return try rows.map { row, position throws(ImportError) in try storedRun(row, position: position, path: path) }
+    }
+
+    /// The lines of `text`, LF or CRLF. Swift reads "\r\n" as one Character, so splitting on
+    /// "\n" alone would leave a CRLF file one line long.
+    static func lines(_ text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
     }
 
     static func describe(_ error: Error, rows: String?) -> String {
@@ -101,7 +107,7 @@ public enum ImportedResults {
 
     /// llama-bench's CSV: a header line, then one quoted line per test.
     static func csvRows(_ text: String, path: String) throws(ImportError) -> [(LlamaBenchRow, String)] {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        let lines = Self.lines(text).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
         guard let headerLine = lines.first, !headerLine.isEmpty else { throw ImportError(description: "\(path): empty file") }
         let header = try fields(headerLine, path: path, line: 1)
         guard header.contains("avg_ts") else {
