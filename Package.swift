@@ -67,7 +67,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .target(name: "FuzzHarness", dependencies: ["ModelFormat", "Workloads"]),
+        // What the fuzz targets feed bytes to, and the seeds they start from (the tests replay both).
+        .target(name: "FuzzHarness", dependencies: ["ModelFormat", "Engine", "Backends", "Measures", "ResultStore", "Reporter", "DeviceProbe", "Workloads", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["ModelFormat", "Measures", "ResultStore"]),
         .testTarget(
             name: "DeviceProbeTests",
@@ -78,7 +79,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ModelFormat", "CKernels", "TestSupport"]),
         .testTarget(
             name: "WorkloadsTests",
-            dependencies: ["Workloads", "Backends", "Measures", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport"],
+            dependencies: ["Workloads", "Backends", "Measures", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport", "FuzzHarness"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "ReporterTests",

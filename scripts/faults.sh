@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fault drills: what a sweep keeps when things go wrong. Each drill prints PASS or FAIL with the
-# row counts it checked; the script exits 1 when any drill fails.
+# row counts it checked; the script exits 1 when any drill fails. scripts/test.sh runs them
+# (--quick) after the Swift tests.
 #
-#   1. kill:  the sweep is SIGKILLed at random points 20 times, resumed each time; the stored
-#             results must equal an uninterrupted sweep's (the same keys with the same statuses,
-#             each once, journal and database agreeing).
+#   1. kill:  the sweep is SIGKILLed at random points (20 times; 6 with --quick), resumed each
+#             time; the stored results must equal an uninterrupted sweep's (the same keys with the
+#             same statuses, each once, journal and database agreeing).
 #   2. disk:  the results folder and database sit on a small tmpfs that fills up mid-sweep; the
 #             sweep must stop with an error naming the problem, and what was stored before must
 #             stay intact and readable.
@@ -15,13 +16,36 @@
 #             succeed, and the stored results must equal the uninterrupted sweep's.
 #
 # Needs root for the tmpfs mount. Uses the synthetic `tiny` model and the real SmolLM2-135M.
-#   scripts/faults.sh [WORK-FOLDER]
+# The binary is the tests' release build (.build-test, built here if missing), or $SLMBENCH_BIN.
+#   scripts/faults.sh [--quick] [WORK-FOLDER]   (default: a new folder under /tmp, removed when all pass)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
-slmbench=$PWD/.build/release/slmbench
-work=${1:-$(mktemp -d /tmp/slmbench-faults.XXXXXX)}
+quick=false
+if [ "${1:-}" = --quick ]; then quick=true; shift; fi
+case "${1:-}" in -*) echo "usage: scripts/faults.sh [--quick] [WORK-FOLDER]" >&2; exit 64 ;; esac
+if [ -n "${SLMBENCH_BIN:-}" ]; then
+  slmbench=$SLMBENCH_BIN
+else
+  # The same flags and folder as scripts/test.sh, so the drills reuse its build instead of a second cold one.
+  swift build -c release -Xswiftc -enable-testing --scratch-path .build-test --product slmbench 2>&1 | tail -n 1 >&2
+  slmbench=$PWD/.build-test/release/slmbench
+fi
+[ -x "$slmbench" ] || { echo "faults: no slmbench binary at $slmbench" >&2; exit 1; }
+# A work folder of our own is removed when every drill passes, and kept for a look when one fails.
+own_work=false
+if [ -n "${1:-}" ]; then work=$1; else work=$(mktemp -d /tmp/slmbench-faults.XXXXXX); own_work=true; fi
 mkdir -p "$work"
+# The PostgreSQL server runs as the `postgres` user when we are root, and that user cannot enter a
+# mode-700 folder of root's: its folder is a sibling of the work folder, not inside it.
+pg=$(mktemp -d /tmp/slmbench-faults-pg.XXXXXX)
+mnt=$work/full
+cleanup() {
+  scripts/postgres.sh stop "$pg" >/dev/null 2>&1 || true
+  rm -rf "$pg"
+  if mountpoint -q "$mnt" 2>/dev/null; then umount "$mnt"; fi
+}
+trap cleanup EXIT
+started=$(date +%s)
 failures=0
 report() { # drill verdict details
   echo "$1: $2 — $3"
@@ -53,11 +77,12 @@ reference:
   every: 0
 YAML
 
-# 1. kill -9 at random points, 20 times.
+# 1. kill -9 at random points.
 "$slmbench" sweep "$spec" --id ref --out "$work/ref" --store "$work/ref.sqlite" >/dev/null 2>"$work/ref.err"
 stored "$work/ref.sqlite" ref | sed 's/^/x/' > "$work/ref.rows"
 kills=0
-for i in $(seq 1 20); do
+rounds=20; $quick && rounds=6
+for i in $(seq 1 "$rounds"); do
   "$slmbench" sweep "$spec" --id killed --out "$work/killed" --store "$work/killed.sqlite" --resume >/dev/null 2>>"$work/killed.err" &
   pid=$!
   sleep "$(python3 -c 'import random; print(round(random.uniform(0.8, 4.0), 2))')"
@@ -78,7 +103,6 @@ fi
 
 # 2. the disk fills up mid-sweep.
 bytes=$(( $(du -sb "$work/ref" | cut -f1) + $(stat -c %s "$work/ref.sqlite") ))
-mnt=$work/full
 mkdir -p "$mnt"
 if mount -t tmpfs -o size=$(( bytes / 2 / 1024 + 64 ))k tmpfs "$mnt" 2>"$work/mount.err"; then
   "$slmbench" sweep "$spec" --id full --out "$mnt/out" --store "$mnt/results.sqlite" >/dev/null 2>"$work/full.err"
@@ -124,7 +148,6 @@ else
 fi
 
 # 4. PostgreSQL restarts mid-sweep.
-pg=$work/pg
 if envfile=$(scripts/postgres.sh start "$pg" 2>"$work/pg.err"); then
   url=$(grep '^SLMBENCH_TEST_POSTGRES=' "$envfile" | cut -d= -f2-)
   export PGPASSWORD=$(grep '^PGPASSWORD=' "$envfile" | cut -d= -f2-)
@@ -152,5 +175,11 @@ else
   report "postgres" FAIL "cannot start PostgreSQL: $(tail -n 3 "$work/pg.err" | tr '\n' ' ') (scripts/bootstrap.sh installs it)"
 fi
 
-echo "faults: $failures drill(s) failed; details in $work"
+if [ "$failures" -eq 0 ] && $own_work; then
+  cleanup; trap - EXIT
+  rm -rf "$work"
+  echo "faults: all drills passed in $(( $(date +%s) - started )) s"
+else
+  echo "faults: $failures drill(s) failed in $(( $(date +%s) - started )) s; details in $work"
+fi
 [ "$failures" -eq 0 ]

@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
-# Fuzzes slmbench's readers of untrusted input with libFuzzer: the GGUF reader (with what a loader
-# does next: summary, tokenizer, dequantizing rows) and the sweep-spec parser. Builds the fuzz
-# targets in Fuzz/ with -sanitize=fuzzer into .build-fuzz (not part of the normal build), seeds
-# them with real and generated files, runs each for SECONDS (default 600), and prints the
-# executions and findings, and exits 1 when there are findings. A crashing, hanging or
-# memory-hungry input is copied to Tests/WorkloadsTests/Fixtures/fuzz-regressions/TARGET/: fix the
-# bug, and keep the input as a regression test that replays it (Sources/FuzzHarness is the same
-# entry point the fuzzer used). Not part of CI; needs the toolchain's libclang_rt.fuzzer_no_main.
+# Fuzzes slmbench's readers of untrusted input with libFuzzer, one target each:
+#   gguf             the GGUF reader, with what a loader does next (summary, tokenizer, dequantizing rows)
+#   sweep-spec       the sweep-spec parser
+#   engine-load      the native engine's load of a model file (hyperparameters, shapes, packing; no forward pass)
+#   sweep-plan       a sweep spec expanded into its plan, execution order and worker runs
+#   journal          a sweep's journal as --resume and `slmbench report` read it
+#   llama-bench      llama-bench output (JSON, JSONL, CSV) as `predict --validate` imports it
+#   worker-protocol  worker protocol lines, from both ends (the request, and a worker's output)
+# Builds the fuzz targets in Fuzz/ with -sanitize=fuzzer into .build-fuzz (not part of the normal
+# build), seeds them (Sources/FuzzHarness makes seeds in code and names checked-in files; the
+# gguf target also gets synthetic tiny models and the head of the real model), runs each for
+# SECONDS (default 600), prints the executions and findings, and exits 1 when there are findings.
+# A crashing, hanging or memory-hungry input is copied to
+# Tests/WorkloadsTests/Fixtures/fuzz-regressions/TARGET/: fix the bug and keep the input; `swift
+# test` replays every seed and every saved finding through the same entry points
+# (WorkloadsTests/FuzzReplayTests). Not part of CI; needs the toolchain's libclang_rt.fuzzer_no_main.
 #
-#   scripts/fuzz.sh [SECONDS] [gguf] [sweep-spec]
+#   scripts/fuzz.sh [SECONDS] [TARGET…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+all=(gguf sweep-spec engine-load sweep-plan journal llama-bench worker-protocol)
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(gguf sweep-spec)
+[ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
+for target in "${targets[@]}"; do
+  case " ${all[*]} " in *" $target "*) ;; *) echo "fuzz: unknown target '$target' (${all[*]})" >&2; exit 64 ;; esac
+done
 work=.build-fuzz/runs
 mkdir -p "$work"
 regressions=Tests/WorkloadsTests/Fixtures/fuzz-regressions
@@ -28,27 +40,31 @@ swift build --package-path Fuzz --scratch-path .build-fuzz -c release -Xswiftc -
   -Xlinker "$runtime" -Xlinker -lstdc++ 2>&1 | tail -n 1 >&2
 bin=.build-fuzz/release
 
-# Seeds: small real and generated files.
-swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
+# Seeds: what each target makes in code and its checked-in files (SLMBENCH_FUZZ_SEEDS makes a
+# fuzz executable write them and exit), and for gguf also synthetic tiny models (made with the
+# tests' release build, as scripts/test.sh builds it) and the head of the real model.
 seeds=$work/seeds
-mkdir -p "$seeds/gguf" "$seeds/sweep-spec"
-cp Tests/ModelFormatTests/Fixtures/spm-vocab.gguf-fixture "$seeds/gguf/spm-vocab"
-for preset in tiny tiny-qwen2; do
-  for type in f32 q8_0 q4_0; do
-    .build/release/slmbench models synth --preset "$preset" --type "$type" -o "$seeds/gguf/$preset-$type" >/dev/null
-  done
+rm -rf "$seeds"
+for target in "${targets[@]}"; do
+  SLMBENCH_FUZZ_SEEDS=$seeds/$target "$bin/fuzz-$target"
 done
-model=$(.build/release/slmbench models fetch smollm2-135m 2>/dev/null || true)
-if [ -n "$model" ]; then head -c 65536 "$model" > "$seeds/gguf/smollm2-head"; fi
-cp profiles/sweeps/*.yaml "$seeds/sweep-spec/"
-printf 'name: x\naxes:\n  model: tiny\n  type: [q8_0, q4_0]\n  threads: 1..2\n  batch: {from: 1, to: 8, times: 2}\nexclude:\n  - {type: q4_0, threads: 2}\nmeasurement:\n  warmup: 1\n  target_ci: 2%%\n  timeout: 90s\n' \
-  > "$seeds/sweep-spec/ranges.yaml"
+if [[ " ${targets[*]} " == *" gguf "* ]]; then
+  swift build -c release -Xswiftc -enable-testing --scratch-path .build-test --product slmbench 2>&1 | tail -n 1 >&2
+  slmbench=.build-test/release/slmbench
+  for preset in tiny tiny-qwen2; do
+    for type in f32 q8_0 q4_0; do
+      "$slmbench" models synth --preset "$preset" --type "$type" -o "$seeds/gguf/$preset-$type" >/dev/null
+    done
+  done
+  model=$("$slmbench" models fetch smollm2-135m 2>/dev/null || true)
+  if [ -n "$model" ]; then head -c 65536 "$model" > "$seeds/gguf/smollm2-head"; fi
+fi
 
 status=0
 for target in "${targets[@]}"; do
-  case "$target" in gguf|sweep-spec) ;; *) echo "fuzz: unknown target '$target' (gguf, sweep-spec)" >&2; exit 64 ;; esac
   corpus=$work/corpus-$target
   artifacts=$work/artifacts-$target/
+  rm -rf "$artifacts"  # findings of an earlier run were kept already
   mkdir -p "$corpus" "$artifacts"
   echo "fuzz: $target for ${seconds}s" >&2
   set +e

@@ -31,6 +31,13 @@ as_server() {
 start() {
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
+  # As root the server runs as `postgres` (DIR is handed to it below), which must be able to
+  # pass through every folder above DIR: a mode-700 folder of root's, such as mktemp -d makes,
+  # shuts it out, and initdb then fails on its password file.
+  if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$(dirname "$dir")"; then
+    echo "postgres.sh: the postgres user cannot enter $(dirname "$dir"), which holds $dir; use a folder it can reach, e.g. mktemp -d /tmp/pg.XXXXXX" >&2
+    exit 1
+  fi
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     local password port
     password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test. CI runs exactly this (.ci/run).
+# Installs what is missing, builds, and runs every test, then the fault drills (scripts/faults.sh
+# --quick; needs root for the disk drill's tmpfs). CI runs exactly this (.ci/run).
 # The PostgreSQL tests run against a real server this script starts (scripts/postgres.sh).
 #
 # Tests build optimised (-c release, with testability) in their own folder, .build-test:
@@ -18,3 +19,6 @@ testtmp=$(mktemp -d /tmp/slmbench-tests.XXXXXX)
 trap 'scripts/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir" "$testtmp"' EXIT
 set -a; . "$(scripts/postgres.sh start "$pgdir")"; set +a
 TMPDIR=$testtmp swift test "${flags[@]}" --skip-build
+# The fault drills (SIGKILL and resume, disk full, OOM worker, PostgreSQL restart) on the same
+# build, in their short form; a failed drill fails the run.
+SLMBENCH_BIN=$PWD/.build-test/release/slmbench scripts/faults.sh --quick

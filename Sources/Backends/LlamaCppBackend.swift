@@ -87,9 +87,11 @@ public final class LlamaCppBackend: InferenceBackend {
         lengths = Array(repeating: 0, count: options.sequences)
         if let file, let arch = file["general.architecture"]?.string,
            let layers = file["\(arch).block_count"]?.int, let heads = file["\(arch).attention.head_count"]?.int,
-           let width = file["\(arch).embedding_length"]?.int {
+           let width = file["\(arch).embedding_length"]?.int, heads > 0 {
             let kvHeads = file["\(arch).attention.head_count_kv"]?.int ?? heads
-            kvBytes = 2 * layers * Int(slm_llama_n_ctx(run)) * kvHeads * (width / heads) * (options.kvType == "f16" ? 2 : 4)
+            // In floating point: the metadata may claim anything llama.cpp did not look at.
+            let bytes = 2 * Double(layers) * Double(slm_llama_n_ctx(run)) * Double(kvHeads) * Double(width / heads) * (options.kvType == "f16" ? 2 : 4)
+            if bytes >= 0 && bytes < Double(Int.max) { kvBytes = Int(bytes) }
         }
     }
 

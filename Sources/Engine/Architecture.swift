@@ -40,12 +40,16 @@ public struct ModelConfig: Sendable, Equatable {
     public let ropeDimensions: Int
     public let rmsEpsilon: Float
 
-    public var kvWidth: Int { kvHeads * headDim }
+    /// Rows of the query projection: heads × head size (checked at load not to overflow).
+    public let queryWidth: Int
+    /// Rows of the key and value projections: KV heads × head size.
+    public let kvWidth: Int
 
+    /// Errors name the metadata key, not the file: the caller that opened the file names it.
     init(file: GGUFFile, architecture: Architecture) throws(EngineError) {
         let a = architecture.name
         func int(_ key: String) throws(EngineError) -> Int {
-            do { return try file.int("\(a).\(key)") } catch { throw .gguf("\(file.path): \(error.description)") }
+            do { return try file.int("\(a).\(key)") } catch { throw .gguf(error.description) }
         }
         self.architecture = a
         layers = try int("block_count")
@@ -63,8 +67,21 @@ public struct ModelConfig: Sendable, Equatable {
         }
         vocabulary = embedding.shape[1]
         guard layers > 0, width > 0, heads > 0, kvHeads > 0, heads % kvHeads == 0, headDim > 0, headDim % 2 == 0,
-              ropeDimensions <= headDim, ropeDimensions % 2 == 0, ffnWidth > 0 else {
-            throw .gguf("\(file.path): inconsistent hyperparameters (layers \(layers), width \(width), heads \(heads)/\(kvHeads), head size \(headDim), rope dims \(ropeDimensions))")
+              ropeDimensions > 0, ropeDimensions <= headDim, ropeDimensions % 2 == 0, ffnWidth > 0 else {
+            throw .gguf("inconsistent hyperparameters (layers \(layers), width \(width), heads \(heads)/\(kvHeads), head size \(headDim), rope dims \(ropeDimensions), ffn \(ffnWidth))")
+        }
+        // Metadata may claim any head count and size; their products size the projections and
+        // must not wrap (the tensors' shapes are compared with them next).
+        let (queryWidth, queryOverflow) = heads.multipliedReportingOverflow(by: headDim)
+        let (kvWidth, kvOverflow) = kvHeads.multipliedReportingOverflow(by: headDim)
+        guard !queryOverflow, !kvOverflow else {
+            throw .gguf("\(a).attention.head_count (\(heads)) × head size (\(headDim)) does not fit a 64-bit integer")
+        }
+        self.queryWidth = queryWidth
+        self.kvWidth = kvWidth
+        guard ropeTheta.isFinite, ropeTheta > 0 else { throw .gguf("\(a).rope.freq_base is \(ropeTheta); it must be a positive number") }
+        guard rmsEpsilon.isFinite, rmsEpsilon >= 0 else {
+            throw .gguf("\(a).attention.layer_norm_rms_epsilon is \(rmsEpsilon); it must be a non-negative number")
         }
     }
 }

@@ -24,6 +24,7 @@ public final class ModelWeights: @unchecked Sendable {
     /// Per-pair divisors of the rotary frequencies (Llama 3's `rope_freqs.weight`), if present.
     public let ropeFactors: [Float]?
 
+    /// Errors do not name the file; the caller names it once.
     public convenience init(path: String) throws(EngineError) {
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw .gguf(error.description) }
@@ -32,7 +33,7 @@ public final class ModelWeights: @unchecked Sendable {
 
     public init(file: GGUFFile) throws(EngineError) {
         self.file = file
-        guard let name = file["general.architecture"]?.string else { throw .gguf("\(file.path): no general.architecture") }
+        guard let name = file["general.architecture"]?.string else { throw .gguf("no general.architecture") }
         guard let architecture = ArchitectureRegistry.named(name) else {
             throw .unsupportedArchitecture(name, known: ArchitectureRegistry.all.map(\.name))
         }
@@ -78,11 +79,11 @@ public final class ModelWeights: @unchecked Sendable {
             let biases = architecture.attentionBiases
             layers.append(LayerWeights(
                 attentionNorm: try vector(p + "attn_norm.weight", c.width),
-                query: try matrix(p + "attn_q.weight", rows: c.heads * c.headDim, columns: c.width),
+                query: try matrix(p + "attn_q.weight", rows: c.queryWidth, columns: c.width),
                 key: try matrix(p + "attn_k.weight", rows: c.kvWidth, columns: c.width),
                 value: try matrix(p + "attn_v.weight", rows: c.kvWidth, columns: c.width),
-                attentionOutput: try matrix(p + "attn_output.weight", rows: c.width, columns: c.heads * c.headDim),
-                queryBias: biases ? try optionalVector(p + "attn_q.bias", c.heads * c.headDim) : nil,
+                attentionOutput: try matrix(p + "attn_output.weight", rows: c.width, columns: c.queryWidth),
+                queryBias: biases ? try optionalVector(p + "attn_q.bias", c.queryWidth) : nil,
                 keyBias: biases ? try optionalVector(p + "attn_k.bias", c.kvWidth) : nil,
                 valueBias: biases ? try optionalVector(p + "attn_v.bias", c.kvWidth) : nil,
                 ffnNorm: try vector(p + "ffn_norm.weight", c.width),

@@ -61,7 +61,7 @@ public final class Transformer: @unchecked Sendable {
         let n = options.batchTokens
         let arena = ScratchArena()
         func floats(_ count: Int) -> UnsafeMutablePointer<Float> { arena.floats(count) }
-        let qWidth = c.heads * c.headDim
+        let qWidth = c.queryWidth
         x = floats(n * c.width); h = floats(n * max(c.width, qWidth)); q = floats(n * qWidth)
         k = floats(n * c.kvWidth); v = floats(n * c.kvWidth); att = floats(n * max(c.width, qWidth))
         gate = floats(n * c.ffnWidth); up = floats(n * c.ffnWidth)
@@ -161,7 +161,7 @@ public final class Transformer: @unchecked Sendable {
     }
 
     private func run(_ batch: [BatchToken], logitRows: [(row: Int, out: Int)]) {
-        let c = config, n = batch.count, d = c.width, qw = c.heads * c.headDim, kvw = c.kvWidth, ff = c.ffnWidth
+        let c = config, n = batch.count, d = c.width, qw = c.queryWidth, kvw = c.kvWidth, ff = c.ffnWidth
         let x = self.x, h = self.h, q = self.q, k = self.k, v = self.v, att = self.att, gate = self.gate, up = self.up
         let embedding = weights.embedding
         tokens(n, width: d) { range in
@@ -214,7 +214,7 @@ public final class Transformer: @unchecked Sendable {
 
     /// Adds biases, rotates Q and K by position, and writes K and V into the cache.
     private func positionAndStore(_ batch: [BatchToken], layer: LayerWeights, index: Int) {
-        let c = config, qw = c.heads * c.headDim, kvw = c.kvWidth, hd = c.headDim
+        let c = config, qw = c.queryWidth, kvw = c.kvWidth, hd = c.headDim
         let q = self.q, k = self.k, v = self.v, cache = self.cache, scale = ropeScale, factors = weights.ropeFactors, level = options.kernels
         let style = weights.architecture.rope, half = c.ropeDimensions / 2
         tokens(batch.count, width: qw + 2 * kvw) { range in
@@ -257,7 +257,7 @@ public final class Transformer: @unchecked Sendable {
 
     /// Causal attention of every (token, head) over its sequence's cached positions.
     private func attention(_ batch: [BatchToken], layer: Int) {
-        let c = config, hd = c.headDim, qw = c.heads * hd, group = c.heads / c.kvHeads
+        let c = config, hd = c.headDim, qw = c.queryWidth, group = c.heads / c.kvHeads
         let q = self.q, att = self.att, cache = self.cache, scores = self.scores, stride = attentionScratch
         // llama.cpp's scale, in float.
         let scale = 1 / sqrtf(Float(hd))

@@ -1,5 +1,6 @@
 /// Why a GGUF file cannot be read or written. Each case names the field and the byte offset
-/// where the problem was found, so a user can locate it with a hex dump.
+/// where the problem was found, so a user can locate it with a hex dump. A description never
+/// names the file being read: the caller that opened it by path names it once (`PATH: …`).
 public enum GGUFError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, errno: Int32)
     case notGGUF(magic: UInt32)
@@ -25,8 +26,8 @@ public enum GGUFError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .cannotOpen(path, code):
-            return "cannot open \(path): \(ErrnoText.describe(code))"
+        case let .cannotOpen(_, code):
+            return "cannot open the file: \(ErrnoText.describe(code))"
         case let .notGGUF(magic):
             return "not a GGUF file: the first 4 bytes are 0x\(String(magic, radix: 16)) instead of \"GGUF\""
         case let .unsupportedVersion(version):

@@ -21,7 +21,7 @@ public enum ModelQuantizer {
             try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
         } catch { throw .gguf(.writeFailed(path: path.path, reason: error.localizedDescription)) }
         let file: GGUFFile
-        do { file = try GGUFFile(path: source.path) } catch { throw .gguf(error) }
+        do { file = try GGUFFile(path: source.path) } catch { throw .unreadableSource("\(source.path): \(error)") }
         try quantize(file, to: type, output: path.path, progress: progress)
         return path
     }

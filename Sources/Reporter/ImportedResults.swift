@@ -93,7 +93,13 @@ public enum ImportedResults {
     public static func read(_ url: URL) throws(ImportError) -> [StoredRun] {
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw ImportError(description: "\(url.path): cannot read: \(error.localizedDescription)") }
-        guard let text = String(data: data, encoding: .utf8) else { throw ImportError(description: "\(url.path): not UTF-8 text") }
+        return try read(data: data, path: url.path)
+    }
+
+    /// The runs in llama-bench output held in memory; `path` names it in errors.
+    public static func read(data: Data, path: String) throws(ImportError) -> [StoredRun] {
+        let url = URL(fileURLWithPath: path)
+        guard let text = String(data: data, encoding: .utf8) else { throw ImportError(description: "\(path): not UTF-8 text") }
         let trimmed = text.drop { $0.isWhitespace }
         var rows: [(LlamaBenchRow, String)] = []
         if trimmed.first == "[" {

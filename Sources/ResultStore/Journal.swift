@@ -43,10 +43,14 @@ public final class Journal {
         guard FileManager.default.fileExists(atPath: path) else { return ([], nil) }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw StoreError("\(path): cannot read: \(error.localizedDescription)") }
+        return try read(bytes: [UInt8](data), path: path, tolerateTornTail: tolerateTornTail)
+    }
+
+    /// The entries of a journal's bytes, as `read(path:)` reads them; `path` names it in errors.
+    public static func read(bytes: [UInt8], path: String, tolerateTornTail: Bool = true) throws(StoreError) -> ([StoredRun], Int?) {
         var runs: [StoredRun] = []
         var lineStart = 0
         var lineNumber = 0
-        let bytes = [UInt8](data)
         let decoder = StoreJSON.decoder()
         while lineStart < bytes.count {
             lineNumber += 1

@@ -28,3 +28,71 @@ public enum GGUFFixtures {
         return try writer.bytes()
     }
 }
+
+extension GGUFFixtures {
+    /// The shape of a small Llama-family model the native engine loads.
+    public struct ModelShape: Sendable {
+        public var architecture = "llama"
+        public var layers = 1
+        public var width = 32
+        public var heads = 2
+        public var kvHeads = 1
+        public var feedForward = 64
+        public var vocabulary = 64
+        public var tied = true
+        public var type = TensorType.q8_0
+        public init() {}
+    }
+
+    /// A whole model file with no tokenizer (the engine does not read one): every tensor the
+    /// engine loads, matrices in `shape.type`, norms and biases in F32, then `metadata` laid
+    /// over the hyperparameters (to make them lie). A few kilobytes: a fuzzing seed as well.
+    public static func model(_ shape: ModelShape = ModelShape(), metadata: [(String, GGUFValue)] = []) throws -> [UInt8] {
+        let a = shape.architecture
+        let headDim = shape.width / shape.heads
+        var writer = GGUFWriter()
+        writer.set("general.architecture", .string(a))
+        writer.set("general.name", .string("slmbench fixture"))
+        writer.set("\(a).block_count", .uint32(UInt32(shape.layers)))
+        writer.set("\(a).context_length", .uint32(256))
+        writer.set("\(a).embedding_length", .uint32(UInt32(shape.width)))
+        writer.set("\(a).feed_forward_length", .uint32(UInt32(shape.feedForward)))
+        writer.set("\(a).attention.head_count", .uint32(UInt32(shape.heads)))
+        writer.set("\(a).attention.head_count_kv", .uint32(UInt32(shape.kvHeads)))
+        writer.set("\(a).rope.freq_base", .float32(10000))
+        writer.set("\(a).rope.dimension_count", .uint32(UInt32(headDim)))
+        writer.set("\(a).attention.layer_norm_rms_epsilon", .float32(1e-5))
+        for (key, value) in metadata { writer.set(key, value) }
+        var seed: UInt64 = 1
+        func add(_ name: String, _ dims: [Int], vector: Bool = false) throws {
+            seed += 1
+            let count = dims.reduce(1, *)
+            let type = vector ? TensorType.f32 : shape.type
+            let bytes = vector ? [Float](repeating: 1, count: count).withUnsafeBytes { Array($0) }
+                               : try Quantization.quantize(values(count, seed: seed, scale: 0.05), to: type)
+            writer.tensors.append(GGUFTensorSpec(name: name, shape: dims, type: type, bytes: bytes))
+        }
+        let (w, kv) = (shape.width, shape.kvHeads * headDim)
+        try add("token_embd.weight", [w, shape.vocabulary])
+        for layer in 0..<shape.layers {
+            let p = "blk.\(layer)."
+            try add(p + "attn_norm.weight", [w], vector: true)
+            try add(p + "attn_q.weight", [w, w])
+            try add(p + "attn_k.weight", [w, kv])
+            try add(p + "attn_v.weight", [w, kv])
+            if a == "qwen2" {
+                try add(p + "attn_q.bias", [w], vector: true)
+                try add(p + "attn_k.bias", [kv], vector: true)
+                try add(p + "attn_v.bias", [kv], vector: true)
+            }
+            try add(p + "attn_output.weight", [w, w])
+            try add(p + "ffn_norm.weight", [w], vector: true)
+            try add(p + "ffn_gate.weight", [w, shape.feedForward])
+            try add(p + "ffn_up.weight", [w, shape.feedForward])
+            try add(p + "ffn_down.weight", [shape.feedForward, w])
+        }
+        try add("output_norm.weight", [w], vector: true)
+        if !shape.tied { try add("output.weight", [w, shape.vocabulary]) }
+        return try writer.bytes()
+    }
+}

@@ -24,7 +24,7 @@ public enum CostFiles {
     static func assumption(_ node: SpecNode, min: Double, max: Double, seconds: Bool = false) throws(SpecError) -> Assumption {
         var value: Double?, source: String?
         for (k, v) in try node.mapping(allowed: ["value", "source"]) {
-            if k == "value" { value = seconds ? try v.seconds() : try v.number(min: min, max: max) } else { source = try v.string() }
+            if k == "value" { value = seconds ? try v.seconds(max: max) : try v.number(min: min, max: max) } else { source = try v.string() }
         }
         guard let value else { throw node.error("needs a value") }
         guard let source, !source.isEmpty else { throw node.error("needs a source: where the figure comes from") }
@@ -50,7 +50,7 @@ public enum CostFiles {
                         case "name": name = try v.string()
                         case "input": input = try v.number(min: 0, max: 1000)
                         case "output": output = try v.number(min: 0, max: 1000)
-                        case "ttft": optionTTFT = try v.seconds()
+                        case "ttft": optionTTFT = try v.seconds(max: 60)
                         default: source = try v.string()
                         }
                     }

@@ -29,12 +29,23 @@ public enum QualityError: Error, Sendable, CustomStringConvertible {
     case corpus(String)
     case tooShort(tokens: Int, needed: Int)
     case backend(String, BackendError)
+    /// A chunk length outside 16…`QualityEvaluation.maxContext`, or no variants to compare.
+    case badSetting(String)
+    /// A variant's vocabulary differs from the baseline's: their distributions cannot be compared.
+    case vocabularyMismatch(variant: String, vocabulary: Int, baseline: String, baselineVocabulary: Int)
+    /// A corpus token the baseline's vocabulary does not hold.
+    case tokenOutOfRange(token: Int32, vocabulary: Int)
 
     public var description: String {
         switch self {
         case let .corpus(m): return m
         case let .tooShort(tokens, needed): return "the corpus is \(tokens) tokens; one chunk needs \(needed) (use --context smaller, or a longer --corpus)"
         case let .backend(variant, e): return "\(variant): \(e.message)"
+        case let .badSetting(m): return m
+        case let .vocabularyMismatch(variant, vocabulary, baseline, baselineVocabulary):
+            return "\(variant) has a vocabulary of \(vocabulary) tokens, the baseline \(baseline) \(baselineVocabulary): only variants of the same model's weights can be compared"
+        case let .tokenOutOfRange(token, vocabulary):
+            return "the corpus encodes to token \(token), outside the baseline's vocabulary of \(vocabulary): the tokenizer does not belong to this model"
         }
     }
 }
@@ -81,6 +92,10 @@ public struct QualityEvaluation {
     public var context: Int
     public var chunks: Int
 
+    /// The longest chunk: the baseline's log-probabilities for half a chunk (× the vocabulary) are
+    /// held in memory, 800 MB at this length with SmolLM2's 49,152 tokens.
+    public static let maxContext = 8192
+
     public init(context: Int = 512, chunks: Int = 8) {
         self.context = context
         self.chunks = chunks
@@ -89,6 +104,9 @@ public struct QualityEvaluation {
     /// `tokens` is the tokenized corpus; `variants[0]` is the baseline.
     public func run(tokens: [Int32], corpus: String, variants: [Variant], threads: Int,
                     progress: (String) -> Void = { _ in }) throws(QualityError) -> Report {
+        guard context >= 16, context <= Self.maxContext else { throw .badSetting("the chunk length must be 16 to \(Self.maxContext) tokens, got \(context)") }
+        guard chunks >= 1 else { throw .badSetting("at least one chunk is needed, got \(chunks)") }
+        guard !variants.isEmpty else { throw .badSetting("no variants to evaluate") }
         guard tokens.count >= context else { throw .tooShort(tokens: tokens.count, needed: context) }
         let chunkCount = min(chunks, tokens.count / context)
         let first = context / 2
@@ -97,7 +115,12 @@ public struct QualityEvaluation {
             catch { throw .backend(v.label, error) }
         }
         defer { for v in variants { v.backend.unload() } }
+        // Every buffer below is sized by the baseline's vocabulary.
         let vocabulary = variants[0].backend.vocabularySize
+        for v in variants.dropFirst() where v.backend.vocabularySize != vocabulary {
+            throw .vocabularyMismatch(variant: v.label, vocabulary: v.backend.vocabularySize, baseline: variants[0].label, baselineVocabulary: vocabulary)
+        }
+        if let outside = tokens.first(where: { $0 < 0 || Int($0) >= vocabulary }) { throw .tokenOutOfRange(token: outside, vocabulary: vocabulary) }
         var logLikelihood = [Double](repeating: 0, count: variants.count)
         var kl = [Double](repeating: 0, count: variants.count), agree = [Int](repeating: 0, count: variants.count)
         var scored = 0
@@ -112,6 +135,9 @@ public struct QualityEvaluation {
                 for position in first..<(context - 1) {
                     let row = position - first
                     let logits = v.backend.logits(position)
+                    guard logits.count == vocabulary else {
+                        throw .vocabularyMismatch(variant: v.label, vocabulary: logits.count, baseline: variants[0].label, baselineVocabulary: vocabulary)
+                    }
                     var lp = [Float](repeating: 0, count: vocabulary)
                     let top = Self.logSoftmax(logits, into: &lp)
                     logLikelihood[index] += Double(lp[Int(input[position + 1])])

@@ -71,12 +71,10 @@ public enum RunLauncher {
         switch report.outcome {
         case let .completed(metrics, backend):
             do {
-                let samples = try ProtocolJSON.read(RunSamples.self, from: metrics)
-                let identity = try ProtocolJSON.read(BackendIdentity.self, from: backend)
-                guard !samples.repetitions.isEmpty else { throw ResultProblem("metrics.repetitions is empty") }
+                let (samples, identity, derived) = try result(metrics: metrics, backend: backend, peakRSSBytes: report.peakRSSBytes)
                 record.samples = samples
                 record.backend = identity
-                record.metrics = RunMetrics(samples: samples, peakRSSBytes: report.peakRSSBytes)
+                record.metrics = derived
             } catch {
                 record.status = .protocol
                 record.reason = "the result line's metrics are not a run's samples: \(ProtocolJSON.describe(error))"
@@ -90,6 +88,16 @@ public enum RunLauncher {
         case let .launchFailed(message): record.reason = message
         }
         return record
+    }
+}
+
+extension RunLauncher {
+    /// A result line's samples and backend, and the metrics they give; the error names the field.
+    public static func result(metrics: JSONValue, backend: JSONValue, peakRSSBytes: Int?) throws -> (RunSamples, BackendIdentity, RunMetrics) {
+        let samples = try ProtocolJSON.read(RunSamples.self, from: metrics)
+        let identity = try ProtocolJSON.read(BackendIdentity.self, from: backend)
+        guard !samples.repetitions.isEmpty else { throw ResultProblem("metrics.repetitions is empty") }
+        return (samples, identity, RunMetrics(samples: samples, peakRSSBytes: peakRSSBytes))
     }
 }
 

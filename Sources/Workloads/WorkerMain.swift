@@ -10,18 +10,11 @@ public enum WorkerMain {
             emit(error: "no-request", "no request line on stdin")
             return 0
         }
-        let request: WorkerRequest
-        do { request = try JSONDecoder().decode(WorkerRequest.self, from: Data(line.utf8)) } catch {
-            emit(error: "bad-request", "the request line is not a worker request: \(ProtocolJSON.describe(error))")
-            return 0
-        }
-        guard request.protocol == WorkerProtocol.version else {
-            emit(error: "protocol-version", "this worker speaks protocol \(WorkerProtocol.version), the request is \(request.protocol)")
-            return 0
-        }
         let spec: RunSpec
-        do { spec = try ProtocolJSON.read(RunSpec.self, from: request.run) } catch {
-            emit(error: "bad-request", "run: \(ProtocolJSON.describe(error))")
+        switch request(line) {
+        case let .success((_, run)): spec = run
+        case let .failure(error):
+            emit(error: error.code, error.message)
             return 0
         }
         guard let backend = BackendRegistry.make(spec.backend) else {
@@ -44,6 +37,20 @@ public enum WorkerMain {
             emit(error: "internal", "\(error)")
         }
         return 0
+    }
+
+    /// The request line read as the worker reads it: the request and its run, or the error line's code and message.
+    public static func request(_ line: String) -> Result<(WorkerRequest, RunSpec), BackendError> {
+        let request: WorkerRequest
+        do { request = try JSONDecoder().decode(WorkerRequest.self, from: Data(line.utf8)) } catch {
+            return .failure(BackendError("bad-request", "the request line is not a worker request: \(ProtocolJSON.describe(error))"))
+        }
+        guard request.protocol == WorkerProtocol.version else {
+            return .failure(BackendError("protocol-version", "this worker speaks protocol \(WorkerProtocol.version), the request is \(request.protocol)"))
+        }
+        do { return .success((request, try ProtocolJSON.read(RunSpec.self, from: request.run))) } catch {
+            return .failure(BackendError("bad-request", "run: \(ProtocolJSON.describe(error))"))
+        }
     }
 
     static func emit(error code: String, _ message: String) {

@@ -22,11 +22,16 @@ struct CostOptions: ParsableArguments {
     @Option(help: "Workload: output tokens per request.") var outputTokens: Double?
 
     func validate() throws {
+        // The device's economics and the request rate divide or scale every figure: zero, a
+        // negative value, NaN or infinity would print nonsense (a zero lifetime divides by zero).
         for (flag, value) in [("--price-usd", priceUsd), ("--hourly-usd", hourlyUsd), ("--lifetime-years", lifetimeYears), ("--load-watts", loadWatts),
-                              ("--idle-watts", idleWatts), ("--electricity-usd-per-kwh", electricityUsdPerKwh), ("--requests-per-day", requestsPerDay),
-                              ("--input-tokens", inputTokens), ("--output-tokens", outputTokens)] {
+                              ("--idle-watts", idleWatts), ("--electricity-usd-per-kwh", electricityUsdPerKwh), ("--requests-per-day", requestsPerDay)] {
+            if let value, !(value > 0 && value.isFinite) { throw ValidationError("\(flag) must be a positive number, got \(value)") }
+        }
+        for (flag, value) in [("--input-tokens", inputTokens), ("--output-tokens", outputTokens)] {
             if let value, !(value >= 0 && value.isFinite) { throw ValidationError("\(flag) must be a non-negative number, got \(value)") }
         }
+        if inputTokens == 0 && outputTokens == 0 { throw ValidationError("--input-tokens and --output-tokens are both 0: a request of no tokens has no cost per token") }
         if let utilisation, !(utilisation > 0 && utilisation <= 1) { throw ValidationError("--utilisation must be in (0, 1], got \(utilisation)") }
     }
 

@@ -31,7 +31,9 @@ struct Quality: ParsableCommand {
 
     func validate() throws {
         for t in types { _ = try Models.type(t, flag: "--type") }
-        guard context >= 16 else { throw ValidationError("--context must be at least 16 tokens, got \(context)") }
+        guard context >= 16, context <= QualityEvaluation.maxContext else {
+            throw ValidationError("--context must be 16 to \(QualityEvaluation.maxContext) tokens, got \(context)")
+        }
         guard chunks >= 1 else { throw ValidationError("--chunks must be at least 1, got \(chunks)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard BackendRegistry.names.contains(backend) else { throw ValidationError("--backend must be \(BackendRegistry.names.joined(separator: " or ")), got '\(backend)'") }

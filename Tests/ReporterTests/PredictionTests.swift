@@ -203,6 +203,20 @@ struct ImportedResultsTests {
         }
     }
 
+    /// Swift reads "\r\n" as one Character, so splitting on "\n" alone left a CRLF file one line long.
+    @Test func crlfFilesReadAsTheirLFForms() throws {
+        let csv = try String(contentsOf: Self.fixtures.appendingPathComponent("llama-bench-smollm2-q8_0.csv"), encoding: .utf8)
+        let json = try String(contentsOf: Self.fixtures.appendingPathComponent("llama-bench-smollm2-q4_0.json"), encoding: .utf8)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [Any])
+        let jsonl = try rows.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        for (lf, name) in [(csv, "x.csv"), (jsonl, "x.jsonl")] {
+            let crlf = lf.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\r\n")
+            let expected = try ImportedResults.read(data: Data(lf.utf8), path: name)
+            let read = try ImportedResults.read(data: Data(crlf.utf8), path: name)
+            #expect(read.map(\.config) == expected.map(\.config) && !read.isEmpty, "\(name)")
+        }
+    }
+
     @Test func malformedFilesAreNamedWithTheirPosition() throws {
         let dir = try TestPaths.temporaryDirectory()
         func attempt(_ name: String, _ text: String) -> String {

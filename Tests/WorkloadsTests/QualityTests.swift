@@ -1,4 +1,4 @@
-import Backends
+@testable import Backends
 import Foundation
 import ModelFormat
 import TestSupport
@@ -44,6 +44,55 @@ struct QualityTests {
         #expect(throws: QualityError.self) { try Corpus.load(empty.path) }
         #expect(throws: QualityError.self) {
             try QualityEvaluation(context: 512).run(tokens: [1, 2, 3], corpus: "x", variants: [], threads: 1)
+        }
+    }
+
+    /// A backend whose logits are all zero over a vocabulary of a chosen size, loaded instantly.
+    final class FlatBackend: InferenceBackend {
+        let vocabulary: Int
+        var row: [Float]
+        init(vocabulary: Int) { self.vocabulary = vocabulary; row = [Float](repeating: 0, count: vocabulary) }
+        var identity: BackendIdentity { BackendIdentity(name: "flat", version: "1", build: [:]) }
+        var capabilities: BackendCapabilities {
+            BackendCapabilities(types: ["*"], maxSequences: 1, kvTypes: ["f32"], threads: false, perTokenTimes: false, logits: true)
+        }
+        func load(modelPath: String, options: LoadOptions) throws(BackendError) {}
+        var vocabularySize: Int { vocabulary }
+        func prefill(_ tokens: [Int32], sequence: Int, allLogits: Bool) throws(BackendError) -> CallTiming {
+            CallTiming(startNanoseconds: 0, endNanoseconds: 1)
+        }
+        func decode(_ steps: [(sequence: Int, token: Int32)]) throws(BackendError) -> CallTiming { CallTiming(startNanoseconds: 0, endNanoseconds: 1) }
+        func logits(_ i: Int) -> UnsafeBufferPointer<Float> { row.withUnsafeBufferPointer { $0 } }
+        func clear(sequence: Int) {}
+        var memory: BackendMemory { BackendMemory() }
+        func unload() {}
+    }
+
+    /// The KL buffers are sized by the baseline's vocabulary: a variant with another is refused
+    /// by name, whichever side is larger, instead of read or written past the end.
+    @Test(arguments: [(64, 80), (80, 64)])
+    func aVariantWithAnotherVocabularyIsRefused(baseline: Int, variant: Int) throws {
+        let variants = [QualityEvaluation.Variant(label: "F32", backend: FlatBackend(vocabulary: baseline), path: "a.gguf"),
+                        QualityEvaluation.Variant(label: "other", backend: FlatBackend(vocabulary: variant), path: "b.gguf")]
+        let tokens = (0..<64).map { Int32($0 % 60) }
+        do {
+            _ = try QualityEvaluation(context: 32, chunks: 1).run(tokens: tokens, corpus: "x", variants: variants, threads: 1)
+            Issue.record("compared a \(variant)-token vocabulary with a \(baseline)-token one")
+        } catch {
+            #expect(error.description.contains("other") && error.description.contains("\(variant)") && error.description.contains("\(baseline)"), "\(error)")
+        }
+    }
+
+    @Test func tokensOutsideTheVocabularyAndBadSettingsAreRefused() throws {
+        let variants = [QualityEvaluation.Variant(label: "F32", backend: FlatBackend(vocabulary: 64), path: "a.gguf")]
+        #expect(throws: QualityError.self) {
+            try QualityEvaluation(context: 32, chunks: 1).run(tokens: [Int32](repeating: 64, count: 64), corpus: "x", variants: variants, threads: 1)
+        }
+        #expect(throws: QualityError.self) {
+            try QualityEvaluation(context: 0, chunks: 1).run(tokens: [1, 2, 3], corpus: "x", variants: variants, threads: 1)
+        }
+        #expect(throws: QualityError.self) {
+            try QualityEvaluation(context: 32, chunks: 1).run(tokens: [Int32](repeating: 1, count: 64), corpus: "x", variants: [], threads: 1)
         }
     }
 }

@@ -26,7 +26,9 @@ public final class ModelPreparer: @unchecked Sendable {
         switch reference {
         case let .known(model):
             let path = cache.path(of: model).path
-            if let file = try? GGUFFile(path: path) { return try ModelShape(file: file) }
+            if let file = try? GGUFFile(path: path) {
+                do { return try ModelShape(file: file) } catch { throw PrepareError("\(path): \(error)") }
+            }
             guard let preset = ArchitecturePreset.named(model.name) else { throw PrepareError("\(model.name) is not in the cache; run `slmbench models fetch \(model.name)`") }
             return ModelShape(preset: preset)
         case let .synthetic(preset): return ModelShape(preset: preset)
@@ -71,7 +73,7 @@ public final class ModelPreparer: @unchecked Sendable {
         let file: GGUFFile
         do { file = try GGUFFile(path: path.path) } catch { throw PrepareError("\(path.path): \(error)") }
         let digest: String
-        do { digest = try ModelFetcher.sha256(of: path) } catch { throw PrepareError("\(path.path): \(error)") }
+        do { digest = try ModelFetcher.sha256(of: path) } catch { throw PrepareError(error.description) } // names the file
         let prepared = PreparedModel(path: path.path, name: name, sha256: digest, sizeBytes: file.fileSize,
                                      parameters: file.tensors.map(\.elementCount).reduce(0, +), synthetic: synthetic)
         lock.withLock { made[key] = prepared }

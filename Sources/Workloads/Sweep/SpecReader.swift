@@ -17,6 +17,32 @@ public struct SpecError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 }
 
+/// What a spec may ask for. A mistyped or hostile spec (`prompt: 0..9223372036854775807`) is an
+/// error naming its key, not a trap or an attempt to build billions of runs. docs/sweep-spec.md
+/// states these bounds.
+public enum SpecLimits {
+    /// Values one axis may list or a range may produce.
+    public static let valuesPerAxis = 1024
+    /// Grid points (the product of the axes' value counts, before filters).
+    public static let gridPoints = 100_000
+    public static let threads = 4096
+    public static let batch = 4096
+    /// Prompt, generated and depth tokens per sequence.
+    public static let tokens = 1 << 20
+    public static let warmup = 1000
+    public static let repetitions = 10_000
+    public static let timeoutSeconds = 7 * 86_400.0
+    public static let cooldownSeconds = 3600.0
+    /// Quality chunk length: the baseline's log-probabilities for half a chunk are held in memory.
+    public static let qualityContext = QualityEvaluation.maxContext
+    public static let qualityChunks = 10_000
+
+    /// `168h`, `1h` or `90s`.
+    static func duration(_ seconds: Double) -> String {
+        seconds.truncatingRemainder(dividingBy: 3600) == 0 ? "\(Int(seconds / 3600))h" : "\(Int(seconds))s"
+    }
+}
+
 /// Typed, located reads from a YAML node tree. Every failure names the file, the line and the key.
 struct SpecNode {
     let node: Node
@@ -85,11 +111,12 @@ struct SpecNode {
         return s.string
     }
 
-    func int(min: Int? = nil) throws(SpecError) -> Int {
+    func int(min: Int? = nil, max: Int? = nil) throws(SpecError) -> Int {
         guard case let .scalar(s) = node, s.style == .plain, let v = Int(s.string) else {
             throw error("expected an integer, got \(shown)")
         }
         if let min, v < min { throw error("must be at least \(min), got \(v)") }
+        if let max, v > max { throw error("must be at most \(max), got \(v)") }
         return v
     }
 
@@ -127,53 +154,74 @@ struct SpecNode {
         return Int(value)
     }
 
-    /// Seconds written as `90`, `90s`, `5m` or `1h`.
-    func seconds() throws(SpecError) -> Double {
+    /// Seconds written as `90`, `90s`, `5m` or `1h`, from 0 up to `max` seconds.
+    func seconds(max: Double) throws(SpecError) -> Double {
         guard case let .scalar(s) = node else { throw error("expected a duration like 90s or 5m, got \(shown)") }
         let text = s.string.trimmingCharacters(in: .whitespaces)
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let v = Double(text.dropLast(suffix.count)), v >= 0 { return v * scale }
+        var value: Double?
+        if let v = Double(text) { value = v }
+        for (suffix, scale) in units where value == nil && text.hasSuffix(suffix) {
+            value = Double(text.dropLast(suffix.count)).map { $0 * scale }
         }
-        if let v = Double(text), v >= 0 { return v }
-        throw error("expected a duration like 90s or 5m, got \(shown)")
+        // NaN fails both comparisons; infinity and 1e300 fail the second.
+        guard let value, value >= 0, value <= max else {
+            throw error("expected a duration from 0 to \(SpecLimits.duration(max)) like 90s or 5m, got \(shown)")
+        }
+        return value
     }
 
-    /// Integers as a list, a single value, `a..b`, or `{from, to, step}` / `{from, to, times}`.
-    func integers(min: Int) throws(SpecError) -> [Int] {
+    /// Integers from `min` to `max` as a list, a single value, `a..b`, or `{from, to, step}` /
+    /// `{from, to, times}`; at most `SpecLimits.valuesPerAxis` of them. Every bound is checked
+    /// before a value is made, so `0..9223372036854775807` is an error, not an attempt.
+    func integers(min: Int, max: Int) throws(SpecError) -> [Int] {
+        func within(_ what: String, _ v: Int) throws(SpecError) {
+            guard v >= min, v <= max else { throw error("\(what) \(v) is outside \(min)...\(max)") }
+        }
+        func tooMany() -> SpecError {
+            error("gives more than \(SpecLimits.valuesPerAxis) values; an axis holds at most \(SpecLimits.valuesPerAxis)")
+        }
         if case let .scalar(s) = node, s.style == .plain, s.string.contains("..") {
             let parts = s.string.components(separatedBy: "..")
             guard parts.count == 2, let a = Int(parts[0].trimmingCharacters(in: .whitespaces)),
                   let b = Int(parts[1].trimmingCharacters(in: .whitespaces)) else {
                 throw error("expected a range like 1..4, got \(shown)")
             }
-            guard a >= min, b >= a else { throw error("range \(a)..\(b) must run upwards from at least \(min)") }
+            guard b >= a else { throw error("range \(a)..\(b) must run upwards") }
+            try within("range start", a)
+            try within("range end", b)
+            guard b - a < SpecLimits.valuesPerAxis else { throw tooMany() }
             return Array(a...b)
         }
         if case .mapping = node {
             var from: Int?, to: Int?, step: Int?, times: Int?
             for (key, value) in try mapping(allowed: ["from", "to", "step", "times"]) {
                 switch key {
-                case "from": from = try value.int(min: min)
-                case "to": to = try value.int(min: min)
-                case "step": step = try value.int(min: 1)
-                default: times = try value.int(min: 2)
+                case "from": from = try value.int(min: min, max: max)
+                case "to": to = try value.int(min: min, max: max)
+                case "step": step = try value.int(min: 1, max: max)
+                default: times = try value.int(min: 2, max: max)
                 }
             }
             guard let from, let to else { throw error("a range needs both from and to") }
             guard to >= from else { throw error("to (\(to)) is below from (\(from))") }
             guard step == nil || times == nil else { throw error("give step or times, not both") }
+            if times != nil && from == 0 { throw error("a range with times cannot start from 0 (it would never grow)") }
             var values: [Int] = []
             var v = from
-            while v <= to && values.count < 10_000 {
+            while v <= to {
+                guard values.count < SpecLimits.valuesPerAxis else { throw tooMany() }
                 values.append(v)
-                if let times { v *= times } else { v += step ?? 1 }
+                let (next, overflow) = times.map { v.multipliedReportingOverflow(by: $0) } ?? v.addingReportingOverflow(step ?? 1)
+                if overflow { break }
+                v = next
             }
             return values
         }
         var out: [Int] = []
-        for item in list() { out.append(try item.int(min: min)) }
+        for item in list() { out.append(try item.int(min: min, max: max)) }
         guard !out.isEmpty else { throw error("the list is empty") }
+        guard out.count <= SpecLimits.valuesPerAxis else { throw tooMany() }
         return out
     }
 

@@ -62,12 +62,17 @@ public struct ModelShape: Sendable, Equatable {
     /// engine's scratch for a token batch, logits, and the process itself.
     public func predictedBytes(type: TensorType?, batch: Int, context: Int, kvBytes: Int, batchTokens: Int) -> Int? {
         guard let weights = weightBytes(type: type) else { return nil }
-        let kv = 2 * layers * kvHeads * headDimension * context * batch * kvBytes
-        let activations = batchTokens * (4 * embedding + 3 * feedForward + 2 * kvHeads * headDimension) * 4
-        let attention = batchTokens * context * 4 * 2
-        let logits = vocabulary * max(batch, 1) * 4 * 2
-        let process = 48 << 20
-        return weights + kv + activations + attention + logits + process
+        // In floating point: a file's metadata may claim any layer or head count, and the
+        // product of those with the spec's context and batch can pass Int.max.
+        let (layers, kvWidth, context) = (Double(layers), Double(kvHeads) * Double(headDimension), Double(context))
+        let (batch, tokens) = (Double(batch), Double(batchTokens))
+        let kv = 2 * layers * kvWidth * context * batch * Double(kvBytes)
+        let activations = tokens * (4 * Double(embedding) + 3 * Double(feedForward) + 2 * kvWidth) * 4
+        let attention = tokens * context * 4 * 2
+        let logits = Double(vocabulary) * max(batch, 1) * 4 * 2
+        let process = Double(48 << 20)
+        let total = Double(weights) + kv + activations + attention + logits + process
+        return total < Double(Int.max) ? Int(max(total, 0)) : Int.max
     }
 }
 

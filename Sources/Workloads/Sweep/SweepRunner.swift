@@ -158,7 +158,7 @@ public final class SweepRunner: @unchecked Sendable {
     /// the median of all the sweep's references, and the runs executed next to it (between it
     /// and the references before and after it). The median, not the first reference, is the
     /// baseline, so one odd reference — the first included — marks only its own neighbourhood.
-    static func driftFlags(journalOrder: [StoredRun], threshold: Double) -> Set<String> {
+    public static func driftFlags(journalOrder: [StoredRun], threshold: Double) -> Set<String> {
         var references: [(key: String, value: Double?)] = []
         var segments: [[String]] = [[]] // segments[i]: runs after reference i − 1 and before reference i
         var seen = Set<String>()
@@ -229,7 +229,11 @@ public final class SweepRunner: @unchecked Sendable {
         try? store.saveModel(sha256: model.sha256, name: model.name, type: p.type, size: model.sizeBytes, params: model.parameters,
                              synthetic: model.synthetic)
         let m = plan.spec.measurement
-        let command = WorkerCommand.parse(p.backend, arguments: plan.spec.backendArguments[p.backend] ?? [])!
+        // The spec reader checks every backend (the reference's too); a plan built some other way
+        // still gets a recorded failure here, not a crash of the whole sweep.
+        guard let command = WorkerCommand.parse(p.backend, arguments: plan.spec.backendArguments[p.backend] ?? []) else {
+            return stored(.launch, "backend '\(p.backend)' is not native, llama.cpp or cmd:PROGRAM")
+        }
         let spec = RunSpec(backend: p.backend.hasPrefix("cmd:") ? "cmd" : p.backend, model: model.path, modelName: model.name,
                            type: p.type == "stored" ? nil : p.type, threads: p.threads, batch: p.batch, promptTokens: p.prompt,
                            genTokens: p.gen, kvType: p.kv, warmup: m.warmup, repetitions: m.minRepetitions,
@@ -280,7 +284,8 @@ public final class SweepRunner: @unchecked Sendable {
         do {
             let prepared = try preparer.prepare(p.model, type: "stored")
             let corpus = try Corpus.load(q.corpus)
-            let file = try GGUFFile(path: prepared.path)
+            let file: GGUFFile
+            do { file = try GGUFFile(path: prepared.path) } catch { throw PrepareError("\(prepared.path): \(error)") }
             let tokens = try Tokenizer(file: file).encode(corpus.text).map(Int32.init)
             var variants = [QualityEvaluation.Variant(label: "F32", backend: BackendRegistry.make("native")!,
                                                       path: try preparer.prepare(p.model, type: "f32").path)]

@@ -167,40 +167,79 @@ public struct SweepSpec: Sendable, Equatable {
 
     private mutating func readAxes(_ node: SpecNode) throws(SpecError) {
         for (axis, value) in try node.mapping(allowed: Self.axisNames) {
-            switch axis {
-            case "model":
-                models = try value.strings()
-                for (item, name) in zip(value.list(), models) { _ = try ModelReference.parse(name, at: item) }
-            case "type":
-                types = try value.strings().map { $0.lowercased() }
-                for (item, name) in zip(value.list(), types) where name != "stored" {
-                    guard TensorType(name: name) != nil else {
-                        throw item.error("'\(name)' is not a tensor type; use stored or one of \(TensorType.quantizableNames.joined(separator: ", "))")
-                    }
+            if let bounds = Self.integerAxes[axis] {
+                let values = try value.integers(min: bounds.lowerBound, max: bounds.upperBound)
+                switch axis {
+                case "threads": threads = values
+                case "batch": batches = values
+                case "prompt": prompts = values
+                case "gen": gens = values
+                default: depths = values
                 }
-            case "backend":
-                backends = try value.strings()
-                for (item, name) in zip(value.list(), backends) {
-                    guard WorkerCommand.parse(name) != nil else { throw item.error("'\(name)' is not native, llama.cpp or cmd:PROGRAM") }
-                }
-            case "threads": threads = try value.integers(min: 1)
-            case "batch": batches = try value.integers(min: 1)
-            case "prompt": prompts = try value.integers(min: 0)
-            case "gen": gens = try value.integers(min: 0)
-            case "depth": depths = try value.integers(min: 0)
-            case "kv":
-                kvTypes = try value.strings().map { $0.lowercased() }
-                for (item, kv) in zip(value.list(), kvTypes) where !["f32", "f16"].contains(kv) {
-                    throw item.error("expected f32 or f16, got \(item.shown)")
-                }
-            default:
-                placements = try value.strings()
-                for (item, p) in zip(value.list(), placements) {
-                    guard Placement(p) != nil else {
-                        throw item.error("expected none, compact, spread, physical-only, performance-cores, numa-node:N or a CPU list like 0,2, got \(item.shown)")
-                    }
-                }
+                continue
             }
+            _ = try value.strings()
+            let items = value.list()
+            guard items.count <= SpecLimits.valuesPerAxis else {
+                throw value.error("lists \(items.count) values; an axis holds at most \(SpecLimits.valuesPerAxis)")
+            }
+            var values: [String] = []
+            for item in items { values.append(try Self.axisValue(axis, item)) }
+            switch axis {
+            case "model": models = values
+            case "type": types = values
+            case "backend": backends = values
+            case "kv": kvTypes = values
+            default: placements = values
+            }
+        }
+        // Bound the plan before anything enumerates it: the product of the value counts.
+        var points = 1
+        for count in [models.count, types.count, backends.count, threads.count, batches.count, prompts.count, gens.count,
+                      kvTypes.count, placements.count, depths.count] {
+            let (product, overflow) = points.multipliedReportingOverflow(by: max(count, 1))
+            guard !overflow, product <= SpecLimits.gridPoints else {
+                throw node.error("the axes cross into more than \(SpecLimits.gridPoints) grid points; a sweep holds at most \(SpecLimits.gridPoints) (split it, or list fewer values)")
+            }
+            points = product
+        }
+    }
+
+    /// The integer axes and the values each may take.
+    static let integerAxes: [String: ClosedRange<Int>] = [
+        "threads": 1...SpecLimits.threads, "batch": 1...SpecLimits.batch,
+        "prompt": 0...SpecLimits.tokens, "gen": 0...SpecLimits.tokens, "depth": 0...SpecLimits.tokens,
+    ]
+
+    /// One value of a text axis, checked as the axis requires (and lower-cased where the axis is
+    /// case-blind); the axes and `reference.config` share these checks.
+    static func axisValue(_ axis: String, _ item: SpecNode) throws(SpecError) -> String {
+        let text = try item.string()
+        switch axis {
+        case "model":
+            _ = try ModelReference.parse(text, at: item)
+            return text
+        case "type":
+            let name = text.lowercased()
+            guard name == "stored" || TensorType(name: name) != nil else {
+                throw item.error("'\(name)' is not a tensor type; use stored or one of \(TensorType.quantizableNames.joined(separator: ", "))")
+            }
+            return name
+        case "backend":
+            guard WorkerCommand.parse(text) != nil else { throw item.error("'\(text)' is not native, llama.cpp or cmd:PROGRAM") }
+            return text
+        case "kv":
+            let kv = text.lowercased()
+            guard ["f32", "f16"].contains(kv) else { throw item.error("expected f32 or f16, got \(item.shown)") }
+            return kv
+        case "placement":
+            guard Placement(text) != nil else {
+                throw item.error("expected none, compact, spread, physical-only, performance-cores, numa-node:N or a CPU list like 0,2, got \(item.shown)")
+            }
+            return text
+        default:
+            guard let bounds = integerAxes[axis] else { throw item.error("'\(axis)' is not an axis") }
+            return String(try item.int(min: bounds.lowerBound, max: bounds.upperBound))
         }
     }
 
@@ -222,15 +261,15 @@ public struct SweepSpec: Sendable, Equatable {
         for (key, value) in try node.mapping(allowed: ["warmup", "min_repetitions", "max_repetitions", "target_ci", "high_cv",
                                                         "timeout", "cooldown", "memory_limit", "seed"]) {
             switch key {
-            case "warmup": measurement.warmup = try value.int(min: 0)
-            case "min_repetitions": measurement.minRepetitions = try value.int(min: 1)
-            case "max_repetitions": measurement.maxRepetitions = try value.int(min: 1)
+            case "warmup": measurement.warmup = try value.int(min: 0, max: SpecLimits.warmup)
+            case "min_repetitions": measurement.minRepetitions = try value.int(min: 1, max: SpecLimits.repetitions)
+            case "max_repetitions": measurement.maxRepetitions = try value.int(min: 1, max: SpecLimits.repetitions)
             case "target_ci": measurement.targetHalfWidth = try value.fraction()
             case "high_cv": measurement.highCV = try value.fraction()
             case "timeout":
-                measurement.timeoutSeconds = try value.seconds()
+                measurement.timeoutSeconds = try value.seconds(max: SpecLimits.timeoutSeconds)
                 guard measurement.timeoutSeconds > 0 else { throw value.error("must be positive") }
-            case "cooldown": measurement.cooldownSeconds = try value.seconds()
+            case "cooldown": measurement.cooldownSeconds = try value.seconds(max: SpecLimits.cooldownSeconds)
             case "memory_limit": measurement.memoryLimitBytes = try value.bytes()
             default: measurement.seed = UInt64(try value.int(min: 0))
             }
@@ -246,7 +285,9 @@ public struct SweepSpec: Sendable, Equatable {
             case "every": reference.every = try value.int(min: 0)
             case "drift": reference.drift = try value.fraction()
             default:
-                for (axis, v) in try value.mapping(allowed: Self.axisNames) { reference.config[axis] = try v.string() }
+                // Checked now, as the axes are: a bad value here would otherwise surface only
+                // when the sweep reaches its first reference run.
+                for (axis, v) in try value.mapping(allowed: Self.axisNames) { reference.config[axis] = try Self.axisValue(axis, v) }
             }
         }
     }
@@ -257,9 +298,9 @@ public struct SweepSpec: Sendable, Equatable {
         for (key, value) in try node.mapping(allowed: ["enabled", "context", "chunks", "threads", "corpus"]) {
             switch key {
             case "enabled": quality.enabled = try value.bool()
-            case "context": quality.context = try value.int(min: 16)
-            case "chunks": quality.chunks = try value.int(min: 1)
-            case "threads": quality.threads = try value.int(min: 1)
+            case "context": quality.context = try value.int(min: 16, max: SpecLimits.qualityContext)
+            case "chunks": quality.chunks = try value.int(min: 1, max: SpecLimits.qualityChunks)
+            case "threads": quality.threads = try value.int(min: 1, max: SpecLimits.threads)
             default: quality.corpus = try value.string()
             }
         }
