@@ -27,12 +27,13 @@
 # and the kernel level each run used (`kernels` in the backend's build info) is in the table.
 #
 #   scripts/bench/instructions.sh [--base BINARY | --base-counts FILE] [--out FOLDER]
-#                                 [--threshold PERCENT] [--cache-sim] [BINARY]
+#                                 [--threshold PERCENT] [--cache-sim] [BINARY | --new-counts FILE]
 #
 # BINARY (default .build/release/slmbench, built if needed) is measured; with --base (another
 # slmbench binary) or --base-counts (the counts.tsv of an earlier measurement) the two are
 # compared per row, and a row whose count grew by more than --threshold (default 1%) is a
-# regression. --cache-sim also simulates the caches (D1 and LL misses per token; about twice
+# regression. --new-counts compares two earlier measurements without measuring anything (so
+# measurements can run side by side: the counts do not depend on the load). --cache-sim also simulates the caches (D1 and LL misses per token; about twice
 # the time). Writes FOLDER/counts.tsv (base-counts.tsv too), FOLDER/instructions.md, the
 # cachegrind files and logs; prints the table.
 # Exit: 0 no regression (or nothing to compare), 2 regression, 1 error, 64 usage.
@@ -40,6 +41,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 base=
 base_counts=
+new_counts=
 out=
 threshold=1
 cache_sim=no
@@ -48,37 +50,46 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --base) base=${2:?--base needs a binary}; shift 2 ;;
     --base-counts) base_counts=${2:?--base-counts needs a file}; shift 2 ;;
+    --new-counts) new_counts=${2:?--new-counts needs a file}; shift 2 ;;
     --out) out=${2:?--out needs a folder}; shift 2 ;;
     --threshold) threshold=${2%\%}; shift 2 ;;
     --cache-sim) cache_sim=yes; shift ;;
-    -*) echo "instructions: unknown option '$1' (known: --base, --base-counts, --out, --threshold, --cache-sim)" >&2; exit 64 ;;
+    -*) echo "instructions: unknown option '$1' (known: --base, --base-counts, --new-counts, --out, --threshold, --cache-sim)" >&2; exit 64 ;;
     *) [ -z "$binary" ] || { echo "instructions: one BINARY only, got '$binary' and '$1'" >&2; exit 64; }; binary=$1; shift ;;
   esac
 done
 if [ -n "$base" ] && [ -n "$base_counts" ]; then echo "instructions: give --base or --base-counts, not both" >&2; exit 64; fi
-if ! [[ "$threshold" =~ ^[0-9]+(\.[0-9]+)?$ ]]; then echo "instructions: --threshold takes a percentage like 1 or 0.5%, got '$threshold'" >&2; exit 64; fi
-command -v valgrind >/dev/null || { echo "instructions: valgrind is missing; scripts/bootstrap.sh installs it" >&2; exit 1; }
-if [ -z "$binary" ]; then
-  swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
-  binary=.build/release/slmbench
+if [ -n "$new_counts" ] && { [ -n "$binary" ] || [ -n "$base" ] || [ -z "$base_counts" ]; }; then
+  echo "instructions: --new-counts compares with --base-counts and measures nothing (no BINARY, no --base)" >&2; exit 64
 fi
-for b in "$binary" ${base:+"$base"}; do
-  [ -x "$b" ] || { echo "instructions: $b is not an executable slmbench binary" >&2; exit 1; }
+if ! [[ "$threshold" =~ ^[0-9]+(\.[0-9]+)?$ ]]; then echo "instructions: --threshold takes a percentage like 1 or 0.5%, got '$threshold'" >&2; exit 64; fi
+for f in "$base_counts" "$new_counts"; do
+  [ -z "$f" ] || [ -f "$f" ] || { echo "instructions: counts file $f does not exist" >&2; exit 1; }
 done
-[ -z "$base_counts" ] || [ -f "$base_counts" ] || { echo "instructions: --base-counts $base_counts does not exist" >&2; exit 1; }
 out=${out:-$(mktemp -d /tmp/slmbench-instructions.XXXXXX)}
 mkdir -p "$out"
-
-# Inputs shared by both binaries: the same model files, the same llama.cpp library.
-source_model=$("$binary" models fetch smollm2-135m)
-q8=$("$binary" models quantize smollm2-135m --to q8_0 2>/dev/null)
-q4=$("$binary" models quantize smollm2-135m --to q4_0 2>/dev/null)
-llama_prefix=$(scripts/build-llamacpp.sh --isa avx2)
-export SLMBENCH_LLAMACPP_LIB=$llama_prefix/lib SWIFT_DETERMINISTIC_HASHING=1 GGML_NO_BACKTRACE=1 LC_ALL=C
-: "$source_model"
-
-configs=("native q8_0 $q8" "native q4_0 $q4" "llama.cpp q4_0 $q4")
 lengths=("16 8" "48 8" "16 24")
+
+# prepare: the binary to measure, and the inputs both binaries share: the same model files, the
+# same llama.cpp library.
+prepare() {
+  command -v valgrind >/dev/null || { echo "instructions: valgrind is missing; scripts/bootstrap.sh installs it" >&2; exit 1; }
+  if [ -z "$binary" ]; then
+    swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
+    binary=.build/release/slmbench
+  fi
+  local b
+  for b in "$binary" ${base:+"$base"}; do
+    [ -x "$b" ] || { echo "instructions: $b is not an executable slmbench binary" >&2; exit 1; }
+  done
+  "$binary" models fetch smollm2-135m >/dev/null
+  local q8 q4 llama_prefix
+  q8=$("$binary" models quantize smollm2-135m --to q8_0 2>/dev/null)
+  q4=$("$binary" models quantize smollm2-135m --to q4_0 2>/dev/null)
+  llama_prefix=$(scripts/build-llamacpp.sh --isa avx2)
+  export SLMBENCH_LLAMACPP_LIB=$llama_prefix/lib SWIFT_DETERMINISTIC_HASHING=1 GGML_NO_BACKTRACE=1 LC_ALL=C
+  configs=("native q8_0 $q8" "native q4_0 $q4" "llama.cpp q4_0 $q4")
+}
 
 # measure LABEL BINARY: every configuration and length under cachegrind, into $out/LABEL-counts.tsv.
 # Valgrind 3.19 cannot read the DWARF 5 debug information Swift's toolchain writes ("unhandled
@@ -138,15 +149,21 @@ PY
   rm -f "$bin"
 }
 
-if [ -n "$base" ]; then
-  measure base "$base" || exit 1
-  base_counts=$out/base-counts.tsv
-elif [ -n "$base_counts" ]; then
-  cp "$base_counts" "$out/base-counts.tsv" 2>/dev/null || true
+if [ -n "$base_counts" ]; then
+  [ "$base_counts" -ef "$out/base-counts.tsv" ] || cp "$base_counts" "$out/base-counts.tsv"
   base_counts=$out/base-counts.tsv
 fi
-measure new "$binary" || exit 1
-mv "$out/new-counts.tsv" "$out/counts.tsv"
+if [ -n "$new_counts" ]; then
+  [ "$new_counts" -ef "$out/counts.tsv" ] || cp "$new_counts" "$out/counts.tsv"
+else
+  prepare
+  if [ -n "$base" ]; then
+    measure base "$base" || exit 1
+    base_counts=$out/base-counts.tsv
+  fi
+  measure new "$binary" || exit 1
+  mv "$out/new-counts.tsv" "$out/counts.tsv"
+fi
 
 python3 - "$out/counts.tsv" "${base_counts:-}" "$threshold" "$out/instructions.md" <<'PY'
 import csv, sys
