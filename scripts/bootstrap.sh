@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what slmbench needs on Debian/Ubuntu, idempotently and quietly when all is present:
 # the C libraries the build links (hwloc, libnuma, SQLite), the tools the tests and benchmarks
-# call (PostgreSQL's server for the fleet-store tests among them), and Python's jsonschema for
+# call (PostgreSQL's server for the fleet-store tests among them; valgrind for the nightly's
+# instruction counts, scripts/bench/instructions.sh), and Python's jsonschema for
 # schema checks. Model files and llama.cpp go into the cache
 # folder ($SLMBENCH_CACHE, default ~/.cache/slmbench), never into git.
 #
@@ -27,7 +28,7 @@ for arg in "$@"; do
   esac
 done
 
-packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc g++ cmake python3 python3-pip postgresql)
+packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc g++ cmake python3 python3-pip postgresql valgrind)
 [ "$with_browser" -eq 1 ] && packages+=(chromium)
 
 missing=()
