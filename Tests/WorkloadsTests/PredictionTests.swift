@@ -164,6 +164,15 @@ struct ImportedResultsTests {
         #expect(other.contains("other.csv:1") && other.contains("not llama-bench output"), "\(other)")
     }
 
+    @Test func countsAtTheEdgeAreErrorsNotTraps() throws {
+        for (prompt, gen) in [(Int.max, 1), (1, Int.max), (Int.min, 0)] {
+            let row = #"{"model_type": "llama Q4_0", "n_threads": 1, "n_prompt": \#(prompt), "n_gen": \#(gen), "avg_ts": 10}"#
+            #expect(throws: ImportedResults.ImportError.self, "n_prompt \(prompt), n_gen \(gen)") {
+                try ImportedResults.read(data: Data("[\(row)]".utf8), path: "edge.json")
+            }
+        }
+    }
+
     /// Swift reads "\r\n" as one Character, so splitting on "\n" alone left a CRLF file one line long.
     @Test func crlfFilesReadAsTheirLFForms() throws {
         let csv = try String(contentsOf: Self.fixtures.appendingPathComponent("llama-bench-smollm2-q8_0.csv"), encoding: .utf8)
