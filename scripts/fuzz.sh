@@ -68,13 +68,19 @@ for target in "${targets[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   echo "fuzz: $target for ${seconds}s" >&2
   set +e
-  "$bin/fuzz-$target" "$corpus" "$seeds/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+  # The Swift runtime's backtracer would take a trap's SIGILL first and the process would die
+  # without libFuzzer writing the input down; with it off, libFuzzer's handler saves the input.
+  SWIFT_BACKTRACE=enable=no "$bin/fuzz-$target" "$corpus" "$seeds/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -max_len=131072 -print_final_stats=1 -artifact_prefix="$artifacts" > "$work/$target.log" 2>&1
   code=$?
   set -e
   executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/$target.log" | grep -o '[0-9]*$' || echo "?")
   found=$(find "$artifacts" -type f | wc -l)
   echo "fuzz: $target: $executions executions in ${seconds}s, $found finding(s), libFuzzer exit $code; log $work/$target.log"
+  if [ "$found" -eq 0 ] && [ "$code" -ne 0 ]; then
+    status=1
+    echo "fuzz:   $target stopped with exit $code and saved no input; see the log" >&2
+  fi
   if [ "$found" -gt 0 ]; then
     status=1
     mkdir -p "$regressions/$target"

@@ -77,6 +77,12 @@ public final class LlamaCppBackend: InferenceBackend {
         }
         guard options.kvType == "f32" || options.kvType == "f16" else { throw BackendError("bad-option", "kv type '\(options.kvType)' is not f32 or f16") }
         guard options.cpus.isEmpty else { throw BackendError("bad-option", "the llama.cpp backend cannot pin threads to chosen CPUs (its OpenMP threads place themselves)") }
+        // llama.cpp takes these as 32-bit counts; a larger request is refused, not truncated (or a trap here).
+        let (positions, overflow) = options.context.multipliedReportingOverflow(by: options.sequences)
+        guard !overflow, options.context >= 1, options.sequences >= 1, positions <= Int(UInt32.max), options.batchTokens >= 1,
+              options.batchTokens <= Int(UInt32.max), options.threads >= 1, options.threads <= Int(Int32.max) else {
+            throw BackendError("bad-option", "context \(options.context) × \(options.sequences) sequences, batch \(options.batchTokens) and \(options.threads) threads must each fit llama.cpp's 32-bit counts")
+        }
         guard let run = slm_llama_start(modelPath, UInt32(options.context * options.sequences), UInt32(options.batchTokens), UInt32(options.sequences),
                                         Int32(options.threads), options.kvType == "f16" ? 1 : 0, &message, message.count) else {
             throw BackendError("load-failed", Self.text(message))

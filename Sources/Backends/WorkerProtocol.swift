@@ -67,7 +67,8 @@ extension WorkerMessage {
         case notJSON(line: String)
         case missingField(String, type: String?)
         case unknownType(String)
-        case wrongProtocol(Int)
+        /// The line's `protocol` number, whatever it is (a hostile worker may send 1e300 or 1.5).
+        case wrongProtocol(Double)
 
         public var description: String {
             switch self {
@@ -75,7 +76,8 @@ extension WorkerMessage {
             case let .missingField(field, type): return "\(type.map { "'\($0)' message" } ?? "message") lacks field '\(field)'"
             case let .unknownType(type): return "unknown message type '\(type)'"
             case let .wrongProtocol(version):
-                return "worker speaks protocol version \(version); this slmbench speaks \(WorkerProtocol.version)"
+                let shown = Int(exactly: version).map(String.init) ?? "\(version)"
+                return "worker speaks protocol version \(shown); this slmbench speaks \(WorkerProtocol.version)"
             }
         }
     }
@@ -87,7 +89,8 @@ extension WorkerMessage {
             throw .notJSON(line: line)
         }
         guard let version = value["protocol"]?.number else { throw .missingField("protocol", type: value["type"]?.string) }
-        guard Int(version) == WorkerProtocol.version else { throw .wrongProtocol(Int(version)) }
+        // Compared as a number: Int(version) traps past Int.max and would take 1.5 for 1.
+        guard version == Double(WorkerProtocol.version) else { throw .wrongProtocol(version) }
         guard let type = value["type"]?.string else { throw .missingField("type", type: nil) }
         switch type {
         case "progress":

@@ -138,11 +138,18 @@ public enum ImportedResults {
         }
     }
 
+    /// The bounds slmbench's own runs have (a sweep spec's): counts past them are refused, as
+    /// arithmetic on them downstream (n_prompt + n_gen, tokens × batch) would wrap.
+    static let maxThreads = 4096, maxTokens = 1 << 20
+
     static func storedRun(_ row: LlamaBenchRow, position: String, path: String) throws(ImportError) -> StoredRun {
         func fail(_ s: String) -> ImportError { ImportError(description: "\(path): \(position): \(s)") }
         guard row.avg_ts.isFinite, row.avg_ts > 0 else { throw fail("avg_ts \(row.avg_ts) is not a positive rate") }
-        guard row.n_threads > 0 else { throw fail("n_threads \(row.n_threads) must be positive") }
-        guard row.n_prompt >= 0, row.n_gen >= 0, row.n_prompt + row.n_gen > 0 else { throw fail("n_prompt \(row.n_prompt) and n_gen \(row.n_gen) describe no test") }
+        guard row.n_threads > 0, row.n_threads <= maxThreads else { throw fail("n_threads \(row.n_threads) must be 1 to \(maxThreads)") }
+        for (field, count) in [("n_prompt", row.n_prompt), ("n_gen", row.n_gen), ("n_depth", row.n_depth ?? 0)] where !(0...maxTokens).contains(count) {
+            throw fail("\(field) \(count) must be 0 to \(maxTokens)")
+        }
+        guard row.n_prompt > 0 || row.n_gen > 0 else { throw fail("n_prompt \(row.n_prompt) and n_gen \(row.n_gen) describe no test") }
         guard let type = tensorType(modelType: row.model_type) else {
             throw fail("model_type '\(row.model_type)' names no tensor type llama-bench prints (e.g. 'llama 1B Q4_K - Medium')")
         }

@@ -77,7 +77,7 @@ public enum RunLauncher {
                 record.metrics = derived
             } catch {
                 record.status = .protocol
-                record.reason = "the result line's metrics are not a run's samples: \(ProtocolJSON.describe(error))"
+                record.reason = "the result line's metrics are not a run's samples: \(error)"
             }
         case let .failed(code, message): record.reason = "\(code): \(message)"
         case let .timeout(seconds): record.reason = "no result within \(Int(seconds)) s; the worker was killed"
@@ -94,9 +94,13 @@ public enum RunLauncher {
 extension RunLauncher {
     /// A result line's samples and backend, and the metrics they give; the error names the field.
     public static func result(metrics: JSONValue, backend: JSONValue, peakRSSBytes: Int?) throws -> (RunSamples, BackendIdentity, RunMetrics) {
-        let samples = try ProtocolJSON.read(RunSamples.self, from: metrics)
-        let identity = try ProtocolJSON.read(BackendIdentity.self, from: backend)
+        let samples: RunSamples, identity: BackendIdentity
+        do { samples = try ProtocolJSON.read(RunSamples.self, from: metrics) } catch { throw ResultProblem("metrics: \(ProtocolJSON.describe(error))") }
+        do { identity = try ProtocolJSON.read(BackendIdentity.self, from: backend) } catch { throw ResultProblem("backend: \(ProtocolJSON.describe(error))") }
         guard !samples.repetitions.isEmpty else { throw ResultProblem("metrics.repetitions is empty") }
+        // The samples are multiplied and summarised next: absurd ones stop here, by field.
+        let problems = samples.problems()
+        guard problems.isEmpty else { throw ResultProblem("metrics." + problems.joined(separator: "; metrics.")) }
         return (samples, identity, RunMetrics(samples: samples, peakRSSBytes: peakRSSBytes))
     }
 }

@@ -27,13 +27,13 @@ public struct RunSamples: Codable, Sendable, Equatable {
         /// Prefill t/s: B·P prompt tokens ÷ the prefill time of all sequences (nil without a prompt).
         public func prefillRate(batch: Int, promptTokens: Int) -> Double? {
             let t = prefillSeconds.reduce(0, +)
-            return promptTokens > 0 && t > 0 ? Double(batch * promptTokens) / t : nil
+            return promptTokens > 0 && t > 0 ? Double(batch) * Double(promptTokens) / t : nil
         }
 
         /// Decode t/s: tokens from decode steps (all sequences) ÷ their wall time (nil without steps).
         public func decodeRate(batch: Int) -> Double? {
             let t = stepSeconds.reduce(0, +)
-            return stepSeconds.isEmpty || t <= 0 ? nil : Double(stepSeconds.count * batch) / t
+            return stepSeconds.isEmpty || t <= 0 ? nil : Double(stepSeconds.count) * Double(batch) / t
         }
     }
 
@@ -68,5 +68,30 @@ public struct RunSamples: Codable, Sendable, Equatable {
         self.memory = memory
         self.rssAfterLoadBytes = rssAfterLoadBytes
         self.firstTokens = firstTokens
+    }
+}
+
+extension RunSamples {
+    /// What cannot be true of a worker's samples, each naming its wire field: counts outside
+    /// the bounds a run may have, times that are negative or not numbers. The parent refuses
+    /// such a result before deriving metrics from it.
+    public func problems() -> [String] {
+        var p: [String] = []
+        if !(1...SpecLimits.batch).contains(batch) { p.append("batch must be 1 to \(SpecLimits.batch) (got \(batch))") }
+        if !(0...SpecLimits.tokens).contains(promptTokens) { p.append("prompt_tokens must be 0 to \(SpecLimits.tokens) (got \(promptTokens))") }
+        func times(_ field: String, _ values: [Double]) {
+            if let bad = values.first(where: { !($0 >= 0 && $0.isFinite) }) { p.append("\(field) must be seconds, 0 or more (got \(bad))") }
+        }
+        times("load_seconds", [loadSeconds] + (warmLoadSeconds.map { [$0] } ?? []))
+        for (i, r) in repetitions.enumerated() {
+            times("repetitions[\(i)].prefill_seconds", r.prefillSeconds)
+            times("repetitions[\(i)].ttft_seconds", r.ttftSeconds)
+            times("repetitions[\(i)].step_seconds", r.stepSeconds)
+            times("repetitions[\(i)].e2e_seconds", [r.e2eSeconds])
+            if !(0...SpecLimits.tokens).contains(r.generatedTokens) {
+                p.append("repetitions[\(i)].generated_tokens must be 0 to \(SpecLimits.tokens) (got \(r.generatedTokens))")
+            }
+        }
+        return p
     }
 }

@@ -59,21 +59,29 @@ public struct RunSpec: Codable, Sendable, Equatable {
     /// Positions each sequence needs.
     public var context: Int { (depth ?? 0) + promptTokens + max(genTokens, 1) + 1 }
 
-    /// Problems with the spec, each naming its field.
+    /// Problems with the spec, each naming its field. The bounds are the sweep spec's
+    /// (`SpecLimits`): a request from anywhere else gets no more, and `context` cannot overflow.
     public func problems() -> [String] {
         var p: [String] = []
-        if threads < 1 { p.append("threads must be at least 1 (got \(threads))") }
-        if batch < 1 { p.append("batch must be at least 1 (got \(batch))") }
-        if promptTokens < 0 { p.append("prompt_tokens must be 0 or more (got \(promptTokens))") }
-        if genTokens < 0 { p.append("gen_tokens must be 0 or more (got \(genTokens))") }
-        if promptTokens == 0 && genTokens == 0 { p.append("prompt_tokens and gen_tokens are both 0: nothing to run") }
-        if warmup < 0 { p.append("warmup must be 0 or more (got \(warmup))") }
-        if repetitions < 1 { p.append("repetitions must be at least 1 (got \(repetitions))") }
-        if let depth, depth < 0 { p.append("depth must be 0 or more (got \(depth))") }
-        if let maxRepetitions, maxRepetitions < repetitions {
-            p.append("max_repetitions (\(maxRepetitions)) must be at least repetitions (\(repetitions))")
+        func check(_ field: String, _ value: Int, _ bounds: ClosedRange<Int>) {
+            if !bounds.contains(value) { p.append("\(field) must be \(bounds.lowerBound) to \(bounds.upperBound) (got \(value))") }
         }
-        if let targetHalfWidth, !(targetHalfWidth >= 0) { p.append("target_half_width must be 0 or more (got \(targetHalfWidth))") }
+        check("threads", threads, 1...SpecLimits.threads)
+        check("batch", batch, 1...SpecLimits.batch)
+        check("prompt_tokens", promptTokens, 0...SpecLimits.tokens)
+        check("gen_tokens", genTokens, 0...SpecLimits.tokens)
+        if promptTokens == 0 && genTokens == 0 { p.append("prompt_tokens and gen_tokens are both 0: nothing to run") }
+        check("warmup", warmup, 0...SpecLimits.warmup)
+        check("repetitions", repetitions, 1...SpecLimits.repetitions)
+        if let depth { check("depth", depth, 0...SpecLimits.tokens) }
+        if let maxRepetitions {
+            check("max_repetitions", maxRepetitions, 1...SpecLimits.repetitions)
+            if maxRepetitions < repetitions { p.append("max_repetitions (\(maxRepetitions)) must be at least repetitions (\(repetitions))") }
+        }
+        if let targetHalfWidth, !(targetHalfWidth >= 0 && targetHalfWidth.isFinite) {
+            p.append("target_half_width must be a number, 0 or more (got \(targetHalfWidth))")
+        }
+        if let cpu = cpus.first(where: { $0 < 0 || $0 > 65_535 }) { p.append("cpus must be CPU numbers 0 to 65535 (got \(cpu))") }
         if !["f32", "f16"].contains(kvType) { p.append("kv_type must be f32 or f16 (got '\(kvType)')") }
         return p
     }

@@ -39,6 +39,19 @@ struct LlamaCppBackendTests {
         #expect(backend.memory.weightsBytes ?? 0 > 100_000_000)
     }
 
+    /// llama.cpp takes the total context as a 32-bit count: more is refused, not a trap.
+    @Test func aContextPast32BitsIsRefused() throws {
+        try Self.requireLibrary()
+        let backend = LlamaCppBackend(), path = try Self.variant(.q8_0)
+        do {
+            try backend.load(modelPath: path, options: LoadOptions(threads: 1, context: 1 << 21, sequences: 4096))
+            backend.unload()
+            Issue.record("loaded with 2^33 positions")
+        } catch {
+            #expect(error.code == "bad-option" && error.message.contains("context"), "\(error)")
+        }
+    }
+
     /// llama.cpp (row 0) and the native engine (row 1) on one variant's file: two chunks of 256
     /// tokens of the corpus, 254 scored positions.
     static func llamaCppThenNative(_ type: TensorType) throws -> QualityEvaluation.Report {

@@ -217,6 +217,15 @@ struct ImportedResultsTests {
         }
     }
 
+    @Test func countsAtTheEdgeAreErrorsNotTraps() throws {
+        for (prompt, gen) in [(Int.max, 1), (1, Int.max), (Int.min, 0)] {
+            let row = #"{"model_type": "llama Q4_0", "n_threads": 1, "n_prompt": \#(prompt), "n_gen": \#(gen), "avg_ts": 10}"#
+            #expect(throws: ImportedResults.ImportError.self, "n_prompt \(prompt), n_gen \(gen)") {
+                try ImportedResults.read(data: Data("[\(row)]".utf8), path: "edge.json")
+            }
+        }
+    }
+
     @Test func malformedFilesAreNamedWithTheirPosition() throws {
         let dir = try TestPaths.temporaryDirectory()
         func attempt(_ name: String, _ text: String) -> String {
