@@ -44,7 +44,10 @@ let package = Package(
         .target(name: "Measures"),
         .target(name: "ModelFormat", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Engine", dependencies: ["Measures", "ModelFormat", "DeviceProbe", "CKernels", "CNuma"]),
-        .target(name: "Backends", dependencies: ["Engine", "Measures", "ModelFormat", "CLlamaCpp"]),
+        .target(name: "Backends", dependencies: ["Engine", "ModelFormat", "CLlamaCpp"]),
+        // The worker protocol in one place: run and quality requests, the messages, the worker's
+        // main, the launcher and process supervision, and the measurement loop a worker runs.
+        .target(name: "Worker", dependencies: ["Backends", "Engine", "Measures", "ModelFormat"]),
         .target(
             name: "ResultStore",
             dependencies: [
@@ -56,19 +59,19 @@ let package = Package(
         .target(
             name: "Workloads",
             dependencies: [
-                "Backends", "Engine", "Measures", "ResultStore", "Reporter", "DeviceProbe", "ModelFormat",
+                "Backends", "Worker", "Measures", "ResultStore", "Reporter", "DeviceProbe", "ModelFormat",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(
             name: "slmbench",
             dependencies: [
-                "Workloads", "DeviceProbe", "Engine", "Backends", "Measures", "ModelFormat", "ResultStore", "Reporter",
+                "Workloads", "Worker", "DeviceProbe", "Engine", "Backends", "Measures", "ModelFormat", "ResultStore", "Reporter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // What the fuzz targets feed bytes to, and the seeds they start from (the tests replay both).
-        .target(name: "FuzzHarness", dependencies: ["ModelFormat", "Engine", "Backends", "Measures", "ResultStore", "Reporter", "DeviceProbe", "Workloads", "TestSupport"]),
+        .target(name: "FuzzHarness", dependencies: ["ModelFormat", "Engine", "Backends", "Worker", "Measures", "ResultStore", "Reporter", "DeviceProbe", "Workloads", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["ModelFormat", "Measures", "ResultStore"]),
         .testTarget(
             name: "DeviceProbeTests",
@@ -79,14 +82,15 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ModelFormat", "CKernels", "TestSupport"]),
         .testTarget(
             name: "WorkloadsTests",
-            dependencies: ["Workloads", "Backends", "Measures", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport", "FuzzHarness"],
+            dependencies: ["Workloads", "Worker", "Backends", "Measures", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport", "FuzzHarness"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "ReporterTests",
             dependencies: ["Reporter", "Measures", "ResultStore", "DeviceProbe", "TestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "ResultStoreTests", dependencies: ["ResultStore", "Measures", "TestSupport"]),
-        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Measures", "Workloads", "ModelFormat", "TestSupport"], exclude: ["FakeWorkers"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Worker", "ModelFormat", "TestSupport"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Backends", "Measures", "ModelFormat", "TestSupport"], exclude: ["FakeWorkers"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
     ]
 )

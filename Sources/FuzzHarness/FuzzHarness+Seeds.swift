@@ -4,6 +4,7 @@ import Measures
 import ModelFormat
 import ResultStore
 import TestSupport
+import Worker
 import Workloads
 
 extension FuzzHarness {

@@ -5,6 +5,7 @@ import Foundation
 import ModelFormat
 import Reporter
 import ResultStore
+import Worker
 import Workloads
 
 /// What the fuzzers (scripts/fuzz.sh) feed untrusted bytes to, and what the tests replay every

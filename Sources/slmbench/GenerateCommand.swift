@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import ModelFormat
+import Worker
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(

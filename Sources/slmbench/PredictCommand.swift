@@ -4,6 +4,7 @@ import Foundation
 import Measures
 import Reporter
 import ResultStore
+import Worker
 import Workloads
 
 /// Where measured results come from for calibration, recommendations and costs: the store, or sweep folders.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Backends
 import Foundation
 import ModelFormat
+import Worker
 import Workloads
 
 struct Quality: ParsableCommand {

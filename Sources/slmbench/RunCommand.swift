@@ -5,6 +5,7 @@ import Measures
 import ModelFormat
 import Reporter
 import ResultStore
+import Worker
 import Workloads
 
 struct Run: ParsableCommand {

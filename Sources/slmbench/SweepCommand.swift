@@ -4,6 +4,7 @@ import Foundation
 import Measures
 import Reporter
 import ResultStore
+import Worker
 import Workloads
 
 struct Sweep: ParsableCommand {

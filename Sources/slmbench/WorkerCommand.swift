@@ -1,4 +1,5 @@
 import ArgumentParser
+import Worker
 import Workloads
 
 struct Worker: ParsableCommand {

@@ -3,7 +3,7 @@ import Foundation
 import ModelFormat
 import TestSupport
 import Testing
-import Workloads
+import Worker
 
 /// The real, pinned llama.cpp through slmbench's run-time binding.
 @Suite("llama.cpp backend", .serialized)

@@ -308,7 +308,7 @@ struct SweepFaultTests {
     @Test func crashedAndTimedOutRunsAreRecordedAndTheSweepGoesOn() throws {
         try #require(FileManager.default.fileExists(atPath: RealModel.path.path), Comment(rawValue: RealModel.missingMessage))
         let dir = try TestPaths.temporaryDirectory()
-        let fake = TestPaths.packageRoot.appendingPathComponent("Tests/BackendsTests/FakeWorkers/fake_worker.py").path
+        let fake = TestPaths.packageRoot.appendingPathComponent("Tests/WorkerTests/FakeWorkers/fake_worker.py").path
         let spec = dir.appendingPathComponent("spec.yaml").path
         // Two programs stand for two backends, each failing its own way, then the native engine.
         try """

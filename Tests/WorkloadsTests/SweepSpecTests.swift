@@ -4,6 +4,7 @@ import Measures
 import ModelFormat
 import ResultStore
 import Testing
+import Worker
 @testable import Workloads
 
 @Suite("sweep spec and plan")

@@ -1,5 +1,6 @@
 import Foundation
 import ModelFormat
+import Worker
 
 /// A model file ready to run, with the facts results carry about it.
 public struct PreparedModel: Sendable, Equatable {

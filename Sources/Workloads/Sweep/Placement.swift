@@ -1,5 +1,6 @@
 import DeviceProbe
 import Foundation
+import Worker
 
 /// Which CPUs a run's threads are pinned to, chosen from the probed topology.
 public enum Placement: Sendable, Equatable {

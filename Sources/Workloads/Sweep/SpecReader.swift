@@ -1,4 +1,5 @@
 import Foundation
+import Worker
 import Yams
 
 /// A problem in a sweep spec, located by file, line, column and key path.
@@ -17,31 +18,6 @@ public struct SpecError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 }
 
-/// What a spec may ask for. A mistyped or hostile spec (`prompt: 0..9223372036854775807`) is an
-/// error naming its key, not a trap or an attempt to build billions of runs. docs/sweep-spec.md
-/// states these bounds.
-public enum SpecLimits {
-    /// Values one axis may list or a range may produce.
-    public static let valuesPerAxis = 1024
-    /// Grid points (the product of the axes' value counts, before filters).
-    public static let gridPoints = 100_000
-    public static let threads = 4096
-    public static let batch = 4096
-    /// Prompt, generated and depth tokens per sequence.
-    public static let tokens = 1 << 20
-    public static let warmup = 1000
-    public static let repetitions = 10_000
-    public static let timeoutSeconds = 7 * 86_400.0
-    public static let cooldownSeconds = 3600.0
-    /// Quality chunk length: the baseline's log-probabilities for half a chunk are held in memory.
-    public static let qualityContext = QualityEvaluation.maxContext
-    public static let qualityChunks = 10_000
-
-    /// `168h`, `1h` or `90s`.
-    static func duration(_ seconds: Double) -> String {
-        seconds.truncatingRemainder(dividingBy: 3600) == 0 ? "\(Int(seconds / 3600))h" : "\(Int(seconds))s"
-    }
-}
 
 /// Typed, located reads from a YAML node tree. Every failure names the file, the line and the key.
 struct SpecNode {

@@ -1,5 +1,6 @@
 import Foundation
 import ResultStore
+import Worker
 
 /// Combines the folders of a sweep's shards (`--shard i/n`, possibly run on different machines)
 /// into one sweep folder and stores it.

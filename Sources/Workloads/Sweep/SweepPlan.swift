@@ -2,6 +2,7 @@ import DeviceProbe
 import Foundation
 import Measures
 import ModelFormat
+import Worker
 
 /// The shape facts of a model that memory prediction needs, from a preset or a GGUF header.
 public struct ModelShape: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import Foundation
 import Measures
 import ResultStore
+import Worker
 
 /// Progress of a sweep on stderr: a redrawn bar (completed/total, current configuration,
 /// elapsed, ETA) on a terminal; one plain line per finished run otherwise.

@@ -4,6 +4,7 @@ import Foundation
 import Measures
 import ModelFormat
 import ResultStore
+import Worker
 
 /// Facts about where and with what a sweep runs, stamped into every result's context block.
 public struct SweepEnvironment: Codable, Sendable, Equatable {

@@ -2,6 +2,7 @@ import Backends
 import Crypto
 import Foundation
 import ModelFormat
+import Worker
 
 /// A sweep spec (YAML in `profiles/sweeps/`): axes crossed into a grid, filters, measurement
 /// settings, the drift reference and quality. The format is documented in docs/sweep-spec.md.

@@ -1,5 +1,6 @@
 import Backends
 import Foundation
+import Measures
 
 /// A text corpus for perplexity, with where it came from.
 public struct Corpus: Sendable {

@@ -1,7 +1,7 @@
 import Backends
 import Foundation
 import Testing
-@testable import Workloads
+@testable import Worker
 
 /// Values at the edges on the worker protocol, from either end: a run the worker is asked to do,
 /// and the samples a worker reports. Each must be a problem named by its field, never a trap.

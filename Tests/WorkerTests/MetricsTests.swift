@@ -2,7 +2,7 @@ import Backends
 import Foundation
 import Measures
 import Testing
-@testable import Workloads
+@testable import Worker
 
 @Suite("statistics and metrics")
 struct MetricsTests {

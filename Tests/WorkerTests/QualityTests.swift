@@ -3,7 +3,7 @@ import Foundation
 import ModelFormat
 import TestSupport
 import Testing
-@testable import Workloads
+@testable import Worker
 
 @Suite("quality", .serialized)
 struct QualityTests {

@@ -1,4 +1,5 @@
 import Foundation
+import Measures
 
 /// The worker protocol: one JSON request line on the worker's stdin; JSON lines back on its
 /// stdout — any number of `progress` events, then exactly one `result` or one `error`.

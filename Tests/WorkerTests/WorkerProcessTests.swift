@@ -1,4 +1,5 @@
-@testable import Backends
+@testable import Worker
+import Backends
 import Foundation
 import Measures
 import Testing

@@ -1,5 +1,6 @@
 import Backends
 import Foundation
+import Measures
 
 /// `slmbench worker`: reads one request line on stdin, runs it, and answers on stdout with
 /// progress lines and one result or error line (docs/worker-protocol.md).

@@ -4,7 +4,7 @@ import Measures
 import ModelFormat
 import TestSupport
 import Testing
-@testable import Workloads
+@testable import Worker
 
 /// The measurement protocol on the native backend, and what becomes of runs whose workers fail.
 @Suite("runs", .serialized)
@@ -51,7 +51,7 @@ struct RunTests {
     }
 
     static var fakeWorker: String {
-        TestPaths.packageRoot.appendingPathComponent("Tests/BackendsTests/FakeWorkers/fake_worker.py").path
+        TestPaths.packageRoot.appendingPathComponent("Tests/WorkerTests/FakeWorkers/fake_worker.py").path
     }
 
     @Test(arguments: [("ok", "protocol", "prompt_tokens"), ("segv", "crashed", "signal 11"), ("garbage", "protocol", "not a JSON"),
