@@ -59,7 +59,7 @@ export SLMBENCH_CACHE=${SLMBENCH_CACHE:-$HOME/.cache/slmbench}
 mkdir -p "$SLMBENCH_CACHE"
 
 # llama.cpp, pinned and built once (prints its folder; quiet when already built).
-scripts/build-llamacpp.sh >/dev/null
+scripts/tools/build-llamacpp.sh >/dev/null
 
 if [ "$with_plugins" -eq 1 ]; then
   scripts/backends/install-plugins.sh >/dev/null
