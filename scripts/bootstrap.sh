@@ -15,7 +15,7 @@
 #
 # usage: scripts/bootstrap.sh [--with-plugins] [--with-browser]
 #   --with-plugins  also install the example external backend (scripts/backends/install-plugins.sh)
-#   --with-browser  also install Chromium, for scripts/check-report.sh and the report tests (test.sh)
+#   --with-browser  also install Chromium, for scripts/check/check-report.sh and the report tests (test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 with_plugins=0

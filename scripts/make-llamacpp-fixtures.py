@@ -3,7 +3,7 @@
 
 usage: make-llamacpp-fixtures.py F32_GGUF WORKDIR OUT
 WORKDIR holds llama-<TYPE>.gguf files written by `llama-quantize --pure F32_GGUF … TYPE`
-(scripts/check-quantize-vs-llamacpp.sh leaves them there with --keep).
+(scripts/check/check-quantize-vs-llamacpp.sh leaves them there with --keep).
 
 The fixture holds the first 8 rows of blk.0.ffn_down.weight (real SmolLM2 weights, 1536 wide so
 every type fits): `f32` (the input), `llama.<TYPE>` (llama-quantize's bytes) and `ref.<TYPE>`

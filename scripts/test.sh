@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test, then the fault drills (scripts/faults.sh
+# Installs what is missing, builds, and runs every test, then the fault drills (scripts/check/faults.sh
 # --quick; needs root for the disk drill's tmpfs). CI runs exactly this (.ci/run).
 # The PostgreSQL tests run against a real server this script starts (scripts/tools/postgres.sh).
 #
@@ -21,4 +21,4 @@ set -a; . "$(scripts/tools/postgres.sh start "$pgdir")"; set +a
 TMPDIR=$testtmp swift test "${flags[@]}" --skip-build
 # The fault drills (SIGKILL and resume, disk full, OOM worker, PostgreSQL restart) on the same
 # build, in their short form; a failed drill fails the run.
-SLMBENCH_BIN=$PWD/.build-test/release/slmbench scripts/faults.sh --quick
+SLMBENCH_BIN=$PWD/.build-test/release/slmbench scripts/check/faults.sh --quick

@@ -4,7 +4,7 @@
 #
 # usage: scripts/tools/postgres.sh start DIR     initialise DIR (if new) and start; prints the env file's path
 #        scripts/tools/postgres.sh stop DIR      stop (fast shutdown)
-#        scripts/tools/postgres.sh restart DIR   stop and start again on the same port (scripts/faults.sh)
+#        scripts/tools/postgres.sh restart DIR   stop and start again on the same port (scripts/check/faults.sh)
 #
 # DIR/env holds the connection for callers to source:
 #   SLMBENCH_TEST_POSTGRES=postgres://slmbench@127.0.0.1:PORT/slmbench   (no password in it)

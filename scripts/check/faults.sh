@@ -17,12 +17,12 @@
 #
 # Needs root for the tmpfs mount. Uses the synthetic `tiny` model and the real SmolLM2-135M.
 # The binary is the tests' release build (.build-test, built here if missing), or $SLMBENCH_BIN.
-#   scripts/faults.sh [--quick] [WORK-FOLDER]   (default: a new folder under /tmp, removed when all pass)
+#   scripts/check/faults.sh [--quick] [WORK-FOLDER]   (default: a new folder under /tmp, removed when all pass)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 quick=false
 if [ "${1:-}" = --quick ]; then quick=true; shift; fi
-case "${1:-}" in -*) echo "usage: scripts/faults.sh [--quick] [WORK-FOLDER]" >&2; exit 64 ;; esac
+case "${1:-}" in -*) echo "usage: scripts/check/faults.sh [--quick] [WORK-FOLDER]" >&2; exit 64 ;; esac
 if [ -n "${SLMBENCH_BIN:-}" ]; then
   slmbench=$SLMBENCH_BIN
 else
