@@ -15,5 +15,5 @@ model=$("$slm" models fetch smollm2-135m)
 "$slm" models quantize "$model" --to F32 -o "$work/f32.gguf" >/dev/null
 python3 scripts/check/check-quantize-vs-llamacpp.py "$slm" "$llama/bin/llama-quantize" "$work/f32.gguf" "$work" "$@"
 if [ "${REFRESH_FIXTURE:-}" = 1 ]; then
-  python3 scripts/make-llamacpp-fixtures.py "$work/f32.gguf" "$work" Tests/ModelFormatTests/Fixtures/llamacpp-quants.gguf-fixture
+  python3 scripts/fixtures/make-llamacpp-fixtures.py "$work/f32.gguf" "$work" Tests/ModelFormatTests/Fixtures/llamacpp-quants.gguf-fixture
 fi
