@@ -9,7 +9,7 @@ let package = Package(
     products: [
         .executable(name: "slmbench", targets: ["slmbench"]),
         .library(name: "DeviceProbe", targets: ["DeviceProbe"]),
-        // For the fuzz targets in Fuzz/ (scripts/fuzz.sh).
+        // For the fuzz targets in Fuzz/ (scripts/check/fuzz.sh).
         .library(name: "FuzzHarness", targets: ["FuzzHarness"]),
     ],
     dependencies: [

@@ -1,5 +1,5 @@
 // swift-tools-version:6.0
-// slmbench's fuzz targets. Only scripts/fuzz.sh builds them: with -sanitize=fuzzer every module is
+// slmbench's fuzz targets. Only scripts/check/fuzz.sh builds them: with -sanitize=fuzzer every module is
 // instrumented for coverage, and each target's main hands control to libFuzzer's driver
 // (LLVMFuzzerRunDriver, linked from libclang_rt.fuzzer_no_main by the script). The entry points
 // and seeds are in the main package's FuzzHarness, which the tests replay.

@@ -15,7 +15,7 @@
 #
 # usage: scripts/bootstrap.sh [--with-plugins] [--with-browser]
 #   --with-plugins  also install the example external backend (scripts/backends/install-plugins.sh)
-#   --with-browser  also install Chromium, for scripts/check-report.sh and the report tests (test.sh)
+#   --with-browser  also install Chromium, for scripts/check/check-report.sh and the report tests (test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 with_plugins=0
@@ -59,7 +59,7 @@ export SLMBENCH_CACHE=${SLMBENCH_CACHE:-$HOME/.cache/slmbench}
 mkdir -p "$SLMBENCH_CACHE"
 
 # llama.cpp, pinned and built once (prints its folder; quiet when already built).
-scripts/build-llamacpp.sh >/dev/null
+scripts/tools/build-llamacpp.sh >/dev/null
 
 if [ "$with_plugins" -eq 1 ]; then
   scripts/backends/install-plugins.sh >/dev/null

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test, then the fault drills (scripts/faults.sh
+# Installs what is missing, builds, and runs every test, then the fault drills (scripts/check/faults.sh
 # --quick; needs root for the disk drill's tmpfs). CI runs exactly this (.ci/run).
-# The PostgreSQL tests run against a real server this script starts (scripts/postgres.sh).
+# The PostgreSQL tests run against a real server this script starts (scripts/tools/postgres.sh).
 #
 # Tests build optimised (-c release, with testability) in their own folder, .build-test:
 # quantizers and kernels run on real model files, and unoptimised Swift is 30-50x slower.
@@ -16,9 +16,9 @@ swift build "${flags[@]}" --build-tests
 pgdir=$(mktemp -d /tmp/slmbench-pg.XXXXXX)
 # The tests' temporary folders go in one folder removed at the end (they used to pile up in /tmp).
 testtmp=$(mktemp -d /tmp/slmbench-tests.XXXXXX)
-trap 'scripts/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir" "$testtmp"' EXIT
-set -a; . "$(scripts/postgres.sh start "$pgdir")"; set +a
+trap 'scripts/tools/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir" "$testtmp"' EXIT
+set -a; . "$(scripts/tools/postgres.sh start "$pgdir")"; set +a
 TMPDIR=$testtmp swift test "${flags[@]}" --skip-build
 # The fault drills (SIGKILL and resume, disk full, OOM worker, PostgreSQL restart) on the same
 # build, in their short form; a failed drill fails the run.
-SLMBENCH_BIN=$PWD/.build-test/release/slmbench scripts/faults.sh --quick
+SLMBENCH_BIN=$PWD/.build-test/release/slmbench scripts/check/faults.sh --quick

@@ -12,7 +12,7 @@ nonisolated(unsafe) private var harness: (([UInt8]) -> Bool)?
 
 /// Hands the command line to libFuzzer and feeds every input it generates to the FuzzHarness
 /// entry point named `target`; exits with libFuzzer's status. With SLMBENCH_FUZZ_SEEDS=FOLDER it
-/// writes the target's seeds there instead and exits (scripts/fuzz.sh).
+/// writes the target's seeds there instead and exits (scripts/check/fuzz.sh).
 public func runFuzzer(_ target: String) -> Never {
     guard let body = FuzzHarness.named(target) else {
         FileHandle.standardError.write(Data("fuzz: no harness entry point '\(target)' (\(FuzzHarness.targets.joined(separator: ", ")))\n".utf8))

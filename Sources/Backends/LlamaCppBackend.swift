@@ -2,7 +2,7 @@ import CLlamaCpp
 import Foundation
 import ModelFormat
 
-/// llama.cpp as a backend: the pinned libllama, built by scripts/build-llamacpp.sh into the
+/// llama.cpp as a backend: the pinned libllama, built by scripts/tools/build-llamacpp.sh into the
 /// cache and loaded at run time (`SLMBENCH_LLAMACPP_LIB` names another lib folder).
 public final class LlamaCppBackend: InferenceBackend {
     public static let pinnedPackage = "llama-cpp-python-0.3.36"
@@ -22,7 +22,7 @@ public final class LlamaCppBackend: InferenceBackend {
             .appendingPathComponent("llama.cpp").appendingPathComponent(pinnedPackage).appendingPathComponent("lib").path
     }
 
-    /// Build number and commit as scripts/build-llamacpp.sh recorded them.
+    /// Build number and commit as scripts/tools/build-llamacpp.sh recorded them.
     static func recordedBuild(libraryFolder: String) -> [String: String] {
         let path = URL(fileURLWithPath: libraryFolder).deletingLastPathComponent().appendingPathComponent("build-info.txt").path
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
@@ -57,7 +57,7 @@ public final class LlamaCppBackend: InferenceBackend {
         let folder = Self.libraryFolder()
         var message = [CChar](repeating: 0, count: 1024)
         guard FileManager.default.fileExists(atPath: folder + "/libllama.so") else {
-            throw BackendError("backend-missing", "llama.cpp is not built: no \(folder)/libllama.so; run scripts/bootstrap.sh (or scripts/build-llamacpp.sh)")
+            throw BackendError("backend-missing", "llama.cpp is not built: no \(folder)/libllama.so; run scripts/bootstrap.sh (or scripts/tools/build-llamacpp.sh)")
         }
         // On a failed GGML_ASSERT, ggml attaches gdb for a backtrace, which writes to stdout (the
         // protocol's channel) and buries the assertion under its dump; the message alone is kept.

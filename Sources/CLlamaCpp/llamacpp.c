@@ -72,7 +72,7 @@ int slm_llama_open(const char *lib_dir, char *err, size_t err_len) {
     const char *version = L.ggml_version(), *commit = L.ggml_commit();
     if (strcmp(version, SLM_LLAMA_GGML_VERSION) != 0 || strncmp(commit, SLM_LLAMA_COMMIT, strlen(SLM_LLAMA_COMMIT)) != 0) {
         snprintf(err, err_len, "%s is ggml %s (commit %s); slmbench is written against ggml %s, commit %s "
-                 "(llama-cpp-python 0.3.36): run scripts/build-llamacpp.sh", path, version, commit,
+                 "(llama-cpp-python 0.3.36): run scripts/tools/build-llamacpp.sh", path, version, commit,
                  SLM_LLAMA_GGML_VERSION, SLM_LLAMA_COMMIT);
         return -1;
     }

@@ -9,7 +9,7 @@ import Workloads
 
 extension FuzzHarness {
     /// Seeds made in code by the formats' own writers, so they follow the formats as they change:
-    /// name → bytes. scripts/fuzz.sh writes them out (SLMBENCH_FUZZ_SEEDS) with `seedFiles`; the
+    /// name → bytes. scripts/check/fuzz.sh writes them out (SLMBENCH_FUZZ_SEEDS) with `seedFiles`; the
     /// tests replay both.
     public static func seeds(_ target: String) -> [(name: String, bytes: [UInt8])] {
         switch target {

@@ -8,12 +8,12 @@ import ResultStore
 import Worker
 import Workloads
 
-/// What the fuzzers (scripts/fuzz.sh) feed untrusted bytes to, and what the tests replay every
+/// What the fuzzers (scripts/check/fuzz.sh) feed untrusted bytes to, and what the tests replay every
 /// seed and every saved finding through (WorkloadsTests/FuzzReplayTests). Each entry point must
 /// return — an error is a fine answer; a crash, a hang or an unbounded allocation is a bug. It
 /// returns whether the input was accepted all the way (the seeds made in code must be).
 public enum FuzzHarness {
-    /// Every target, by the name scripts/fuzz.sh and the regression folders use.
+    /// Every target, by the name scripts/check/fuzz.sh and the regression folders use.
     public static let targets = ["gguf", "sweep-spec", "engine-load", "sweep-plan", "journal", "llama-bench", "worker-protocol"]
 
     /// The entry point by name, for the fuzz executables and the tests.

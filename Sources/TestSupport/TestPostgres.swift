@@ -1,13 +1,13 @@
 import Foundation
 
-/// The real PostgreSQL server the tests use: scripts/test.sh starts one (scripts/postgres.sh)
+/// The real PostgreSQL server the tests use: scripts/test.sh starts one (scripts/tools/postgres.sh)
 /// and exports its URL (no password) and PGPASSWORD. Each test takes a database of its own.
 public enum TestPostgres {
     public static let variable = "SLMBENCH_TEST_POSTGRES"
 
     public static let missingMessage = """
         \(variable) is not set, and the PostgreSQL tests need a real server. scripts/test.sh starts one; \
-        by hand: scripts/postgres.sh start /tmp/slmbench-pg && set -a && . /tmp/slmbench-pg/env && set +a
+        by hand: scripts/tools/postgres.sh start /tmp/slmbench-pg && set -a && . /tmp/slmbench-pg/env && set +a
         """
 
     /// The server's URL, or nil when the test environment has none (the test then fails with `missingMessage`).

@@ -66,7 +66,7 @@ struct FleetTests {
         try Self.spec.write(toFile: spec, atomically: true, encoding: .utf8)
 
         // The shards get the password in the URL itself, to show it is never printed or stored.
-        let password = try #require(ProcessInfo.processInfo.environment["PGPASSWORD"], "scripts/postgres.sh's env file sets PGPASSWORD")
+        let password = try #require(ProcessInfo.processInfo.environment["PGPASSWORD"], "scripts/tools/postgres.sh's env file sets PGPASSWORD")
         var withPassword = try #require(URLComponents(string: url))
         withPassword.password = password
         let secretURL = withPassword.string!

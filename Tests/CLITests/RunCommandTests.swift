@@ -106,7 +106,7 @@ struct WorkerSchemaTests {
         try Data(worker.stdout.utf8).write(to: output)
         let bad = dir.appendingPathComponent("bad.jsonl")
         try Data(#"{"protocol": 1, "type": "result", "metrics": {"batch": 1}, "backend": {"name": "x", "version": "1"}}"#.utf8).write(to: bad)
-        let script = TestPaths.packageRoot.appendingPathComponent("scripts/check-worker-schema.py")
+        let script = TestPaths.packageRoot.appendingPathComponent("scripts/check/check-worker-schema.py")
         let good = try runCommand(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script.path, requestFile.path, output.path])
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
         let refused = try runCommand(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script.path, bad.path])

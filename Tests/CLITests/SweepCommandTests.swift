@@ -178,7 +178,7 @@ struct CompareCommandTests {
         // A copy of the sweep in which every prefill and decode step takes 10% longer than the slowest
         // one measured: the sides separate whatever this tiny model's noise, so this checks the gate's
         // plumbing on real files (samples read from records, the test, exit 2). Catching a 10% slowdown
-        // in real noise is scripts/check-compare.sh's job.
+        // in real noise is scripts/check/check-compare.sh's job.
         let slow = dir.appendingPathComponent("slow")
         try FileManager.default.createDirectory(at: slow, withIntermediateDirectories: true)
         // The copy is a sweep of its own (id cmp-slow), so that a side can pool it with the original.

@@ -37,7 +37,7 @@ struct ProfileFileTests {
         defer { try? FileManager.default.removeItem(at: temp) }
         let live = temp.appendingPathComponent("live.json")
         try DeviceProbe.probe().save(to: live.path)
-        let script = TestPaths.packageRoot.appendingPathComponent("scripts/check-profile-schema.py")
+        let script = TestPaths.packageRoot.appendingPathComponent("scripts/check/check-profile-schema.py")
         let result = try runCommand(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script.path] + Self.libraryFiles.map(\.path) + [live.path])
         #expect(result.status == 0, "schema check failed (run scripts/bootstrap.sh if jsonschema is missing):\n\(result.stdout)\(result.stderr)")
         #expect(result.stdout.split(separator: "\n").count == Self.libraryFiles.count + 1)

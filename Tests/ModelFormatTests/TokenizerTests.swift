@@ -83,7 +83,7 @@ struct TokenizerAgreementTests {
         try compare(tokenizer, "tokenizer-llamacpp.tsv")
     }
 
-    /// SentencePiece: a generated vocabulary (scripts/make-spm-fixture.py) with byte fallback,
+    /// SentencePiece: a generated vocabulary (scripts/fixtures/make-spm-fixture.py) with byte fallback,
     /// tokenized by llama.cpp with the same tool.
     @Test func sentencePieceSameIdsAsLlamaCpp() throws {
         let file = try GGUFFile(path: Self.folder.appendingPathComponent("spm-vocab.gguf-fixture").path)

@@ -4,12 +4,12 @@ import TestSupport
 import Testing
 
 /// Every fuzz seed and every saved finding, replayed through the entry point the fuzzer used
-/// (scripts/fuzz.sh): each must return. A finding stays here as a regression test after its fix.
+/// (scripts/check/fuzz.sh): each must return. A finding stays here as a regression test after its fix.
 @Suite("fuzz seeds and findings replayed")
 struct FuzzReplayTests {
     static let regressions = TestPaths.packageRoot.appendingPathComponent("Tests/WorkloadsTests/Fixtures/fuzz-regressions")
 
-    /// The saved findings of a target (scripts/fuzz.sh copies them into its folder).
+    /// The saved findings of a target (scripts/check/fuzz.sh copies them into its folder).
     static func findings(_ target: String) -> [URL] {
         let folder = regressions.appendingPathComponent(target)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Installs the engine behind the example external backend (llama_cpp_python_worker.py):
 # llama-cpp-python's Python bindings, from the same PyPI source distribution that
-# scripts/build-llamacpp.sh builds llama.cpp from, bound to that build's libllama (no second
+# scripts/tools/build-llamacpp.sh builds llama.cpp from, bound to that build's libllama (no second
 # compile), plus their Python dependencies from PyPI, all into
 # $SLMBENCH_CACHE/plugins/llama-cpp-python-<version>. Idempotent; prints the folder.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/pins.env
-version=$LLAMA_CPP_PYTHON_VERSION   # the same pin as scripts/build-llamacpp.sh: bindings and library must agree
+version=$LLAMA_CPP_PYTHON_VERSION   # the same pin as scripts/tools/build-llamacpp.sh: bindings and library must agree
 cache=${SLMBENCH_CACHE:-$HOME/.cache/slmbench}
 dest=$cache/plugins/llama-cpp-python-$version
 stamp=$dest/.installed
 if [ -f "$stamp" ]; then echo "$dest"; exit 0; fi
-lib=$(scripts/build-llamacpp.sh)/lib
+lib=$(scripts/tools/build-llamacpp.sh)/lib
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "install-plugins: llama-cpp-python $version bindings and their dependencies…" >&2

@@ -19,7 +19,7 @@
 # supervisor's polling depends on timing and is left out. One thread: a thread pool's spinning
 # depends on timing too. SWIFT_DETERMINISTIC_HASHING=1 fixes Swift's per-process hash seed.
 #
-# llama.cpp runs from an AVX2-only build of the pinned llama.cpp (scripts/build-llamacpp.sh --isa
+# llama.cpp runs from an AVX2-only build of the pinned llama.cpp (scripts/tools/build-llamacpp.sh --isa
 # avx2; built once into the cache): valgrind does not run AVX-512, which the native build of
 # llama.cpp uses on a CPU that has it. Both binaries load the same library, so its rows measure
 # the worker around it (measurement loop, greedy choice, protocol) and act as a control.
@@ -86,7 +86,7 @@ prepare() {
   local q8 q4 llama_prefix
   q8=$("$binary" models quantize smollm2-135m --to q8_0 2>/dev/null)
   q4=$("$binary" models quantize smollm2-135m --to q4_0 2>/dev/null)
-  llama_prefix=$(scripts/build-llamacpp.sh --isa avx2)
+  llama_prefix=$(scripts/tools/build-llamacpp.sh --isa avx2)
   export SLMBENCH_LLAMACPP_LIB=$llama_prefix/lib SWIFT_DETERMINISTIC_HASHING=1 GGML_NO_BACKTRACE=1 LC_ALL=C
   configs=("native q8_0 $q8" "native q4_0 $q4" "llama.cpp q4_0 $q4")
 }

@@ -11,7 +11,7 @@ fails).
 
 Batched decode (--batches 4,8): llama-bench decodes one sequence only, so a batch-B row runs
 tg128 for B sequences through slmbench's llama.cpp backend (the real libllama, B sequences in
-one llama_decode per step; its fidelity to llama-bench is scripts/check-llamacpp-fidelity.sh)
+one llama_decode per step; its fidelity to llama-bench is scripts/check/check-llamacpp-fidelity.sh)
 and compares aggregate t/s.
 
 With --profile (a hardware profile with measured bandwidth, `slmbench probe --bandwidth

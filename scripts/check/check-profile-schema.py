@@ -12,7 +12,7 @@ try:
 except ImportError:
     sys.exit("check-profile-schema: Python package 'jsonschema' is missing; run scripts/bootstrap.sh")
 
-root = pathlib.Path(__file__).resolve().parent.parent
+root = pathlib.Path(__file__).resolve().parents[2]
 schema = json.loads((root / "docs" / "hardware-profile.schema.json").read_text())
 validator = jsonschema.Draft202012Validator(schema)
 bad = 0

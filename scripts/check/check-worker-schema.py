@@ -14,7 +14,7 @@ except ImportError:
     print("check-worker-schema: Python package 'jsonschema' is missing; run scripts/bootstrap.sh", file=sys.stderr)
     sys.exit(2)
 
-root = pathlib.Path(__file__).resolve().parent.parent
+root = pathlib.Path(__file__).resolve().parents[2]
 validator = jsonschema.Draft202012Validator(json.loads((root / "docs" / "worker-protocol.schema.json").read_text()))
 bad = 0
 for name in sys.argv[1:]:

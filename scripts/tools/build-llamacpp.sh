@@ -5,14 +5,14 @@
 # (prebuilt wheels need glibc 2.38 and do not load on Debian 12). Does nothing when the build
 # is present; prints the install folder on stdout.
 #
-#   scripts/build-llamacpp.sh [--isa avx2]
+#   scripts/tools/build-llamacpp.sh [--isa avx2]
 #
 # --isa avx2 builds only the libraries (no tools), for x86-64 with AVX2/FMA/F16C and nothing
 # wider, into <version>-avx2 (select it with SLMBENCH_LLAMACPP_LIB=…/lib). Valgrind cannot run
 # AVX-512, which the native build uses on a CPU that has it; scripts/bench/instructions.sh counts
 # llama.cpp's instructions on this build. About 5 CPU-minutes (8 minutes on a busy 2-core VM), 7 MB in the cache.
 set -euo pipefail
-. "$(dirname "$0")/pins.env"
+. "$(dirname "$0")/../pins.env"
 version=$LLAMA_CPP_PYTHON_VERSION   # llama-cpp-python; its vendor/llama.cpp is the pinned llama.cpp
 isa=native
 case "${1:-}" in

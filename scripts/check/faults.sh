@@ -11,18 +11,18 @@
 #             stay intact and readable.
 #   3. oom:   one configuration exceeds the spec's memory_limit; it must be recorded as `oom` and
 #             the sweep must go on to the next.
-#   4. postgres: the sweep writes into a real PostgreSQL (scripts/postgres.sh) that is stopped
+#   4. postgres: the sweep writes into a real PostgreSQL (scripts/tools/postgres.sh) that is stopped
 #             for a few seconds and started again, twice, mid-sweep; writes must retry and
 #             succeed, and the stored results must equal the uninterrupted sweep's.
 #
 # Needs root for the tmpfs mount. Uses the synthetic `tiny` model and the real SmolLM2-135M.
 # The binary is the tests' release build (.build-test, built here if missing), or $SLMBENCH_BIN.
-#   scripts/faults.sh [--quick] [WORK-FOLDER]   (default: a new folder under /tmp, removed when all pass)
+#   scripts/check/faults.sh [--quick] [WORK-FOLDER]   (default: a new folder under /tmp, removed when all pass)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 quick=false
 if [ "${1:-}" = --quick ]; then quick=true; shift; fi
-case "${1:-}" in -*) echo "usage: scripts/faults.sh [--quick] [WORK-FOLDER]" >&2; exit 64 ;; esac
+case "${1:-}" in -*) echo "usage: scripts/check/faults.sh [--quick] [WORK-FOLDER]" >&2; exit 64 ;; esac
 if [ -n "${SLMBENCH_BIN:-}" ]; then
   slmbench=$SLMBENCH_BIN
 else
@@ -40,7 +40,7 @@ mkdir -p "$work"
 pg=$(mktemp -d /tmp/slmbench-faults-pg.XXXXXX)
 mnt=$work/full
 cleanup() {
-  scripts/postgres.sh stop "$pg" >/dev/null 2>&1 || true
+  scripts/tools/postgres.sh stop "$pg" >/dev/null 2>&1 || true
   rm -rf "$pg"
   if mountpoint -q "$mnt" 2>/dev/null; then umount "$mnt"; fi
 }
@@ -148,7 +148,7 @@ else
 fi
 
 # 4. PostgreSQL restarts mid-sweep.
-if envfile=$(scripts/postgres.sh start "$pg" 2>"$work/pg.err"); then
+if envfile=$(scripts/tools/postgres.sh start "$pg" 2>"$work/pg.err"); then
   url=$(grep '^SLMBENCH_TEST_POSTGRES=' "$envfile" | cut -d= -f2-)
   export PGPASSWORD=$(grep '^PGPASSWORD=' "$envfile" | cut -d= -f2-)
   "$slmbench" sweep "$spec" --id pgdrill --out "$work/pgdrill" --store "$url" >/dev/null 2>"$work/pgdrill.err" &
@@ -157,7 +157,7 @@ if envfile=$(scripts/postgres.sh start "$pg" 2>"$work/pg.err"); then
   for pause in 6 10; do
     sleep "$pause"
     kill -0 "$pid" 2>/dev/null || break
-    scripts/postgres.sh stop "$pg" && sleep 4 && scripts/postgres.sh start "$pg" >/dev/null && outages=$((outages + 1))
+    scripts/tools/postgres.sh stop "$pg" && sleep 4 && scripts/tools/postgres.sh start "$pg" >/dev/null && outages=$((outages + 1))
   done
   wait "$pid"
   code=$?
@@ -170,7 +170,7 @@ if envfile=$(scripts/postgres.sh start "$pg" 2>"$work/pg.err"); then
   else
     report "postgres" FAIL "restarts $outages, sweep exit $code, retry messages $retried, stored $rows vs uninterrupted $refs, journal $lines (stderr: $(tail -n 3 "$work/pgdrill.err" | tr '\n' ' '))"
   fi
-  scripts/postgres.sh stop "$pg"
+  scripts/tools/postgres.sh stop "$pg"
 else
   report "postgres" FAIL "cannot start PostgreSQL: $(tail -n 3 "$work/pg.err" | tr '\n' ' ') (scripts/bootstrap.sh installs it)"
 fi

@@ -22,10 +22,10 @@
 # built into .build-planted (incremental after the first time). Nothing of it is committed.
 # A benchmark-style check: CI does not run it; run it on a quiet machine.
 #
-#   scripts/check-compare.sh [WORK-FOLDER] [ROUNDS] [SWEEPS]
+#   scripts/check/check-compare.sh [WORK-FOLDER] [ROUNDS] [SWEEPS]
 #   (defaults: a new folder under /tmp, 1 round, 24 sweeps a build per round; SWEEPS a multiple of 6)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 work=${1:-$(mktemp -d /tmp/slmbench-compare.XXXXXX)}
 rounds=${2:-1}
 sweeps=${3:-24}
@@ -48,7 +48,7 @@ import re, sys
 path = sys.argv[1]
 text = open(path).read()
 call = re.compile(r"(        catch \{ throw BackendError\(Self\.code\(error\), error\.description\) \}\n)(        return CallTiming\(startNanoseconds: start, endNanoseconds: MonotonicClock\.now\(\)\))")
-text, n = call.subn(r"\1        let planted = MonotonicClock.now() + (MonotonicClock.now() - start) / 9 // planted slowdown (scripts/check-compare.sh)\n        while MonotonicClock.now() < planted {}\n\2", text)
+text, n = call.subn(r"\1        let planted = MonotonicClock.now() + (MonotonicClock.now() - start) / 9 // planted slowdown (scripts/check/check-compare.sh)\n        while MonotonicClock.now() < planted {}\n\2", text)
 if n != 2:
     sys.exit(f"check-compare: expected to plant the slowdown in prefill and decode of {path}, matched {n} places; update the script")
 open(path, "w").write(text)

@@ -11,17 +11,17 @@
 # iteration costs 10 instructions (measured), and the defaults are 2% of the larger native count
 # of each phase (Q8_0: 33.28M Ir per prompt token, 87.04M per decode step, measured 2026-12-03),
 # so Q8_0 grows by 2.0% and Q4_0, whose counts are smaller, by 3.1% (prefill) and 3.3% (decode). It is built into .build-planted/build,
-# the scratch folder scripts/check-compare.sh uses for its own planted build: the two plant
+# the scratch folder scripts/check/check-compare.sh uses for its own planted build: the two plant
 # different changes into the same file, so running one after the other rebuilds that module (a few
 # minutes) and they must not run at the same time. Nothing of it is committed.
 #
 # The counts do not depend on the machine's load, so the three builds are measured side by side.
 #
-#   scripts/check-instructions.sh [WORK-FOLDER] [ROUNDS]
+#   scripts/check/check-instructions.sh [WORK-FOLDER] [ROUNDS]
 #   (defaults: a new folder under /tmp, 1 round; about 8 minutes a round on 2 cores)
-#   PREFILL_ITERATIONS=N DECODE_ITERATIONS=N scripts/check-instructions.sh …   (another plant size)
+#   PREFILL_ITERATIONS=N DECODE_ITERATIONS=N scripts/check/check-instructions.sh …   (another plant size)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 work=${1:-$(mktemp -d /tmp/slmbench-instructions-check.XXXXXX)}
 rounds=${2:-1}
 prefill_iterations=${PREFILL_ITERATIONS:-66600}
@@ -46,11 +46,11 @@ path, prefill, decode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 text = open(path).read()
 call = re.compile(r"(        catch \{ throw BackendError\(Self\.code\(error\), error\.description\) \}\n)(        return CallTiming\(startNanoseconds: start, endNanoseconds: MonotonicClock\.now\(\)\))")
 counts = iter([f"tokens.count * {prefill}", f"steps.count * {decode}"])
-text, n = call.subn(lambda m: m.group(1) + f"        plantedWork({next(counts)}) // planted (scripts/check-instructions.sh)\n" + m.group(2), text)
+text, n = call.subn(lambda m: m.group(1) + f"        plantedWork({next(counts)}) // planted (scripts/check/check-instructions.sh)\n" + m.group(2), text)
 if n != 2:
     sys.exit(f"check-instructions: expected to plant the change in prefill and decode of {path}, matched {n} places; update the script")
 text += """
-// Planted by scripts/check-instructions.sh: a xorshift chain the optimiser cannot fold, kept by
+// Planted by scripts/check/check-instructions.sh: a xorshift chain the optimiser cannot fold, kept by
 // storing its result in a global.
 nonisolated(unsafe) var plantedSink: UInt64 = 0x9E37_79B9_7F4A_7C15
 @inline(never) func plantedWork(_ iterations: Int) {

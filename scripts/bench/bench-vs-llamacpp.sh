@@ -8,14 +8,14 @@
 # A benchmark, not a test: it never fails a build, and CI does not run it. Run it on a quiet
 # machine; a part takes 10–40 minutes on 2 cores.
 #
-# usage: scripts/bench-vs-llamacpp.sh [PART=135m] [ROUNDS=6, at least 5; the CI needs 6] [REPETITIONS PER RUN=3]
+# usage: scripts/bench/bench-vs-llamacpp.sh [PART=135m] [ROUNDS=6, at least 5; the CI needs 6] [REPETITIONS PER RUN=3]
 #   135m      SmolLM2-135M (real weights): Q8_0, Q4_0, Q4_1, F16; pp512 and tg128; 1 and 2 threads
 #   batched   SmolLM2-135M Q8_0, Q4_0, Q4_1: tg128 with 4 and 8 sequences, 1 and 2 threads
 #             (against slmbench's llama.cpp backend: llama-bench decodes one sequence only)
 #   360m      synthetic SmolLM2-360M: Q8_0, Q4_0, Q4_1; pp512 and tg128; 1 and 2 threads
 #   0.5b      synthetic Qwen2.5-0.5B, the same rows
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 part=${1:-135m}
 rounds=${2:-6}
 reps=${3:-3}
@@ -30,7 +30,7 @@ if [ "$rounds" -lt 5 ]; then echo "bench-vs-llamacpp: at least 5 rounds (got $ro
 scripts/bootstrap.sh
 swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
 .build/release/slmbench models fetch smollm2-135m >/dev/null
-llamacpp=$(scripts/build-llamacpp.sh)
+llamacpp=$(scripts/tools/build-llamacpp.sh)
 profile=$(mktemp /tmp/slmbench-probe.XXXXXX.json)
 trap 'rm -f "$profile"' EXIT
 echo "bench-vs-llamacpp: probing memory bandwidth" >&2

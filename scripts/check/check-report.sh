@@ -3,14 +3,14 @@
 # to it, so a person can look at what stakeholders will see. Fails when the browser cannot load
 # the page or the page lacks its charts.
 #
-#   scripts/check-report.sh [SWEEP-FOLDER [REPORT-FLAGS…]]   (default: the newest folder under results/)
+#   scripts/check/check-report.sh [SWEEP-FOLDER [REPORT-FLAGS…]]   (default: the newest folder under results/)
 #
 # REPORT-FLAGS go to `slmbench report` (e.g. --hourly-usd 0.10 for the cost section); with a price
 # flag the cost chart must be there too.
 #
 # Installs Chromium (Debian package `chromium`) through scripts/bootstrap.sh --with-browser.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 scripts/bootstrap.sh --with-browser
 swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
 folder=${1:-$(ls -1dt results/*/ 2>/dev/null | head -n 1)}

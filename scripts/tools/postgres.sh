@@ -2,9 +2,9 @@
 # A throwaway PostgreSQL server for tests and drills: its own data folder, a free loopback port,
 # password authentication (SCRAM) for user `slmbench`, started and stopped by the caller.
 #
-# usage: scripts/postgres.sh start DIR     initialise DIR (if new) and start; prints the env file's path
-#        scripts/postgres.sh stop DIR      stop (fast shutdown)
-#        scripts/postgres.sh restart DIR   stop and start again on the same port (scripts/faults.sh)
+# usage: scripts/tools/postgres.sh start DIR     initialise DIR (if new) and start; prints the env file's path
+#        scripts/tools/postgres.sh stop DIR      stop (fast shutdown)
+#        scripts/tools/postgres.sh restart DIR   stop and start again on the same port (scripts/check/faults.sh)
 #
 # DIR/env holds the connection for callers to source:
 #   SLMBENCH_TEST_POSTGRES=postgres://slmbench@127.0.0.1:PORT/slmbench   (no password in it)
@@ -14,7 +14,7 @@ set -euo pipefail
 cmd=${1:-}
 dir=${2:-}
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
-  echo "usage: scripts/postgres.sh start|stop|restart DIR" >&2
+  echo "usage: scripts/tools/postgres.sh start|stop|restart DIR" >&2
   exit 64
 fi
 

@@ -7,9 +7,9 @@
 # accumulators (with one, the plain build's read is latency-limited at 2 threads on some
 # CPUs). A benchmark, not a test: exits 0 whatever the ratio (1 on a build or run failure).
 #
-# usage: scripts/bench-bandwidth.sh [rounds=5] [MiB=256] [threads="1 2"]
+# usage: scripts/bench/bench-bandwidth.sh [rounds=5] [MiB=256] [threads="1 2"]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 rounds=${1:-5}
 mib=${2:-256}
 threads=${3:-"1 $(nproc)"}

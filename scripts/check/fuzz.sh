@@ -16,9 +16,9 @@
 # test` replays every seed and every saved finding through the same entry points
 # (WorkloadsTests/FuzzReplayTests). Not part of CI; needs the toolchain's libclang_rt.fuzzer_no_main.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET…]
+#   scripts/check/fuzz.sh [SECONDS] [TARGET…]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 all=(gguf sweep-spec engine-load sweep-plan journal llama-bench worker-protocol)
 seconds=${1:-600}
 shift || true
