@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// What a backend can do, so a sweep skips what it cannot run instead of failing it.
@@ -36,11 +37,13 @@ public struct LoadOptions: Sendable, Codable, Equatable {
     public var context: Int
     public var sequences: Int
     public var batchTokens: Int
-    public var kvType: String
-    public var numa: String
+    public var kvType: KVType
+    public var numa: NumaPolicy
+    /// The native engine's kernel set (nil: the best this CPU runs); other backends choose their own.
+    public var kernels: KernelLevel?
 
     public init(threads: Int = 1, cpus: [Int] = [], context: Int = 2048, sequences: Int = 1, batchTokens: Int = 512,
-                kvType: String = "f32", numa: String = "default") {
+                kvType: KVType = .f32, numa: NumaPolicy = .default, kernels: KernelLevel? = nil) {
         self.threads = threads
         self.cpus = cpus
         self.context = context
@@ -48,6 +51,7 @@ public struct LoadOptions: Sendable, Codable, Equatable {
         self.batchTokens = batchTokens
         self.kvType = kvType
         self.numa = numa
+        self.kernels = kernels
     }
 }
 

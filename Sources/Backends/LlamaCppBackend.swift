@@ -1,4 +1,5 @@
 import CLlamaCpp
+import Engine
 import Foundation
 import ModelFormat
 
@@ -75,7 +76,6 @@ public final class LlamaCppBackend: InferenceBackend {
                 throw BackendError("unsupported-type", "\(modelPath) holds \(lab.name) tensors, an slmbench lab type llama.cpp cannot run")
             }
         }
-        guard options.kvType == "f32" || options.kvType == "f16" else { throw BackendError("bad-option", "kv type '\(options.kvType)' is not f32 or f16") }
         guard options.cpus.isEmpty else { throw BackendError("bad-option", "the llama.cpp backend cannot pin threads to chosen CPUs (its OpenMP threads place themselves)") }
         // llama.cpp takes these as 32-bit counts; a larger request is refused, not truncated (or a trap here).
         let (positions, overflow) = options.context.multipliedReportingOverflow(by: options.sequences)
@@ -84,7 +84,7 @@ public final class LlamaCppBackend: InferenceBackend {
             throw BackendError("bad-option", "context \(options.context) × \(options.sequences) sequences, batch \(options.batchTokens) and \(options.threads) threads must each fit llama.cpp's 32-bit counts")
         }
         guard let run = slm_llama_start(modelPath, UInt32(options.context * options.sequences), UInt32(options.batchTokens), UInt32(options.sequences),
-                                        Int32(options.threads), options.kvType == "f16" ? 1 : 0, &message, message.count) else {
+                                        Int32(options.threads), options.kvType == .f16 ? 1 : 0, &message, message.count) else {
             throw BackendError("load-failed", Self.text(message))
         }
         self.run = run
@@ -96,7 +96,7 @@ public final class LlamaCppBackend: InferenceBackend {
            let width = file["\(arch).embedding_length"]?.int, heads > 0 {
             let kvHeads = file["\(arch).attention.head_count_kv"]?.int ?? heads
             // In floating point: the metadata may claim anything llama.cpp did not look at.
-            let bytes = 2 * Double(layers) * Double(slm_llama_n_ctx(run)) * Double(kvHeads) * Double(width / heads) * (options.kvType == "f16" ? 2 : 4)
+            let bytes = 2 * Double(layers) * Double(slm_llama_n_ctx(run)) * Double(kvHeads) * Double(width / heads) * Double(options.kvType.bytes)
             if bytes >= 0 && bytes < Double(Int.max) { kvBytes = Int(bytes) }
         }
     }

@@ -19,13 +19,11 @@ public final class NativeBackend: InferenceBackend {
     }
 
     public func load(modelPath: String, options: LoadOptions) throws(BackendError) {
-        guard let kv = KVType(rawValue: options.kvType) else { throw BackendError("bad-option", "kv type '\(options.kvType)' is not f32 or f16") }
-        guard let numa = NumaPolicy(rawValue: options.numa) else { throw BackendError("bad-option", "NUMA policy '\(options.numa)' is not default, interleave or local") }
         do {
             let weights = try ModelWeights(path: modelPath)
             transformer = try Transformer(weights: weights, options: EngineOptions(
                 threads: options.threads, cpus: options.cpus, context: options.context, sequences: options.sequences,
-                batchTokens: options.batchTokens, kvType: kv, numa: numa))
+                batchTokens: options.batchTokens, kvType: options.kvType, kernels: options.kernels ?? .best, numa: options.numa))
         } catch {
             throw BackendError(Self.code(error), "\(modelPath): \(error)")
         }

@@ -132,8 +132,8 @@ extension FuzzHarness {
     }
 
     static func workerLines() -> [(name: String, bytes: [UInt8])] {
-        let spec = RunSpec(backend: "native", model: "/m/tiny.gguf", modelName: "tiny", type: "q8_0", threads: 2, batch: 2, promptTokens: 8,
-                           genTokens: 4, kvType: "f16", cpus: [0, 1], depth: 16, maxRepetitions: 5, targetHalfWidth: 0.02)
+        let spec = RunSpec(backend: .native, model: "/m/tiny.gguf", modelName: "tiny", type: "q8_0", threads: 2, batch: 2, promptTokens: 8,
+                           genTokens: 4, kvType: .f16, cpus: [0, 1], depth: 16, maxRepetitions: 5, targetHalfWidth: 0.02)
         let repetition = RunSamples.Repetition(prefillSeconds: [0.01, 0.011], ttftSeconds: [0.012, 0.024], stepSeconds: [0.002, 0.0021, 0.002],
                                                e2eSeconds: 0.031, generatedTokens: 4)
         let samples = RunSamples(promptTokens: 8, batch: 2, loadSeconds: 0.05, repetitions: [repetition, repetition],

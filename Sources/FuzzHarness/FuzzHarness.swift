@@ -74,13 +74,11 @@ public enum FuzzHarness {
     public static func sweepPlan(_ bytes: [UInt8]) -> Bool {
         guard let text = String(validating: bytes, as: UTF8.self), let spec = try? SweepSpec.parse(text, file: "fuzz.yaml"),
               let plan = try? SweepPlan.make(spec, profile: machine, shape: presetShape) else { return false }
-        let m = spec.measurement
         for entry in plan.executionOrder(runs: plan.runs, shardLabel: nil) + plan.executionOrder(runs: plan.shard(2, of: 3), shardLabel: "2of3") {
-            let p = entry.point
-            let run = RunSpec(backend: p.backend, model: "fuzz.gguf", modelName: p.model, type: p.type, threads: p.threads, batch: p.batch,
-                              promptTokens: p.prompt, genTokens: p.gen, kvType: p.kv, warmup: m.warmup, repetitions: m.minRepetitions,
-                              seed: m.seed, cpus: entry.cpus, depth: p.depth, maxRepetitions: m.maxRepetitions, targetHalfWidth: m.targetHalfWidth)
+            var run = entry.run
+            run.model = "fuzz.gguf"
             if run.problems().isEmpty { _ = run.loadOptions }
+            _ = RunConfig(run: run, backend: entry.point.backend, placement: entry.point.placement, model: nil)
         }
         return !plan.runs.isEmpty
     }
@@ -92,7 +90,7 @@ public enum FuzzHarness {
         var read = false
         for tolerant in [true, false] {
             guard let runs = try? Journal.read(bytes: bytes, path: "fuzz/journal.jsonl", tolerateTornTail: tolerant).0 else { continue }
-            _ = SweepRunner.driftFlags(journalOrder: runs, threshold: 0.05)
+            _ = Drift.flags(journalOrder: runs, threshold: 0.05)
             _ = ResultsTable.markdown(runs)
             _ = ResultsExport.csv(runs)
             _ = try? ResultsExport.json(runs, full: true)
@@ -116,9 +114,14 @@ public enum FuzzHarness {
     public static func workerProtocol(_ bytes: [UInt8]) -> Bool {
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var accepted = false
-        if let first = lines.first, case let .success((_, run)) = WorkerMain.request(first), run.problems().isEmpty {
-            _ = run.loadOptions
-            accepted = true
+        if let first = lines.first, case let .success((_, job)) = WorkerMain.request(first) {
+            switch job {
+            case let .run(run) where run.problems().isEmpty:
+                _ = run.loadOptions
+                accepted = true
+            case .quality: accepted = true
+            default: break
+            }
         }
         for line in lines.dropFirst() {
             guard let message = try? WorkerMessage.decode(line: line) else { return false }

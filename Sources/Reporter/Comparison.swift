@@ -204,3 +204,36 @@ public struct Comparison: Sendable {
         return lines.joined(separator: "\n")
     }
 }
+
+extension Comparison {
+    /// Why two sides cannot be compared meaningfully: different hardware (profile fingerprint), CPU
+    /// governor or build configuration. Empty when they can.
+    public static func incomparabilities(base: [StoredRun], new: [StoredRun]) -> [String] {
+        var mismatches: [String] = []
+        for (field, label) in [("fingerprint", "hardware fingerprint"), ("governor", "CPU governor"), ("build_configuration", "build configuration")] {
+            let a = Set(base.compactMap { $0.environment(field) }), b = Set(new.compactMap { $0.environment(field) })
+            if !a.isEmpty && !b.isEmpty && a != b {
+                mismatches.append("\(label): base \(a.sorted().joined(separator: ",")), new \(b.sorted().joined(separator: ","))")
+            }
+        }
+        return mismatches
+    }
+}
+
+/// `compare --json`.
+public struct ComparisonDocument: Encodable, Sendable {
+    public var rows: [Comparison.Row]
+    public var geometricMeans: [String: Double]
+    public var regressions: Int
+    public var onlyInBase: [String]
+    public var onlyInNew: [String]
+    public var warnings: [String]
+
+    /// `forced`: the incomparabilities `--force` overrode, listed among the warnings.
+    public init(_ c: Comparison, forced: [String]) {
+        rows = c.rows
+        geometricMeans = Dictionary(uniqueKeysWithValues: c.geometricMeans.map { ($0.key.rawValue, $0.value) })
+        regressions = c.regressions.count; onlyInBase = c.onlyInBase; onlyInNew = c.onlyInNew
+        warnings = c.warnings + forced.map { "forced: \($0)" }
+    }
+}

@@ -98,16 +98,20 @@ public struct SweepHeader: Codable, Sendable, Equatable {
     public var fingerprint: String
     /// Planned entries (runs, references, quality) of this sweep or shard.
     public var planned: Int
+    /// The spec's `reference.drift`, which reading the folder back applies (sweep.json only; nil in
+    /// the database and in folders written before slmbench recorded it: `Drift.defaultThreshold`).
+    public var driftThreshold: Double?
 
     enum CodingKeys: String, CodingKey {
         case id, name, specFile = "spec_file", specDigest = "spec_digest", specText = "spec_text", shard, startedAt = "started_at"
-        case hostname, fingerprint, planned
+        case hostname, fingerprint, planned, driftThreshold = "drift_threshold"
     }
 
     public init(id: String, name: String, specFile: String, specDigest: String, specText: String, shard: String?,
-                startedAt: String, hostname: String, fingerprint: String, planned: Int) {
+                startedAt: String, hostname: String, fingerprint: String, planned: Int, driftThreshold: Double? = nil) {
         self.id = id; self.name = name; self.specFile = specFile; self.specDigest = specDigest; self.specText = specText
         self.shard = shard; self.startedAt = startedAt; self.hostname = hostname; self.fingerprint = fingerprint; self.planned = planned
+        self.driftThreshold = driftThreshold
     }
 }
 

@@ -78,6 +78,11 @@ public struct QualityEvaluation {
         public var meanKLD: Double?
         /// Share of scored positions where the variant's most likely token is the baseline's (0–1).
         public var top1Agreement: Double?
+
+        // `mean_kld` on the wire: the protocol's snake_case decoder turns it back into `meanKld`.
+        enum CodingKeys: String, CodingKey {
+            case variant, perplexity, deltaPerplexity, meanKLD = "meanKld", top1Agreement
+        }
     }
 
     public struct Report: Codable, Sendable {

@@ -65,11 +65,26 @@ public enum RunLauncher {
         return record(spec, report)
     }
 
+    /// Runs a quality evaluation in slmbench's own worker; a fault in it is a recorded outcome.
+    public static func quality(_ spec: QualitySpec, limits: WorkerLimits, id: String = "quality-1", workerExecutable: String? = nil,
+                               onProgress: @escaping @Sendable (WorkerMessage) -> Void = { _ in })
+        -> (status: RunStatus, reason: String?, report: QualityEvaluation.Report?) {
+        let request: WorkerRequest
+        do { request = WorkerRequest(id: id, quality: try ProtocolJSON.value(spec)) } catch {
+            return (.launch, "cannot encode the quality request: \(error)", nil)
+        }
+        let report = WorkerProcess.run(executable: workerExecutable ?? selfExecutable, arguments: ["worker"], request: request,
+                                       limits: limits, onProgress: onProgress)
+        guard case let .completed(metrics, _) = report.outcome else { return (report.outcome.status, reason(report.outcome), nil) }
+        do { return (.ok, nil, try ProtocolJSON.read(QualityEvaluation.Report.self, from: metrics)) } catch {
+            return (.protocol, "the result line's metrics are not a quality report: \(ProtocolJSON.describe(error))", nil)
+        }
+    }
+
     static func record(_ spec: RunSpec, _ report: WorkerReport) -> RunRecord {
         var record = RunRecord(spec: spec, status: report.outcome.status, peakRssBytes: report.peakRSSBytes,
                                wallSeconds: report.wallSeconds, stderrTail: report.stderrTail)
-        switch report.outcome {
-        case let .completed(metrics, backend):
+        if case let .completed(metrics, backend) = report.outcome {
             do {
                 let (samples, identity, derived) = try result(metrics: metrics, backend: backend, peakRSSBytes: report.peakRSSBytes)
                 record.samples = samples
@@ -79,15 +94,24 @@ public enum RunLauncher {
                 record.status = .protocol
                 record.reason = "the result line's metrics are not a run's samples: \(error)"
             }
-        case let .failed(code, message): record.reason = "\(code): \(message)"
-        case let .timeout(seconds): record.reason = "no result within \(Int(seconds)) s; the worker was killed"
-        case let .oom(limit, resident): record.reason = "resident set \(resident) bytes passed the \(limit)-byte ceiling; the worker was killed"
-        case let .crashed(signal, status):
-            record.reason = signal.map { "killed by signal \($0)" } ?? "exited with status \(status ?? -1) without an error line"
-        case let .protocolError(message): record.reason = message
-        case let .launchFailed(message): record.reason = message
+        } else {
+            record.reason = reason(report.outcome)
         }
         return record
+    }
+
+    /// Why a worker did not complete, in words.
+    static func reason(_ outcome: WorkerOutcome) -> String? {
+        switch outcome {
+        case .completed: return nil
+        case let .failed(code, message): return "\(code): \(message)"
+        case let .timeout(seconds): return "no result within \(Int(seconds)) s; the worker was killed"
+        case let .oom(limit, resident): return "resident set \(resident) bytes passed the \(limit)-byte ceiling; the worker was killed"
+        case let .crashed(signal, status):
+            return signal.map { "killed by signal \($0)" } ?? "exited with status \(status ?? -1) without an error line"
+        case let .protocolError(message): return message
+        case let .launchFailed(message): return message
+        }
     }
 }
 

@@ -1,13 +1,23 @@
 import Backends
+import Engine
 import Foundation
 import Measures
 
+/// Which backend a run asks for: one of slmbench's own, or `cmd` (an external program, which is
+/// the launcher's business: the worker never sees the program's name).
+public enum BackendKind: String, Codable, Sendable, CaseIterable {
+    case native
+    case llamaCpp = "llama.cpp"
+    case cmd
+}
+
 /// One run's configuration: what the worker is asked to do. Carried as the `run` object of the
-/// worker protocol (snake_case keys, see docs/worker-protocol.md).
+/// worker protocol (snake_case keys, see docs/worker-protocol.md). A sweep's plan emits it
+/// (`SweepPlan`), `slmbench run` builds it from its flags, and the stored configuration of the
+/// run is derived from it in one place (`RunConfig(run:…)` in Workloads).
 public struct RunSpec: Codable, Sendable, Equatable {
-    /// `native`, `llama.cpp`, or `cmd` (an external program; the program is the launcher's business).
-    public var backend: String
-    /// Path of the GGUF file the worker loads.
+    public var backend: BackendKind
+    /// Path of the GGUF file the worker loads; empty in a plan, until the model is prepared.
     public var model: String
     /// The model's name for reports (a known model or the file's stem).
     public var modelName: String
@@ -20,13 +30,13 @@ public struct RunSpec: Codable, Sendable, Equatable {
     public var promptTokens: Int
     /// Tokens generated per sequence (0: prefill only).
     public var genTokens: Int
-    public var kvType: String
+    public var kvType: KVType
     public var warmup: Int
     public var repetitions: Int
     public var seed: UInt64
     /// CPUs to pin threads to (empty: the probe's spread order is used by the engine if it wants).
     public var cpus: [Int]
-    public var numa: String
+    public var numa: NumaPolicy
     /// Tokens already in each sequence's context before the timed prompt (filled untimed). Optional on the wire.
     public var depth: Int?
     /// Adaptive stopping: after `repetitions`, keep repeating until the 95% CI half-width of the
@@ -34,9 +44,9 @@ public struct RunSpec: Codable, Sendable, Equatable {
     public var maxRepetitions: Int?
     public var targetHalfWidth: Double?
 
-    public init(backend: String, model: String, modelName: String, type: String? = nil, threads: Int = 1, batch: Int = 1,
-                promptTokens: Int = 128, genTokens: Int = 64, kvType: String = "f32", warmup: Int = 1, repetitions: Int = 3,
-                seed: UInt64 = 42, cpus: [Int] = [], numa: String = "default", depth: Int? = nil,
+    public init(backend: BackendKind, model: String, modelName: String, type: String? = nil, threads: Int = 1, batch: Int = 1,
+                promptTokens: Int = 128, genTokens: Int = 64, kvType: KVType = .f32, warmup: Int = 1, repetitions: Int = 3,
+                seed: UInt64 = 42, cpus: [Int] = [], numa: NumaPolicy = .default, depth: Int? = nil,
                 maxRepetitions: Int? = nil, targetHalfWidth: Double? = nil) {
         self.backend = backend
         self.model = model
@@ -83,7 +93,6 @@ public struct RunSpec: Codable, Sendable, Equatable {
             p.append("target_half_width must be a number, 0 or more (got \(targetHalfWidth))")
         }
         if let cpu = cpus.first(where: { $0 < 0 || $0 > 65_535 }) { p.append("cpus must be CPU numbers 0 to 65535 (got \(cpu))") }
-        if !["f32", "f16"].contains(kvType) { p.append("kv_type must be f32 or f16 (got '\(kvType)')") }
         return p
     }
 

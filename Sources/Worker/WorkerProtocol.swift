@@ -40,17 +40,30 @@ public enum JSONValue: Codable, Sendable, Equatable {
     public var string: String? { if case let .string(s) = self { s } else { nil } }
 }
 
-/// What the parent asks a worker to do.
+/// What the parent asks a worker to do: a run (`run`), or a quality evaluation (`quality`,
+/// slmbench's own worker only). Exactly one of the two is present.
 public struct WorkerRequest: Codable, Sendable, Equatable {
     public var `protocol`: Int
     /// Identifies the run in results and logs.
     public var id: String
     /// The run's configuration (model, type, threads, batch, prompt and generation lengths, …).
-    public var run: JSONValue
+    public var run: JSONValue?
+    /// A quality evaluation (`QualitySpec`).
+    public var quality: JSONValue?
 
     public init(id: String, run: JSONValue) {
         self.protocol = WorkerProtocol.version; self.id = id; self.run = run
     }
+
+    public init(id: String, quality: JSONValue) {
+        self.protocol = WorkerProtocol.version; self.id = id; self.quality = quality
+    }
+}
+
+/// What a request asks, decoded.
+public enum WorkerJob: Sendable, Equatable {
+    case run(RunSpec)
+    case quality(QualitySpec)
 }
 
 /// One line a worker writes.

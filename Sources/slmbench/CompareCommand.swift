@@ -65,7 +65,7 @@ struct Compare: ParsableCommand {
             var seen: [String: String] = [:] // sweep id → the name that brought it
             var entries: [StoredRun] = []
             for name in names {
-                let loaded = try StoredResults.load(name, store: store, kinds: [.run], flag: flag).entries
+                let loaded = try ResultSet.load(name, store: store, kinds: [.run], flag: flag).entries
                 for id in Set(loaded.map(\.sweepId)) {
                     if let first = seen[id] { throw CLIError("\(flag) names sweep '\(id)' twice ('\(first)' and '\(name)'); a sweep counts once") }
                     seen[id] = name
@@ -76,13 +76,7 @@ struct Compare: ParsableCommand {
         }
         let baseRuns = try side(base, flag: "BASE")
         let newRuns = try side(new, flag: "NEW")
-        var mismatches: [String] = []
-        for (field, label) in [("fingerprint", "hardware fingerprint"), ("governor", "CPU governor"), ("build_configuration", "build configuration")] {
-            let a = Set(baseRuns.compactMap { $0.environment(field) }), b = Set(newRuns.compactMap { $0.environment(field) })
-            if !a.isEmpty && !b.isEmpty && a != b {
-                mismatches.append("\(label): base \(a.sorted().joined(separator: ",")), new \(b.sorted().joined(separator: ","))")
-            }
-        }
+        let mismatches = Comparison.incomparabilities(base: baseRuns, new: newRuns)
         if !mismatches.isEmpty {
             let text = "the two sides differ in ways that make a comparison meaningless: " + mismatches.joined(separator: "; ")
             guard force else { throw CLIError(text + " (--force compares anyway)") }
@@ -94,46 +88,12 @@ struct Compare: ParsableCommand {
             throw CLIError("no run of BASE matches a run of NEW by configuration (\(comparison.onlyInBase.count) only in base, \(comparison.onlyInNew.count) only in new)")
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            struct Document: Encodable {
-                let rows: [Comparison.Row]
-                let geometricMeans: [String: Double]
-                let regressions: Int
-                let onlyInBase: [String]
-                let onlyInNew: [String]
-                let warnings: [String]
-            }
-            let doc = Document(rows: comparison.rows, geometricMeans: Dictionary(uniqueKeysWithValues: comparison.geometricMeans.map { ($0.key.rawValue, $0.value) }),
-                               regressions: comparison.regressions.count, onlyInBase: comparison.onlyInBase, onlyInNew: comparison.onlyInNew,
-                               warnings: comparison.warnings + mismatches.map { "forced: \($0)" })
-            FileHandle.standardOutput.write(try encoder.encode(doc) + Data("\n".utf8))
+            FileHandle.standardOutput.write(try JSONDocument.encode(ComparisonDocument(comparison, forced: mismatches)) + Data("\n".utf8))
         } else {
             print("compare  base \(base) · new \(new) · threshold \(threshold) · α \(alpha)")
             print("")
             print(comparison.markdown())
         }
-        if failOnRegression && !comparison.regressions.isEmpty { throw ExitCode(2) }
-    }
-}
-
-/// Stored results named on the command line: a sweep folder (its journal), or a sweep id in the store.
-enum StoredResults {
-    static func load(_ name: String, store: StoreLocation, kinds: [EntryKind], flag: String) throws -> (entries: [StoredRun], folder: URL) {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory), isDirectory.boolValue {
-            do { return (try SweepMerge.read(URL(fileURLWithPath: name)).entries, URL(fileURLWithPath: name)) } catch {
-                throw CLIError("\(flag) \(name): \(error)")
-            }
-        }
-        guard store.mayHoldResults else {
-            throw CLIError("\(flag) '\(name)' is not a sweep folder, and --store \(store.description) does not exist to look it up as a sweep id")
-        }
-        let entries: [StoredRun]
-        let db = try store.openForReading()
-        do { entries = try db.runs(sweep: name, kinds: kinds) } catch { throw store.failure(error) }
-        guard !entries.isEmpty else { throw CLIError("\(flag) '\(name)': no such sweep folder, and no sweep with that id in \(store.description)") }
-        return (entries, URL(fileURLWithPath: "results").appendingPathComponent(name))
+        if failOnRegression && !comparison.regressions.isEmpty { throw Exit.regression }
     }
 }

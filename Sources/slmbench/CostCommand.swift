@@ -35,47 +35,14 @@ struct CostOptions: ParsableArguments {
         if let utilisation, !(utilisation > 0 && utilisation <= 1) { throw ValidationError("--utilisation must be in (0, 1], got \(utilisation)") }
     }
 
-    /// Everything the model needs, each figure with its source: a flag, the profile, or the defaults file.
-    func inputs(device profile: HardwareProfile) throws -> (DeviceEconomics, CloudPriceList, Workload) {
-        let defaults: CostFiles.Defaults, prices: CloudPriceList
-        do { defaults = try CostFiles.defaults(costDefaults) } catch { throw CLIError("--cost-defaults \(error)") }
-        do { prices = try CostFiles.cloud(cloud) } catch { throw CLIError("--cloud \(error)") }
-        let economics = profile.economics
-        let profileSource = profile.sources["economics"].map { "profile \(profile.name): \($0)" } ?? "profile \(profile.name)"
-        func pick(_ flag: Double?, _ flagName: String, _ fromProfile: Double?, _ fallback: Assumption?) -> Assumption? {
-            if let flag { return Assumption(flag, "flag \(flagName)") }
-            if let fromProfile { return Assumption(fromProfile, profileSource) }
-            return fallback
-        }
-        let rented = hourlyUsd != nil || (priceUsd == nil && economics?.priceUSD == nil && economics?.hourlyPriceUSD != nil)
-        let device = DeviceEconomics(
-            name: profile.name,
-            priceUSD: rented ? nil : pick(priceUsd, "--price-usd", economics?.priceUSD, nil),
-            hourlyUSD: rented ? pick(hourlyUsd, "--hourly-usd", economics?.hourlyPriceUSD, nil) : nil,
-            lifetimeYears: pick(lifetimeYears, "--lifetime-years", nil, defaults.lifetimeYears)!,
-            maxUtilisation: pick(utilisation, "--utilisation", nil, defaults.utilisation)!,
-            loadWatts: pick(loadWatts, "--load-watts", economics?.loadWatts, nil),
-            idleWatts: pick(idleWatts, "--idle-watts", economics?.idleWatts, nil),
-            electricityUSDPerKWh: pick(electricityUsdPerKwh, "--electricity-usd-per-kwh", nil, defaults.electricityUSDPerKWh)!)
-        let workload = Workload(
-            requestsPerDay: pick(requestsPerDay, "--requests-per-day", nil, defaults.workload.requestsPerDay)!,
-            inputTokens: pick(inputTokens, "--input-tokens", nil, defaults.workload.inputTokens)!,
-            outputTokens: pick(outputTokens, "--output-tokens", nil, defaults.workload.outputTokens)!)
-        return (device, prices, workload)
-    }
-}
-
-/// A target's rows: what was measured on it; for a target with no measured run, the predictions
-/// for every calibrated configuration instead (never a mix: a measured table stays measured).
-enum TargetEntries {
-    static func build(_ profile: HardwareProfile, entries: [StoredRun], measured: ResultsSource)
-        -> (entries: [StoredRun], source: String, predictor: Predictor?) {
-        let onTarget = entries.filter { $0.kind == .run && $0.environment("fingerprint") == profile.fingerprint }
-        if !onTarget.isEmpty { return (onTarget, "measured on the target", nil) }
-        let predictor: Predictor
-        do { predictor = try Predict.predictor(entries: entries, source: measured) } catch { return ([], "no prediction: \(error)", nil) }
-        let predictions = predictor.configurations(for: profile).map { predictor.predict($0, on: profile) }.filter { $0.decodeTps != nil }
-        return (predictions.map { $0.entry(target: profile) }, "predicted (nothing measured on the target)", predictor)
+    /// The flags as the cost model's inputs (flag, else the profile, else the defaults file).
+    var inputs: CostInputs {
+        var c = CostInputs()
+        c.cloudFile = cloud; c.defaultsFile = costDefaults
+        c.priceUSD = priceUsd; c.hourlyUSD = hourlyUsd; c.lifetimeYears = lifetimeYears; c.utilisation = utilisation
+        c.loadWatts = loadWatts; c.idleWatts = idleWatts; c.electricityUSDPerKWh = electricityUsdPerKwh
+        c.requestsPerDay = requestsPerDay; c.inputTokens = inputTokens; c.outputTokens = outputTokens
+        return c
     }
 }
 
@@ -105,12 +72,12 @@ struct Cost: ParsableCommand {
         let measured = ResultsSource(store: try storeOption.location, folders: [], machines: try ProfileLibrary.load(machine, flag: "--machine"))
         let entries: [StoredRun]
         if let results {
-            entries = try StoredResults.load(results, store: try storeOption.location, kinds: [.run], flag: "RESULTS").entries
+            entries = try ResultSet.load(results, store: try storeOption.location, kinds: [.run], flag: "RESULTS").entries
         } else {
             entries = try measured.load(kinds: [.run])
         }
         let profile: HardwareProfile
-        if let device { profile = try MachineProfile.load(device) } else {
+        if let device { profile = try ProfileLibrary.load(device, flag: "--device") } else {
             let known = measured.profiles(for: entries)
             guard known.count == 1, let only = known.values.first else {
                 throw CLIError(known.isEmpty ? "no hardware profile for the machine these results ran on: pass --device profiles/hardware/X.json"
@@ -118,7 +85,7 @@ struct Cost: ParsableCommand {
             }
             profile = only
         }
-        let target = TargetEntries.build(profile, entries: entries, measured: measured)
+        let target = Predictors.targetEntries(profile, entries: entries, measured: measured)
         guard !target.entries.isEmpty else {
             throw CLIError("no measured results for \(profile.name) (fingerprint \(profile.fingerprint)) in \(try results ?? storeOption.location.description), and \(target.source); "
                 + "run a sweep on a machine probed with --bandwidth first")
@@ -126,32 +93,15 @@ struct Cost: ParsableCommand {
         let rows = target.entries.filter {
             (model == nil || $0.config.model == model) && (type == nil || $0.config.modelType == type?.lowercased()) && (batch == nil || $0.config.nSeq == batch)
         }
-        let (economics, prices, workload) = try cost.inputs(device: profile)
+        let (economics, prices, workload) = try cost.inputs.resolve(device: profile)
         let result: CostModel
         do { result = try CostModel(entries: rows, device: economics, cloud: prices, workload: workload) } catch { throw CLIError("\(error)") }
         if json {
-            print(String(decoding: try JSONSerialization.data(withJSONObject: Self.json(result, source: target.source), options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+            try JSONOutput.print(CostDocument(result, source: target.source))
         } else {
             print("cost for \(profile.name) (\(profile.fingerprint)) · throughput \(target.source)")
             print("")
             print(result.markdown())
         }
-    }
-
-    static func json(_ m: CostModel, source: String) -> [String: Any] {
-        [
-            "schema": "slmbench.cost/1", "device": m.device.name, "throughput_source": source,
-            "device_rows": m.deviceRows.map { d in
-                ["config": Predict.configJSON(d.run.config), "kind": d.run.kind.rawValue, "prediction_error_p90": d.predictionError ?? NSNull(),
-                 "seconds_per_request": d.secondsPerRequest, "devices": d.devices, "monthly_usd": d.monthlyUSD,
-                 "usd_per_million_tokens": d.perMillionTokensUSD, "usd_per_million_tokens_at_capacity": d.perMillionAtCapacityUSD,
-                 "ttft_s": d.ttftSeconds, "itl_s": d.itlSeconds] as [String: Any]
-            },
-            "cloud_rows": m.cloudRows.map { c in
-                ["name": c.option.name, "usd_per_million_tokens": c.perMillionTokensUSD, "monthly_usd": c.monthlyUSD, "ttft_plus_rtt_s": c.ttftSeconds,
-                 "break_even_requests_per_day": c.breakEvenRequestsPerDay ?? NSNull(), "source": c.option.source] as [String: Any]
-            },
-            "assumptions": m.assumptions.map { ["name": $0.name, "value": $0.value, "source": $0.source] },
-        ]
     }
 }

@@ -18,7 +18,7 @@ struct HistoryCommand: ParsableCommand {
             model, type, backend, threads, batch, prompt, gen, depth, kv, placement).
             """)
 
-    @Option(help: "tg (decode t/s), pp (prefill t/s) or ttft (ms).") var metric = "tg"
+    @Option(help: "tg (decode t/s), pp (prefill t/s) or ttft (ms).") var metric: Metric = .tg
     @Option(help: "A filter KEY=VALUE on the configuration (repeat).") var config: [String] = []
     @OptionGroup var storeOption: StoreOption
     @Option(help: "Smallest change worth marking, e.g. 5%.") var threshold = "5%"
@@ -29,7 +29,6 @@ struct HistoryCommand: ParsableCommand {
                           "prompt": "n_prompt", "gen": "n_gen", "depth": "n_depth", "kv": "kv_type", "placement": "placement"]
 
     func validate() throws {
-        guard Metric(rawValue: metric) != nil else { throw ValidationError("--metric must be tg, pp or ttft, got '\(metric)'") }
         guard Compare.fraction(threshold) != nil else { throw ValidationError("--threshold '\(threshold)' is not a percentage like 5%") }
         for c in config {
             let parts = c.split(separator: "=", maxSplits: 1).map(String.init)
@@ -52,7 +51,7 @@ struct HistoryCommand: ParsableCommand {
             entries = try db.runs(where: filters, kinds: [.run])
             starts = Dictionary(try db.sweeps().map { ($0.id, $0.startedAt) }, uniquingKeysWith: { a, _ in a })
         } catch { throw store.failure(error) }
-        let history = History(entries: entries, sweepStarts: starts, metric: Metric(rawValue: metric)!,
+        let history = History(entries: entries, sweepStarts: starts, metric: metric,
                                        threshold: Compare.fraction(threshold)!)
         guard !history.series.isEmpty else { throw CLIError("no stored run in \(store.description) matches \(config.isEmpty ? "(no filter)" : config.joined(separator: " "))") }
         if let svg {
@@ -62,18 +61,7 @@ struct HistoryCommand: ParsableCommand {
             Console.progress("wrote \(svg)")
         }
         if json {
-            var series: [[String: Any]] = []
-            for s in history.series {
-                var points: [[String: Any]] = []
-                for p in s.points {
-                    var change: Any = NSNull()
-                    if let c = p.change { change = ["ratio": c.ratio, "p": c.p] as [String: Any] }
-                    points.append(["sweep_id": p.sweepId, "started_at": p.startedAt, "median": p.median, "samples": p.samples, "change_point": change])
-                }
-                series.append(["config": Predict.configJSON(s.config), "fingerprint": s.fingerprint, "hostname": s.hostname, "points": points])
-            }
-            let out: [String: Any] = ["schema": "slmbench.history/1", "metric": metric, "threshold": history.threshold, "alpha": history.alpha, "series": series]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+            try JSONOutput.print(HistoryDocument(history))
         } else {
             print(history.markdown())
         }

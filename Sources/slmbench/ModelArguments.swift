@@ -1,4 +1,5 @@
 import ArgumentParser
+import Backends
 import Engine
 import Foundation
 import ModelFormat
@@ -27,22 +28,16 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// Thread, context and cache options of the native engine.
+/// Thread, cache and kernel options of a backend.
 struct EngineArguments: ParsableArguments {
     @Option(help: "Threads.") var threads = 1
-    @Option(help: "KV-cache element type: f32 or f16.") var kv = "f32"
-    @Option(help: "Kernel set: scalar or avx2 (default: the best this CPU runs).") var kernels: String?
+    @Option(help: "KV-cache element type.") var kv: KVType = .f32
+    @Option(help: "Kernel set (default: the best this CPU runs).") var kernels: KernelLevel?
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
-        guard KVType(rawValue: kv) != nil else { throw ValidationError("--kv must be f32 or f16, got '\(kv)'") }
-        if let kernels, KernelLevel(rawValue: kernels) == nil {
-            throw ValidationError("--kernels must be \(KernelLevel.allCases.map(\.rawValue).joined(separator: " or ")), got '\(kernels)'")
-        }
     }
 
-    func options(context: Int, sequences: Int = 1, batchTokens: Int = 512) -> EngineOptions {
-        EngineOptions(threads: threads, context: context, sequences: sequences, batchTokens: batchTokens,
-                      kvType: KVType(rawValue: kv)!, kernels: kernels.flatMap(KernelLevel.init(rawValue:)) ?? .best)
-    }
+    /// A backend's load options (context and batch are the caller's).
+    var loadOptions: LoadOptions { LoadOptions(threads: threads, kvType: kv, kernels: kernels) }
 }

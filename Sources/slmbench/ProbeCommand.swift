@@ -1,4 +1,5 @@
 import ArgumentParser
+import Backends
 import DeviceProbe
 import Foundation
 
@@ -80,7 +81,7 @@ struct Probe: ParsableCommand {
         do {
             profile = try DeviceProbe.probe(options) { Console.progress($0) }
         } catch {
-            throw CLIError(error.description)
+            throw CLIError("\(error)")
         }
         for note in profile.notes where note.hasPrefix("WARNING") { Console.warn(note) }
         if json {
@@ -113,21 +114,5 @@ struct Probe: ParsableCommand {
             }
         }
         if failures > 0 { throw Exit.failure }
-    }
-}
-
-/// A failure with a message for the user; exits 1.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Progress and diagnostics on stderr, so stdout carries only results.
-enum Console {
-    static func progress(_ line: String) {
-        FileHandle.standardError.write(Data(("slmbench: " + line + "\n").utf8))
-    }
-    static func warn(_ line: String) {
-        FileHandle.standardError.write(Data(("slmbench: " + line + "\n").utf8))
     }
 }

@@ -49,74 +49,41 @@ struct Quality: ParsableCommand {
         if file["slmbench.synthetic"]?.bool == true {
             throw CLIError("\(source) is a synthetic model (random weights): its perplexity and KL divergence would mean nothing")
         }
-        let text = try Corpus.load(corpus)
-        let tokenizer: Tokenizer
-        do { tokenizer = try Tokenizer(file: file) } catch { throw CLIError("\(source): \(error)") }
-        let tokens = tokenizer.encode(text.text).map(Int32.init)
+        _ = try Corpus.load(corpus) // a bad --corpus is refused before any conversion
         func variantFile(_ name: String) throws -> (TensorType, String) {
             let type = try Models.type(name, flag: "--type")
             do {
                 return (type, try ModelQuantizer.ensure(source: URL(fileURLWithPath: source), type: type, cache: .fromEnvironment()) { Console.progress($0) }.path)
             } catch { throw CLIError("\(name): \(error)") }
         }
+        func evaluate(_ variants: [QualitySpec.Variant]) throws -> QualityEvaluation.Report {
+            let spec = QualitySpec(variants: variants, corpus: corpus, context: context, chunks: chunks, threads: threads)
+            return try spec.evaluate { Console.progress($0) }
+        }
+        let kind = BackendKind(label: backend)
         if let referenceBackend {
-            try compareBackends(tokens: tokens, corpus: text, reference: referenceBackend, file: variantFile)
+            var reports: [QualityEvaluation.Report] = []
+            for name in types.isEmpty ? ["q8_0", "q4_0", "q4_1"] : types {
+                let (type, path) = try variantFile(name)
+                Console.progress("\(type.name): \(referenceBackend) vs \(backend)")
+                reports.append(try evaluate([.init(label: "\(type.name) \(referenceBackend)", backend: BackendKind(label: referenceBackend), path: path),
+                                             .init(label: "\(type.name) \(backend)", backend: kind, path: path)]))
+            }
+            if json { return try JSONOutput.print(reports) }
+            print(QualityEvaluation.Report.backendMarkdown(reports, backend: backend, reference: referenceBackend,
+                                                           corpus: reports.first?.corpus ?? ""))
             return
         }
         let requested = ["f32"] + (types.isEmpty ? Self.defaultTypes : types.map { $0.lowercased() }).filter { $0 != "f32" }
-        var variants: [QualityEvaluation.Variant] = []
+        var variants: [QualitySpec.Variant] = []
         for name in requested {
             let (type, path) = try variantFile(name)
-            variants.append(.init(label: type.name, backend: BackendRegistry.make(backend)!, path: path))
+            variants.append(.init(label: type.name, backend: kind, path: path))
         }
-        Console.progress("\(tokens.count) corpus tokens; \(variants.count) variants on \(backend)")
-        let report: QualityEvaluation.Report
-        do {
-            report = try QualityEvaluation(context: context, chunks: chunks)
-                .run(tokens: tokens, corpus: text.source, variants: variants, threads: threads) { Console.progress($0) }
-        } catch { throw CLIError(error.description) }
-        if json {
-            try JSONOutput.print(report)
-            return
-        }
+        Console.progress("\(variants.count) variants on \(backend)")
+        let report = try evaluate(variants)
+        if json { return try JSONOutput.print(report) }
         let name = KnownModel.named(model)?.name ?? URL(fileURLWithPath: source).lastPathComponent
-        print("quality  \(name) on \(backend) · corpus: \(report.corpus)")
-        print("         \(report.corpusTokens) tokens · \(report.chunks) chunks of \(report.context) · \(report.scoredPositions) scored positions · baseline \(report.baseline)")
-        print("")
-        print("| type | bits/weight | PPL | ΔPPL | ΔPPL % | mean KLD | top-1 agreement |")
-        print("|---|---|---|---|---|---|---|")
-        let base = report.rows[0].perplexity
-        for (row, variant) in zip(report.rows, variants) {
-            let bits = (try? GGUFFile(path: variant.path)).map { ModelSummary(file: $0).bitsPerWeight } ?? .nan
-            func f(_ x: Double?, _ format: String) -> String { x.map { String(format: format, $0) } ?? "—" }
-            print("| \(row.variant) | \(String(format: "%.3f", bits)) | \(String(format: "%.4f", row.perplexity)) | \(f(row.deltaPerplexity, "%+.4f")) | \(f(row.deltaPerplexity.map { $0 / base * 100 }, "%+.2f%%")) | \(f(row.meanKLD, "%.6f")) | \(f(row.top1Agreement.map { $0 * 100 }, "%.2f%%")) |")
-        }
-    }
-
-    /// Each type's file on the reference backend (baseline) and on --backend.
-    func compareBackends(tokens: [Int32], corpus: Corpus, reference: String, file: (String) throws -> (TensorType, String)) throws {
-        var reports: [QualityEvaluation.Report] = []
-        for name in types.isEmpty ? ["q8_0", "q4_0", "q4_1"] : types {
-            let (type, path) = try file(name)
-            Console.progress("\(type.name): \(reference) vs \(backend)")
-            let variants = [QualityEvaluation.Variant(label: "\(type.name) \(reference)", backend: BackendRegistry.make(reference)!, path: path),
-                            QualityEvaluation.Variant(label: "\(type.name) \(backend)", backend: BackendRegistry.make(backend)!, path: path)]
-            do {
-                reports.append(try QualityEvaluation(context: context, chunks: chunks)
-                    .run(tokens: tokens, corpus: corpus.source, variants: variants, threads: threads) { Console.progress($0) })
-            } catch { throw CLIError(error.description) }
-        }
-        if json {
-            try JSONOutput.print(reports)
-            return
-        }
-        print("\(backend) against \(reference) on the same files · corpus: \(corpus.source)")
-        print("")
-        print("| type | positions | PPL \(reference) | PPL \(backend) | mean KLD | top-1 agreement |")
-        print("|---|---|---|---|---|---|")
-        for r in reports {
-            print(String(format: "| %@ | %d | %.4f | %.4f | %.2e | %.2f%% |", String(r.rows[0].variant.split(separator: " ")[0]), r.scoredPositions,
-                         r.rows[0].perplexity, r.rows[1].perplexity, r.rows[1].meanKLD ?? .nan, (r.rows[1].top1Agreement ?? .nan) * 100))
-        }
+        print(report.markdown(model: name, backend: backend, paths: variants.map(\.path)))
     }
 }

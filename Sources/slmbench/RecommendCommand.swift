@@ -32,10 +32,10 @@ struct Recommend: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try MachineProfile.load(target)
+        let profile = try ProfileLibrary.load(target, flag: "--target")
         let results = try measured.source
         let entries = try results.load(kinds: [.run, .quality])
-        let target = TargetEntries.build(profile, entries: entries, measured: results)
+        let target = Predictors.targetEntries(profile, entries: entries, measured: results)
         // Quality depends on the weights, not the device: every machine's evaluations count.
         let candidates = target.entries + entries.filter { $0.kind == .quality }
         let (source, predictor) = (target.source, target.predictor)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Backends
 import DeviceProbe
 import Foundation
 import Measures
@@ -20,35 +21,32 @@ struct Report: ParsableCommand {
             """)
 
     @Argument(help: "A sweep folder or a sweep id.") var results: String
-    @Option(help: "md, csv, json or html.") var format = "md"
+    @Option(help: "Output format.") var format: ReportFormat = .md
     @Option(help: "Output file (html default: the sweep folder's report.html).") var out: String?
     @OptionGroup var storeOption: StoreOption
     @Option(help: "Hardware profile JSON for the roofline and hardware section.") var profile: String?
     @OptionGroup(title: "Cost section (html)") var cost: CostOptions
 
-    func validate() throws {
-        guard ["md", "csv", "json", "html"].contains(format) else { throw ValidationError("--format must be md, csv, json or html, got '\(format)'") }
-    }
-
     func run() throws {
-        let (entries, folder) = try StoredResults.load(results, store: try storeOption.location, kinds: [.run, .reference, .quality], flag: "RESULTS")
+        let loaded = try ResultSet.load(results, store: try storeOption.location, kinds: [.run, .reference, .quality], flag: "RESULTS")
+        let entries = loaded.entries
         let text: String
         switch format {
-        case "md": text = ResultsTable.markdown(entries, profile: try hardwareProfile(for: entries)) + "\n"
-        case "csv": text = ResultsExport.csv(entries.filter { $0.kind == .run })
-        case "json": text = String(decoding: try ResultsExport.json(entries, full: false), as: UTF8.self) + "\n"
-        default:
+        case .md: text = ResultsTable.markdown(entries, profile: try hardwareProfile(for: entries)) + "\n"
+        case .csv: text = ResultsExport.csv(entries.filter { $0.kind == .run })
+        case .json: text = String(decoding: try ResultsExport.json(entries, full: false), as: UTF8.self) + "\n"
+        case .html:
             let machine = try hardwareProfile(for: entries)
             let name = Set(entries.map(\.sweepId)).sorted().joined(separator: ", ")
             var costModel: Result<CostModel, CostError>?
             if let machine {
-                let (economics, prices, workload) = try cost.inputs(device: machine)
+                let (economics, prices, workload) = try cost.inputs.resolve(device: machine)
                 do { costModel = .success(try CostModel(entries: entries, device: economics, cloud: prices, workload: workload)) } catch { costModel = .failure(error) }
             }
             text = HTMLReport(title: "slmbench report — \(name)", entries: entries, profile: machine, generatedBy: BuildInfo.producer, cost: costModel).render()
         }
-        if format == "html" || out != nil {
-            let path = out.map { URL(fileURLWithPath: $0) } ?? folder.appendingPathComponent("report.html")
+        if format == .html || out != nil {
+            let path = out.map { URL(fileURLWithPath: $0) } ?? (loaded.folder ?? URL(fileURLWithPath: "results/\(results)")).appendingPathComponent("report.html")
             do {
                 try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try Data(text.utf8).write(to: path, options: .atomic)
@@ -60,9 +58,7 @@ struct Report: ParsableCommand {
     }
 
     func hardwareProfile(for entries: [StoredRun]) throws -> HardwareProfile? {
-        if let profile { return try MachineProfile.load(profile) }
-        let found = ProfileLibrary.profiles(fingerprints: Set(entries.compactMap { $0.environment("fingerprint") }), store: try storeOption.location)
-            .values.sorted { $0.name < $1.name }
-        return found.first { $0.bandwidth != nil } ?? found.first
+        if let profile { return try ProfileLibrary.load(profile, flag: "--profile") }
+        return ProfileLibrary.reportProfile(for: entries, store: try storeOption.location)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backends
+import Engine
 import Foundation
 import Measures
 import ModelFormat
@@ -28,7 +29,7 @@ struct Run: ParsableCommand {
     @Option(help: "Sequences decoded together.") var batch = 1
     @Option(help: "Prompt tokens per sequence (0: start from BOS).") var prompt = 128
     @Option(help: "Tokens generated per sequence (0: prefill only).") var gen = 64
-    @Option(help: "KV-cache type: f32 or f16.") var kv = "f32"
+    @Option(help: "KV-cache type.") var kv: KVType = .f32
     @Option(help: "Logical CPUs to pin the threads to, in order (e.g. 0,2); native backend only.") var cpus: String?
     @Option(help: "Unmeasured repetitions first.") var warmup = 1
     @Option(help: "Measured repetitions.") var repetitions = 3
@@ -55,15 +56,14 @@ struct Run: ParsableCommand {
         }
         if !backendArg.isEmpty && !backend.hasPrefix("cmd:") { throw ValidationError("--backend-arg is only for cmd: backends") }
         let problems = spec(path: "", name: "").problems()
-        if let first = problems.first { throw ValidationError("--" + first.replacingOccurrences(of: "_tokens", with: "").replacingOccurrences(of: "kv_type", with: "kv")) }
+        if let first = problems.first { throw ValidationError("--" + first.replacingOccurrences(of: "_tokens", with: "")) }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive, got \(timeout)") }
         if let cpus, cpuList(cpus) == nil { throw ValidationError("--cpus '\(cpus)' is not a list of CPU numbers like 0,2") }
         if let memoryLimit, ByteSize.parse(memoryLimit) == nil { throw ValidationError("--memory-limit '\(memoryLimit)' is not a size like 4GiB or 512MiB") }
     }
 
     func spec(path: String, name: String) -> RunSpec {
-        let label = backend.hasPrefix("cmd:") ? "cmd" : backend
-        return RunSpec(backend: label, model: path, modelName: name, type: model.type?.lowercased(), threads: threads, batch: batch,
+        RunSpec(backend: BackendKind(label: backend), model: path, modelName: name, type: model.type?.lowercased(), threads: threads, batch: batch,
                        promptTokens: prompt, genTokens: gen, kvType: kv, warmup: warmup, repetitions: repetitions, seed: seed,
                        cpus: cpus.flatMap(cpuList) ?? [])
     }
@@ -90,7 +90,7 @@ struct Run: ParsableCommand {
         if json {
             try JSONOutput.print(record)
         } else {
-            print(RunTable.render(record))
+            print(record.table)
         }
         guard record.status == .ok else {
             if !record.stderrTail.isEmpty { Console.warn("worker stderr (last lines):\n  " + record.stderrTail.joined(separator: "\n  ")) }
@@ -99,86 +99,22 @@ struct Run: ParsableCommand {
     }
 }
 
-/// Sizes like 4GiB, 512MiB, 1.5GB or plain bytes.
-enum ByteSize {
-    static func parse(_ text: String) -> Int? {
-        let units: [(String, Double)] = [("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value > 0 else { return nil }
-            return Int(value * scale)
-        }
-        return Int(text).flatMap { $0 > 0 ? $0 : nil }
-    }
-
-    static func format(_ bytes: Int?) -> String {
-        guard let bytes else { return "—" }
-        let b = Double(bytes)
-        if b >= 1e9 { return String(format: "%.2f GB", b / 1e9) }
-        if b >= 1e6 { return String(format: "%.1f MB", b / 1e6) }
-        return String(format: "%.1f kB", b / 1e3)
-    }
-}
-
-/// The human-readable form of a run record.
-enum RunTable {
-    static func render(_ r: RunRecord) -> String {
-        let s = r.spec
-        var lines = ["run      \(s.backend) · \(s.modelName) \(s.type ?? "as stored") · \(s.threads) thread\(s.threads == 1 ? "" : "s") · batch \(s.batch) · prompt \(s.promptTokens) · gen \(s.genTokens) · kv \(s.kvType) · \(s.repetitions) repetitions after \(s.warmup) warm-up"]
-        if let b = r.backend {
-            let details = b.build.filter { ["kernels", "build_number", "commit"].contains($0.key) }.sorted { $0.key < $1.key }
-                .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            lines.append("backend  \(b.name) \(b.version)\(details.isEmpty ? "" : " (\(details))")")
-        }
-        guard r.status == .ok, let m = r.metrics else {
-            lines.append("status   \(r.status): \(r.reason ?? "")")
-            return lines.joined(separator: "\n")
-        }
-        func rate(_ label: String, _ summary: SampleSummary?) {
-            guard let x = summary else { lines.append("\(label)—"); return }
-            lines.append(String(format: "%@%9.1f t/s  ± %.1f (95%% CI, n=%d, cv %.1f%%)", label, x.mean, x.ci95, x.count, x.cv * 100))
-        }
-        func time(_ label: String, _ summary: SampleSummary?) {
-            guard let x = summary else { lines.append("\(label)—"); return }
-            lines.append(String(format: "%@%9.2f ms   median %.2f, min %.2f, max %.2f (n=%d)", label, x.mean * 1e3, x.median * 1e3, x.min * 1e3, x.max * 1e3, x.count))
-        }
-        rate("prefill ", m.ppTps)
-        rate("decode  ", m.tgTps)
-        time("TTFT    ", m.ttftSeconds)
-        if let l = m.itlSeconds {
-            lines.append(String(format: "ITL      p50 %.2f ms · p90 %.2f ms · p99 %.2f ms · mean %.2f ms", l.p50 * 1e3, l.p90 * 1e3, l.p99 * 1e3, l.mean * 1e3))
-        } else { lines.append("ITL      —") }
-        time("TPOT    ", m.tpotSeconds)
-        time("E2E     ", m.e2eSeconds)
-        lines.append(String(format: "load     %.3f s cold", m.loadSeconds) + (m.warmLoadSeconds.map { String(format: " · %.3f s warm", $0) } ?? ""))
-        lines.append("memory   peak RSS \(ByteSize.format(m.peakRssBytes)) · RSS after load \(ByteSize.format(m.rssAfterLoadBytes)) · weights \(ByteSize.format(m.weightsBytes)) · KV cache \(ByteSize.format(m.kvCacheBytes)) · scratch \(ByteSize.format(m.scratchBytes))")
-        return lines.joined(separator: "\n")
-    }
-}
-
-/// `--json` output: one pretty, key-sorted document with the protocol's snake_case keys.
-enum JSONOutput {
-    static func print<T: Encodable>(_ value: T) throws {
-        let encoder = ProtocolJSON.encoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
-    }
-}
-
 extension Run {
     /// `--backend predict`: the calibrated roofline model's figures for this configuration on --target.
     func predict(path: String, name: String, backend: String, target: String) throws {
-        let profile = try MachineProfile.load(target)
+        let profile = try ProfileLibrary.load(target, flag: "--target")
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
-        let type = model.type?.lowercased() ?? "f32"
-        let config = RunConfig(model: name, modelType: type, backend: backend, nThreads: threads, nSeq: batch, nPrompt: prompt, nGen: gen, nDepth: 0,
-                               kvType: kv, placement: "none", cpus: [], modelSize: file.fileSize,
-                               modelNParams: file.tensors.map(\.elementCount).reduce(0, +), synthetic: file["slmbench.synthetic"]?.bool == true)
+        var spec = spec(path: path, name: name)
+        spec.type = spec.type ?? "f32"
+        let facts = PreparedModel(path: path, name: name, sha256: "", sizeBytes: file.fileSize,
+                                  parameters: file.tensors.map(\.elementCount).reduce(0, +), synthetic: file["slmbench.synthetic"]?.bool == true)
+        let config = RunConfig(run: spec, backend: backend, placement: "none", model: facts)
         let shape = ModelGeometries.from(file, name: name).map { [name: $0] } ?? [:]
-        let predictor = try Predict.predictor(try calibration.source, extraShapes: shape)
+        let predictor = try Predictors.make(try calibration.source, extraShapes: shape)
         let p = predictor.predict(config, on: profile)
         if json {
-            print(String(decoding: try JSONSerialization.data(withJSONObject: Predict.predictionJSON(p), options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+            try JSONOutput.print(PredictionsDocument.Item(p))
         } else {
             print(PredictionTable.markdown([p], predictor: predictor, target: profile))
         }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Backends
+import Engine
 import Foundation
 import Measures
+import Reporter
 
 /// The `slmbench` command: parses arguments and calls the libraries.
 @main
@@ -19,39 +21,28 @@ struct SLMBench: ParsableCommand {
         ])
 }
 
-/// Version and build configuration, stamped into every profile and result.
-enum BuildInfo {
-    static let version = SlmbenchVersion.string
-    #if DEBUG
-    static let configuration = "debug"
-    #else
-    static let configuration = "release"
-    #endif
-    static var producer: String { "slmbench \(version) (\(configuration) build)" }
-
-    /// The source commit, for results' context blocks: $SLMBENCH_COMMIT, else `git describe` in
-    /// the source tree this binary was built from (with -dirty for local changes); nil when neither answers.
-    static let commit: String? = {
-        if let fromEnvironment = ProcessInfo.processInfo.environment["SLMBENCH_COMMIT"], !fromEnvironment.isEmpty { return fromEnvironment }
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        guard FileManager.default.fileExists(atPath: source.appendingPathComponent(".git").path) else { return nil }
-        let git = Process()
-        git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        git.arguments = ["git", "-C", source.path, "describe", "--always", "--dirty", "--abbrev=12"]
-        let pipe = Pipe()
-        git.standardOutput = pipe
-        git.standardError = FileHandle.nullDevice
-        do { try git.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        git.waitUntilExit()
-        guard git.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }()
-}
-
-/// Semantic exit codes (documented in the README; 2 arrives with compare, 3 is a sweep with failed runs).
+/// slmbench's exit statuses, as the README documents them.
 enum Exit {
+    /// An error: a one-line message names the file, field or flag.
     static let failure = ExitCode(1)
+    /// `compare --fail-on-regression` found a regression.
+    static let regression = ExitCode(2)
+    /// A sweep finished with failed runs (their reasons are in the table and the journal).
+    static let failedRuns = ExitCode(3)
+    /// A usage error (a bad flag or value), as ArgumentParser reports it.
+    static let usage = ExitCode.validationFailure
 }
 
+// Enumerated options: ArgumentParser lists the values in --help and names the flag on a bad one.
 extension EntryKind: ExpressibleByArgument {}
+extension KVType: ExpressibleByArgument {}
+extension KernelLevel: ExpressibleByArgument {}
+extension Metric: ExpressibleByArgument {
+    /// `--metric` takes the metrics compare and history judge (tg, pp, ttft).
+    public init?(argument: String) {
+        guard let metric = Metric(rawValue: argument), Metric.compared.contains(metric) else { return nil }
+        self = metric
+    }
+    public static var allValueStrings: [String] { Metric.compared.map(\.rawValue) }
+}
+extension ReportFormat: ExpressibleByArgument {}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Backends
 import DeviceProbe
 import Foundation
 import Measures
@@ -42,13 +43,13 @@ struct Sweep: ParsableCommand {
     func run() throws {
         let sweepSpec: SweepSpec
         do { sweepSpec = try SweepSpec.load(path: spec) } catch { throw CLIError(error.description) }
-        let machine = try MachineProfile.load(profile)
+        let machine = try ProfileLibrary.machine(profile, flag: "--profile", producer: BuildInfo.producer)
         let preparer = ModelPreparer()
         let plan: SweepPlan
         do { plan = try SweepPlan.make(sweepSpec, profile: machine, shape: preparer.shape) } catch { throw CLIError("\(error)") }
         let shardParts = shard.flatMap(Self.parseShard)
         if dryRun {
-            print(PlanReport.render(plan, shard: shardParts, json: json))
+            print(plan.report(shard: shardParts, json: json))
             return
         }
         let stamp = Self.timestamp()
@@ -57,7 +58,7 @@ struct Sweep: ParsableCommand {
         let folder: URL
         if let out { folder = URL(fileURLWithPath: out) }
         else if resume {
-            guard let latest = Self.latestFolder(spec: sweepSpec, shard: shard) else {
+            guard let latest = SweepFolder.latest(under: URL(fileURLWithPath: "results"), specDigest: sweepSpec.digest, shard: shard) else {
                 throw CLIError("--resume: no folder under results/ holds an unfinished sweep of \(spec)\(shard.map { " shard \($0)" } ?? ""); give --out")
             }
             folder = latest
@@ -77,22 +78,7 @@ struct Sweep: ParsableCommand {
             print("")
             print(ResultsTable.markdown(outcome.entries))
         }
-        if outcome.failed > 0 { throw ExitCode(3) }
-    }
-
-    /// The newest folder under results/ with this spec (and shard) that a sweep started in.
-    static func latestFolder(spec: SweepSpec, shard: String?) -> URL? {
-        let root = URL(fileURLWithPath: "results")
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
-        var best: (String, URL)?
-        for name in names {
-            let url = root.appendingPathComponent(name)
-            guard let data = try? Data(contentsOf: url.appendingPathComponent("sweep.json")),
-                  let header = try? StoreJSON.decoder().decode(SweepHeader.self, from: data),
-                  header.specDigest == spec.digest, header.shard == shard else { continue }
-            if best == nil || header.startedAt > best!.0 { best = (header.startedAt, url) }
-        }
-        return best?.1
+        if outcome.failed > 0 { throw Exit.failedRuns }
     }
 
     static func timestamp() -> String {
@@ -101,60 +87,6 @@ struct Sweep: ParsableCommand {
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyyMMdd-HHmmss"
         return f.string(from: Date())
-    }
-}
-
-/// This machine's profile (probed without the slow bandwidth measurement) or one from a file.
-enum MachineProfile {
-    static func load(_ path: String?) throws -> HardwareProfile {
-        if let path {
-            do { return try HardwareProfile.load(path: path) } catch { throw CLIError("--profile \(path): \(error)") }
-        }
-        do { return try DeviceProbe.probe(ProbeOptions(producer: BuildInfo.producer)) } catch { throw CLIError("probe: \(error)") }
-    }
-}
-
-/// `sweep --dry-run`: the expanded plan with counts, predicted memory and skips.
-enum PlanReport {
-    static func render(_ plan: SweepPlan, shard: (Int, Int)?, json: Bool) -> String {
-        let runs = shard.map { plan.shard($0.0, of: $0.1) } ?? plan.runs
-        let order = plan.executionOrder(runs: runs, shardLabel: shard.map { "\($0.0)of\($0.1)" })
-        let references = order.filter { $0.kind == .reference }.count
-        let skipped = runs.filter { $0.skip != nil }
-        let quality = shard == nil || shard?.0 == 1 ? plan.quality : []
-        if json {
-            let items: [[String: Any]] = (order + quality).map { e in
-                var o: [String: Any] = ["key": e.key, "kind": e.kind.rawValue, "seq": e.seq, "model": e.point.model, "type": e.point.type,
-                                        "backend": e.point.backend, "threads": e.point.threads, "batch": e.point.batch,
-                                        "prompt": e.point.prompt, "gen": e.point.gen, "kv": e.point.kv, "placement": e.point.placement,
-                                        "depth": e.point.depth, "cpus": e.cpus]
-                o["predicted_bytes"] = e.predictedBytes ?? NSNull()
-                o["skip"] = e.skip ?? NSNull()
-                return o
-            }
-            let doc: [String: Any] = ["spec": plan.spec.file, "name": plan.spec.name, "shard": shard.map { "\($0.0)/\($0.1)" } ?? NSNull(),
-                                      "runs": runs.count, "skipped": skipped.count, "filtered": plan.filtered,
-                                      "references": references, "quality": quality.count,
-                                      "available_bytes": plan.availableBytes ?? NSNull(), "plan": items]
-            let data = (try? JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
-            return String(decoding: data, as: UTF8.self)
-        }
-        var lines: [String] = []
-        let available = plan.availableBytes.map { "\($0 / 1_048_576) MiB available" } ?? "available memory unknown"
-        lines.append("plan \(plan.spec.name)\(shard.map { " · shard \($0.0)/\($0.1)" } ?? "") · \(plan.spec.file)")
-        lines.append("\(runs.count) runs (\(runs.count - skipped.count) to run, \(skipped.count) skipped) · \(plan.filtered) grid points filtered out · \(references) reference runs · \(quality.count) quality evaluations · \(available)")
-        let m = plan.spec.measurement
-        lines.append("measurement: \(m.warmup) warm-up, \(m.minRepetitions)–\(m.maxRepetitions) repetitions until the 95% CI is within ±\(String(format: "%.1f", m.targetHalfWidth * 100))%, timeout \(Int(m.timeoutSeconds)) s")
-        lines.append("")
-        lines.append("| # | kind | model | type | backend | threads | batch | prompt | gen | kv | placement | depth | cpus | predicted | plan |")
-        lines.append("|---:|---|---|---|---|---:|---:|---:|---:|---|---|---:|---|---:|---|")
-        for (i, e) in (order + quality).enumerated() {
-            let p = e.point
-            let predicted = e.predictedBytes.map { String(format: "%.0f MiB", Double($0) / 1_048_576) } ?? "—"
-            let cpus = e.cpus.isEmpty ? "—" : e.cpus.map(String.init).joined(separator: ",")
-            lines.append("| \(i + 1) | \(e.kind.rawValue) | \(p.model) | \(p.type) | \(p.backend) | \(p.threads) | \(p.batch) | \(p.prompt) | \(p.gen) | \(p.kv) | \(p.placement) | \(p.depth) | \(cpus) | \(predicted) | \(e.skip.map { "skip: \($0)" } ?? "run") |")
-        }
-        return lines.joined(separator: "\n")
     }
 }
 
@@ -170,7 +102,7 @@ struct Merge: ParsableCommand {
 
     func run() throws {
         do {
-            let read = try folders.map { try SweepMerge.read(URL(fileURLWithPath: $0)) }
+            let read = try folders.map { try SweepFolder.read(URL(fileURLWithPath: $0)) }
             let ids = Set(read.map(\.header.id))
             let mergedId = id ?? (ids.count == 1 ? ids.first! : "\(read[0].header.name)-merged-\(Sweep.timestamp())")
             let (header, entries) = try SweepMerge.merge(read, into: URL(fileURLWithPath: out), id: mergedId)
@@ -210,11 +142,11 @@ struct Results: ParsableCommand {
         @Option(help: "Placement policy.") var placement: [String] = []
         @Option(help: "Status (ok, skipped, failed, timeout, oom, crashed, …).") var status: [String] = []
         @Option(help: "Entry kinds: run, reference, quality (repeat).") var kind: [EntryKind] = [.run]
-        @Option(help: "md, csv or json.") var format = "md"
+        @Option(help: "md, csv or json.") var format: ReportFormat = .md
         @Flag(help: "With --format json: include each run's raw samples.") var full = false
 
         func validate() throws {
-            guard ["md", "csv", "json"].contains(format) else { throw ValidationError("--format must be md, csv or json, got '\(format)'") }
+            guard format != .html else { throw ValidationError("--format html is for `slmbench report`; results list writes md, csv or json") }
         }
 
         func run() throws {
@@ -233,14 +165,14 @@ struct Results: ParsableCommand {
             if !status.isEmpty { filters["status"] = status }
             do {
                 var runs = try db.runs(sweep: sweep, where: filters, kinds: kind)
-                if format == "md" {
+                if format == .md {
                     // Quality entries of the same sweeps fill the table's quality columns.
                     let sweeps = Set(runs.map(\.sweepId))
                     if !kind.contains(.quality) {
                         runs += try db.runs(where: [:], kinds: [.quality]).filter { sweeps.contains($0.sweepId) }
                     }
                     print(ResultsTable.markdown(runs))
-                } else if format == "csv" {
+                } else if format == .csv {
                     print(ResultsExport.csv(runs), terminator: "")
                 } else {
                     FileHandle.standardOutput.write(try ResultsExport.json(runs, full: full) + Data("\n".utf8))

@@ -142,7 +142,7 @@ struct LlamaCppBackendTests {
         // more than a 0-token prompt's batch; llama.cpp asserted (and aborted) before the run's
         // batch size counted the sequences.
         try Self.requireLibrary()
-        let spec = RunSpec(backend: "llama.cpp", model: try Self.variant(.q8_0), modelName: "m", batch: 4, promptTokens: 0, genTokens: 3,
+        let spec = RunSpec(backend: .llamaCpp, model: try Self.variant(.q8_0), modelName: "m", batch: 4, promptTokens: 0, genTokens: 3,
                            warmup: 0, repetitions: 1)
         #expect(spec.loadOptions.batchTokens == 4)
         let samples = try Measurement.run(spec, on: LlamaCppBackend())

@@ -111,5 +111,16 @@ struct WorkerSchemaTests {
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
         let refused = try runCommand(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script.path, bad.path])
         #expect(refused.status == 1 && refused.stdout.contains("bad.jsonl:1"), "the schema must catch a result without samples: \(refused.stdout)")
+
+        // A quality request (a sweep's quality evaluation) and its answer: the real model against itself.
+        let quality = #"{"protocol": 1, "id": "quality|smollm2-135m", "quality": {"variants": [{"label": "F32", "backend": "native", "path": "\#(RealModel.path.path)"}, {"label": "again", "backend": "native", "path": "\#(RealModel.path.path)"}], "context": 32, "chunks": 1, "threads": 1}}"#
+        let qualityFile = dir.appendingPathComponent("quality.jsonl")
+        try Data((quality + "\n").utf8).write(to: qualityFile)
+        let answered = try runCommand(URL(fileURLWithPath: "/bin/sh"), ["-c", "\"$0\" worker < \"$1\"", TestPaths.slmbenchExecutable.path, qualityFile.path])
+        #expect(answered.status == 0 && answered.stdout.contains(#""mean_kld":0"#), "\(answered.stdout)\(answered.stderr)")
+        let qualityOutput = dir.appendingPathComponent("quality-output.jsonl")
+        try Data(answered.stdout.utf8).write(to: qualityOutput)
+        let qualityChecked = try runCommand(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script.path, qualityFile.path, qualityOutput.path])
+        #expect(qualityChecked.status == 0, "\(qualityChecked.stdout)\(qualityChecked.stderr)")
     }
 }

@@ -8,7 +8,7 @@ import Testing
 @Suite("hostile worker protocol values")
 struct HostileProtocolTests {
     static func spec(_ change: (inout RunSpec) -> Void) -> RunSpec {
-        var spec = RunSpec(backend: "native", model: "/m.gguf", modelName: "m", promptTokens: 8, genTokens: 4)
+        var spec = RunSpec(backend: .native, model: "/m.gguf", modelName: "m", promptTokens: 8, genTokens: 4)
         change(&spec)
         return spec
     }

@@ -62,19 +62,25 @@ struct MetricsTests {
         #expect(abs((m.tgTps?.mean ?? 0) - 3 / 0.7) < 1e-9)
     }
 
-    @Test func runSpecProblemsNameTheirFields() {
-        var spec = RunSpec(backend: "native", model: "m", modelName: "m")
+    @Test func runSpecProblemsNameTheirFields() throws {
+        var spec = RunSpec(backend: .native, model: "m", modelName: "m")
         #expect(spec.problems().isEmpty)
         spec.threads = 0
-        spec.kvType = "q8"
         spec.promptTokens = 0
         spec.genTokens = 0
         let problems = spec.problems().joined(separator: "; ")
-        #expect(problems.contains("threads") && problems.contains("kv_type") && problems.contains("nothing to run"))
+        #expect(problems.contains("threads") && problems.contains("nothing to run"))
+        // A type the enums do not hold is refused where the run is read, naming the field.
+        guard case var .object(wire) = try ProtocolJSON.value(RunSpec(backend: .native, model: "m", modelName: "m")) else { return }
+        wire["kv_type"] = .string("q8")
+        #expect(throws: (any Error).self) { try ProtocolJSON.read(RunSpec.self, from: .object(wire)) }
+        do { _ = try ProtocolJSON.read(RunSpec.self, from: .object(wire)) } catch {
+            #expect(ProtocolJSON.describe(error).contains("kv_type"), "\(ProtocolJSON.describe(error))")
+        }
     }
 
     @Test func protocolJSONRoundTripsAndNamesMissingFields() throws {
-        let spec = RunSpec(backend: "native", model: "/m.gguf", modelName: "m", type: "q4_0", promptTokens: 7)
+        let spec = RunSpec(backend: .native, model: "/m.gguf", modelName: "m", type: "q4_0", promptTokens: 7)
         let value = try ProtocolJSON.value(spec)
         #expect(value["prompt_tokens"]?.number == 7, "snake_case on the wire")
         #expect(try ProtocolJSON.read(RunSpec.self, from: value) == spec)

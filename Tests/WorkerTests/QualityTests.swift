@@ -35,6 +35,41 @@ struct QualityTests {
                 "the same inputs give the same numbers, whatever the thread count")
     }
 
+    /// A sweep's quality evaluation runs in a worker: the report comes back whole, and a worker
+    /// that dies is a recorded outcome, not a crash of the caller.
+    @Test func qualityRunsInAWorkerAndItsCrashIsARecord() throws {
+        let f32 = try Self.realVariant(.f32), q8 = try Self.realVariant(.q8_0)
+        let spec = QualitySpec(variants: [.init(label: "F32", backend: .native, path: f32), .init(label: "q8_0", backend: .native, path: q8)],
+                               corpus: nil, context: 64, chunks: 1, threads: 1)
+        let viaWorker = RunLauncher.quality(spec, limits: WorkerLimits(timeoutSeconds: 300), workerExecutable: TestPaths.slmbenchExecutable.path)
+        #expect(viaWorker.status == .ok, "\(viaWorker.reason ?? "")")
+        let inProcess = try spec.evaluate()
+        #expect(viaWorker.report?.rows == inProcess.rows, "the worker computes what the library computes")
+        #expect((viaWorker.report?.rows.last?.meanKLD ?? 0) > 0)
+
+        let dir = try TestPaths.temporaryDirectory()
+        let crashing = dir.appendingPathComponent("crashing-worker").path
+        try "#!/bin/sh\nexec python3 \(RunTests.fakeWorker) segv\n".write(toFile: crashing, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: crashing)
+        let crashed = RunLauncher.quality(spec, limits: WorkerLimits(timeoutSeconds: 30), workerExecutable: crashing)
+        #expect(crashed.status == .crashed && crashed.report == nil && crashed.reason?.contains("signal 11") == true, "\(crashed)")
+    }
+
+    @Test func aRequestAsksForARunOrAQualityEvaluationNotBoth() throws {
+        let run = try ProtocolJSON.value(RunSpec(backend: .native, model: "/m.gguf", modelName: "m"))
+        let quality = try ProtocolJSON.value(QualitySpec(variants: [.init(label: "F32", backend: .native, path: "/m.gguf")], corpus: nil,
+                                                         context: 64, chunks: 1, threads: 1))
+        func line(_ fields: [String: JSONValue]) throws -> String {
+            String(decoding: try JSONEncoder().encode(JSONValue.object(fields.merging(["protocol": .number(1), "id": .string("x")]) { a, _ in a })), as: UTF8.self)
+        }
+        guard case .success((_, .quality)) = WorkerMain.request(try line(["quality": quality])) else { Issue.record("a quality request was not read as one"); return }
+        guard case .success((_, .run)) = WorkerMain.request(try line(["run": run])) else { Issue.record("a run request was not read as one"); return }
+        for (fields, words) in [(["run": run, "quality": quality], "both"), ([:], "neither")] {
+            guard case let .failure(error) = WorkerMain.request(try line(fields)) else { Issue.record("\(words): accepted"); continue }
+            #expect(error.code == "bad-request" && error.message.contains(words), "\(error.message)")
+        }
+    }
+
     @Test func corpusErrorsNameTheFile() throws {
         #expect(throws: QualityError.self) { try Corpus.load("/no/such/corpus.txt") }
         do { _ = try Corpus.load("/no/such/corpus.txt") } catch { #expect(error.description.contains("/no/such/corpus.txt")) }

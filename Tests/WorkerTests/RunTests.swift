@@ -18,7 +18,7 @@ struct RunTests {
 
     @Test func measurementFollowsTheTokenTimeline() throws {
         let path = try Self.tinyModel()
-        let spec = RunSpec(backend: "native", model: path, modelName: "tiny", batch: 3, promptTokens: 9, genTokens: 5, warmup: 2, repetitions: 4)
+        let spec = RunSpec(backend: .native, model: path, modelName: "tiny", batch: 3, promptTokens: 9, genTokens: 5, warmup: 2, repetitions: 4)
         var stages: [String] = []
         let samples = try Measurement.run(spec, on: NativeBackend()) { stage, _ in stages.append(stage) }
         #expect(samples.repetitions.count == 4, "warm-ups are not kept")
@@ -34,7 +34,7 @@ struct RunTests {
         #expect(again.firstTokens == samples.firstTokens, "greedy decoding of the same prompt is deterministic")
         #expect(samples.memory.kvCacheBytes == 2 * 2 * 3 * spec.context * 32 * 4) // layers · K,V · sequences · positions · kv width · f32
 
-        let noPrompt = try Measurement.run(RunSpec(backend: "native", model: path, modelName: "tiny", promptTokens: 0, genTokens: 4, warmup: 0, repetitions: 1), on: NativeBackend())
+        let noPrompt = try Measurement.run(RunSpec(backend: .native, model: path, modelName: "tiny", promptTokens: 0, genTokens: 4, warmup: 0, repetitions: 1), on: NativeBackend())
         #expect(noPrompt.repetitions[0].stepSeconds.count == 4 && noPrompt.repetitions[0].prefillSeconds.isEmpty)
     }
 
@@ -43,7 +43,7 @@ struct RunTests {
         let bad = dir.appendingPathComponent("broken.gguf")
         try Data("GGUF but not really".utf8).write(to: bad)
         do {
-            _ = try Measurement.run(RunSpec(backend: "native", model: bad.path, modelName: "x"), on: NativeBackend())
+            _ = try Measurement.run(RunSpec(backend: .native, model: bad.path, modelName: "x"), on: NativeBackend())
             Issue.record("a broken file loaded")
         } catch {
             #expect(error.message.contains(bad.path), "\(error.message)")
@@ -58,7 +58,7 @@ struct RunTests {
                       ("error", "failed", "unsupported-type"), ("wrong-protocol", "protocol", "protocol")])
     func workerFailuresBecomeRecordsWithReasons(mode: String, status: String, reason: String) throws {
         // The fake's "ok" result carries metrics that are not a run's samples: a result missing fields.
-        let record = RunLauncher.run(RunSpec(backend: "cmd", model: "/nowhere.gguf", modelName: "x"),
+        let record = RunLauncher.run(RunSpec(backend: .cmd, model: "/nowhere.gguf", modelName: "x"),
                                      command: .external(program: "python3", arguments: [Self.fakeWorker, mode]),
                                      limits: WorkerLimits(timeoutSeconds: 20))
         #expect(record.status.rawValue == status, "\(mode): \(record.status) \(record.reason ?? "")")
@@ -67,11 +67,11 @@ struct RunTests {
     }
 
     @Test func aHangIsKilledAtTheTimeoutAndTheNextRunGoesOn() throws {
-        let hung = RunLauncher.run(RunSpec(backend: "cmd", model: "/x", modelName: "x"),
+        let hung = RunLauncher.run(RunSpec(backend: .cmd, model: "/x", modelName: "x"),
                                    command: .external(program: "python3", arguments: [Self.fakeWorker, "hang"]), limits: WorkerLimits(timeoutSeconds: 1))
         #expect(hung.status == .timeout)
         let path = try Self.tinyModel()
-        let next = RunLauncher.run(RunSpec(backend: "native", model: path, modelName: "tiny", promptTokens: 4, genTokens: 3, warmup: 0, repetitions: 1),
+        let next = RunLauncher.run(RunSpec(backend: .native, model: path, modelName: "tiny", promptTokens: 4, genTokens: 3, warmup: 0, repetitions: 1),
                                    command: .builtIn(backend: "native"), limits: WorkerLimits(timeoutSeconds: 60),
                                    workerExecutable: TestPaths.slmbenchExecutable.path)
         #expect(next.status == .ok, "\(next.reason ?? "")")

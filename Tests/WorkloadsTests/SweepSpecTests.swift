@@ -167,7 +167,7 @@ struct SweepSpecTests {
                 if item.kind == .reference { refIndex += 1; return ResultStoreRun(item.key, values[refIndex - 1], kind: .reference).stored }
                 return ResultStoreRun(item.key, 50, kind: .run).stored
             }
-            return SweepRunner.driftFlags(journalOrder: journal, threshold: 0.05)
+            return Drift.flags(journalOrder: journal, threshold: 0.05)
         }
         // The last reference is 10% below the median: it and the runs just before it.
         #expect(flagged([100, 101, 90]) == Set([order[4].key, order[5].key, order[6].key]))
@@ -195,8 +195,8 @@ struct ResultStoreRun {
 @Suite("run spec on the wire")
 struct RunSpecWireTests {
     @Test func everyFieldSurvivesTheProtocolsSnakeCase() throws {
-        let spec = RunSpec(backend: "native", model: "/m.gguf", modelName: "m", type: "q4_0", threads: 2, batch: 4, promptTokens: 32,
-                           genTokens: 16, kvType: "f16", warmup: 1, repetitions: 3, seed: 7, cpus: [1, 0], numa: "local", depth: 128,
+        let spec = RunSpec(backend: .native, model: "/m.gguf", modelName: "m", type: "q4_0", threads: 2, batch: 4, promptTokens: 32,
+                           genTokens: 16, kvType: .f16, warmup: 1, repetitions: 3, seed: 7, cpus: [1, 0], numa: .local, depth: 128,
                            maxRepetitions: 9, targetHalfWidth: 0.02)
         let wire = try ProtocolJSON.value(spec)
         #expect(try ProtocolJSON.read(RunSpec.self, from: wire) == spec)

@@ -11,6 +11,11 @@ public struct PreparedModel: Sendable, Equatable {
     public var sizeBytes: Int
     public var parameters: Int
     public var synthetic: Bool
+
+    public init(path: String, name: String, sha256: String, sizeBytes: Int, parameters: Int, synthetic: Bool) {
+        self.path = path; self.name = name; self.sha256 = sha256; self.sizeBytes = sizeBytes; self.parameters = parameters
+        self.synthetic = synthetic
+    }
 }
 
 /// Produces (once, cached) the file each run needs: a known model's conversion to a type, a

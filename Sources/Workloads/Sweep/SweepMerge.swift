@@ -5,28 +5,8 @@ import Worker
 /// Combines the folders of a sweep's shards (`--shard i/n`, possibly run on different machines)
 /// into one sweep folder and stores it.
 public enum SweepMerge {
-    public struct Folder {
-        public var url: URL
-        public var header: SweepHeader
-        public var entries: [StoredRun]
-    }
-
-    public static func read(_ url: URL) throws(StoreError) -> Folder {
-        let headerURL = url.appendingPathComponent("sweep.json")
-        let header: SweepHeader
-        do { header = try StoreJSON.decoder().decode(SweepHeader.self, from: Data(contentsOf: headerURL)) } catch {
-            throw StoreError("\(headerURL.path): not a sweep folder's header: \(error.localizedDescription)")
-        }
-        let (entries, _) = try Journal.read(path: url.appendingPathComponent("journal.jsonl").path)
-        var latest = SweepRunner.latest(entries)
-        // Drift is judged within each shard, in the order its runs executed.
-        let threshold = (try? SweepSpec.parse(header.specText, file: header.specFile))?.reference.drift ?? SweepSpec.Reference().drift
-        _ = SweepRunner.applyDrift(to: &latest, journalOrder: entries, threshold: threshold)
-        return Folder(url: url, header: header, entries: latest.values.sorted { ($0.seq, $0.key) < ($1.seq, $1.key) })
-    }
-
     /// Checks the folders are shards of one plan, then writes the union to `out` with id `id`.
-    public static func merge(_ folders: [Folder], into out: URL, id: String) throws(StoreError) -> (SweepHeader, [StoredRun]) {
+    public static func merge(_ folders: [SweepFolder], into out: URL, id: String) throws(StoreError) -> (SweepHeader, [StoredRun]) {
         guard let first = folders.first else { throw StoreError("nothing to merge") }
         for f in folders where f.header.specDigest != first.header.specDigest {
             throw StoreError("\(f.url.path) was made from a different spec than \(first.url.path) (spec digests differ)")
@@ -67,7 +47,7 @@ public enum SweepMerge {
         }
         do {
             try fm.createDirectory(at: out, withIntermediateDirectories: true)
-            try SweepRunner.writeAtomically(try StoreJSON.encoder().encode(header), to: out.appendingPathComponent("sweep.json"))
+            try SweepFolder.writeAtomically(try StoreJSON.encoder().encode(header), to: out.appendingPathComponent("sweep.json"))
         } catch let e as StoreError { throw e } catch { throw StoreError("\(out.path): \(error)") }
         let journal = try Journal(path: out.appendingPathComponent("journal.jsonl").path)
         for e in entries { try journal.append(e) }

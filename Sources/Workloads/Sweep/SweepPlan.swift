@@ -83,8 +83,12 @@ public struct PlannedRun: Sendable, Equatable {
     public var key: String
     /// Position in the whole plan (stable across shards).
     public var seq: Int
+    /// The grid point: the spec's own vocabulary, which filters, keys and the dry-run table use.
     public var point: SweepSpec.Point
-    public var cpus: [Int]
+    /// What the worker is asked to do (the model's path is filled in when it is prepared).
+    public var run: RunSpec
+    /// CPUs the run's threads are pinned to.
+    public var cpus: [Int] { run.cpus }
     public var predictedBytes: Int?
     /// Why the run will not execute (does not fit, cannot be placed, backend cannot run it).
     public var skip: String?
@@ -124,7 +128,8 @@ public struct SweepPlan: Sendable {
                             if !spec.include.isEmpty && !spec.include.contains(where: { $0.matches(p) }) { filtered += 1; continue }
                             if spec.exclude.contains(where: { $0.matches(p) }) { filtered += 1; continue }
                             if prompt == 0 && gen == 0 { filtered += 1; continue }
-                            var run = PlannedRun(kind: .run, key: p.key, seq: runs.count, point: p, cpus: [], predictedBytes: nil, skip: nil)
+                            var run = PlannedRun(kind: .run, key: p.key, seq: runs.count, point: p,
+                                                 run: Self.runSpec(p, cpus: [], measurement: spec.measurement), predictedBytes: nil, skip: nil)
                             if shapes[model] == nil { shapes[model] = try shape(reference) }
                             let s = shapes[model]!
                             let tensorType = type == "stored" ? nil : TensorType(name: type)
@@ -135,7 +140,7 @@ public struct SweepPlan: Sendable {
                                                   available: available)
                             if run.skip == nil {
                                 switch Placement(placement)!.cpus(threads: threads, on: topology) {
-                                case let .success(cpus): run.cpus = cpus
+                                case let .success(cpus): run.run.cpus = cpus
                                 case let .failure(problem): run.skip = "placement \(placement): \(problem)"
                                 }
                             }
@@ -153,8 +158,8 @@ public struct SweepPlan: Sendable {
                 guard case .known = try ModelReference.parse(model) else { continue }
                 let p = SweepSpec.Point(model: model, type: types.joined(separator: ","), backend: "native", threads: spec.quality.threads,
                                         batch: 1, prompt: spec.quality.context, gen: 0, kv: "f32", placement: "none", depth: 0)
-                quality.append(PlannedRun(kind: .quality, key: "quality|\(model)", seq: 2_000_000 + quality.count,
-                                          point: p, cpus: [], predictedBytes: nil, skip: nil))
+                quality.append(PlannedRun(kind: .quality, key: "quality|\(model)", seq: 2_000_000 + quality.count, point: p,
+                                          run: Self.runSpec(p, cpus: [], measurement: spec.measurement), predictedBytes: nil, skip: nil))
             }
         }
         return SweepPlan(spec: spec, runs: runs, quality: quality, availableBytes: available, filtered: filtered)
@@ -193,6 +198,7 @@ public struct SweepPlan: Sendable {
         }
         if let match = runs.first(where: { $0.point == p && $0.skip == nil }) { base = match }
         base.point = p
+        base.run = Self.runSpec(p, cpus: base.cpus, measurement: spec.measurement)
         base.kind = .reference
         return base
     }

@@ -86,7 +86,8 @@ public final class SweepRunner: @unchecked Sendable {
         let header = SweepHeader(id: options.sweepId, name: plan.spec.name, specFile: plan.spec.file, specDigest: plan.spec.digest,
                                  specText: plan.spec.text,
                                  shard: options.shard.map { "\($0.index)/\($0.count)" }, startedAt: Self.now(),
-                                 hostname: environment.hostname, fingerprint: environment.fingerprint, planned: order.count)
+                                 hostname: environment.hostname, fingerprint: environment.fingerprint, planned: order.count,
+                                 driftThreshold: plan.spec.reference.drift)
         if fm.fileExists(atPath: headerPath.path) {
             let existing: SweepHeader
             do { existing = try StoreJSON.decoder().decode(SweepHeader.self, from: Data(contentsOf: headerPath)) } catch {
@@ -104,7 +105,7 @@ public final class SweepRunner: @unchecked Sendable {
         } else {
             do {
                 try fm.createDirectory(at: options.outDir, withIntermediateDirectories: true)
-                try Self.writeAtomically(try StoreJSON.encoder().encode(header), to: headerPath)
+                try SweepFolder.writeAtomically(try StoreJSON.encoder().encode(header), to: headerPath)
             } catch let e as StoreError { throw e } catch { throw StoreError("\(options.outDir.path): cannot create the sweep folder: \(error)") }
         }
         let sweepId = (try? StoreJSON.decoder().decode(SweepHeader.self, from: Data(contentsOf: headerPath)).id) ?? options.sweepId
@@ -113,7 +114,7 @@ public final class SweepRunner: @unchecked Sendable {
 
         // What is already done: the journal is the truth; the database catches up from it.
         let (previous, _) = try Journal.read(path: journalPath)
-        let done = Self.latest(previous)
+        let done = Journal.latest(previous)
         let journal = try Journal(path: journalPath)
         let store = try options.store.open()
         try store.saveSweep(savedHeader)
@@ -140,71 +141,17 @@ public final class SweepRunner: @unchecked Sendable {
         // journal's order), so they are recomputed after every resume and never written back
         // into the journal; the database's flag column follows them.
         let journaled = try Journal.read(path: journalPath).0
-        var all = Self.latest(journaled)
-        let changed = Self.applyDrift(to: &all, journalOrder: journaled, threshold: plan.spec.reference.drift)
+        var all = Journal.latest(journaled)
+        let changed = Drift.apply(to: &all, journalOrder: journaled, threshold: plan.spec.reference.drift)
         try store.save(changed)
         let entries = order.compactMap { all[$0.key] }
         return Outcome(sweepId: sweepId, entries: entries, executed: remaining.count, resumedFrom: order.count - remaining.count,
                        failed: entries.filter { $0.status.isFailure }.count)
     }
 
-    /// The last journal line of each key (later lines update flags).
-    static func latest(_ runs: [StoredRun]) -> [String: StoredRun] {
-        var out: [String: StoredRun] = [:]
-        for r in runs { out[r.key] = r }
-        return out
-    }
-
-    /// Keys flagged `drift`: each reference whose primary metric is more than `threshold` from
-    /// the median of all the sweep's references, and the runs executed next to it (between it
-    /// and the references before and after it). The median, not the first reference, is the
-    /// baseline, so one odd reference — the first included — marks only its own neighbourhood.
-    public static func driftFlags(journalOrder: [StoredRun], threshold: Double) -> Set<String> {
-        var references: [(key: String, value: Double?)] = []
-        var segments: [[String]] = [[]] // segments[i]: runs after reference i − 1 and before reference i
-        var seen = Set<String>()
-        for entry in journalOrder where seen.insert(entry.key).inserted {
-            switch entry.kind {
-            case .reference:
-                references.append((entry.key, entry.status == .ok ? entry.avgTs.flatMap { $0 > 0 ? $0 : nil } : nil))
-                segments.append([])
-            case .run: if entry.status == .ok { segments[segments.count - 1].append(entry.key) }
-            default: break
-            }
-        }
-        let values = references.compactMap(\.value).sorted()
-        guard values.count >= 2 else { return [] }
-        let median = Percentile.of(sorted: values, 0.5)
-        var flagged = Set<String>()
-        for (i, reference) in references.enumerated() {
-            guard let value = reference.value, abs(value / median - 1) > threshold else { continue }
-            flagged.insert(reference.key)
-            flagged.formUnion(segments[i])      // the runs just before it
-            flagged.formUnion(segments[i + 1])  // and just after it
-        }
-        return flagged
-    }
-
-    /// Sets or clears the `drift` flag of each entry; returns the entries that changed.
-    static func applyDrift(to entries: inout [String: StoredRun], journalOrder: [StoredRun], threshold: Double) -> [StoredRun] {
-        let flagged = driftFlags(journalOrder: journalOrder, threshold: threshold)
-        var changed: [StoredRun] = []
-        for (key, value) in entries {
-            let wantsDrift = flagged.contains(key)
-            guard wantsDrift != value.runFlags.contains(.drift) else { continue }
-            var updated = value
-            updated.flags = wantsDrift ? updated.flags + [RunFlag.drift.rawValue] : updated.flags.filter { $0 != RunFlag.drift.rawValue }
-            entries[key] = updated
-            changed.append(updated)
-        }
-        return changed.sorted { $0.seq < $1.seq }
-    }
-
     func execute(_ entry: PlannedRun, sweepId: String, store: any ResultsStore) -> StoredRun {
         let p = entry.point
-        var config = RunConfig(model: p.model, modelType: p.type, backend: p.backend, nThreads: p.threads, nSeq: p.batch,
-                               nPrompt: p.prompt, nGen: p.gen, nDepth: p.depth, kvType: p.kv, placement: p.placement, cpus: entry.cpus,
-                               modelSize: nil, modelNParams: nil, synthetic: (try? ModelReference.parse(p.model))?.isSynthetic ?? false)
+        var config = RunConfig(run: entry.run, backend: p.backend, placement: p.placement, model: nil)
         var context: [String: JSONValue] = ["environment": (try? ProtocolJSON.value(environment)) ?? .null]
         func stored(_ status: RunStatus, _ reason: String?, record: JSONValue = .null, summary: MetricValues = MetricValues(),
                     avg: SampleSummary? = nil, pp: Double? = nil, tg: Double? = nil, rss: Int? = nil, flags: [String] = []) -> StoredRun {
@@ -223,10 +170,10 @@ public final class SweepRunner: @unchecked Sendable {
         do {
             model = try preparer.prepare(p.model, type: p.type) { self.progress.note($0) }
         } catch { return stored(.model, "cannot prepare \(p.model) at \(p.type): \(error)") }
-        config.model = model.name
-        config.modelSize = model.sizeBytes
-        config.modelNParams = model.parameters
-        config.synthetic = model.synthetic
+        var spec = entry.run
+        spec.model = model.path
+        spec.modelName = model.name
+        config = RunConfig(run: spec, backend: p.backend, placement: p.placement, model: model)
         try? store.saveModel(sha256: model.sha256, name: model.name, type: p.type, size: model.sizeBytes, params: model.parameters,
                              synthetic: model.synthetic)
         let m = plan.spec.measurement
@@ -235,11 +182,6 @@ public final class SweepRunner: @unchecked Sendable {
         guard let command = WorkerCommand.parse(p.backend, arguments: plan.spec.backendArguments[p.backend] ?? []) else {
             return stored(.launch, "backend '\(p.backend)' is not native, llama.cpp or cmd:PROGRAM")
         }
-        let spec = RunSpec(backend: p.backend.hasPrefix("cmd:") ? "cmd" : p.backend, model: model.path, modelName: model.name,
-                           type: p.type == "stored" ? nil : p.type, threads: p.threads, batch: p.batch, promptTokens: p.prompt,
-                           genTokens: p.gen, kvType: p.kv, warmup: m.warmup, repetitions: m.minRepetitions,
-                           seed: m.seed, cpus: entry.cpus, depth: p.depth == 0 ? nil : p.depth,
-                           maxRepetitions: m.maxRepetitions, targetHalfWidth: m.targetHalfWidth)
         context["model_sha256"] = .string(model.sha256)
         context["model_file"] = .string(model.path)
         context["run"] = (try? ProtocolJSON.value(spec)) ?? .null
@@ -278,24 +220,29 @@ public final class SweepRunner: @unchecked Sendable {
         return result
     }
 
-    /// One real model's types against its F32 conversion, in this process.
+    /// One real model's types against its F32 conversion, in a worker process: a crash or a run
+    /// past the memory ceiling costs this evaluation, not the sweep. The timeout is the spec's,
+    /// once per variant (each variant is about one run's work).
     func quality(_ entry: PlannedRun) -> (status: RunStatus, reason: String?, record: JSONValue, summary: MetricValues) {
         let q = plan.spec.quality
         let p = entry.point
         do {
-            let prepared = try preparer.prepare(p.model, type: "stored")
-            let corpus = try Corpus.load(q.corpus)
-            let file: GGUFFile
-            do { file = try GGUFFile(path: prepared.path) } catch { throw PrepareError("\(prepared.path): \(error)") }
-            let tokens = try Tokenizer(file: file).encode(corpus.text).map(Int32.init)
-            var variants = [QualityEvaluation.Variant(label: "F32", backend: BackendRegistry.make("native")!,
-                                                      path: try preparer.prepare(p.model, type: "f32").path)]
+            var variants = [QualitySpec.Variant(label: "F32", backend: .native, path: try preparer.prepare(p.model, type: "f32").path)]
             for type in p.type.split(separator: ",").map(String.init) where type != "f32" {
-                variants.append(.init(label: type, backend: BackendRegistry.make("native")!, path: try preparer.prepare(p.model, type: type).path))
+                variants.append(.init(label: type, backend: .native, path: try preparer.prepare(p.model, type: type).path))
             }
             progress.stage("quality", nil)
-            let report = try QualityEvaluation(context: q.context, chunks: q.chunks)
-                .run(tokens: tokens, corpus: corpus.source, variants: variants, threads: q.threads) { self.progress.note($0) }
+            let spec = QualitySpec(variants: variants, corpus: q.corpus, context: q.context, chunks: q.chunks, threads: q.threads)
+            let m = plan.spec.measurement
+            var limit = plan.availableBytes.map { $0 * 9 / 10 }
+            if let ceiling = m.memoryLimitBytes { limit = Swift.min(limit ?? ceiling, ceiling) }
+            let outcome = RunLauncher.quality(spec, limits: WorkerLimits(timeoutSeconds: m.timeoutSeconds * Double(variants.count), memoryLimitBytes: limit),
+                                              id: entry.key, workerExecutable: options.workerExecutable) { message in
+                if case let .progress(stage, _) = message { self.progress.note(stage) }
+            }
+            guard outcome.status == .ok, let report = outcome.report else {
+                return (outcome.status, "quality of \(p.model): \(outcome.reason ?? "no reason given")", .null, MetricValues())
+            }
             var summary = MetricValues()
             let base = report.rows.first?.perplexity ?? .nan
             for row in report.rows {
@@ -322,12 +269,4 @@ public final class SweepRunner: @unchecked Sendable {
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 
-    /// Writes a file through a temporary sibling and a rename, so readers never see half of it.
-    static func writeAtomically(_ data: Data, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-        try data.write(to: temporary)
-        let fd = open(temporary.path, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
-        guard rename(temporary.path, url.path) == 0 else { throw StoreError("\(url.path): rename failed: \(String(cString: strerror(errno)))") }
-    }
 }

@@ -2,6 +2,7 @@ import Backends
 import Crypto
 import Foundation
 import ModelFormat
+import ResultStore
 import Worker
 
 /// A sweep spec (YAML in `profiles/sweeps/`): axes crossed into a grid, filters, measurement
@@ -78,7 +79,7 @@ public struct SweepSpec: Sendable, Equatable {
         /// Run the reference configuration before the first run and after every `every` runs (0: off).
         public var every = 10
         /// A reference result further than this from the first one marks the runs since the previous reference.
-        public var drift = 0.05
+        public var drift = Drift.defaultThreshold
         /// Axis values of the reference run; missing axes take the first run's values.
         public var config: [String: String] = [:]
         public init() {}

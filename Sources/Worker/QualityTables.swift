@@ -1,0 +1,38 @@
+import Foundation
+import ModelFormat
+
+extension QualityEvaluation.Report {
+    /// `slmbench quality`'s table: each variant against the baseline. `paths` gives each row's
+    /// file, for its bits per weight.
+    public func markdown(model: String, backend: String, paths: [String]) -> String {
+        var lines = [
+            "quality  \(model) on \(backend) · corpus: \(corpus)",
+            "         \(corpusTokens) tokens · \(chunks) chunks of \(context) · \(scoredPositions) scored positions · baseline \(baseline)",
+            "",
+            "| type | bits/weight | PPL | ΔPPL | ΔPPL % | mean KLD | top-1 agreement |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        let base = rows[0].perplexity
+        func f(_ x: Double?, _ format: String) -> String { x.map { String(format: format, $0) } ?? "—" }
+        for (row, path) in zip(rows, paths) {
+            let bits = (try? GGUFFile(path: path)).map { ModelSummary(file: $0).bitsPerWeight } ?? .nan
+            lines.append("| \(row.variant) | \(String(format: "%.3f", bits)) | \(String(format: "%.4f", row.perplexity)) | \(f(row.deltaPerplexity, "%+.4f")) | \(f(row.deltaPerplexity.map { $0 / base * 100 }, "%+.2f%%")) | \(f(row.meanKLD, "%.6f")) | \(f(row.top1Agreement.map { $0 * 100 }, "%.2f%%")) |")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `slmbench quality --reference-backend`'s table: per type, `backend` against `reference` on the same file.
+    public static func backendMarkdown(_ reports: [QualityEvaluation.Report], backend: String, reference: String, corpus: String) -> String {
+        var lines = [
+            "\(backend) against \(reference) on the same files · corpus: \(corpus)",
+            "",
+            "| type | positions | PPL \(reference) | PPL \(backend) | mean KLD | top-1 agreement |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in reports {
+            lines.append(String(format: "| %@ | %d | %.4f | %.4f | %.2e | %.2f%% |", String(r.rows[0].variant.split(separator: " ")[0]), r.scoredPositions,
+                                r.rows[0].perplexity, r.rows[1].perplexity, r.rows[1].meanKLD ?? .nan, (r.rows[1].top1Agreement ?? .nan) * 100))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
