@@ -6,9 +6,16 @@ public enum GGUFValue: Sendable, Equatable {
     case array(GGUFArray)
 
     /// GGUF value type ids (gguf.h `gguf_type`).
-    enum TypeID: UInt32 {
+    enum TypeID: UInt32, CaseIterable {
         case uint8 = 0, int8 = 1, uint16 = 2, int16 = 3, uint32 = 4, int32 = 5, float32 = 6
         case bool = 7, string = 8, array = 9, uint64 = 10, int64 = 11, float64 = 12
+
+        /// The type a `GGUFValue` or `GGUFArray` case holds: both name their cases after these
+        /// (an array of arrays, `GGUFArray.nested`, holds `array`s).
+        static func named(caseOf value: Any) -> TypeID {
+            let name = Mirror(reflecting: value).children.first?.label
+            return allCases.first { "\($0)" == name } ?? .array
+        }
 
         /// Bytes of one value on disk; nil for strings and arrays (variable length).
         var fixedSize: Int? {
@@ -22,23 +29,7 @@ public enum GGUFValue: Sendable, Equatable {
         }
     }
 
-    var typeID: TypeID {
-        switch self {
-        case .uint8: return .uint8
-        case .int8: return .int8
-        case .uint16: return .uint16
-        case .int16: return .int16
-        case .uint32: return .uint32
-        case .int32: return .int32
-        case .uint64: return .uint64
-        case .int64: return .int64
-        case .float32: return .float32
-        case .float64: return .float64
-        case .bool: return .bool
-        case .string: return .string
-        case .array: return .array
-        }
-    }
+    var typeID: TypeID { TypeID.named(caseOf: self) }
 
     /// Any integer type as Int (nil for non-integers or values that do not fit).
     public var int: Int? {
@@ -106,23 +97,7 @@ public enum GGUFArray: Sendable, Equatable {
         }
     }
 
-    var elementType: GGUFValue.TypeID {
-        switch self {
-        case .uint8: return .uint8
-        case .int8: return .int8
-        case .uint16: return .uint16
-        case .int16: return .int16
-        case .uint32: return .uint32
-        case .int32: return .int32
-        case .uint64: return .uint64
-        case .int64: return .int64
-        case .float32: return .float32
-        case .float64: return .float64
-        case .bool: return .bool
-        case .string: return .string
-        case .nested: return .array
-        }
-    }
+    var elementType: GGUFValue.TypeID { GGUFValue.TypeID.named(caseOf: self) }
 
     public var elementTypeName: String { "\(elementType)" }
 

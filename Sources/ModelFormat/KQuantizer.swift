@@ -99,17 +99,27 @@ enum KQuantizer {
         return d
     }
 
+    /// Each block of a symmetric K format, in order: zeroes its `blockBytes`, fits it
+    /// (`symmetricBlock`), stores d at `dOffset`, and hands the block's base offset, sub-block
+    /// scales and codes to `pack`. An all-zero block stays all zeros. Scratch is reused across
+    /// blocks (no allocation per block).
+    static func symmetricBlocks(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer, blockBytes: Int, dOffset: Int,
+                                qmin: Int, qmax: Int, scaleLevels: Int, pack: (_ base: Int, _ subScales: [Int], _ codes: [Int]) -> Void) {
+        var scales = [Float](repeating: 0, count: 16), subScales = [Int](repeating: 0, count: 16)
+        var codes = [Int](repeating: -qmin, count: block)
+        for b in 0..<x.count / block {
+            let base = b * blockBytes
+            for i in 0..<blockBytes { out[base + i] = 0 }
+            guard let d = symmetricBlock(x, first: b * block, qmin: qmin, qmax: qmax, scaleLevels: scaleLevels,
+                                         scales: &scales, subScales: &subScales, codes: &codes) else { continue }
+            Quantization.storeHalf(d, out, base + dOffset)
+            pack(base, subScales, codes)
+        }
+    }
+
     /// Q6_K: 16 sub-blocks of 16, int8 scales, codes in [-32, 31].
     static func q6_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer) {
-        // Scratch reused across blocks (no allocation per block).
-        var scales = [Float](repeating: 0, count: 16), subScales = [Int](repeating: 0, count: 16)
-        var codes = [Int](repeating: 32, count: block)
-        for b in 0..<x.count / block {
-            let base = b * 210
-            for i in 0..<210 { out[base + i] = 0 }
-            guard let d = symmetricBlock(x, first: b * block, qmin: -32, qmax: 31, scaleLevels: 128,
-                                         scales: &scales, subScales: &subScales, codes: &codes) else { continue }
-            Quantization.storeHalf(d, out, base + 208)
+        symmetricBlocks(x, out, blockBytes: 210, dOffset: 208, qmin: -32, qmax: 31, scaleLevels: 128) { base, subScales, codes in
             for s in 0..<16 { out[base + 192 + s] = UInt8(bitPattern: Int8(subScales[s])) }
             for half in 0..<2 {
                 let ql = base + half * 64, qh = base + 128 + half * 32, c = half * 128
@@ -125,14 +135,7 @@ enum KQuantizer {
 
     /// Q3_K: 16 sub-blocks of 16, 6-bit signed scales, codes in [-4, 3].
     static func q3_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer) {
-        var scales = [Float](repeating: 0, count: 16), subScales = [Int](repeating: 0, count: 16)
-        var codes = [Int](repeating: 4, count: block)
-        for b in 0..<x.count / block {
-            let base = b * 110
-            for i in 0..<110 { out[base + i] = 0 }
-            guard let d = symmetricBlock(x, first: b * block, qmin: -4, qmax: 3, scaleLevels: 32,
-                                         scales: &scales, subScales: &subScales, codes: &codes) else { continue }
-            Quantization.storeHalf(d, out, base + 108)
+        symmetricBlocks(x, out, blockBytes: 110, dOffset: 108, qmin: -4, qmax: 3, scaleLevels: 32) { base, subScales, codes in
             let sc = base + 96
             for s in 0..<16 {
                 let stored = subScales[s] + 32
