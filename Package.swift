@@ -12,6 +12,12 @@ let package = Package(
         // For the fuzz targets in Fuzz/ (scripts/check/fuzz.sh).
         .library(name: "FuzzHarness", targets: ["FuzzHarness"]),
     ],
+    // The PostgreSQL store is a trait, off unless asked for (`swift build --traits Postgres`):
+    // postgres-nio and what it brings (swift-nio, a second BoringSSL) is a large share of a cold
+    // build, and a single machine stores in SQLite. scripts/test.sh and the fault drills enable it.
+    traits: [
+        .trait(name: "Postgres", description: "The PostgreSQL results store (--store postgres://…), through postgres-nio."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
@@ -53,13 +59,13 @@ let package = Package(
             dependencies: [
                 "Measures",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Postgres"])),
             ]),
         .target(name: "Reporter", dependencies: ["Measures", "ResultStore", "DeviceProbe"]),
         .target(
             name: "Workloads",
             dependencies: [
-                "Backends", "Worker", "Measures", "ResultStore", "Reporter", "DeviceProbe", "ModelFormat",
+                "Backends", "Worker", "Engine", "Measures", "ResultStore", "Reporter", "DeviceProbe", "ModelFormat",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
@@ -82,7 +88,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "ModelFormat", "CKernels", "TestSupport"]),
         .testTarget(
             name: "WorkloadsTests",
-            dependencies: ["Workloads", "Worker", "Backends", "Measures", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport", "FuzzHarness"],
+            dependencies: ["Workloads", "Worker", "Measures", "ModelFormat", "ResultStore", "Reporter", "DeviceProbe", "TestSupport", "FuzzHarness"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "ReporterTests",

@@ -1,3 +1,4 @@
+#if Postgres
 import Foundation
 import Measures
 import PostgresNIO
@@ -353,3 +354,4 @@ public final class PostgresStore: ResultsStore, @unchecked Sendable {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }
+#endif

@@ -124,7 +124,12 @@ public enum StoreLocation: Sendable, Equatable {
     public func open() throws(StoreError) -> any ResultsStore {
         switch self {
         case .sqlite(let path): try SQLiteStore(path: path)
-        case .postgres(let p): try PostgresStore(p)
+        case .postgres(let p):
+            #if Postgres
+            try PostgresStore(p)
+            #else
+            throw StoreError("--store \(p.redacted): this slmbench was built without the PostgreSQL store; build it with `swift build -c release --product slmbench --traits Postgres`")
+            #endif
         }
     }
 }

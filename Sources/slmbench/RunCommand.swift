@@ -107,6 +107,7 @@ extension Run {
         do { file = try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
         var spec = spec(path: path, name: name)
         spec.type = spec.type ?? "f32"
+        spec.cpus = [] // a prediction is for the thread count, not for particular CPUs
         let facts = PreparedModel(path: path, name: name, sha256: "", sizeBytes: file.fileSize,
                                   parameters: file.tensors.map(\.elementCount).reduce(0, +), synthetic: file["slmbench.synthetic"]?.bool == true)
         let config = RunConfig(run: spec, backend: backend, placement: "none", model: facts)

@@ -1,3 +1,4 @@
+#if Postgres
 import Foundation
 import Measures
 import ResultStore
@@ -166,3 +167,10 @@ final class Locked<Value>: @unchecked Sendable {
         return body(&value)
     }
 }
+#else
+import Testing
+
+@Test func thePostgresStoreIsBuilt() {
+    Issue.record("built without the Postgres trait: the PostgreSQL store tests did not run; build the tests with default traits (scripts/test.sh)")
+}
+#endif

@@ -27,7 +27,7 @@ if [ -n "${SLMBENCH_BIN:-}" ]; then
   slmbench=$SLMBENCH_BIN
 else
   # The same flags and folder as scripts/test.sh, so the drills reuse its build instead of a second cold one.
-  swift build -c release -Xswiftc -enable-testing --scratch-path .build-test --product slmbench 2>&1 | tail -n 1 >&2
+  swift build -c release -Xswiftc -enable-testing --scratch-path .build-test --traits Postgres --product slmbench 2>&1 | tail -n 1 >&2
   slmbench=$PWD/.build-test/release/slmbench
 fi
 [ -x "$slmbench" ] || { echo "faults: no slmbench binary at $slmbench" >&2; exit 1; }

@@ -7,7 +7,7 @@
 #   SWEEP_ID         one id for every shard of the sweep, e.g. nightly-pi5-20261127
 #   SLMBENCH_STORE   postgres://USER@HOST:PORT/DATABASE — the one database every shard writes to
 #   PGPASSWORD       its password (from a secret; never put it on a command line)
-#   SLMBENCH         the slmbench binary (default: slmbench on PATH)
+#   SLMBENCH         the slmbench binary (default: slmbench on PATH), built with --traits Postgres
 #   SWEEP_OUT        the shard's local folder (default: results/SWEEP_ID-shard-I-of-N)
 # A shard started again (a retried pod, a requeued job) resumes its folder when it is still
 # there, and otherwise runs again from the start: the store keeps each run once either way.
