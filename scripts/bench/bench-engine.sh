@@ -10,4 +10,4 @@ swift build -c release --product slmbench >/dev/null
 cache=${SLMBENCH_CACHE:-$HOME/.cache/slmbench}
 .build/release/slmbench models fetch smollm2-135m >/dev/null
 exec python3 scripts/bench/vs_llamabench.py --backend native --rounds "${1:-8}" --reps "${4:-3}" --types "${2:-q8_0,q4_0,q4_1}" \
-  --threads "${3:-1,2}" --llama-bench "$(scripts/tools/build-llamacpp.sh)/bin/llama-bench"
+  --threads "${3:-1,2}" --llama-bench "$(scripts/tools/build-llamacpp.sh --tools)/bin/llama-bench"

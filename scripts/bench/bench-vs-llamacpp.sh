@@ -30,7 +30,7 @@ if [ "$rounds" -lt 5 ]; then echo "bench-vs-llamacpp: at least 5 rounds (got $ro
 scripts/bootstrap.sh
 swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
 .build/release/slmbench models fetch smollm2-135m >/dev/null
-llamacpp=$(scripts/tools/build-llamacpp.sh)
+llamacpp=$(scripts/tools/build-llamacpp.sh --tools)
 profile=$(mktemp /tmp/slmbench-probe.XXXXXX.json)
 trap 'rm -f "$profile"' EXIT
 echo "bench-vs-llamacpp: probing memory bandwidth" >&2

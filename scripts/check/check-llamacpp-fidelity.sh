@@ -11,6 +11,6 @@ cd "$(dirname "$0")/../.."
 scripts/bootstrap.sh
 swift build -c release --product slmbench >/dev/null
 .build/release/slmbench models fetch smollm2-135m >/dev/null
-llamacpp=$(scripts/tools/build-llamacpp.sh)
+llamacpp=$(scripts/tools/build-llamacpp.sh --tools)
 exec python3 scripts/bench/vs_llamabench.py --backend llama.cpp --flash-attn off --tolerance 0.05 --rounds "${1:-8}" --reps "${4:-3}" \
   --types "${2:-q8_0,q4_0,q4_1}" --threads "${3:-1,2}" --llama-bench "$llamacpp/bin/llama-bench"

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/bootstrap.sh
 python3 -c 'import gguf' 2>/dev/null || python3 -m pip install -q gguf
-llama=$(scripts/tools/build-llamacpp.sh)
+llama=$(scripts/tools/build-llamacpp.sh --tools)
 swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
 slm=.build/release/slmbench
 work=$(mktemp -d)
