@@ -42,8 +42,10 @@ struct EDivisiveTests {
             hits += positions.filter { p in points.contains { abs($0 - p) <= 2 } }.count
         }
         let recall = Double(hits) / Double(truths), precision = Double(hits) / Double(found)
-        // Measured: precision 0.92, recall 0.87 (the issue asked 0.9 for both).
-        #expect(recall >= 0.85 && precision >= 0.9, "precision \(precision), recall \(recall) over \(truths) steps")
+        // Measured: precision 0.92, recall 0.96 (382 of 399 steps; 415 change points). Before the
+        // search over κ (see EDivisive), recall was 0.87. On eight other generator seeds: precision
+        // 0.925–0.980, recall 0.955–0.992.
+        #expect(recall >= 0.9 && precision >= 0.9, "precision \(precision), recall \(recall) over \(truths) steps")
     }
 
     @Test func aSingleOutlierAtEitherEndIsNoChange() {
@@ -56,8 +58,12 @@ struct EDivisiveTests {
             falseAlarms += points.isEmpty ? 0 : 1
             nearTheOutlier += points.filter { trial % 2 == 0 ? $0 >= 26 : $0 <= 4 }.count
         }
-        // The outlier never makes a change point near itself; elsewhere, no test at α = 0.05 is free
-        // of false alarms on noise (7 of these 100 series, measured), so up to 10 are allowed.
+        // The outlier never makes a change point near itself in these 100 series; elsewhere, no test
+        // at α = 0.05 is free of false alarms on noise (3 of these 100 series, measured), so up to 10
+        // are allowed. Over 1,900 such series (19 seeds, this one
+        // among them), 7 got a change point four values
+        // from the end, the outlier joined by three ordinary values that lean its way: minimumSize 4
+        // cannot tell that from a four-night shift (19 of the 1,900 before the search over κ).
         #expect(nearTheOutlier == 0, "\(nearTheOutlier) change points next to the outlier")
         #expect(falseAlarms <= 10, "\(falseAlarms) of 100 series with one outlier at an end got a change point")
     }

@@ -111,6 +111,19 @@ struct HistoryTests {
         #expect(h.series.count == 1 && h.series[0].points.map(\.sweepId) == ["s1", "s2", "s3"])
         #expect(h.svg().hasPrefix("<?xml") && h.svg().contains("<svg"))
     }
+
+    @Test func aFlaggedNightIsMarkedWithItsFlags() {
+        let runs = [("s1", 100.0, [String]()), ("s2", 100.0, ["drift", "high-cv"])].map { id, tg, flags -> StoredRun in
+            var r = PredictionFixtures.run("cfg", fingerprint: "f", threads: 1, tg: tg, pp: 1)
+            r.sweepId = id
+            r.flags = flags
+            return r
+        }
+        let h = History(entries: runs, sweepStarts: ["s1": "2026-11-01T00:00:00Z", "s2": "2026-11-02T00:00:00Z"], metric: .tg)
+        #expect(h.series.count == 1 && h.series[0].points.map(\.flags) == [[], ["drift", "high-cv"]])
+        let table = h.markdown()
+        #expect(table.contains("⚑ drift,high-cv") && table.components(separatedBy: "⚑").count == 3, "\(table)") // the row and the legend
+    }
 }
 
 @Suite("cost in the HTML report")

@@ -54,6 +54,20 @@ struct MetricsTests {
         #expect(m.peakRssBytes == 99 && m.weightsBytes == 10 && m.kvCacheBytes == 20 && m.scratchBytes == 30 && m.rssAfterLoadBytes == 40)
     }
 
+    @Test func tpotAtBatchTwoLeavesOutTheOtherSequencesPrefill() throws {
+        // Two sequences prefilled one after the other: the first has its first token at 0.25 s,
+        // the second at 0.5 s, after both prefills; then four decode steps of 0.1 s give each
+        // its other four tokens. E2E 0.9 s.
+        let rep = RunSamples.Repetition(prefillSeconds: [0.25, 0.25], ttftSeconds: [0.25, 0.5], stepSeconds: [0.1, 0.1, 0.1, 0.1],
+                                        e2eSeconds: 0.9, generatedTokens: 5)
+        let samples = RunSamples(promptTokens: 100, batch: 2, loadSeconds: 0.1, repetitions: [rep],
+                                 memory: BackendMemory(weightsBytes: 10, kvCacheBytes: 20, scratchBytes: 30), rssAfterLoadBytes: 40, firstTokens: [])
+        let m = RunMetrics(samples: samples, peakRSSBytes: nil)
+        // (E2E − the last first token) ÷ (generated − 1) = 0.4 / 4. From the first sequence's first
+        // token it would be 0.65 / 4: the second sequence's prefill counted as time per output token.
+        #expect(abs((m.tpotSeconds?.mean ?? 0) - 0.1) < 1e-12, "\(m.tpotSeconds?.mean ?? .nan)")
+    }
+
     @Test func withoutAPromptTheFirstStepIsTTFTNotAGap() throws {
         let m = RunMetrics(samples: Self.samples(prompt: 0, batch: 1, steps: [[0.5, 0.1, 0.1]]), peakRSSBytes: nil)
         #expect(m.ppTps == nil)
