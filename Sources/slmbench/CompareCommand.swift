@@ -88,7 +88,7 @@ struct Compare: ParsableCommand {
             throw CLIError("no run of BASE matches a run of NEW by configuration (\(comparison.onlyInBase.count) only in base, \(comparison.onlyInNew.count) only in new)")
         }
         if json {
-            FileHandle.standardOutput.write(try JSONDocument.encode(ComparisonDocument(comparison, forced: mismatches)) + Data("\n".utf8))
+            try JSONOutput.print(ComparisonDocument(comparison, forced: mismatches))
         } else {
             print("compare  base \(base) · new \(new) · threshold \(threshold) · α \(alpha)")
             print("")

@@ -1,5 +1,5 @@
 import Foundation
-import Worker
+import Reporter
 
 // The printer glue: errors, progress on stderr, JSON documents on stdout.
 
@@ -19,11 +19,9 @@ enum Console {
     }
 }
 
-/// `--json` output: one pretty, key-sorted document with the protocol's snake_case keys.
+/// `--json` output: one document as `JSONDocument` encodes them (snake_case keys, sorted, pretty).
 enum JSONOutput {
     static func print<T: Encodable>(_ value: T) throws {
-        let encoder = ProtocolJSON.encoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
+        FileHandle.standardOutput.write(try JSONDocument.encode(value) + Data("\n".utf8))
     }
 }
