@@ -11,6 +11,8 @@ scripts/bootstrap.sh --with-plugins --with-browser
 flags=(-c release -Xswiftc -enable-testing --scratch-path .build-test --traits Postgres)
 # Package.swift declares exactly what each target imports (docs/architecture.md).
 python3 scripts/check/check-package-imports.py
+# The structs CLlamaCpp.h restates from llama.h have the pinned header's layout.
+scripts/check/check-llamacpp-abi.sh
 swift build "${flags[@]}" --build-tests
 # The real model for tests that need real weights (cached; verified by SHA-256).
 .build-test/release/slmbench models fetch smollm2-135m >/dev/null

@@ -4,8 +4,8 @@
  *
  * The structs below restate, field by field, the parts of llama.h that slmbench passes by
  * value, for the pinned llama.cpp (ggml 0.25.3, commit 0c1e570, from llama-cpp-python 0.3.36).
- * Enums are int-sized and callbacks are plain pointers. scripts/check-llamacpp-abi.sh compiles
- * them against the real header and fails if a size or offset differs; slm_llama_open refuses a
+ * Enums are int-sized and callbacks are plain pointers. scripts/check/check-llamacpp-abi.sh (run
+ * by scripts/test.sh) compiles them against the real header and fails if a size or offset differs; slm_llama_open refuses a
  * library whose ggml version or commit is not the pinned one. */
 #include <stdbool.h>
 #include <stddef.h>
