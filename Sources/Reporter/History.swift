@@ -129,7 +129,7 @@ public struct History: Sendable {
             series: shown.map { s in
                 .init(name: s.name, points: s.points.map { p in
                     let x = (Self.date(p.startedAt)?.timeIntervalSince(first) ?? 0) / 86_400
-                    return .init(x: x, y: p.median, label: p.change.map { String(format: "change %+.0f%%", ($0.ratio - 1) * 100) }, marked: p.change != nil)
+                    return .init(x: x, y: p.median, label: p.change.map { String(format: "change %+.0f%%", ($0.ratio - 1) * 100) }, marked: p.change != nil, hollow: !RunFlag.known(p.flags).isEmpty)
                 })
             })
         // A file of its own: drop the page's <figure> and carry the chart's styles inside the SVG.

@@ -3,7 +3,9 @@ import Foundation
 /// A small inline-SVG chart: lines or points per series, labelled axes with units, a legend,
 /// optional reference lines (ceilings). No scripts, no external fonts; every text is escaped.
 struct SVGChart {
-    struct Point { var x: Double; var y: Double; var label: String? = nil; var marked = false }
+    /// `marked`: ringed (a change point, a Pareto point); `hollow`: a run with quality flags
+    /// (`drift`, `high-cv`, `ci-not-reached`), drawn as an outline so it is not read as a clean figure.
+    struct Point { var x: Double; var y: Double; var label: String? = nil; var marked = false; var hollow = false }
     struct Series { var name: String; var points: [Point]; var lines = true }
     /// A reference line y = f(x) drawn over the plot range (e.g. a bandwidth or compute roof).
     struct Ceiling { var name: String; var f: (Double) -> Double }
@@ -68,7 +70,8 @@ struct SVGChart {
         svg += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 12))\" class=\"axis\" text-anchor=\"middle\">\(HTML.escape(xLabel))</text>"
         svg += "<text transform=\"translate(16 \(f(top + plotH / 2))) rotate(-90)\" class=\"axis\" text-anchor=\"middle\">\(HTML.escape(yLabel))</text>"
         svg += "<clipPath id=\"c\(clipID)\"><rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\"/></clipPath>"
-        var legend: [(String, String, Bool)] = []
+        enum Key { case dot, dash, hollow }
+        var legend: [(String, String, Key)] = []
         for (i, c) in ceilings.enumerated() {
             let steps = 60
             var d = ""
@@ -81,7 +84,7 @@ struct SVGChart {
             }
             let color = i == 0 ? "#555" : "#999"
             svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\" clip-path=\"url(#c\(clipID))\"/>"
-            legend.append((c.name, color, true))
+            legend.append((c.name, color, .dash))
         }
         for (i, s) in series.enumerated() {
             let color = Self.palette[i % Self.palette.count]
@@ -91,12 +94,15 @@ struct SVGChart {
                 svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>"
             }
             for p in pts {
-                svg += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(p.marked ? 6 : 4)\" fill=\"\(color)\"\(p.marked ? " stroke=\"#000\" stroke-width=\"2\"" : "")><title>\(HTML.escape(s.name))\(p.label.map { ": " + HTML.escape($0) } ?? "") (\(Self.format(p.x)), \(Self.format(p.y)))</title></circle>"
+                let paint = p.hollow ? "fill=\"#fff\" stroke=\"\(p.marked ? "#000" : color)\" stroke-width=\"2\" class=\"flagged\""
+                    : "fill=\"\(color)\"" + (p.marked ? " stroke=\"#000\" stroke-width=\"2\"" : "")
+                let note = p.hollow ? " ⚑ flagged" : ""
+                svg += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(p.marked ? 6 : 4)\" \(paint)><title>\(HTML.escape(s.name))\(p.label.map { ": " + HTML.escape($0) } ?? "") (\(Self.format(p.x)), \(Self.format(p.y)))\(note)</title></circle>"
                 if let label = p.label {
                     svg += "<text x=\"\(f(px(p.x) + 7))\" y=\"\(f(py(p.y) - 6))\" class=\"label\">\(HTML.escape(label))</text>"
                 }
             }
-            legend.append((s.name, color, false))
+            legend.append((s.name, color, .dot))
         }
         if let frontName {
             let front = series.flatMap(\.points).filter(\.marked).sorted { $0.x < $1.x }
@@ -104,15 +110,16 @@ struct SVGChart {
                 let d = front.enumerated().map { ($0.offset == 0 ? "M" : "L") + "\(f(px($0.element.x))) \(f(py($0.element.y)))" }.joined(separator: " ")
                 svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>"
             }
-            legend.append((frontName, "#000", true))
+            legend.append((frontName, "#000", .dash))
         }
+        if series.contains(where: { $0.points.contains(where: \.hollow) }) { legend.append(("hollow: flagged (noisy or drift)", "#555", .hollow)) }
         for (i, item) in legend.prefix(16).enumerated() {
             let y = top + 8 + Double(i) * 18
             let x = left + plotW + 14
-            if item.2 {
-                svg += "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 18))\" y2=\"\(f(y))\" stroke=\"\(item.1)\" stroke-width=\"2\" stroke-dasharray=\"5 3\"/>"
-            } else {
-                svg += "<circle cx=\"\(f(x + 9))\" cy=\"\(f(y))\" r=\"4\" fill=\"\(item.1)\"/>"
+            switch item.2 {
+            case .dash: svg += "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 18))\" y2=\"\(f(y))\" stroke=\"\(item.1)\" stroke-width=\"2\" stroke-dasharray=\"5 3\"/>"
+            case .dot: svg += "<circle cx=\"\(f(x + 9))\" cy=\"\(f(y))\" r=\"4\" fill=\"\(item.1)\"/>"
+            case .hollow: svg += "<circle cx=\"\(f(x + 9))\" cy=\"\(f(y))\" r=\"4\" fill=\"#fff\" stroke=\"\(item.1)\" stroke-width=\"2\"/>"
             }
             svg += "<text x=\"\(f(x + 24))\" y=\"\(f(y + 4))\" class=\"legend\">\(HTML.escape(Self.shorten(item.0, 34)))</text>"
         }

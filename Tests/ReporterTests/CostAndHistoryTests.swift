@@ -123,6 +123,9 @@ struct HistoryTests {
         #expect(h.series.count == 1 && h.series[0].points.map(\.flags) == [[], ["drift", "high-cv"]])
         let table = h.markdown()
         #expect(table.contains("⚑ drift,high-cv") && table.components(separatedBy: "⚑").count == 3, "\(table)") // the row and the legend
+        // In the chart the flagged night is the one hollow point, and the legend says what hollow means.
+        let svg = h.svg()
+        #expect(svg.components(separatedBy: "class=\"flagged\"").count - 1 == 1 && svg.contains("hollow: flagged (noisy or drift)"), "\(svg)")
     }
 }
 

@@ -53,6 +53,23 @@ struct HTMLReportTests {
         #expect(marked == 3, "\(marked) points marked")
         #expect(html.contains("Pareto front"))
     }
+
+    @Test func aFlaggedRunIsDrawnHollowAndTheLegendSaysWhy() {
+        var noisy = run(model: "m", threads: 2, tg: 90)
+        noisy.flags = ["high-cv"]
+        let clean = HTMLReport(title: "t", entries: [run(model: "m", threads: 1, tg: 50), run(model: "m", threads: 2, tg: 90)],
+                               profile: nil, generatedBy: "test").render()
+        let flagged = HTMLReport(title: "t", entries: [run(model: "m", threads: 1, tg: 50), noisy], profile: nil, generatedBy: "test").render()
+        #expect(!clean.contains("class=\"flagged\"") && !clean.contains("hollow:"))
+        // The noisy run is one point in thread scaling, one in batch scaling and two in the roofline (decode and prefill).
+        let hollow = flagged.components(separatedBy: "class=\"flagged\"").count - 1
+        #expect(hollow == 4, "\(hollow) hollow points")
+        #expect(flagged.contains("fill=\"#fff\" stroke=") && flagged.contains("hollow: flagged (noisy or drift)"))
+        // A flag slmbench does not know is not a quality mark.
+        var unknown = noisy
+        unknown.flags = ["later-flag"]
+        #expect(!HTMLReport(title: "t", entries: [unknown], profile: nil, generatedBy: "test").render().contains("class=\"flagged\""))
+    }
 }
 
 /// Hostile strings in a report, loaded by a real browser: nothing of them may run.
