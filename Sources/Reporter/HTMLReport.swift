@@ -30,24 +30,32 @@ public struct HTMLReport {
     /// Decode efficiency against the probed read bandwidth (see `Roofline.percent`).
     public func rooflinePercent(_ r: StoredRun) -> Double? { profile.flatMap { Roofline.percent(r, on: $0) } }
 
+    /// One series per model, type and backend: colour by type, marker by backend, line style by
+    /// model (SVGChart gives a series whose colour and marker are taken the first free pair).
+    func styledSeries(_ runs: [StoredRun], point: (StoredRun) -> SVGChart.Point) -> [SVGChart.Series] {
+        let groups = Dictionary(grouping: runs, by: Self.series)
+        let types = Set(runs.map(\.config.modelType)).sorted(), backends = Set(runs.map(\.config.backend)).sorted()
+        let models = Set(runs.map(\.config.model)).sorted()
+        return groups.keys.sorted().map { k in
+            let c = groups[k]![0].config
+            let marker = SVGChart.Marker.allCases[backends.firstIndex(of: c.backend)! % SVGChart.Marker.allCases.count]
+            let style = SVGChart.Style(color: types.firstIndex(of: c.modelType)!, marker: marker, dash: models.firstIndex(of: c.model)!)
+            return .init(name: k, points: groups[k]!.map(point), style: style)
+        }
+    }
+
     func threadScaling() -> SVGChart {
         let batchOne = runs.filter { $0.config.nSeq == 1 && $0.tgAvgTs != nil }
-        let groups = Dictionary(grouping: batchOne, by: Self.series)
         return SVGChart(title: "Thread scaling: decode throughput at batch 1", xLabel: "threads", yLabel: "decode t/s",
-                        series: groups.keys.sorted().map { k in
-                            .init(name: k, points: groups[k]!.map { .init(x: Double($0.config.nThreads), y: $0.tgAvgTs!, hollow: !$0.runFlags.isEmpty) })
-                        })
+                        series: styledSeries(batchOne) { .init(x: Double($0.config.nThreads), y: $0.tgAvgTs!, flags: $0.runFlags.map(\.rawValue)) })
     }
 
     func batchScaling() -> SVGChart {
         let most = runs.map(\.config.nThreads).max() ?? 1
         let chosen = runs.filter { $0.config.nThreads == most && $0.tgAvgTs != nil }
-        let groups = Dictionary(grouping: chosen, by: Self.series)
         return SVGChart(title: "Batch scaling: aggregate decode throughput at \(most) thread\(most == 1 ? "" : "s")",
                         xLabel: "sequences decoded together (batch)", yLabel: "aggregate decode t/s",
-                        series: groups.keys.sorted().map { k in
-                            .init(name: k, points: groups[k]!.map { .init(x: Double($0.config.nSeq), y: $0.tgAvgTs!, hollow: !$0.runFlags.isEmpty) })
-                        })
+                        series: styledSeries(chosen) { .init(x: Double($0.config.nSeq), y: $0.tgAvgTs!, flags: $0.runFlags.map(\.rawValue)) })
     }
 
     /// Decode t/s against KL divergence for the real models' bit-widths; the Pareto front (no other
@@ -56,21 +64,21 @@ public struct HTMLReport {
         let quality = ResultsTable.qualityByModelType(entries)
         let most = runs.map(\.config.nThreads).max() ?? 1
         let chosen = runs.filter { !$0.config.synthetic && $0.config.nSeq == 1 && $0.config.nThreads == most && $0.tgAvgTs != nil }
-        var points: [(String, Double, Double, String, Bool)] = [] // series, kld, tps, label, flagged
+        var points: [(String, Double, Double, String, [String])] = [] // series, kld, tps, label, flags
         for r in chosen {
             guard let q = quality[ResultsTable.qualityKey(r)], let kld = q.kld, kld > 0 else { continue }
             let bits = r.config.modelSize.flatMap { size in r.config.modelNParams.map { Double(size) * 8 / Double($0) } }
             points.append(("\(r.config.model) \(r.config.backend)", kld, r.tgAvgTs!,
-                           r.config.modelType + (bits.map { String(format: " %.1f b/w", $0) } ?? ""), !r.runFlags.isEmpty))
+                           r.config.modelType + (bits.map { String(format: " %.1f b/w", $0) } ?? ""), r.runFlags.map(\.rawValue)))
         }
-        func dominated(_ p: (String, Double, Double, String, Bool)) -> Bool {
+        func dominated(_ p: (String, Double, Double, String, [String])) -> Bool {
             points.contains { $0.1 <= p.1 && $0.2 >= p.2 && ($0.1 < p.1 || $0.2 > p.2) }
         }
         let groups = Dictionary(grouping: points, by: \.0)
         return SVGChart(title: "Bit-width trade-off: decode speed vs quality loss (batch 1, \(most) thread\(most == 1 ? "" : "s"))",
                         xLabel: "mean KL divergence vs F32 (log scale; lower is better)", yLabel: "decode t/s",
                         series: groups.keys.sorted().map { k in
-                            .init(name: k, points: groups[k]!.map { .init(x: $0.1, y: $0.2, label: $0.3, marked: !dominated($0), hollow: $0.4) }, lines: false)
+                            .init(name: k, points: groups[k]!.map { .init(x: $0.1, y: $0.2, label: $0.3, marked: !dominated($0), flags: $0.4) }, lines: false)
                         }, logX: true, frontName: "Pareto front")
     }
 
@@ -81,11 +89,11 @@ public struct HTMLReport {
             guard let size = r.config.modelSize, let params = r.config.modelNParams, size > 0 else { continue }
             let flopsPerToken = 2 * Double(params)
             if let tg = r.tgAvgTs, r.config.nGen > 0 {
-                decode.append(.init(x: flopsPerToken * Double(r.config.nSeq) / Double(size), y: flopsPerToken * tg / 1e9, hollow: !r.runFlags.isEmpty))
+                decode.append(.init(x: flopsPerToken * Double(r.config.nSeq) / Double(size), y: flopsPerToken * tg / 1e9, flags: r.runFlags.map(\.rawValue)))
             }
             if let pp = r.ppAvgTs, r.config.nPrompt > 0 {
                 let tokensPerPass = Double(min(r.config.nPrompt, 512))
-                prefill.append(.init(x: flopsPerToken * tokensPerPass / Double(size), y: flopsPerToken * pp / 1e9, hollow: !r.runFlags.isEmpty))
+                prefill.append(.init(x: flopsPerToken * tokensPerPass / Double(size), y: flopsPerToken * pp / 1e9, flags: r.runFlags.map(\.rawValue)))
             }
         }
         var roofs: [SVGChart.Ceiling] = []

@@ -129,11 +129,12 @@ public struct History: Sendable {
             series: shown.map { s in
                 .init(name: s.name, points: s.points.map { p in
                     let x = (Self.date(p.startedAt)?.timeIntervalSince(first) ?? 0) / 86_400
-                    return .init(x: x, y: p.median, label: p.change.map { String(format: "change %+.0f%%", ($0.ratio - 1) * 100) }, marked: p.change != nil, hollow: !RunFlag.known(p.flags).isEmpty)
+                    return .init(x: x, y: p.median, label: p.change.map { String(format: "change %+.0f%%", ($0.ratio - 1) * 100) }, marked: p.change != nil, flags: RunFlag.known(p.flags).map(\.rawValue))
                 })
             })
         // A file of its own: drop the page's <figure> and carry the chart's styles inside the SVG.
-        var svg = chart.render().replacingOccurrences(of: "<figure>", with: "").replacingOccurrences(of: "</figure>", with: "")
+        // (A change point's label left out for overlap is still in the Markdown table.)
+        var svg = chart.renderSVG().svg ?? "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 720 60\"><text x=\"10\" y=\"30\">No data for this chart.</text></svg>"
         if let end = svg.range(of: ">") {
             svg.insert(contentsOf: "<style>text{font-family:system-ui,\"DejaVu Sans\",sans-serif}.title{font-size:14px;font-weight:600}.tick{font-size:11px;fill:#444}"
                 + ".axis{font-size:12px;fill:#222}.legend{font-size:11px;fill:#222}.label{font-size:10px;fill:#333}.frame{fill:none;stroke:#999}.grid{stroke:#eee}</style>",

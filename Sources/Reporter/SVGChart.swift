@@ -2,11 +2,22 @@ import Foundation
 
 /// A small inline-SVG chart: lines or points per series, labelled axes with units, a legend,
 /// optional reference lines (ceilings). No scripts, no external fonts; every text is escaped.
+/// Series are told apart by colour (a colour-blind-safe palette), marker and line style together:
+/// no two series of one chart share a colour and a marker while the palette and markers last
+/// (7 × 6 series). Point labels that would overlap are left out and listed under the chart.
 struct SVGChart {
-    /// `marked`: ringed (a change point, a Pareto point); `hollow`: a run with quality flags
-    /// (`drift`, `high-cv`, `ci-not-reached`), drawn as an outline so it is not read as a clean figure.
-    struct Point { var x: Double; var y: Double; var label: String? = nil; var marked = false; var hollow = false }
-    struct Series { var name: String; var points: [Point]; var lines = true }
+    enum Marker: Int, CaseIterable, Sendable { case circle, square, triangle, diamond, triangleDown, star }
+    /// Indices into `palette`, `Marker.allCases` and `dashes`.
+    struct Style: Hashable, Sendable { var color: Int; var marker: Marker; var dash: Int = 0 }
+    /// `marked`: ringed (a change point, a Pareto point). `flags`: the run's quality flags (`drift`,
+    /// `high-cv`, `ci-not-reached`); a flagged point is drawn hollow, the flags in its title.
+    struct Point {
+        var x: Double; var y: Double; var label: String? = nil; var marked = false; var flags: [String] = []
+        var hollow: Bool { !flags.isEmpty }
+    }
+    /// `style`: the series' wish (e.g. colour by type, marker by backend, dash by model); one taken
+    /// by an earlier series, or none, gets the first free colour and marker.
+    struct Series { var name: String; var points: [Point]; var lines = true; var style: Style? = nil }
     /// A reference line y = f(x) drawn over the plot range (e.g. a bandwidth or compute roof).
     struct Ceiling { var name: String; var f: (Double) -> Double }
 
@@ -22,13 +33,42 @@ struct SVGChart {
     /// A line joining the marked points (the Pareto front), drawn dashed.
     var frontName: String?
 
-    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
+    /// Okabe and Ito's colour-blind-safe colours, black left out (it draws marks and fronts).
+    static let palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
+    static let dashes = ["", "6 3", "2 3", "8 3 2 3"]
 
+    /// Each series' style, in order: its own unless an earlier series has that colour and marker,
+    /// else the first colour-and-marker pair no earlier series has (styles repeat only past
+    /// palette × markers series).
+    func styles() -> [Style] {
+        var taken = Set<[Int]>(), out: [Style] = []
+        let all = Marker.allCases.flatMap { m in Self.palette.indices.map { Style(color: $0, marker: m) } }
+        for (i, s) in series.enumerated() {
+            var style = s.style.map { Style(color: $0.color % Self.palette.count, marker: $0.marker, dash: $0.dash % Self.dashes.count) }
+                ?? all[i % all.count]
+            if taken.contains([style.color, style.marker.rawValue]), let free = all.first(where: { !taken.contains([$0.color, $0.marker.rawValue]) }) {
+                style.color = free.color; style.marker = free.marker
+            }
+            taken.insert([style.color, style.marker.rawValue])
+            out.append(style)
+        }
+        return out
+    }
+
+    /// The chart in a `<figure>`, with a caption listing labels left out for overlap.
     func render() -> String {
-        let points = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) && (!logY || $0.y > 0) }
-        guard !points.isEmpty else {
+        let (svg, dropped) = renderSVG()
+        guard let svg else {
             return "<figure><figcaption>\(HTML.escape(title))</figcaption><p class=\"empty\">No data for this chart in these results.</p></figure>"
         }
+        let caption = dropped.isEmpty ? "" : "<figcaption>Labels left out where they would overlap: \(dropped.map(HTML.escape).joined(separator: "; ")).</figcaption>"
+        return "<figure>\(svg)\(caption)</figure>"
+    }
+
+    /// The `<svg>` element (nil when no point can be drawn) and the labels left out.
+    func renderSVG() -> (svg: String?, dropped: [String]) {
+        let points = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) && (!logY || $0.y > 0) }
+        guard !points.isEmpty else { return (nil, []) }
         let left = 70.0, right = 250.0, top = 36.0, bottom = 52.0
         let plotW = width - left - right, plotH = height - top - bottom
         func t(_ v: Double, _ log: Bool) -> Double { log ? Foundation.log10(v) : v }
@@ -54,7 +94,12 @@ struct SVGChart {
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
 
         let clipID = title.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) } & 0xFFFFFF
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(HTML.escape(title))\">"
+        let styles = styles()
+        let flagged = points.contains(where: \.hollow)
+        let description = "\(yLabel) against \(xLabel). Series: \(series.map(\.name).joined(separator: "; "))."
+            + (flagged ? " Hollow points are runs flagged as noisy or drifting." : "")
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(clipID) d\(clipID)\">"
+        svg += "<title id=\"t\(clipID)\">\(HTML.escape(title))</title><desc id=\"d\(clipID)\">\(HTML.escape(description))</desc>"
         svg += "<text x=\"\(f(left))\" y=\"20\" class=\"title\">\(HTML.escape(title))</text>"
         svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" class=\"frame\"/>"
         for v in xTicks where v >= x0 && v <= x1 {
@@ -70,8 +115,8 @@ struct SVGChart {
         svg += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 12))\" class=\"axis\" text-anchor=\"middle\">\(HTML.escape(xLabel))</text>"
         svg += "<text transform=\"translate(16 \(f(top + plotH / 2))) rotate(-90)\" class=\"axis\" text-anchor=\"middle\">\(HTML.escape(yLabel))</text>"
         svg += "<clipPath id=\"c\(clipID)\"><rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\"/></clipPath>"
-        enum Key { case dot, dash, hollow }
-        var legend: [(String, String, Key)] = []
+        enum Key { case series(Style, lines: Bool), dash(String), hollow }
+        var legend: [(String, Key)] = []
         for (i, c) in ceilings.enumerated() {
             let steps = 60
             var d = ""
@@ -84,48 +129,103 @@ struct SVGChart {
             }
             let color = i == 0 ? "#555" : "#999"
             svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\" clip-path=\"url(#c\(clipID))\"/>"
-            legend.append((c.name, color, .dash))
+            legend.append((c.name, .dash(color)))
         }
+        // Labels go where they overlap nothing placed before (points first, then labels), trying
+        // four corners of their point, then above and below it; a label with no free place is
+        // left out and listed.
+        let pointBoxes = points.map { Box(x: px($0.x) - 4, y: py($0.y) - 4, w: 8, h: 8) }
+        let plot = Box(x: left, y: top, w: plotW, h: plotH)
+        var labelBoxes: [Box] = [], dropped: [String] = []
+        var labels = ""
         for (i, s) in series.enumerated() {
-            let color = Self.palette[i % Self.palette.count]
+            let style = styles[i], color = Self.palette[style.color]
             let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) && (!logY || $0.y > 0) }
             if s.lines && pts.count > 1 {
                 let d = pts.sorted { $0.x < $1.x }.enumerated().map { ($0.offset == 0 ? "M" : "L") + "\(f(px($0.element.x))) \(f(py($0.element.y)))" }.joined(separator: " ")
-                svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>"
+                let dash = Self.dashes[style.dash].isEmpty ? "" : " stroke-dasharray=\"\(Self.dashes[style.dash])\""
+                svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>"
             }
             for p in pts {
-                let paint = p.hollow ? "fill=\"#fff\" stroke=\"\(p.marked ? "#000" : color)\" stroke-width=\"2\" class=\"flagged\""
-                    : "fill=\"\(color)\"" + (p.marked ? " stroke=\"#000\" stroke-width=\"2\"" : "")
-                let note = p.hollow ? " ⚑ flagged" : ""
-                svg += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(p.marked ? 6 : 4)\" \(paint)><title>\(HTML.escape(s.name))\(p.label.map { ": " + HTML.escape($0) } ?? "") (\(Self.format(p.x)), \(Self.format(p.y)))\(note)</title></circle>"
-                if let label = p.label {
-                    svg += "<text x=\"\(f(px(p.x) + 7))\" y=\"\(f(py(p.y) - 6))\" class=\"label\">\(HTML.escape(label))</text>"
+                let classes = ["point"] + (p.hollow ? ["flagged"] : []) + (p.marked ? ["marked"] : [])
+                let paint = (p.hollow ? "fill=\"#fff\" stroke=\"\(p.marked ? "#000" : color)\" stroke-width=\"2\""
+                    : "fill=\"\(color)\"" + (p.marked ? " stroke=\"#000\" stroke-width=\"2\"" : "")) + " class=\"\(classes.joined(separator: " "))\""
+                let note = p.hollow ? " ⚑ " + p.flags.joined(separator: ",") : ""
+                let title = "<title>\(HTML.escape(s.name))\(p.label.map { ": " + HTML.escape($0) } ?? "") (\(Self.format(p.x)), \(Self.format(p.y)))\(HTML.escape(note))</title>"
+                svg += Self.marker(style.marker, x: px(p.x), y: py(p.y), r: p.marked ? 6 : 4, attributes: paint, title: title)
+                guard let label = p.label else { continue }
+                let w = Double(label.count) * 5.6 + 2, h = 11.0
+                let corners = [(6.0, -5.0 - h), (6.0, 5.0), (-6.0 - w, -5.0 - h), (-6.0 - w, 5.0), (-w / 2, -7.0 - h), (-w / 2, 7.0)]
+                let free = corners.map { Box(x: px(p.x) + $0.0, y: py(p.y) + $0.1, w: w, h: h) }.first { box in
+                    plot.contains(box) && !labelBoxes.contains { $0.overlaps(box) } && !pointBoxes.contains { $0.overlaps(box) }
                 }
+                guard let box = free else { dropped.append("\(s.name): \(label)"); continue }
+                labelBoxes.append(box)
+                labels += "<text x=\"\(f(box.x))\" y=\"\(f(box.y + h - 2))\" class=\"label\">\(HTML.escape(label))</text>"
             }
-            legend.append((s.name, color, .dot))
+            legend.append((s.name, .series(style, lines: s.lines)))
         }
+        svg += labels
         if let frontName {
             let front = series.flatMap(\.points).filter(\.marked).sorted { $0.x < $1.x }
             if front.count > 1 {
                 let d = front.enumerated().map { ($0.offset == 0 ? "M" : "L") + "\(f(px($0.element.x))) \(f(py($0.element.y)))" }.joined(separator: " ")
                 svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>"
             }
-            legend.append((frontName, "#000", .dash))
+            legend.append((frontName, .dash("#000")))
         }
-        if series.contains(where: { $0.points.contains(where: \.hollow) }) { legend.append(("hollow: flagged (noisy or drift)", "#555", .hollow)) }
+        if flagged { legend.append(("hollow: flagged (noisy or drift)", .hollow)) }
         for (i, item) in legend.prefix(16).enumerated() {
             let y = top + 8 + Double(i) * 18
             let x = left + plotW + 14
-            switch item.2 {
-            case .dash: svg += "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 18))\" y2=\"\(f(y))\" stroke=\"\(item.1)\" stroke-width=\"2\" stroke-dasharray=\"5 3\"/>"
-            case .dot: svg += "<circle cx=\"\(f(x + 9))\" cy=\"\(f(y))\" r=\"4\" fill=\"\(item.1)\"/>"
-            case .hollow: svg += "<circle cx=\"\(f(x + 9))\" cy=\"\(f(y))\" r=\"4\" fill=\"#fff\" stroke=\"\(item.1)\" stroke-width=\"2\"/>"
+            switch item.1 {
+            case .dash(let color):
+                svg += "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 18))\" y2=\"\(f(y))\" stroke=\"\(color)\" stroke-width=\"2\" stroke-dasharray=\"5 3\"/>"
+            case .series(let style, let lines):
+                let color = Self.palette[style.color]
+                if lines {
+                    let dash = Self.dashes[style.dash].isEmpty ? "" : " stroke-dasharray=\"\(Self.dashes[style.dash])\""
+                    svg += "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 18))\" y2=\"\(f(y))\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>"
+                }
+                svg += Self.marker(style.marker, x: x + 9, y: y, r: 4, attributes: "fill=\"\(color)\"", title: "")
+            case .hollow:
+                svg += "<circle cx=\"\(f(x + 9))\" cy=\"\(f(y))\" r=\"4\" fill=\"#fff\" stroke=\"#555\" stroke-width=\"2\"/>"
             }
             svg += "<text x=\"\(f(x + 24))\" y=\"\(f(y + 4))\" class=\"legend\">\(HTML.escape(Self.shorten(item.0, 34)))</text>"
         }
         if legend.count > 16 { svg += "<text x=\"\(f(left + plotW + 14))\" y=\"\(f(top + 8 + 16 * 18))\" class=\"legend\">… \(legend.count - 16) more</text>" }
         svg += "</svg>"
-        return "<figure>\(svg)</figure>"
+        return (svg, dropped)
+    }
+
+    /// A marker of size `r` centred on (x, y).
+    static func marker(_ m: Marker, x: Double, y: Double, r: Double, attributes: String, title: String) -> String {
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        switch m {
+        case .circle:
+            return "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"\(f(r))\" \(attributes)>\(title)</circle>"
+        case .square:
+            let s = r * 1.6
+            return "<rect x=\"\(f(x - s / 2))\" y=\"\(f(y - s / 2))\" width=\"\(f(s))\" height=\"\(f(s))\" \(attributes)>\(title)</rect>"
+        case .triangle:
+            return "<polygon points=\"\(f(x)),\(f(y - r * 1.2)) \(f(x + r * 1.1)),\(f(y + r * 0.8)) \(f(x - r * 1.1)),\(f(y + r * 0.8))\" \(attributes)>\(title)</polygon>"
+        case .diamond:
+            return "<polygon points=\"\(f(x)),\(f(y - r * 1.3)) \(f(x + r * 1.1)),\(f(y)) \(f(x)),\(f(y + r * 1.3)) \(f(x - r * 1.1)),\(f(y))\" \(attributes)>\(title)</polygon>"
+        case .triangleDown:
+            return "<polygon points=\"\(f(x)),\(f(y + r * 1.2)) \(f(x + r * 1.1)),\(f(y - r * 0.8)) \(f(x - r * 1.1)),\(f(y - r * 0.8))\" \(attributes)>\(title)</polygon>"
+        case .star:
+            let corners = (0..<10).map { k -> String in
+                let a = Double.pi / 5 * Double(k) - Double.pi / 2, radius = k % 2 == 0 ? r * 1.4 : r * 0.6
+                return "\(f(x + radius * cos(a))),\(f(y + radius * sin(a)))"
+            }
+            return "<polygon points=\"\(corners.joined(separator: " "))\" \(attributes)>\(title)</polygon>"
+        }
+    }
+
+    struct Box {
+        var x, y, w, h: Double
+        func overlaps(_ o: Box) -> Bool { x < o.x + o.w && o.x < x + w && y < o.y + o.h && o.y < y + h }
+        func contains(_ o: Box) -> Bool { o.x >= x && o.y >= y && o.x + o.w <= x + w && o.y + o.h <= y + h }
     }
 
     static func fewWholeValues(_ points: [Point]) -> Bool {

@@ -125,7 +125,7 @@ struct HistoryTests {
         #expect(table.contains("⚑ drift,high-cv") && table.components(separatedBy: "⚑").count == 3, "\(table)") // the row and the legend
         // In the chart the flagged night is the one hollow point, and the legend says what hollow means.
         let svg = h.svg()
-        #expect(svg.components(separatedBy: "class=\"flagged\"").count - 1 == 1 && svg.contains("hollow: flagged (noisy or drift)"), "\(svg)")
+        #expect(svg.components(separatedBy: "point flagged").count - 1 == 1 && svg.contains("hollow: flagged (noisy or drift)"), "\(svg)")
     }
 }
 

@@ -48,8 +48,8 @@ struct HTMLReportTests {
                            "q5_1.ppl": 11, "q5_1.kld": 0.08, "q4_0.ppl": 12, "q4_0.kld": 0.3])
         let html = HTMLReport(title: "t", entries: [point("q8_0", 60), point("q4_1", 80), point("q5_1", 70), point("q4_0", 95), quality],
                               profile: nil, generatedBy: "test").render()
-        // Marked points are drawn larger (r="6"); q5_1 is slower and worse than q4_1.
-        let marked = html.components(separatedBy: "r=\"6\"").count - 1
+        // Marked points are ringed (class "marked"); q5_1 is slower and worse than q4_1.
+        let marked = html.components(separatedBy: "marked\"").count - 1
         #expect(marked == 3, "\(marked) points marked")
         #expect(html.contains("Pareto front"))
     }
@@ -60,15 +60,15 @@ struct HTMLReportTests {
         let clean = HTMLReport(title: "t", entries: [run(model: "m", threads: 1, tg: 50), run(model: "m", threads: 2, tg: 90)],
                                profile: nil, generatedBy: "test").render()
         let flagged = HTMLReport(title: "t", entries: [run(model: "m", threads: 1, tg: 50), noisy], profile: nil, generatedBy: "test").render()
-        #expect(!clean.contains("class=\"flagged\"") && !clean.contains("hollow:"))
+        #expect(!clean.contains("point flagged") && !clean.contains("hollow:"))
         // The noisy run is one point in thread scaling, one in batch scaling and two in the roofline (decode and prefill).
-        let hollow = flagged.components(separatedBy: "class=\"flagged\"").count - 1
+        let hollow = flagged.components(separatedBy: "point flagged").count - 1
         #expect(hollow == 4, "\(hollow) hollow points")
         #expect(flagged.contains("fill=\"#fff\" stroke=") && flagged.contains("hollow: flagged (noisy or drift)"))
         // A flag slmbench does not know is not a quality mark.
         var unknown = noisy
         unknown.flags = ["later-flag"]
-        #expect(!HTMLReport(title: "t", entries: [unknown], profile: nil, generatedBy: "test").render().contains("class=\"flagged\""))
+        #expect(!HTMLReport(title: "t", entries: [unknown], profile: nil, generatedBy: "test").render().contains("point flagged"))
     }
 }
 
