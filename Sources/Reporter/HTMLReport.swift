@@ -144,7 +144,7 @@ public struct HTMLReport {
             let status = r.status.rawValue + (r.flags.isEmpty ? "" : " (\(r.flags.joined(separator: ", ")))") + (r.reason.map { ": \($0)" } ?? "")
             let cells = [c.model + (c.synthetic ? " (synthetic)" : ""), c.modelType, c.backend, String(c.nThreads), String(c.nSeq), test,
                          num(r.ppAvgTs, "%.1f"), tg, num(r.summary[.ttft], "%.1f"), itl, num(r.peakRssBytes.map { Double($0) / 1e6 }, "%.1f"),
-                         num(rooflinePercent(r), "%.0f%%"), num(q?.dppl, "%+.2f"), num(q?.kld, "%.4f"), status]
+                         Roofline.label(rooflinePercent(r)), num(q?.dppl, "%+.2f"), num(q?.kld, "%.4f"), status]
             html += "<tr>" + cells.map { "<td>\(HTML.escape($0))</td>" }.joined() + "</tr>"
         }
         return html + "</tbody></table>"

@@ -53,6 +53,14 @@ public enum Roofline {
         return w * tg / Double(r.config.nSeq) / (c.bandwidthGBps * 1e9) * 100
     }
 
+    /// A `percent` for a table: "—" when there is none, and a figure over 100% marked as what it
+    /// is — no run reads memory faster than the probe measured, so either the probe's bandwidth or
+    /// the bytes counted per step are wrong — rather than shown as a result.
+    public static func label(_ percent: Double?) -> String {
+        guard let percent else { return "—" }
+        return percent > 100 ? String(format: "⚠ %.0f%% (over the bound: a measurement problem)", percent) : String(format: "%.0f%%", percent)
+    }
+
     /// Bytes of weights one decode step reads: the model file's size. With tied embeddings (the
     /// SmolLM2 family) the output head reads the whole embedding matrix, so this is exact up to
     /// the file header; with separate ones it over-counts the embedding table, which calibration absorbs.

@@ -44,7 +44,7 @@ public enum ResultsTable {
                 guard r.config.nGen > 0, let avg = r.avgTs else { return "—" }
                 return String(format: "%.1f ± %.1f", avg, r.stddevTs ?? 0)
             }, folds: false),
-            Column(title: "% roofline", value: { r in num(profile.flatMap { Roofline.percent(r, on: $0) }, "%.0f%%") }, folds: false),
+            Column(title: "% roofline", value: { r in Roofline.label(profile.flatMap { Roofline.percent(r, on: $0) }) }, folds: false),
             Column(title: "TTFT ms", value: { num($0.summary[.ttft], "%.1f") }, folds: false),
             Column(title: "ITL p50/p99 ms", value: { r in
                 guard let a = r.summary[.itlP50], let b = r.summary[.itlP99] else { return "—" }

@@ -78,3 +78,23 @@ struct ChartTests {
         #expect(html.contains("Hollow points are runs flagged as noisy or drifting."))
     }
 }
+
+@Suite("roofline figures")
+struct RooflineFigureTests {
+    @Test func aFigureOverTheBoundIsAMeasurementProblemNotAResult() throws {
+        #expect(Roofline.label(nil) == "—" && Roofline.label(64.4) == "64%" && Roofline.label(100) == "100%")
+        #expect(Roofline.label(102).hasPrefix("⚠ 102%") && Roofline.label(102).contains("measurement problem"))
+        // 100 MB of weights a step at 20 steps/s is 2 GB/s, against a probed 1 GB/s: 200%.
+        let profile = try PredictionFixtures.profile("box", fingerprint: "box", points: [(1, 1, 10)])
+        let over = PredictionFixtures.run("over", fingerprint: "box", threads: 1, tg: 20, pp: 100)
+        var under = over
+        under.key = "under"
+        under.tgAvgTs = 5
+        under.avgTs = 5
+        #expect(abs(try #require(Roofline.percent(over, on: profile)) - 200) < 1e-9)
+        let table = ResultsTable.markdown([over, under], profile: profile)
+        #expect(table.contains("⚠ 200% (over the bound: a measurement problem)") && table.contains("| 50% |"), "\(table)")
+        let html = HTMLReport(title: "t", entries: [over], profile: profile, generatedBy: "test").render()
+        #expect(html.contains("⚠ 200%"))
+    }
+}
