@@ -169,18 +169,24 @@ public struct DeviceMeasurement: Sendable {
     }
 }
 
-/// Time per token = bytes ÷ bandwidth × θ_bw + operations ÷ the kernel's peak × θ_family
-/// + layers ÷ one core's speed × θ_layer, for decode; operations ÷ peak × θ_family + layers ÷
-/// core speed × θ_layer for prefill. The θ are inverse efficiencies (and a fixed cost per layer
-/// in units of a core's speed), fitted by non-negative least squares on relative error to
-/// measurements from many devices, so that fixed costs are not folded into efficiency and
-/// the bandwidth, compute and per-layer terms each come from the device's own figures.
+/// Time per token, decode: the bandwidth term B = bytes ÷ bandwidth × θ_bw and the compute term
+/// C = operations ÷ the kernel's peak × θ_family, combined as the smooth maximum (Bᵖ + Cᵖ)^(1/p),
+/// plus layers ÷ one core's speed × θ_layer; prefill: C + layers ÷ core speed × θ_layer. The θ are
+/// inverse efficiencies (and a fixed cost per layer in units of a core's speed), fitted by
+/// non-negative least squares on relative error to measurements from many devices, so that fixed
+/// costs are not folded into efficiency and the bandwidth, compute and per-layer terms each come
+/// from the device's own figures. p says how far reading weights and multiplying them overlap:
+/// p = 1 adds them (no overlap), a large p approaches the roofline's max(B, C). It is chosen per
+/// fit from `overlapGrid`, as the value whose fit leaves the least squared relative error on the
+/// rows it is fitted to — never on rows it is then asked to predict.
 public struct CrossDeviceModel: Sendable {
     public struct Fit: Sendable {
         /// Column names and their fitted values, for printing.
         public var names: [String]
         public var theta: [Double]
         public var rows: Int
+        /// The exponent p of the smooth maximum of the bandwidth and compute terms (1: their sum).
+        public var overlap: Double
     }
 
     public var decode: Fit
@@ -189,6 +195,9 @@ public struct CrossDeviceModel: Sendable {
 
     /// Families with fewer training rows than this share one "other quantized" coefficient.
     static let minimumFamilyRows = 4
+
+    /// The overlap exponents a decode fit chooses from (1 = no overlap, the sum of the terms).
+    public static let overlapGrid: [Double] = [1, 1.5, 2, 3, 4, 6, 8]
 
     public init(fit measurements: [DeviceMeasurement], profiles: [String: HardwareProfile]) {
         devices = Set(measurements.map(\.device)).sorted()
@@ -202,9 +211,26 @@ public struct CrossDeviceModel: Sendable {
         guard let c = DeviceCeilings(profile, threads: w.threads) else { return nil }
         let fit = phase == .decode ? decode : prefill
         guard fit.rows > 0 else { return nil }
-        let x = Self.columns(w, c, phase: phase, names: fit.names)
-        let seconds = zip(x, fit.theta).map { $0 * $1 }.reduce(0, +)
+        let seconds = Self.seconds(Self.columns(w, c, phase: phase, names: fit.names), theta: fit.theta, names: fit.names, overlap: fit.overlap)
         return seconds > 0 ? 1 / seconds : nil
+    }
+
+    /// (Bᵖ + Cᵖ)^(1/p), computed without overflow; B and C are ≥ 0.
+    static func smoothMax(_ b: Double, _ c: Double, _ p: Double) -> Double {
+        let m = max(b, c)
+        guard m > 0 else { return 0 }
+        return p == 1 ? b + c : m * pow(pow(b / m, p) + pow(c / m, p), 1 / p)
+    }
+
+    /// The model's time for one row of terms: the bandwidth and compute terms combined with
+    /// exponent `overlap`, plus every other term.
+    static func seconds(_ x: [Double], theta: [Double], names: [String], overlap: Double) -> Double {
+        var bandwidth = 0.0, compute = 0.0, rest = 0.0
+        for i in names.indices {
+            let v = x[i] * theta[i]
+            if names[i] == "bytes" { bandwidth += v } else if names[i].hasPrefix("ops:") { compute += v } else { rest += v }
+        }
+        return smoothMax(bandwidth, compute, overlap) + rest
     }
 
     static func familyColumn(_ type: String, names: [String]) -> String {
@@ -236,14 +262,21 @@ public struct CrossDeviceModel: Sendable {
         names += counts.filter { $0.value >= minimumFamilyRows }.keys.sorted().map { "ops:" + $0 }
         names += ["ops:other-int8", "ops:other-f16", "ops:other-f32"]
         // Relative error: divide each row by its measured time.
-        var a: [[Double]] = [], b: [Double] = []
+        var a: [[Double]] = []
         for r in usable {
             guard let c = DeviceCeilings(profiles[r.device]!, threads: r.workload.threads) else { continue }
             let t = 1 / r.tps
             a.append(columns(r.workload, c, phase: phase, names: names).map { $0 / t })
-            b.append(1)
         }
-        var theta = NonNegativeLeastSquares.solve(a, b)
+        // Prefill has no bandwidth term: its fit is linear whatever p is.
+        let grid = names.contains("bytes") ? overlapGrid : [1]
+        var best: (error: Double, theta: [Double], overlap: Double)?
+        for p in grid {
+            let theta = fitTheta(a, names: names, overlap: p, start: best?.theta)
+            let error = a.map { row in pow(seconds(row, theta: theta, names: names, overlap: p) - 1, 2) }.reduce(0, +)
+            if best == nil || error < best!.error { best = (error, theta, p) }
+        }
+        var theta = best?.theta ?? [Double](repeating: 0, count: names.count)
         // A shared column nothing trained: borrow the median of the fitted families of its kernel.
         for (i, name) in names.enumerated() where name.hasPrefix("ops:other-") && theta[i] == 0 {
             let kernel = name.dropFirst("ops:other-".count)
@@ -252,7 +285,125 @@ public struct CrossDeviceModel: Sendable {
             let any = names.indices.filter { names[$0].hasPrefix("ops:") && theta[$0] > 0 }.map { theta[$0] }
             theta[i] = Percentile.median(peers) ?? Percentile.median(any) ?? 0
         }
-        return Fit(names: names, theta: theta, rows: a.count)
+        return Fit(names: names, theta: theta, rows: a.count, overlap: best?.overlap ?? 1)
+    }
+
+    /// The θ minimising Σ (model time ÷ measured time − 1)² for rows already divided by their
+    /// measured time. With p = 1 the model is linear in θ: one non-negative least-squares solve.
+    /// Otherwise the objective has several local minima, so two local searches start from the
+    /// p = 1 solution and the one that ends lower is kept (judged, like p, on these rows only).
+    static func fitTheta(_ a: [[Double]], names: [String], overlap p: Double, start: [Double]?) -> [Double] {
+        let ones = [Double](repeating: 1, count: a.count)
+        let linear = NonNegativeLeastSquares.solve(a, ones, start: start)
+        guard p != 1, names.contains("bytes") else { return linear }
+        func error(_ theta: [Double]) -> Double {
+            a.map { pow(seconds($0, theta: theta, names: names, overlap: p) - 1, 2) }.reduce(0, +)
+        }
+        let candidates = [fixedPoint(a, names: names, overlap: p, start: linear), levenbergMarquardt(a, names: names, overlap: p, start: linear)]
+        return candidates.min { error($0) < error($1) }!
+    }
+
+    /// The smooth maximum is homogeneous of degree 1, so it equals B·(B/f)^(p−1) + C·(C/f)^(p−1)
+    /// with f its value; freezing those weights at the current θ leaves a linear problem, whose
+    /// solution is the next θ (a Gauss–Newton step). It can stop where a coefficient whose terms
+    /// barely count has reached zero: its weight is then zero too.
+    static func fixedPoint(_ a: [[Double]], names: [String], overlap p: Double, start: [Double]) -> [Double] {
+        let ones = [Double](repeating: 1, count: a.count)
+        guard let bytes = names.firstIndex(of: "bytes") else { return start }
+        let compute = names.indices.filter { names[$0].hasPrefix("ops:") }
+        var theta = start
+        for iteration in 0..<300 {
+            let weighted = a.map { row -> [Double] in
+                let b = row[bytes] * theta[bytes]
+                let c = compute.map { row[$0] * theta[$0] }.reduce(0, +)
+                let f = smoothMax(b, c, p)
+                var out = row
+                out[bytes] *= f > 0 ? pow(b / f, p - 1) : 1
+                for j in compute { out[j] *= f > 0 ? pow(c / f, p - 1) : 1 }
+                return out
+            }
+            var next = NonNegativeLeastSquares.solve(weighted, ones, start: theta)
+            // Half steps after a while, should the plain iteration circle.
+            if iteration >= 50 { next = zip(theta, next).map { ($0 + $1) / 2 } }
+            let moved = zip(theta, next).map { abs($0 - $1) / max(abs($0), 1e-12) }.max() ?? 0
+            theta = next
+            if moved < 1e-9 { break }
+        }
+        return theta
+    }
+
+    /// Levenberg–Marquardt on log θ, so that no coefficient reaches zero and sticks there; the
+    /// coefficients of columns with no data stay as they start.
+    static func levenbergMarquardt(_ a: [[Double]], names: [String], overlap p: Double, start: [Double]) -> [Double] {
+        let n = names.count
+        let used = (0..<n).filter { j in a.contains { $0[j] != 0 } }
+        let bytes = names.firstIndex(of: "bytes")
+        let compute = Set(names.indices.filter { names[$0].hasPrefix("ops:") })
+        var theta = start
+        let fill = Percentile.median(used.filter { compute.contains($0) && start[$0] > 0 }.map { start[$0] }) ?? 1
+        for j in used where theta[j] <= 0 { theta[j] = compute.contains(j) ? fill : 1 }
+        func error(_ t: [Double]) -> Double { a.map { pow(seconds($0, theta: t, names: names, overlap: p) - 1, 2) }.reduce(0, +) }
+        var current = error(theta), lambda = 1e-3
+        for _ in 0..<500 {
+            // The Jacobian with respect to log θⱼ: xᵢⱼ θⱼ times the smooth maximum's weight.
+            var jtj = [[Double]](repeating: [Double](repeating: 0, count: used.count), count: used.count)
+            var jtr = [Double](repeating: 0, count: used.count)
+            for row in a {
+                var b = 0.0, c = 0.0
+                for j in used where j == bytes { b += row[j] * theta[j] }
+                for j in used where compute.contains(j) { c += row[j] * theta[j] }
+                let m = smoothMax(b, c, p)
+                let wb = m > 0 ? pow(b / m, p - 1) : 1, wc = m > 0 ? pow(c / m, p - 1) : 1
+                let r = seconds(row, theta: theta, names: names, overlap: p) - 1
+                let g = used.map { j in row[j] * theta[j] * (j == bytes ? wb : compute.contains(j) ? wc : 1) }
+                for k in g.indices where g[k] != 0 {
+                    jtr[k] += g[k] * r
+                    for l in g.indices { jtj[k][l] += g[k] * g[l] }
+                }
+            }
+            var improved = false
+            while lambda < 1e12 {
+                var m = jtj
+                for k in used.indices { m[k][k] += lambda * (jtj[k][k] + 1e-12) }
+                guard let step = LinearSystem.solve(m, jtr.map { -$0 }) else { lambda *= 3; continue }
+                var trial = theta
+                for (k, j) in used.enumerated() { trial[j] = theta[j] * exp(max(-30, min(30, step[k]))) }
+                let e = error(trial)
+                if e < current {
+                    improved = (current - e) > 1e-12 * max(current, 1e-300)
+                    theta = trial; current = e; lambda = max(lambda / 3, 1e-12)
+                    break
+                }
+                lambda *= 3
+            }
+            if !improved { break }
+        }
+        return theta
+    }
+}
+
+/// A small dense linear system by Gaussian elimination with partial pivoting; nil when singular.
+enum LinearSystem {
+    static func solve(_ m: [[Double]], _ v: [Double]) -> [Double]? {
+        let n = v.count
+        var a = m, b = v
+        for col in 0..<n {
+            guard let pivot = (col..<n).max(by: { abs(a[$0][col]) < abs(a[$1][col]) }), abs(a[pivot][col]) > 1e-300,
+                  a[pivot][col].isFinite else { return nil }
+            a.swapAt(col, pivot); b.swapAt(col, pivot)
+            for row in (col + 1)..<n where a[row][col] != 0 {
+                let f = a[row][col] / a[col][col]
+                for k in col..<n { a[row][k] -= f * a[col][k] }
+                b[row] -= f * b[col]
+            }
+        }
+        var x = [Double](repeating: 0, count: n)
+        for row in stride(from: n - 1, through: 0, by: -1) {
+            var s = b[row]
+            for k in (row + 1)..<n { s -= a[row][k] * x[k] }
+            x[row] = s / a[row][row]
+        }
+        return x.allSatisfy(\.isFinite) ? x : nil
     }
 }
 
@@ -260,7 +411,7 @@ public struct CrossDeviceModel: Sendable {
 /// problem is small: a few columns, a few hundred rows; it converges to the unique optimum when
 /// AᵀA is positive definite).
 enum NonNegativeLeastSquares {
-    static func solve(_ a: [[Double]], _ b: [Double], sweeps: Int = 5000) -> [Double] {
+    static func solve(_ a: [[Double]], _ b: [Double], start: [Double]? = nil, sweeps: Int = 5000) -> [Double] {
         guard let n = a.first?.count else { return [] }
         var h = [[Double]](repeating: [Double](repeating: 0, count: n), count: n), g = [Double](repeating: 0, count: n)
         for (row, y) in zip(a, b) {
@@ -270,6 +421,7 @@ enum NonNegativeLeastSquares {
             }
         }
         var x = [Double](repeating: 0, count: n)
+        if let start, start.count == n { x = start.map { max(0, $0) } }
         for _ in 0..<sweeps {
             var moved = 0.0
             for i in 0..<n where h[i][i] > 0 {

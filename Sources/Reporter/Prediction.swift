@@ -208,7 +208,10 @@ public enum PredictionTable {
         func pct(_ x: Double?) -> String { x.map { String(format: "%.0f%%", $0 * 100) } ?? "—" }
         let v = predictor.validation
         let (d, p) = (v.summary(phase: .decode), v.summary(phase: .prefill))
-        var text = "Cross-device model: time per token = bytes ÷ read bandwidth + operations ÷ the kernel's peak + a fixed cost per layer, "
+        let overlap = predictor.model.decode.overlap
+        var text = "Cross-device model: time per token = bytes ÷ read bandwidth and operations ÷ the kernel's peak, combined as "
+            + (overlap == 1 ? "their sum" : String(format: "(Bᵖ + Cᵖ)^(1/p) with p = %g", overlap))
+            + " (decode), plus a fixed cost per layer, "
             + "fitted to \(d.rows + p.rows) llama-bench results from \(v.devices.count) devices (\(predictor.isaFamilies.sorted().joined(separator: ", "))). "
             + "Leave-one-device-out |error|: decode median \(pct(d.median)), p90 \(pct(d.p90)); prefill median \(pct(p.median)), p90 \(pct(p.p90))."
         if predictor.flaggedLeftOut > 0 { text += " \(predictor.flaggedLeftOut) flagged local runs (drift, high-cv, ci-not-reached) left out." }

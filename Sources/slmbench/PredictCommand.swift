@@ -30,9 +30,11 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Predict speed, latency and memory on a device not at hand, with the validated cross-device model.",
         discussion: """
-            Time per token = bytes read ÷ the device's read bandwidth + operations ÷ the peak of
-            the kernel the tensor type runs on (int8 dot products for quantized types, f16 or f32
-            FMAs) + a fixed cost per layer scaled by one core's speed. Bytes and operations come
+            Time per token: bytes read ÷ the device's read bandwidth (B) and operations ÷ the peak
+            of the kernel the tensor type runs on (C: int8 dot products for quantized types, f16 or
+            f32 FMAs), combined as (Bᵖ + Cᵖ)^(1/p) — p = 1 adds them, a large p approaches the larger,
+            as reading and multiplying overlap; the fit picks p — plus a fixed cost per layer scaled
+            by one core's speed. Bytes and operations come
             from the model's tensor list (an embedding row, or the whole table when it is the
             output head; the KV cache at the test's depth); bandwidth and peaks from the target's
             profile at the thread count. The coefficients are fitted to the validation corpus

@@ -1,7 +1,7 @@
 import DeviceProbe
 import Foundation
 import Measures
-import Reporter
+@testable import Reporter
 import ResultStore
 import TestSupport
 import Testing
@@ -65,8 +65,10 @@ struct CrossDeviceModelTests {
         #expect(TypeCosts.family("q4_k_m") == "q4_k" && TypeCosts.kernel("q4_k_m") == .int8 && TypeCosts.kernel("f16") == .f16)
     }
 
-    /// Measurements generated from known coefficients on three devices of different ceilings.
-    static func synthetic(theta: (bytes: Double, layers: Double, q4: Double, q8: Double)) throws -> ([DeviceMeasurement], [String: HardwareProfile]) {
+    /// Measurements generated from known coefficients on three devices of different ceilings; decode
+    /// combines its bandwidth and compute terms as (Bᵖ + Cᵖ)^(1/p) with p = `overlap`.
+    static func synthetic(theta: (bytes: Double, layers: Double, q4: Double, q8: Double), overlap: Double = 1) throws
+        -> ([DeviceMeasurement], [String: HardwareProfile]) {
         var rows: [DeviceMeasurement] = [], profiles: [String: HardwareProfile] = [:]
         for (i, (read, fma)) in [(10.0, 50.0), (30.0, 200.0), (5.0, 20.0)].enumerated() {
             let name = "d\(i)"
@@ -80,7 +82,8 @@ struct CrossDeviceModelTests {
                         let cost = TestCost(shape: shape, type: type, threads: threads, prompt: 0, gen: 128, depth: 0, fileBytes: nil)
                         let c = try #require(DeviceCeilings(p, threads: threads))
                         let ops = type == "q4_0" ? theta.q4 : theta.q8
-                        let t = theta.bytes * cost.decodeBytes / (c.readGBps * 1e9) + ops * cost.decodeOps / (c.int8GOPS * 1e9)
+                        let b = theta.bytes * cost.decodeBytes / (c.readGBps * 1e9), compute = ops * cost.decodeOps / (c.int8GOPS * 1e9)
+                        let t = pow(pow(b, overlap) + pow(compute, overlap), 1 / overlap)
                             + theta.layers * Double(shape.layers) / (c.coreGFLOPS * 1e9) * 1e6
                         rows.append(DeviceMeasurement(device: name, workload: cost, phase: .decode, tps: 1 / t, source: "synthetic"))
                         var pp = cost
@@ -99,11 +102,36 @@ struct CrossDeviceModelTests {
         let model = CrossDeviceModel(fit: rows, profiles: profiles)
         let fitted = Dictionary(uniqueKeysWithValues: zip(model.decode.names, model.decode.theta))
         #expect(abs(fitted["bytes"]! - 1.4) < 1e-4 && abs(fitted["ops:q4_0"]! - 3.0) < 1e-3 && abs(fitted["layers"]! - 0.8) < 1e-3, "\(fitted)")
+        #expect(model.decode.overlap == 1, "terms that add are fitted as a sum")
         let validation = CrossDeviceValidation(rows, profiles: profiles)
         #expect(validation.devices == ["d0", "d1", "d2"])
         let decode = validation.summary(phase: .decode), prefill = validation.summary(phase: .prefill)
         #expect(decode.rows == 36 && (decode.p90 ?? 1) < 1e-3 && (prefill.p90 ?? 1) < 1e-3, "\(decode) \(prefill)")
         #expect(validation.markdown(profiles: profiles).contains("| d1 | x86_64/avx2 | 12 |"))
+    }
+
+    /// Bandwidth and compute that overlap (a smooth maximum, not a sum): the fit finds the overlap
+    /// among its candidates and the coefficients, and predicts each left-out device; forcing the sum
+    /// onto the same data cannot.
+    @Test func overlappingBandwidthAndComputeAreFittedAsASmoothMaximum() throws {
+        let (rows, profiles) = try Self.synthetic(theta: (bytes: 0.9, layers: 0.5, q4: 4.0, q8: 2.5), overlap: 4)
+        let model = CrossDeviceModel(fit: rows, profiles: profiles)
+        let fitted = Dictionary(uniqueKeysWithValues: zip(model.decode.names, model.decode.theta))
+        #expect(model.decode.overlap == 4, "\(model.decode.overlap)")
+        #expect(abs(fitted["bytes"]! - 0.9) < 1e-3 && abs(fitted["ops:q4_0"]! - 4.0) < 1e-3 && abs(fitted["ops:q8_0"]! - 2.5) < 1e-3
+                    && abs(fitted["layers"]! - 0.5) < 1e-3, "\(fitted)")
+        #expect(model.prefill.overlap == 1, "prefill has no bandwidth term")
+        let decode = CrossDeviceValidation(rows, profiles: profiles).summary(phase: .decode)
+        #expect((decode.p90 ?? 1) < 1e-3, "\(decode)")
+        // The same rows fitted as a sum leave errors of percents, not of rounding.
+        var a: [[Double]] = []
+        for r in rows where r.phase == .decode {
+            let c = try #require(DeviceCeilings(profiles[r.device]!, threads: r.workload.threads))
+            a.append(CrossDeviceModel.columns(r.workload, c, phase: .decode, names: model.decode.names).map { $0 * r.tps })
+        }
+        let sum = CrossDeviceModel.fitTheta(a, names: model.decode.names, overlap: 1, start: nil)
+        let worst = a.map { abs(CrossDeviceModel.seconds($0, theta: sum, names: model.decode.names, overlap: 1) - 1) }.max() ?? 0
+        #expect(worst > 0.01, "\(worst)")
     }
 
     @Test func onlyWhatTheCorpusValidatesIsPredictedAndTheErrorIsTheCrossDeviceOne() throws {

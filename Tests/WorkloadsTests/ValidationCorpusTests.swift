@@ -7,9 +7,10 @@ import Workloads
 @Suite("validation corpus")
 struct ValidationCorpusTests {
     /// The corpus as it is checked in, predicted device by device. The targets are decode
-    /// median ≤ 25%, prefill ≤ 35% and no device above 40%; measured today: decode 26%, prefill
-    /// 30%, with two x86 workstation/server devices above 40% (README, "Predictions"). These bounds
-    /// hold what was reached, so that a change that makes the model worse fails here.
+    /// median ≤ 25%, prefill ≤ 35% and no device above 40%; measured today: decode 23%, prefill
+    /// 30%, every device at or below 40% but the Apple M4 (one decode row, 42%) (README,
+    /// "Predictions"). These bounds hold what was reached, so that a change that makes the model
+    /// worse fails here.
     @Test func theCorpusIsPredictedWithinItsTargets() throws {
         let profiles = TestPaths.packageRoot.appendingPathComponent("profiles")
         let corpus = try ValidationCorpus(folder: profiles.appendingPathComponent("validation").path,
@@ -20,10 +21,10 @@ struct ValidationCorpusTests {
         #expect(corpus.measurements.allSatisfy { $0.source.hasPrefix("https://") }, "every corpus row names its source page")
         let v = CrossDeviceValidation(corpus.measurements, profiles: corpus.profiles)
         let decode = v.summary(phase: .decode), prefill = v.summary(phase: .prefill)
-        #expect((decode.median ?? 1) <= 0.28 && (prefill.median ?? 1) <= 0.35, "decode \(decode), prefill \(prefill)")
+        #expect((decode.median ?? 1) <= 0.25 && (prefill.median ?? 1) <= 0.35, "decode \(decode), prefill \(prefill)")
         for d in v.devices {
             let s = v.summary(device: d, phase: .decode)
-            #expect(s.rows == 0 || (s.median ?? 1) <= 0.90, "\(d): decode median \(s.median ?? -1) over \(s.rows) rows")
+            #expect(s.rows == 0 || (s.median ?? 1) <= (d == "apple-m4" ? 0.45 : 0.40), "\(d): decode median \(s.median ?? -1) over \(s.rows) rows")
         }
     }
 }
