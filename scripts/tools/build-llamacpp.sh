@@ -53,13 +53,7 @@ if [ -f "$stamp" ] && [ -f "$prefix/lib/libllama.so" ] && { [ "$tools" -eq 0 ] |
 command -v cmake >/dev/null || { echo "build-llamacpp: cmake is missing; scripts/bootstrap.sh installs it" >&2; exit 1; }
 # The build folder stays in the cache, so that --tools after a library-only build compiles only the tools.
 work=$cache/llama-build/$version$suffix
-mkdir -p "$work"
-src=$work/llama_cpp_python-$version/vendor/llama.cpp
-if [ ! -f "$src/CMakeLists.txt" ]; then
-  echo "build-llamacpp: downloading llama-cpp-python==$version source from PyPI…" >&2
-  python3 -m pip download --no-deps --no-binary llama-cpp-python --disable-pip-version-check -q -d "$work" "llama-cpp-python==$version"
-  tar -xzf "$work"/llama_cpp_python-$version.tar.gz -C "$work"
-fi
+src=$("$(dirname "$0")/llamacpp-source.sh" "$work")
 echo "build-llamacpp: building llama.cpp (CPU, $isa ISA: ${targets[*]}) — minutes on 2 cores…" >&2
 cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON "${isa_flags[@]}" \
   -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
