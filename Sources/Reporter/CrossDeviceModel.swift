@@ -273,7 +273,7 @@ public struct CrossDeviceModel: Sendable {
         var best: (error: Double, theta: [Double], overlap: Double)?
         for p in grid {
             let theta = fitTheta(a, names: names, overlap: p, start: best?.theta)
-            let error = a.map { row in pow(seconds(row, theta: theta, names: names, overlap: p) - 1, 2) }.reduce(0, +)
+            let error = squaredError(a, theta: theta, names: names, overlap: p)
             if best == nil || error < best!.error { best = (error, theta, p) }
         }
         var theta = best?.theta ?? [Double](repeating: 0, count: names.count)
@@ -296,11 +296,13 @@ public struct CrossDeviceModel: Sendable {
         let ones = [Double](repeating: 1, count: a.count)
         let linear = NonNegativeLeastSquares.solve(a, ones, start: start)
         guard p != 1, names.contains("bytes") else { return linear }
-        func error(_ theta: [Double]) -> Double {
-            a.map { pow(seconds($0, theta: theta, names: names, overlap: p) - 1, 2) }.reduce(0, +)
-        }
         let candidates = [fixedPoint(a, names: names, overlap: p, start: linear), levenbergMarquardt(a, names: names, overlap: p, start: linear)]
-        return candidates.min { error($0) < error($1) }!
+        return candidates.min { squaredError(a, theta: $0, names: names, overlap: p) < squaredError(a, theta: $1, names: names, overlap: p) }!
+    }
+
+    /// Σ (model time ÷ measured time − 1)² over rows already divided by their measured time.
+    static func squaredError(_ a: [[Double]], theta: [Double], names: [String], overlap p: Double) -> Double {
+        a.map { pow(seconds($0, theta: theta, names: names, overlap: p) - 1, 2) }.reduce(0, +)
     }
 
     /// The smooth maximum is homogeneous of degree 1, so it equals B·(B/f)^(p−1) + C·(C/f)^(p−1)

@@ -51,13 +51,13 @@ struct FlaggedRunTests {
         let used = Predictor(corpus: rows, corpusProfiles: profiles, measured: [local], localProfiles: ["box": here],
                              shapes: ["m": CrossDeviceModelTests.tied])
         #expect(used.flaggedLeftOut == 0 && used.validation.devices.contains("here:box"), "\(used.validation.devices)")
+        let arm = try F.profile("arm", fingerprint: "arm", arch: "aarch64", features: ["neon", "dotprod"], cores: 4, points: [(1, 8, 30), (4, 12, 120)])
         for flag in RunFlag.allCases {
             let left = Predictor(corpus: rows, corpusProfiles: profiles, measured: [Self.flagged(local, [flag.rawValue])],
                                  localProfiles: ["box": here], shapes: ["m": CrossDeviceModelTests.tied])
             #expect(left.flaggedLeftOut == 1, "\(flag)")
             #expect(!left.validation.devices.contains("here:box"), "\(flag): \(left.validation.devices)")
             // The configuration is still one worth predicting elsewhere.
-            let arm = try F.profile("arm", fingerprint: "arm", arch: "aarch64", features: ["neon", "dotprod"], cores: 4, points: [(1, 8, 30), (4, 12, 120)])
             #expect(!left.configurations(for: arm).isEmpty)
         }
     }
