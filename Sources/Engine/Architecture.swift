@@ -17,10 +17,20 @@ public struct Architecture: Sendable {
     public let rope: RopeStyle
     /// Q, K and V projections carry biases (`blk.N.attn_q.bias`, …).
     public let attentionBiases: Bool
+    /// Each query and key head is RMS-normalised before RoPE (`blk.N.attn_q_norm.weight`, …).
+    public var queryKeyNorms = false
+    /// Layer i skips RoPE when (i + 1) is a multiple of this (SmolLM3's NoPE layers).
+    public var noRopeLayerStep: Int? = nil
+
+    /// Whether layer `index` rotates its queries and keys.
+    public func ropes(layer index: Int) -> Bool {
+        guard let step = noRopeLayerStep, step > 0 else { return true }
+        return (index + 1) % step != 0
+    }
 }
 
 public enum ArchitectureRegistry {
-    public static let all: [Architecture] = [.llama, .qwen2]
+    public static let all: [Architecture] = [.llama, .qwen2, .qwen3, .smollm3]
 
     public static func named(_ name: String) -> Architecture? { all.first { $0.name == name } }
 }

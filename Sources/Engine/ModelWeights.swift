@@ -5,6 +5,8 @@ public struct LayerWeights: @unchecked Sendable {
     public let attentionNorm: [Float]
     public let query, key, value, attentionOutput: WeightMatrix
     public let queryBias, keyBias, valueBias: [Float]?
+    /// Per-head norms of queries and keys (head-dimension weights), where the architecture has them.
+    public let queryNorm, keyNorm: [Float]?
     public let ffnNorm: [Float]
     public let gate, up, down: WeightMatrix
 }
@@ -86,6 +88,8 @@ public final class ModelWeights: @unchecked Sendable {
                 queryBias: biases ? try optionalVector(p + "attn_q.bias", c.queryWidth) : nil,
                 keyBias: biases ? try optionalVector(p + "attn_k.bias", c.kvWidth) : nil,
                 valueBias: biases ? try optionalVector(p + "attn_v.bias", c.kvWidth) : nil,
+                queryNorm: architecture.queryKeyNorms ? try vector(p + "attn_q_norm.weight", c.headDim) : nil,
+                keyNorm: architecture.queryKeyNorms ? try vector(p + "attn_k_norm.weight", c.headDim) : nil,
                 ffnNorm: try vector(p + "ffn_norm.weight", c.width),
                 gate: try matrix(p + "ffn_gate.weight", rows: c.ffnWidth, columns: c.width),
                 up: try matrix(p + "ffn_up.weight", rows: c.ffnWidth, columns: c.width),
@@ -106,6 +110,7 @@ public final class ModelWeights: @unchecked Sendable {
     public var weightBytes: Int {
         let vectors = layers.reduce(outputNorm.count) { sum, l in
             sum + l.attentionNorm.count + l.ffnNorm.count + (l.queryBias?.count ?? 0) + (l.keyBias?.count ?? 0) + (l.valueBias?.count ?? 0)
+                + (l.queryNorm?.count ?? 0) + (l.keyNorm?.count ?? 0)
         } + (ropeFactors?.count ?? 0)
         return matrices.reduce(0) { $0 + $1.byteCount } + 4 * vectors
     }

@@ -216,7 +216,8 @@ public final class Transformer: @unchecked Sendable {
     private func positionAndStore(_ batch: [BatchToken], layer: LayerWeights, index: Int) {
         let c = config, qw = c.queryWidth, kvw = c.kvWidth, hd = c.headDim
         let q = self.q, k = self.k, v = self.v, cache = self.cache, scale = ropeScale, factors = weights.ropeFactors, level = options.kernels
-        let style = weights.architecture.rope, half = c.ropeDimensions / 2
+        let style = weights.architecture.rope, half = c.ropeDimensions / 2, eps = c.rmsEpsilon
+        let rotates = weights.architecture.ropes(layer: index)
         tokens(batch.count, width: qw + 2 * kvw) { range in
             var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
             for t in range {
@@ -247,8 +248,18 @@ public final class Transformer: @unchecked Sendable {
                         }
                     }
                 }
-                rotate(qt, heads: c.heads)
-                rotate(kt, heads: c.kvHeads)
+                // Qwen3's per-head norms come after the biases and before RoPE, as llama.cpp's graph has them.
+                func normalizeHeads(_ base: UnsafeMutablePointer<Float>, heads: Int, weights w: [Float]) {
+                    w.withUnsafeBufferPointer { w in
+                        for head in 0..<heads { ck_rmsnorm(base + head * hd, w.baseAddress, base + head * hd, Int32(hd), eps) }
+                    }
+                }
+                if let w = layer.queryNorm { normalizeHeads(qt, heads: c.heads, weights: w) }
+                if let w = layer.keyNorm { normalizeHeads(kt, heads: c.kvHeads, weights: w) }
+                if rotates {
+                    rotate(qt, heads: c.heads)
+                    rotate(kt, heads: c.kvHeads)
+                }
                 cache.store(kt, into: cache.key(index, batch[t].slot, batch[t].position), level: level)
                 cache.store(vt, into: cache.value(index, batch[t].slot, batch[t].position), level: level)
             }

@@ -1,7 +1,8 @@
 /// The shapes of a real model, for synthetic files with its exact parameter count and memory.
 public struct ArchitecturePreset: Sendable, Equatable {
     public let name: String
-    /// GGUF `general.architecture`: `llama` or `qwen2` (attention biases).
+    /// GGUF `general.architecture`: `llama`, `qwen2` (attention biases), `qwen3` (per-head Q/K
+    /// norms) or `smollm3` (Llama tensors; every fourth layer without RoPE).
     public let architecture: String
     public let layers: Int
     public let embedding: Int
@@ -19,26 +20,37 @@ public struct ArchitecturePreset: Sendable, Equatable {
     public let publishedParameters: Int?
     /// Where the shapes come from.
     public let source: String
+    /// The size of one attention head where it is not `embedding / heads` (Qwen3: 128).
+    public var keyLength: Int? = nil
+    /// How far `publishedParameters` may be from the count of these shapes: 0 where the count is
+    /// exact (read from a real file), else the rounding of the model card's figure ("0.6B").
+    public var publishedRounding: Int = 0
 
-    public var headDimension: Int { embedding / heads }
+    public var headDimension: Int { keyLength ?? embedding / heads }
     public var hasAttentionBias: Bool { architecture == "qwen2" }
+    /// Per-head RMSNorm weights on queries and keys (`attn_q_norm`, `attn_k_norm`).
+    public var hasQueryKeyNorms: Bool { architecture == "qwen3" }
 
     /// The tensors of the model, in llama.cpp's names and GGUF shape order (row length first).
     public var tensorShapes: [(name: String, shape: [Int])] {
-        let kv = kvHeads * headDimension
+        let kv = kvHeads * headDimension, queries = heads * headDimension
         var tensors: [(String, [Int])] = [("token_embd.weight", [embedding, vocabulary])]
         for layer in 0..<layers {
             let p = "blk.\(layer)."
             tensors.append((p + "attn_norm.weight", [embedding]))
-            tensors.append((p + "attn_q.weight", [embedding, embedding]))
+            tensors.append((p + "attn_q.weight", [embedding, queries]))
             tensors.append((p + "attn_k.weight", [embedding, kv]))
             tensors.append((p + "attn_v.weight", [embedding, kv]))
             if hasAttentionBias {
-                tensors.append((p + "attn_q.bias", [embedding]))
+                tensors.append((p + "attn_q.bias", [queries]))
                 tensors.append((p + "attn_k.bias", [kv]))
                 tensors.append((p + "attn_v.bias", [kv]))
             }
-            tensors.append((p + "attn_output.weight", [embedding, embedding]))
+            if hasQueryKeyNorms {
+                tensors.append((p + "attn_q_norm.weight", [headDimension]))
+                tensors.append((p + "attn_k_norm.weight", [headDimension]))
+            }
+            tensors.append((p + "attn_output.weight", [queries, embedding]))
             tensors.append((p + "ffn_norm.weight", [embedding]))
             tensors.append((p + "ffn_gate.weight", [embedding, feedForward]))
             tensors.append((p + "ffn_up.weight", [embedding, feedForward]))
@@ -76,6 +88,29 @@ public struct ArchitecturePreset: Sendable, Equatable {
                            feedForward: 5632, vocabulary: 32000, contextLength: 2048, ropeTheta: 10_000, rmsEpsilon: 1e-5,
                            tiedEmbeddings: false, publishedParameters: 1_100_048_384,
                            source: "TinyLlama/TinyLlama-1.1B config.json (1.1B)"),
+        ArchitecturePreset(name: "qwen2.5-1.5b", architecture: "qwen2", layers: 28, embedding: 1536, heads: 12, kvHeads: 2,
+                           feedForward: 8960, vocabulary: 151_936, contextLength: 32768, ropeTheta: 1_000_000, rmsEpsilon: 1e-6,
+                           tiedEmbeddings: true, publishedParameters: 1_540_000_000,
+                           source: "Qwen/Qwen2.5-1.5B config.json; model card: 1.54B", publishedRounding: 5_000_000),
+        ArchitecturePreset(name: "llama-3.2-3b", architecture: "llama", layers: 28, embedding: 3072, heads: 24, kvHeads: 8,
+                           feedForward: 8192, vocabulary: 128_256, contextLength: 131_072, ropeTheta: 500_000, rmsEpsilon: 1e-5,
+                           tiedEmbeddings: true, publishedParameters: 3_210_000_000,
+                           source: "meta-llama/Llama-3.2-3B config.json; model card: 3.21B", publishedRounding: 5_000_000),
+        ArchitecturePreset(name: "qwen3-0.6b", architecture: "qwen3", layers: 28, embedding: 1024, heads: 16, kvHeads: 8,
+                           feedForward: 3072, vocabulary: 151_936, contextLength: 40960, ropeTheta: 1_000_000, rmsEpsilon: 1e-6,
+                           tiedEmbeddings: true, publishedParameters: 600_000_000,
+                           source: "Qwen/Qwen3-0.6B config.json (head_dim 128); model card: 0.6B, 0.44B without embeddings",
+                           keyLength: 128, publishedRounding: 50_000_000),
+        ArchitecturePreset(name: "qwen3-1.7b", architecture: "qwen3", layers: 28, embedding: 2048, heads: 16, kvHeads: 8,
+                           feedForward: 6144, vocabulary: 151_936, contextLength: 40960, ropeTheta: 1_000_000, rmsEpsilon: 1e-6,
+                           tiedEmbeddings: true, publishedParameters: 1_700_000_000,
+                           source: "Qwen/Qwen3-1.7B config.json (head_dim 128); model card: 1.7B, 1.4B without embeddings",
+                           keyLength: 128, publishedRounding: 50_000_000),
+        ArchitecturePreset(name: "smollm3-3b", architecture: "smollm3", layers: 36, embedding: 2048, heads: 16, kvHeads: 4,
+                           feedForward: 11008, vocabulary: 128_256, contextLength: 65536, ropeTheta: 5_000_000, rmsEpsilon: 1e-6,
+                           tiedEmbeddings: true, publishedParameters: 3_080_000_000,
+                           source: "HuggingFaceTB/SmolLM3-3B config.json (no RoPE in every fourth layer); model card: 3.08B",
+                           publishedRounding: 5_000_000),
         // Test shapes: small enough for unit tests, still GQA with several layers.
         ArchitecturePreset(name: "tiny", architecture: "llama", layers: 2, embedding: 64, heads: 4, kvHeads: 2,
                            feedForward: 128, vocabulary: 512, contextLength: 256, ropeTheta: 10_000, rmsEpsilon: 1e-5,
@@ -83,6 +118,17 @@ public struct ArchitecturePreset: Sendable, Equatable {
         ArchitecturePreset(name: "tiny-qwen2", architecture: "qwen2", layers: 2, embedding: 64, heads: 4, kvHeads: 2,
                            feedForward: 128, vocabulary: 512, contextLength: 256, ropeTheta: 1_000_000, rmsEpsilon: 1e-6,
                            tiedEmbeddings: false, publishedParameters: nil, source: "slmbench test shape"),
+        ArchitecturePreset(name: "tiny-qwen3", architecture: "qwen3", layers: 2, embedding: 64, heads: 4, kvHeads: 2,
+                           feedForward: 128, vocabulary: 512, contextLength: 256, ropeTheta: 1_000_000, rmsEpsilon: 1e-6,
+                           tiedEmbeddings: true, publishedParameters: nil, source: "slmbench test shape", keyLength: 32),
+        ArchitecturePreset(name: "tiny-smollm3", architecture: "smollm3", layers: 4, embedding: 64, heads: 4, kvHeads: 2,
+                           feedForward: 128, vocabulary: 512, contextLength: 256, ropeTheta: 5_000_000, rmsEpsilon: 1e-6,
+                           tiedEmbeddings: true, publishedParameters: nil, source: "slmbench test shape"),
+        // SmolLM3's attention width with four layers (the fourth without RoPE): at a tiny width,
+        // random weights leave attention so flat that RoPE's presence barely moves the logits.
+        ArchitecturePreset(name: "mini-smollm3", architecture: "smollm3", layers: 4, embedding: 2048, heads: 16, kvHeads: 4,
+                           feedForward: 2048, vocabulary: 4096, contextLength: 512, ropeTheta: 5_000_000, rmsEpsilon: 1e-6,
+                           tiedEmbeddings: true, publishedParameters: nil, source: "slmbench test shape"),
     ]
 
     public static func named(_ name: String) -> ArchitecturePreset? { all.first { $0.name == name.lowercased() } }

@@ -52,6 +52,10 @@ public enum SyntheticModel {
         writer.set("\(arch).attention.head_count_kv", .uint32(UInt32(preset.kvHeads)))
         writer.set("\(arch).rope.freq_base", .float32(Float(preset.ropeTheta)))
         writer.set("\(arch).rope.dimension_count", .uint32(UInt32(preset.headDimension)))
+        if preset.keyLength != nil {
+            writer.set("\(arch).attention.key_length", .uint32(UInt32(preset.headDimension)))
+            writer.set("\(arch).attention.value_length", .uint32(UInt32(preset.headDimension)))
+        }
         writer.set("\(arch).attention.layer_norm_rms_epsilon", .float32(Float(preset.rmsEpsilon)))
         writer.set("\(arch).vocab_size", .uint32(UInt32(preset.vocabulary)))
         do { try borrowTokenizer(from: tokenizer, vocabulary: preset.vocabulary, into: &writer) } catch { throw .gguf(error) }
@@ -65,10 +69,17 @@ public enum SyntheticModel {
             // Norm weights are 1 (as trained models start); biases and matrices small uniform
             // values with the spread of a standard 0.02 initialisation.
             let isNorm = tensor.name.hasSuffix("norm.weight")
+            // Per-head Q/K norm weights vary around 1, so that a test would see them misapplied.
+            let isHeadNorm = tensor.name.hasSuffix("attn_q_norm.weight") || tensor.name.hasSuffix("attn_k_norm.weight")
             let rowLength = tensor.shape[0]
             writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: target) { out in
                 try ModelQuantizer.convertRows(rows: tensor.shape.dropFirst().reduce(1, *), rowLength: rowLength,
                                                to: target, into: out) { row, buffer in
+                    if isHeadNorm {
+                        fillUniform(buffer, seed: tensorSeed, halfWidth: 0.25)
+                        for i in buffer.indices { buffer[i] += 1 }
+                        return
+                    }
                     if isNorm { buffer.update(repeating: 1); return }
                     fillUniform(buffer, seed: tensorSeed ^ (UInt64(row) &* 0x94D0_49BB_1331_11EB), halfWidth: 0.0346)
                 }

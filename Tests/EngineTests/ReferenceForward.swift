@@ -57,8 +57,16 @@ struct ReferenceForward {
                 if let b = l.queryBias { q = zip(q, b).map { $0 + Double($1) } }
                 if let b = l.keyBias { k = zip(k, b).map { $0 + Double($1) } }
                 if let b = l.valueBias { v = zip(v, b).map { $0 + Double($1) } }
-                rope(&q, heads: c.heads, position: position)
-                rope(&k, heads: c.kvHeads, position: position)
+                func normalizeHeads(_ v: [Double], heads: Int, _ w: [Float]?) -> [Double] {
+                    guard let w else { return v }
+                    return (0..<heads).flatMap { head in rmsnorm(Array(v[(head * c.headDim)..<((head + 1) * c.headDim)]), w) }
+                }
+                q = normalizeHeads(q, heads: c.heads, l.queryNorm)
+                k = normalizeHeads(k, heads: c.kvHeads, l.keyNorm)
+                if weights.architecture.ropes(layer: i) {
+                    rope(&q, heads: c.heads, position: position)
+                    rope(&k, heads: c.kvHeads, position: position)
+                }
                 keys[i].append(k)
                 values[i].append(v)
                 var attention = [Double](repeating: 0, count: c.heads * c.headDim)

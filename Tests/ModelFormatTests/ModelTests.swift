@@ -10,8 +10,10 @@ struct ModelTests {
     }
 
     @Test(arguments: ArchitecturePreset.all.filter { $0.publishedParameters != nil })
-    func presetMatchesPublishedCount(preset: ArchitecturePreset) {
-        #expect(preset.parameterCount == preset.publishedParameters, "\(preset.name)")
+    func presetMatchesPublishedCount(preset: ArchitecturePreset) throws {
+        // Exact where the figure was read from a real file; within the model card's rounding otherwise.
+        let published = try #require(preset.publishedParameters)
+        #expect(abs(preset.parameterCount - published) <= preset.publishedRounding, "\(preset.name): \(preset.parameterCount) against \(published)")
     }
 
     @Test func presetShapesMatchTheRealModel() throws {
