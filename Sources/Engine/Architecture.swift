@@ -21,6 +21,10 @@ public struct Architecture: Sendable {
     public var queryKeyNorms = false
     /// Layer i skips RoPE when (i + 1) is a multiple of this (SmolLM3's NoPE layers).
     public var noRopeLayerStep: Int? = nil
+    /// Q, K and V come from one `attn_qkv` matrix (in that row order) and gate and up from one
+    /// `ffn_up` matrix (gate rows first), as Phi-3 stores them. The engine reads each part as a
+    /// matrix of its own: a row range of a GGUF matrix is itself a matrix.
+    public var fusedProjections = false
 
     /// Whether layer `index` rotates its queries and keys.
     public func ropes(layer index: Int) -> Bool {
@@ -30,7 +34,7 @@ public struct Architecture: Sendable {
 }
 
 public enum ArchitectureRegistry {
-    public static let all: [Architecture] = [.llama, .qwen2, .qwen3, .smollm3]
+    public static let all: [Architecture] = [.llama, .qwen2, .qwen3, .smollm3, .phi3]
 
     public static func named(_ name: String) -> Architecture? { all.first { $0.name == name } }
 }

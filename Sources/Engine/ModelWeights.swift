@@ -55,6 +55,25 @@ public final class ModelWeights: @unchecked Sendable {
             if m.pack() { file.evict(file.data(for: t)) }
             return m
         }
+        /// Consecutive row ranges of one matrix, each a matrix of its own (Phi-3's fused QKV and
+        /// gate-up): rows are whole blocks, so a range of them is a contiguous run of bytes.
+        func parts(_ name: String, rows: [Int], columns: Int) throws(EngineError) -> [WeightMatrix] {
+            guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
+            let total = rows.reduce(0, +)
+            guard t.shape == [columns, total] else { throw .badShape(tensor: name, expected: [columns, total], found: t.shape) }
+            guard let rowBytes = t.type.rowBytes(columns) else { throw .unsupportedType(tensor: name, type: t.type.name) }
+            let bytes = file.data(for: t)
+            var out: [WeightMatrix] = [], start = 0
+            for (index, n) in rows.enumerated() {
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[(start * rowBytes)..<((start + n) * rowBytes)])
+                var m = try WeightMatrix(name: "\(name)[\(index)]", type: t.type, rows: n, columns: columns, bytes: slice)
+                m.sumsByBlock = t.type == .q4_0 && n % 8 == 0
+                if m.pack() { file.evict(slice) }
+                out.append(m)
+                start += n
+            }
+            return out
+        }
         func vector(_ name: String, _ n: Int) throws(EngineError) -> [Float] {
             guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
             guard t.shape == [n] else { throw .badShape(tensor: name, expected: [n], found: t.shape) }
@@ -75,15 +94,27 @@ public final class ModelWeights: @unchecked Sendable {
             tiedOutput = true
         }
         ropeFactors = try optionalVector("rope_freqs.weight", c.ropeDimensions / 2)
+        // Phi-3's LongRoPE picks long or short factors by context and rescales attention: not
+        // implemented here, so such a file is refused rather than run with the wrong positions.
+        for name in ["rope_factors_long.weight", "rope_factors_short.weight"] where file.tensor(named: name) != nil {
+            throw .gguf("the model has LongRoPE factors ('\(name)'), which the native engine does not implement; run it with the llama.cpp backend")
+        }
         var layers: [LayerWeights] = []
         for i in 0..<c.layers {
             let p = "blk.\(i)."
             let biases = architecture.attentionBiases
+            let qkv = architecture.fusedProjections
+                ? try parts(p + "attn_qkv.weight", rows: [c.queryWidth, c.kvWidth, c.kvWidth], columns: c.width)
+                : [try matrix(p + "attn_q.weight", rows: c.queryWidth, columns: c.width),
+                   try matrix(p + "attn_k.weight", rows: c.kvWidth, columns: c.width),
+                   try matrix(p + "attn_v.weight", rows: c.kvWidth, columns: c.width)]
+            let gateUp = architecture.fusedProjections
+                ? try parts(p + "ffn_up.weight", rows: [c.ffnWidth, c.ffnWidth], columns: c.width)
+                : [try matrix(p + "ffn_gate.weight", rows: c.ffnWidth, columns: c.width),
+                   try matrix(p + "ffn_up.weight", rows: c.ffnWidth, columns: c.width)]
             layers.append(LayerWeights(
                 attentionNorm: try vector(p + "attn_norm.weight", c.width),
-                query: try matrix(p + "attn_q.weight", rows: c.queryWidth, columns: c.width),
-                key: try matrix(p + "attn_k.weight", rows: c.kvWidth, columns: c.width),
-                value: try matrix(p + "attn_v.weight", rows: c.kvWidth, columns: c.width),
+                query: qkv[0], key: qkv[1], value: qkv[2],
                 attentionOutput: try matrix(p + "attn_output.weight", rows: c.width, columns: c.queryWidth),
                 queryBias: biases ? try optionalVector(p + "attn_q.bias", c.queryWidth) : nil,
                 keyBias: biases ? try optionalVector(p + "attn_k.bias", c.kvWidth) : nil,
@@ -91,8 +122,7 @@ public final class ModelWeights: @unchecked Sendable {
                 queryNorm: architecture.queryKeyNorms ? try vector(p + "attn_q_norm.weight", c.headDim) : nil,
                 keyNorm: architecture.queryKeyNorms ? try vector(p + "attn_k_norm.weight", c.headDim) : nil,
                 ffnNorm: try vector(p + "ffn_norm.weight", c.width),
-                gate: try matrix(p + "ffn_gate.weight", rows: c.ffnWidth, columns: c.width),
-                up: try matrix(p + "ffn_up.weight", rows: c.ffnWidth, columns: c.width),
+                gate: gateUp[0], up: gateUp[1],
                 down: try matrix(p + "ffn_down.weight", rows: c.width, columns: c.ffnWidth)))
         }
         self.layers = layers

@@ -2,7 +2,8 @@
 public struct ArchitecturePreset: Sendable, Equatable {
     public let name: String
     /// GGUF `general.architecture`: `llama`, `qwen2` (attention biases), `qwen3` (per-head Q/K
-    /// norms) or `smollm3` (Llama tensors; every fourth layer without RoPE).
+    /// norms), `smollm3` (Llama tensors; every fourth layer without RoPE) or `phi3` (fused QKV
+    /// and gate-up matrices).
     public let architecture: String
     public let layers: Int
     public let embedding: Int
@@ -30,6 +31,8 @@ public struct ArchitecturePreset: Sendable, Equatable {
     public var hasAttentionBias: Bool { architecture == "qwen2" }
     /// Per-head RMSNorm weights on queries and keys (`attn_q_norm`, `attn_k_norm`).
     public var hasQueryKeyNorms: Bool { architecture == "qwen3" }
+    /// One `attn_qkv` matrix (Q rows, then K, then V) and one `ffn_up` holding gate then up.
+    public var hasFusedProjections: Bool { architecture == "phi3" }
 
     /// The tensors of the model, in llama.cpp's names and GGUF shape order (row length first).
     public var tensorShapes: [(name: String, shape: [Int])] {
@@ -38,9 +41,13 @@ public struct ArchitecturePreset: Sendable, Equatable {
         for layer in 0..<layers {
             let p = "blk.\(layer)."
             tensors.append((p + "attn_norm.weight", [embedding]))
-            tensors.append((p + "attn_q.weight", [embedding, queries]))
-            tensors.append((p + "attn_k.weight", [embedding, kv]))
-            tensors.append((p + "attn_v.weight", [embedding, kv]))
+            if hasFusedProjections {
+                tensors.append((p + "attn_qkv.weight", [embedding, queries + 2 * kv]))
+            } else {
+                tensors.append((p + "attn_q.weight", [embedding, queries]))
+                tensors.append((p + "attn_k.weight", [embedding, kv]))
+                tensors.append((p + "attn_v.weight", [embedding, kv]))
+            }
             if hasAttentionBias {
                 tensors.append((p + "attn_q.bias", [queries]))
                 tensors.append((p + "attn_k.bias", [kv]))
@@ -52,8 +59,12 @@ public struct ArchitecturePreset: Sendable, Equatable {
             }
             tensors.append((p + "attn_output.weight", [queries, embedding]))
             tensors.append((p + "ffn_norm.weight", [embedding]))
-            tensors.append((p + "ffn_gate.weight", [embedding, feedForward]))
-            tensors.append((p + "ffn_up.weight", [embedding, feedForward]))
+            if hasFusedProjections {
+                tensors.append((p + "ffn_up.weight", [embedding, 2 * feedForward]))
+            } else {
+                tensors.append((p + "ffn_gate.weight", [embedding, feedForward]))
+                tensors.append((p + "ffn_up.weight", [embedding, feedForward]))
+            }
             tensors.append((p + "ffn_down.weight", [feedForward, embedding]))
         }
         tensors.append(("output_norm.weight", [embedding]))
@@ -111,6 +122,11 @@ public struct ArchitecturePreset: Sendable, Equatable {
                            tiedEmbeddings: true, publishedParameters: 3_080_000_000,
                            source: "HuggingFaceTB/SmolLM3-3B config.json (no RoPE in every fourth layer); model card: 3.08B",
                            publishedRounding: 5_000_000),
+        ArchitecturePreset(name: "phi-3.5-mini", architecture: "phi3", layers: 32, embedding: 3072, heads: 32, kvHeads: 32,
+                           feedForward: 8192, vocabulary: 32064, contextLength: 131_072, ropeTheta: 10_000, rmsEpsilon: 1e-5,
+                           tiedEmbeddings: false, publishedParameters: 3_820_000_000,
+                           source: "microsoft/Phi-3.5-mini-instruct config.json (fused qkv_proj, gate_up_proj); model card: 3.8B; "
+                               + "synthetic files carry no LongRoPE factors", publishedRounding: 5_000_000),
         // Test shapes: small enough for unit tests, still GQA with several layers.
         ArchitecturePreset(name: "tiny", architecture: "llama", layers: 2, embedding: 64, heads: 4, kvHeads: 2,
                            feedForward: 128, vocabulary: 512, contextLength: 256, ropeTheta: 10_000, rmsEpsilon: 1e-5,
@@ -124,6 +140,14 @@ public struct ArchitecturePreset: Sendable, Equatable {
         ArchitecturePreset(name: "tiny-smollm3", architecture: "smollm3", layers: 4, embedding: 64, heads: 4, kvHeads: 2,
                            feedForward: 128, vocabulary: 512, contextLength: 256, ropeTheta: 5_000_000, rmsEpsilon: 1e-6,
                            tiedEmbeddings: true, publishedParameters: nil, source: "slmbench test shape"),
+        ArchitecturePreset(name: "tiny-phi3", architecture: "phi3", layers: 2, embedding: 64, heads: 4, kvHeads: 2,
+                           feedForward: 128, vocabulary: 512, contextLength: 256, ropeTheta: 10_000, rmsEpsilon: 1e-5,
+                           tiedEmbeddings: false, publishedParameters: nil, source: "slmbench test shape"),
+        // Phi-3's width (GQA instead of its 32 KV heads, so that the fused matrix's K and V parts
+        // differ in size from Q) in two layers, for the agreement with llama.cpp.
+        ArchitecturePreset(name: "mini-phi3", architecture: "phi3", layers: 2, embedding: 3072, heads: 32, kvHeads: 8,
+                           feedForward: 2048, vocabulary: 4096, contextLength: 512, ropeTheta: 10_000, rmsEpsilon: 1e-5,
+                           tiedEmbeddings: false, publishedParameters: nil, source: "slmbench test shape"),
         // SmolLM3's attention width with four layers (the fourth without RoPE): at a tiny width,
         // random weights leave attention so flat that RoPE's presence barely moves the logits.
         ArchitecturePreset(name: "mini-smollm3", architecture: "smollm3", layers: 4, embedding: 2048, heads: 16, kvHeads: 4,

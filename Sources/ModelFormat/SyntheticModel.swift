@@ -38,7 +38,9 @@ public enum SyntheticModel {
         let arch = preset.architecture
         writer.set("general.architecture", .string(arch))
         writer.set("general.type", .string("model"))
-        writer.set("general.name", .string("synthetic \(preset.name)"))
+        // Not the preset's name: llama.cpp sets token attributes by model name ("phi3" looks up
+        // "</s>"), and the vocabulary here is SmolLM2's whatever the preset; `slmbench.preset` names it.
+        writer.set("general.name", .string("slmbench synthetic model"))
         writer.set("general.quantization_version", .uint32(2))
         writer.set("slmbench.synthetic", .bool(true))
         writer.set("slmbench.preset", .string(preset.name))

@@ -29,7 +29,7 @@ struct TransformerTests {
         return worst / scale
     }
 
-    @Test(arguments: [("tiny", 2e-5), ("tiny-qwen2", 2e-5), ("tiny-qwen3", 2e-5), ("tiny-smollm3", 2e-5)])
+    @Test(arguments: [("tiny", 2e-5), ("tiny-qwen2", 2e-5), ("tiny-qwen3", 2e-5), ("tiny-smollm3", 2e-5), ("tiny-phi3", 2e-5)])
     func f32ModelMatchesDoublePrecisionReference(preset: String, tolerance: Double) throws {
         let weights = try Self.model(preset, .f32)
         let reference = ReferenceForward(weights: weights).logits(Self.tokens)
