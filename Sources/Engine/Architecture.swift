@@ -25,6 +25,17 @@ public struct Architecture: Sendable {
     /// `ffn_up` matrix (gate rows first), as Phi-3 stores them. The engine reads each part as a
     /// matrix of its own: a row range of a GGUF matrix is itself a matrix.
     public var fusedProjections = false
+    /// Gemma's extras: the embedding scaled by √width, RMSNorms on the attention and FFN outputs
+    /// before their residual adds, GELU (tanh form) on the gate instead of SiLU, and layers of
+    /// sliding-window attention (window and RoPE base from the file) with every
+    /// `slidingWindowPattern`-th layer global.
+    public var gemma = false
+    public var slidingWindowPattern = 6
+
+    /// Whether layer `index` attends within a sliding window (Gemma 3's local layers).
+    public func slides(layer index: Int, pattern: Int) -> Bool {
+        gemma && pattern > 1 && index % pattern < pattern - 1
+    }
 
     /// Whether layer `index` rotates its queries and keys.
     public func ropes(layer index: Int) -> Bool {
@@ -34,7 +45,7 @@ public struct Architecture: Sendable {
 }
 
 public enum ArchitectureRegistry {
-    public static let all: [Architecture] = [.llama, .qwen2, .qwen3, .smollm3, .phi3]
+    public static let all: [Architecture] = [.llama, .qwen2, .qwen3, .smollm3, .phi3, .gemma3]
 
     public static func named(_ name: String) -> Architecture? { all.first { $0.name == name } }
 }
@@ -53,6 +64,11 @@ public struct ModelConfig: Sendable, Equatable {
     public let ropeTheta: Float
     public let ropeDimensions: Int
     public let rmsEpsilon: Float
+    /// Sliding-window attention (Gemma 3): the window, and the RoPE base of the windowed layers.
+    public let slidingWindow: Int?
+    public let slidingRopeTheta: Float
+    /// Every this-many-th layer is global; the others are windowed (llama.cpp's default 6).
+    public let slidingPattern: Int
 
     /// Rows of the query projection: heads × head size (checked at load not to overflow).
     public let queryWidth: Int
@@ -76,6 +92,20 @@ public struct ModelConfig: Sendable, Equatable {
         ropeTheta = Float(file["\(a).rope.freq_base"]?.double ?? 10000)
         ropeDimensions = file["\(a).rope.dimension_count"]?.int ?? headDim
         rmsEpsilon = Float(file["\(a).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5)
+        if architecture.gemma, let window = file["\(a).attention.sliding_window"]?.int, window > 0 {
+            slidingWindow = window
+            if let pattern = file["\(a).attention.sliding_window_pattern"] {
+                // A per-layer array of flags is llama.cpp's other form; only the period is read here.
+                guard let n = pattern.int, n >= 1 else { throw .gguf("\(a).attention.sliding_window_pattern is not a positive integer (a per-layer array is not supported)") }
+                slidingPattern = n
+            } else {
+                slidingPattern = architecture.slidingWindowPattern
+            }
+        } else {
+            slidingWindow = nil
+            slidingPattern = 1
+        }
+        slidingRopeTheta = Float(file["\(a).rope.freq_base_swa"]?.double ?? 10000)
         guard let embedding = file.tensor(named: "token_embd.weight"), embedding.shape.count == 2 else {
             throw .missingTensor("token_embd.weight")
         }
@@ -93,6 +123,7 @@ public struct ModelConfig: Sendable, Equatable {
         }
         self.queryWidth = queryWidth
         self.kvWidth = kvWidth
+        guard slidingRopeTheta.isFinite, slidingRopeTheta > 0 else { throw .gguf("\(a).rope.freq_base_swa is \(slidingRopeTheta); it must be a positive number") }
         guard ropeTheta.isFinite, ropeTheta > 0 else { throw .gguf("\(a).rope.freq_base is \(ropeTheta); it must be a positive number") }
         guard rmsEpsilon.isFinite, rmsEpsilon >= 0 else {
             throw .gguf("\(a).attention.layer_norm_rms_epsilon is \(rmsEpsilon); it must be a non-negative number")

@@ -7,6 +7,8 @@ public struct LayerWeights: @unchecked Sendable {
     public let queryBias, keyBias, valueBias: [Float]?
     /// Per-head norms of queries and keys (head-dimension weights), where the architecture has them.
     public let queryNorm, keyNorm: [Float]?
+    /// Gemma's norms of the attention and FFN outputs, before each residual add.
+    public let postAttentionNorm, postFFNNorm: [Float]?
     public let ffnNorm: [Float]
     public let gate, up, down: WeightMatrix
 }
@@ -121,6 +123,8 @@ public final class ModelWeights: @unchecked Sendable {
                 valueBias: biases ? try optionalVector(p + "attn_v.bias", c.kvWidth) : nil,
                 queryNorm: architecture.queryKeyNorms ? try vector(p + "attn_q_norm.weight", c.headDim) : nil,
                 keyNorm: architecture.queryKeyNorms ? try vector(p + "attn_k_norm.weight", c.headDim) : nil,
+                postAttentionNorm: architecture.gemma ? try vector(p + "post_attention_norm.weight", c.width) : nil,
+                postFFNNorm: architecture.gemma ? try vector(p + "post_ffw_norm.weight", c.width) : nil,
                 ffnNorm: try vector(p + "ffn_norm.weight", c.width),
                 gate: gateUp[0], up: gateUp[1],
                 down: try matrix(p + "ffn_down.weight", rows: c.width, columns: c.ffnWidth)))
@@ -140,7 +144,7 @@ public final class ModelWeights: @unchecked Sendable {
     public var weightBytes: Int {
         let vectors = layers.reduce(outputNorm.count) { sum, l in
             sum + l.attentionNorm.count + l.ffnNorm.count + (l.queryBias?.count ?? 0) + (l.keyBias?.count ?? 0) + (l.valueBias?.count ?? 0)
-                + (l.queryNorm?.count ?? 0) + (l.keyNorm?.count ?? 0)
+                + (l.queryNorm?.count ?? 0) + (l.keyNorm?.count ?? 0) + (l.postAttentionNorm?.count ?? 0) + (l.postFFNNorm?.count ?? 0)
         } + (ropeFactors?.count ?? 0)
         return matrices.reduce(0) { $0 + $1.byteCount } + 4 * vectors
     }

@@ -43,8 +43,10 @@ public final class Transformer: @unchecked Sendable {
     private let scores: UnsafeMutablePointer<Float>
     private let attentionScratch: Int
     private let matmul: MatMul
-    /// base^(-2/dims): each pair's frequency is the previous one's times this.
+    /// base^(-2/dims): each pair's frequency is the previous one's times this (and for Gemma 3's
+    /// sliding-window layers, with their own base).
     private let ropeScale: Float
+    private let slidingRopeScale: Float
     private var logits: UnsafeMutablePointer<Float>
     private var logitCapacity = 0
 
@@ -74,6 +76,7 @@ public final class Transformer: @unchecked Sendable {
         arena.byteCount += actsWidth.byteCount + actsFFN.byteCount
         logits = .allocate(capacity: 1)
         ropeScale = powf(c.ropeTheta, -2 / Float(c.ropeDimensions))
+        slidingRopeScale = powf(c.slidingRopeTheta, -2 / Float(c.ropeDimensions))
         self.arena = arena
     }
 
@@ -164,8 +167,13 @@ public final class Transformer: @unchecked Sendable {
         let c = config, n = batch.count, d = c.width, qw = c.queryWidth, kvw = c.kvWidth, ff = c.ffnWidth
         let x = self.x, h = self.h, q = self.q, k = self.k, v = self.v, att = self.att, gate = self.gate, up = self.up
         let embedding = weights.embedding
+        // Gemma scales the embedding by √width (a float multiply, as llama.cpp's ggml_scale).
+        let embeddingScale: Float? = weights.architecture.gemma ? sqrtf(Float(d)) : nil
         tokens(n, width: d) { range in
-            for t in range { embedding.dequantizedRow(Int(batch[t].token), into: UnsafeMutableBufferPointer(start: x + t * d, count: d)) }
+            for t in range {
+                embedding.dequantizedRow(Int(batch[t].token), into: UnsafeMutableBufferPointer(start: x + t * d, count: d))
+                if let scale = embeddingScale { for i in 0..<d { x[t * d + i] *= scale } }
+            }
         }
         for (index, layer) in weights.layers.enumerated() {
             normalize(x, into: h, rows: n, weights: layer.attentionNorm)
@@ -175,18 +183,22 @@ public final class Transformer: @unchecked Sendable {
             attention(batch, layer: index)
             actsWidth.prepare(att, rows: n, columns: qw, formats: [layer.attentionOutput.activationFormat], pool: pool, level: options.kernels)
             matmul(layer.attentionOutput, actsWidth, out: h, outStride: d)
+            if let w = layer.postAttentionNorm { normalize(h, into: h, rows: n, weights: w) }
             tokens(n, width: d) { range in
                 for t in range { for i in 0..<d { x[t * d + i] += h[t * d + i] } }
             }
             normalize(x, into: h, rows: n, weights: layer.ffnNorm)
             actsWidth.prepare(h, rows: n, columns: d, formats: [layer.gate.activationFormat, layer.up.activationFormat], pool: pool, level: options.kernels)
             matmul.run([(layer.gate, gate, ff), (layer.up, up, ff)], actsWidth)
-            let level = options.kernels.code
+            let level = options.kernels.code, gelu = weights.architecture.gemma
             tokens(n, width: ff) { range in
-                for t in range { ck_swiglu(level, gate + t * ff, up + t * ff, gate + t * ff, Int32(ff)) }
+                for t in range {
+                    if gelu { Self.geglu(gate + t * ff, up + t * ff, Int(ff)) } else { ck_swiglu(level, gate + t * ff, up + t * ff, gate + t * ff, Int32(ff)) }
+                }
             }
             actsFFN.prepare(gate, rows: n, columns: ff, formats: [layer.down.activationFormat], pool: pool, level: options.kernels)
             matmul(layer.down, actsFFN, out: h, outStride: d)
+            if let w = layer.postFFNNorm { normalize(h, into: h, rows: n, weights: w) }
             tokens(n, width: d) { range in
                 for t in range { for i in 0..<d { x[t * d + i] += h[t * d + i] } }
             }
@@ -203,6 +215,20 @@ public final class Transformer: @unchecked Sendable {
         matmul(weights.output, actsWidth, out: logits + logitRows[0].out * c.vocabulary, outStride: c.vocabulary)
     }
 
+    /// gate ← GELU(gate) · up, GELU in its tanh form as llama.cpp's CPU build computes it: the
+    /// input rounded to f16, GELU of that in float rounded to f16 (its lookup table), outside
+    /// ±10 exact limits.
+    static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n {
+            let x = gate[i]
+            if x <= -10 { gate[i] = 0; continue }
+            if x >= 10 { gate[i] = x * up[i]; continue }
+            let h = Float(Float16(x))
+            let g = 0.5 * h * (1 + tanhf(0.79788456080286535587989211986876 * h * (1 + 0.044715 * h * h)))
+            gate[i] = Float(Float16(g)) * up[i]
+        }
+    }
+
     private func normalize(_ x: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, rows n: Int, weights w: [Float]) {
         let d = config.width, eps = config.rmsEpsilon
         w.withUnsafeBufferPointer { w in
@@ -215,7 +241,9 @@ public final class Transformer: @unchecked Sendable {
     /// Adds biases, rotates Q and K by position, and writes K and V into the cache.
     private func positionAndStore(_ batch: [BatchToken], layer: LayerWeights, index: Int) {
         let c = config, qw = c.queryWidth, kvw = c.kvWidth, hd = c.headDim
-        let q = self.q, k = self.k, v = self.v, cache = self.cache, scale = ropeScale, factors = weights.ropeFactors, level = options.kernels
+        let slides = weights.architecture.slides(layer: index, pattern: c.slidingPattern) && c.slidingWindow != nil
+        let q = self.q, k = self.k, v = self.v, cache = self.cache, scale = slides ? slidingRopeScale : ropeScale
+        let factors = weights.ropeFactors, level = options.kernels
         let style = weights.architecture.rope, half = c.ropeDimensions / 2, eps = c.rmsEpsilon
         let rotates = weights.architecture.ropes(layer: index)
         tokens(batch.count, width: qw + 2 * kvw) { range in
@@ -273,6 +301,8 @@ public final class Transformer: @unchecked Sendable {
         // llama.cpp's scale, in float.
         let scale = 1 / sqrtf(Float(hd))
         let f16 = cache.type == .f16, level = options.kernels.code
+        // Gemma 3's local layers: a token at p attends to positions p − window + 1 … p.
+        let window = weights.architecture.slides(layer: layer, pattern: c.slidingPattern) ? c.slidingWindow : nil
         // A sequence with two or more tokens in the pass sums attention in the batched order (attention.c).
         let tokensPerSlot = batch.reduce(into: [Int](repeating: 0, count: options.sequences)) { $0[$1.slot] += 1 }
         // (token, head) tasks dealt out in turn, not in contiguous ranges: a later token attends
@@ -283,9 +313,10 @@ public final class Transformer: @unchecked Sendable {
             for task in Swift.stride(from: member, to: batch.count * c.heads, by: members) {
                 let t = task / c.heads, head = task % c.heads, kvHead = head / group
                 let token = batch[t], qh = q + t * qw + head * hd, out = att + t * qw + head * hd
-                let keys = cache.key(layer, token.slot, 0) + kvHead * hd * cache.type.bytes
-                let values = cache.value(layer, token.slot, 0) + kvHead * hd * cache.type.bytes
-                ck_attention_head(level, qh, keys, values, cache.width, Int32(token.position + 1), Int32(hd), f16 ? 1 : 0,
+                let first = window.map { max(0, token.position + 1 - $0) } ?? 0
+                let keys = cache.key(layer, token.slot, first) + kvHead * hd * cache.type.bytes
+                let values = cache.value(layer, token.slot, first) + kvHead * hd * cache.type.bytes
+                ck_attention_head(level, qh, keys, values, cache.width, Int32(token.position + 1 - first), Int32(hd), f16 ? 1 : 0,
                                   tokensPerSlot[token.slot] > 1 ? 1 : 0, scale, s, out)
             }
         }

@@ -2,8 +2,8 @@
 public struct ArchitecturePreset: Sendable, Equatable {
     public let name: String
     /// GGUF `general.architecture`: `llama`, `qwen2` (attention biases), `qwen3` (per-head Q/K
-    /// norms), `smollm3` (Llama tensors; every fourth layer without RoPE) or `phi3` (fused QKV
-    /// and gate-up matrices).
+    /// norms), `smollm3` (Llama tensors; every fourth layer without RoPE), `phi3` (fused QKV
+    /// and gate-up matrices) or `gemma3` (Q/K norms, post-norms, GeGLU, sliding-window layers).
     public let architecture: String
     public let layers: Int
     public let embedding: Int
@@ -26,11 +26,15 @@ public struct ArchitecturePreset: Sendable, Equatable {
     /// How far `publishedParameters` may be from the count of these shapes: 0 where the count is
     /// exact (read from a real file), else the rounding of the model card's figure ("0.6B").
     public var publishedRounding: Int = 0
+    /// Gemma 3: the window of its local attention layers (five of every six).
+    public var slidingWindow: Int? = nil
 
     public var headDimension: Int { keyLength ?? embedding / heads }
     public var hasAttentionBias: Bool { architecture == "qwen2" }
     /// Per-head RMSNorm weights on queries and keys (`attn_q_norm`, `attn_k_norm`).
-    public var hasQueryKeyNorms: Bool { architecture == "qwen3" }
+    public var hasQueryKeyNorms: Bool { architecture == "qwen3" || architecture == "gemma3" }
+    /// RMSNorms on the attention and feed-forward outputs before each residual add.
+    public var hasPostNorms: Bool { architecture == "gemma3" }
     /// One `attn_qkv` matrix (Q rows, then K, then V) and one `ffn_up` holding gate then up.
     public var hasFusedProjections: Bool { architecture == "phi3" }
 
@@ -58,6 +62,7 @@ public struct ArchitecturePreset: Sendable, Equatable {
                 tensors.append((p + "attn_k_norm.weight", [headDimension]))
             }
             tensors.append((p + "attn_output.weight", [queries, embedding]))
+            if hasPostNorms { tensors.append((p + "post_attention_norm.weight", [embedding])) }
             tensors.append((p + "ffn_norm.weight", [embedding]))
             if hasFusedProjections {
                 tensors.append((p + "ffn_up.weight", [embedding, 2 * feedForward]))
@@ -66,6 +71,7 @@ public struct ArchitecturePreset: Sendable, Equatable {
                 tensors.append((p + "ffn_up.weight", [embedding, feedForward]))
             }
             tensors.append((p + "ffn_down.weight", [feedForward, embedding]))
+            if hasPostNorms { tensors.append((p + "post_ffw_norm.weight", [embedding])) }
         }
         tensors.append(("output_norm.weight", [embedding]))
         if !tiedEmbeddings { tensors.append(("output.weight", [embedding, vocabulary])) }
@@ -122,6 +128,17 @@ public struct ArchitecturePreset: Sendable, Equatable {
                            tiedEmbeddings: true, publishedParameters: 3_080_000_000,
                            source: "HuggingFaceTB/SmolLM3-3B config.json (no RoPE in every fourth layer); model card: 3.08B",
                            publishedRounding: 5_000_000),
+        ArchitecturePreset(name: "gemma3-270m", architecture: "gemma3", layers: 18, embedding: 640, heads: 4, kvHeads: 1,
+                           feedForward: 2048, vocabulary: 262_144, contextLength: 32768, ropeTheta: 1_000_000, rmsEpsilon: 1e-6,
+                           tiedEmbeddings: true, publishedParameters: 270_000_000,
+                           source: "google/gemma-3-270m config.json (head_dim 256, sliding_window 512, local RoPE base 10000); "
+                               + "model card: 270M (170M embedding, 100M transformer)", keyLength: 256, publishedRounding: 5_000_000,
+                           slidingWindow: 512),
+        ArchitecturePreset(name: "gemma3-1b", architecture: "gemma3", layers: 26, embedding: 1152, heads: 4, kvHeads: 1,
+                           feedForward: 6912, vocabulary: 262_144, contextLength: 32768, ropeTheta: 1_000_000, rmsEpsilon: 1e-6,
+                           tiedEmbeddings: true, publishedParameters: 1_000_000_000,
+                           source: "google/gemma-3-1b-pt config.json (head_dim 256, sliding_window 512, local RoPE base 10000); model card: 1B",
+                           keyLength: 256, publishedRounding: 50_000_000, slidingWindow: 512),
         ArchitecturePreset(name: "phi-3.5-mini", architecture: "phi3", layers: 32, embedding: 3072, heads: 32, kvHeads: 32,
                            feedForward: 8192, vocabulary: 32064, contextLength: 131_072, ropeTheta: 10_000, rmsEpsilon: 1e-5,
                            tiedEmbeddings: false, publishedParameters: 3_820_000_000,
@@ -140,6 +157,12 @@ public struct ArchitecturePreset: Sendable, Equatable {
         ArchitecturePreset(name: "tiny-smollm3", architecture: "smollm3", layers: 4, embedding: 64, heads: 4, kvHeads: 2,
                            feedForward: 128, vocabulary: 512, contextLength: 256, ropeTheta: 5_000_000, rmsEpsilon: 1e-6,
                            tiedEmbeddings: true, publishedParameters: nil, source: "slmbench test shape"),
+        // Gemma 3-1B's attention shapes in six layers (five local, one global) with a 64-token
+        // window, so that a 256-token test context reaches past it.
+        ArchitecturePreset(name: "mini-gemma3", architecture: "gemma3", layers: 6, embedding: 1152, heads: 4, kvHeads: 1,
+                           feedForward: 2048, vocabulary: 4096, contextLength: 512, ropeTheta: 1_000_000, rmsEpsilon: 1e-6,
+                           tiedEmbeddings: true, publishedParameters: nil, source: "slmbench test shape", keyLength: 256,
+                           slidingWindow: 64),
         ArchitecturePreset(name: "tiny-phi3", architecture: "phi3", layers: 2, embedding: 64, heads: 4, kvHeads: 2,
                            feedForward: 128, vocabulary: 512, contextLength: 256, ropeTheta: 10_000, rmsEpsilon: 1e-5,
                            tiedEmbeddings: false, publishedParameters: nil, source: "slmbench test shape"),

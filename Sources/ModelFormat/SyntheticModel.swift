@@ -54,6 +54,11 @@ public enum SyntheticModel {
         writer.set("\(arch).attention.head_count_kv", .uint32(UInt32(preset.kvHeads)))
         writer.set("\(arch).rope.freq_base", .float32(Float(preset.ropeTheta)))
         writer.set("\(arch).rope.dimension_count", .uint32(UInt32(preset.headDimension)))
+        if let window = preset.slidingWindow {
+            // Gemma 3's layout: local layers (window, RoPE base 10000) and every sixth global.
+            writer.set("\(arch).attention.sliding_window", .uint32(UInt32(window)))
+            writer.set("\(arch).rope.freq_base_swa", .float32(10000))
+        }
         if preset.keyLength != nil {
             writer.set("\(arch).attention.key_length", .uint32(UInt32(preset.headDimension)))
             writer.set("\(arch).attention.value_length", .uint32(UInt32(preset.headDimension)))

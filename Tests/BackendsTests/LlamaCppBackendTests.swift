@@ -123,7 +123,7 @@ struct LlamaCppBackendTests {
             threads: 2)
     }
 
-    @Test(arguments: ["qwen3-0.6b", "mini-smollm3", "mini-phi3"], [TensorType.f32, .q8_0])
+    @Test(arguments: ["qwen3-0.6b", "mini-smollm3", "mini-phi3", "mini-gemma3"], [TensorType.f32, .q8_0])
     func newArchitecturesAgreeWithLlamaCpp(preset: String, type: TensorType) throws {
         let report = try Self.syntheticAgreement(preset, type)
         let native = report.rows[1]
