@@ -8,6 +8,9 @@ public final class NativeBackend: InferenceBackend {
 
     public init() {}
 
+    /// Whether the native engine has the architecture a GGUF file names (`general.architecture`).
+    public static func runs(architecture: String) -> Bool { ArchitectureRegistry.named(architecture) != nil }
+
     public var identity: BackendIdentity {
         BackendIdentity(name: "native", version: SlmbenchVersion.string,
                         build: ["kernels": (transformer?.options.kernels ?? KernelLevel.best).rawValue])

@@ -3,7 +3,9 @@ public struct ArchitecturePreset: Sendable, Equatable {
     public let name: String
     /// GGUF `general.architecture`: `llama`, `qwen2` (attention biases), `qwen3` (per-head Q/K
     /// norms), `smollm3` (Llama tensors; every fourth layer without RoPE), `phi3` (fused QKV
-    /// and gate-up matrices) or `gemma3` (Q/K norms, post-norms, GeGLU, sliding-window layers).
+    /// and gate-up matrices), `gemma3` (Q/K norms, post-norms, GeGLU, sliding-window layers) or
+    /// `olmo2` (norms after attention and FFN only, Q/K norms over the whole width; a test shape
+    /// of an architecture only llama.cpp runs).
     public let architecture: String
     public let layers: Int
     public let embedding: Int
@@ -34,7 +36,9 @@ public struct ArchitecturePreset: Sendable, Equatable {
     /// Per-head RMSNorm weights on queries and keys (`attn_q_norm`, `attn_k_norm`).
     public var hasQueryKeyNorms: Bool { architecture == "qwen3" || architecture == "gemma3" }
     /// RMSNorms on the attention and feed-forward outputs before each residual add.
-    public var hasPostNorms: Bool { architecture == "gemma3" }
+    public var hasPostNorms: Bool { architecture == "gemma3" || architecture == "olmo2" }
+    /// OLMo 2 normalises only after attention and FFN, and its Q/K norms span all heads.
+    var isOLMo2: Bool { architecture == "olmo2" }
     /// One `attn_qkv` matrix (Q rows, then K, then V) and one `ffn_up` holding gate then up.
     public var hasFusedProjections: Bool { architecture == "phi3" }
 
@@ -44,7 +48,7 @@ public struct ArchitecturePreset: Sendable, Equatable {
         var tensors: [(String, [Int])] = [("token_embd.weight", [embedding, vocabulary])]
         for layer in 0..<layers {
             let p = "blk.\(layer)."
-            tensors.append((p + "attn_norm.weight", [embedding]))
+            if !isOLMo2 { tensors.append((p + "attn_norm.weight", [embedding])) }
             if hasFusedProjections {
                 tensors.append((p + "attn_qkv.weight", [embedding, queries + 2 * kv]))
             } else {
@@ -57,13 +61,17 @@ public struct ArchitecturePreset: Sendable, Equatable {
                 tensors.append((p + "attn_k.bias", [kv]))
                 tensors.append((p + "attn_v.bias", [kv]))
             }
+            if isOLMo2 {
+                tensors.append((p + "attn_q_norm.weight", [queries]))
+                tensors.append((p + "attn_k_norm.weight", [kv]))
+            }
             if hasQueryKeyNorms {
                 tensors.append((p + "attn_q_norm.weight", [headDimension]))
                 tensors.append((p + "attn_k_norm.weight", [headDimension]))
             }
             tensors.append((p + "attn_output.weight", [queries, embedding]))
             if hasPostNorms { tensors.append((p + "post_attention_norm.weight", [embedding])) }
-            tensors.append((p + "ffn_norm.weight", [embedding]))
+            if !isOLMo2 { tensors.append((p + "ffn_norm.weight", [embedding])) }
             if hasFusedProjections {
                 tensors.append((p + "ffn_up.weight", [embedding, 2 * feedForward]))
             } else {
@@ -163,6 +171,9 @@ public struct ArchitecturePreset: Sendable, Equatable {
                            feedForward: 2048, vocabulary: 4096, contextLength: 512, ropeTheta: 1_000_000, rmsEpsilon: 1e-6,
                            tiedEmbeddings: true, publishedParameters: nil, source: "slmbench test shape", keyLength: 256,
                            slidingWindow: 64),
+        ArchitecturePreset(name: "tiny-olmo2", architecture: "olmo2", layers: 2, embedding: 64, heads: 4, kvHeads: 4,
+                           feedForward: 128, vocabulary: 4096, contextLength: 256, ropeTheta: 500_000, rmsEpsilon: 1e-6,
+                           tiedEmbeddings: false, publishedParameters: nil, source: "slmbench test shape (llama.cpp only)"),
         ArchitecturePreset(name: "tiny-phi3", architecture: "phi3", layers: 2, embedding: 64, heads: 4, kvHeads: 2,
                            feedForward: 128, vocabulary: 512, contextLength: 256, ropeTheta: 10_000, rmsEpsilon: 1e-5,
                            tiedEmbeddings: false, publishedParameters: nil, source: "slmbench test shape"),

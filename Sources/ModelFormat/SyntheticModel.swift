@@ -31,8 +31,10 @@ public enum SyntheticModel {
 
     /// Writes a synthetic model of `preset` in `type` to `output`.
     @discardableResult
+    /// `marked: false` leaves out `slmbench.synthetic` and the other `slmbench.*` keys: for tests
+    /// that need a file slmbench takes for a real model (one whose quality it will measure).
     public static func generate(preset: ArchitecturePreset, type: TensorType, seed: UInt64 = 1, tokenizer: GGUFFile,
-                                output: String, progress: (String) -> Void = { _ in }) throws(ModelQuantizer.Failure) -> [String: TensorType] {
+                                output: String, marked: Bool = true, progress: (String) -> Void = { _ in }) throws(ModelQuantizer.Failure) -> [String: TensorType] {
         guard Quantization.canQuantize(to: type) else { throw .cannotQuantize(type) }
         var writer = GGUFWriter()
         let arch = preset.architecture
@@ -42,10 +44,12 @@ public enum SyntheticModel {
         // "</s>"), and the vocabulary here is SmolLM2's whatever the preset; `slmbench.preset` names it.
         writer.set("general.name", .string("slmbench synthetic model"))
         writer.set("general.quantization_version", .uint32(2))
-        writer.set("slmbench.synthetic", .bool(true))
-        writer.set("slmbench.preset", .string(preset.name))
-        writer.set("slmbench.seed", .uint64(seed))
-        writer.set("slmbench.generator_version", .uint32(UInt32(generatorVersion)))
+        if marked {
+            writer.set("slmbench.synthetic", .bool(true))
+            writer.set("slmbench.preset", .string(preset.name))
+            writer.set("slmbench.seed", .uint64(seed))
+            writer.set("slmbench.generator_version", .uint32(UInt32(generatorVersion)))
+        }
         writer.set("\(arch).block_count", .uint32(UInt32(preset.layers)))
         writer.set("\(arch).context_length", .uint32(UInt32(preset.contextLength)))
         writer.set("\(arch).embedding_length", .uint32(UInt32(preset.embedding)))

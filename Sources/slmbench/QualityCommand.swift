@@ -50,6 +50,12 @@ struct Quality: ParsableCommand {
             throw CLIError("\(source) is a synthetic model (random weights): its perplexity and KL divergence would mean nothing")
         }
         _ = try Corpus.load(corpus) // a bad --corpus is refused before any conversion
+        // A file the native engine cannot run is measured on llama.cpp, every variant, and said so.
+        var backend = self.backend
+        if backend == "native", let architecture = file["general.architecture"]?.string, !NativeBackend.runs(architecture: architecture) {
+            Console.progress("the native engine does not run architecture '\(architecture)': every variant runs on llama.cpp")
+            backend = "llama.cpp"
+        }
         func variantFile(_ name: String) throws -> (TensorType, String) {
             let type = try Models.type(name, flag: "--type")
             do {

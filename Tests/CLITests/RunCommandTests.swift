@@ -89,6 +89,23 @@ struct RunCommandTests {
         let result = try slmbench(["quality", "--model", synth])
         #expect(result.status == 1 && result.stderr.contains("synthetic"), "\(result.stderr)")
     }
+
+    /// OLMo 2 is not in the native engine: quality says so, runs every variant on llama.cpp and
+    /// names it, and still reports perplexity and KL divergence.
+    @Test func qualityOfAFileOnlyLlamaCppRunsUsesLlamaCpp() throws {
+        try requireRealModel()
+        let model = try TestPaths.temporaryDirectory().appendingPathComponent("olmo2.gguf").path
+        try GGUFFixtures.unmarkedModel(preset: "tiny-olmo2", type: .f32, output: model)
+        let result = try slmbench(["quality", "--model", model, "--type", "q8_0", "--chunks", "2", "--context", "64"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("does not run architecture 'olmo2'"), "\(result.stderr)")
+        #expect(result.stdout.contains("on llama.cpp"), "\(result.stdout)")
+        let q8 = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("| Q8_0 |") }, "\(result.stdout)")
+        let cells = q8.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        // type, bits, PPL, ΔPPL, ΔPPL %, mean KLD, top-1: a perplexity and a KL divergence, both measured.
+        #expect(Double(cells[2]).map { $0 > 1 } == true, "\(q8)")
+        #expect(Double(cells[5]).map { $0 >= 0 && $0 < 0.1 } == true, "\(q8)")
+    }
 }
 
 @Suite("worker protocol schema")
