@@ -14,6 +14,8 @@
 #             (against slmbench's llama.cpp backend: llama-bench decodes one sequence only)
 #   360m      synthetic SmolLM2-360M: Q8_0, Q4_0, Q4_1; pp512 and tg128; 1 and 2 threads
 #   0.5b      synthetic Qwen2.5-0.5B, the same rows
+#   qwen3-0.6b  synthetic Qwen3-0.6B (per-head Q/K norms): Q8_0, Q4_0; pp512 and tg128; 1 and 2 threads
+#   gemma3-1b   synthetic Gemma 3-1B (GeGLU, sliding-window layers, a 262k-token head): the same rows
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 part=${1:-135m}
@@ -24,7 +26,9 @@ case "$part" in
   batched) args=(--model smollm2-135m --types q8_0,q4_0,q4_1 --batches 4,8) ;;
   360m) args=(--model smollm2-360m --types q8_0,q4_0,q4_1) ;;
   0.5b) args=(--model qwen2.5-0.5b --types q8_0,q4_0,q4_1) ;;
-  *) echo "bench-vs-llamacpp: unknown part '$part' (known: 135m, batched, 360m, 0.5b)" >&2; exit 64 ;;
+  qwen3-0.6b) args=(--model qwen3-0.6b --types q8_0,q4_0) ;;
+  gemma3-1b) args=(--model gemma3-1b --types q8_0,q4_0) ;;
+  *) echo "bench-vs-llamacpp: unknown part '$part' (known: 135m, batched, 360m, 0.5b, qwen3-0.6b, gemma3-1b)" >&2; exit 64 ;;
 esac
 if [ "$rounds" -lt 5 ]; then echo "bench-vs-llamacpp: at least 5 rounds (got $rounds)" >&2; exit 64; fi
 scripts/bootstrap.sh
