@@ -56,6 +56,8 @@ echo >&2
 echo "demo: slmbench recommend --target $profile --min-decode-tps 20 --max-kld 0.1" >&2
 "$slmbench" recommend --target "$profile" --results "results/$id" --machine "$profile" --min-decode-tps 20 --max-kld 0.1
 echo >&2
+echo "demo: not running profiles/sweeps/calibrate.yaml (about 14 more minutes on 2 cores): the Pi 5 figures" >&2
+echo "      below are predicted from the published corpus and the quick sweep; run it to add this machine to the fit" >&2
 echo "demo: slmbench recommend --target profiles/hardware/raspberry-pi-5.json --min-decode-tps 20 --max-kld 0.1" >&2
 "$slmbench" recommend --target profiles/hardware/raspberry-pi-5.json --results "results/$id" --machine "$profile" --min-decode-tps 20 --max-kld 0.1
 echo >&2
