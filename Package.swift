@@ -39,11 +39,13 @@ let package = Package(
         .target(name: "CKernels"),
         // libllama's C API as slmbench calls it, bound at run time with dlopen (no link-time dependency).
         .target(name: "CLlamaCpp"),
+        // perf_event_open(2) for the energy collectors (the system call has no libc wrapper).
+        .target(name: "CPerfEvent"),
 
         .target(
             name: "DeviceProbe",
             dependencies: [
-                "CHwloc", "CNuma", "CProbeKernels",
+                "CHwloc", "CNuma", "CProbeKernels", "CPerfEvent",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // Measurement vocabulary: metrics, statuses, sample statistics and tests. A leaf.
