@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "Backends", dependencies: ["Engine", "ModelFormat", "CLlamaCpp"]),
         // The worker protocol in one place: run and quality requests, the messages, the worker's
         // main, the launcher and process supervision, and the measurement loop a worker runs.
-        .target(name: "Worker", dependencies: ["Backends", "Engine", "Measures", "ModelFormat"]),
+        .target(name: "Worker", dependencies: ["Backends", "Engine", "Measures", "ModelFormat", "DeviceProbe"]),
         .target(
             name: "ResultStore",
             dependencies: [

@@ -108,3 +108,32 @@ struct MetricsTests {
         }
     }
 }
+
+/// Energy and heat in the metrics (issue 25): derived where the samples have them, absent (never
+/// zero) where they do not.
+@Suite("energy metrics")
+struct EnergyMetricsTests {
+    @Test func joulesPerTokenAndWattsFromTheRepetitions() throws {
+        var samples = MetricsTests.samples(prompt: 4, batch: 2, steps: [[0.1, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.1]])
+        for i in samples.repetitions.indices {
+            samples.repetitions[i].prefillJoules = 2.5   // over the 0.25 s prefill window: 10 W
+            samples.repetitions[i].decodeJoules = 4.0    // over 0.4 s: 10 W; 4 steps × 2 sequences = 8 tokens
+            samples.repetitions[i].tempC = 60 + Double(i)
+            samples.repetitions[i].mhz = 2000 - Double(i) * 100
+        }
+        let m = RunMetrics(samples: samples, peakRSSBytes: nil)
+        #expect(m.joulesPerToken?.mean == 0.5)
+        #expect(m.prefillJoulesPerToken?.mean == 2.5 / 8)
+        #expect(abs((m.decodeWatts?.mean ?? 0) - 10) < 1e-9 && abs((m.prefillWatts?.mean ?? 0) - 10) < 1e-9)
+        #expect(m.maxTempC == 61 && m.minMhz == 1900)
+        #expect(m.marginalJoulesPerToken == nil && m.idleWatts == nil)
+    }
+
+    @Test func noEnergyMeansNoEnergyFields() throws {
+        let samples = MetricsTests.samples(prompt: 4, batch: 1, steps: [[0.1, 0.1]])
+        let m = RunMetrics(samples: samples, peakRSSBytes: nil)
+        #expect(m.joulesPerToken == nil && m.decodeJoules == nil && m.decodeWatts == nil && m.maxTempC == nil && m.throttled == nil)
+        let json = String(decoding: try ProtocolJSON.encoder().encode(m), as: UTF8.self)
+        #expect(!json.contains("joules") && !json.contains("watts") && !json.contains("temp"), "\(json)")
+    }
+}
