@@ -231,20 +231,23 @@ public struct HTMLReport {
         </ul>
         """
 
+    /// The page style, shared with the soak report.
+    static let css = """
+        body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
+        h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
+        .meta{color:#555}figure{margin:12px 0}svg{width:100%;max-width:940px;height:auto;background:#fff}
+        svg .title{font-size:14px;font-weight:600}svg .tick{font-size:11px;fill:#444}svg .axis{font-size:12px;fill:#222}
+        svg .legend{font-size:11px;fill:#222}svg .label{font-size:10px;fill:#333}svg .frame{fill:none;stroke:#999}svg .grid{stroke:#eee}
+        table{border-collapse:collapse;font-size:12.5px;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}
+        th{background:#f4f4f4}td:nth-child(-n+6){text-align:left}table.kv td,table.kv th{text-align:left}
+        .empty{color:#777;font-style:italic}.grid2{display:grid;grid-template-columns:1fr;gap:8px}
+        """
+
     public func render() -> String {
         let sweeps = Set(entries.map(\.sweepId)).sorted().joined(separator: ", ")
         let failed = entries.filter { $0.kind == .run && $0.status.isFailure }.count
         let skipped = entries.filter { $0.kind == .run && $0.status == .skipped }.count
-        let css = """
-            body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
-            h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
-            .meta{color:#555}figure{margin:12px 0}svg{width:100%;max-width:940px;height:auto;background:#fff}
-            svg .title{font-size:14px;font-weight:600}svg .tick{font-size:11px;fill:#444}svg .axis{font-size:12px;fill:#222}
-            svg .legend{font-size:11px;fill:#222}svg .label{font-size:10px;fill:#333}svg .frame{fill:none;stroke:#999}svg .grid{stroke:#eee}
-            table{border-collapse:collapse;font-size:12.5px;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}
-            th{background:#f4f4f4}td:nth-child(-n+6){text-align:left}table.kv td,table.kv th{text-align:left}
-            .empty{color:#777;font-style:italic}.grid2{display:grid;grid-template-columns:1fr;gap:8px}
-            """
+        let css = Self.css
         var html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         html += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
         html += "<title>\(HTML.escape(title))</title><style>\(css)</style></head><body>"
