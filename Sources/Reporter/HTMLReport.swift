@@ -131,8 +131,10 @@ public struct HTMLReport {
     func table() -> String {
         let quality = ResultsTable.qualityByModelType(entries)
         var html = "<table><thead><tr>"
+        // J/token and °C only when some run measured them (issue 25).
+        let heat = entries.contains { $0.summary[.joulesPerToken] != nil || $0.summary[.maxTempC] != nil }
         let headers = ["model", "type", "backend", "threads", "batch", "test", "pp t/s", "tg t/s", "TTFT ms", "ITL p50 / p99 ms", "peak RSS MB",
-                       "% roofline", "ΔPPL %", "KLD", "status"]
+                       "% roofline", "ΔPPL %", "KLD"] + (heat ? ["J/token", "max °C"] : []) + ["status"]
         html += headers.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
         func num(_ x: Double?, _ f: String) -> String { x.map { String(format: f, $0) } ?? "—" }
         for r in entries where r.kind == .run {
@@ -144,7 +146,8 @@ public struct HTMLReport {
             let status = r.status.rawValue + (r.flags.isEmpty ? "" : " (\(r.flags.joined(separator: ", ")))") + (r.reason.map { ": \($0)" } ?? "")
             let cells = [c.model + (c.synthetic ? " (synthetic)" : ""), c.modelType, c.backend, String(c.nThreads), String(c.nSeq), test,
                          num(r.ppAvgTs, "%.1f"), tg, num(r.summary[.ttft], "%.1f"), itl, num(r.peakRssBytes.map { Double($0) / 1e6 }, "%.1f"),
-                         Roofline.label(rooflinePercent(r)), num(q?.dppl, "%+.2f"), num(q?.kld, "%.4f"), status]
+                         Roofline.label(rooflinePercent(r)), num(q?.dppl, "%+.2f"), num(q?.kld, "%.4f")]
+                + (heat ? [num(r.summary[.joulesPerToken], "%.4f"), num(r.summary[.maxTempC], "%.1f")] : []) + [status]
             html += "<tr>" + cells.map { "<td>\(HTML.escape($0))</td>" }.joined() + "</tr>"
         }
         return html + "</tbody></table>"
