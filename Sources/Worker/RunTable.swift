@@ -64,9 +64,9 @@ extension SamplingReport {
         if let f = m.minMhz { heatParts.append(String(format: "clock %.0f MHz (lowest repetition median)", f)) }
         heatParts.append(throttled.map { "throttled: \($0)" }
             ?? (m.minMhz == nil && !heat.contains("get_throttled") ? "throttling not observable" : "not throttled"))
-        lines.append("heat     " + (m.maxTempC == nil && m.minMhz == nil ? "no temperatures or clocks (\(heat)) · " : "") + heatParts.joined(separator: " · "))
-        lines.append(String(format: "sampler  every %.2f s, %d samples; its thread used %.3f s CPU (%.2f%% of one core)", intervalSeconds, samples,
-                            samplerCPUSeconds, samplerCPUPercent))
+        lines.append("heat     " + (m.maxTempC == nil && m.minMhz == nil ? "\(heat) · " : "") + heatParts.joined(separator: " · "))
+        lines.append(String(format: "sampler  every %.2f s, %d samples; its thread used %.1f ms CPU (%.2f%% of one core)", intervalSeconds, samples,
+                            samplerCpuSeconds * 1e3, samplerCpuPercent))
         return lines
     }
 }

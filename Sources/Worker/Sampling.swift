@@ -66,8 +66,8 @@ public struct SamplingReport: Codable, Sendable, Equatable {
     public var intervalSeconds: Double
     public var samples: Int
     /// CPU time of the sampler thread, and as a percentage of one core over the sampled time.
-    public var samplerCPUSeconds: Double
-    public var samplerCPUPercent: Double
+    public var samplerCpuSeconds: Double
+    public var samplerCpuPercent: Double
     public var failedReadings: Int
     public var idleWatts: Double?
     /// Why the run counts as throttled (a clock drop, a throttle bit), or nil.
@@ -91,8 +91,8 @@ public struct SamplingReport: Codable, Sendable, Equatable {
         self.heat = heat
         intervalSeconds = trace.intervalSeconds
         samples = trace.times.count
-        samplerCPUSeconds = trace.samplerCPUSeconds
-        samplerCPUPercent = trace.durationSeconds > 0 ? trace.samplerCPUSeconds / trace.durationSeconds * 100 : 0
+        samplerCpuSeconds = trace.samplerCPUSeconds
+        samplerCpuPercent = trace.durationSeconds > 0 ? trace.samplerCPUSeconds / trace.durationSeconds * 100 : 0
         failedReadings = trace.failedReadings
         self.idleWatts = unavailable == nil ? idleWatts : nil
         throttled = window.flatMap { trace.throttled(from: $0.0, to: $0.1) }
@@ -111,8 +111,8 @@ public struct SamplingReport: Codable, Sendable, Equatable {
         var parts = [energyUnavailable.map { "energy not measured (\($0))" }
             ?? "energy: \(collector ?? "?") (\(domains.joined(separator: " + "))\(scope.map { "; " + EnergyProbe.scopeText($0) } ?? ""))"]
         parts.append("heat: \(heat)")
-        parts.append(String(format: "every %.2f s, %d samples; sampler thread %.3f s CPU (%.2f%% of one core)", intervalSeconds, samples,
-                            samplerCPUSeconds, samplerCPUPercent))
+        parts.append(String(format: "every %.2f s, %d samples; sampler thread %.1f ms CPU (%.2f%% of one core)", intervalSeconds, samples,
+                            samplerCpuSeconds * 1e3, samplerCpuPercent))
         if let idleWatts { parts.append(String(format: "idle %.2f W", idleWatts)) }
         return parts.joined(separator: "; ")
     }

@@ -1,4 +1,5 @@
 import Backends
+import DeviceProbe
 import Foundation
 import Measures
 import Testing
@@ -127,6 +128,20 @@ struct EnergyMetricsTests {
         #expect(abs((m.decodeWatts?.mean ?? 0) - 10) < 1e-9 && abs((m.prefillWatts?.mean ?? 0) - 10) < 1e-9)
         #expect(m.maxTempC == 61 && m.minMhz == 1900)
         #expect(m.marginalJoulesPerToken == nil && m.idleWatts == nil)
+    }
+
+    /// The sampling report crosses the process boundary as snake_case JSON and must come back whole.
+    @Test func samplesWithSamplingRoundTripThroughTheProtocol() throws {
+        var trace = SamplerTrace(collector: "hwmon", scope: .board, domains: [EnergyDomain(name: "VDD_IN", kind: .power)], intervalSeconds: 0.1)
+        trace.times = [10, 10.1, 10.2]; trace.joules = [0, 0.5, 1.0]; trace.tempC = [50, 51, nil]; trace.mhz = [1500, 1500, 1400]
+        trace.throttleBits = [nil, nil, nil]; trace.samplerCPUSeconds = 0.001
+        var samples = MetricsTests.samples(prompt: 4, batch: 1, steps: [[0.1, 0.1]])
+        samples.repetitions[0].decodeJoules = 1
+        samples.sampling = SamplingReport(trace: trace, heat: "1 thermal zone", energyUnavailable: nil, idleWatts: 2, origin: 10, window: (10, 10.2))
+        let back = try ProtocolJSON.read(RunSamples.self, from: try ProtocolJSON.value(samples))
+        #expect(back == samples)
+        #expect(abs((back.sampling?.samplerCpuPercent ?? 0) - 0.5) < 1e-6)
+        #expect(back.sampling?.seriesWatts.first == .some(nil) && back.sampling?.seriesWatts.dropFirst().allSatisfy { abs(($0 ?? 0) - 5) < 1e-6 } == true)
     }
 
     @Test func noEnergyMeansNoEnergyFields() throws {
