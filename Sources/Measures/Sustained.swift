@@ -6,8 +6,8 @@ import Foundation
 ///   (60 s, or a quarter of a shorter soak);
 /// - steady state: the median rate of those that start in the last third of the soak;
 /// - time to throttle: where the rate series (in at most 120 buckets, each its median) has its
-///   first E-divisive change point to a level at least 3% below the burst rate; nil when there
-///   is none (no sustained drop);
+///   first E-divisive change point after which every level stays at least 3% below the burst
+///   rate; nil when there is none (no lasting drop);
 /// - energy per token in both windows, where it was measured (medians of per-repetition J/token).
 public struct SustainedSummary: Codable, Sendable, Equatable {
     public var durationSeconds: Double
@@ -60,8 +60,9 @@ public struct SustainedSummary: Codable, Sendable, Equatable {
         }
         let changes = EDivisive.changePoints(bucketRates).map(\.index).sorted()
         let bounds = changes + [bucketRates.count]
-        timeToThrottleSeconds = zip(changes, bounds.dropFirst()).first { c, end in
-            median(Array(bucketRates[c..<end])).map { $0 < burstRate * (1 - Self.throttleDrop) } ?? false
-        }.map { bucketTimes[$0.0] }
+        // A lasting drop: this level and every later one below burst by the margin.
+        let levels = zip(changes, bounds.dropFirst()).map { c, end in (start: c, level: median(Array(bucketRates[c..<end]))!) }
+        let below = levels.map { $0.level < burstRate * (1 - Self.throttleDrop) }
+        timeToThrottleSeconds = levels.indices.first { i in below[i...].allSatisfy { $0 } }.map { bucketTimes[levels[$0].start] }
     }
 }

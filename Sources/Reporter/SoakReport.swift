@@ -62,7 +62,7 @@ public struct SoakReport {
         rows += row("steady-state \(rateLabel)", String(format: "%.2f (median from %.0f s on), %.1f%% of burst", s.steadyRate, s.steadyFromSeconds, s.ratio * 100))
         rows += row("time to throttle", s.timeToThrottleSeconds.map { String(format: "%.0f s (first lasting drop of %.0f%% or more)", $0, SustainedSummary.throttleDrop * 100) }
                     ?? String(format: "no lasting drop of %.0f%% or more in %.0f s", SustainedSummary.throttleDrop * 100, s.durationSeconds))
-        let notMeasured = "not measured" + (energyUnavailable.map { " (\($0))" } ?? "")
+        let notMeasured = "not measured (no energy collector: see the sampling line above)"
         rows += row("J/token, burst", s.burstJoulesPerToken.map { String(format: "%.4f", $0) } ?? notMeasured)
         rows += row("J/token, steady state", s.steadyJoulesPerToken.map { String(format: "%.4f", $0) } ?? notMeasured)
         rows += row("repetitions", "\(s.repetitions) in \(String(format: "%.0f", s.durationSeconds)) s")

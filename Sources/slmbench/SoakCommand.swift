@@ -97,9 +97,12 @@ struct SoakCommand: ParsableCommand {
             lines.append(String(format: "steady state  %8.2f %@ (median from %.0f s on) = %.1f%% of burst", s.steadyRate, unit, s.steadyFromSeconds, s.ratio * 100))
             lines.append("throttle      " + (s.timeToThrottleSeconds.map { String(format: "after %.0f s", $0) }
                 ?? String(format: "no lasting drop of %.0f%% or more in %.0f s", SustainedSummary.throttleDrop * 100, s.durationSeconds)))
-            let why = o.record.samples?.sampling?.energyUnavailable
-            func joules(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "not measured" + (why.map { " (\($0))" } ?? "") }
-            lines.append("J/token       burst \(joules(s.burstJoulesPerToken)) · steady \(joules(s.steadyJoulesPerToken))")
+            if s.burstJoulesPerToken == nil && s.steadyJoulesPerToken == nil {
+                lines.append("J/token       not measured (no energy collector: see the energy line below)")
+            } else {
+                func joules(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "not measured" }
+                lines.append("J/token       burst \(joules(s.burstJoulesPerToken)) · steady \(joules(s.steadyJoulesPerToken))")
+            }
             lines.append("repetitions   \(s.repetitions) in \(String(format: "%.0f", s.durationSeconds)) s")
         } else {
             lines.append("too few repetitions for a burst and a steady-state window")
