@@ -39,11 +39,13 @@ let package = Package(
         .target(name: "CKernels"),
         // libllama's C API as slmbench calls it, bound at run time with dlopen (no link-time dependency).
         .target(name: "CLlamaCpp"),
+        // perf_event_open(2) for the energy collectors (the system call has no libc wrapper).
+        .target(name: "CPerfEvent"),
 
         .target(
             name: "DeviceProbe",
             dependencies: [
-                "CHwloc", "CNuma", "CProbeKernels",
+                "CHwloc", "CNuma", "CProbeKernels", "CPerfEvent",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // Measurement vocabulary: metrics, statuses, sample statistics and tests. A leaf.
@@ -53,7 +55,7 @@ let package = Package(
         .target(name: "Backends", dependencies: ["Engine", "ModelFormat", "CLlamaCpp"]),
         // The worker protocol in one place: run and quality requests, the messages, the worker's
         // main, the launcher and process supervision, and the measurement loop a worker runs.
-        .target(name: "Worker", dependencies: ["Backends", "Engine", "Measures", "ModelFormat"]),
+        .target(name: "Worker", dependencies: ["Backends", "Engine", "Measures", "ModelFormat", "DeviceProbe"]),
         .target(
             name: "ResultStore",
             dependencies: [
@@ -96,7 +98,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "ResultStoreTests", dependencies: ["ResultStore", "Measures", "TestSupport"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Worker", "ModelFormat", "TestSupport"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Backends", "Measures", "ModelFormat", "TestSupport"], exclude: ["FakeWorkers"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Backends", "Measures", "ModelFormat", "TestSupport", "DeviceProbe"], exclude: ["FakeWorkers"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
     ]
 )

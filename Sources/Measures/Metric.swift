@@ -8,6 +8,10 @@ public enum Metric: String, Codable, Sendable, CaseIterable, Hashable {
     case tgErrorP90, ppErrorP90
     /// Quality, per variant (`TYPE.key` in a quality entry's summary).
     case ppl, dpplPercent, kld, top1Percent
+    /// Energy and heat, where a collector measured them (issue 25): decode joules per generated
+    /// token, the same above the idle baseline, prefill joules per prompt token, average decode
+    /// and prefill watts, idle watts, the hottest zone, the lowest clock.
+    case joulesPerToken, marginalJoulesPerToken, prefillJoulesPerToken, decodeWatts, prefillWatts, idleWatts, maxTempC, minMhz
 
     public enum Polarity: Sendable { case higherIsBetter, lowerIsBetter, neutral }
 
@@ -38,6 +42,14 @@ public enum Metric: String, Codable, Sendable, CaseIterable, Hashable {
         case .dpplPercent: return "dppl_pct"
         case .kld: return "kld"
         case .top1Percent: return "top1_pct"
+        case .joulesPerToken: return "tg_j_per_token"
+        case .marginalJoulesPerToken: return "tg_marginal_j_per_token"
+        case .prefillJoulesPerToken: return "pp_j_per_token"
+        case .decodeWatts: return "tg_w"
+        case .prefillWatts: return "pp_w"
+        case .idleWatts: return "idle_w"
+        case .maxTempC: return "max_temp_c"
+        case .minMhz: return "min_mhz"
         }
     }
 
@@ -48,6 +60,10 @@ public enum Metric: String, Codable, Sendable, CaseIterable, Hashable {
         case .load, .warmLoad: return "s"
         case .kvCacheBytes, .weightsBytes: return "B"
         case .dpplPercent, .top1Percent: return "%"
+        case .joulesPerToken, .marginalJoulesPerToken, .prefillJoulesPerToken: return "J"
+        case .decodeWatts, .prefillWatts, .idleWatts: return "W"
+        case .maxTempC: return "°C"
+        case .minMhz: return "MHz"
         case .repetitions, .cv, .ci95Relative, .tgErrorP90, .ppErrorP90, .ppl, .kld: return ""
         }
     }
@@ -55,7 +71,7 @@ public enum Metric: String, Codable, Sendable, CaseIterable, Hashable {
     public var polarity: Polarity {
         switch self {
         case .pp, .tg, .top1Percent: return .higherIsBetter
-        case .repetitions, .kvCacheBytes, .weightsBytes: return .neutral
+        case .repetitions, .kvCacheBytes, .weightsBytes, .idleWatts, .minMhz: return .neutral
         default: return .lowerIsBetter
         }
     }
@@ -76,6 +92,8 @@ public enum Metric: String, Codable, Sendable, CaseIterable, Hashable {
         case .tg: return "decode t/s"
         case .pp: return "prefill t/s"
         case .ttft: return "TTFT ms"
+        case .joulesPerToken: return "J/token"
+        case .maxTempC: return "max °C"
         default: return unit.isEmpty ? key : "\(key.split(separator: "_").dropLast().joined(separator: " ")) \(unit)"
         }
     }

@@ -32,6 +32,8 @@ public enum RunFlag: String, Codable, Sendable, CaseIterable, Hashable {
     case highCV = "high-cv"
     /// Adaptive stopping hit `max_repetitions` before the CI reached its target.
     case ciNotReached = "ci-not-reached"
+    /// The CPU clock dropped or a throttle bit rose during the run (sampled heat and clocks).
+    case throttled
 
     /// The flags among `names` that slmbench knows (stored flags are strings).
     public static func known(_ names: [String]) -> [RunFlag] { names.compactMap(RunFlag.init(rawValue:)) }

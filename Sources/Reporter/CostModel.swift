@@ -93,6 +93,9 @@ public struct CostModel: Sendable {
         /// Electricity per request above idle.
         public var marginalUSDPerRequest: Double
         public var capacityRequestsPerDay: Double
+        /// The electricity per request comes from the run's measured J/token (prefill and decode)
+        /// rather than the spec sheet's load and idle watts.
+        public var energyMeasured = false
         public var predictionError: Double? { run.predictionError }
     }
 
@@ -131,20 +134,30 @@ public struct CostModel: Sendable {
             let capacity = 86_400 * device.maxUtilisation.value / seconds
             let devices = max(1, Int((r / capacity).rounded(.up)))
             let (fixed, marginal): (Double, Double)
+            var measuredEnergy = false
             if let hourly = device.hourlyUSD {
                 fixed = hourly.value * Self.hoursPerMonth; marginal = 0
             } else {
                 let load = device.loadWatts!.value, idle = device.idleWatts?.value ?? load
                 let kWh = device.electricityUSDPerKWh.value
                 fixed = device.priceUSD!.value / (device.lifetimeYears.value * 12) + idle * Self.hoursPerMonth / 1000 * kWh
-                marginal = seconds / 3600 * (load - idle) / 1000 * kWh
+                if let ppJ = e.summary[.prefillJoulesPerToken], let tgJ = e.summary[.joulesPerToken] {
+                    // Measured: the request's joules less what the device draws idle meanwhile
+                    // (the run's own idle baseline where it has one).
+                    let idleW = e.summary[.idleWatts] ?? idle
+                    marginal = max(0, ppJ * i + tgJ * o - idleW * seconds) / 3.6e6 * kWh
+                    measuredEnergy = true
+                } else {
+                    marginal = seconds / 3600 * (load - idle) / 1000 * kWh
+                }
             }
             let monthly = Double(devices) * fixed + r * Self.daysPerMonth * marginal
             let tokens = r * Self.daysPerMonth * (i + o)
             let atCapacity = (fixed + capacity * Self.daysPerMonth * marginal) / (capacity * Self.daysPerMonth * (i + o)) * 1e6
             let row = DeviceRow(run: e, secondsPerRequest: seconds, devices: devices, monthlyUSD: monthly, perMillionTokensUSD: monthly / tokens * 1e6,
                                 perMillionAtCapacityUSD: atCapacity, ttftSeconds: b * i / pp + b / tg, itlSeconds: b / tg,
-                                fixedMonthlyUSD: fixed, marginalUSDPerRequest: marginal, capacityRequestsPerDay: capacity)
+                                fixedMonthlyUSD: fixed, marginalUSDPerRequest: marginal, capacityRequestsPerDay: capacity,
+                                energyMeasured: measuredEnergy)
             let key = "\(e.config.model)|\(e.config.modelType)|\(e.config.backend)"
             if best[key].map({ (row.perMillionTokensUSD, row.perMillionAtCapacityUSD) < ($0.perMillionTokensUSD, $0.perMillionAtCapacityUSD) }) ?? true { best[key] = row }
         }
@@ -186,6 +199,11 @@ public struct CostModel: Sendable {
         add("cloud TTFT default (s)", cloud.defaultTTFTSeconds, "%.2f")
         add("network round trip (s)", cloud.rttSeconds, "%.3f")
         out.append(("cloud price list", cloud.asOf, cloud.file))
+        let measured = deviceRows.filter(\.energyMeasured).count
+        if measured > 0 {
+            out.append(("electricity per request", "measured J/token (prefill and decode) less idle watts × busy time, on \(measured) of \(deviceRows.count) rows (marked 'J measured')",
+                        "the runs' energy collector (see each run's sampling context: a package counter misses the rest of the board); the other rows and the idle draw use the power figures above"))
+        }
         out.append(("throughput", "pp and tg t/s of each run", "measured runs, or predictions marked ± where nothing was measured; rates are assumed not to depend on the prompt length"))
         return out
     }
@@ -199,7 +217,7 @@ public struct CostModel: Sendable {
                      "|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
         for d in deviceRows.prefix(limit) {
             let c = d.run.config
-            lines.append("| \(ResultsTable.escape(c.model)) | \(c.modelType) | \(c.backend) | \(c.nThreads) | \(c.nSeq) | \(d.run.source) | \(String(format: "%.2f", d.secondsPerRequest)) | \(d.devices) | \(usd(d.monthlyUSD)) | \(usd(d.perMillionTokensUSD)) | \(usd(d.perMillionAtCapacityUSD)) | \(ms(d.ttftSeconds)) | \(String(format: "%.1f", d.itlSeconds * 1000)) |")
+            lines.append("| \(ResultsTable.escape(c.model)) | \(c.modelType) | \(c.backend) | \(c.nThreads) | \(c.nSeq) | \(d.run.source)\(d.energyMeasured ? ", J measured" : "") | \(String(format: "%.2f", d.secondsPerRequest)) | \(d.devices) | \(usd(d.monthlyUSD)) | \(usd(d.perMillionTokensUSD)) | \(usd(d.perMillionAtCapacityUSD)) | \(ms(d.ttftSeconds)) | \(String(format: "%.1f", d.itlSeconds * 1000)) |")
         }
         if deviceRows.count > limit { lines.append("(\(deviceRows.count - limit) more)") }
         let best = deviceRows[0].run.config

@@ -131,8 +131,10 @@ public struct HTMLReport {
     func table() -> String {
         let quality = ResultsTable.qualityByModelType(entries)
         var html = "<table><thead><tr>"
+        // J/token and °C only when some run measured them (issue 25).
+        let heat = entries.contains { $0.summary[.joulesPerToken] != nil || $0.summary[.maxTempC] != nil }
         let headers = ["model", "type", "backend", "threads", "batch", "test", "pp t/s", "tg t/s", "TTFT ms", "ITL p50 / p99 ms", "peak RSS MB",
-                       "% roofline", "ΔPPL %", "KLD", "status"]
+                       "% roofline", "ΔPPL %", "KLD"] + (heat ? ["J/token", "max °C"] : []) + ["status"]
         html += headers.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
         func num(_ x: Double?, _ f: String) -> String { x.map { String(format: f, $0) } ?? "—" }
         for r in entries where r.kind == .run {
@@ -144,7 +146,8 @@ public struct HTMLReport {
             let status = r.status.rawValue + (r.flags.isEmpty ? "" : " (\(r.flags.joined(separator: ", ")))") + (r.reason.map { ": \($0)" } ?? "")
             let cells = [c.model + (c.synthetic ? " (synthetic)" : ""), c.modelType, c.backend, String(c.nThreads), String(c.nSeq), test,
                          num(r.ppAvgTs, "%.1f"), tg, num(r.summary[.ttft], "%.1f"), itl, num(r.peakRssBytes.map { Double($0) / 1e6 }, "%.1f"),
-                         Roofline.label(rooflinePercent(r)), num(q?.dppl, "%+.2f"), num(q?.kld, "%.4f"), status]
+                         Roofline.label(rooflinePercent(r)), num(q?.dppl, "%+.2f"), num(q?.kld, "%.4f")]
+                + (heat ? [num(r.summary[.joulesPerToken], "%.4f"), num(r.summary[.maxTempC], "%.1f")] : []) + [status]
             html += "<tr>" + cells.map { "<td>\(HTML.escape($0))</td>" }.joined() + "</tr>"
         }
         return html + "</tbody></table>"
@@ -231,20 +234,23 @@ public struct HTMLReport {
         </ul>
         """
 
+    /// The page style, shared with the soak report.
+    static let css = """
+        body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
+        h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
+        .meta{color:#555}figure{margin:12px 0}svg{width:100%;max-width:940px;height:auto;background:#fff}
+        svg .title{font-size:14px;font-weight:600}svg .tick{font-size:11px;fill:#444}svg .axis{font-size:12px;fill:#222}
+        svg .legend{font-size:11px;fill:#222}svg .label{font-size:10px;fill:#333}svg .frame{fill:none;stroke:#999}svg .grid{stroke:#eee}
+        table{border-collapse:collapse;font-size:12.5px;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}
+        th{background:#f4f4f4}td:nth-child(-n+6){text-align:left}table.kv td,table.kv th{text-align:left}
+        .empty{color:#777;font-style:italic}.grid2{display:grid;grid-template-columns:1fr;gap:8px}
+        """
+
     public func render() -> String {
         let sweeps = Set(entries.map(\.sweepId)).sorted().joined(separator: ", ")
         let failed = entries.filter { $0.kind == .run && $0.status.isFailure }.count
         let skipped = entries.filter { $0.kind == .run && $0.status == .skipped }.count
-        let css = """
-            body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
-            h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
-            .meta{color:#555}figure{margin:12px 0}svg{width:100%;max-width:940px;height:auto;background:#fff}
-            svg .title{font-size:14px;font-weight:600}svg .tick{font-size:11px;fill:#444}svg .axis{font-size:12px;fill:#222}
-            svg .legend{font-size:11px;fill:#222}svg .label{font-size:10px;fill:#333}svg .frame{fill:none;stroke:#999}svg .grid{stroke:#eee}
-            table{border-collapse:collapse;font-size:12.5px;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}
-            th{background:#f4f4f4}td:nth-child(-n+6){text-align:left}table.kv td,table.kv th{text-align:left}
-            .empty{color:#777;font-style:italic}.grid2{display:grid;grid-template-columns:1fr;gap:8px}
-            """
+        let css = Self.css
         var html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         html += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
         html += "<title>\(HTML.escape(title))</title><style>\(css)</style></head><body>"

@@ -11,10 +11,12 @@ public struct Recommendation: Sendable {
         public var maxMemoryBytes: Int?
         public var maxKLD: Double?
         public var maxDeltaPPLPercent: Double?
+        /// Decode joules per generated token, as measured by the run's energy collector.
+        public var maxJoulesPerToken: Double?
         public init(minDecodeTps: Double? = nil, maxTTFTMs: Double? = nil, maxMemoryBytes: Int? = nil, maxKLD: Double? = nil,
-                    maxDeltaPPLPercent: Double? = nil) {
+                    maxDeltaPPLPercent: Double? = nil, maxJoulesPerToken: Double? = nil) {
             self.minDecodeTps = minDecodeTps; self.maxTTFTMs = maxTTFTMs; self.maxMemoryBytes = maxMemoryBytes
-            self.maxKLD = maxKLD; self.maxDeltaPPLPercent = maxDeltaPPLPercent
+            self.maxKLD = maxKLD; self.maxDeltaPPLPercent = maxDeltaPPLPercent; self.maxJoulesPerToken = maxJoulesPerToken
         }
     }
 
@@ -64,6 +66,11 @@ public struct Recommendation: Sendable {
                 if r.config.synthetic { candidate.rejections.append("synthetic weights: no quality numbers") }
                 else if let d = candidate.deltaPPLPercent { if d > max { candidate.rejections.append(String(format: "ΔPPL %+.2f%% > %.2f%%", d, max)) } }
                 else { candidate.rejections.append("no quality evaluation for \(r.config.modelType)") }
+            }
+            if let max = c.maxJoulesPerToken {
+                // Only a measurement counts: a prediction or a run without a collector has no J/token.
+                if let j = r.summary[.joulesPerToken] { if j > max { candidate.rejections.append(String(format: "%.4f J/token > %.4f", j, max)) } }
+                else { candidate.rejections.append("no energy measured") }
             }
             if candidate.rejections.isEmpty { feasible.append(candidate) } else { rejected.append(candidate) }
         }

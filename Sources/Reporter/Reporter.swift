@@ -50,6 +50,9 @@ public enum ResultsTable {
                 guard let a = r.summary[.itlP50], let b = r.summary[.itlP99] else { return "—" }
                 return String(format: "%.2f / %.2f", a, b)
             }, folds: false),
+            // Energy and heat, where measured (columns of "—" only are left out).
+            Column(title: "J/token", value: { num($0.summary[.joulesPerToken], "%.4f") }, folds: false),
+            Column(title: "max °C", value: { num($0.summary[.maxTempC], "%.1f") }, folds: false),
             Column(title: "peak RSS", value: { $0.peakRssBytes.map(bytes) ?? "—" }, folds: false),
             Column(title: "ΔPPL %", value: { r in
                 guard !r.config.synthetic, let q = quality[qualityKey(r)] else { return "—" }

@@ -1,4 +1,5 @@
 import Backends
+import DeviceProbe
 import Engine
 import Foundation
 import Measures
@@ -42,29 +43,82 @@ public enum Measurement {
         // primary metric's 95% CI is tight enough or `maxRepetitions` is reached. The interval the
         // rule looks at is the one reported: Bonferroni-widened over the looks it could stop at.
         var measured: [RunSamples.Repetition] = []
+        var windows: [Window] = []
         var firstTokens: [Int32] = []
         let most = max(spec.maxRepetitions ?? spec.repetitions, spec.repetitions)
         let total = spec.warmup + most
-        let looks = spec.targetHalfWidth == nil ? nil : most - spec.repetitions + 1
+        let looks = spec.targetHalfWidth == nil || spec.sustainSeconds != nil ? nil : most - spec.repetitions + 1
+        // The sampler runs from before the warm-up to after the last repetition, on its own thread.
+        let sampling = spec.sampling.map { $0.sampler() }
+        sampling?.0.start()
         var index = 0
         while true {
             let warm = index < spec.warmup
-            progress(warm ? "warmup" : "measure", Double(index) / Double(total))
-            let (repetition, tokens) = try once(spec, backend, prompts, fills)
+            if let sustain = spec.sustainSeconds, !warm {
+                // Sustained mode reports the share of the duration that has passed.
+                let elapsed = windows.last.map { $0.end - windows[0].start } ?? 0
+                progress("measure", min(1, elapsed / sustain))
+            } else {
+                progress(warm ? "warmup" : "measure", spec.sustainSeconds == nil ? Double(index) / Double(total) : nil)
+            }
+            let result: (RunSamples.Repetition, [Int32], Window)
+            do { result = try once(spec, backend, prompts, fills) } catch {
+                _ = sampling?.0.stop()
+                throw error
+            }
+            let (repetition, tokens, window) = result
             index += 1
             if warm { continue }
             measured.append(repetition)
+            windows.append(window)
             if firstTokens.isEmpty { firstTokens = tokens }
+            if let sustain = spec.sustainSeconds {
+                // Sustained mode: back to back until the time is up (at least `repetitions`).
+                if measured.count >= spec.repetitions && window.end - windows[0].start >= sustain { break }
+                continue
+            }
             if measured.count >= most { break }
             if measured.count >= spec.repetitions {
                 guard let target = spec.targetHalfWidth else { break }
                 if let s = SampleSummary(measured.compactMap { primaryRate(spec, $0) }, looks: looks ?? 1), s.count >= 2, s.mean > 0, s.ci95 / s.mean <= target { break }
             }
         }
+        var report: SamplingReport?
+        if let sampling {
+            let (sampler, unavailable) = (sampling.0, sampling.energyUnavailable)
+            let trace = sampler.stop()
+            report = attach(trace, heat: sampler.heatDescription, unavailable: unavailable, spec: spec, to: &measured, windows: windows)
+        }
         progress("done", 1)
-        return RunSamples(promptTokens: spec.promptTokens, batch: spec.batch, loadSeconds: loadSeconds, repetitions: measured,
-                          memory: backend.memory, rssAfterLoadBytes: rssAfterLoad, firstTokens: firstTokens,
-                          warmLoadSeconds: warmLoadSeconds, adaptiveLooks: looks)
+        var samples = RunSamples(promptTokens: spec.promptTokens, batch: spec.batch, loadSeconds: loadSeconds, repetitions: measured,
+                                 memory: backend.memory, rssAfterLoadBytes: rssAfterLoad, firstTokens: firstTokens,
+                                 warmLoadSeconds: warmLoadSeconds, adaptiveLooks: looks)
+        samples.sampling = report
+        return samples
+    }
+
+    /// A repetition's instants on CLOCK_MONOTONIC (seconds): start, end of prefill (the last
+    /// sequence's first token), end.
+    struct Window { var start: Double; var prefillEnd: Double; var end: Double }
+
+    /// Puts the trace's energy, heat and clocks into each repetition, and returns the report.
+    static func attach(_ trace: SamplerTrace, heat: String, unavailable: String?, spec: RunSpec,
+                       to measured: inout [RunSamples.Repetition], windows: [Window]) -> SamplingReport {
+        let origin = windows.first?.start ?? trace.times.first ?? 0
+        let report = SamplingReport(trace: trace, heat: heat, energyUnavailable: unavailable, idleWatts: spec.sampling?.idleWatts,
+                                    origin: origin, window: windows.first.map { ($0.start, windows[windows.count - 1].end) })
+        for i in measured.indices {
+            let w = windows[i]
+            measured[i].startSeconds = w.start - origin
+            if report.energyUnavailable == nil {
+                if spec.promptTokens > 0 { measured[i].prefillJoules = trace.joules(from: w.start, to: w.prefillEnd) }
+                if !measured[i].stepSeconds.isEmpty { measured[i].decodeJoules = trace.joules(from: w.prefillEnd, to: w.end) }
+            }
+            measured[i].tempC = trace.values(trace.tempC, from: w.start, to: w.end).max()
+            let clocks = trace.values(trace.mhz, from: w.start, to: w.end).sorted()
+            measured[i].mhz = clocks.isEmpty ? nil : clocks[clocks.count / 2]
+        }
+        return report
     }
 
     /// The metric adaptive stopping watches: decode t/s when the run generates, else prefill t/s.
@@ -73,7 +127,7 @@ public enum Measurement {
     }
 
     private static func once(_ spec: RunSpec, _ backend: InferenceBackend, _ prompts: [[Int32]], _ fills: [[Int32]]) throws(BackendError)
-        -> (RunSamples.Repetition, [Int32]) {
+        -> (RunSamples.Repetition, [Int32], Window) {
         for s in 0..<spec.batch {
             backend.clear(sequence: s)
             if !fills[s].isEmpty { _ = try backend.prefill(fills[s], sequence: s, allLogits: false) }
@@ -96,6 +150,7 @@ public enum Measurement {
             if spec.genTokens > 0 { generated = 1 }
         }
         var previous = MonotonicClock.now()
+        let prefillEnd = previous
         while generated < spec.genTokens {
             _ = try backend.decode((0..<spec.batch).map { (sequence: $0, token: last[$0]) })
             for s in 0..<spec.batch { last[s] = argmax(backend.logits(s)) }
@@ -106,9 +161,11 @@ public enum Measurement {
             output.append(last[0])
             generated += 1
         }
-        let e2e = since(MonotonicClock.now())
+        let end = MonotonicClock.now()
+        let e2e = since(end)
         return (RunSamples.Repetition(prefillSeconds: prefill, ttftSeconds: ttft, stepSeconds: steps, e2eSeconds: e2e,
-                                      generatedTokens: generated), output)
+                                      generatedTokens: generated), output,
+                Window(start: Double(start) / 1e9, prefillEnd: Double(prefillEnd) / 1e9, end: Double(end) / 1e9))
     }
 
     public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 { Sampler.argmax(logits) }

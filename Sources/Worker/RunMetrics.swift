@@ -32,6 +32,24 @@ public struct RunMetrics: Codable, Sendable, Equatable {
     public var weightsBytes: Int?
     public var kvCacheBytes: Int?
     public var scratchBytes: Int?
+    /// Energy per repetition from the sampler (nil without a collector: never zeros). Joules of
+    /// the prefill and of the decode steps, their average watts, decode joules per generated
+    /// token (all sequences) and prefill joules per prompt token.
+    public var prefillJoules: SampleSummary?
+    public var decodeJoules: SampleSummary?
+    public var prefillWatts: SampleSummary?
+    public var decodeWatts: SampleSummary?
+    public var joulesPerToken: SampleSummary?
+    public var prefillJoulesPerToken: SampleSummary?
+    /// Decode joules per token above the idle baseline (idle watts × decode time taken off).
+    public var marginalJoulesPerToken: SampleSummary?
+    public var idleWatts: Double?
+    /// The hottest zone seen during the measured repetitions, and the highest CPU clock's lowest
+    /// per-repetition median.
+    public var maxTempC: Double?
+    public var minMhz: Double?
+    /// Why the run counts as throttled (the clock dropped or a throttle bit rose), or nil.
+    public var throttled: String?
 
     public init(samples s: RunSamples, peakRSSBytes: Int?) {
         ppTps = SampleSummary(s.repetitions.compactMap { $0.prefillRate(batch: s.batch, promptTokens: s.promptTokens) }, looks: s.looks)
@@ -56,5 +74,27 @@ public struct RunMetrics: Codable, Sendable, Equatable {
         weightsBytes = s.memory.weightsBytes
         kvCacheBytes = s.memory.kvCacheBytes
         scratchBytes = s.memory.scratchBytes
+        let reps = s.repetitions
+        func summary(_ f: (RunSamples.Repetition) -> Double?) -> SampleSummary? { SampleSummary(reps.compactMap(f), looks: s.looks) }
+        let prefillTokens = Double(s.batch * s.promptTokens)
+        prefillJoules = summary(\.prefillJoules)
+        decodeJoules = summary(\.decodeJoules)
+        // The windows the joules cover: start to the last first token (or the end of a
+        // prefill-only repetition), and from there to the end.
+        func prefillWindow(_ r: RunSamples.Repetition) -> Double { s.promptTokens > 0 ? (r.ttftSeconds.max() ?? r.e2eSeconds) : 0 }
+        func decodeWindow(_ r: RunSamples.Repetition) -> Double { r.e2eSeconds - prefillWindow(r) }
+        prefillWatts = summary { r in r.prefillJoules.flatMap { j in prefillWindow(r) > 0 ? j / prefillWindow(r) : nil } }
+        decodeWatts = summary { r in r.decodeJoules.flatMap { j in decodeWindow(r) > 0 ? j / decodeWindow(r) : nil } }
+        joulesPerToken = summary { r in r.decodeJoules.flatMap { j in r.stepSeconds.isEmpty ? nil : j / Double(r.stepSeconds.count * s.batch) } }
+        prefillJoulesPerToken = summary { r in r.prefillJoules.flatMap { j in prefillTokens > 0 ? j / prefillTokens : nil } }
+        idleWatts = s.sampling?.idleWatts
+        if let idle = idleWatts {
+            marginalJoulesPerToken = summary { r in
+                r.decodeJoules.flatMap { j in r.stepSeconds.isEmpty ? nil : (j - idle * decodeWindow(r)) / Double(r.stepSeconds.count * s.batch) }
+            }
+        }
+        maxTempC = reps.compactMap(\.tempC).max()
+        minMhz = reps.compactMap(\.mhz).min()
+        throttled = s.sampling?.throttled
     }
 }

@@ -15,6 +15,15 @@ public struct RunSamples: Codable, Sendable, Equatable {
         public var e2eSeconds: Double
         /// Tokens generated per sequence.
         public var generatedTokens: Int
+        /// Seconds from the first measured repetition's start to this one's (with sampling).
+        public var startSeconds: Double?
+        /// Energy of the prefill (start to the last sequence's first token, or to the end of
+        /// prefill) and of the decode steps, from the sampler's trace; nil when not measured.
+        public var prefillJoules: Double?
+        public var decodeJoules: Double?
+        /// The hottest zone and the highest CPU clock during the repetition (sampled).
+        public var tempC: Double?
+        public var mhz: Double?
 
         public init(prefillSeconds: [Double], ttftSeconds: [Double], stepSeconds: [Double], e2eSeconds: Double, generatedTokens: Int) {
             self.prefillSeconds = prefillSeconds
@@ -56,6 +65,8 @@ public struct RunSamples: Codable, Sendable, Equatable {
     /// an unwidened interval too narrow.
     public var adaptiveLooks: Int?
     public var looks: Int { adaptiveLooks ?? 1 }
+    /// What the sampler saw (energy, heat, clocks), when the run asked for sampling.
+    public var sampling: SamplingReport?
 
     public init(promptTokens: Int, batch: Int, loadSeconds: Double, repetitions: [Repetition], memory: BackendMemory,
                 rssAfterLoadBytes: Int?, firstTokens: [Int32], warmLoadSeconds: Double? = nil, adaptiveLooks: Int? = nil) {
@@ -79,8 +90,8 @@ extension RunSamples {
         var p: [String] = []
         if !(1...SpecLimits.batch).contains(batch) { p.append("batch must be 1 to \(SpecLimits.batch) (got \(batch))") }
         if !(0...SpecLimits.tokens).contains(promptTokens) { p.append("prompt_tokens must be 0 to \(SpecLimits.tokens) (got \(promptTokens))") }
-        func times(_ field: String, _ values: [Double]) {
-            if let bad = values.first(where: { !($0 >= 0 && $0.isFinite) }) { p.append("\(field) must be seconds, 0 or more (got \(bad))") }
+        func times(_ field: String, _ values: [Double], unit: String = "seconds") {
+            if let bad = values.first(where: { !($0 >= 0 && $0.isFinite) }) { p.append("\(field) must be \(unit), 0 or more (got \(bad))") }
         }
         times("load_seconds", [loadSeconds] + (warmLoadSeconds.map { [$0] } ?? []))
         for (i, r) in repetitions.enumerated() {
@@ -88,6 +99,8 @@ extension RunSamples {
             times("repetitions[\(i)].ttft_seconds", r.ttftSeconds)
             times("repetitions[\(i)].step_seconds", r.stepSeconds)
             times("repetitions[\(i)].e2e_seconds", [r.e2eSeconds])
+            times("repetitions[\(i)].prefill_joules", r.prefillJoules.map { [$0] } ?? [], unit: "joules")
+            times("repetitions[\(i)].decode_joules", r.decodeJoules.map { [$0] } ?? [], unit: "joules")
             if !(0...SpecLimits.tokens).contains(r.generatedTokens) {
                 p.append("repetitions[\(i)].generated_tokens must be 0 to \(SpecLimits.tokens) (got \(r.generatedTokens))")
             }

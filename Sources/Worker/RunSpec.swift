@@ -43,6 +43,11 @@ public struct RunSpec: Codable, Sendable, Equatable {
     /// primary metric is at most `targetHalfWidth` of its mean, up to `maxRepetitions`. Optional on the wire.
     public var maxRepetitions: Int?
     public var targetHalfWidth: Double?
+    /// Energy, heat and clock sampling during the run (nil: none). Optional on the wire.
+    public var sampling: SamplingRequest?
+    /// Sustained mode (`slmbench soak`): measured repetitions back to back for this many seconds,
+    /// instead of `repetitions` and adaptive stopping. Optional on the wire.
+    public var sustainSeconds: Double?
 
     public init(backend: BackendKind, model: String, modelName: String, type: String? = nil, threads: Int = 1, batch: Int = 1,
                 promptTokens: Int = 128, genTokens: Int = 64, kvType: KVType = .f32, warmup: Int = 1, repetitions: Int = 3,
@@ -93,6 +98,10 @@ public struct RunSpec: Codable, Sendable, Equatable {
             p.append("target_half_width must be a number, 0 or more (got \(targetHalfWidth))")
         }
         if let cpu = cpus.first(where: { $0 < 0 || $0 > 65_535 }) { p.append("cpus must be CPU numbers 0 to 65535 (got \(cpu))") }
+        if let sampling { p += sampling.problems() }
+        if let sustainSeconds, !(sustainSeconds >= 1 && sustainSeconds <= SpecLimits.timeoutSeconds) {
+            p.append("sustain_seconds must be 1 to \(Int(SpecLimits.timeoutSeconds)) (got \(sustainSeconds))")
+        }
         return p
     }
 

@@ -1,3 +1,4 @@
+import DeviceProbe
 import Foundation
 import Measures
 
@@ -33,7 +34,39 @@ extension RunRecord {
         time("TPOT    ", m.tpotSeconds)
         time("E2E     ", m.e2eSeconds)
         lines.append(String(format: "load     %.3f s cold", m.loadSeconds) + (m.warmLoadSeconds.map { String(format: " · %.3f s warm", $0) } ?? ""))
+        if let sampling = r.samples?.sampling { lines += sampling.tableLines(m) }
         lines.append("memory   peak RSS \(ByteSize.format(m.peakRssBytes)) · RSS after load \(ByteSize.format(m.rssAfterLoadBytes)) · weights \(ByteSize.format(m.weightsBytes)) · KV cache \(ByteSize.format(m.kvCacheBytes)) · scratch \(ByteSize.format(m.scratchBytes))")
         return lines.joined(separator: "\n")
+    }
+}
+
+extension SamplingReport {
+    /// `slmbench run`'s energy, heat and sampler lines; a figure not measured is named as such.
+    func tableLines(_ m: RunMetrics) -> [String] {
+        var lines: [String] = []
+        if let why = energyUnavailable {
+            lines.append("energy   not measured: \(why)")
+        } else {
+            var parts: [String] = []
+            func add(_ label: String, _ watts: SampleSummary?, _ perToken: SampleSummary?) {
+                guard let watts else { return }
+                parts.append(String(format: "%@ %.2f W", label, watts.mean) + (perToken.map { String(format: ", %.4f J/token", $0.mean) } ?? ""))
+            }
+            add("prefill", m.prefillWatts, m.prefillJoulesPerToken)
+            add("decode", m.decodeWatts, m.joulesPerToken)
+            if let marginal = m.marginalJoulesPerToken, let idle = m.idleWatts {
+                parts.append(String(format: "decode above %.2f W idle %.4f J/token", idle, marginal.mean))
+            }
+            lines.append("energy   " + parts.joined(separator: " · ") + " — \(collector ?? "?") (\(domains.joined(separator: " + "))\(scope.map { "; " + EnergyProbe.scopeText($0) } ?? ""))")
+        }
+        var heatParts: [String] = []
+        if let t = m.maxTempC { heatParts.append(String(format: "max %.1f °C", t)) }
+        if let f = m.minMhz { heatParts.append(String(format: "clock %.0f MHz (lowest repetition median)", f)) }
+        heatParts.append(throttled.map { "throttled: \($0)" }
+            ?? (m.minMhz == nil && !heat.contains("get_throttled") ? "throttling not observable" : "not throttled"))
+        lines.append("heat     " + (m.maxTempC == nil && m.minMhz == nil ? "\(heat) · " : "") + heatParts.joined(separator: " · "))
+        lines.append(String(format: "sampler  every %.2f s, %d samples; its thread used %.1f ms CPU (%.2f%% of one core)", intervalSeconds, samples,
+                            samplerCpuSeconds * 1e3, samplerCpuPercent))
+        return lines
     }
 }

@@ -45,10 +45,17 @@ struct Probe: ParsableCommand {
     @Flag(help: "With --validate: rewrite each file's fingerprint to match its properties.")
     var updateFingerprint = false
 
+    @Flag(help: "Only the energy collectors and heat sensors: which ones run, sweep and soak can use here, and why the others cannot.")
+    var energy = false
+
+    @Option(help: ArgumentHelp("With --energy: read /sys below this folder (a captured tree) instead of the live system.", valueName: "dir"))
+    var root: String?
+
     func validate() throws {
         if trials < 1 { throw ValidationError("--trials must be at least 1") }
         if let arrayMib, arrayMib < 1 { throw ValidationError("--array-mib must be at least 1") }
         if threads != nil && !bandwidth { throw ValidationError("--threads needs --bandwidth") }
+        if root != nil && !energy { throw ValidationError("--root needs --energy") }
         if updateFingerprint && !validateOnly { throw ValidationError("--update-fingerprint needs --validate FILE…") }
         if validateOnly && filesToValidate.isEmpty { throw ValidationError("--validate needs at least one profile file") }
         if !validateOnly && !filesToValidate.isEmpty {
@@ -67,6 +74,13 @@ struct Probe: ParsableCommand {
 
     func run() throws {
         if validateOnly { return try checkFiles() }
+        if energy {
+            let files = SystemFiles(root: root ?? "/")
+            let vcgencmd = root == nil ? findExecutable("vcgencmd") : nil
+            print(EnergyProbe.probe(EnergyProbe.Sources(files: files, vcgencmd: vcgencmd)).line)
+            print("heat: " + HeatReader(files: files, vcgencmd: vcgencmd).description)
+            return
+        }
         var bandwidthOptions: BandwidthOptions?
         if bandwidth {
             bandwidthOptions = BandwidthOptions(
@@ -88,6 +102,10 @@ struct Probe: ParsableCommand {
             FileHandle.standardOutput.write(try profile.jsonData())
         } else {
             print(profile.summary())
+            // What the energy and heat samplers of run, sweep and soak can read here (issue 25).
+            print("")
+            print(EnergyProbe.probe().line)
+            print("heat: " + HeatReader(vcgencmd: findExecutable("vcgencmd")).description)
         }
         if let save {
             do { try profile.save(to: save) } catch {

@@ -26,9 +26,12 @@ struct Recommend: ParsableCommand {
     @Option(help: "Maximum peak resident memory (e.g. 2GiB, 512MiB).") var maxMemory: String?
     @Option(help: "Maximum mean KL divergence against F32.") var maxKld: Double?
     @Option(help: "Maximum perplexity increase, percent.") var maxDpplPercent: Double?
+    @Option(help: "Maximum decode energy per generated token, joules (measured runs only: runs without an energy collector are rejected).")
+    var maxJoulesPerToken: Double?
 
     func validate() throws {
         if let maxMemory, ByteSize.parse(maxMemory) == nil { throw ValidationError("--max-memory '\(maxMemory)' is not a size like 2GiB") }
+        if let j = maxJoulesPerToken, !(j > 0 && j.isFinite) { throw ValidationError("--max-joules-per-token must be a positive number of joules, got \(j)") }
     }
 
     func run() throws {
@@ -48,7 +51,8 @@ struct Recommend: ParsableCommand {
             limit = min(limit ?? usable, usable)
         }
         let recommendation = Recommendation(entries: candidates, constraints: .init(
-            minDecodeTps: minDecodeTps, maxTTFTMs: maxTtftMs, maxMemoryBytes: limit, maxKLD: maxKld, maxDeltaPPLPercent: maxDpplPercent))
+            minDecodeTps: minDecodeTps, maxTTFTMs: maxTtftMs, maxMemoryBytes: limit, maxKLD: maxKld, maxDeltaPPLPercent: maxDpplPercent,
+            maxJoulesPerToken: maxJoulesPerToken))
         print("recommend for \(profile.name) (\(profile.fingerprint)) · \(source)")
         if let limit { print("memory limit: \(limit / 1_048_576) MiB (\(maxMemory != nil ? "--max-memory, capped by " : "")the profile's usable memory)") }
         print("")

@@ -37,6 +37,7 @@ struct Run: ParsableCommand {
     @Option(help: "Kill the worker after this many seconds.") var timeout = 1800.0
     @Option(help: "Kill the worker when its resident set passes this (e.g. 4GiB, 512MiB).") var memoryLimit: String?
     @Flag(help: "Print the run record as JSON.") var json = false
+    @OptionGroup(title: "Energy and heat") var energy: EnergyOptions
 
     /// The backend whose behaviour `predict[:BACKEND]` predicts.
     var predicted: String? {
@@ -78,8 +79,13 @@ struct Run: ParsableCommand {
         let path = try model.resolve()
         let name = KnownModel.named(model.model)?.name ?? URL(fileURLWithPath: model.model).deletingPathExtension().lastPathComponent
         if let predicted, let target { return try predict(path: path, name: name, backend: predicted, target: target) }
-        let spec = spec(path: path, name: name)
+        var spec = spec(path: path, name: name)
         let command = WorkerCommand.parse(backend, arguments: backendArg)!
+        if case .builtIn = command {
+            let setup = try energy.setup()
+            spec.sampling = setup.request
+            if let note = setup.waitForStartTemperature(progress: { Console.progress($0) }) { Console.progress(note) }
+        }
         Console.progress("running \(command.backendLabel) on \(URL(fileURLWithPath: path).lastPathComponent)…")
         let record = RunLauncher.run(spec, command: command,
                                      limits: WorkerLimits(timeoutSeconds: timeout, memoryLimitBytes: memoryLimit.flatMap(ByteSize.parse))) { message in

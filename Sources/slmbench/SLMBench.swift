@@ -17,7 +17,7 @@ struct SLMBench: ParsableCommand {
         version: BuildInfo.version,
         subcommands: [
             Probe.self, Models.self, Run.self, Sweep.self, Merge.self, Results.self, Quality.self, Generate.self,
-            Report.self, Compare.self, HistoryCommand.self, Cost.self, Recommend.self, Predict.self, Worker.self,
+            Report.self, Compare.self, HistoryCommand.self, Cost.self, Recommend.self, Predict.self, SoakCommand.self, Worker.self,
         ])
 }
 

@@ -28,6 +28,7 @@ struct Sweep: ParsableCommand {
     @Option(help: "Hardware profile JSON to plan against (default: probe this machine).") var profile: String?
     @Flag(help: "Print the expanded plan (counts, predicted memory, skips) and run nothing.") var dryRun = false
     @Flag(help: "Print the plan (with --dry-run) or the results as JSON.") var json = false
+    @OptionGroup(title: "Energy and heat") var energy: EnergyOptions
 
     func validate() throws {
         if let shard, Self.parseShard(shard) == nil { throw ValidationError("--shard '\(shard)' is not i/n with 1 ≤ i ≤ n, e.g. 2/3") }
@@ -67,7 +68,9 @@ struct Sweep: ParsableCommand {
         let environment = SweepEnvironment(profile: machine, buildConfiguration: BuildInfo.configuration,
                                            slmbenchVersion: BuildInfo.version, slmbenchCommit: BuildInfo.commit)
         let store = try storeOption.location
-        let runner = SweepRunner(plan: plan, options: .init(outDir: folder, store: store, shard: shardParts, resume: resume, sweepId: sweepId),
+        let energySetup = try energy.setup()
+        let runner = SweepRunner(plan: plan, options: .init(outDir: folder, store: store, shard: shardParts, resume: resume, sweepId: sweepId,
+                                                            energy: energySetup),
                                  environment: environment, profile: machine, preparer: preparer)
         let outcome: SweepRunner.Outcome
         do { outcome = try runner.run() } catch { throw CLIError("\(error)") }

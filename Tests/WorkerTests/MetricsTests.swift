@@ -1,4 +1,5 @@
 import Backends
+import DeviceProbe
 import Foundation
 import Measures
 import Testing
@@ -106,5 +107,48 @@ struct MetricsTests {
         } catch {
             #expect(ProtocolJSON.describe(error).contains("gen_tokens"), "\(ProtocolJSON.describe(error))")
         }
+    }
+}
+
+/// Energy and heat in the metrics (issue 25): derived where the samples have them, absent (never
+/// zero) where they do not.
+@Suite("energy metrics")
+struct EnergyMetricsTests {
+    @Test func joulesPerTokenAndWattsFromTheRepetitions() throws {
+        var samples = MetricsTests.samples(prompt: 4, batch: 2, steps: [[0.1, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.1]])
+        for i in samples.repetitions.indices {
+            samples.repetitions[i].prefillJoules = 2.5   // over the 0.25 s prefill window: 10 W
+            samples.repetitions[i].decodeJoules = 4.0    // over 0.4 s: 10 W; 4 steps × 2 sequences = 8 tokens
+            samples.repetitions[i].tempC = 60 + Double(i)
+            samples.repetitions[i].mhz = 2000 - Double(i) * 100
+        }
+        let m = RunMetrics(samples: samples, peakRSSBytes: nil)
+        #expect(m.joulesPerToken?.mean == 0.5)
+        #expect(m.prefillJoulesPerToken?.mean == 2.5 / 8)
+        #expect(abs((m.decodeWatts?.mean ?? 0) - 10) < 1e-9 && abs((m.prefillWatts?.mean ?? 0) - 10) < 1e-9)
+        #expect(m.maxTempC == 61 && m.minMhz == 1900)
+        #expect(m.marginalJoulesPerToken == nil && m.idleWatts == nil)
+    }
+
+    /// The sampling report crosses the process boundary as snake_case JSON and must come back whole.
+    @Test func samplesWithSamplingRoundTripThroughTheProtocol() throws {
+        var trace = SamplerTrace(collector: "hwmon", scope: .board, domains: [EnergyDomain(name: "VDD_IN", kind: .power)], intervalSeconds: 0.1)
+        trace.times = [10, 10.1, 10.2]; trace.joules = [0, 0.5, 1.0]; trace.tempC = [50, 51, nil]; trace.mhz = [1500, 1500, 1400]
+        trace.throttleBits = [nil, nil, nil]; trace.samplerCPUSeconds = 0.001
+        var samples = MetricsTests.samples(prompt: 4, batch: 1, steps: [[0.1, 0.1]])
+        samples.repetitions[0].decodeJoules = 1
+        samples.sampling = SamplingReport(trace: trace, heat: "1 thermal zone", energyUnavailable: nil, idleWatts: 2, origin: 10, window: (10, 10.2))
+        let back = try ProtocolJSON.read(RunSamples.self, from: try ProtocolJSON.value(samples))
+        #expect(back == samples)
+        #expect(abs((back.sampling?.samplerCpuPercent ?? 0) - 0.5) < 1e-6)
+        #expect(back.sampling?.seriesWatts.first == .some(nil) && back.sampling?.seriesWatts.dropFirst().allSatisfy { abs(($0 ?? 0) - 5) < 1e-6 } == true)
+    }
+
+    @Test func noEnergyMeansNoEnergyFields() throws {
+        let samples = MetricsTests.samples(prompt: 4, batch: 1, steps: [[0.1, 0.1]])
+        let m = RunMetrics(samples: samples, peakRSSBytes: nil)
+        #expect(m.joulesPerToken == nil && m.decodeJoules == nil && m.decodeWatts == nil && m.maxTempC == nil && m.throttled == nil)
+        let json = String(decoding: try ProtocolJSON.encoder().encode(m), as: UTF8.self)
+        #expect(!json.contains("joules") && !json.contains("watts") && !json.contains("temp"), "\(json)")
     }
 }

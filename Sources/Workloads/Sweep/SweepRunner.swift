@@ -41,9 +41,12 @@ public final class SweepRunner: @unchecked Sendable {
         /// Replaces the running executable as slmbench's worker (tests).
         public var workerExecutable: String?
         public var sweepId: String
-        public init(outDir: URL, store: StoreLocation, shard: (Int, Int)?, resume: Bool, workerExecutable: String? = nil, sweepId: String) {
+        /// Energy, heat and clock sampling for every run (issue 25), with the idle baseline.
+        public var energy: EnergySetup?
+        public init(outDir: URL, store: StoreLocation, shard: (Int, Int)?, resume: Bool, workerExecutable: String? = nil, sweepId: String,
+                    energy: EnergySetup? = nil) {
             self.outDir = outDir; self.store = store; self.shard = shard.map { (index: $0.0, count: $0.1) }
-            self.resume = resume; self.workerExecutable = workerExecutable; self.sweepId = sweepId
+            self.resume = resume; self.workerExecutable = workerExecutable; self.sweepId = sweepId; self.energy = energy
         }
     }
 
@@ -184,6 +187,11 @@ public final class SweepRunner: @unchecked Sendable {
         }
         context["model_sha256"] = .string(model.sha256)
         context["model_file"] = .string(model.path)
+        if let energy = options.energy {
+            // External workers are not asked to sample (the protocol's `sampling` is slmbench's own).
+            if case .builtIn = command { spec.sampling = energy.request }
+            if let note = energy.waitForStartTemperature(progress: { self.progress.note($0) }) { context["start_gate"] = .string(note) }
+        }
         context["run"] = (try? ProtocolJSON.value(spec)) ?? .null
         var limit = plan.availableBytes.map { Swift.max($0 * 9 / 10, (entry.predictedBytes ?? 0) * 2) }
         if let ceiling = m.memoryLimitBytes { limit = Swift.min(limit ?? ceiling, ceiling) }
@@ -192,6 +200,7 @@ public final class SweepRunner: @unchecked Sendable {
             if case let .progress(stage, fraction) = message { self.progress.stage(stage, fraction) }
         }
         if let backend = record.backend { context["backend"] = (try? ProtocolJSON.value(backend)) ?? .null }
+        if let sampling = record.samples?.sampling { context["sampling"] = .string(sampling.summary) }
         let recordJSON = (try? ProtocolJSON.value(record)) ?? .null
         guard record.status == .ok, let metrics = record.metrics, let samples = record.samples else {
             return stored(record.status, record.reason ?? "no reason given", record: recordJSON, rss: record.peakRssBytes)
@@ -203,7 +212,9 @@ public final class SweepRunner: @unchecked Sendable {
             if primary.cv > m.highCV { flags.append(.highCV) }
             if primary.count >= m.maxRepetitions, primary.mean > 0, primary.ci95 / primary.mean > m.targetHalfWidth { flags.append(.ciNotReached) }
         }
+        if metrics.throttled != nil { flags.append(.throttled) }
         var summary = MetricValues()
+        summary.addEnergy(metrics)
         summary[.load] = metrics.loadSeconds
         summary[.repetitions] = Double(samples.repetitions.count)
         if let warm = metrics.warmLoadSeconds { summary[.warmLoad] = warm }
