@@ -2,6 +2,7 @@ import ArgumentParser
 import Backends
 import DeviceProbe
 import Foundation
+import Workloads
 
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,6 +46,8 @@ struct Probe: ParsableCommand {
     @Flag(help: "With --validate: rewrite each file's fingerprint to match its properties.")
     var updateFingerprint = false
 
+    @OptionGroup var deviceOption: DeviceOption
+
     func validate() throws {
         if trials < 1 { throw ValidationError("--trials must be at least 1") }
         if let arrayMib, arrayMib < 1 { throw ValidationError("--array-mib must be at least 1") }
@@ -67,6 +70,7 @@ struct Probe: ParsableCommand {
 
     func run() throws {
         if validateOnly { return try checkFiles() }
+        if let device = try deviceOption.device { return try show(probeRemote(device)) }
         var bandwidthOptions: BandwidthOptions?
         if bandwidth {
             bandwidthOptions = BandwidthOptions(
@@ -83,6 +87,18 @@ struct Probe: ParsableCommand {
         } catch {
             throw CLIError("\(error)")
         }
+        try show(profile)
+    }
+
+    /// `--on`: the device's own slmbench probe, or the read-only shell probe.
+    func probeRemote(_ device: Device) throws -> HardwareProfile {
+        if threads != nil || isa != nil || arrayMib != nil || trials != 7 || name != nil {
+            throw CLIError("--on probes with the device's defaults: drop --threads, --isa, --array-mib, --trials and --name (the device's name is its name in the devices file)")
+        }
+        do { return try RemoteProbe.probe(device, bandwidth: bandwidth) { Console.progress($0) } } catch { throw CLIError("\(error)") }
+    }
+
+    func show(_ profile: HardwareProfile) throws {
         for note in profile.notes where note.hasPrefix("WARNING") { Console.warn(note) }
         if json {
             FileHandle.standardOutput.write(try profile.jsonData())
