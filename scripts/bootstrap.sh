@@ -29,7 +29,8 @@ for arg in "$@"; do
   esac
 done
 
-packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc g++ cmake python3 python3-pip postgresql valgrind)
+# openssh-server: the remote-device tests start their own sshd on a loopback port (Tests/CLITests/RemoteTests.swift).
+packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc g++ cmake python3 python3-pip postgresql valgrind openssh-client openssh-server)
 [ "$with_browser" -eq 1 ] && packages+=(chromium)
 
 missing=()

@@ -213,6 +213,7 @@ public struct HTMLReport {
             rows.append(("\(point.threads) thread\(point.threads == 1 ? "" : "s")",
                          String(format: "read %.1f GB/s, f32 FMA %.0f GFLOP/s (medians)", point.readGBps?.median ?? .nan, point.fmaGFLOPS?.median ?? .nan)))
         }
+        if let device { rows.insert(("device", device.url.map { $0 == device.name ? $0 : "\(device.name) (\($0))" } ?? device.name), at: 0) }
         if let s = p.system {
             if let host = s.hostname { rows.append(("host", host)) }
             rows.append(("system", [s.os, s.kernel].compactMap { $0 }.joined(separator: ", ")))
@@ -245,6 +246,19 @@ public struct HTMLReport {
         th{background:#f4f4f4}td:nth-child(-n+6){text-align:left}table.kv td,table.kv th{text-align:left}
         .empty{color:#777;font-style:italic}.grid2{display:grid;grid-template-columns:1fr;gap:8px}
         """
+    /// The device the runs executed on (`sweep --on`), from the results' environment; nil: the host ran them.
+    var device: (name: String, url: String?)? {
+        guard let r = entries.first(where: { $0.environment("device") != nil }), let name = r.environment("device") else { return nil }
+        return (name, r.environment("device_url"))
+    }
+
+    /// "host NAME", or "device NAME (URL), profile NAME FINGERPRINT" for a remote sweep.
+    var machine: String {
+        guard let device else { return "host \(HTML.escape(profile?.name ?? "unknown"))" }
+        let url = device.url.flatMap { $0 == device.name ? nil : " (\($0))" } ?? ""
+        let named = profile.map { ", profile \($0.name) \($0.fingerprint)" } ?? ", no profile found"
+        return "device " + HTML.escape(device.name + url + named)
+    }
 
     public func render() -> String {
         let sweeps = Set(entries.map(\.sweepId)).sorted().joined(separator: ", ")
@@ -255,7 +269,7 @@ public struct HTMLReport {
         html += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
         html += "<title>\(HTML.escape(title))</title><style>\(css)</style></head><body>"
         html += "<h1>\(HTML.escape(title))</h1>"
-        html += "<p class=\"meta\">sweep \(HTML.escape(sweeps)) · \(runs.count) runs measured, \(skipped) skipped, \(failed) failed · host \(HTML.escape(profile?.name ?? "unknown")) · \(HTML.escape(generatedBy))</p>"
+        html += "<p class=\"meta\">sweep \(HTML.escape(sweeps)) · \(runs.count) runs measured, \(skipped) skipped, \(failed) failed · \(machine) · \(HTML.escape(generatedBy))</p>"
         html += "<h2>Decode speed and scaling</h2><div class=\"grid2\">\(threadScaling().render())\(batchScaling().render())</div>"
         html += "<h2>Which bit-width</h2>\(qualityTradeoff().render())"
         html += "<h2>Memory</h2>\(memoryBars())"

@@ -26,9 +26,9 @@ extension SweepPlan {
 extension BackendKind {
     /// The kind of a `--backend` or `axes.backend` value: `cmd:PROGRAM` is `cmd`. A value that
     /// names no backend is refused before a run is launched (`WorkerCommand.parse`); it maps to
-    /// `native` here only so that a plan can hold it.
+    /// `native` here only so that a plan can hold it. `llama-bench` runs in an external worker too.
     public init(label: String) {
-        self = label.hasPrefix("cmd:") ? .cmd : BackendKind(rawValue: label) ?? .native
+        self = label.hasPrefix("cmd:") || label == LlamaBench.backendName ? .cmd : BackendKind(rawValue: label) ?? .native
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Backends
 import DeviceProbe
 import Foundation
+import Workloads
 
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,6 +51,7 @@ struct Probe: ParsableCommand {
 
     @Option(help: ArgumentHelp("With --energy: read /sys below this folder (a captured tree) instead of the live system.", valueName: "dir"))
     var root: String?
+    @OptionGroup var deviceOption: DeviceOption
 
     func validate() throws {
         if trials < 1 { throw ValidationError("--trials must be at least 1") }
@@ -81,6 +83,7 @@ struct Probe: ParsableCommand {
             print("heat: " + HeatReader(files: files, vcgencmd: vcgencmd).description)
             return
         }
+        if let device = try deviceOption.device { return try show(probeRemote(device)) }
         var bandwidthOptions: BandwidthOptions?
         if bandwidth {
             bandwidthOptions = BandwidthOptions(
@@ -97,6 +100,18 @@ struct Probe: ParsableCommand {
         } catch {
             throw CLIError("\(error)")
         }
+        try show(profile)
+    }
+
+    /// `--on`: the device's own slmbench probe, or the read-only shell probe.
+    func probeRemote(_ device: Device) throws -> HardwareProfile {
+        if threads != nil || isa != nil || arrayMib != nil || trials != 7 || name != nil {
+            throw CLIError("--on probes with the device's defaults: drop --threads, --isa, --array-mib, --trials and --name (the device's name is its name in the devices file)")
+        }
+        do { return try RemoteProbe.probe(device, bandwidth: bandwidth) { Console.progress($0) } } catch { throw CLIError("\(error)") }
+    }
+
+    func show(_ profile: HardwareProfile) throws {
         for note in profile.notes where note.hasPrefix("WARNING") { Console.warn(note) }
         if json {
             FileHandle.standardOutput.write(try profile.jsonData())

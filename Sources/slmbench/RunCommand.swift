@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backends
+import DeviceProbe
 import Engine
 import Foundation
 import Measures
@@ -13,7 +14,8 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one configuration on one backend, in a worker process, and print its metrics.",
         discussion: """
-            --backend native | llama.cpp | cmd:PROGRAM (any program speaking the worker protocol,
+            --backend native | llama.cpp | llama-bench (the llama-bench program, here or on --on's
+            device; metrics it cannot give are missing) | cmd:PROGRAM (any program speaking the worker protocol,
             docs/worker-protocol.md; give its arguments with --backend-arg, one each) |
             predict[:BACKEND] (the roofline predictor: what BACKEND, default native, would do on
             --target, calibrated from the measured runs in --store; nothing is executed).
@@ -38,6 +40,7 @@ struct Run: ParsableCommand {
     @Option(help: "Kill the worker when its resident set passes this (e.g. 4GiB, 512MiB).") var memoryLimit: String?
     @Flag(help: "Print the run record as JSON.") var json = false
     @OptionGroup(title: "Energy and heat") var energy: EnergyOptions
+    @OptionGroup var deviceOption: DeviceOption
 
     /// The backend whose behaviour `predict[:BACKEND]` predicts.
     var predicted: String? {
@@ -50,10 +53,14 @@ struct Run: ParsableCommand {
             guard target != nil else { throw ValidationError("--backend \(backend) needs --target PROFILE: the machine to predict for") }
             guard !predicted.isEmpty else { throw ValidationError("--backend predict: name the backend to predict, e.g. predict:llama.cpp") }
         } else {
-            guard WorkerCommand.parse(backend, arguments: backendArg) != nil else {
+            guard WorkerCommand.parse(backend, arguments: backendArg) != nil || backend == LlamaBench.backendName else {
                 throw ValidationError("--backend '\(backend)' is not native, llama.cpp, cmd:PROGRAM or predict[:BACKEND]")
             }
             if target != nil { throw ValidationError("--target is only for --backend predict") }
+        }
+        if deviceOption.on != nil {
+            if predicted != nil { throw ValidationError("--on measures on a device; --backend predict measures nothing") }
+            if memoryLimit != nil { throw ValidationError("--memory-limit is enforced on this machine only; the device's own limits apply with --on") }
         }
         if !backendArg.isEmpty && !backend.hasPrefix("cmd:") { throw ValidationError("--backend-arg is only for cmd: backends") }
         let problems = spec(path: "", name: "").problems()
@@ -80,19 +87,41 @@ struct Run: ParsableCommand {
         let name = KnownModel.named(model.model)?.name ?? URL(fileURLWithPath: model.model).deletingPathExtension().lastPathComponent
         if let predicted, let target { return try predict(path: path, name: name, backend: predicted, target: target) }
         var spec = spec(path: path, name: name)
-        let command = WorkerCommand.parse(backend, arguments: backendArg)!
-        if case .builtIn = command {
+        // llama-bench's worker runs here (and reaches --on's device itself); other workers run there.
+        let llamaBench = backend == LlamaBench.backendName
+        var command = llamaBench
+            ? WorkerCommand.external(program: RunLauncher.selfExecutable, arguments: ["llama-bench-worker"] + (deviceOption.on.map { ["--on", $0] } ?? []))
+            : WorkerCommand.parse(backend, arguments: backendArg)!
+        var session: RemoteSession?
+        if let device = try deviceOption.device {
+            let remote = RemoteSession(device)
+            let profile: HardwareProfile
+            do {
+                profile = try RemoteProbe.probe(device) { Console.progress($0) }
+                let digest: String
+                do { digest = try ModelFetcher.sha256(of: URL(fileURLWithPath: path)) } catch { throw InputError("\(path): \(error)") }
+                spec.model = try remote.place(localPath: path, sha256: digest) { Console.progress($0) }
+            } catch { throw CLIError("\(error)") }
+            Console.progress("on \(device.name): \(profile.name), profile \(profile.fingerprint)")
+            if !llamaBench { command = remote.remote(command) }
+            session = remote
+        }
+        // Energy and heat are sampled on this machine: for a run on another device they would
+        // measure the wrong machine, so they are not taken there.
+        if session == nil, case .builtIn = command {
             let setup = try energy.setup()
             spec.sampling = setup.request
             if let note = setup.waitForStartTemperature(progress: { Console.progress($0) }) { Console.progress(note) }
         }
         Console.progress("running \(command.backendLabel) on \(URL(fileURLWithPath: path).lastPathComponent)…")
-        let record = RunLauncher.run(spec, command: command,
+        var record = RunLauncher.run(spec, command: command,
                                      limits: WorkerLimits(timeoutSeconds: timeout, memoryLimitBytes: memoryLimit.flatMap(ByteSize.parse))) { message in
             if case let .progress(stage, fraction) = message, stage != "done" {
                 Console.progress("  \(stage)\(fraction.map { String(format: " %.0f%%", $0 * 100) } ?? "")")
             }
         }
+        if let session { record = session.interpret(record) }
+        if llamaBench { record.metrics = record.metrics.map(LlamaBench.withoutMissing) }
         if json {
             try JSONOutput.print(record)
         } else {

@@ -18,6 +18,7 @@ struct SLMBench: ParsableCommand {
         subcommands: [
             Probe.self, Models.self, Run.self, Sweep.self, Merge.self, Results.self, Quality.self, Generate.self,
             Report.self, Compare.self, HistoryCommand.self, Cost.self, Recommend.self, Predict.self, SoakCommand.self, Worker.self,
+            LlamaBenchWorker.self,
         ])
 }
 

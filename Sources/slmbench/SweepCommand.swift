@@ -29,6 +29,7 @@ struct Sweep: ParsableCommand {
     @Flag(help: "Print the expanded plan (counts, predicted memory, skips) and run nothing.") var dryRun = false
     @Flag(help: "Print the plan (with --dry-run) or the results as JSON.") var json = false
     @OptionGroup(title: "Energy and heat") var energy: EnergyOptions
+    @OptionGroup var deviceOption: DeviceOption
 
     func validate() throws {
         if let shard, Self.parseShard(shard) == nil { throw ValidationError("--shard '\(shard)' is not i/n with 1 ≤ i ≤ n, e.g. 2/3") }
@@ -44,7 +45,19 @@ struct Sweep: ParsableCommand {
     func run() throws {
         let sweepSpec: SweepSpec
         do { sweepSpec = try SweepSpec.load(path: spec) } catch { throw CLIError(error.description) }
-        let machine = try ProfileLibrary.machine(profile, flag: "--profile", producer: BuildInfo.producer)
+        // --on, else the spec's device:, else this machine. The device's profile is probed there
+        // unless --profile gives one.
+        var device = try deviceOption.device
+        if device == nil, let named = sweepSpec.device {
+            do { device = try Device.resolve(named, flag: "\(spec): device") } catch { throw CLIError("\(error)") }
+        }
+        let machine: HardwareProfile
+        if let device, profile == nil {
+            do { machine = try RemoteProbe.probe(device) { Console.progress($0) } } catch { throw CLIError("\(error)") }
+            Console.progress("on \(device.name): profile \(machine.name) (\(machine.fingerprint))")
+        } else {
+            machine = try ProfileLibrary.machine(profile, flag: "--profile", producer: BuildInfo.producer)
+        }
         let preparer = ModelPreparer()
         let plan: SweepPlan
         do { plan = try SweepPlan.make(sweepSpec, profile: machine, shape: preparer.shape) } catch { throw CLIError("\(error)") }
@@ -65,12 +78,15 @@ struct Sweep: ParsableCommand {
             folder = latest
             Console.progress("resuming \(latest.path)")
         } else { folder = URL(fileURLWithPath: "results/\(sweepId)\(shardSuffix)") }
-        let environment = SweepEnvironment(profile: machine, buildConfiguration: BuildInfo.configuration,
+        var environment = SweepEnvironment(profile: machine, buildConfiguration: BuildInfo.configuration,
                                            slmbenchVersion: BuildInfo.version, slmbenchCommit: BuildInfo.commit)
+        environment.device = device?.name
+        environment.deviceURL = device?.address.description
         let store = try storeOption.location
-        let energySetup = try energy.setup()
+        // Energy and heat sampling measures this machine: not taken for a sweep on another device.
+        let energySetup = device == nil ? try energy.setup() : nil
         let runner = SweepRunner(plan: plan, options: .init(outDir: folder, store: store, shard: shardParts, resume: resume, sweepId: sweepId,
-                                                            energy: energySetup),
+                                                            energy: energySetup, device: device.map(RemoteSession.init)),
                                  environment: environment, profile: machine, preparer: preparer)
         let outcome: SweepRunner.Outcome
         do { outcome = try runner.run() } catch { throw CLIError("\(error)") }

@@ -17,6 +17,9 @@ public struct SweepEnvironment: Codable, Sendable, Equatable {
     public var slmbenchVersion: String
     /// `git describe`-style commit of the slmbench source, with `-dirty` for local changes; nil when unknown.
     public var slmbenchCommit: String?
+    /// The device the runs executed on (its name or URL), when it is not the machine running slmbench.
+    public var device: String?
+    public var deviceURL: String?
 
     public init(profile: HardwareProfile, buildConfiguration: String, slmbenchVersion: String, slmbenchCommit: String?) {
         hostname = profile.system?.hostname ?? profile.name
@@ -43,10 +46,12 @@ public final class SweepRunner: @unchecked Sendable {
         public var sweepId: String
         /// Energy, heat and clock sampling for every run (issue 25), with the idle baseline.
         public var energy: EnergySetup?
+        /// The device the runs execute on (nil: this machine).
+        public var device: RemoteSession?
         public init(outDir: URL, store: StoreLocation, shard: (Int, Int)?, resume: Bool, workerExecutable: String? = nil, sweepId: String,
-                    energy: EnergySetup? = nil) {
+                    energy: EnergySetup? = nil, device: RemoteSession? = nil) {
             self.outDir = outDir; self.store = store; self.shard = shard.map { (index: $0.0, count: $0.1) }
-            self.resume = resume; self.workerExecutable = workerExecutable; self.sweepId = sweepId; self.energy = energy
+            self.resume = resume; self.workerExecutable = workerExecutable; self.sweepId = sweepId; self.energy = energy; self.device = device
         }
     }
 
@@ -128,7 +133,13 @@ public final class SweepRunner: @unchecked Sendable {
 
         let remaining = order.filter { done[$0.key] == nil }
         progress.start(total: order.count, done: order.count - remaining.count, runnable: remaining.filter { $0.skip == nil }.count)
-        for entry in remaining {
+        for (index, entry) in remaining.enumerated() {
+            // A device that does not answer stops the sweep before the run, which stays unrun
+            // (not failed) for --resume; a run it drops in the middle is a recorded failure.
+            if let device = options.device, entry.skip == nil, case let .failure(error) = device.transport.reachable() {
+                progress.end()
+                throw StoreError("\(error.description). The sweep stopped with \(order.count - remaining.count + index) of \(order.count) entries done; run it again with --resume when the device is back")
+            }
             progress.begin(entry)
             let stored = execute(entry, sweepId: sweepId, store: store)
             try journal.append(stored)
@@ -165,6 +176,7 @@ public final class SweepRunner: @unchecked Sendable {
         }
         if let skip = entry.skip { return stored(.skipped, skip) }
         if entry.kind == .quality {
+            if let device = options.device { return stored(.skipped, "quality is evaluated on this machine, not on \(device.device.name): run it in a local sweep") }
             let q = quality(entry)
             return stored(q.status, q.reason, record: q.record, summary: q.summary)
         }
@@ -176,15 +188,26 @@ public final class SweepRunner: @unchecked Sendable {
         var spec = entry.run
         spec.model = model.path
         spec.modelName = model.name
+        if let device = options.device {
+            do { spec.model = try device.place(localPath: model.path, sha256: model.sha256) { self.progress.note($0) } } catch {
+                return stored(.model, "cannot place \(p.model) at \(p.type) on \(device.device.name): \(error)")
+            }
+        }
         config = RunConfig(run: spec, backend: p.backend, placement: p.placement, model: model)
         try? store.saveModel(sha256: model.sha256, name: model.name, type: p.type, size: model.sizeBytes, params: model.parameters,
                              synthetic: model.synthetic)
         let m = plan.spec.measurement
         // The spec reader checks every backend (the reference's too); a plan built some other way
         // still gets a recorded failure here, not a crash of the whole sweep.
-        guard let command = WorkerCommand.parse(p.backend, arguments: plan.spec.backendArguments[p.backend] ?? []) else {
-            return stored(.launch, "backend '\(p.backend)' is not native, llama.cpp or cmd:PROGRAM")
+        // llama-bench's worker runs here and reaches the device itself; other workers run there.
+        let llamaBench = p.backend == LlamaBench.backendName
+        guard var command = llamaBench
+                ? WorkerCommand.external(program: options.workerExecutable ?? RunLauncher.selfExecutable,
+                            arguments: ["llama-bench-worker"] + (options.device.map { ["--on", $0.device.name] } ?? []))
+                : WorkerCommand.parse(p.backend, arguments: plan.spec.backendArguments[p.backend] ?? []) else {
+            return stored(.launch, "backend '\(p.backend)' is not native, llama.cpp, llama-bench or cmd:PROGRAM")
         }
+        if let device = options.device, !llamaBench { command = device.remote(command) }
         context["model_sha256"] = .string(model.sha256)
         context["model_file"] = .string(model.path)
         if let energy = options.energy {
@@ -195,10 +218,14 @@ public final class SweepRunner: @unchecked Sendable {
         context["run"] = (try? ProtocolJSON.value(spec)) ?? .null
         var limit = plan.availableBytes.map { Swift.max($0 * 9 / 10, (entry.predictedBytes ?? 0) * 2) }
         if let ceiling = m.memoryLimitBytes { limit = Swift.min(limit ?? ceiling, ceiling) }
-        let record = RunLauncher.run(spec, command: command, limits: WorkerLimits(timeoutSeconds: m.timeoutSeconds, memoryLimitBytes: limit),
+        // On a device the local process is ssh: its resident set says nothing about the worker.
+        if options.device != nil { limit = nil; context["model_file_on_device"] = .string(spec.model) }
+        var record = RunLauncher.run(spec, command: command, limits: WorkerLimits(timeoutSeconds: m.timeoutSeconds, memoryLimitBytes: limit),
                                      id: entry.key, workerExecutable: options.workerExecutable) { message in
             if case let .progress(stage, fraction) = message { self.progress.stage(stage, fraction) }
         }
+        if let device = options.device { record = device.interpret(record) }
+        if llamaBench { record.metrics = record.metrics.map(LlamaBench.withoutMissing) }
         if let backend = record.backend { context["backend"] = (try? ProtocolJSON.value(backend)) ?? .null }
         if let sampling = record.samples?.sampling { context["sampling"] = .string(sampling.summary) }
         let recordJSON = (try? ProtocolJSON.value(record)) ?? .null
@@ -225,6 +252,7 @@ public final class SweepRunner: @unchecked Sendable {
         if let tp = metrics.tpotSeconds { summary[.tpot] = tp.median * 1e3 }
         if let kv = metrics.kvCacheBytes { summary[.kvCacheBytes] = Double(kv) }
         if let w = metrics.weightsBytes { summary[.weightsBytes] = Double(w) }
+        if llamaBench { for metric in LlamaBench.missingMetrics { summary[metric] = nil } }
         var result = stored(.ok, nil, record: recordJSON, summary: summary, avg: primary, pp: metrics.ppTps?.mean, tg: metrics.tgTps?.mean,
                             rss: record.peakRssBytes, flags: flags.map(\.rawValue))
         result.samplesTs = primaryValues

@@ -120,6 +120,8 @@ public struct SweepSpec: Sendable, Equatable {
     public var digest: String
     /// The spec as written, kept with the results.
     public var text: String
+    /// The device to run on (`device:`, a URL or a name in the devices file); nil: this machine.
+    public var device: String? = nil
 
     /// Reads and validates a spec file. Every problem names the file, line and key.
     public static func load(path: String) throws(SpecError) -> SweepSpec {
@@ -139,7 +141,7 @@ public struct SweepSpec: Sendable, Equatable {
                              backendArguments: [:], digest: Digest.sha256(Data(text.utf8)), text: text)
         var sawAxes = false
         for (key, node) in try root.mapping(allowed: ["name", "description", "axes", "include", "exclude", "measurement",
-                                                      "reference", "quality", "backend_args"]) {
+                                                      "reference", "quality", "backend_args", "device"]) {
             switch key {
             case "name":
                 let name = try node.string()
@@ -154,6 +156,14 @@ public struct SweepSpec: Sendable, Equatable {
             case "measurement": try spec.readMeasurement(node)
             case "reference": try spec.readReference(node)
             case "quality": try spec.readQuality(node)
+            case "device":
+                let device = try node.string()
+                if device.contains("://") {
+                    do { _ = try DeviceAddress.parse(device, flag: "device") } catch { throw node.error("\(error)") }
+                } else if device.isEmpty || device.contains("/") {
+                    throw node.error("a device URL (ssh://…, adb://…) or a name in the devices file, got \(node.shown)")
+                }
+                spec.device = device
             default:
                 for (backend, args) in try node.mapping(allowed: try backendKeys(node)) { spec.backendArguments[backend] = try args.strings() }
             }
@@ -228,7 +238,9 @@ public struct SweepSpec: Sendable, Equatable {
             }
             return name
         case "backend":
-            guard WorkerCommand.parse(text) != nil else { throw item.error("'\(text)' is not native, llama.cpp or cmd:PROGRAM") }
+            guard WorkerCommand.parse(text) != nil || text == LlamaBench.backendName else {
+                    throw item.error("'\(text)' is not native, llama.cpp, llama-bench or cmd:PROGRAM")
+                }
             return text
         case "kv":
             let kv = text.lowercased()
