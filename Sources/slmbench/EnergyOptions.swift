@@ -37,3 +37,11 @@ struct EnergyOptions: ParsableArguments {
         return setup
     }
 }
+
+extension EnergyOptions {
+    /// The flags that measure this machine, refused when the work runs on another device.
+    func refuseOnDevice(_ device: String) throws {
+        if energyCmd != nil { throw ValidationError("--energy-cmd measures this machine, not \(device): leave it out with --on") }
+        if maxStartTempC != nil { throw ValidationError("--max-start-temp-c reads this machine's sensors, not \(device)'s: leave it out with --on") }
+    }
+}

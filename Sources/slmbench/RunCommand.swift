@@ -94,6 +94,7 @@ struct Run: ParsableCommand {
             : WorkerCommand.parse(backend, arguments: backendArg)!
         var session: RemoteSession?
         if let device = try deviceOption.device {
+            try energy.refuseOnDevice(device.name)
             let remote = RemoteSession(device)
             let profile: HardwareProfile
             do {

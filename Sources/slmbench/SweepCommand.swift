@@ -84,6 +84,7 @@ struct Sweep: ParsableCommand {
         environment.deviceURL = device?.address.description
         let store = try storeOption.location
         // Energy and heat sampling measures this machine: not taken for a sweep on another device.
+        if let device { try energy.refuseOnDevice(device.name) }
         let energySetup = device == nil ? try energy.setup() : nil
         let runner = SweepRunner(plan: plan, options: .init(outDir: folder, store: store, shard: shardParts, resume: resume, sweepId: sweepId,
                                                             energy: energySetup, device: device.map(RemoteSession.init)),
