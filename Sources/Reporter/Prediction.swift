@@ -9,6 +9,9 @@ public struct Ceilings: Sendable, Equatable {
     public var bandwidthGBps: Double
     /// f32 FMA peak, GFLOP/s; nil when the profile has no compute figure.
     public var computeGFLOPS: Double?
+    /// int8 dot-product peak, GOP/s (the ceiling of kernels that multiply 8-bit activations);
+    /// nil when the profile has no such figure.
+    public var int8GOPS: Double? = nil
     /// The thread count of the profile point the figures come from.
     public var pointThreads: Int
     /// How the figures were obtained, for printing next to a prediction.
@@ -31,7 +34,9 @@ public enum Roofline {
         }
         let point = points.filter { $0.threads <= threads }.max { $0.threads < $1.threads } ?? points.min { $0.threads < $1.threads }!
         let bandwidth = point.readGBps!.median
-        let compute = point.fmaGFLOPS.map { $0.median * Double(min(threads, cores)) / Double(min(point.threads, cores)) }
+        let scale = Double(min(threads, cores)) / Double(min(point.threads, cores))
+        let compute = point.fmaGFLOPS.map { $0.median * scale }
+        let int8 = point.int8GOPS.map { $0.median * scale }
         let kind = profile.measured ? "measured" : "published"
         var basis = String(format: "%@ read %.1f GB/s at %d thread%@", kind, bandwidth, point.threads, point.threads == 1 ? "" : "s")
         if point.threads < threads { basis += " (assumed flat to \(threads))" }
@@ -41,7 +46,7 @@ public enum Roofline {
         } else {
             basis += ", no compute ceiling"
         }
-        return Ceilings(bandwidthGBps: bandwidth, computeGFLOPS: compute, pointThreads: point.threads, basis: basis)
+        return Ceilings(bandwidthGBps: bandwidth, computeGFLOPS: compute, int8GOPS: int8, pointThreads: point.threads, basis: basis)
     }
 
     /// % of roofline of a measured decode: weight bytes per step × steps/s ÷ the read bandwidth the
@@ -65,6 +70,18 @@ public enum Roofline {
     /// SmolLM2 family) the output head reads the whole embedding matrix, so this is exact up to
     /// the file header; with separate ones it over-counts the embedding table, which calibration absorbs.
     public static func weightBytes(_ c: RunConfig) -> Double? { c.modelSize.flatMap { $0 > 0 ? Double($0) : nil } }
+
+    /// Whether a run's matrix products are int8 dot products (quantized weights times 8-bit
+    /// activations, whose ceiling is the int8 peak) rather than f32 FMAs. llama.cpp multiplies
+    /// every quantized type that way; the native engine its direct-kernel types (Q8_0, Q4_0, Q4_1,
+    /// Q5_0, Q5_1), while K-quants, BF16 and lab types are dequantized to f32 first. F32 and F16
+    /// run on f32 FMAs (F16 is converted on x86).
+    public static func int8Kernel(_ c: RunConfig) -> Bool {
+        let type = c.modelType.lowercased()
+        if ["f32", "f16", "bf16"].contains(type) { return false }
+        if c.backend == "native" { return ["q8_0", "q4_0", "q4_1", "q5_0", "q5_1"].contains(type) }
+        return true
+    }
 
     /// Matrix FLOPs per token: two per weight.
     public static func flopsPerToken(_ c: RunConfig) -> Double? { c.modelNParams.flatMap { $0 > 0 ? 2 * Double($0) : nil } }

@@ -8,4 +8,6 @@ public enum ReportFormat: String, CaseIterable, Sendable {
     case json
     /// The self-contained report with charts (`report` only).
     case html
+    /// The HTML report printed to PDF through headless Chromium (`report` only).
+    case pdf
 }

@@ -18,8 +18,9 @@ struct SVGChart {
     /// `style`: the series' wish (e.g. colour by type, marker by backend, dash by model); one taken
     /// by an earlier series, or none, gets the first free colour and marker.
     struct Series { var name: String; var points: [Point]; var lines = true; var style: Style? = nil }
-    /// A reference line y = f(x) drawn over the plot range (e.g. a bandwidth or compute roof).
-    struct Ceiling { var name: String; var f: (Double) -> Double }
+    /// A reference line y = f(x) drawn over the plot range (e.g. a bandwidth or compute roof);
+    /// `color` and `dash` tell several apart (default: dark grey, then light grey, dashed).
+    struct Ceiling { var name: String; var f: (Double) -> Double; var color: String? = nil; var dash = "6 4" }
 
     var title: String
     var xLabel: String
@@ -32,6 +33,8 @@ struct SVGChart {
     var height = 380.0
     /// A line joining the marked points (the Pareto front), drawn dashed.
     var frontName: String?
+    /// What a hollow point means, for the legend and the description.
+    var hollowMeaning = (legend: "hollow: flagged (noisy or drift)", description: "Hollow points are runs flagged as noisy or drifting.")
 
     /// Okabe and Ito's colour-blind-safe colours, black left out (it draws marks and fronts).
     static let palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
@@ -97,7 +100,7 @@ struct SVGChart {
         let styles = styles()
         let flagged = points.contains(where: \.hollow)
         let description = "\(yLabel) against \(xLabel). Series: \(series.map(\.name).joined(separator: "; "))."
-            + (flagged ? " Hollow points are runs flagged as noisy or drifting." : "")
+            + (flagged ? " " + hollowMeaning.description : "")
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(clipID) d\(clipID)\">"
         svg += "<title id=\"t\(clipID)\">\(HTML.escape(title))</title><desc id=\"d\(clipID)\">\(HTML.escape(description))</desc>"
         svg += "<text x=\"\(f(left))\" y=\"20\" class=\"title\">\(HTML.escape(title))</text>"
@@ -115,7 +118,7 @@ struct SVGChart {
         svg += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 12))\" class=\"axis\" text-anchor=\"middle\">\(HTML.escape(xLabel))</text>"
         svg += "<text transform=\"translate(16 \(f(top + plotH / 2))) rotate(-90)\" class=\"axis\" text-anchor=\"middle\">\(HTML.escape(yLabel))</text>"
         svg += "<clipPath id=\"c\(clipID)\"><rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\"/></clipPath>"
-        enum Key { case series(Style, lines: Bool), dash(String), hollow }
+        enum Key { case series(Style, lines: Bool), dash(String, String), hollow }
         var legend: [(String, Key)] = []
         for (i, c) in ceilings.enumerated() {
             let steps = 60
@@ -127,9 +130,9 @@ struct SVGChart {
                 guard y.isFinite, !logY || y > 0 else { continue }
                 d += (d.isEmpty ? "M" : "L") + "\(f(px(x))) \(f(py(y))) "
             }
-            let color = i == 0 ? "#555" : "#999"
-            svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\" clip-path=\"url(#c\(clipID))\"/>"
-            legend.append((c.name, .dash(color)))
+            let color = c.color ?? (i == 0 ? "#555" : "#999")
+            svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" stroke-dasharray=\"\(c.dash)\" clip-path=\"url(#c\(clipID))\"/>"
+            legend.append((c.name, .dash(color, c.dash)))
         }
         // Labels go where they overlap nothing placed before (points first, then labels), trying
         // four corners of their point, then above and below it; a label with no free place is
@@ -172,15 +175,15 @@ struct SVGChart {
                 let d = front.enumerated().map { ($0.offset == 0 ? "M" : "L") + "\(f(px($0.element.x))) \(f(py($0.element.y)))" }.joined(separator: " ")
                 svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>"
             }
-            legend.append((frontName, .dash("#000")))
+            legend.append((frontName, .dash("#000", "2 3")))
         }
-        if flagged { legend.append(("hollow: flagged (noisy or drift)", .hollow)) }
+        if flagged { legend.append((hollowMeaning.legend, .hollow)) }
         for (i, item) in legend.prefix(16).enumerated() {
             let y = top + 8 + Double(i) * 18
             let x = left + plotW + 14
             switch item.1 {
-            case .dash(let color):
-                svg += "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 18))\" y2=\"\(f(y))\" stroke=\"\(color)\" stroke-width=\"2\" stroke-dasharray=\"5 3\"/>"
+            case .dash(let color, let dash):
+                svg += "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 18))\" y2=\"\(f(y))\" stroke=\"\(color)\" stroke-width=\"2\" stroke-dasharray=\"\(dash)\"/>"
             case .series(let style, let lines):
                 let color = Self.palette[style.color]
                 if lines {

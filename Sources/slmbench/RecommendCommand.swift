@@ -21,40 +21,20 @@ struct Recommend: ParsableCommand {
 
     @Option(help: "The target's hardware profile (profiles/hardware/X.json).") var target: String
     @OptionGroup var measured: MeasuredResultsOptions
-    @Option(help: "Minimum decode t/s per sequence.") var minDecodeTps: Double?
-    @Option(help: "Maximum time to first token, ms.") var maxTtftMs: Double?
-    @Option(help: "Maximum peak resident memory (e.g. 2GiB, 512MiB).") var maxMemory: String?
-    @Option(help: "Maximum mean KL divergence against F32.") var maxKld: Double?
-    @Option(help: "Maximum perplexity increase, percent.") var maxDpplPercent: Double?
-    @Option(help: "Maximum decode energy per generated token, joules (measured runs only: runs without an energy collector are rejected).")
-    var maxJoulesPerToken: Double?
-
-    func validate() throws {
-        if let maxMemory, ByteSize.parse(maxMemory) == nil { throw ValidationError("--max-memory '\(maxMemory)' is not a size like 2GiB") }
-        if let j = maxJoulesPerToken, !(j > 0 && j.isFinite) { throw ValidationError("--max-joules-per-token must be a positive number of joules, got \(j)") }
-    }
+    @OptionGroup var limits: ConstraintOptions
 
     func run() throws {
         let profile = try ProfileLibrary.load(target, flag: "--target")
         let results = try measured.source
         let entries = try results.load(kinds: [.run, .quality])
-        let target = Predictors.targetEntries(profile, entries: entries, measured: results)
-        // Quality depends on the weights, not the device: every machine's evaluations count.
-        let candidates = target.entries + entries.filter { $0.kind == .quality }
-        let (source, predictor) = (target.source, target.predictor)
-        guard !target.entries.isEmpty else {
+        let answer = Recommender.recommend(target: profile, entries: entries, measured: results, constraints: limits.constraints)
+        let (source, predictor, limit, recommendation) = (answer.source, answer.predictor, answer.memoryLimit, answer.recommendation)
+        guard !answer.entries.isEmpty else {
             throw CLIError("no measured results for \(profile.name) (fingerprint \(profile.fingerprint)) in \(results.described), "
                 + "and \(source); run a sweep on a machine probed with --bandwidth first")
         }
-        var limit = maxMemory.flatMap(ByteSize.parse)
-        if let usable = profile.memory.usableBytes ?? profile.memory.availableBytes ?? (profile.measured ? nil : profile.memory.totalBytes) {
-            limit = min(limit ?? usable, usable)
-        }
-        let recommendation = Recommendation(entries: candidates, constraints: .init(
-            minDecodeTps: minDecodeTps, maxTTFTMs: maxTtftMs, maxMemoryBytes: limit, maxKLD: maxKld, maxDeltaPPLPercent: maxDpplPercent,
-            maxJoulesPerToken: maxJoulesPerToken))
         print("recommend for \(profile.name) (\(profile.fingerprint)) · \(source)")
-        if let limit { print("memory limit: \(limit / 1_048_576) MiB (\(maxMemory != nil ? "--max-memory, capped by " : "")the profile's usable memory)") }
+        if let limit { print("memory limit: \(limit / 1_048_576) MiB (\(limits.maxMemory != nil ? "--max-memory, capped by " : "")the profile's usable memory)") }
         print("")
         print(recommendation.markdown())
         if let predictor, recommendation.feasible.contains(where: \.predicted) || recommendation.rejected.contains(where: \.predicted) {

@@ -166,7 +166,7 @@ struct Results: ParsableCommand {
         @Flag(help: "With --format json: include each run's raw samples.") var full = false
 
         func validate() throws {
-            guard format != .html else { throw ValidationError("--format html is for `slmbench report`; results list writes md, csv or json") }
+            guard format != .html && format != .pdf else { throw ValidationError("--format \(format.rawValue) is for `slmbench report`; results list writes md, csv or json") }
         }
 
         func run() throws {

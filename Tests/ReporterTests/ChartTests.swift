@@ -29,7 +29,7 @@ struct ChartTests {
 
     @Test func noTwoSeriesShareAColourAndAMarker() throws {
         let report = HTMLReport(title: "t", entries: Self.many, profile: nil, generatedBy: "test")
-        for chart in [report.threadScaling(), report.batchScaling(), report.roofline()] {
+        for chart in [report.threadScaling(), report.batchScaling(), report.qualityTradeoff()] + report.rooflines().map(\.chart) {
             let styles = chart.styles()
             #expect(styles.count == chart.series.count)
             let pairs = styles.map { [$0.color, $0.marker.rawValue] }
