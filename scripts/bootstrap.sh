@@ -16,7 +16,8 @@
 #
 # usage: scripts/bootstrap.sh [--with-plugins] [--with-browser]
 #   --with-plugins  also install the example external backend (scripts/backends/install-plugins.sh)
-#   --with-browser  also install Chromium, for scripts/check/check-report.sh and the report tests (test.sh)
+#   --with-browser  also install Chromium (the report tests, `report --format pdf`) and poppler-utils
+#                   (pdftoppm: scripts/check/check-report.sh turns the PDF's pages into PNGs to look at)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 with_plugins=0
@@ -31,7 +32,7 @@ done
 
 # openssh-server: the remote-device tests start their own sshd on a loopback port (Tests/CLITests/RemoteTests.swift).
 packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc g++ cmake python3 python3-pip postgresql valgrind openssh-client openssh-server)
-[ "$with_browser" -eq 1 ] && packages+=(chromium)
+[ "$with_browser" -eq 1 ] && packages+=(chromium poppler-utils)
 
 missing=()
 for p in "${packages[@]}"; do

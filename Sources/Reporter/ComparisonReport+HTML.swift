@@ -71,10 +71,10 @@ extension ComparisonReport {
         guard !shown.isEmpty else { return "<p class=\"empty\">No decode figures.</p>" }
         let values = shown.flatMap { $0.rows.compactMap { r in r.flatMap(Column.decode.value).map { $0 * (1 + (r.flatMap(Column.decode.error) ?? 0)) } } }
         let most = max(values.max() ?? 1, 1e-9)
-        let barH = 9.0, gap = 8.0, left = 250.0, width = 760.0, top = 44.0
+        let barH = 9.0, gap = 8.0, left = 250.0, width = 800.0, top = 44.0
         let groupH = Double(sides.count) * barH + gap
         let height = top + Double(shown.count) * groupH + 30
-        let span = width - left - 80
+        let span = width - left - 110
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
         let title = "Decode speed per configuration, one bar per side (tokens/s)"
         let desc = "Horizontal bars: for each configuration, decode tokens per second on " + sides.map { "\($0.letter) (\($0.device), \($0.kindText))" }.joined(separator: ", ")
@@ -116,7 +116,8 @@ extension ComparisonReport {
                     svg += "<line x1=\"\(f(lo))\" y1=\"\(f(mid - 3))\" x2=\"\(f(lo))\" y2=\"\(f(mid + 3))\" stroke=\"#333\"/><line x1=\"\(f(hi))\" y1=\"\(f(mid - 3))\" x2=\"\(f(hi))\" y2=\"\(f(mid + 3))\" stroke=\"#333\"/>"
                     end = max(end, hi)
                 }
-                svg += "<text x=\"\(f(end + 4))\" y=\"\(f(y + barH - 2))\" class=\"label\">\(String(format: v >= 100 ? "%.0f" : "%.1f", v))\(flags.isEmpty ? "" : " ⚑")</text>"
+                let error = predicted ? (Column.decode.error(r).map { String(format: " ±%.0f%%", $0 * 100) } ?? "") : ""
+                svg += "<text x=\"\(f(end + 4))\" y=\"\(f(y + barH - 2))\" class=\"label\">\(String(format: v >= 100 ? "%.0f" : "%.1f", v))\(error)\(flags.isEmpty ? "" : " ⚑")</text>"
             }
         }
         svg += "<text x=\"10\" y=\"\(f(height - 10))\" class=\"axis\">Hatched: predicted (whisker: ± validated error). Hollow ⚑: a flagged run (noisy or drifting). * synthetic model.</text>"
@@ -127,7 +128,7 @@ extension ComparisonReport {
     static let css = """
         ul.sides{list-style:none;padding:0;margin:8px 0}ul.sides li{margin:3px 0}.swatch{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:-1px;border:1px solid #0003}
         h3.side{font-size:17px;margin:22px 0 4px}td.predicted{color:#8a4b00}td.flagged{color:#555;font-style:italic}
-        table.compare td{text-align:right}table.compare td.ratio{text-align:left}td.ratio{text-align:left;white-space:nowrap}td.ratio.significant{font-weight:600}table.compare td:first-child{text-align:left;white-space:nowrap}
+        table.compare td{text-align:right}table.compare th:first-child{text-align:left}table.compare td.ratio{text-align:left}td.ratio{text-align:left;white-space:nowrap}table.compare td{white-space:nowrap}td.ratio.significant{font-weight:600}table.compare td:first-child{text-align:left;white-space:nowrap}
         p.cost{margin:6px 0 0}
         """
 }

@@ -127,7 +127,8 @@ public struct ComparisonReport: Sendable {
             if column == .memory { return (number, "measured here for the same configuration") }
             return (number + (column.error(r).map { String(format: " ±%.0f%%", $0 * 100) } ?? " ±?"), "predicted")
         }
-        let flags = r.runFlags.map(\.rawValue)
+        // Flags speak of the speed measurement; memory is read once per run and carries none.
+        let flags = column == .memory ? [] : r.runFlags.map(\.rawValue)
         return (number + (flags.isEmpty ? "" : " ⚑"), flags.isEmpty ? nil : flags.joined(separator: ", "))
     }
 
@@ -140,8 +141,11 @@ public struct ComparisonReport: Sendable {
             let p = row.p.map { String(format: "p = %.3f", $0) } ?? "no test"
             let ci = row.ciLow.isFinite ? String(format: " [%.2f–%.2f]", row.ciLow, row.ciHigh) : ""
             let significant = (row.p ?? 1) < 0.05
-            let text = String(format: "×%.2f", row.ratio) + ci + ", " + (power ? p : "\(row.baseCount):\(row.newCount) repetitions cannot reach p < 0.05")
-            return (text, power ? significant : nil)
+            var text = String(format: "×%.2f", row.ratio) + ci + ", " + (power ? p : "\(row.baseCount):\(row.newCount) repetitions cannot reach p < 0.05")
+            // A difference between flagged runs is the machine's noise as much as the configuration's.
+            let flagged = !row.flags.filter { RunFlag(rawValue: $0) != nil }.isEmpty
+            if flagged && significant && power { text += " ⚑ flagged runs: not a finding" }
+            return (text, power && !flagged ? significant : nil)
         }
         let predicted = a.kind == .prediction || b.kind == .prediction
         return (String(format: "×%.2f", vb / va) + (predicted ? " (predicted: no test)" : " (no repetitions to test)"), nil)
@@ -184,7 +188,7 @@ public struct ComparisonReport: Sendable {
     func cloudLine(_ s: ReportSide) -> String? {
         guard let pick = s.decision.recommended, let row = s.decision.costRow(pick), let cloud = s.decision.cheapestCloud() else { return nil }
         let be = cloud.breakEvenRequestsPerDay.map { String(format: "cheaper than it above %.0f requests/day", $0) } ?? "never cheaper than it, even fully used"
-        return "Cost: \(Decision.usd(row.perMillionTokensUSD)) USD per million tokens on \(s.device) (\(pick.predicted ? "from predicted speed" : "from measured speed")) against \(Decision.usd(cloud.perMillionTokensUSD)) for the cheapest cloud option, \(cloud.option.name); the device is \(be)."
+        return "Cost: \(Decision.usd(row.perMillionTokensUSD)) USD per million tokens on \(s.device) (\(pick.predicted ? "from predicted speed" : "from measured speed")) against \(Decision.usd(cloud.perMillionTokensUSD)) for the cheapest cloud option, \(cloud.option.name); the device is \(be). The cloud model is another, larger one: compare only options whose quality you would accept."
     }
 
     func notes() -> [String] {

@@ -13,8 +13,11 @@ extension Decision {
             + ". \(meeting) of \(total) configuration\(total == 1 ? "" : "s") on \(HTML.escape(device)) meet\(meeting == 1 && total == 1 ? "s" : "") them (\(HTML.escape(basis))).</p>"
         guard let pick = recommended else {
             h += "<div class=\"card none\"><h3>Nothing meets every constraint</h3>"
-            if let closest = recommendation.rejected.first {
-                h += "<p>The fastest configuration, \(HTML.escape(Self.describe(closest.run.config))), fails: \(HTML.escape(closest.rejections.joined(separator: "; "))).</p>"
+            if let fastest = recommendation.rejected.first {
+                h += "<p>The fastest configuration, \(HTML.escape(Self.describe(fastest.run.config))), fails: \(HTML.escape(fastest.rejections.joined(separator: "; "))).</p>"
+            }
+            if let closest = closest, closest.run.key != recommendation.rejected.first?.run.key {
+                h += "<p>The closest, \(HTML.escape(Self.describe(closest.run.config))), fails only: \(HTML.escape(closest.rejections.joined(separator: "; "))).</p>"
             }
             h += "<p>Loosen a constraint (slmbench report … --min-decode-tps, --max-kld, --max-memory) or measure other configurations.</p></div>"
             return h + weaknessList() + "</section>"
@@ -38,10 +41,11 @@ extension Decision {
             if !t.isEmpty { h += "<p class=\"trades\"><b>Trades:</b> \(t.map(HTML.escape).joined(separator: "; ")).</p>" }
         }
         if showFigures {
+            // Two columns, the basis under its value: readable at a phone's width and on paper.
             h += "<table class=\"kv figures\"><tbody>"
             for f in figures(c) {
-                let warn = f.basis.hasPrefix("⚠") ? " class=\"caveat\"" : ""
-                h += "<tr><th>\(HTML.escape(f.name))</th><td class=\"value\">\(HTML.escape(f.value))</td><td\(warn)>\(HTML.escape(f.basis))</td></tr>"
+                let warn = f.basis.hasPrefix("⚠") ? " caveat" : ""
+                h += "<tr><th>\(HTML.escape(f.name))</th><td><span class=\"value\">\(HTML.escape(f.value))</span><br><span class=\"basis\(warn)\">\(HTML.escape(f.basis))</span></td></tr>"
             }
             h += "</tbody></table>"
         }
@@ -74,10 +78,11 @@ extension Decision {
 
     /// CSS for the summary cards, shared by both reports.
     static let css = """
-        .decision .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:12px;margin:8px 0}
+        .decision .cards{display:grid;align-items:start;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:12px;margin:8px 0}
         .card{border:1px solid #ccc;border-radius:6px;padding:8px 12px;background:#fafafa}.card.pick{border:2px solid #0072B2;background:#f3f8fc}
-        .card h3{font-size:16px;margin:4px 0 8px}.card table.figures{width:100%;font-size:13px}.card table.figures td.value{font-weight:600;white-space:nowrap}
-        .caveat{color:#8a4b00}.flags ul{margin:4px 0 0 0;padding-left:20px}.flags{margin:8px 0}.trades{margin:4px 0 8px}
+        .card h3{font-size:16px;margin:4px 0 8px}.card table.figures{width:100%;font-size:13px}.card table.figures{border:none}.card table.figures th{width:7.5em;vertical-align:top;background:none;border:none;border-top:1px solid #e3e3e3}
+        .card table.figures td{border:none;border-top:1px solid #e3e3e3}.card .value{font-weight:600;font-size:14px}.card .basis{color:#555;font-size:12px}
+        .caveat,.card .basis.caveat{color:#8a4b00}.flags ul{margin:4px 0 0 0;padding-left:20px}.flags{margin:8px 0}.trades{margin:4px 0 8px}
         p.constraints{margin:4px 0}
         """
 }

@@ -38,6 +38,10 @@ public struct Decision: Sendable {
 
     public var recommended: Recommendation.Candidate? { recommendation.feasible.first }
     public var runnerUp: Recommendation.Candidate? { recommendation.feasible.dropFirst().first }
+    /// With nothing feasible: the rejected configuration failing the fewest constraints, fastest first.
+    public var closest: Recommendation.Candidate? {
+        recommendation.rejected.min { ($0.rejections.count, -$0.decodeTps) < ($1.rejections.count, -$1.decodeTps) }
+    }
 
     /// The constraints a report applies when none is given, stated as such: 20 decode tokens/s per
     /// sequence (faster than people read) and a mean KL divergence of at most 0.1 against the F32
@@ -195,9 +199,15 @@ public struct Decision: Sendable {
         if let a = recommended, let b = runnerUp, b.decodeTps > 0, a.decodeTps / b.decodeTps < 1.05 {
             out.append(String(format: "The two are within %.0f%% of each other in decode speed: noise on this machine can swap them.", (a.decodeTps / b.decodeTps - 1) * 100))
         }
+        let all = recommendation.feasible + recommendation.rejected
+        let flaggedAll = all.filter { !$0.run.runFlags.isEmpty }.count
         let flaggedFeasible = recommendation.feasible.filter { !$0.run.runFlags.isEmpty }.count
-        if flaggedFeasible > 0 {
+        if flaggedAll > 0 && flaggedAll == all.count {
+            out.append("Every one of the \(all.count) runs is flagged (noisy or drifting): the machine was busy or unsteady while they ran, so every speed here may be far from what it can do. Measure again on a quiet machine before relying on any of it.")
+        } else if flaggedFeasible > 0 {
             out.append("\(flaggedFeasible) of \(recommendation.feasible.count) configurations that meet the constraints come from flagged runs.")
+        } else if recommended == nil && flaggedAll > 0 {
+            out.append("\(flaggedAll) of the \(all.count) runs are flagged (noisy or drifting).")
         }
         return out
     }

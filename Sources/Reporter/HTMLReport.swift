@@ -37,15 +37,18 @@ public struct HTMLReport {
     /// Decode efficiency against the probed read bandwidth (see `Roofline.percent`).
     public func rooflinePercent(_ r: StoredRun) -> Double? { profile.flatMap { Roofline.percent(r, on: $0) } }
 
-    /// One series per model, type and backend: colour by type, marker by backend, line style by
-    /// model (SVGChart gives a series whose colour and marker are taken the first free pair).
+    /// One series per model, type and backend: colour by type, marker by model and backend
+    /// together, line style by model (SVGChart gives a series whose colour and marker are taken
+    /// the first free pair). Colour keeps meaning the type across models: a marker per backend
+    /// alone would make the second model's series collide with the first's and change colour.
     func styledSeries(_ runs: [StoredRun], point: (StoredRun) -> SVGChart.Point) -> [SVGChart.Series] {
         let groups = Dictionary(grouping: runs, by: Self.series)
         let types = Set(runs.map(\.config.modelType)).sorted(), backends = Set(runs.map(\.config.backend)).sorted()
         let models = Set(runs.map(\.config.model)).sorted()
         return groups.keys.sorted().map { k in
             let c = groups[k]![0].config
-            let marker = SVGChart.Marker.allCases[backends.firstIndex(of: c.backend)! % SVGChart.Marker.allCases.count]
+            let markerIndex = models.firstIndex(of: c.model)! * backends.count + backends.firstIndex(of: c.backend)!
+            let marker = SVGChart.Marker.allCases[markerIndex % SVGChart.Marker.allCases.count]
             let style = SVGChart.Style(color: types.firstIndex(of: c.modelType)!, marker: marker, dash: models.firstIndex(of: c.model)!)
             return .init(name: k, points: groups[k]!.map(point), style: style)
         }
@@ -83,9 +86,9 @@ public struct HTMLReport {
         }
         let groups = Dictionary(grouping: points, by: \.0)
         let requantized = Set(chosen.map(\.config.model)).compactMap { sourceWeights[$0] }.sorted()
-        let against = requantized.isEmpty ? "F32" : "the F32 conversion of the \(requantized.joined(separator: "/")) source ⚠"
+        let against = requantized.isEmpty ? "F32 (log scale; lower is better)" : "F32 of the \(requantized.joined(separator: "/")) source ⚠ (log; lower is better)"
         return SVGChart(title: "Bit-width trade-off: decode speed vs quality loss (batch 1, \(most) thread\(most == 1 ? "" : "s"))",
-                        xLabel: "mean KL divergence vs \(against) (log scale; lower is better)", yLabel: "decode t/s",
+                        xLabel: "mean KL divergence vs \(against)", yLabel: "decode t/s",
                         series: groups.keys.sorted().map { k in
                             .init(name: k, points: groups[k]!.map { .init(x: $0.1, y: $0.2, label: $0.3, marked: !dominated($0), flags: $0.4) }, lines: false)
                         }, logX: true, frontName: "Pareto front")
@@ -234,7 +237,7 @@ public struct HTMLReport {
             }
             bars += m.cloudRows.map { ("cloud: \($0.option.name)", $0.perMillionTokensUSD, nil) }
             let most = bars.map { max($0.value, $0.capacity ?? 0) }.max() ?? 1
-            let rowH = 22.0, left = 380.0, width = 900.0
+            let rowH = 22.0, left = 380.0, width = 960.0
             let height = Double(bars.count) * rowH + 92
             let w = m.workload
             let title = String(format: "Cost: USD per million tokens at %.0f requests/day × (%.0f in + %.0f out)", w.requestsPerDay.value, w.inputTokens.value, w.outputTokens.value)
@@ -244,7 +247,7 @@ public struct HTMLReport {
             svg += "<text x=\"10\" y=\"20\" class=\"title\">\(HTML.escape(title))</text>"
             for (i, bar) in bars.enumerated() {
                 let y = 32 + Double(i) * rowH
-                let span = width - left - 90
+                let span = width - left - 190 // room for "1.23 (full use 4.56)" after the longest bar
                 svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 13))\" class=\"tick\" text-anchor=\"end\">\(HTML.escape(SVGChart.shorten(bar.label, 60)))</text>"
                 if let capacity = bar.capacity {
                     let a = max(span * bar.value / most, 1), b = max(span * capacity / most, 1)

@@ -87,6 +87,7 @@ struct SVGChart {
         if wholeX { let pad = Swift.max(0.2, (x1 - x0) * 0.04); x0 -= pad; x1 += pad }
         if logX { let pad = (x1 - x0) * 0.05; x0 -= pad; x1 += pad }
         if y0 == y1 { y1 = y0 + 1 }
+        if !logY { y1 += (y1 - y0) * 0.04 } // a point at the maximum sits inside the frame, not on it
         // Few whole-number x values (threads, batch sizes): tick exactly those.
         let xTicks = wholeX ? Set(points.map(\.x)).sorted() : Self.ticks(x0, x1, log: logX)
         let yTicks = Self.ticks(y0, y1, log: logY)
@@ -137,7 +138,19 @@ struct SVGChart {
         // Labels go where they overlap nothing placed before (points first, then labels), trying
         // four corners of their point, then above and below it; a label with no free place is
         // left out and listed.
-        let pointBoxes = points.map { Box(x: px($0.x) - 4, y: py($0.y) - 4, w: 8, h: 8) }
+        var pointBoxes = points.map { Box(x: px($0.x) - (($0.marked) ? 9 : 4), y: py($0.y) - (($0.marked) ? 9 : 4), w: $0.marked ? 18 : 8, h: $0.marked ? 18 : 8) }
+        // The front's line is an obstacle too: a label printed over it reads as part of it.
+        if frontName != nil {
+            let front = series.flatMap(\.points).filter(\.marked).sorted { $0.x < $1.x }
+            for (a, b) in zip(front, front.dropFirst()) {
+                let (ax, ay, bx, by) = (px(a.x), py(a.y), px(b.x), py(b.y))
+                let steps = max(1, Int((hypot(bx - ax, by - ay) / 4).rounded(.up)))
+                for k in 0...steps {
+                    let t = Double(k) / Double(steps)
+                    pointBoxes.append(Box(x: ax + (bx - ax) * t - 1.5, y: ay + (by - ay) * t - 1.5, w: 3, h: 3))
+                }
+            }
+        }
         let plot = Box(x: left, y: top, w: plotW, h: plotH)
         var labelBoxes: [Box] = [], dropped: [String] = []
         var labels = ""
@@ -151,11 +164,12 @@ struct SVGChart {
             }
             for p in pts {
                 let classes = ["point"] + (p.hollow ? ["flagged"] : []) + (p.marked ? ["marked"] : [])
-                let paint = (p.hollow ? "fill=\"#fff\" stroke=\"\(p.marked ? "#000" : color)\" stroke-width=\"2\""
-                    : "fill=\"\(color)\"" + (p.marked ? " stroke=\"#000\" stroke-width=\"2\"" : "")) + " class=\"\(classes.joined(separator: " "))\""
+                // A marked point keeps its series' colour (hollow or filled) inside a black ring.
+                if p.marked { svg += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"9\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\"/>" }
+                let paint = (p.hollow ? "fill=\"#fff\" stroke=\"\(color)\" stroke-width=\"2\"" : "fill=\"\(color)\"") + " class=\"\(classes.joined(separator: " "))\""
                 let note = p.hollow ? " ⚑ " + p.flags.joined(separator: ",") : ""
                 let title = "<title>\(HTML.escape(s.name))\(p.label.map { ": " + HTML.escape($0) } ?? "") (\(Self.format(p.x)), \(Self.format(p.y)))\(HTML.escape(note))</title>"
-                svg += Self.marker(style.marker, x: px(p.x), y: py(p.y), r: p.marked ? 6 : 4, attributes: paint, title: title)
+                svg += Self.marker(style.marker, x: px(p.x), y: py(p.y), r: p.marked ? 5 : 4, attributes: paint, title: title)
                 guard let label = p.label else { continue }
                 let w = Double(label.count) * 5.6 + 2, h = 11.0
                 let corners = [(6.0, -5.0 - h), (6.0, 5.0), (-6.0 - w, -5.0 - h), (-6.0 - w, 5.0), (-w / 2, -7.0 - h), (-w / 2, 7.0)]

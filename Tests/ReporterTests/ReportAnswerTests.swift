@@ -78,7 +78,7 @@ struct ReportAnswerTests {
         // The table's ΔPPL and KLD cells (2 runs × 2), the footnote, the chart's axis, the summary.
         #expect(caveated.components(separatedBy: " †</td>").count - 1 == 4)
         #expect(caveated.contains("† m&#39;s source weights are already Q4_1"))
-        #expect(caveated.contains("KL divergence vs the F32 conversion of the Q4_1 source ⚠"))
+        #expect(caveated.contains("KL divergence vs F32 of the Q4_1 source ⚠"))
         #expect(caveated.contains("⚠ measured against the F32 conversion of the Q4_1 source weights"))
         #expect(caveated.contains("Quality: m&#39;s source weights are already Q4_1"))
         // A synthetic model never gets quality figures, so no caveat either.

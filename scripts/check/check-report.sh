@@ -1,46 +1,81 @@
 #!/usr/bin/env bash
-# Renders a sweep's HTML report in a real browser (headless Chromium) and saves a screenshot next
-# to it, so a person can look at what stakeholders will see. Fails when the browser cannot load
-# the page or the page lacks its charts.
+# Renders a report in a real browser (headless Chromium) the way stakeholders will see it: the
+# HTML at a desktop width (1280 px) and a phone's (390 px), and the PDF, whose pages are turned
+# into PNGs (pdftoppm) so a person can look at them. Fails when the browser cannot load the page,
+# the page lacks its answer or its charts, or holds a script.
 #
-#   scripts/check/check-report.sh [SWEEP-FOLDER [REPORT-FLAGS…]]   (default: the newest folder under results/)
+#   scripts/check/check-report.sh [RESULTS…] [REPORT-FLAGS…]
 #
-# REPORT-FLAGS go to `slmbench report` (e.g. --hourly-usd 0.10 for the cost section); with a price
-# flag the cost chart must be there too.
+# RESULTS: one sweep folder (default: the newest under results/ with a journal) — its report.html, report.pdf
+# and the PNGs go into that folder — or several sweep folders or ids and hardware profiles
+# (profiles/hardware/X.json, predicted), for a comparison report written to
+# results/comparison/. REPORT-FLAGS (everything from the first argument starting with --) go to
+# `slmbench report`, e.g. --hourly-usd 0.10 for the cost figures; with a price flag a single
+# sweep's cost chart must be there too.
 #
-# Installs Chromium (Debian package `chromium`) through scripts/bootstrap.sh --with-browser.
+# $SLMBENCH names the slmbench binary to use (default: build .build/release/slmbench).
+# Installs Chromium and poppler-utils through scripts/bootstrap.sh --with-browser.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/bootstrap.sh --with-browser
-swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
-folder=${1:-$(ls -1dt results/*/ 2>/dev/null | head -n 1)}
-folder=${folder%/}
-shift || true
+if [ -n "${SLMBENCH:-}" ]; then
+  slmbench=$SLMBENCH
+else
+  swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
+  slmbench=.build/release/slmbench
+fi
+results=()
+while [ $# -gt 0 ] && [[ "$1" != --* ]]; do results+=("${1%/}"); shift; done
 flags=("$@")
-if [ -z "$folder" ] || [ ! -f "$folder/journal.jsonl" ]; then
+if [ ${#results[@]} -eq 0 ]; then
+  newest=$(ls -1t results/*/journal.jsonl 2>/dev/null | head -n 1)
+  [ -n "$newest" ] && results=("$(dirname "$newest")")
+fi
+if [ ${#results[@]} -eq 0 ]; then
   echo "check-report: no sweep folder given and none under results/; run scripts/demo.sh or slmbench sweep first" >&2
   exit 1
 fi
-.build/release/slmbench report "$folder" --format html --out "$folder/report.html" "${flags[@]}"
-page="file://$(realpath "$folder/report.html")"
+if [ ${#results[@]} -eq 1 ]; then
+  out=${results[0]}
+  if [ ! -f "$out/journal.jsonl" ]; then echo "check-report: $out is not a sweep folder (no journal.jsonl)" >&2; exit 1; fi
+  expected=("Thread scaling" "Batch scaling" "Bit-width trade-off" "Peak resident memory" "Roofline at")
+  if [[ " ${flags[*]:-} " == *" --hourly-usd "* || " ${flags[*]:-} " == *" --price-usd "* ]]; then expected+=("Cost: USD per million tokens"); fi
+  minimum=5
+else
+  out=results/comparison
+  expected=("Decode speed per configuration")
+  minimum=1
+fi
+mkdir -p "$out"
+"$slmbench" report "${results[@]}" --format html --out "$out/report.html" "${flags[@]}"
+"$slmbench" report "${results[@]}" --format pdf --out "$out/report.pdf" "${flags[@]}"
+page="file://$(realpath "$out/report.html")"
 browser=(chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run)
 dom=$(timeout 120 "${browser[@]}" --dump-dom "$page" 2>/dev/null)
 charts=$(grep -o '<svg' <<<"$dom" | wc -l)
-if [ "$charts" -lt 5 ]; then
-  echo "check-report: the browser's DOM of $folder/report.html has $charts charts, expected at least 5" >&2
+if [ "$charts" -lt "$minimum" ]; then
+  echo "check-report: the browser's DOM of $out/report.html has $charts charts, expected at least $minimum" >&2
   exit 1
 fi
-expected=("Thread scaling" "Batch scaling" "Bit-width trade-off" "Peak resident memory" "Roofline")
-if [[ " ${flags[*]} " == *" --hourly-usd "* || " ${flags[*]} " == *" --price-usd "* ]]; then expected+=("Cost: USD per million tokens"); fi
 for chart in "${expected[@]}"; do
-  if ! grep -q "aria-label=\"$chart" <<<"$dom"; then
-    echo "check-report: the rendered page of $folder/report.html lacks the chart '$chart'" >&2
+  if ! grep -q -e "<title id=\"[^\"]*\">$chart" -e "aria-label=\"$chart" -e "<figcaption>$chart" <<<"$dom"; then
+    echo "check-report: the rendered page of $out/report.html lacks the chart '$chart'" >&2
     exit 1
   fi
 done
+if ! grep -q '<h2>The answer' <<<"$dom"; then
+  echo "check-report: the rendered page of $out/report.html does not open with its answer" >&2
+  exit 1
+fi
 if grep -qi '<script' <<<"$dom"; then
   echo "check-report: the rendered page contains a script element" >&2
   exit 1
 fi
-timeout 120 "${browser[@]}" --window-size=1280,6400 --screenshot="$folder/report.png" "$page" >/dev/null 2>&1
-echo "check-report: $folder/report.html renders in Chromium with $charts charts; screenshot $folder/report.png"
+# Tall windows: the whole page in one image at each width.
+timeout 120 "${browser[@]}" --window-size=1280,9000 --screenshot="$out/report-1280.png" "$page" >/dev/null 2>&1
+timeout 120 "${browser[@]}" --window-size=390,24000 --screenshot="$out/report-390.png" "$page" >/dev/null 2>&1
+rm -f "$out"/report-page-*.png
+pdftoppm -png -r 70 "$out/report.pdf" "$out/report-page"
+pages=$(ls "$out"/report-page-*.png | wc -l)
+echo "check-report: $out/report.html renders in Chromium with $charts charts; screenshots $out/report-1280.png, $out/report-390.png;"
+echo "check-report: $out/report.pdf has $pages pages, as $out/report-page-*.png"
