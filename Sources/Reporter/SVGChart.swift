@@ -172,7 +172,9 @@ struct SVGChart {
                 svg += Self.marker(style.marker, x: px(p.x), y: py(p.y), r: p.marked ? 5 : 4, attributes: paint, title: title)
                 guard let label = p.label else { continue }
                 let w = Double(label.count) * 5.6 + 2, h = 11.0
-                let corners = [(6.0, -5.0 - h), (6.0, 5.0), (-6.0 - w, -5.0 - h), (-6.0 - w, 5.0), (-w / 2, -7.0 - h), (-w / 2, 7.0)]
+                // Clear of the point's ring when it has one.
+                let d = p.marked ? 10.0 : 6.0, v = p.marked ? 9.0 : 5.0
+                let corners = [(d, -v - h), (d, v), (-d - w, -v - h), (-d - w, v), (-w / 2, -v - 2 - h), (-w / 2, v + 2), (d, -h / 2), (-d - w, -h / 2)]
                 let free = corners.map { Box(x: px(p.x) + $0.0, y: py(p.y) + $0.1, w: w, h: h) }.first { box in
                     plot.contains(box) && !labelBoxes.contains { $0.overlaps(box) } && !pointBoxes.contains { $0.overlaps(box) }
                 }
