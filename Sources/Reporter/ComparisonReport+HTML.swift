@@ -79,7 +79,7 @@ extension ComparisonReport {
         let title = "Decode speed per configuration, one bar per side (tokens/s)"
         let desc = "Horizontal bars: for each configuration, decode tokens per second on " + sides.map { "\($0.letter) (\($0.device), \($0.kindText))" }.joined(separator: ", ")
             + ". Hatched bars are predictions with their validated error as a whisker; hollow bars are flagged runs."
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"cbt cbd\">"
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"wide\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"cbt cbd\">"
         svg += "<title id=\"cbt\">\(HTML.escape(title))</title><desc id=\"cbd\">\(HTML.escape(desc))</desc>"
         svg += "<defs>" + sides.indices.map { i in
             "<pattern id=\"hatch\(i)\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#fff\"/><rect width=\"3\" height=\"6\" fill=\"\(Self.sideColors[i % Self.sideColors.count])\"/></pattern>"

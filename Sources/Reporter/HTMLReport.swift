@@ -242,7 +242,7 @@ public struct HTMLReport {
             let w = m.workload
             let title = String(format: "Cost: USD per million tokens at %.0f requests/day × (%.0f in + %.0f out)", w.requestsPerDay.value, w.inputTokens.value, w.outputTokens.value)
             func f(_ v: Double) -> String { String(format: "%.1f", v) }
-            var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(HTML.escape(title))\">"
+            var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"wide\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(HTML.escape(title))\">"
             svg += "<title>\(HTML.escape(title))</title><desc>Horizontal bars: USD per million tokens for the cheapest device configurations (green; light green at the planned utilisation) and each cloud option's list price (orange).</desc>"
             svg += "<text x=\"10\" y=\"20\" class=\"title\">\(HTML.escape(title))</text>"
             for (i, bar) in bars.enumerated() {
@@ -319,11 +319,11 @@ public struct HTMLReport {
         .empty{color:#777;font-style:italic}.grid2{display:grid;grid-template-columns:1fr;gap:8px}
         .scroll{overflow-x:auto;max-width:100%}figure{overflow-x:auto}.warn{color:#a33}p.caveat{color:#8a4b00;margin:4px 0}
         .side-local{color:#0072B2}.side-remote{color:#009E73}.side-predicted{color:#b05a00}
-        @media (max-width:640px){body{margin:8px auto;padding:0 10px;font-size:14px}h1{font-size:20px}h2{font-size:17px}figure svg{min-width:560px}}
+        @media (max-width:640px){body{margin:8px auto;padding:0 10px;font-size:14px}h1{font-size:20px}h2{font-size:17px}figure svg{min-width:600px}figure svg.wide{min-width:820px}}
         @page{size:A4;margin:12mm}
         @media print{body{max-width:none;margin:0;padding:0;font-size:11px}h2{break-after:avoid;margin-top:18px}
         figure,.card,table.kv,p.caveat,.flags,.warn{break-inside:avoid}tr{break-inside:avoid}thead{display:table-header-group}
-        .scroll,figure{overflow:visible}figure svg{min-width:0;max-width:100%}table{font-size:9px}th,td{padding:2px 3px}.card table.figures{font-size:10px}}
+        .scroll,figure{overflow:visible}figure svg,figure svg.wide{min-width:0;max-width:100%}table{font-size:9px}th,td{padding:2px 3px}.card table.figures{font-size:10px}}
         """ + Decision.css
     /// The device the runs executed on (`sweep --on`), from the results' environment; nil: the host ran them.
     var device: (name: String, url: String?)? {
