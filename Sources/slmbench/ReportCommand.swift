@@ -10,7 +10,7 @@ import Workloads
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Tables and the self-contained HTML report of a sweep's results.",
-        discussion: """
+        discussion: reflow("""
             RESULTS is a sweep folder (results/<sweep-id>/) or a sweep id in --store.
             md, csv and json print to stdout (or --out); html writes one self-contained file (inline
             SVG charts, no scripts or network) to --out, default RESULTS-FOLDER/report.html.
@@ -18,7 +18,7 @@ struct Report: ParsableCommand {
             with the sweep's fingerprint, else profiles/hardware/*.json with that fingerprint and
             measured bandwidth (slmbench probe --bandwidth --save …). The HTML's cost section uses the
             same inputs as slmbench cost (the profile's economics, or --hourly-usd / --price-usd).
-            """)
+            """))
 
     @Argument(help: "A sweep folder or a sweep id.") var results: String
     @Option(help: "Output format.") var format: ReportFormat = .md
