@@ -9,15 +9,16 @@ import Workloads
 struct Recommend: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Recommend model × bit-width × backend × threads for a target device, measured or predicted.",
-        discussion: """
+        discussion: reflow("""
             Reads the results in --store (or --results folders) measured on the target (matched by the
             profile's fingerprint), keeps the configurations that meet every constraint, ranks them,
             marks the Pareto front over decode speed, memory and KL divergence, and says why each
-            rejected one failed. Decode speed is per sequence. For a target with no measured
+            rejected one failed. Decode speed is per sequence; with --sustained it is the steady-state
+            rate of sustained runs (what a device keeps up once warm, not its first minute). For a target with no measured
             results (hardware not at hand) every calibrated configuration is predicted by the
             roofline model instead (see slmbench predict); each row says whether it was measured or
             predicted, and with what error.
-            """)
+            """))
 
     @Option(help: "The target's hardware profile (profiles/hardware/X.json).") var target: String
     @OptionGroup var measured: MeasuredResultsOptions
@@ -28,6 +29,8 @@ struct Recommend: ParsableCommand {
     @Option(help: "Maximum perplexity increase, percent.") var maxDpplPercent: Double?
     @Option(help: "Maximum decode energy per generated token, joules (measured runs only: runs without an energy collector are rejected).")
     var maxJoulesPerToken: Double?
+    @Flag(help: "Rank by the steady-state decode rate of sustained runs (a sweep with measurement: {sustain: 10m}); runs without one are rejected.")
+    var sustained = false
 
     func validate() throws {
         if let maxMemory, ByteSize.parse(maxMemory) == nil { throw ValidationError("--max-memory '\(maxMemory)' is not a size like 2GiB") }
@@ -52,7 +55,7 @@ struct Recommend: ParsableCommand {
         }
         let recommendation = Recommendation(entries: candidates, constraints: .init(
             minDecodeTps: minDecodeTps, maxTTFTMs: maxTtftMs, maxMemoryBytes: limit, maxKLD: maxKld, maxDeltaPPLPercent: maxDpplPercent,
-            maxJoulesPerToken: maxJoulesPerToken))
+            maxJoulesPerToken: maxJoulesPerToken, sustained: sustained))
         print("recommend for \(profile.name) (\(profile.fingerprint)) · \(source)")
         if let limit { print("memory limit: \(limit / 1_048_576) MiB (\(maxMemory != nil ? "--max-memory, capped by " : "")the profile's usable memory)") }
         print("")
