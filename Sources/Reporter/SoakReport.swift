@@ -43,8 +43,9 @@ public struct SoakReport {
         // Hundreds of repetitions joined by a line read as noise: the repetitions as points, and
         // the median of each of at most 60 time slices as the line to read the trend from.
         var series: [SVGChart.Series] = [.init(name: "\(rateLabel), each repetition", points: points, lines: false)]
-        let trend = Self.sliceMedians(repetitionSeconds, rates, slices: 60)
-        if trend.points.count >= 2 && trend.points.count < points.count {
+        // About eight repetitions a slice at least, so that a slice's median smooths something.
+        let trend = Self.sliceMedians(repetitionSeconds, rates, slices: Swift.min(60, points.count / 8))
+        if trend.points.count >= 2 {
             series.append(.init(name: "median per \(Self.secondsText(trend.width))", points: trend.points.map { SVGChart.Point(x: $0.0, y: $0.1) }))
         }
         return SVGChart(title: "\(rateLabel) over time", xLabel: "seconds since the first repetition",
