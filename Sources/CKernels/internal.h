@@ -14,8 +14,9 @@
 
 #if defined(__x86_64__)
 #define CK_X86 1
+#elif defined(__aarch64__)
+#define CK_ARM 1
 #endif
-/* CK_ARM (AArch64) comes with arm/neon.c; until then AArch64 builds run the scalar bodies. */
 
 /* ---------------------------------------------------------------- shared helpers */
 
