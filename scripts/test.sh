@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test, then the fault drills (scripts/check/faults.sh
+# Installs what is missing, builds, and runs every test (the kernel harness on both ISAs first), then the fault drills (scripts/check/faults.sh
 # --quick; needs root for the disk drill's tmpfs). CI runs exactly this (.ci/run).
 # The PostgreSQL tests run against a real server this script starts (scripts/tools/postgres.sh).
 #
@@ -13,6 +13,9 @@ flags=(-c release -Xswiftc -enable-testing --scratch-path .build-test --traits P
 python3 scripts/check/check-package-imports.py
 # The structs CLlamaCpp.h restates from llama.h have the pinned header's layout.
 scripts/check/check-llamacpp-abi.sh
+# Every C kernel at every level against the scalar reference: natively (scalar, AVX2) and for
+# AArch64 under qemu at NEON, dotprod and i8mm CPUs; any failure fails the run.
+scripts/check/kernels-harness.sh
 swift build "${flags[@]}" --build-tests
 # The real model for tests that need real weights (cached; verified by SHA-256).
 .build-test/release/slmbench models fetch smollm2-135m >/dev/null

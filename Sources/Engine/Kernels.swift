@@ -1,16 +1,29 @@
 import CKernels
 import ModelFormat
 
-/// Which kernel bodies the engine runs: the portable scalar ones or an ISA's.
+/// Which kernel bodies the engine runs: the portable scalar ones or an ISA's (x86-64: AVX2 with
+/// FMA and F16C; AArch64: base NEON, + the dotprod extension's sdot, + i8mm's smmla). The C side
+/// asks the OS what the CPU has (ck_level_supported); the name is what reports record.
 public enum KernelLevel: String, Sendable, CaseIterable, Codable {
-    case scalar, avx2
+    case scalar, avx2, neon, dotprod, i8mm
 
-    public var code: Int32 { self == .scalar ? Int32(CK_LEVEL_SCALAR) : Int32(CK_LEVEL_AVX2) }
+    public var code: Int32 {
+        switch self {
+        case .scalar: Int32(CK_LEVEL_SCALAR)
+        case .avx2: Int32(CK_LEVEL_AVX2)
+        case .neon: Int32(CK_LEVEL_NEON)
+        case .dotprod: Int32(CK_LEVEL_DOTPROD)
+        case .i8mm: Int32(CK_LEVEL_I8MM)
+        }
+    }
 
     /// The best level this CPU supports.
-    public static var best: KernelLevel { ck_level_supported(Int32(CK_LEVEL_AVX2)) != 0 ? .avx2 : .scalar }
+    public static var best: KernelLevel { allCases.first { $0.code == ck_level_best() } ?? .scalar }
 
     public var isSupported: Bool { ck_level_supported(code) != 0 }
+
+    /// The levels this CPU runs, scalar first.
+    public static var supported: [KernelLevel] { allCases.filter(\.isSupported) }
 }
 
 /// The activation format a weight type's kernel reads.
@@ -32,7 +45,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let directFormat: ActivationFormat?
     /// Set for lab types, whose rows the C dequantizer unpacks.
     let lab: LabType?
-    /// Q4_0 on AVX2: each row is summed block by block into one float (llama.cpp's order for the
+    /// Q4_0 on AVX2 and the Arm levels: each row is summed block by block into one float (llama.cpp's order for the
     /// Q4_0 matrices it repacks) rather than in eight lanes added at the end.
     public var sumsByBlock = false
     /// The rows copied into groups of eight (`pack()`), which the block-order kernel reads

@@ -303,7 +303,7 @@ public final class Transformer: @unchecked Sendable {
         let f16 = cache.type == .f16, level = options.kernels.code
         // Gemma 3's local layers: a token at p attends to positions p − window + 1 … p.
         let window = weights.architecture.slides(layer: layer, pattern: c.slidingPattern) ? c.slidingWindow : nil
-        // A sequence with two or more tokens in the pass sums attention in the batched order (attention.c).
+        // A sequence with two or more tokens in the pass sums attention in the batched order (CKernels scalar.c).
         let tokensPerSlot = batch.reduce(into: [Int](repeating: 0, count: options.sequences)) { $0[$1.slot] += 1 }
         // (token, head) tasks dealt out in turn, not in contiguous ranges: a later token attends
         // to more positions, so a contiguous split leaves the last of two members three quarters

@@ -12,6 +12,9 @@ public enum Metric: String, Codable, Sendable, CaseIterable, Hashable {
     /// token, the same above the idle baseline, prefill joules per prompt token, average decode
     /// and prefill watts, idle watts, the hottest zone, the lowest clock.
     case joulesPerToken, marginalJoulesPerToken, prefillJoulesPerToken, decodeWatts, prefillWatts, idleWatts, maxTempC, minMhz
+    /// A sustained run (`measurement: {sustain: 10m}`): the primary rate's burst and steady-state
+    /// medians (see SustainedSummary), and the seconds to a lasting drop, where there was one.
+    case burstTs, steadyTs, throttleAfter
 
     public enum Polarity: Sendable { case higherIsBetter, lowerIsBetter, neutral }
 
@@ -50,14 +53,17 @@ public enum Metric: String, Codable, Sendable, CaseIterable, Hashable {
         case .idleWatts: return "idle_w"
         case .maxTempC: return "max_temp_c"
         case .minMhz: return "min_mhz"
+        case .burstTs: return "burst_ts"
+        case .steadyTs: return "steady_ts"
+        case .throttleAfter: return "throttle_after_s"
         }
     }
 
     public var unit: String {
         switch self {
-        case .pp, .tg: return "t/s"
+        case .pp, .tg, .burstTs, .steadyTs: return "t/s"
         case .ttft, .itlP50, .itlP90, .itlP99, .tpot, .e2e: return "ms"
-        case .load, .warmLoad: return "s"
+        case .load, .warmLoad, .throttleAfter: return "s"
         case .kvCacheBytes, .weightsBytes: return "B"
         case .dpplPercent, .top1Percent: return "%"
         case .joulesPerToken, .marginalJoulesPerToken, .prefillJoulesPerToken: return "J"
@@ -70,8 +76,8 @@ public enum Metric: String, Codable, Sendable, CaseIterable, Hashable {
 
     public var polarity: Polarity {
         switch self {
-        case .pp, .tg, .top1Percent: return .higherIsBetter
-        case .repetitions, .kvCacheBytes, .weightsBytes, .idleWatts, .minMhz: return .neutral
+        case .pp, .tg, .top1Percent, .burstTs, .steadyTs: return .higherIsBetter
+        case .repetitions, .kvCacheBytes, .weightsBytes, .idleWatts, .minMhz, .throttleAfter: return .neutral
         default: return .lowerIsBetter
         }
     }

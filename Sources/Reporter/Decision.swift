@@ -52,7 +52,9 @@ public struct Decision: Sendable {
     public static func resolve(_ given: Recommendation.Constraints) -> (constraints: Recommendation.Constraints, defaulted: Bool) {
         let none = given.minDecodeTps == nil && given.maxTTFTMs == nil && given.maxMemoryBytes == nil && given.maxKLD == nil
             && given.maxDeltaPPLPercent == nil && given.maxJoulesPerToken == nil
-        return (none ? defaultConstraints : given, none)
+        var chosen = none ? defaultConstraints : given
+        chosen.sustained = given.sustained
+        return (chosen, none)
     }
 
     /// Each constraint as it applied, with where it came from. `c.maxMemoryBytes` is the cap
@@ -64,6 +66,7 @@ public struct Decision: Sendable {
         if let v = c.maxKLD { lines.append(String(format: "mean KL divergence at most %g against the F32 weights", v) + (defaulted ? " (default)" : " (--max-kld)")) }
         if let v = c.maxDeltaPPLPercent { lines.append(String(format: "perplexity at most %g%% above the F32 weights' (--max-dppl-percent)", v)) }
         if let v = c.maxJoulesPerToken { lines.append(String(format: "at most %g J per generated token, measured (--max-joules-per-token)", v)) }
+        if c.sustained { lines.append("decode speed is the steady-state rate of sustained runs (--sustained)") }
         if let m = c.maxMemoryBytes {
             lines.append("peak memory at most \(m / 1_048_576) MiB" + (memoryFromFlag ? " (--max-memory, capped by the device's usable memory)" : " (the device's usable memory)"))
         }

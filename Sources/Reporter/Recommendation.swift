@@ -13,10 +13,14 @@ public struct Recommendation: Sendable {
         public var maxDeltaPPLPercent: Double?
         /// Decode joules per generated token, as measured by the run's energy collector.
         public var maxJoulesPerToken: Double?
+        /// Rank by the steady-state decode rate of sustained runs (`measurement: {sustain: …}`)
+        /// instead of the mean over repetitions; runs without one are rejected.
+        public var sustained: Bool
         public init(minDecodeTps: Double? = nil, maxTTFTMs: Double? = nil, maxMemoryBytes: Int? = nil, maxKLD: Double? = nil,
-                    maxDeltaPPLPercent: Double? = nil, maxJoulesPerToken: Double? = nil) {
+                    maxDeltaPPLPercent: Double? = nil, maxJoulesPerToken: Double? = nil, sustained: Bool = false) {
             self.minDecodeTps = minDecodeTps; self.maxTTFTMs = maxTTFTMs; self.maxMemoryBytes = maxMemoryBytes
             self.maxKLD = maxKLD; self.maxDeltaPPLPercent = maxDeltaPPLPercent; self.maxJoulesPerToken = maxJoulesPerToken
+            self.sustained = sustained
         }
     }
 
@@ -37,6 +41,8 @@ public struct Recommendation: Sendable {
 
     public var feasible: [Candidate]
     public var rejected: [Candidate]
+    /// Decode speed is the steady-state rate of sustained runs.
+    public var sustained: Bool
 
     public init(entries: [StoredRun], constraints c: Constraints) {
         let quality = ResultsTable.qualityByModelType(entries)
@@ -44,8 +50,12 @@ public struct Recommendation: Sendable {
         for r in entries where [.run, .prediction].contains(r.kind) && r.status == .ok && r.config.nGen > 0 {
             guard let tg = r.tgAvgTs else { continue }
             let q = r.config.synthetic ? nil : quality[ResultsTable.qualityKey(r)]
-            var candidate = Candidate(run: r, decodeTps: tg / Double(r.config.nSeq), ttftMs: r.summary[.ttft], memoryBytes: r.peakRssBytes,
-                                      kld: q?.kld, deltaPPLPercent: q?.dppl)
+            let steady = r.summary[.steadyTs]
+            var candidate = Candidate(run: r, decodeTps: (c.sustained ? steady ?? 0 : tg) / Double(r.config.nSeq), ttftMs: r.summary[.ttft],
+                                      memoryBytes: r.peakRssBytes, kld: q?.kld, deltaPPLPercent: q?.dppl)
+            if c.sustained && steady == nil {
+                candidate.rejections.append(r.kind == .prediction ? "predicted: no sustained rate" : "no sustained measurement (a sweep with measurement: {sustain: 10m})")
+            }
             if let min = c.minDecodeTps, candidate.decodeTps < min {
                 candidate.rejections.append(String(format: "decode %.1f t/s per sequence < %.1f", candidate.decodeTps, min))
             }
@@ -84,6 +94,7 @@ public struct Recommendation: Sendable {
         for i in feasible.indices { feasible[i].pareto = !feasible.contains { better($0, feasible[i]) } }
         self.feasible = feasible.sorted { ($0.pareto ? 1 : 0, $0.decodeTps) > ($1.pareto ? 1 : 0, $1.decodeTps) }
         self.rejected = rejected.sorted { $0.decodeTps > $1.decodeTps }
+        sustained = c.sustained
     }
 
     public func markdown(limit: Int = 30) -> String {
@@ -93,8 +104,9 @@ public struct Recommendation: Sendable {
             let mem = c.memoryBytes.map { String(format: "%.0f MB", Double($0) / 1e6) } ?? "—"
             return "| \(c.pareto ? "★" : "") | \(ResultsTable.escape(r.model)) | \(r.modelType) | \(r.backend) | \(r.nThreads) | \(r.nSeq) | \(String(format: "%.1f", c.decodeTps)) | \(c.ttftMs.map { String(format: "%.0f", $0) } ?? "—") | \(mem) | \(kld) | \(c.run.source) |"
         }
-        var lines = ["Feasible (★ = Pareto front over decode speed, memory and KL divergence), fastest first:", "",
-                     "| | model | type | backend | threads | batch | decode t/s per seq | TTFT ms | peak RSS | KLD | source |",
+        let speed = sustained ? "steady-state decode t/s per seq" : "decode t/s per seq"
+        var lines = ["Feasible (★ = Pareto front over \(sustained ? "steady-state " : "")decode speed, memory and KL divergence), fastest first:", "",
+                     "| | model | type | backend | threads | batch | \(speed) | TTFT ms | peak RSS | KLD | source |",
                      "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
         lines += feasible.prefix(limit).map(row)
         if feasible.isEmpty { lines.append("| | (none meets every constraint) | | | | | | | | | |") }

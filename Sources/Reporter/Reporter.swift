@@ -44,6 +44,12 @@ public enum ResultsTable {
                 guard r.config.nGen > 0, let avg = r.avgTs else { return "—" }
                 return String(format: "%.1f ± %.1f", avg, r.stddevTs ?? 0)
             }, folds: false),
+            // A sustained run's steady state and its share of the burst (columns of "—" only are left out).
+            Column(title: "steady t/s", value: { r in
+                guard let steady = r.summary[.steadyTs] else { return "—" }
+                guard let burst = r.summary[.burstTs], burst > 0 else { return String(format: "%.1f", steady) }
+                return String(format: "%.1f (%.0f%% of burst)", steady, steady / burst * 100)
+            }, folds: false),
             Column(title: "% roofline", value: { r in Roofline.label(profile.flatMap { Roofline.percent(r, on: $0) }) }, folds: false),
             Column(title: "TTFT ms", value: { num($0.summary[.ttft], "%.1f") }, folds: false),
             Column(title: "ITL p50/p99 ms", value: { r in

@@ -40,9 +40,35 @@ public struct SoakReport {
             ceilings = [.init(name: String(format: "burst %.1f", burst), f: { _ in burst }),
                         .init(name: String(format: "steady %.1f", steady), f: { _ in steady })]
         }
-        return SVGChart(title: "\(rateLabel) over time, one point per repetition", xLabel: "seconds since the first repetition",
-                        yLabel: rateLabel, series: [.init(name: rateLabel, points: points)], ceilings: ceilings)
+        // Hundreds of repetitions joined by a line read as noise: the repetitions as points, and
+        // the median of each of at most 60 time slices as the line to read the trend from.
+        var series: [SVGChart.Series] = [.init(name: "\(rateLabel), each repetition", points: points, lines: false)]
+        // About eight repetitions a slice at least, so that a slice's median smooths something.
+        let trend = Self.sliceMedians(repetitionSeconds, rates, slices: Swift.min(60, points.count / 8))
+        if trend.points.count >= 2 {
+            series.append(.init(name: "median per \(Self.secondsText(trend.width))", points: trend.points.map { SVGChart.Point(x: $0.0, y: $0.1) }))
+        }
+        return SVGChart(title: "\(rateLabel) over time", xLabel: "seconds since the first repetition",
+                        yLabel: rateLabel, series: series, ceilings: ceilings)
     }
+
+    /// Medians of `y` over equal slices of `x`'s range (empty slices left out), each at its
+    /// slice's middle; `width` is a slice's length.
+    static func sliceMedians(_ x: [Double], _ y: [Double], slices: Int) -> (points: [(Double, Double)], width: Double) {
+        guard let lo = x.min(), let hi = x.max(), hi > lo, slices > 0 else { return ([], 0) }
+        let width = (hi - lo) / Double(slices)
+        var buckets = [[Double]](repeating: [], count: slices)
+        for (t, v) in zip(x, y) { buckets[Swift.min(slices - 1, Int((t - lo) / width))].append(v) }
+        let points = buckets.enumerated().compactMap { i, b -> (Double, Double)? in
+            guard !b.isEmpty else { return nil }
+            let s = b.sorted()
+            let median = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+            return (lo + (Double(i) + 0.5) * width, median)
+        }
+        return (points, width)
+    }
+
+    static func secondsText(_ s: Double) -> String { s >= 10 ? String(format: "%.0f s", s) : String(format: "%.1f s", s) }
 
     func sampleChart(_ title: String, _ unit: String, _ values: [Double?]) -> SVGChart {
         var points = zip(sampleSeconds, values).compactMap { t, v in v.map { SVGChart.Point(x: t, y: $0) } }.filter { $0.x >= 0 }

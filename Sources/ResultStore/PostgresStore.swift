@@ -195,6 +195,18 @@ public final class PostgresStore: ResultsStore, @unchecked Sendable {
         return try rows.first.map { row throws(StoreError) in try Self.decode(String.self, row, "hardware_profiles.profile") }
     }
 
+    public func models() throws(StoreError) -> [String: (name: String, type: String)] {
+        let rows = try transaction("read the models", readOnly: true) { c in
+            try c.rows("SELECT sha256, name, model_type FROM models")
+        }
+        var out: [String: (name: String, type: String)] = [:]
+        for row in rows {
+            let (sha, name, type) = try Self.decode((String, String, String).self, row, "models")
+            out[sha] = (name, type)
+        }
+        return out
+    }
+
     public func sampleCount(sweep: String) throws(StoreError) -> Int {
         let rows = try transaction("count samples", readOnly: true) { c in
             try c.rows("SELECT COUNT(*) FROM samples JOIN runs ON runs.id = samples.run_id WHERE runs.sweep_id = \(sweep)")

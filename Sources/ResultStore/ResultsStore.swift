@@ -23,6 +23,8 @@ public protocol ResultsStore: AnyObject, Sendable {
     /// The stored hardware profile (JSON) with this fingerprint.
     func profileJSON(fingerprint: String) throws(StoreError) -> String?
     func sampleCount(sweep: String) throws(StoreError) -> Int
+    /// The models stored by `saveModel`: SHA-256 → (name, type).
+    func models() throws(StoreError) -> [String: (name: String, type: String)]
 }
 
 extension ResultsStore {

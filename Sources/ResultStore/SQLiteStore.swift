@@ -146,6 +146,15 @@ public final class SQLiteStore: ResultsStore, @unchecked Sendable {
         catch { throw StoreError("\(path): \(error)") }
     }
 
+    public func models() throws(StoreError) -> [String: (name: String, type: String)] {
+        do {
+            let rows = try db.read { try Row.fetchAll($0, sql: "SELECT sha256, name, model_type FROM models") }
+            var out: [String: (name: String, type: String)] = [:]
+            for row in rows { out[row["sha256"]] = (row["name"], row["model_type"]) }
+            return out
+        } catch { throw StoreError("\(path): \(error)") }
+    }
+
     public func sampleCount(sweep: String) throws(StoreError) -> Int {
         do {
             return try db.read {

@@ -125,7 +125,14 @@ public enum WorkerProcess {
 
         // posix_spawn returns after the exec, so every reading is of the worker's own program.
         let highWater = HighWater(), worker = pid
-        let stdoutLines = LineCollector(fd: stdoutPipe[0], keep: Int.max) { _ = highWater.read(worker) }
+        // Progress is passed on as it arrives (a soak or a long run reports while it runs); the
+        // rest of the protocol is judged once the worker has exited.
+        let stdoutLines = LineCollector(fd: stdoutPipe[0], keep: Int.max) { lines in
+            _ = highWater.read(worker)
+            for line in lines where !line.isEmpty {
+                if let message = try? WorkerMessage.decode(line: line), case .progress = message { onProgress(message) }
+            }
+        }
         let stderrLines = LineCollector(fd: stderrPipe[0], keep: limits.stderrLines)
 
         var status: Int32 = 0
@@ -178,8 +185,7 @@ public enum WorkerProcess {
             }
             switch message {
             case .progress:
-                progress.append(message)
-                onProgress(message)
+                progress.append(message) // onProgress has had it, as it arrived
             case let .result(metrics, backend):
                 if final != nil { violation = violation ?? "more than one result or error line" }
                 final = .completed(metrics: metrics, backend: backend)
@@ -264,8 +270,8 @@ final class LineCollector: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let keep: Int
 
-    /// `onLine` runs on the reader's thread after each complete line is kept.
-    init(fd: Int32, keep: Int, onLine: @escaping @Sendable () -> Void = {}) {
+    /// `onLines` runs on the reader's thread with each read's complete lines, after they are kept.
+    init(fd: Int32, keep: Int, onLines: @escaping @Sendable ([String]) -> Void = { _ in }) {
         self.keep = keep
         let thread = Thread { [self] in
             var buffer = [UInt8](repeating: 0, count: 65536)
@@ -273,7 +279,8 @@ final class LineCollector: @unchecked Sendable {
                 let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
-                if append(buffer[0..<n]) { onLine() }
+                let complete = append(buffer[0..<n])
+                if !complete.isEmpty { onLines(complete) }
             }
             close(fd)
             lock.lock()
@@ -284,17 +291,18 @@ final class LineCollector: @unchecked Sendable {
         thread.start()
     }
 
-    /// Keeps the complete lines in `bytes`; true when there was at least one.
-    private func append(_ bytes: ArraySlice<UInt8>) -> Bool {
+    /// Keeps the complete lines in `bytes` and returns them.
+    private func append(_ bytes: ArraySlice<UInt8>) -> [String] {
         lock.lock(); defer { lock.unlock() }
         partial.append(contentsOf: bytes)
-        var any = false
+        var complete: [String] = []
         while let newline = partial.firstIndex(of: 0x0A) {
-            push(String(decoding: partial[partial.startIndex..<newline], as: UTF8.self))
+            let line = String(decoding: partial[partial.startIndex..<newline], as: UTF8.self)
+            push(line)
+            complete.append(line)
             partial.removeSubrange(partial.startIndex...newline)
-            any = true
         }
-        return any
+        return complete
     }
 
     private func push(_ line: String) {

@@ -16,10 +16,12 @@ extension SweepPlan {
     /// The worker's run for grid point `p`, with `cpus` from placement. The model file is not
     /// known until the runner prepares it: `model` is empty and `modelName` is the spec's reference.
     public static func runSpec(_ p: SweepSpec.Point, cpus: [Int], measurement m: SweepSpec.MeasurementSettings) -> RunSpec {
-        RunSpec(backend: BackendKind(label: p.backend), model: "", modelName: p.model, type: p.type == "stored" ? nil : p.type,
+        var spec = RunSpec(backend: BackendKind(label: p.backend), model: "", modelName: p.model, type: p.type == "stored" ? nil : p.type,
                 threads: p.threads, batch: p.batch, promptTokens: p.prompt, genTokens: p.gen,
                 kvType: KVType(rawValue: p.kv) ?? .f32, warmup: m.warmup, repetitions: m.minRepetitions, seed: m.seed,
                 cpus: cpus, depth: p.depth == 0 ? nil : p.depth, maxRepetitions: m.maxRepetitions, targetHalfWidth: m.targetHalfWidth)
+        spec.sustainSeconds = m.sustainSeconds
+        return spec
     }
 }
 

@@ -32,19 +32,11 @@ public enum Soak {
         let record = RunLauncher.run(spec, command: command, limits: limits, id: "soak", workerExecutable: workerExecutable, onProgress: onProgress)
         var outcome = Outcome(record: record)
         guard record.status == .ok, let samples = record.samples else { return outcome }
-        let decode = spec.genTokens > 0
-        // Repetitions with a rate (a decode needs at least one step); none is counted as zero.
-        let reps = samples.repetitions.filter { (decode ? $0.decodeRate(batch: spec.batch) : $0.prefillRate(batch: spec.batch, promptTokens: spec.promptTokens)) != nil }
-        let times = reps.map { $0.startSeconds ?? 0 }
-        let rates = reps.map { (decode ? $0.decodeRate(batch: spec.batch) : $0.prefillRate(batch: spec.batch, promptTokens: spec.promptTokens))! }
-        let perToken: [Double?] = reps.map { r in
-            decode ? r.decodeJoules.flatMap { r.stepSeconds.isEmpty ? nil : $0 / Double(r.stepSeconds.count * spec.batch) }
-                : r.prefillJoules.flatMap { spec.promptTokens > 0 ? $0 / Double(spec.promptTokens * spec.batch) : nil }
-        }
-        let span = (reps.last.map { ($0.startSeconds ?? 0) + $0.e2eSeconds }) ?? duration
-        outcome.summary = SustainedSummary(times: times, rates: rates, joulesPerToken: perToken, durationSeconds: span)
+        let series = Series(samples, spec: spec, duration: duration)
+        let (decode, times, rates, reps, span) = (spec.genTokens > 0, series.times, series.rates, series.count, series.span)
+        outcome.summary = series.summary
         let sampling = samples.sampling
-        var notes = ["\(spec.backend.rawValue) · \(spec.modelName) \(spec.type ?? "as stored") · \(spec.threads) thread\(spec.threads == 1 ? "" : "s") · batch \(spec.batch) · prompt \(spec.promptTokens) · gen \(spec.genTokens) · \(Int(duration)) s asked, \(reps.count) repetitions in \(Int(span)) s",
+        var notes = ["\(spec.backend.rawValue) · \(spec.modelName) \(spec.type ?? "as stored") · \(spec.threads) thread\(spec.threads == 1 ? "" : "s") · batch \(spec.batch) · prompt \(spec.promptTokens) · gen \(spec.genTokens) · \(Int(duration)) s asked, \(reps) repetitions in \(Int(span)) s",
                      energy.probeLine]
         if let sampling { notes.append("sampling: " + sampling.summary) }
         if let why = sampling?.throttled { notes.append("throttled: \(why)") }
@@ -67,5 +59,34 @@ public enum Soak {
             throw InputError("--out \(outDir.path): cannot write the soak's files: \(error.localizedDescription)")
         }
         return outcome
+    }
+
+    /// A sustained run's primary rate over time (decode t/s, or prefill t/s for a prefill-only
+    /// run), and its burst and steady-state summary. Shared by `soak` and a sweep's `sustain:`.
+    public struct Series {
+        public var times: [Double] = []
+        public var rates: [Double] = []
+        public var joulesPerToken: [Double?] = []
+        /// From the first repetition's start to the last one's end.
+        public var span: Double
+        public var summary: SustainedSummary?
+        public var count: Int { times.count }
+
+        public init(_ samples: RunSamples, spec: RunSpec, duration: Double) {
+            let decode = spec.genTokens > 0
+            // Repetitions with a rate (a decode needs at least one step); none is counted as zero.
+            for r in samples.repetitions {
+                guard let rate = decode ? r.decodeRate(batch: spec.batch) : r.prefillRate(batch: spec.batch, promptTokens: spec.promptTokens) else { continue }
+                times.append(r.startSeconds ?? 0)
+                rates.append(rate)
+                joulesPerToken.append(decode ? r.decodeJoules.flatMap { r.stepSeconds.isEmpty ? nil : $0 / Double(r.stepSeconds.count * spec.batch) }
+                                      : r.prefillJoules.flatMap { spec.promptTokens > 0 ? $0 / Double(spec.promptTokens * spec.batch) : nil })
+            }
+            let last = samples.repetitions.last { r in
+                (decode ? r.decodeRate(batch: spec.batch) : r.prefillRate(batch: spec.batch, promptTokens: spec.promptTokens)) != nil
+            }
+            span = last.map { ($0.startSeconds ?? 0) + $0.e2eSeconds } ?? duration
+            summary = SustainedSummary(times: times, rates: rates, joulesPerToken: joulesPerToken, durationSeconds: span)
+        }
     }
 }

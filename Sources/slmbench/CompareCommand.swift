@@ -8,7 +8,7 @@ import Workloads
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare two result sets run by run; a regression gate for CI.",
-        discussion: """
+        discussion: reflow("""
             BASE and NEW are sweep folders (results/<sweep-id>/) or sweep ids in --store, or
             comma-separated lists of them: a side's sweeps pool their repetitions per configuration
             (run the two builds' sweeps alternately, A1 B1 A2 B2 …, so that the machine's drift falls
@@ -21,7 +21,7 @@ struct Compare: ParsableCommand {
             The two sides must come from the same hardware (profile fingerprint), CPU governor and
             build configuration; --force compares anyway, with a warning.
             Exit status: 0 no regression, 2 regression with --fail-on-regression, 1 error.
-            """)
+            """))
 
     @Argument(help: "Baseline: a sweep folder or a sweep id, or a comma-separated list of them.") var base: String
     @Argument(help: "New results: a sweep folder or a sweep id, or a comma-separated list of them.") var new: String

@@ -11,6 +11,8 @@ struct ConstraintOptions: ParsableArguments {
     @Option(help: "Maximum perplexity increase, percent.") var maxDpplPercent: Double?
     @Option(help: "Maximum decode energy per generated token, joules (measured runs only: runs without an energy collector are rejected).")
     var maxJoulesPerToken: Double?
+    @Flag(help: "Rank by the steady-state decode rate of sustained runs (a sweep with measurement: {sustain: 10m}); runs without one are rejected.")
+    var sustained = false
 
     func validate() throws {
         if let maxMemory, ByteSize.parse(maxMemory) == nil { throw ValidationError("--max-memory '\(maxMemory)' is not a size like 2GiB") }
@@ -19,6 +21,6 @@ struct ConstraintOptions: ParsableArguments {
 
     var constraints: Recommendation.Constraints {
         .init(minDecodeTps: minDecodeTps, maxTTFTMs: maxTtftMs, maxMemoryBytes: maxMemory.flatMap(ByteSize.parse), maxKLD: maxKld,
-              maxDeltaPPLPercent: maxDpplPercent, maxJoulesPerToken: maxJoulesPerToken)
+              maxDeltaPPLPercent: maxDpplPercent, maxJoulesPerToken: maxJoulesPerToken, sustained: sustained)
     }
 }

@@ -49,13 +49,13 @@ struct CostOptions: ParsableArguments {
 struct Cost: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cloud-vs-device cost: USD per million tokens, monthly cost, break-even volume and latency.",
-        discussion: """
+        discussion: reflow("""
             Throughput comes from the results measured on the device (matched by the profile's
             fingerprint), or, for a device not at hand, from the calibrated roofline predictions
             (slmbench predict), marked with their error. Device economics come from flags, else the
             device profile's economics, else profiles/cost/device-defaults.yaml; cloud prices from
             --cloud. Every assumption is printed with its value and source.
-            """)
+            """))
 
     @Argument(help: "A sweep folder or a sweep id (default: every result in --store).") var results: String?
     @Option(help: "The device's hardware profile (default: the profile of the machine the results ran on).") var device: String?

@@ -8,7 +8,7 @@ struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "One metric over time across stored sweeps, per configuration, with change points marked.",
-        discussion: """
+        discussion: reflow("""
             Reads every sweep in --store, keeps the runs matching each --config filter, and prints per
             configuration and machine the metric's median in each sweep (in start-time order), its
             change from the previous sweep, and change points: splits where the raw repetitions
@@ -16,7 +16,7 @@ struct HistoryCommand: ParsableCommand {
             segmentation, so one noisy night is not a change). --svg writes the chart.
             Filters: --config model=smollm2-135m --config type=q4_0 --config threads=2 … (keys:
             model, type, backend, threads, batch, prompt, gen, depth, kv, placement).
-            """)
+            """))
 
     @Option(help: "tg (decode t/s), pp (prefill t/s) or ttft (ms).") var metric: Metric = .tg
     @Option(help: "A filter KEY=VALUE on the configuration (repeat).") var config: [String] = []

@@ -1,11 +1,13 @@
 import ArgumentParser
 import Foundation
 import ModelFormat
+import ResultStore
+import Workloads
 
 struct Models: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fetch, inspect, quantize and synthesize GGUF models.",
-        subcommands: [Fetch.self, List.self, Inspect.self, Quantize.self, Synth.self, Tokenize.self])
+        subcommands: [Fetch.self, List.self, Inspect.self, Quantize.self, Synth.self, Tokenize.self, RemoteLs.self])
 
     /// A model argument: a known model name (resolved in the cache) or a file path.
     static func resolve(_ model: String) throws -> String {
@@ -178,6 +180,73 @@ struct Models: ParsableCommand {
             } else {
                 print(ids.map(String.init).joined(separator: " "))
                 print(ids.map { tokenizer.piece($0).debugDescription }.joined(separator: " "))
+            }
+        }
+    }
+
+    struct RemoteLs: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remote-ls",
+            abstract: "List the model cache on a device (--on), naming each file from the store, and mark the stale ones.",
+            discussion: reflow("""
+                Runs put models in the device's cache as <sha256>.gguf (profiles/devices.yaml's cache:, default
+                ~/.cache/slmbench/remote-models), copied once and reused. Each file is shown with its size, when it
+                was copied, and the model and type the store (--store) recorded for that SHA-256. Stale: a
+                .partial-… file left by an interrupted copy, or a file whose SHA-256 no model in the store has
+                (a model since rebuilt, or one that store never ran). --remove-stale deletes the stale files on the
+                device; nothing else is ever removed.
+                """))
+
+        @OptionGroup var deviceOption: DeviceOption
+        @OptionGroup var storeOption: StoreOption
+        @Flag(help: "Delete the stale files from the device's cache.") var removeStale = false
+
+        func validate() throws {
+            guard deviceOption.on != nil else { throw ValidationError("--on is required: the device whose cache to list (ssh://…, adb://…, or a name)") }
+        }
+
+        func run() throws {
+            guard let device = try deviceOption.device else { return }
+            let session = RemoteSession(device)
+            let location = try storeOption.location
+            var known: [String: (name: String, type: String)] = [:]
+            var storeNote = "store \(location.description)"
+            if location.mayHoldResults {
+                do { known = try location.open().models() } catch { throw CLIError("\(error)") }
+            } else {
+                storeNote += " does not exist: every cached model counts as unknown"
+            }
+            let entries: [RemoteSession.CacheEntry]
+            do { entries = try session.cacheEntries() } catch { throw CLIError("\(error)") }
+            print("\(device.name): \(device.cache) · \(storeNote)")
+            guard !entries.isEmpty else { print("(empty)"); return }
+            let dates = DateFormatter()
+            dates.dateFormat = "yyyy-MM-dd HH:mm"
+            dates.timeZone = TimeZone(identifier: "UTC")
+            print("")
+            print("| file | size | copied (UTC) | model | type | state |")
+            print("|---|---:|---|---|---|---|")
+            var stale: [RemoteSession.CacheEntry] = []
+            for e in entries {
+                let model = e.sha256.flatMap { known[$0] }
+                let state: String
+                if e.path.contains(".partial-") { state = "stale: an interrupted copy" }
+                else if e.sha256 == nil { state = "not a cache entry (left alone)" }
+                else if model == nil { state = "stale: no model in the store has this SHA-256" }
+                else { state = "in use" }
+                if state.hasPrefix("stale") { stale.append(e) }
+                let name = URL(fileURLWithPath: e.path).lastPathComponent
+                let shown = e.sha256 != nil ? String(name.prefix(12)) + "….gguf" : name
+                print("| \(shown) | \(String(format: "%.1f MB", Double(e.bytes) / 1e6)) | \(dates.string(from: Date(timeIntervalSince1970: TimeInterval(e.modified)))) | \(model?.name ?? "—") | \(model?.type ?? "—") | \(state) |")
+            }
+            let staleBytes = stale.reduce(0) { $0 + $1.bytes }
+            print("")
+            print("\(entries.count) files, \(stale.count) stale (\(String(format: "%.1f MB", Double(staleBytes) / 1e6)))")
+            if removeStale && !stale.isEmpty {
+                do { try session.remove(stale) } catch { throw CLIError("\(error)") }
+                print("removed \(stale.count) stale files from \(device.name):\(device.cache)")
+            } else if !stale.isEmpty {
+                print("slmbench models remote-ls --on \(device.name) --remove-stale deletes them")
             }
         }
     }

@@ -29,7 +29,7 @@ struct CorpusOptions: ParsableArguments {
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Predict speed, latency and memory on a device not at hand, with the validated cross-device model.",
-        discussion: """
+        discussion: reflow("""
             Time per token: bytes read ÷ the device's read bandwidth (B) and operations ÷ the peak
             of the kernel the tensor type runs on (C: int8 dot products for quantized types, f16 or
             f32 FMAs), combined as (Bᵖ + Cᵖ)^(1/p) — p = 1 adds them, a large p approaches the larger,
@@ -46,7 +46,7 @@ struct Predict: ParsableCommand {
             --validate FILE reads measurements taken on the target (llama-bench -o json|jsonl|csv|sql,
             a sweep folder or a journal.jsonl) and reports each prediction's error.
             --validate-all prints the leave-one-device-out table of the whole corpus.
-            """)
+            """))
 
     @Option(help: "The target's hardware profile (profiles/hardware/X.json).") var target: String?
     @OptionGroup var measured: MeasuredResultsOptions

@@ -7,11 +7,11 @@ import Workloads
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Probe this machine: cores, caches, ISA, NUMA, limits, memory, and (with --bandwidth) measured bandwidth and compute.",
-        discussion: """
+        discussion: reflow("""
             Prints a human summary, or the full HardwareProfile as JSON with --json
             (schema: docs/hardware-profile.md). --save writes the JSON to a file as well.
             --validate checks profile files (yours or profiles/hardware/*.json) against the schema.
-            """)
+            """))
 
     @Flag(help: "Measure memory read and triad bandwidth and peak f32 FMA and int8 throughput (takes a few seconds per thread count).")
     var bandwidth = false

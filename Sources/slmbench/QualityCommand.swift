@@ -8,13 +8,13 @@ import Workloads
 struct Quality: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Perplexity, ΔPPL, KL divergence and top-1 agreement of bit-widths of one model's weights.",
-        discussion: """
+        discussion: reflow("""
             Every --type is made from the same weights by slmbench's quantizer; the baseline is their
             F32 conversion (the highest-precision variant). The corpus is cut into chunks of --context
             tokens, each evaluated from an empty cache, and the second half of each chunk is scored.
             Default corpus: \(Corpus.defaultSource).
             Quality is refused on synthetic models: their numbers would mean nothing.
-            """)
+            """))
 
     static let defaultTypes = ["f16", "q8_0", "q5_1", "q4_0", "q4_1", "q3_k", "q2_k", "lab6g32s", "lab4g32a", "lab3g64a", "lab2g32a"]
 

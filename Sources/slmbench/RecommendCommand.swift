@@ -9,15 +9,16 @@ import Workloads
 struct Recommend: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Recommend model × bit-width × backend × threads for a target device, measured or predicted.",
-        discussion: """
+        discussion: reflow("""
             Reads the results in --store (or --results folders) measured on the target (matched by the
             profile's fingerprint), keeps the configurations that meet every constraint, ranks them,
             marks the Pareto front over decode speed, memory and KL divergence, and says why each
-            rejected one failed. Decode speed is per sequence. For a target with no measured
+            rejected one failed. Decode speed is per sequence; with --sustained it is the steady-state
+            rate of sustained runs (what a device keeps up once warm, not its first minute). For a target with no measured
             results (hardware not at hand) every calibrated configuration is predicted by the
             roofline model instead (see slmbench predict); each row says whether it was measured or
             predicted, and with what error.
-            """)
+            """))
 
     @Option(help: "The target's hardware profile (profiles/hardware/X.json).") var target: String
     @OptionGroup var measured: MeasuredResultsOptions

@@ -10,7 +10,7 @@ import Workloads
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Tables and the HTML or PDF report of a sweep, or of several side by side.",
-        discussion: """
+        discussion: reflow("""
             RESULTS is a sweep folder (results/<sweep-id>/) or a sweep id in --store.
             md, csv and json print to stdout (or --out); html writes one self-contained file (inline
             SVG charts, no scripts or network) to --out, default RESULTS-FOLDER/report.html; pdf
@@ -29,7 +29,7 @@ struct Report: ParsableCommand {
             measured bandwidth (slmbench probe --bandwidth --save …). The cost figures use the
             same inputs as slmbench cost (the profile's economics, or --hourly-usd / --price-usd;
             in a comparison a device whose profile has its own economics keeps them).
-            """)
+            """))
 
     @Argument(help: "Sweep folders or sweep ids; a hardware profile JSON for a device to predict (with two or more).") var results: [String]
     @Option(help: "Output format: md, csv, json, html or pdf.") var format: ReportFormat = .md

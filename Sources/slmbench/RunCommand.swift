@@ -13,14 +13,14 @@ import Workloads
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one configuration on one backend, in a worker process, and print its metrics.",
-        discussion: """
+        discussion: reflow("""
             --backend native | llama.cpp | llama-bench (the llama-bench program, here or on --on's
             device; metrics it cannot give are missing) | cmd:PROGRAM (any program speaking the worker protocol,
             docs/worker-protocol.md; give its arguments with --backend-arg, one each) |
             predict[:BACKEND] (the roofline predictor: what BACKEND, default native, would do on
             --target, calibrated from the measured runs in --store; nothing is executed).
             Prompts are deterministic pseudo-random token ids; tokens are chosen greedily.
-            """)
+            """))
 
     @Option(help: "native, llama.cpp, cmd:PROGRAM, or predict[:BACKEND].") var backend = "native"
     @Option(help: "With --backend predict: the target's hardware profile.") var target: String?

@@ -11,9 +11,9 @@ struct SLMBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slmbench",
         abstract: "Benchmark and profile small language models on the hardware at hand.",
-        discussion: """
+        discussion: reflow("""
             Exit codes: 0 ok, 1 failure, 2 regression found, 3 some runs failed, 64 usage error.
-            """,
+            """),
         version: BuildInfo.version,
         subcommands: [
             Probe.self, Models.self, Run.self, Sweep.self, Merge.self, Results.self, Quality.self, Generate.self,

@@ -11,14 +11,14 @@ struct SoakCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "soak",
         abstract: "Run one configuration back to back for a while: burst against steady-state speed, time to throttle, energy per token.",
-        discussion: """
+        discussion: reflow("""
             One worker runs measured repetitions without pause for --duration, sampling energy (where
             a collector exists), temperature and CPU clock throughout. Prints the burst rate (median
             of the first minute, or of the first quarter of a shorter soak), the steady-state rate
             (median of the last third) and their ratio, the time to throttle (the first lasting drop
             of 3% or more below burst, by E-divisive change points), and J/token in both. Writes
             DIR/soak.json and DIR/soak.html (the time series).
-            """)
+            """))
 
     @Option(help: "native or llama.cpp.") var backend = "native"
     @OptionGroup var model: ModelOptions

@@ -11,13 +11,13 @@ import Workloads
 struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a sweep spec: models × types × backends × threads × batch × …, every result kept.",
-        discussion: """
+        discussion: reflow("""
             The spec format is in docs/sweep-spec.md; profiles/sweeps/ has examples. Each run executes
             in its own worker process; its outcome is appended to DIR/journal.jsonl (fsync) and stored in
             the results database before the next run starts. After any interruption, --resume continues
             where it stopped. --shard i/n runs every n-th run of the plan, starting at the i-th; `slmbench
             merge` combines the shards' folders. Exit status 3 when some runs failed.
-            """)
+            """))
 
     @Argument(help: "The sweep spec (YAML).") var spec: String
     @Option(help: "Sweep folder (default: results/NAME-TIMESTAMP, or the latest matching one with --resume).") var out: String?

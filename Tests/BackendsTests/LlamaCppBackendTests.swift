@@ -80,7 +80,7 @@ struct LlamaCppBackendTests {
     func nativeAndLlamaCppAgreeWithEightBitActivations(type: TensorType) throws {
         // Each engine rounds activations to 8 bits before every quantized matrix product; a
         // one-ulp difference upstream flips some roundings and the flips compound (to a mean KL
-        // of ~4e-3). The native engine computes with llama.cpp's float steps (attention.c, RoPE,
+        // of ~4e-3). The native engine computes with llama.cpp's float steps (CKernels scalar.c, RoPE,
         // Q4_0 block order), so the logits agree to the rounding: a single flip would show here.
         // (The bar, KL < 1e-3 and 99% top-1 over 512+ positions, is met by far: README.)
         //

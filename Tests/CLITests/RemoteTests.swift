@@ -135,7 +135,10 @@ struct RemoteTests {
         try Self.spec.write(toFile: spec, atomically: true, encoding: .utf8)
         let out = sshd.dir.appendingPathComponent("sweep")
         let store = sshd.dir.appendingPathComponent("results.sqlite").path
-        let swept = try slmbench(sshd, ["sweep", spec, "--on", sshd.url, "--out", out.path, "--store", store, "--id", "remote-sweep"])
+        // Named through a devices file, so that the models go to a cache in the test's folder.
+        let cache = sshd.dir.appendingPathComponent("cache")
+        let devices = try devicesFile(sshd, cache: cache)
+        let swept = try slmbench(sshd, ["sweep", spec, "--on", "loopback", "--out", out.path, "--store", store, "--id", "remote-sweep"], devices: devices)
         #expect(swept.status == 0, "\(swept.stderr.suffix(2000))")
         let profile = try HardwareProfile.decode(Data(try slmbench(sshd, ["probe", "--on", sshd.url, "--json"]).stdout.utf8), path: "stdout")
 
@@ -144,7 +147,7 @@ struct RemoteTests {
         for entry in entries {
             #expect(entry["status"] as? String == "ok", "\(entry["reason"] ?? "")")
             let env = try environment(entry)
-            #expect(env["device"] as? String == sshd.url)
+            #expect(env["device"] as? String == "loopback")
             #expect(env["fingerprint"] as? String == profile.fingerprint)
             #expect(entry["peak_rss_bytes"] == nil)
         }
@@ -152,8 +155,26 @@ struct RemoteTests {
         let report = try slmbench(sshd, ["report", out.path, "--format", "html", "--out", html, "--store", store])
         #expect(report.status == 0, "\(report.stderr)")
         let page = try String(contentsOfFile: html, encoding: .utf8)
-        #expect(page.contains("device \(sshd.url), profile \(profile.name) \(profile.fingerprint)"))
+        #expect(page.contains("device loopback (\(sshd.url)), profile loopback \(profile.fingerprint)"), "\(page.prefix(1200))")
         #expect(!page.contains("No hardware profile was found"))
+
+        // The device's cache: the sweep's two models, named from the store, plus a copy that was
+        // interrupted and a model no run in this store used; only those two are stale.
+        let used = try FileManager.default.contentsOfDirectory(atPath: cache.path)
+        #expect(used.count == 2 && used.allSatisfy { $0.hasSuffix(".gguf") }, "\(used)")
+        try Data("x".utf8).write(to: cache.appendingPathComponent("\(used[0]).partial-1234abcd"))
+        try Data("y".utf8).write(to: cache.appendingPathComponent(String(repeating: "ab", count: 32) + ".gguf"))
+        let listed = try slmbench(sshd, ["models", "remote-ls", "--on", "loopback", "--store", store], devices: devices)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        for line in ["| tiny | q8_0 | in use |", "| tiny | q4_0 | in use |", "stale: an interrupted copy", "stale: no model in the store has this SHA-256",
+                     "4 files, 2 stale"] {
+            #expect(listed.stdout.contains(line), "no '\(line)' in\n\(listed.stdout)")
+        }
+        let removed = try slmbench(sshd, ["models", "remote-ls", "--on", "loopback", "--store", store, "--remove-stale"], devices: devices)
+        #expect(removed.status == 0 && removed.stdout.contains("removed 2 stale files"), "\(removed.stdout)\(removed.stderr)")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: cache.path)) == Set(used))
+        let missing = try slmbench(sshd, ["models", "remote-ls"], devices: devices)
+        #expect(missing.status == 64 && missing.stderr.contains("--on is required"), "\(missing.stderr)")
     }
 
     @Test func sshdKilledMidRunIsARecordedFailureAndResumeFinishes() throws {

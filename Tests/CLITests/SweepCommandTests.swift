@@ -156,6 +156,34 @@ struct SweepCommandTests {
         #expect(result.stderr.contains("\(spec):4:") && result.stderr.contains("axes.threads") && result.stderr.contains("expected an integer"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
     }
+
+    /// `measurement: {sustain: …}`: every run goes back to back for the duration and stores its
+    /// burst and steady-state rates; `recommend --sustained` ranks by the steady one.
+    @Test func aSustainedSweepStoresSteadyStateAndRecommendRanksByIt() throws {
+        try requireRealModel()
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spec = try writeSpec(dir, "name: sustained\naxes:\n  model: tiny\n  type: q8_0\n  prompt: 8\n  gen: 8\nmeasurement:\n  warmup: 0\n  sustain: 12s\nreference:\n  every: 0\n")
+        let plan = try slmbench(["sweep", spec, "--dry-run"])
+        #expect(plan.stdout.contains("back to back for 12 s"), "\(plan.stdout)")
+        let folder = dir.appendingPathComponent("out").path, store = dir.appendingPathComponent("r.sqlite").path
+        let sweep = try slmbench(["sweep", spec, "--out", folder, "--store", store, "--idle-seconds", "0"])
+        try #require(sweep.status == 0, "\(sweep.stderr.suffix(800))")
+        let listed = try slmbench(["results", "list", "--store", store, "--format", "json", "--kind", "run"])
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]], "\(listed.stderr)")
+        let context = try #require(rows.first?["context"] as? [String: Any], "\(rows)")
+        let summary = try #require(context["sustained"] as? [String: Any], "\(context.keys)")
+        let steady = try #require(summary["steady_rate"] as? Double, "\(summary)"), burst = try #require(summary["burst_rate"] as? Double)
+        #expect(steady > 0 && burst > 0)
+        #expect((rows.first?["repetitions"] as? Double ?? 0) >= 3, "a 12 s sustained run of a tiny model has many repetitions")
+        let profile = dir.appendingPathComponent("here.json").path
+        try #require(try slmbench(["probe", "--save", profile]).status == 0)
+        let ranked = try slmbench(["recommend", "--target", profile, "--results", folder, "--sustained"])
+        #expect(ranked.status == 0 && ranked.stdout.contains("steady-state decode t/s per seq") && ranked.stdout.contains("| ★ | tiny | q8_0 | native |"),
+                "\(ranked.stdout)\n\(ranked.stderr)")
+        let tooFast = try slmbench(["recommend", "--target", profile, "--results", folder, "--sustained", "--min-decode-tps", String(format: "%.1f", steady * 1.5 + 1)])
+        #expect(tooFast.stdout.contains("(none meets every constraint)"), "\(tooFast.stdout)")
+    }
 }
 
 /// `slmbench compare` on real sweep folders.

@@ -3,11 +3,11 @@ import CKernels
 import Foundation
 import Testing
 
-/// The attention, SwiGLU and exp kernels: right against double precision, and the AVX2 bodies
-/// equal to the scalar ones bit for bit (both follow the same summation order, attention.c).
+/// The attention, SwiGLU and exp kernels: right against double precision, and every SIMD level's bodies
+/// equal to the scalar ones bit for bit (all follow the same summation order, scalar.c).
 @Suite("attention kernels")
 struct AttentionKernelTests {
-    static var levels: [KernelLevel] { KernelLevel.avx2.isSupported ? [.scalar, .avx2] : [.scalar] }
+    static var levels: [KernelLevel] { KernelLevel.supported }
 
     @Test func expIsWithinTwoUlpAndItsVectorFormIsTheSame() {
         var xs: [Float] = [0, -0.0, 1, -1, 0.5, 88.5, 88.8, -87.5, -100, -103.9, -104.1, -150, -200, 200, .infinity, -.infinity]

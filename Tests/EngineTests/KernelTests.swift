@@ -96,43 +96,45 @@ struct KernelTests {
 
     /// Q4_0 summed block by block (llama.cpp's order for the matrices it repacks) equals that
     /// order written out here, bit for bit: one float per row, acc = fma(Σ w·x, d_w·d_x, acc);
-    /// so do the packed kernels, at both levels.
-    @Test func q4_0BlockOrderIsOneFusedStepPerBlock() throws {
-        guard KernelLevel.avx2.isSupported else { return }
-        for (rows, columns, tokens) in [(16, 256, 6), (11, 96, 5), (24, 64, 9)] {
-            var c = try Self.makeCase(.q4_0, rows: rows, columns: columns, tokens: tokens)
-            var weights = c.weights
-            weights.sumsByBlock = true
-            c = Case(weights: weights, storage: c.storage, x: c.x, rows: rows, columns: columns, tokens: tokens)
-            // The rows where they are, and (rows a multiple of 8) packed in groups of eight, read
-            // by the AVX2 and the scalar packed kernels: all in the same order.
-            var outputs = [("rows", try Self.multiply(c, level: .avx2))]
-            if weights.pack() {
-                #expect(weights.packed != nil)
-                let packed = Case(weights: weights, storage: c.storage, x: c.x, rows: rows, columns: columns, tokens: tokens)
-                outputs += [("packed avx2", try Self.multiply(packed, level: .avx2)), ("packed scalar", try Self.multiply(packed, level: .scalar))]
-            } else {
-                #expect(rows % 8 != 0)
-            }
-            func half(_ bytes: ArraySlice<UInt8>) -> Float { Float(Float16(bitPattern: UInt16(bytes[bytes.startIndex]) | UInt16(bytes[bytes.startIndex + 1]) << 8)) }
-            let blocks = columns / 32, rowBytes = blocks * 18
-            for t in 0..<tokens {
-                var xq = [UInt8](repeating: 0, count: blocks * 34)
-                ck_quantize_act(KernelLevel.avx2.code, ActivationFormat.q8_0.rawValue, Array(c.x[(t * columns)..<((t + 1) * columns)]), &xq, Int32(columns))
-                for r in 0..<rows {
-                    var acc: Float = 0
-                    for b in 0..<blocks {
-                        let w = c.storage[(r * rowBytes + b * 18)..<(r * rowBytes + b * 18 + 18)], xb = xq[(b * 34)..<(b * 34 + 34)]
-                        var sum = 0
-                        for i in 0..<16 {
-                            let byte = Int(w[w.startIndex + 2 + i])
-                            sum += ((byte & 15) - 8) * Int(Int8(bitPattern: xb[xb.startIndex + 2 + i]))
-                            sum += ((byte >> 4) - 8) * Int(Int8(bitPattern: xb[xb.startIndex + 18 + i]))
+    /// so do the packed kernels, at every level (the scalar level's rows do not take block order).
+    @Test(.enabled(if: KernelLevel.supported.count > 1, "this CPU runs no SIMD level"))
+    func q4_0BlockOrderIsOneFusedStepPerBlock() throws {
+        for level in KernelLevel.supported where level != .scalar {
+            for (rows, columns, tokens) in [(16, 256, 6), (11, 96, 5), (24, 64, 9)] {
+                var c = try Self.makeCase(.q4_0, rows: rows, columns: columns, tokens: tokens)
+                var weights = c.weights
+                weights.sumsByBlock = true
+                c = Case(weights: weights, storage: c.storage, x: c.x, rows: rows, columns: columns, tokens: tokens)
+                // The rows where they are, and (rows a multiple of 8) packed in groups of eight, read
+                // by this level's and the scalar packed kernels: all in the same order.
+                var outputs = [("rows \(level)", try Self.multiply(c, level: level))]
+                if weights.pack() {
+                    #expect(weights.packed != nil)
+                    let packed = Case(weights: weights, storage: c.storage, x: c.x, rows: rows, columns: columns, tokens: tokens)
+                    outputs += [("packed \(level)", try Self.multiply(packed, level: level)), ("packed scalar", try Self.multiply(packed, level: .scalar))]
+                } else {
+                    #expect(rows % 8 != 0)
+                }
+                func half(_ bytes: ArraySlice<UInt8>) -> Float { Float(Float16(bitPattern: UInt16(bytes[bytes.startIndex]) | UInt16(bytes[bytes.startIndex + 1]) << 8)) }
+                let blocks = columns / 32, rowBytes = blocks * 18
+                for t in 0..<tokens {
+                    var xq = [UInt8](repeating: 0, count: blocks * 34)
+                    ck_quantize_act(level.code, ActivationFormat.q8_0.rawValue, Array(c.x[(t * columns)..<((t + 1) * columns)]), &xq, Int32(columns))
+                    for r in 0..<rows {
+                        var acc: Float = 0
+                        for b in 0..<blocks {
+                            let w = c.storage[(r * rowBytes + b * 18)..<(r * rowBytes + b * 18 + 18)], xb = xq[(b * 34)..<(b * 34 + 34)]
+                            var sum = 0
+                            for i in 0..<16 {
+                                let byte = Int(w[w.startIndex + 2 + i])
+                                sum += ((byte & 15) - 8) * Int(Int8(bitPattern: xb[xb.startIndex + 2 + i]))
+                                sum += ((byte >> 4) - 8) * Int(Int8(bitPattern: xb[xb.startIndex + 18 + i]))
+                            }
+                            acc = acc.addingProduct(Float(sum), half(w) * half(xb))
                         }
-                        acc = acc.addingProduct(Float(sum), half(w) * half(xb))
-                    }
-                    for (name, out) in outputs {
-                        #expect(out[t * rows + r].bitPattern == acc.bitPattern, "\(name) \(rows)×\(columns) row \(r) token \(t): \(out[t * rows + r]) vs \(acc)")
+                        for (name, out) in outputs {
+                            #expect(out[t * rows + r].bitPattern == acc.bitPattern, "\(name) \(rows)×\(columns) row \(r) token \(t): \(out[t * rows + r]) vs \(acc)")
+                        }
                     }
                 }
             }
@@ -143,8 +145,8 @@ struct KernelTests {
     /// token, four rows by two tokens, a token or rows left over, rows split between the pool's
     /// two members): eight lanes of four products each, acc = fma(Σ, d_w·d_x, acc) per block, then the
     /// lanes summed ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). Written out here, bit for bit.
-    @Test func q8_0EightLaneOrderWhateverTheTile() throws {
-        guard KernelLevel.avx2.isSupported else { return }
+    @Test(.enabled(if: KernelLevel.avx2.isSupported, "AVX2's lane order; this CPU has no AVX2"))
+    func q8_0EightLaneOrderWhateverTheTile() throws {
         func half(_ bytes: ArraySlice<UInt8>) -> Float { Float(Float16(bitPattern: UInt16(bytes[bytes.startIndex]) | UInt16(bytes[bytes.startIndex + 1]) << 8)) }
         for (rows, columns, tokens) in [(9, 96, 1), (9, 96, 5), (13, 64, 8), (6, 128, 19), (16, 32, 70)] {
             let c = try Self.makeCase(.q8_0, rows: rows, columns: columns, tokens: tokens)
@@ -174,17 +176,18 @@ struct KernelTests {
         }
     }
 
-    @Test func scalarAndAVX2ActivationQuantizationAgree() throws {
-        guard KernelLevel.avx2.isSupported else { return }
+    /// Every level's activation quantizer writes the scalar one's bytes.
+    @Test(.enabled(if: KernelLevel.supported.count > 1, "this CPU runs no SIMD level"))
+    func activationQuantizationAgreesAcrossLevels() throws {
         let x = Self.values(32 * 12, seed: 5)
         for format in [ActivationFormat.q8_0, .q8_1] {
-            var outputs: [[UInt8]] = []
-            for level in [KernelLevel.scalar, .avx2] {
+            var outputs: [(KernelLevel, [UInt8])] = []
+            for level in KernelLevel.supported {
                 var out = [UInt8](repeating: 0, count: format.rowBytes(x.count))
                 out.withUnsafeMutableBytes { ck_quantize_act(level.code, format.rawValue, x, $0.baseAddress, Int32(x.count)) }
-                outputs.append(out)
+                outputs.append((level, out))
             }
-            #expect(outputs[0] == outputs[1], "\(format)")
+            for (level, out) in outputs.dropFirst() { #expect(out == outputs[0].1, "\(format) at \(level)") }
         }
     }
 

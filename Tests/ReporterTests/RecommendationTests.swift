@@ -35,4 +35,22 @@ struct RecommendationTests {
         #expect(front == ["q8_0-1-false", "q4_1-1-false"])
         #expect(r.feasible.first?.run.key == "q4_1-1-false")
     }
+
+    @Test func sustainedRanksByTheSteadyStateRateAndRejectsRunsWithoutOne() throws {
+        // A is the faster burst but throttles to 40 t/s; B holds 70 t/s; C was never sustained.
+        var a = run("q4_0", tg: 100, rss: 100 << 20), b = run("q8_0", tg: 80, rss: 100 << 20), c = run("q4_1", tg: 120, rss: 100 << 20)
+        a.summary[.steadyTs] = 40
+        a.summary[.burstTs] = 110
+        b.summary[.steadyTs] = 70
+        b.summary[.burstTs] = 82
+        let burst = Recommendation(entries: [a, b, c], constraints: .init())
+        #expect(burst.feasible.map(\.run.config.modelType) == ["q4_1", "q4_0", "q8_0"])
+        let sustained = Recommendation(entries: [a, b, c], constraints: .init(minDecodeTps: 50, sustained: true))
+        #expect(sustained.feasible.map(\.run.config.modelType) == ["q8_0"])
+        #expect(sustained.feasible.first?.decodeTps == 70)
+        let reasons = Dictionary(uniqueKeysWithValues: sustained.rejected.map { ($0.run.config.modelType, $0.rejections.joined(separator: "; ")) })
+        #expect(reasons["q4_0"] == "decode 40.0 t/s per sequence < 50.0")
+        #expect(reasons["q4_1"]?.contains("no sustained measurement") == true)
+        #expect(sustained.markdown().contains("steady-state decode t/s per seq"))
+    }
 }

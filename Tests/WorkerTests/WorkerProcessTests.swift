@@ -30,6 +30,24 @@ struct WorkerProcessTests {
         #expect(report.outcome.status == .ok)
     }
 
+    /// A soak's or a long run's progress reaches the caller as it happens, not when the worker exits.
+    @Test func progressArrivesWhileTheWorkerRuns() {
+        final class Heard: @unchecked Sendable {
+            let lock = NSLock()
+            var at: [Date] = []
+        }
+        let heard = Heard(), start = Date()
+        let report = WorkerProcess.run(executable: "python3", arguments: [Self.fake, "slow-progress"], request: Self.request,
+                                       limits: WorkerLimits(timeoutSeconds: 10)) { _ in
+            heard.lock.lock(); heard.at.append(Date()); heard.lock.unlock()
+        }
+        #expect(report.outcome.status == .ok)
+        #expect(report.progress == [.progress(stage: "measure", fraction: 0.25)])
+        #expect(heard.at.count == 1, "onProgress called \(heard.at.count) times")
+        // The worker sleeps 2 s after its progress line: heard well before the end.
+        if let first = heard.at.first { #expect(first.timeIntervalSince(start) < report.wallSeconds - 1, "progress heard only at the end") }
+    }
+
     @Test func aBigParentDoesNotInflateTheWorkersPeakMemory() {
         // 512 MiB resident in this process when the worker starts: the kernel's ru_maxrss for the
         // child would include it (the child shares our memory until exec); the worker's own peak must not.

@@ -55,6 +55,18 @@ struct SweepSpecTests {
         }
     }
 
+    @Test func sustainSetsEveryRunsDurationAndItsTimeout() throws {
+        let spec = try parse("axes:\n  model: tiny\nmeasurement:\n  sustain: 10m\n  timeout: 60s\n")
+        #expect(spec.measurement.sustainSeconds == 600)
+        // The duration plus loading and the last repetition, not the 60 s timeout meant for one run.
+        #expect(spec.measurement.workerTimeoutSeconds == 1500)
+        #expect(try parse("axes:\n  model: tiny\n").measurement.workerTimeoutSeconds == 900)
+        for bad in ["5s", "forever"] {
+            let e = try #require(specError("axes:\n  model: tiny\nmeasurement:\n  sustain: \(bad)\n"))
+            #expect(e.line == 4 && e.key == "measurement.sustain", "\(e)")
+        }
+    }
+
     @Test func rangesListsAndUnitsExpand() throws {
         let spec = try parse("""
             axes:

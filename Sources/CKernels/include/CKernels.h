@@ -5,8 +5,9 @@
  * Weights stay in their GGUF block layout (llama.cpp's ggml-common.h layouts) and are read
  * where the file is mapped. Activations are quantized per row to the 8-bit block format each
  * weight type pairs with (q8_0, or q8_1 for the types with a minimum), as llama.cpp does, so
- * dot products run on integers. Every function has a portable scalar body; x86-64 builds add
- * AVX2+FMA+F16C bodies (per-function target attributes), chosen at run time. */
+ * dot products run on integers. Every function has a portable scalar body (scalar.c); x86-64
+ * builds add AVX2+FMA+F16C bodies (x86/avx2.c), AArch64 builds NEON, dotprod and i8mm bodies
+ * (arm/neon.c), all with per-function target attributes and chosen at run time (dispatch.c). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,8 +18,17 @@ extern "C" {
 /* Kernel sets. Every dispatching function takes the level to run as its first argument (the
  * caller checks ck_level_supported once); nothing is process-global, so engines with different
  * levels can run side by side. */
-enum { CK_LEVEL_SCALAR = 0, CK_LEVEL_AVX2 = 1 };
+enum {
+    CK_LEVEL_SCALAR = 0,
+    CK_LEVEL_AVX2 = 1,    /* x86-64 with AVX2, FMA and F16C */
+    CK_LEVEL_NEON = 2,    /* AArch64's base Advanced SIMD (every AArch64 CPU) */
+    CK_LEVEL_DOTPROD = 3, /* + the 8-bit dot product (sdot, FEAT_DotProd) */
+    CK_LEVEL_I8MM = 4     /* + the 8-bit matrix multiply (smmla, FEAT_I8MM), with dotprod */
+};
+/* 1 when this CPU runs `level` (asked of the OS on AArch64: getauxval on Linux, sysctl on Apple). */
 int ck_level_supported(int level);
+/* The best level this CPU runs. */
+int ck_level_best(void);
 
 /* Weight types with direct kernels (ggml type ids). */
 enum {
@@ -36,13 +46,13 @@ void ck_quantize_act(int level, int act, const float *x, void *out, int n);
 
 /* out[t * out_stride + (r - r0)] = dot(W row r, activation row t) for r in [r0, r1),
  * t in [0, ntok). W rows are w_stride bytes apart, activation rows x_stride bytes apart.
- * block_order (Q4_0, AVX2): sum block by block into one float per row, as llama.cpp does for
- * the Q4_0 matrices it repacks, instead of in eight lanes summed at the end. */
+ * block_order (Q4_0, AVX2 and Arm levels): sum block by block into one float per row, as
+ * llama.cpp does for the Q4_0 matrices it repacks, instead of in lanes summed at the end. */
 void ck_matmul(int level, int type, int block_order, const void *w, size_t w_stride, int r0, int r1,
                const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n);
 
 /* Q4_0 rows (a multiple of 8, n a multiple of 32) copied into groups of eight rows, so one
- * load reads eight rows at once (layout in kernels.c); ck_q4_0_packed_bytes(rows, n) bytes,
+ * load reads eight rows at once (block_q4_0x8 in blocks.h); ck_q4_0_packed_bytes(rows, n) bytes,
  * the same as the rows themselves. */
 size_t ck_q4_0_packed_bytes(int rows, int n);
 void ck_q4_0_pack(const void *w, size_t w_stride, int rows, int n, void *out);
@@ -62,7 +72,7 @@ uint16_t ck_f32_to_f16_one(float f);   /* round to nearest even */
 
 /* One query head's causal attention over `length` cached positions:
  * out = softmax(scale * q·k_j) · v_j, keys and values `stride` elements apart (f32, or f16
- * when kv_f16), `hd` elements each. The sums follow llama.cpp's CPU backend (attention.c):
+ * when kv_f16), `hd` elements each. The sums follow llama.cpp's CPU backend (scalar.c):
  * `batched` says the head's sequence has two or more tokens in this pass. `scratch` holds
  * ck_attention_scratch(n, hd) floats for some n ≥ length (the context). */
 void ck_attention_head(int level, const float *q, const void *keys, const void *values, size_t stride, int length, int hd,

@@ -62,6 +62,52 @@ public final class RemoteSession: @unchecked Sendable {
         return word.lowercased()
     }
 
+    /// One file in the device's model cache.
+    public struct CacheEntry: Sendable, Equatable {
+        public var path: String
+        public var bytes: Int
+        /// Seconds since 1970 of its last change (when it was copied).
+        public var modified: Int
+        /// The SHA-256 its name says it has (`<sha256>.gguf`), or nil for a file that is not a
+        /// cache entry (a `.partial-…` left by an interrupted copy, or anything else).
+        public var sha256: String? {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            guard name.hasSuffix(".gguf") else { return nil }
+            let stem = name.dropLast(5)
+            return stem.count == 64 && stem.allSatisfy(\.isHexDigit) ? stem.lowercased() : nil
+        }
+    }
+
+    /// The files in the device's model cache (none when it does not exist). `stat -c` is in
+    /// coreutils, busybox and toybox; what the device prints is checked line by line.
+    public func cacheEntries() throws(InputError) -> [CacheEntry] {
+        let script = "for f in \"$1\"/*; do if [ -f \"$f\" ]; then stat -c '%s %Y %n' \"$f\"; fi; done; exit 0"
+        let result = transport.run(["sh", "-c", script, "sh", device.cache], timeout: device.connectTimeoutSeconds + 30)
+        guard result.status == 0 else { throw transport.failure(result, doing: "listing \(device.cache)") }
+        return try Self.parseCacheListing(result.text, cache: device.cache, device: device.name)
+    }
+
+    static func parseCacheListing(_ text: String, cache: String, device: String) throws(InputError) -> [CacheEntry] {
+        var entries: [CacheEntry] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, let bytes = Int(parts[0]), bytes >= 0, let modified = Int(parts[1]),
+                  parts[2].hasPrefix(cache + "/"), !parts[2].dropFirst(cache.count + 1).contains("/") else {
+                throw InputError("\(device): listing \(cache) printed \(String(line.prefix(120)).debugDescription), not '<bytes> <mtime> \(cache)/<file>'")
+            }
+            entries.append(CacheEntry(path: String(parts[2]), bytes: bytes, modified: modified))
+        }
+        return entries.sorted { $0.path < $1.path }
+    }
+
+    /// Removes files from the device's cache (paths as `cacheEntries` gave them).
+    public func remove(_ entries: [CacheEntry]) throws(InputError) {
+        guard !entries.isEmpty else { return }
+        let result = transport.run(["rm", "-f", "--"] + entries.map(\.path), timeout: device.connectTimeoutSeconds + 30)
+        guard result.status == 0 else { throw transport.failure(result, doing: "rm in \(device.cache)") }
+        lock.withLock { for e in entries { if let sha = e.sha256 { placed[sha] = nil } } }
+    }
+
     /// The worker command that runs `command` on the device: slmbench's own worker, or an
     /// external program (the device's), both speaking the worker protocol over the channel.
     public func remote(_ command: WorkerCommand) -> WorkerCommand {

@@ -45,7 +45,11 @@ extension SweepPlan {
         lines.append("plan \(spec.name)\(shard.map { " · shard \($0.0)/\($0.1)" } ?? "") · \(spec.file)")
         lines.append("\(runs.count) runs (\(runs.count - skipped.count) to run, \(skipped.count) skipped) · \(filtered) grid points filtered out · \(references) reference runs · \(quality.count) quality evaluations · \(available)")
         let m = spec.measurement
-        lines.append("measurement: \(m.warmup) warm-up, \(m.minRepetitions)–\(m.maxRepetitions) repetitions until the 95% CI is within ±\(String(format: "%.1f", m.targetHalfWidth * 100))%, timeout \(Int(m.timeoutSeconds)) s")
+        if let sustain = m.sustainSeconds {
+            lines.append("measurement: \(m.warmup) warm-up, then each run back to back for \(Int(sustain)) s (sustained: burst and steady-state rates), timeout \(Int(m.workerTimeoutSeconds)) s")
+        } else {
+            lines.append("measurement: \(m.warmup) warm-up, \(m.minRepetitions)–\(m.maxRepetitions) repetitions until the 95% CI is within ±\(String(format: "%.1f", m.targetHalfWidth * 100))%, timeout \(Int(m.timeoutSeconds)) s")
+        }
         lines.append("")
         lines.append("| # | kind | model | type | backend | threads | batch | prompt | gen | kv | placement | depth | cpus | predicted | plan |")
         lines.append("|---:|---|---|---|---|---:|---:|---:|---:|---|---|---:|---|---:|---|")

@@ -220,7 +220,7 @@ public final class SweepRunner: @unchecked Sendable {
         if let ceiling = m.memoryLimitBytes { limit = Swift.min(limit ?? ceiling, ceiling) }
         // On a device the local process is ssh: its resident set says nothing about the worker.
         if options.device != nil { limit = nil; context["model_file_on_device"] = .string(spec.model) }
-        var record = RunLauncher.run(spec, command: command, limits: WorkerLimits(timeoutSeconds: m.timeoutSeconds, memoryLimitBytes: limit),
+        var record = RunLauncher.run(spec, command: command, limits: WorkerLimits(timeoutSeconds: m.workerTimeoutSeconds, memoryLimitBytes: limit),
                                      id: entry.key, workerExecutable: options.workerExecutable) { message in
             if case let .progress(stage, fraction) = message { self.progress.stage(stage, fraction) }
         }
@@ -235,7 +235,8 @@ public final class SweepRunner: @unchecked Sendable {
         let primaryValues = samples.repetitions.compactMap { Measurement.primaryRate(spec, $0) }
         let primary = SampleSummary(primaryValues, looks: samples.looks)
         var flags: [RunFlag] = []
-        if let primary {
+        // A sustained run is meant to show drift: its spread is the finding, not noise.
+        if let primary, spec.sustainSeconds == nil {
             if primary.cv > m.highCV { flags.append(.highCV) }
             if primary.count >= m.maxRepetitions, primary.mean > 0, primary.ci95 / primary.mean > m.targetHalfWidth { flags.append(.ciNotReached) }
         }
@@ -252,6 +253,12 @@ public final class SweepRunner: @unchecked Sendable {
         if let tp = metrics.tpotSeconds { summary[.tpot] = tp.median * 1e3 }
         if let kv = metrics.kvCacheBytes { summary[.kvCacheBytes] = Double(kv) }
         if let w = metrics.weightsBytes { summary[.weightsBytes] = Double(w) }
+        if let sustain = spec.sustainSeconds, let sustained = Soak.Series(samples, spec: spec, duration: sustain).summary {
+            summary[.burstTs] = sustained.burstRate
+            summary[.steadyTs] = sustained.steadyRate
+            summary[.throttleAfter] = sustained.timeToThrottleSeconds
+            context["sustained"] = (try? ProtocolJSON.value(sustained)) ?? .null
+        }
         if llamaBench { for metric in LlamaBench.missingMetrics { summary[metric] = nil } }
         var result = stored(.ok, nil, record: recordJSON, summary: summary, avg: primary, pp: metrics.ppTps?.mean, tg: metrics.tgTps?.mean,
                             rss: record.peakRssBytes, flags: flags.map(\.rawValue))

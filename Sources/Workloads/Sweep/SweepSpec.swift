@@ -72,7 +72,16 @@ public struct SweepSpec: Sendable, Equatable {
         /// `oom` above it); nil: 90% of available memory, or twice the prediction if that is more.
         public var memoryLimitBytes: Int?
         public var seed: UInt64 = 42
+        /// `sustain: 10m`: every run is measured back to back for this long (the worker's
+        /// sustained mode) and stores its burst and steady-state rates; nil: repetitions as above.
+        public var sustainSeconds: Double?
         public init() {}
+
+        /// The worker's wall-clock limit: `timeout`, or for a sustained run the duration plus
+        /// loading, warm-up and the last repetition, whichever is longer.
+        public var workerTimeoutSeconds: Double {
+            sustainSeconds.map { Swift.max(timeoutSeconds, $0 * 1.5 + 600) } ?? timeoutSeconds
+        }
     }
 
     public struct Reference: Sendable, Equatable {
@@ -273,7 +282,7 @@ public struct SweepSpec: Sendable, Equatable {
 
     private mutating func readMeasurement(_ node: SpecNode) throws(SpecError) {
         for (key, value) in try node.mapping(allowed: ["warmup", "min_repetitions", "max_repetitions", "target_ci", "high_cv",
-                                                        "timeout", "cooldown", "memory_limit", "seed"]) {
+                                                        "timeout", "cooldown", "memory_limit", "seed", "sustain"]) {
             switch key {
             case "warmup": measurement.warmup = try value.int(min: 0, max: SpecLimits.warmup)
             case "min_repetitions": measurement.minRepetitions = try value.int(min: 1, max: SpecLimits.repetitions)
@@ -285,6 +294,11 @@ public struct SweepSpec: Sendable, Equatable {
                 guard measurement.timeoutSeconds > 0 else { throw value.error("must be positive") }
             case "cooldown": measurement.cooldownSeconds = try value.seconds(max: SpecLimits.cooldownSeconds)
             case "memory_limit": measurement.memoryLimitBytes = try value.bytes()
+            case "sustain":
+                let seconds = try value.seconds(max: SpecLimits.timeoutSeconds)
+                // A burst window and a steady-state window need room: the soak's own floor.
+                guard seconds >= 10 else { throw value.error("must be at least 10s (a burst and a steady-state window), got \(value.shown)") }
+                measurement.sustainSeconds = seconds
             default: measurement.seed = UInt64(try value.int(min: 0))
             }
         }

@@ -21,6 +21,11 @@ if mode == "ok":
     say({"protocol": P, "type": "progress", "stage": "decode"})
     say({"protocol": P, "type": "result", "metrics": {"tg_ts": 123.5, "request_id": request["id"],
          "threads": request["run"]["threads"]}, "backend": {"name": "fake", "version": "1"}})
+elif mode == "slow-progress":
+    # Progress, then two seconds of work: the parent must hear of it while the worker runs.
+    say({"protocol": P, "type": "progress", "stage": "measure", "fraction": 0.25})
+    time.sleep(2)
+    say({"protocol": P, "type": "result", "metrics": {"tg_ts": 1.0}, "backend": {"name": "fake", "version": "1"}})
 elif mode == "late-peak":
     # Past the launcher's first second of fast polling, 300 MiB touched just before the result,
     # then a short teardown: the peak must still be the worker's.

@@ -1,262 +1,31 @@
-/* Native engine kernels: scalar reference bodies plus AVX2 bodies picked at run time.
- * Block layouts (llama.cpp's, bytes):
- *   q4_0 {f16 d; u8 qs[16]}          value = (nibble - 8) d      low nibbles: elements 0-15
- *   q4_1 {f16 d; f16 m; u8 qs[16]}   value = nibble d + m        high nibbles: elements 16-31
- *   q5_0 {f16 d; u8 qh[4]; u8 qs[16]} value = (nibble | bit << 4) - 16) d, bit j of qh → element j
- *   q5_1 {f16 d; f16 m; u8 qh[4]; u8 qs[16]}
- *   q8_0 {f16 d; i8 qs[32]}
- *   q8_1 {f16 d; f16 s; i8 qs[32]}   s = d * sum(qs)   (activations only) */
-#include "CKernels.h"
-#include "simd.h"
+/* The x86-64 bodies: AVX2 with FMA and F16C (per-function target attributes, so the file builds
+ * with the baseline flags and the dispatch picks these only where the CPU has them). Compiled to
+ * nothing on other ISAs. The matrix kernels come first with the compiler's default contraction;
+ * the attention part below turns contraction off, as the reference does, because it must
+ * follow llama.cpp's float steps exactly. */
+#include "../internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-int ck_level_supported(int level) {
-    if (level == CK_LEVEL_SCALAR) return 1;
-#ifdef CK_X86
-    if (level == CK_LEVEL_AVX2) {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    }
-#endif
-    return 0;
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+int ck_avx2_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
 
-
-/* ---------------------------------------------------------------- half floats (portable) */
-
-float ck_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
-    if (exp == 0) {
-        float v = ldexpf((float)man, -24); /* zero or subnormal */
-        return sign ? -v : v;
-    }
-    if (exp == 31) bits = sign | 0x7f800000u | (man << 13);
-    else bits = sign | ((exp + 112u) << 23) | (man << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
+/* The 8-lane horizontal sum whose order, ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), is also
+ * llama.cpp's (sgemm tiles, softmax groups, and the quantized dot products). */
+AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
 }
-
-static uint16_t f32_to_f16_soft(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
-    if (ax >= 0x7f800000u) return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0));
-    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds past 65504 */
-    if (ax < 0x38800000u) {                                   /* below 2^-14: subnormal */
-        float v;
-        memcpy(&v, &ax, 4);
-        return (uint16_t)(sign | (uint32_t)nearbyintf(v * 16777216.0f));
-    }
-    uint32_t h = ((ax >> 23) - 112u) << 10 | ((ax & 0x7fffffu) >> 13);
-    uint32_t rest = ax & 0x1fffu;
-    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;
-    return (uint16_t)(sign | h);
-}
-
-uint16_t ck_f32_to_f16_one(float f) { return f32_to_f16_soft(f); }
-
-static inline float ld16(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return ck_f16_to_f32(h);
-}
-
-/* ---------------------------------------------------------------- lab types */
-
-/* Groups of a lab type with the bit width fixed at compile time: eight codes fill exactly BITS
- * bytes, so each run of eight is one fixed-size load and constant shifts. */
-#define LAB_GROUPS(BITS)                                                                            \
-    static void lab_groups_##BITS(const uint8_t *src, float *dst, int groups, int g, size_t block,  \
-                                  int header, int asymmetric) {                                     \
-        const uint64_t mask = (1u << BITS) - 1u;                                                    \
-        const int zero = (1 << (BITS - 1)) - 1;                                                     \
-        for (int b = 0; b < groups; b++) {                                                          \
-            const uint8_t *p = src + (size_t)b * block;                                             \
-            const float d = ld16(p), m = asymmetric ? ld16(p + 2) : 0.0f;                          \
-            const uint8_t *q = p + header;                                                          \
-            float *o = dst + (size_t)b * g;                                                         \
-            for (int j = 0; j + 8 <= g; j += 8, q += BITS) {                                        \
-                uint64_t v = 0;                                                                     \
-                memcpy(&v, q, BITS);                                                                \
-                for (int k = 0; k < 8; k++) {                                                       \
-                    const int code = (int)((v >> (k * BITS)) & mask);                               \
-                    o[j + k] = asymmetric ? (float)code * d + m : (float)(code - zero) * d;         \
-                }                                                                                   \
-            }                                                                                       \
-        }                                                                                           \
-    }
-LAB_GROUPS(2)
-LAB_GROUPS(3)
-LAB_GROUPS(4)
-LAB_GROUPS(5)
-LAB_GROUPS(6)
-LAB_GROUPS(7)
-LAB_GROUPS(8)
-
-/* One row of a lab type (uniform `bits`-bit codes in groups of `group` elements, or one group
- * per row when group == 0): per group an f16 scale, an f16 minimum when asymmetric, then the
- * codes packed little-endian, code j at bits [j*bits, (j+1)*bits). */
-void ck_dequant_lab(const uint8_t *src, float *dst, int n, int bits, int group, int asymmetric) {
-    const int g = group > 0 ? group : n;
-    const int header = asymmetric ? 4 : 2;
-    const size_t block = (size_t)header + ((size_t)g * (size_t)bits + 7) / 8;
-    const int groups = n / g;
-    if (g % 8 == 0) {
-        switch (bits) {
-        case 2: lab_groups_2(src, dst, groups, g, block, header, asymmetric); return;
-        case 3: lab_groups_3(src, dst, groups, g, block, header, asymmetric); return;
-        case 4: lab_groups_4(src, dst, groups, g, block, header, asymmetric); return;
-        case 5: lab_groups_5(src, dst, groups, g, block, header, asymmetric); return;
-        case 6: lab_groups_6(src, dst, groups, g, block, header, asymmetric); return;
-        case 7: lab_groups_7(src, dst, groups, g, block, header, asymmetric); return;
-        case 8: lab_groups_8(src, dst, groups, g, block, header, asymmetric); return;
-        default: break;
-        }
-    }
-    /* Any other shape (a row-wise group whose length is not a multiple of 8): code by code,
-     * streaming the packed bytes through a 64-bit window. */
-    const int zero = (1 << (bits - 1)) - 1;
-    const uint64_t mask = (1u << bits) - 1u;
-    for (int b = 0; b < groups; b++) {
-        const uint8_t *p = src + (size_t)b * block;
-        const float d = ld16(p), m = asymmetric ? ld16(p + 2) : 0.0f;
-        const uint8_t *q = p + header;
-        float *o = dst + (size_t)b * g;
-        uint64_t window = 0;
-        int have = 0;
-        for (int j = 0; j < g; j++) {
-            while (have < bits) { window |= (uint64_t)(*q++) << have; have += 8; }
-            const int code = (int)(window & mask);
-            window >>= bits;
-            have -= bits;
-            o[j] = asymmetric ? (float)code * d + m : (float)(code - zero) * d;
-        }
-    }
-}
-
-/* ---------------------------------------------------------------- formats */
-
-int ck_weight_supported(int type, int *act) {
-    int a;
-    switch (type) {
-    case CK_F32: case CK_F16: a = CK_ACT_F32; break;
-    case CK_Q4_0: case CK_Q5_0: case CK_Q8_0: a = CK_ACT_Q8_0; break;
-    case CK_Q4_1: case CK_Q5_1: a = CK_ACT_Q8_1; break;
-    default: return 0;
-    }
-    if (act) *act = a;
-    return 1;
-}
-
-size_t ck_act_row_bytes(int act, int n) {
-    switch (act) {
-    case CK_ACT_Q8_0: return (size_t)(n / 32) * 34;
-    case CK_ACT_Q8_1: return (size_t)(n / 32) * 36;
-    default: return (size_t)n * 4;
-    }
-}
-
-static void quantize_act_scalar(int act, const float *x, uint8_t *out, int n) {
-    const size_t bs = act == CK_ACT_Q8_1 ? 36 : 34, qo = act == CK_ACT_Q8_1 ? 4 : 2;
-    for (int b = 0; b < n / 32; b++) {
-        const float *xb = x + 32 * b;
-        uint8_t *ob = out + bs * b;
-        float amax = 0;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
-        const float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;
-        int sum = 0;
-        for (int j = 0; j < 32; j++) {
-            int q = (int)nearbyintf(xb[j] * id);
-            ((int8_t *)(ob + qo))[j] = (int8_t)q;
-            sum += q;
-        }
-        uint16_t hd = f32_to_f16_soft(d);
-        memcpy(ob, &hd, 2);
-        if (act == CK_ACT_Q8_1) {
-            uint16_t hs = f32_to_f16_soft((float)sum * d);
-            memcpy(ob + 2, &hs, 2);
-        }
-    }
-}
-
-/* Bytes of one 32-weight block of a quantized type with a direct kernel (layouts at the top). */
-static inline int block_bytes(const int type) {
-    switch (type) {
-    case CK_Q4_0: return 18;
-    case CK_Q5_0: return 22;
-    case CK_Q8_0: return 34;
-    case CK_Q4_1: return 20;
-    default: return 24; /* CK_Q5_1 */
-    }
-}
-
-/* Scalar dot of one weight row with one activation row: the reference the AVX2 bodies match
- * up to float summation order. */
-static float dot_scalar(int type, const uint8_t *w, const uint8_t *x, int n) {
-    const int nb = n / 32;
-    float sum = 0;
-    switch (type) {
-    case CK_F32: {
-        const float *a = (const float *)w, *b = (const float *)x;
-        for (int i = 0; i < n; i++) sum += a[i] * b[i];
-        return sum;
-    }
-    case CK_F16: {
-        const float *b = (const float *)x;
-        for (int i = 0; i < n; i++) sum += ld16(w + 2 * i) * b[i];
-        return sum;
-    }
-    case CK_Q8_0:
-        for (int b = 0; b < nb; b++) {
-            const uint8_t *wb = w + block_bytes(CK_Q8_0) * b, *xb = x + 34 * b;
-            int s = 0;
-            for (int j = 0; j < 32; j++) s += (int8_t)wb[2 + j] * (int8_t)xb[2 + j];
-            sum += (float)s * ld16(wb) * ld16(xb);
-        }
-        return sum;
-    case CK_Q4_0: case CK_Q5_0: {
-        const int five = type == CK_Q5_0, bs = block_bytes(type), qs = five ? 6 : 2;
-        for (int b = 0; b < nb; b++) {
-            const uint8_t *wb = w + bs * b, *xb = x + 34 * b;
-            uint32_t qh = 0;
-            if (five) memcpy(&qh, wb + 2, 4);
-            int s = 0;
-            for (int j = 0; j < 16; j++) {
-                int lo = wb[qs + j] & 15, hi = wb[qs + j] >> 4;
-                if (five) { lo |= ((qh >> j) & 1) << 4; hi |= ((qh >> (j + 16)) & 1) << 4; }
-                const int off = five ? 16 : 8;
-                s += (lo - off) * (int8_t)xb[2 + j] + (hi - off) * (int8_t)xb[2 + j + 16];
-            }
-            sum += (float)s * ld16(wb) * ld16(xb);
-        }
-        return sum;
-    }
-    case CK_Q4_1: case CK_Q5_1: {
-        const int five = type == CK_Q5_1, bs = block_bytes(type), qs = five ? 8 : 4;
-        for (int b = 0; b < nb; b++) {
-            const uint8_t *wb = w + bs * b, *xb = x + 36 * b;
-            uint32_t qh = 0;
-            if (five) memcpy(&qh, wb + 4, 4);
-            int s = 0;
-            for (int j = 0; j < 16; j++) {
-                int lo = wb[qs + j] & 15, hi = wb[qs + j] >> 4;
-                if (five) { lo |= ((qh >> j) & 1) << 4; hi |= ((qh >> (j + 16)) & 1) << 4; }
-                s += lo * (int8_t)xb[4 + j] + hi * (int8_t)xb[4 + j + 16];
-            }
-            sum += (float)s * ld16(wb) * ld16(xb) + ld16(wb + 2) * ld16(xb + 2);
-        }
-        return sum;
-    }
-    }
-    return 0;
-}
-
-/* ---------------------------------------------------------------- AVX2 */
-#ifdef CK_X86
 
 /* How far ahead of the block being read a one-token (decode) pass prefetches its weights. With
  * one token the weights stream from memory once and the arithmetic per byte is small, so the
@@ -302,14 +71,20 @@ typedef struct { __m256i q; float d, m; } wblock;
 AVX2 static inline __attribute__((always_inline)) wblock decode(const int type, const uint8_t *w, int b) {
     wblock r;
     r.m = 0;
-    const uint8_t *p = w + block_bytes(type) * b;
+    const uint8_t *p = w + ck_block_bytes(type) * b;
     r.d = h16(p);
     switch (type) {
-    case CK_Q4_0: r.q = _mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8)); break;
-    case CK_Q5_0: r.q = _mm256_sub_epi8(_mm256_or_si256(nibbles(p + 6), fifth_bits(p + 2)), _mm256_set1_epi8(16)); break;
-    case CK_Q8_0: r.q = _mm256_loadu_si256((const __m256i *)(p + 2)); break;
-    case CK_Q4_1: r.m = h16(p + 2); r.q = nibbles(p + 4); break;
-    default: /* CK_Q5_1 */ r.m = h16(p + 2); r.q = _mm256_or_si256(nibbles(p + 8), fifth_bits(p + 4)); break;
+    case CK_Q4_0: r.q = _mm256_sub_epi8(nibbles(p + offsetof(block_q4_0, qs)), _mm256_set1_epi8(8)); break;
+    case CK_Q5_0:
+        r.q = _mm256_sub_epi8(_mm256_or_si256(nibbles(p + offsetof(block_q5_0, qs)), fifth_bits(p + offsetof(block_q5_0, qh))),
+                              _mm256_set1_epi8(16));
+        break;
+    case CK_Q8_0: r.q = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q8_0, qs))); break;
+    case CK_Q4_1: r.m = h16(p + offsetof(block_q4_1, m)); r.q = nibbles(p + offsetof(block_q4_1, qs)); break;
+    default: /* CK_Q5_1 */
+        r.m = h16(p + offsetof(block_q5_1, m));
+        r.q = _mm256_or_si256(nibbles(p + offsetof(block_q5_1, qs)), fifth_bits(p + offsetof(block_q5_1, qh)));
+        break;
     }
     return r;
 }
@@ -320,11 +95,11 @@ AVX2 static inline __attribute__((always_inline)) void
 row_dot(const int type, const int NT, const uint8_t *w, const uint8_t *const *x, const float *const *sc, int nb,
         float *out, size_t out_stride) {
     const int affine = type == CK_Q4_1 || type == CK_Q5_1;
-    const int xbs = affine ? 36 : 34, xq = affine ? 4 : 2;
+    const int xbs = affine ? Q8_1_BYTES : Q8_0_BYTES, xq = affine ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     float mins[4] = {0, 0, 0, 0};
     for (int b = 0; b < nb; b++) {
-        if (NT == 1) _mm_prefetch((const char *)w + block_bytes(type) * b + CK_AHEAD, _MM_HINT_T0);
+        if (NT == 1) _mm_prefetch((const char *)w + ck_block_bytes(type) * b + CK_AHEAD, _MM_HINT_T0);
         const wblock wb = decode(type, w, b);
         const __m256i u = affine ? wb.q : _mm256_sign_epi8(wb.q, wb.q);
         for (int t = 0; t < NT; t++) {
@@ -343,7 +118,7 @@ row_dot(const int type, const int NT, const uint8_t *w, const uint8_t *const *x,
     AVX2 static void rows_##TYPE(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, \
                                  size_t xs, int ntok, float *out, size_t os, int n) {          \
         const int nb = n / 32;                                                                \
-        const int affine = TYPE == CK_Q4_1 || TYPE == CK_Q5_1, xbs = affine ? 36 : 34;        \
+        const int affine = TYPE == CK_Q4_1 || TYPE == CK_Q5_1, xbs = affine ? Q8_1_BYTES : Q8_0_BYTES; \
         float scales[64 * 2 * nb];                                                            \
         for (int t0 = 0; t0 < ntok; t0 += 64) {                                                \
             const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;                                    \
@@ -351,7 +126,7 @@ row_dot(const int type, const int NT, const uint8_t *w, const uint8_t *const *x,
                 for (int b = 0; b < nb; b++) {                                                 \
                     const uint8_t *xb = x + xs * t + (size_t)xbs * b;                          \
                     scales[(t - t0) * 2 * nb + 2 * b] = h16(xb);                               \
-                    scales[(t - t0) * 2 * nb + 2 * b + 1] = affine ? h16(xb + 2) : 0.0f;       \
+                    scales[(t - t0) * 2 * nb + 2 * b + 1] = affine ? h16(xb + offsetof(block_q8_1, s)) : 0.0f;       \
                 }                                                                             \
             for (int r = r0; r < r1; r++) {                                                    \
                 const uint8_t *wr = w + ws * (size_t)r;                                        \
@@ -398,7 +173,7 @@ tile4_q8_0(const int NT, const uint8_t *w, size_t ws, const uint8_t *aw, const f
         __m256i y[2];
         __m256 s[2];
         for (int t = 0; t < NT; t++) {
-            y[t] = _mm256_loadu_si256((const __m256i *)(x + xs * t + 34 * (size_t)b + 2));
+            y[t] = _mm256_loadu_si256((const __m256i *)(x + xs * t + Q8_0_BYTES * (size_t)b + offsetof(block_q8_0, qs)));
             s[t] = _mm256_mul_ps(d4, _mm256_broadcast_ss(sc + nb * t + b));
             /* Opaque to the optimizer: knowing both halves equal, clang turns each shuffle
              * below into a shuffle and a broadcast, two operations instead of one. */
@@ -407,7 +182,7 @@ tile4_q8_0(const int NT, const uint8_t *w, size_t ws, const uint8_t *aw, const f
 #define CK_ROW(i, lane)                                                                              \
         {                                                                                            \
             const __m256i a = _mm256_load_si256((const __m256i *)(aw + 128 * (size_t)b + 32 * i));  \
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(w + ws * i + 34 * (size_t)b + 2)); \
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(w + ws * i + Q8_0_BYTES * (size_t)b + offsetof(block_q8_0, qs))); \
             for (int t = 0; t < NT; t++)                                                             \
                 acc[t][i] = _mm256_fmadd_ps(_mm256_shuffle_ps(s[t], s[t], lane),                     \
                                             dot_u8_i8(a, _mm256_sign_epi8(y[t], q)), acc[t][i]);     \
@@ -428,12 +203,12 @@ AVX2 static void rows4_q8_0(const uint8_t *w, size_t ws, int r0, int r1, const u
     for (int t0 = 0; t0 < ntok; t0 += 64) {
         const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
         for (int t = t0; t < t1; t++)
-            for (int b = 0; b < nb; b++) scales[(t - t0) * nb + b] = h16(x + xs * t + (size_t)34 * b);
+            for (int b = 0; b < nb; b++) scales[(t - t0) * nb + b] = h16(x + xs * t + (size_t)Q8_0_BYTES * b);
         for (int r = r0; r < r4; r += 4) {
             const uint8_t *wr = w + ws * (size_t)r;
             for (int b = 0; b < nb; b++)
                 for (int i = 0; i < 4; i++) {
-                    const uint8_t *p = wr + ws * i + 34 * (size_t)b;
+                    const uint8_t *p = wr + ws * i + Q8_0_BYTES * (size_t)b;
                     const __m256i q = _mm256_loadu_si256((const __m256i *)(p + 2));
                     _mm256_store_si256((__m256i *)(aw + 128 * b + 32 * i), _mm256_sign_epi8(q, q));
                     dw[4 * b + i] = h16(p);
@@ -476,7 +251,7 @@ rows8_q4_0_blocks(const int NT, const uint8_t *w, size_t ws, const uint8_t *cons
         __m256i q[8];
         uint16_t h[8];
         for (int k = 0; k < 8; k++) {
-            const uint8_t *blk = w + ws * (size_t)k + 18 * (size_t)b;
+            const uint8_t *blk = w + ws * (size_t)k + Q4_0_BYTES * (size_t)b;
             memcpy(&h[k], blk, 2);
             q[k] = decode(CK_Q4_0, w + ws * (size_t)k, b).q;
         }
@@ -484,8 +259,8 @@ rows8_q4_0_blocks(const int NT, const uint8_t *w, size_t ws, const uint8_t *cons
         const __m256 dw = _mm256_cvtph_ps(_mm_setr_epi16((short)h[0], (short)h[1], (short)h[2], (short)h[3],
                                                          (short)h[4], (short)h[5], (short)h[6], (short)h[7]));
         for (int t = 0; t < NT; t++) {
-            const uint8_t *xb = x[t] + 34 * (size_t)b;
-            const __m256i y = _mm256_loadu_si256((const __m256i *)(xb + 2));
+            const uint8_t *xb = x[t] + Q8_0_BYTES * (size_t)b;
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(xb + offsetof(block_q8_0, qs)));
             __m256i p[8];
             for (int k = 0; k < 8; k++) p[k] = isum_q4_0(q[k], y);
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce_rows8(p)), _mm256_mul_ps(dw, _mm256_set1_ps(h16(xb))), acc[t]);
@@ -525,11 +300,11 @@ AVX2 static void rows_q4_0_blocks(const uint8_t *w, size_t ws, int r0, int r1, c
                 float acc = 0;
                 for (int b = 0; b < nb; b++) {
                     const wblock wb = decode(CK_Q4_0, wr, b);
-                    const __m256i p = isum_q4_0(wb.q, _mm256_loadu_si256((const __m256i *)(xt + 34 * (size_t)b + 2)));
+                    const __m256i p = isum_q4_0(wb.q, _mm256_loadu_si256((const __m256i *)(xt + Q8_0_BYTES * (size_t)b + offsetof(block_q8_0, qs))));
                     __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
                     s4 = _mm_hadd_epi32(s4, s4);
                     s4 = _mm_hadd_epi32(s4, s4);
-                    acc = fmaf((float)_mm_cvtsi128_si32(s4), wb.d * h16(xt + 34 * (size_t)b), acc);
+                    acc = fmaf((float)_mm_cvtsi128_si32(s4), wb.d * h16(xt + Q8_0_BYTES * (size_t)b), acc);
                 }
                 out[os * (size_t)t + (size_t)(r - r0)] = acc;
             }
@@ -549,16 +324,16 @@ packed8_q4_0(const int NT, const uint8_t *pg, const uint8_t *const *x, const int
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const __m256i nibble = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     for (int b = 0; b < nb; b++) {
-        const uint8_t *blk = pg + 144 * (size_t)b;
+        const uint8_t *blk = pg + Q4_0X8_BYTES * (size_t)b;
         if (NT == 1)
             for (int line = 0; line < 3; line++) _mm_prefetch((const char *)blk + CK_AHEAD + 64 * line, _MM_HINT_T0);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
         __m256i s[4];
         for (int c = 0; c < 4; c++) {
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * c));
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q4_0x8, qs) + 32 * c));
             const __m256i lo = _mm256_and_si256(v, nibble), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
             for (int t = 0; t < NT; t++) {
-                const uint8_t *xb = x[t] + 34 * (size_t)b + 2 + 4 * c;
+                const uint8_t *xb = x[t] + Q8_0_BYTES * (size_t)b + offsetof(block_q8_0, qs) + 4 * c;
                 int32_t ylo, yhi;
                 memcpy(&ylo, xb, 4);
                 memcpy(&yhi, xb + 16, 4);
@@ -569,7 +344,7 @@ packed8_q4_0(const int NT, const uint8_t *pg, const uint8_t *const *x, const int
         }
         for (int t = 0; t < NT; t++) {
             const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), _mm256_set1_epi32(8 * (int32_t)sums[t][b]));
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(h16(x[t] + 34 * (size_t)b))), acc[t]);
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(h16(x[t] + Q8_0_BYTES * (size_t)b))), acc[t]);
         }
     }
     for (int t = 0; t < NT; t++) {
@@ -583,7 +358,7 @@ packed8_q4_0(const int NT, const uint8_t *pg, const uint8_t *const *x, const int
 AVX2 static void block_sums_avx2(const uint8_t *x, int nb, int16_t *sums) {
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     for (int b = 0; b < nb; b++) {
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(x + 34 * (size_t)b + 2));
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(x + Q8_0_BYTES * (size_t)b + offsetof(block_q8_0, qs)));
         const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, y), ones16);
         __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
         s4 = _mm_hadd_epi32(s4, s4);
@@ -605,7 +380,7 @@ AVX2 static void packed_q4_0_avx2(const uint8_t *packed, int r0, int r1, const u
         const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
         for (int t = t0; t < t1; t++) block_sums_avx2(x + xs * (size_t)t, nb, sums + (size_t)(t - t0) * (size_t)nb);
         for (int r = r0; r < r1; r += 8) {
-            const uint8_t *pg = packed + (size_t)(r / 8) * 144 * (size_t)nb;
+            const uint8_t *pg = packed + (size_t)(r / 8) * Q4_0X8_BYTES * (size_t)nb;
             float *o = out + (size_t)(r - r0);
             int t = t0;
             for (; t + 4 <= t1; t += 4) {
@@ -695,11 +470,12 @@ AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int n) {
     int i = 0;
     for (; i + 8 <= n; i += 8)
         _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
-    for (; i < n; i++) y[i] = f32_to_f16_soft(x[i]);
+    for (; i < n; i++) y[i] = ck_f32_to_f16_one(x[i]);
 }
 
 AVX2 static void quantize_act_avx2(int act, const float *x, uint8_t *out, int n) {
-    const size_t bs = act == CK_ACT_Q8_1 ? 36 : 34, qo = act == CK_ACT_Q8_1 ? 4 : 2;
+    const size_t bs = act == CK_ACT_Q8_1 ? Q8_1_BYTES : Q8_0_BYTES,
+                 qo = act == CK_ACT_Q8_1 ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     for (int b = 0; b < n / 32; b++) {
         const float *xb = x + 32 * b;
@@ -727,7 +503,7 @@ AVX2 static void quantize_act_avx2(int act, const float *x, uint8_t *out, int n)
             s4 = _mm_hadd_epi32(s4, s4);
             s4 = _mm_hadd_epi32(s4, s4);
             const uint16_t hs = _cvtss_sh((float)_mm_cvtsi128_si32(s4) * d, _MM_FROUND_TO_NEAREST_INT);
-            memcpy(ob + 2, &hs, 2);
+            memcpy(ob + offsetof(block_q8_1, s), &hs, 2);
         }
         i0 = _mm256_packs_epi32(i0, i1);
         i2 = _mm256_packs_epi32(i2, i3);
@@ -738,119 +514,267 @@ AVX2 static void quantize_act_avx2(int act, const float *x, uint8_t *out, int n)
     }
 }
 
-#endif /* CK_X86 */
 
-/* ---------------------------------------------------------------- dispatch */
+void ck_avx2_quantize_act(int act, const float *x, uint8_t *out, int n) { quantize_act_avx2(act, x, out, n); }
 
-void ck_quantize_act(int level, int act, const float *x, void *out, int n) {
-    if (act == CK_ACT_F32) { memcpy(out, x, (size_t)n * 4); return; }
-#ifdef CK_X86
-    if (level >= CK_LEVEL_AVX2) { quantize_act_avx2(act, x, (uint8_t *)out, n); return; }
-#endif
-    quantize_act_scalar(act, x, (uint8_t *)out, n);
-}
-
-void ck_matmul(int level, int type, int block_order, const void *w, size_t w_stride, int r0, int r1,
-               const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
-    const uint8_t *W = (const uint8_t *)w, *X = (const uint8_t *)x;
-#ifdef CK_X86
-    if (level >= CK_LEVEL_AVX2) {
-        if (block_order && type == CK_Q4_0) { rows_q4_0_blocks(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
-        switch (type) {
-        case CK_Q4_0: rows_CK_Q4_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-        case CK_Q4_1: rows_CK_Q4_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-        case CK_Q5_0: rows_CK_Q5_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-        case CK_Q5_1: rows_CK_Q5_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-        case CK_Q8_0:
-            /* One token (decode) reads each weight once: nothing to prepare |w| for. */
-            if (ntok >= 2) rows4_q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
-            else rows_CK_Q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
-            return;
-        case CK_F32: rows_float(0, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-        case CK_F16: rows_float(1, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-        }
+void ck_avx2_matmul(int type, int block_order, const uint8_t *W, size_t w_stride, int r0, int r1, const uint8_t *X,
+                    size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
+    if (block_order && type == CK_Q4_0) { rows_q4_0_blocks(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
+    switch (type) {
+    case CK_Q4_0: rows_CK_Q4_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q4_1: rows_CK_Q4_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q5_0: rows_CK_Q5_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q5_1: rows_CK_Q5_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q8_0:
+        /* One token (decode) reads each weight once: nothing to prepare |w| for. */
+        if (ntok >= 2) rows4_q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        else rows_CK_Q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        return;
+    case CK_F32: rows_float(0, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_F16: rows_float(1, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     }
-#endif
-    for (int t = 0; t < ntok; t++)
-        for (int r = r0; r < r1; r++)
-            out[out_stride * t + (r - r0)] = dot_scalar(type, W + w_stride * r, X + x_stride * t, n);
+    ck_ref_matmul(type, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
 }
 
-size_t ck_q4_0_packed_bytes(int rows, int n) { return (size_t)rows * (size_t)(n / 32) * 18; }
-
-void ck_q4_0_pack(const void *w, size_t w_stride, int rows, int n, void *out) {
-    const uint8_t *W = (const uint8_t *)w;
-    uint8_t *o = (uint8_t *)out;
-    const int nb = n / 32;
-    for (int g = 0; g < rows; g += 8)
-        for (int b = 0; b < nb; b++) {
-            for (int k = 0; k < 8; k++) memcpy(o + 2 * k, W + w_stride * (size_t)(g + k) + 18 * (size_t)b, 2);
-            o += 16;
-            for (int c = 0; c < 4; c++)
-                for (int k = 0; k < 8; k++, o += 4) memcpy(o, W + w_stride * (size_t)(g + k) + 18 * (size_t)b + 2 + 4 * c, 4);
-        }
+void ck_avx2_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os,
+                         int n) {
+    packed_q4_0_avx2(packed, r0, r1, x, xs, ntok, out, os, n);
 }
 
-/* The packed kernel's arithmetic, one product at a time. */
-static void packed_q4_0_scalar(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
-                               float *out, size_t os, int n) {
-    const int nb = n / 32;
-    for (int r = r0; r < r1; r += 8) {
-        const uint8_t *pg = packed + (size_t)(r / 8) * 144 * (size_t)nb;
-        for (int t = 0; t < ntok; t++) {
-            const uint8_t *xt = x + xs * (size_t)t;
-            for (int k = 0; k < 8; k++) {
-                float acc = 0;
-                for (int b = 0; b < nb; b++) {
-                    const uint8_t *blk = pg + 144 * (size_t)b, *xb = xt + 34 * (size_t)b + 2;
-                    int sum = 0;
-                    for (int c = 0; c < 4; c++)
-                        for (int e = 0; e < 4; e++) {
-                            const uint8_t v = blk[16 + 32 * c + 4 * k + e];
-                            sum += ((v & 15) - 8) * (int8_t)xb[4 * c + e] + ((v >> 4) - 8) * (int8_t)xb[16 + 4 * c + e];
-                        }
-                    acc = fmaf((float)sum, ld16(blk + 2 * k) * ld16(xb - 2), acc);
-                }
-                out[os * (size_t)t + (size_t)(r - r0 + k)] = acc;
+float ck_avx2_dot_f32(const float *a, const float *b, int n) { return dot_f32_avx2(a, b, n); }
+
+void ck_avx2_f32_to_f16(const float *x, uint16_t *y, int n) { f32_to_f16_avx2(x, y, n); }
+
+/* ---------------------------------------------------------------- attention, exp, SwiGLU */
+
+#pragma STDC FP_CONTRACT OFF
+
+AVX2 static inline __m256 exp8(__m256 x) {
+    const __m256 shift = _mm256_set1_ps(CK_EXP_SHIFT);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(CK_LOG2E), shift);
+    const __m256 n = _mm256_sub_ps(z, shift);
+    const __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(CK_LN2_LO), _mm256_fnmadd_ps(n, _mm256_set1_ps(CK_LN2_HI), x));
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+    const __m256 scale = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+    const __m256 r2 = _mm256_mul_ps(r, r);
+    const __m256 poly = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(CK_EXP_P5), r, _mm256_set1_ps(CK_EXP_P4)), r2,
+                        _mm256_fmadd_ps(_mm256_set1_ps(CK_EXP_P3), r, _mm256_set1_ps(CK_EXP_P2))),
+        r2, _mm256_mul_ps(_mm256_set1_ps(CK_EXP_P1), r));
+    const __m256 absn = _mm256_andnot_ps(_mm256_set1_ps(-0.f), n);
+    const __m256 big = _mm256_cmp_ps(absn, _mm256_set1_ps(126), _CMP_GT_OQ);
+    const __m256 usual = _mm256_fmadd_ps(poly, scale, scale);
+    if (!_mm256_movemask_ps(big)) return usual;
+    const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+                                       _mm256_set1_epi32((int)0x82000000u));
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+    const __m256 huge = _mm256_cmp_ps(absn, _mm256_set1_ps(192), _CMP_GT_OQ);
+    const __m256 scaled = _mm256_blendv_ps(_mm256_mul_ps(_mm256_fmadd_ps(s2, poly, s2), s1), _mm256_mul_ps(s1, s1), huge);
+    return _mm256_blendv_ps(usual, scaled, big);
+}
+
+AVX2 static void exp8_avx2(const float *x, float *y) { _mm256_storeu_ps(y, exp8(_mm256_loadu_ps(x))); }
+
+AVX2 static void swiglu_avx2(const float *gate, const float *up, float *out, int n8) {
+    const __m256 one = _mm256_set1_ps(1), zero = _mm256_setzero_ps();
+    for (int i = 0; i < n8; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, g))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+}
+
+void ck_avx2_exp8(const float *x, float *y) { exp8_avx2(x, y); }
+
+void ck_avx2_swiglu(const float *gate, const float *up, float *out, int n8) { swiglu_avx2(gate, up, out, n8); }
+
+AVX2 static inline __m256 load8(const void *base, int kv_f16, size_t offset) {
+    return kv_f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)base + offset)))
+                  : _mm256_loadu_ps((const float *)base + offset);
+}
+
+AVX2 static inline float hsum_vec(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    const __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
+    const __m128 t = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    const __m128 h = _mm_hadd_ps(t, t);
+    return _mm_cvtss_f32(_mm_hadd_ps(h, h));
+}
+
+/* q·k_j for a row of keys (f32, or f16 with the query already in f16 values). */
+AVX2 static inline float dot_keys(const void *keys, size_t offset, int kv_f16, const float *query, int hd, int tile) {
+    if (tile) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int i = 0; i < hd; i += 8) acc = _mm256_fmadd_ps(load8(keys, kv_f16, offset + (size_t)i), _mm256_loadu_ps(query + i), acc);
+        return hsum8(acc);
+    }
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    const int np = hd & ~31;
+    for (int i = 0; i < np; i += 32) {
+        a0 = _mm256_fmadd_ps(load8(keys, kv_f16, offset + (size_t)i), _mm256_loadu_ps(query + i), a0);
+        a1 = _mm256_fmadd_ps(load8(keys, kv_f16, offset + (size_t)i + 8), _mm256_loadu_ps(query + i + 8), a1);
+        a2 = _mm256_fmadd_ps(load8(keys, kv_f16, offset + (size_t)i + 16), _mm256_loadu_ps(query + i + 16), a2);
+        a3 = _mm256_fmadd_ps(load8(keys, kv_f16, offset + (size_t)i + 24), _mm256_loadu_ps(query + i + 24), a3);
+    }
+    float s = hsum_vec(a0, a1, a2, a3);
+    for (int i = np; i < hd; i++) {
+        const float k = kv_f16 ? ck_f16_to_f32(((const uint16_t *)keys)[offset + (size_t)i]) : ((const float *)keys)[offset + (size_t)i];
+        s += k * query[i];
+    }
+    return s;
+}
+
+/* q·k for the eight keys from position j in tile order (f16 cache, hd a multiple of 8): eight
+ * independent chains, then each chain's hsum8 done for all eight at once, lane for lane the
+ * same additions ((l_i + l_{i+4}), then (s0 + s2) + (s1 + s3)). Out: keys j..j+7 in order. */
+AVX2 static inline __m256 dot8_keys_tile(const uint16_t *keys, size_t stride, size_t j, const float *query, int hd) {
+    __m256 v[8];
+    for (int k = 0; k < 8; k++) v[k] = _mm256_setzero_ps();
+    for (int i = 0; i < hd; i += 8) {
+        const __m256 q = _mm256_loadu_ps(query + i);
+        for (int k = 0; k < 8; k++)
+            v[k] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(keys + stride * (j + (size_t)k) + (size_t)i))), q, v[k]);
+    }
+    __m256 s[4];
+    for (int k = 0; k < 4; k++)
+        s[k] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x20), _mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x31));
+    /* s[k]: key 2k's four sums in the low half, key 2k+1's in the high half. */
+    const __m256 t0 = _mm256_add_ps(_mm256_shuffle_ps(s[0], s[1], 0x44), _mm256_shuffle_ps(s[0], s[1], 0xEE));
+    const __m256 t1 = _mm256_add_ps(_mm256_shuffle_ps(s[2], s[3], 0x44), _mm256_shuffle_ps(s[2], s[3], 0xEE));
+    /* t0 low: key 0 (s0+s2, s1+s3), key 2 (…); high: keys 1, 3. t1: keys 4, 6 | 5, 7. */
+    const __m256 r = _mm256_add_ps(_mm256_shuffle_ps(t0, t1, 0x88), _mm256_shuffle_ps(t0, t1, 0xDD));
+    /* r: keys 0 2 4 6 | 1 3 5 7. */
+    return _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* P·V in tile order (eight slots, position j into slot j % 8, the first product of a slot
+ * stored), eight output columns at a time with the slots in registers, over positions in blocks
+ * of 64 so a block's values stay in L1 while the columns pass; then the slots reduced as hsum8
+ * does. Values f16 (kv_f16) or f32. */
+AVX2 static inline __attribute__((always_inline)) void
+pv_tile(const int kv_f16, const float *e, const void *values, size_t stride, int length, int vd, float *acc, float *out) {
+    for (int j0 = 0; j0 < length; j0 += 64) {
+        const int j1 = j0 + 64 < length ? j0 + 64 : length;
+        for (int d = 0; d < vd; d += 8) {
+            __m256 a[8];
+            float *slots = acc + 8 * (size_t)d;
+            for (int k = 0; k < 8; k++) a[k] = j0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(slots + 8 * k);
+            int j = j0;
+            if (j0 == 0)
+                for (int k = 0; k < 8; k++)
+                    if (k < j1) a[k] = _mm256_mul_ps(_mm256_set1_ps(e[k]), load8(values, kv_f16, stride * (size_t)k + (size_t)d));
+            if (j0 == 0) j = j1 < 8 ? j1 : 8;
+            for (; j + 8 <= j1; j += 8)
+                for (int k = 0; k < 8; k++)
+                    a[k] = _mm256_fmadd_ps(_mm256_set1_ps(e[j + k]), load8(values, kv_f16, stride * (size_t)(j + k) + (size_t)d), a[k]);
+            for (int k = 0; k < 8; k++)
+                if (j + k < j1) a[k] = _mm256_fmadd_ps(_mm256_set1_ps(e[j + k]), load8(values, kv_f16, stride * (size_t)(j + k) + (size_t)d), a[k]);
+            if (j1 < length) {
+                for (int k = 0; k < 8; k++) _mm256_storeu_ps(slots + 8 * k, a[k]);
+            } else {
+                _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[0], a[4]), _mm256_add_ps(a[2], a[6])),
+                                                        _mm256_add_ps(_mm256_add_ps(a[1], a[5]), _mm256_add_ps(a[3], a[7]))));
             }
         }
     }
 }
 
-void ck_matmul_q4_0_packed(int level, const void *packed, int r0, int r1, const void *x, size_t x_stride, int ntok,
-                           float *out, size_t out_stride, int n) {
-#ifdef CK_X86
-    if (level >= CK_LEVEL_AVX2) {
-        packed_q4_0_avx2((const uint8_t *)packed, r0, r1, (const uint8_t *)x, x_stride, ntok, out, out_stride, n);
+/* Rounds n floats (n a multiple of 8) to the nearest f16 value, in place or not. */
+AVX2 static inline void round_f16_avx2(const float *x, float *y, int n) {
+    for (int i = 0; i < n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+}
+
+AVX2 static void attention_avx2(const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
+                                int kv_f16, int batched, float scale, float *scratch, float *out) {
+    const int padded = (length + 7) & ~7;
+    float *e = scratch, *query = e + padded, *acc = query + 2 * hd;
+    const int hd8 = hd & ~7;
+    if (kv_f16) round_f16_avx2(q, query, hd8);
+    else memcpy(query, q, sizeof(float) * (size_t)hd8);
+    for (int d = hd8; d < hd; d++) query[d] = kv_f16 ? ck_f16_round(q[d]) : q[d];
+    const int tile_qk = kv_f16 && batched && hd % 8 == 0;
+    float maximum = -INFINITY;
+    int j = 0;
+    if (tile_qk) {
+        __m256 vmax = _mm256_set1_ps(-INFINITY);
+        const __m256 vscale = _mm256_set1_ps(scale);
+        for (; j + 8 <= length; j += 8) {
+            const __m256 x = _mm256_mul_ps(dot8_keys_tile((const uint16_t *)keys, stride, (size_t)j, query, hd), vscale);
+            _mm256_storeu_ps(e + j, x);
+            vmax = _mm256_max_ps(vmax, x);
+        }
+        float lanes[8];
+        _mm256_storeu_ps(lanes, vmax);
+        for (int k = 0; k < 8; k++) if (lanes[k] > maximum) maximum = lanes[k];
+    }
+    for (; j < length; j++) {
+        e[j] = dot_keys(keys, stride * (size_t)j, kv_f16, query, hd, tile_qk) * scale;
+        if (e[j] > maximum) maximum = e[j];
+    }
+    for (int j = length; j < padded; j++) e[j] = -INFINITY;
+    double sum = 0;
+    const __m256 vmax = _mm256_set1_ps(maximum);
+    for (int g = 0; g < padded; g += 8) {
+        const __m256 v = exp8(_mm256_sub_ps(_mm256_loadu_ps(e + g), vmax));
+        _mm256_storeu_ps(e + g, v);
+        sum += (double)hsum8(v);
+    }
+    const float norm = (float)(1.0 / sum);
+    /* The probabilities, rounded to f16 with an f16 cache (padding lanes are zeros). */
+    const __m256 vnorm = _mm256_set1_ps(norm);
+    for (int g = 0; g < padded; g += 8) _mm256_storeu_ps(e + g, _mm256_mul_ps(_mm256_loadu_ps(e + g), vnorm));
+    if (kv_f16) round_f16_avx2(e, e, padded);
+    const int lanes = batched ? 8 : 32;
+    const int vd = hd & ~7;
+    if (batched && vd == hd) {
+        if (kv_f16) pv_tile(1, e, values, stride, length, vd, acc, out);
+        else pv_tile(0, e, values, stride, length, vd, acc, out);
         return;
     }
-#endif
-    packed_q4_0_scalar((const uint8_t *)packed, r0, r1, (const uint8_t *)x, x_stride, ntok, out, out_stride, n);
+    /* A slot's first product is stored (0 + p·v rounds like p·v); slots never reached stay 0. */
+    for (int j = length; j < lanes; j++) memset(acc + (size_t)j * (size_t)hd, 0, sizeof(float) * (size_t)hd);
+    for (int j = 0; j < length; j++) {
+        const float p = e[j];
+        const __m256 vp = _mm256_set1_ps(p);
+        float *a = acc + (size_t)(j % lanes) * (size_t)hd;
+        const size_t offset = stride * (size_t)j;
+        if (j < lanes) {
+            for (int d = 0; d < vd; d += 8) _mm256_storeu_ps(a + d, _mm256_mul_ps(vp, load8(values, kv_f16, offset + (size_t)d)));
+        } else {
+            for (int d = 0; d < vd; d += 8)
+                _mm256_storeu_ps(a + d, _mm256_fmadd_ps(vp, load8(values, kv_f16, offset + (size_t)d), _mm256_loadu_ps(a + d)));
+        }
+        for (int d = vd; d < hd; d++) {
+            const float v = kv_f16 ? ck_f16_to_f32(((const uint16_t *)values)[offset + (size_t)d]) : ((const float *)values)[offset + (size_t)d];
+            a[d] = j < lanes ? p * v : fmaf(p, v, a[d]);
+        }
+    }
+#define A(k, d) _mm256_loadu_ps(acc + (size_t)(k) * (size_t)hd + (d))
+    for (int d = 0; d < vd; d += 8) {
+        __m256 r;
+        if (batched) {
+            r = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(A(0, d), A(4, d)), _mm256_add_ps(A(2, d), A(6, d))),
+                              _mm256_add_ps(_mm256_add_ps(A(1, d), A(5, d)), _mm256_add_ps(A(3, d), A(7, d))));
+        } else {
+            __m256 s[8];
+            for (int l = 0; l < 8; l++) s[l] = _mm256_add_ps(_mm256_add_ps(A(l, d), A(16 + l, d)), _mm256_add_ps(A(8 + l, d), A(24 + l, d)));
+            r = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s[0], s[4]), _mm256_add_ps(s[1], s[5])),
+                              _mm256_add_ps(_mm256_add_ps(s[2], s[6]), _mm256_add_ps(s[3], s[7])));
+        }
+        _mm256_storeu_ps(out + d, r);
+    }
+#undef A
+    for (int d = vd; d < hd; d++) {
+        float l[32];
+        for (int k = 0; k < lanes; k++) l[k] = acc[k * hd + d];
+        out[d] = batched ? ck_reduce8(l) : ck_reduce32(l);
+    }
 }
 
-float ck_dot_f32(int level, const float *a, const float *b, int n) {
-#ifdef CK_X86
-    if (level >= CK_LEVEL_AVX2) return dot_f32_avx2(a, b, n);
-#endif
-    float s = 0;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
+void ck_avx2_attention(const float *q, const void *keys, const void *values, size_t stride, int length, int hd, int kv_f16,
+                       int batched, float scale, float *scratch, float *out) {
+    attention_avx2(q, keys, values, stride, length, hd, kv_f16, batched, scale, scratch, out);
 }
 
-void ck_f32_to_f16(int level, const float *x, uint16_t *y, int n) {
-#ifdef CK_X86
-    if (level >= CK_LEVEL_AVX2) { f32_to_f16_avx2(x, y, n); return; }
-#endif
-    for (int i = 0; i < n; i++) y[i] = f32_to_f16_soft(x[i]);
-}
-
-void ck_rmsnorm(const float *x, const float *w, float *y, int n, float eps) {
-    /* The rounding steps are llama.cpp's (float squares summed in double, a float mean and
-     * scale, then x·scale·w in float), so both engines hand the same values to the 8-bit
-     * activation quantizer: a one-ulp difference here flips some of its roundings. */
-    double sum = 0;
-    for (int i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
-    const float mean = (float)(sum / n);
-    const float scale = 1.0f / sqrtf(mean + eps);
-    for (int i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
-}
+#endif /* __x86_64__ */

@@ -1,0 +1,434 @@
+/* The kernel harness: every kernel of Sources/CKernels at every level this CPU offers, checked
+ * against the scalar reference (scalar.c), and the dispatch checked against the level the
+ * caller says this CPU offers. One test list for both ISAs: built natively on x86-64 (scalar
+ * vs AVX2) and cross-built for AArch64, run under qemu-aarch64 with a CPU per Arm level
+ * (scripts/check/kernels-harness.sh).
+ *
+ * usage: harness --expect LEVEL        LEVEL: scalar, avx2, neon, dotprod or i8mm
+ *        harness --count KERNEL LEVEL NTOK   run one kernel once, for instruction counting
+ * Exit 0 when every check passes, 1 otherwise (each failure printed), 64 on bad usage.
+ *
+ * Bounds, per check (u = 2^-24, γ(k) = k·u / (1 − k·u), the standard bound on the rounding
+ * error of a k-step float sum or product chain relative to the sum of |terms|):
+ *  - exact (bit for bit; +0 and −0 count as equal): the activation quantizers, f32→f16, exp8,
+ *    SwiGLU, attention, packed Q4_0 and block-order Q4_0. These bodies do the reference's float
+ *    operations in the reference's order, so any difference is a bug.
+ *  - quantized rows (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1): the integer sum of each block is exact at
+ *    every level (|products| ≤ 128·127, partial sums far below 2^31 and, in int16 lanes, below
+ *    2^15), so the levels differ only in how the per-block floats s·d_w·d_x (+ m_w·s_x) are
+ *    rounded and added: each side is within γ(nb + 5)·A of the exact value, where nb is the block
+ *    count and A = Σ_b |d_w·d_x|·Σ_j |q_w·q_x| + Σ_b |m_w·s_x| (the sum of the terms' magnitudes,
+ *    lane partial sums included), so |kernel − reference| ≤ 2·γ(nb + 5)·A.
+ *  - f32 and f16 rows and dot_f32: reassociation of n products: |kernel − reference| ≤
+ *    2·γ(n + 2)·Σ|a_i·b_i|. */
+#include "../../Sources/CKernels/internal.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int checks, failures;
+static const char *level_name(int level) {
+    switch (level) {
+    case CK_LEVEL_SCALAR: return "scalar";
+    case CK_LEVEL_AVX2: return "avx2";
+    case CK_LEVEL_NEON: return "neon";
+    case CK_LEVEL_DOTPROD: return "dotprod";
+    case CK_LEVEL_I8MM: return "i8mm";
+    default: return "?";
+    }
+}
+
+static int level_named(const char *s) {
+    for (int l = CK_LEVEL_SCALAR; l <= CK_LEVEL_I8MM; l++)
+        if (strcmp(s, level_name(l)) == 0) return l;
+    return -1;
+}
+
+#define FAIL(...)                                                     \
+    do {                                                              \
+        failures++;                                                   \
+        if (failures <= 40) { printf("FAIL: " __VA_ARGS__); printf("\n"); } \
+    } while (0)
+
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+static uint32_t next32(void) {
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(rng >> 32);
+}
+/* Uniform in [-1, 1), every 37th value four times larger (outliers, as activations have). */
+static float uniform(void) { return (float)(next32() >> 8) / 8388608.0f - 1.0f; }
+static void fill(float *x, int n, float scale) {
+    for (int i = 0; i < n; i++) x[i] = uniform() * scale * (i % 37 == 0 ? 4.0f : 1.0f);
+}
+
+static double gamma_k(int k) {
+    const double u = ldexp(1.0, -24);
+    return k * u / (1 - k * u);
+}
+
+static int same(float a, float b) { return a == b || (isnan(a) && isnan(b)); }
+
+/* ---------------------------------------------------------------- weights */
+
+static const int types[] = {CK_F32, CK_F16, CK_Q8_0, CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1};
+static const char *type_name(int t) {
+    switch (t) {
+    case CK_F32: return "f32";
+    case CK_F16: return "f16";
+    case CK_Q8_0: return "q8_0";
+    case CK_Q4_0: return "q4_0";
+    case CK_Q4_1: return "q4_1";
+    case CK_Q5_0: return "q5_0";
+    default: return "q5_1";
+    }
+}
+
+static size_t row_bytes(int type, int n) {
+    switch (type) {
+    case CK_F32: return (size_t)n * 4;
+    case CK_F16: return (size_t)n * 2;
+    default: return (size_t)(n / CK_QK) * (size_t)ck_block_bytes(type);
+    }
+}
+
+/* Random rows in a type's layout: every bit pattern of the quants (q8_0 including −128), scales
+ * in a realistic range, minimums of either sign. */
+static void random_rows(int type, uint8_t *w, int rows, int n) {
+    const size_t bytes = row_bytes(type, n) * (size_t)rows;
+    if (type == CK_F32) { fill((float *)(void *)w, rows * n, 1); return; }
+    if (type == CK_F16) {
+        for (int i = 0; i < rows * n; i++) ((uint16_t *)(void *)w)[i] = ck_f32_to_f16_one(uniform());
+        return;
+    }
+    for (size_t i = 0; i < bytes; i++) w[i] = (uint8_t)next32();
+    const int bb = ck_block_bytes(type), affine = type == CK_Q4_1 || type == CK_Q5_1;
+    for (size_t b = 0; b < bytes / (size_t)bb; b++) {
+        uint8_t *p = w + b * (size_t)bb;
+        const uint16_t d = ck_f32_to_f16_one(0.002f + 0.03f * fabsf(uniform()));
+        memcpy(p, &d, 2);
+        if (affine) {
+            const uint16_t m = ck_f32_to_f16_one(0.2f * uniform());
+            memcpy(p + offsetof(block_q4_1, m), &m, 2); /* the same offset in q5_1 */
+        }
+    }
+}
+
+/* Σ|terms| of one row·token dot, as the bound above defines it. */
+static double magnitude(int type, const uint8_t *w, const uint8_t *x, int n) {
+    double a = 0;
+    if (type == CK_F32 || type == CK_F16) {
+        const float *xf = (const float *)(const void *)x;
+        for (int i = 0; i < n; i++) {
+            const float wi = type == CK_F32 ? ((const float *)(const void *)w)[i] : ck_ld16(w + 2 * i);
+            a += fabs((double)wi * xf[i]);
+        }
+        return a;
+    }
+    /* Each block's integer codes, decoded here from the layouts in blocks.h. */
+    const int nb = n / CK_QK, bb = ck_block_bytes(type), affine = type == CK_Q4_1 || type == CK_Q5_1;
+    const int xbs = affine ? Q8_1_BYTES : Q8_0_BYTES, xq = affine ? (int)offsetof(block_q8_1, qs) : (int)offsetof(block_q8_0, qs);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *wb = w + (size_t)bb * (size_t)b, *xb = x + (size_t)xbs * (size_t)b;
+        int q[32];
+        uint32_t qh = 0;
+        switch (type) {
+        case CK_Q8_0: for (int j = 0; j < 32; j++) q[j] = (int8_t)wb[offsetof(block_q8_0, qs) + j]; break;
+        case CK_Q4_0: case CK_Q4_1: {
+            const int qs = type == CK_Q4_0 ? (int)offsetof(block_q4_0, qs) : (int)offsetof(block_q4_1, qs), off = type == CK_Q4_0 ? 8 : 0;
+            for (int j = 0; j < 16; j++) { q[j] = (wb[qs + j] & 15) - off; q[j + 16] = (wb[qs + j] >> 4) - off; }
+            break;
+        }
+        default: {
+            const int five0 = type == CK_Q5_0;
+            const int qs = five0 ? (int)offsetof(block_q5_0, qs) : (int)offsetof(block_q5_1, qs), off = five0 ? 16 : 0;
+            memcpy(&qh, wb + (five0 ? offsetof(block_q5_0, qh) : offsetof(block_q5_1, qh)), 4);
+            for (int j = 0; j < 16; j++) {
+                q[j] = ((wb[qs + j] & 15) | (int)((qh >> j) & 1) << 4) - off;
+                q[j + 16] = ((wb[qs + j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) - off;
+            }
+        }
+        }
+        double s = 0;
+        for (int j = 0; j < 32; j++) s += fabs((double)q[j] * (int8_t)xb[xq + j]);
+        a += s * fabs((double)ck_ld16(wb) * ck_ld16(xb));
+        if (affine) a += fabs((double)ck_ld16(wb + offsetof(block_q4_1, m)) * ck_ld16(xb + offsetof(block_q8_1, s)));
+    }
+    return a;
+}
+
+/* Block order (the packed kernel's float steps) on unpacked Q4_0 rows: one product at a time. */
+static float q4_0_block_order(const uint8_t *w, const uint8_t *x, int n) {
+    float acc = 0;
+    for (int b = 0; b < n / CK_QK; b++) {
+        const uint8_t *wb = w + Q4_0_BYTES * (size_t)b, *xb = x + Q8_0_BYTES * (size_t)b;
+        int s = 0;
+        for (int j = 0; j < 16; j++) {
+            const int8_t *y = (const int8_t *)(xb + offsetof(block_q8_0, qs));
+            const uint8_t v = wb[offsetof(block_q4_0, qs) + j];
+            s += ((v & 15) - 8) * y[j] + ((v >> 4) - 8) * y[j + 16];
+        }
+        acc = fmaf((float)s, ck_ld16(wb) * ck_ld16(xb), acc);
+    }
+    return acc;
+}
+
+/* ---------------------------------------------------------------- the checks */
+
+static void check_quantize(int level) {
+    const int n = 32 * 12;
+    float x[32 * 12];
+    fill(x, n, 3);
+    for (int j = 64; j < 96; j++) x[j] = 0;       /* an all-zero block */
+    for (int j = 96; j < 128; j++) x[j] = 1e-30f; /* a tiny one */
+    x[130] = 12345.0f;                            /* and one with a huge value */
+    for (int act = CK_ACT_Q8_0; act <= CK_ACT_Q8_1; act++) {
+        uint8_t got[36 * 12], want[36 * 12];
+        ck_quantize_act(level, act, x, got, n);
+        ck_ref_quantize_act(act, x, want, n);
+        checks++;
+        if (memcmp(got, want, ck_act_row_bytes(act, n)) != 0) FAIL("%s quantize_act %s: bytes differ from the reference", level_name(level), act == CK_ACT_Q8_0 ? "q8_0" : "q8_1");
+    }
+}
+
+typedef struct { int rows, n, ntok; } shape;
+static const shape shapes[] = {{1, 32, 1}, {13, 64, 1}, {8, 256, 5}, {17, 96, 2}, {32, 128, 9}, {6, 64, 67}, {24, 2048, 3}, {5, 160, 4}};
+
+static void check_matmul(int level, int type) {
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const shape s = shapes[si];
+        int act = 0;
+        ck_weight_supported(type, &act);
+        const size_t ws = row_bytes(type, s.n), xs = ck_act_row_bytes(act, s.n);
+        uint8_t *w = malloc(ws * (size_t)s.rows), *x = malloc(xs * (size_t)s.ntok);
+        float *xf = malloc(sizeof(float) * (size_t)s.n * (size_t)s.ntok);
+        float *got = malloc(sizeof(float) * (size_t)s.rows * (size_t)s.ntok), *want = malloc(sizeof(float) * (size_t)s.rows * (size_t)s.ntok);
+        random_rows(type, w, s.rows, s.n);
+        fill(xf, s.n * s.ntok, 1);
+        for (int t = 0; t < s.ntok; t++) ck_ref_quantize_act(act, xf + (size_t)t * (size_t)s.n, x + xs * (size_t)t, s.n);
+        if (act == CK_ACT_F32) memcpy(x, xf, xs * (size_t)s.ntok);
+        /* Rows split in two calls, as the engine's pool members split them. */
+        const int mid = s.rows / 2;
+        ck_matmul(level, type, 0, w, ws, 0, mid, x, xs, s.ntok, got, (size_t)s.rows, s.n);
+        ck_matmul(level, type, 0, w, ws, mid, s.rows, x, xs, s.ntok, got + mid, (size_t)s.rows, s.n);
+        ck_ref_matmul(type, w, ws, 0, s.rows, x, xs, s.ntok, want, (size_t)s.rows, s.n);
+        const int nb = s.n / CK_QK;
+        for (int t = 0; t < s.ntok; t++)
+            for (int r = 0; r < s.rows; r++) {
+                const size_t i = (size_t)t * (size_t)s.rows + (size_t)r;
+                const double a = magnitude(type, w + ws * (size_t)r, x + xs * (size_t)t, s.n);
+                const double bound = 2 * (act == CK_ACT_F32 ? gamma_k(s.n + 2) : gamma_k(nb + 5)) * a;
+                checks++;
+                if (!(fabs((double)got[i] - (double)want[i]) <= bound))
+                    FAIL("%s matmul %s %dx%dx%d row %d token %d: %.9g vs reference %.9g, bound %.3g", level_name(level), type_name(type),
+                         s.rows, s.n, s.ntok, r, t, got[i], want[i], bound);
+            }
+        /* Q4_0 in block order: the packed kernel's steps exactly, packed or not. */
+        if (type == CK_Q4_0 && level != CK_LEVEL_SCALAR) {
+            ck_matmul(level, type, 1, w, ws, 0, mid, x, xs, s.ntok, got, (size_t)s.rows, s.n);
+            ck_matmul(level, type, 1, w, ws, mid, s.rows, x, xs, s.ntok, got + mid, (size_t)s.rows, s.n);
+            for (int t = 0; t < s.ntok; t++)
+                for (int r = 0; r < s.rows; r++) {
+                    const float e = q4_0_block_order(w + ws * (size_t)r, x + xs * (size_t)t, s.n);
+                    checks++;
+                    if (!same(got[(size_t)t * (size_t)s.rows + (size_t)r], e))
+                        FAIL("%s matmul q4_0 block order %dx%dx%d row %d token %d: %.9g vs %.9g", level_name(level), s.rows, s.n, s.ntok, r, t,
+                             got[(size_t)t * (size_t)s.rows + (size_t)r], e);
+                }
+        }
+        if (type == CK_Q4_0 && s.rows % 8 == 0) {
+            uint8_t *packed = malloc(ck_q4_0_packed_bytes(s.rows, s.n));
+            ck_q4_0_pack(w, ws, s.rows, s.n, packed);
+            ck_matmul_q4_0_packed(level, packed, 0, 8, x, xs, s.ntok, got, (size_t)s.rows, s.n);
+            ck_matmul_q4_0_packed(level, packed, 8, s.rows, x, xs, s.ntok, got + 8, (size_t)s.rows, s.n);
+            ck_ref_packed_q4_0(packed, 0, s.rows, x, xs, s.ntok, want, (size_t)s.rows, s.n);
+            for (size_t i = 0; i < (size_t)s.rows * (size_t)s.ntok; i++) {
+                checks++;
+                if (!same(got[i], want[i]) || !same(want[i], q4_0_block_order(w + ws * (i % (size_t)s.rows), x + xs * (i / (size_t)s.rows), s.n)))
+                    FAIL("%s packed q4_0 %dx%dx%d output %zu: %.9g vs reference %.9g", level_name(level), s.rows, s.n, s.ntok, i, got[i], want[i]);
+            }
+            free(packed);
+        }
+        free(w); free(x); free(xf); free(got); free(want);
+    }
+}
+
+static void check_float_helpers(int level) {
+    for (int n = 1; n <= 300; n += 37) {
+        float a[300], b[300];
+        fill(a, n, 1);
+        fill(b, n, 1);
+        double mag = 0;
+        for (int i = 0; i < n; i++) mag += fabs((double)a[i] * b[i]);
+        const float got = ck_dot_f32(level, a, b, n), want = ck_ref_dot_f32(a, b, n);
+        checks++;
+        if (!(fabs((double)got - want) <= 2 * gamma_k(n + 2) * mag)) FAIL("%s dot_f32 n=%d: %.9g vs %.9g", level_name(level), n, got, want);
+    }
+    /* f32 → f16: ordinary values, halfway cases between f16 neighbours, subnormals, overflow. */
+    float x[4096];
+    uint16_t got[4096], want[4096];
+    int n = 0;
+    for (int i = 0; i < 1024; i++) x[n++] = uniform() * 70000.0f;
+    for (int i = 0; i < 1024; i++) x[n++] = ldexpf(uniform(), -14 - (int)(next32() % 12));
+    for (uint32_t h = 0; h < 0x7c00u && n < 4090; h += 61) {
+        const float lo = ck_f16_to_f32((uint16_t)h), hi = ck_f16_to_f32((uint16_t)(h + 1));
+        x[n++] = lo + (hi - lo) / 2; /* exactly halfway: ties to even */
+    }
+    x[n++] = 65504.0f; x[n++] = 65520.0f; x[n++] = -65519.0f; x[n++] = INFINITY; x[n++] = -0.0f; x[n++] = NAN;
+    ck_f32_to_f16(level, x, got, n);
+    ck_ref_f32_to_f16(x, want, n);
+    for (int i = 0; i < n; i++) {
+        checks++;
+        const int nan = isnan(x[i]);
+        if (nan ? (got[i] & 0x7c00u) != 0x7c00u || (got[i] & 0x3ffu) == 0 : got[i] != want[i])
+            FAIL("%s f32_to_f16(%a) = %04x, reference %04x", level_name(level), (double)x[i], got[i], want[i]);
+    }
+    /* exp8 equals ck_expf lane for lane, over the normal, the scaled and the flushed ranges. */
+    for (int g = 0; g < 4000; g++) {
+        float in[8], out[8];
+        for (int k = 0; k < 8; k++) in[k] = g < 3990 ? uniform() * 110.0f - 10.0f * (float)(g % 3) : (k % 2 ? 200.0f : -200.0f) * (float)(g - 3989) / 10;
+        ck_exp8(level, in, out);
+        for (int k = 0; k < 8; k++) {
+            checks++;
+            if (!same(out[k], ck_expf(in[k]))) FAIL("%s exp8(%a) = %a, ck_expf %a", level_name(level), (double)in[k], (double)out[k], (double)ck_expf(in[k]));
+        }
+    }
+    /* SwiGLU over lengths with and without a tail of fewer than 8. */
+    for (int len = 1; len <= 70; len += 23) {
+        float gate[80], up[80], got2[80], want2[80];
+        fill(gate, len, 6);
+        fill(up, len, 1);
+        ck_swiglu(level, gate, up, got2, len);
+        ck_ref_swiglu(gate, up, want2, 0, len);
+        for (int i = 0; i < len; i++) {
+            checks++;
+            if (!same(got2[i], want2[i])) FAIL("%s swiglu n=%d [%d]: %a vs %a", level_name(level), len, i, (double)got2[i], (double)want2[i]);
+        }
+    }
+}
+
+static void check_attention(int level) {
+    static const int lengths[] = {1, 7, 8, 33, 100, 300}, dims[] = {64, 48, 36};
+    for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++)
+        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+            for (int kv_f16 = 0; kv_f16 <= 1; kv_f16++)
+                for (int batched = 0; batched <= 1; batched++) {
+                    const int length = lengths[li], hd = dims[di];
+                    const size_t stride = (size_t)hd + 8; /* rows of a wider cache */
+                    float q[64], got[64], want[64];
+                    fill(q, hd, 2);
+                    const size_t cells = stride * (size_t)length;
+                    void *keys = malloc(cells * 4), *values = malloc(cells * 4);
+                    if (kv_f16) {
+                        for (size_t i = 0; i < cells; i++) {
+                            ((uint16_t *)keys)[i] = ck_f32_to_f16_one(uniform());
+                            ((uint16_t *)values)[i] = ck_f32_to_f16_one(uniform());
+                        }
+                    } else {
+                        fill((float *)keys, (int)cells, 1);
+                        fill((float *)values, (int)cells, 1);
+                    }
+                    float *scratch = malloc(sizeof(float) * ck_attention_scratch(length, hd));
+                    ck_attention_head(level, q, keys, values, stride, length, hd, kv_f16, batched, 0.125f, scratch, got);
+                    ck_ref_attention(q, keys, values, stride, length, hd, kv_f16, batched, 0.125f, scratch, want);
+                    for (int d = 0; d < hd; d++) {
+                        checks++;
+                        if (!same(got[d], want[d]))
+                            FAIL("%s attention length %d hd %d %s%s [%d]: %a vs %a", level_name(level), length, hd, kv_f16 ? "f16" : "f32",
+                                 batched ? " batched" : "", d, (double)got[d], (double)want[d]);
+                    }
+                    free(keys); free(values); free(scratch);
+                }
+}
+
+/* The pool: every member runs every task, many times over (threads on this ISA and libc). */
+static int pool_counts[4];
+static void count_member(void *ctx, int ith, int nth) {
+    (void)ctx;
+    if (nth == 4) __atomic_fetch_add(&pool_counts[ith], 1, __ATOMIC_RELAXED);
+}
+
+static void check_pool(void) {
+    ck_pool *pool = ck_pool_create(4);
+    checks++;
+    if (!pool || ck_pool_size(pool) != 4) { FAIL("pool: could not start 4 members"); return; }
+    for (int i = 0; i < 300; i++) ck_pool_run(pool, count_member, NULL);
+    ck_pool_destroy(pool);
+    for (int k = 0; k < 4; k++) {
+        checks++;
+        if (pool_counts[k] != 300) FAIL("pool member %d ran %d of 300 tasks", k, pool_counts[k]);
+    }
+}
+
+/* ---------------------------------------------------------------- instruction counting */
+
+/* One kernel at one level, run once, for counting the instructions qemu executes in the kernel
+ * files (scripts/check/kernel-instructions.sh): a 16-row × 2048-column matrix (1024 blocks of 32
+ * weights) against `ntok` tokens. KERNEL: a weight type, or q4_0x8 for packed Q4_0. */
+static int count_kernel(const char *kernel, int level, int ntok) {
+    int type = -1;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(kernel, type_name(types[i])) == 0) type = types[i];
+    const int packed = strcmp(kernel, "q4_0x8") == 0;
+    if (packed) type = CK_Q4_0;
+    if (type < 0 || level < 0 || !ck_level_supported(level) || ntok < 1 || ntok > 8) {
+        fprintf(stderr, "harness: --count needs a kernel (f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_0x8), a level this CPU runs and 1-8 tokens\n");
+        return 64;
+    }
+    const int rows = 16, n = 2048;
+    int act = 0;
+    ck_weight_supported(type, &act);
+    const size_t ws = row_bytes(type, n), xs = ck_act_row_bytes(act, n);
+    uint8_t *w = malloc(ws * rows), *x = malloc(xs * (size_t)ntok), *pk = malloc(ws * rows);
+    float *xf = malloc(sizeof(float) * n), out[16 * 8];
+    random_rows(type, w, rows, n);
+    fill(xf, n, 1);
+    for (int t = 0; t < ntok; t++) ck_quantize_act(CK_LEVEL_SCALAR, act, xf, x + xs * (size_t)t, n);
+    if (packed) ck_q4_0_pack(w, ws, rows, n, pk);
+    if (packed) ck_matmul_q4_0_packed(level, pk, 0, rows, x, xs, ntok, out, rows, n);
+    else ck_matmul(level, type, 0, w, ws, 0, rows, x, xs, ntok, out, rows, n);
+    printf("%s %s: %d blocks × %d tokens, out[0] = %g\n", kernel, level_name(level), rows * n / CK_QK, ntok, (double)out[0]);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 5 && strcmp(argv[1], "--count") == 0) return count_kernel(argv[2], level_named(argv[3]), atoi(argv[4]));
+    if (argc != 3 || strcmp(argv[1], "--expect") != 0 || level_named(argv[2]) < 0) {
+        fprintf(stderr, "usage: harness --expect scalar|avx2|neon|dotprod|i8mm (the best level this CPU offers)\n");
+        return 64;
+    }
+    const int expect = level_named(argv[2]);
+    /* Dispatch: the best level is the one this CPU is said to offer, and the levels below it in
+     * its family are offered too; none above it. */
+    const int best = ck_level_best();
+    checks++;
+    if (best != expect) FAIL("dispatch picks %s, this CPU offers %s", level_name(best), level_name(expect));
+    const int family_lo = expect >= CK_LEVEL_NEON ? CK_LEVEL_NEON : expect;
+    for (int l = CK_LEVEL_SCALAR; l <= CK_LEVEL_I8MM; l++) {
+        const int offered = l == CK_LEVEL_SCALAR || (l >= family_lo && l <= expect);
+        checks++;
+        if (ck_level_supported(l) != offered) FAIL("ck_level_supported(%s) = %d, want %d", level_name(l), ck_level_supported(l), offered);
+    }
+    char ran[64] = "";
+    for (int level = CK_LEVEL_SCALAR; level <= CK_LEVEL_I8MM; level++) {
+        if (!ck_level_supported(level)) continue;
+        strcat(ran, ran[0] ? "," : "");
+        strcat(ran, level_name(level));
+        check_quantize(level);
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) check_matmul(level, types[i]);
+        check_float_helpers(level);
+        check_attention(level);
+    }
+    check_pool();
+#if defined(__aarch64__)
+    const char *isa = "aarch64";
+#elif defined(__x86_64__)
+    const char *isa = "x86_64";
+#else
+    const char *isa = "other";
+#endif
+    printf("kernel harness (%s, expects %s): %d checks at levels %s: %s\n", isa, level_name(expect), checks, ran,
+           failures ? "FAILED" : "all passed");
+    if (failures) printf("%d of %d checks failed\n", failures, checks);
+    return failures ? 1 : 0;
+}
