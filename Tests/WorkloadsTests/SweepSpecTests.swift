@@ -65,6 +65,8 @@ struct SweepSpecTests {
             let e = try #require(specError("axes:\n  model: tiny\nmeasurement:\n  sustain: \(bad)\n"))
             #expect(e.line == 4 && e.key == "measurement.sustain", "\(e)")
         }
+        let external = try #require(specError("axes:\n  model: tiny\n  backend: [native, llama-bench]\nmeasurement:\n  sustain: 1m\n"))
+        #expect(external.message.contains("measurement.sustain runs on the native and llama.cpp backends only") && external.message.contains("llama-bench"), "\(external)")
     }
 
     @Test func rangesListsAndUnitsExpand() throws {

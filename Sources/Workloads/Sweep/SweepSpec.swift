@@ -178,6 +178,11 @@ public struct SweepSpec: Sendable, Equatable {
             }
         }
         guard sawAxes, !spec.models.isEmpty else { throw root.error("axes.model is required: the models to run") }
+        // Sustained mode is slmbench's own workers' (llama-bench and cmd: workers would run their
+        // usual repetitions and no burst or steady state would come of it).
+        if spec.measurement.sustainSeconds != nil, let other = spec.backends.first(where: { !["native", "llama.cpp"].contains($0) }) {
+            throw root.error("measurement.sustain runs on the native and llama.cpp backends only; axes.backend has '\(other)'")
+        }
         return spec
     }
 
