@@ -37,11 +37,7 @@ public struct SustainedSummary: Codable, Sendable, Equatable {
         let burst = times.indices.filter { times[$0] < burstWindow }
         let steady = times.indices.filter { times[$0] >= steadyFrom }
         guard !burst.isEmpty, !steady.isEmpty else { return nil }
-        func median(_ x: [Double]) -> Double? {
-            guard !x.isEmpty else { return nil }
-            let s = x.sorted()
-            return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-        }
+        let median = Percentile.median
         let burstRate = median(burst.map { rates[$0] })!, steadyRate = median(steady.map { rates[$0] })!
         self.burstRate = burstRate
         self.steadyRate = steadyRate

@@ -60,10 +60,7 @@ public struct SoakReport {
         var buckets = [[Double]](repeating: [], count: slices)
         for (t, v) in zip(x, y) { buckets[Swift.min(slices - 1, Int((t - lo) / width))].append(v) }
         let points = buckets.enumerated().compactMap { i, b -> (Double, Double)? in
-            guard !b.isEmpty else { return nil }
-            let s = b.sorted()
-            let median = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-            return (lo + (Double(i) + 0.5) * width, median)
+            Percentile.median(b).map { (lo + (Double(i) + 0.5) * width, $0) }
         }
         return (points, width)
     }

@@ -75,17 +75,16 @@ public enum Soak {
         public init(_ samples: RunSamples, spec: RunSpec, duration: Double) {
             let decode = spec.genTokens > 0
             // Repetitions with a rate (a decode needs at least one step); none is counted as zero.
+            var end: Double?
             for r in samples.repetitions {
                 guard let rate = decode ? r.decodeRate(batch: spec.batch) : r.prefillRate(batch: spec.batch, promptTokens: spec.promptTokens) else { continue }
+                end = (r.startSeconds ?? 0) + r.e2eSeconds
                 times.append(r.startSeconds ?? 0)
                 rates.append(rate)
                 joulesPerToken.append(decode ? r.decodeJoules.flatMap { r.stepSeconds.isEmpty ? nil : $0 / Double(r.stepSeconds.count * spec.batch) }
                                       : r.prefillJoules.flatMap { spec.promptTokens > 0 ? $0 / Double(spec.promptTokens * spec.batch) : nil })
             }
-            let last = samples.repetitions.last { r in
-                (decode ? r.decodeRate(batch: spec.batch) : r.prefillRate(batch: spec.batch, promptTokens: spec.promptTokens)) != nil
-            }
-            span = last.map { ($0.startSeconds ?? 0) + $0.e2eSeconds } ?? duration
+            span = end ?? duration
             summary = SustainedSummary(times: times, rates: rates, joulesPerToken: joulesPerToken, durationSeconds: span)
         }
     }
