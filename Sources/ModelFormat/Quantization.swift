@@ -28,7 +28,7 @@ public enum Quantization {
 
     /// True when `dequantize` can read this type.
     public static func canDequantize(_ type: TensorType) -> Bool {
-        [TensorType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K].contains(type)
+        [TensorType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL].contains(type)
             || type.isLab
     }
 
@@ -75,6 +75,7 @@ public enum Quantization {
         case .q4_K: KQuants.dequantizeQ4_K(bytes, out)
         case .q5_K: KQuants.dequantizeQ5_K(bytes, out)
         case .q6_K: KQuants.dequantizeQ6_K(bytes, out)
+        case .iq4_NL: IQ4NL.dequantize(bytes, out)
         default:
             guard let lab = LabType(id: type.id) else { throw .unsupported(type, operation: "dequantizing") }
             LabQuants.dequantize(bytes, out, lab)

@@ -22,6 +22,7 @@ public struct TensorType: Hashable, Sendable, CustomStringConvertible {
     public static let q5_K = TensorType(id: 13)
     public static let q6_K = TensorType(id: 14)
     public static let q8_K = TensorType(id: 15)
+    public static let iq4_NL = TensorType(id: 20)
     public static let i8 = TensorType(id: 24)
     public static let i16 = TensorType(id: 25)
     public static let i32 = TensorType(id: 26)
