@@ -93,6 +93,10 @@ public struct QualityEvaluation {
         public var scoredPositions: Int
         public var baseline: String
         public var rows: [Row]
+        /// Set when the source weights were already quantized: every other type is then a
+        /// requantization of them, and the baseline is their F32 conversion, so the loss from the
+        /// original model to the source type is in none of the figures.
+        public var sourceWeightsCaveat: String?
     }
 
     public var context: Int

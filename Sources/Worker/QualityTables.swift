@@ -2,6 +2,15 @@ import Foundation
 import ModelFormat
 
 extension QualityEvaluation.Report {
+    /// The caveat for a source file whose weight matrices are already quantized (`types`: the
+    /// source's tensor types), else nil. SmolLM2-135M, the one real model here, is Q4_1.
+    public static func sourceWeightsCaveat(model: String, types: some Sequence<String>) -> String? {
+        let quantized = Set(types.map { $0.uppercased() }).subtracting(["F32", "F16", "BF16"]).sorted()
+        guard !quantized.isEmpty else { return nil }
+        let source = quantized.joined(separator: "/")
+        return "\(model)'s source weights are already \(source): every other type is a requantization of them and the baseline is their F32 conversion, so the loss from the original model to \(source) is in none of these figures"
+    }
+
     /// `slmbench quality`'s table: each variant against the baseline. `paths` gives each row's
     /// file, for its bits per weight.
     public func markdown(model: String, backend: String, paths: [String]) -> String {
@@ -9,15 +18,18 @@ extension QualityEvaluation.Report {
             "quality  \(model) on \(backend) · corpus: \(corpus)",
             "         \(corpusTokens) tokens · \(chunks) chunks of \(context) · \(scoredPositions) scored positions · baseline \(baseline)",
             "",
-            "| type | bits/weight | PPL | ΔPPL | ΔPPL % | mean KLD | top-1 agreement |",
-            "|---|---|---|---|---|---|---|",
         ]
+        // The caveat sits with the figures it qualifies: a mark on each quality column, the words under the table.
+        let mark = sourceWeightsCaveat == nil ? "" : " †"
+        lines.append("| type | bits/weight | PPL\(mark) | ΔPPL\(mark) | ΔPPL %\(mark) | mean KLD\(mark) | top-1 agreement\(mark) |")
+        lines.append("|---|---|---|---|---|---|---|")
         let base = rows[0].perplexity
         func f(_ x: Double?, _ format: String) -> String { x.map { String(format: format, $0) } ?? "—" }
         for (row, path) in zip(rows, paths) {
             let bits = (try? GGUFFile(path: path)).map { ModelSummary(file: $0).bitsPerWeight } ?? .nan
             lines.append("| \(row.variant) | \(String(format: "%.3f", bits)) | \(String(format: "%.4f", row.perplexity)) | \(f(row.deltaPerplexity, "%+.4f")) | \(f(row.deltaPerplexity.map { $0 / base * 100 }, "%+.2f%%")) | \(f(row.meanKLD, "%.6f")) | \(f(row.top1Agreement.map { $0 * 100 }, "%.2f%%")) |")
         }
+        if let sourceWeightsCaveat { lines += ["", "† \(sourceWeightsCaveat)"] }
         return lines.joined(separator: "\n")
     }
 

@@ -10,7 +10,9 @@ struct Quality: ParsableCommand {
         abstract: "Perplexity, ΔPPL, KL divergence and top-1 agreement of bit-widths of one model's weights.",
         discussion: reflow("""
             Every --type is made from the same weights by slmbench's quantizer; the baseline is their
-            F32 conversion (the highest-precision variant). The corpus is cut into chunks of --context
+            F32 conversion (the highest-precision variant). When the source's matrices are already
+            quantized (SmolLM2-135M's are Q4_1), every other type is a requantization of them and
+            the loss to the source type is in none of the figures: the table marks its columns † and says so. The corpus is cut into chunks of --context
             tokens, each evaluated from an empty cache, and the second half of each chunk is scored.
             Default corpus: \(Corpus.defaultSource).
             Quality is refused on synthetic models: their numbers would mean nothing.
@@ -87,9 +89,10 @@ struct Quality: ParsableCommand {
             variants.append(.init(label: type.name, backend: kind, path: path))
         }
         Console.progress("\(variants.count) variants on \(backend)")
-        let report = try evaluate(variants)
-        if json { return try JSONOutput.print(report) }
+        var report = try evaluate(variants)
         let name = KnownModel.named(model)?.name ?? URL(fileURLWithPath: source).lastPathComponent
+        report.sourceWeightsCaveat = QualityEvaluation.Report.sourceWeightsCaveat(model: name, types: file.tensors.map(\.type.name))
+        if json { return try JSONOutput.print(report) }
         print(report.markdown(model: name, backend: backend, paths: variants.map(\.path)))
     }
 }

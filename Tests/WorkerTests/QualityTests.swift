@@ -35,6 +35,25 @@ struct QualityTests {
                 "the same inputs give the same numbers, whatever the thread count")
     }
 
+    /// The real model's weights are Q4_1: every figure of `quality` is then against the F32
+    /// conversion of Q4_1 values, and the table says so next to its quality columns. A source in
+    /// F32/F16 gets no caveat.
+    @Test func aQuantizedSourceMarksEveryQualityColumn() throws {
+        let file = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
+        let caveat = try #require(QualityEvaluation.Report.sourceWeightsCaveat(model: "smollm2-135m", types: file.tensors.map(\.type.name)))
+        #expect(caveat.contains("already Q4_1") && caveat.contains("requantization"), "\(caveat)")
+        #expect(QualityEvaluation.Report.sourceWeightsCaveat(model: "m", types: ["F32", "F16", "bf16"]) == nil)
+        let row = QualityEvaluation.Row(variant: "Q4_0", perplexity: 20, deltaPerplexity: 1, meanKLD: 0.05, top1Agreement: 0.9)
+        var report = QualityEvaluation.Report(corpus: "c", corpusTokens: 100, context: 64, chunks: 1, scoredPositions: 32, baseline: "F32", rows: [row])
+        let plain = report.markdown(model: "m", backend: "native", paths: ["/nonexistent"])
+        #expect(!plain.contains("†"))
+        report.sourceWeightsCaveat = caveat
+        let marked = report.markdown(model: "m", backend: "native", paths: ["/nonexistent"]).split(separator: "\n").map(String.init)
+        let header = try #require(marked.first { $0.hasPrefix("| type") })
+        #expect(header.components(separatedBy: "†").count - 1 == 5, "PPL, ΔPPL, ΔPPL %, KLD and top-1 each carry the mark: \(header)")
+        #expect(marked.last == "† \(caveat)")
+    }
+
     /// A sweep's quality evaluation runs in a worker: the report comes back whole, and a worker
     /// that dies is a recorded outcome, not a crash of the caller.
     @Test func qualityRunsInAWorkerAndItsCrashIsARecord() throws {
