@@ -17,6 +17,9 @@ scripts/check/check-llamacpp-abi.sh
 # AArch64 under qemu at NEON, dotprod and i8mm CPUs; any failure fails the run.
 scripts/check/kernels-harness.sh
 swift build "${flags[@]}" --build-tests
+# llama.cpp's own tools (llama-imatrix, llama-quantize, …) for the tests that check slmbench's files
+# against them (cached; about 2 CPU-minutes the first time).
+scripts/tools/build-llamacpp.sh --tools >/dev/null
 # The real model for tests that need real weights (cached; verified by SHA-256).
 .build-test/release/slmbench models fetch smollm2-135m >/dev/null
 # A real PostgreSQL for the store and fleet tests: its own folder and loopback port, stopped on exit.

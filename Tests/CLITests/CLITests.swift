@@ -13,6 +13,40 @@ struct CLITests {
         return try runCommand(binary, args)
     }
 
+    /// A legacy (.dat) importance matrix of one entry, built byte by byte as llama-imatrix lays it out.
+    static func legacyImatrix(name: String, values: [Float], ncall: Int32) -> Data {
+        var d = Data()
+        func i32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        i32(1); i32(Int32(name.utf8.count)); d.append(contentsOf: Array(name.utf8)); i32(ncall); i32(Int32(values.count))
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+        i32(3); i32(4); d.append(contentsOf: Array("t.txt".utf8.prefix(4)))
+        return d
+    }
+
+    @Test func imatrixShowsConvertsAndChecksAgainstAModel() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("imatrix-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let dat = dir.appendingPathComponent("m.dat").path, gguf = dir.appendingPathComponent("m.gguf").path
+        try Self.legacyImatrix(name: "blk.0.attn_q.weight", values: [Float](repeating: 2, count: 576), ncall: 2).write(to: URL(fileURLWithPath: dat))
+        let shown = try slmbench("models", "imatrix", dat, "--convert", gguf)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("1 weight matrices, 576 channels") && shown.stdout.contains("chunks        3") && shown.stdout.contains("t.tx"), "\(shown.stdout)")
+        let back = try slmbench("models", "imatrix", gguf)
+        #expect(back.status == 0 && back.stdout.contains("1 weight matrices, 576 channels") && back.stdout.contains("counts        2 per entry"), "\(back.stdout)\(back.stderr)")
+        try #require(FileManager.default.fileExists(atPath: RealModel.path.path), Comment(rawValue: RealModel.missingMessage))
+        let fits = try slmbench("models", "imatrix", gguf, "--model", "smollm2-135m")
+        #expect(fits.status == 0 && fits.stdout.contains("smollm2-135m: 209 block matrices have none"), "\(fits.stdout)\(fits.stderr)")
+        try Self.legacyImatrix(name: "blk.0.attn_q.weight", values: [1, 2, 3], ncall: 1).write(to: URL(fileURLWithPath: dat))
+        let wrong = try slmbench("models", "imatrix", dat, "--model", "smollm2-135m")
+        #expect(wrong.status != 0 && wrong.stderr.contains("\(dat): blk.0.attn_q.weight: the importance matrix has 3 channels, the tensor 576"), "\(wrong.stderr)")
+        let format = try slmbench("models", "imatrix", dat, "--format", "bin")
+        #expect(format.status != 0 && format.stderr.contains("--format must be gguf or dat"), "\(format.stderr)")
+        try Data([1, 0, 0, 0, 9]).write(to: URL(fileURLWithPath: dat))
+        let broken = try slmbench("models", "imatrix", dat)
+        #expect(broken.status != 0 && broken.stderr.contains("\(dat): truncated at byte 4"), "\(broken.stderr)")
+    }
+
     @Test func helpMatchesGolden() throws {
         let result = try slmbench("--help")
         #expect(result.status == 0)

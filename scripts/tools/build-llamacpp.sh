@@ -9,7 +9,7 @@
 #
 # Without --tools only the libraries are built: slmbench's llama.cpp backend loads libllama and
 # needs nothing else (scripts/bootstrap.sh, and so the demo and the tests, build just that).
-# --tools adds llama-bench, llama-perplexity, llama-quantize and llama-tokenize, for the scripts
+# --tools adds llama-bench, llama-perplexity, llama-quantize, llama-tokenize and llama-imatrix, for the scripts
 # that compare with llama.cpp's own tools; the build folder is kept in the cache
 # (llama-build/), so adding the tools later compiles only them.
 # --isa avx2 builds only the libraries, for x86-64 with AVX2/FMA/F16C and nothing wider, into
@@ -36,7 +36,7 @@ cache=${SLMBENCH_CACHE:-$HOME/.cache/slmbench}
 prefix=$cache/llama.cpp/llama-cpp-python-$version
 isa_flags=(-DGGML_NATIVE=ON)
 targets=(llama)
-[ "$tools" -eq 1 ] && targets+=(llama-bench llama-perplexity llama-quantize llama-tokenize)
+[ "$tools" -eq 1 ] && targets+=(llama-bench llama-perplexity llama-quantize llama-tokenize llama-imatrix)
 suffix=
 if [ "$isa" = avx2 ]; then
   suffix=-avx2
@@ -48,7 +48,7 @@ if [ "$isa" = avx2 ]; then
 fi
 stamp=$prefix/.built
 
-if [ -f "$stamp" ] && [ -f "$prefix/lib/libllama.so" ] && { [ "$tools" -eq 0 ] || [ -x "$prefix/bin/llama-tokenize" ]; }; then echo "$prefix"; exit 0; fi
+if [ -f "$stamp" ] && [ -f "$prefix/lib/libllama.so" ] && { [ "$tools" -eq 0 ] || [ -x "$prefix/bin/llama-imatrix" ]; }; then echo "$prefix"; exit 0; fi
 
 command -v cmake >/dev/null || { echo "build-llamacpp: cmake is missing; scripts/bootstrap.sh installs it" >&2; exit 1; }
 # The build folder stays in the cache, so that --tools after a library-only build compiles only the tools.
@@ -66,7 +66,7 @@ cmake --build "$work/build" -j"$(nproc)" --target "${targets[@]}" \
 mkdir -p "$prefix/bin" "$prefix/lib" "$prefix/include"
 if [ "$tools" -eq 1 ]; then
   cp "$work"/build/bin/llama-bench "$work"/build/bin/llama-perplexity "$work"/build/bin/llama-quantize \
-     "$work"/build/bin/llama-tokenize "$prefix/bin/"
+     "$work"/build/bin/llama-tokenize "$work"/build/bin/llama-imatrix "$prefix/bin/"
 fi
 find "$work/build" -name '*.so*' -exec cp -P {} "$prefix/lib/" \;
 cp "$src"/include/llama.h "$src"/ggml/include/*.h "$prefix/include/"
