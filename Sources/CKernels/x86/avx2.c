@@ -80,6 +80,12 @@ AVX2 static inline __attribute__((always_inline)) wblock decode(const int type, 
                               _mm256_set1_epi8(16));
         break;
     case CK_Q8_0: r.q = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q8_0, qs))); break;
+    case CK_IQ4_NL: {
+        /* The codebook looked up 32 nibbles at a time: pshufb indexes each 128-bit lane's copy. */
+        const __m128i book = _mm_loadu_si128((const __m128i *)ck_iq4nl_values);
+        r.q = _mm256_shuffle_epi8(_mm256_set_m128i(book, book), nibbles(p + offsetof(block_iq4_nl, qs)));
+        break;
+    }
     case CK_Q4_1: r.m = h16(p + offsetof(block_q4_1, m)); r.q = nibbles(p + offsetof(block_q4_1, qs)); break;
     default: /* CK_Q5_1 */
         r.m = h16(p + offsetof(block_q5_1, m));
@@ -150,6 +156,135 @@ CK_ROWS(CK_Q4_1)
 CK_ROWS(CK_Q5_0)
 CK_ROWS(CK_Q5_1)
 CK_ROWS(CK_Q8_0)
+CK_ROWS(CK_IQ4_NL)
+
+/* ---------------------------------------------------------------- K-quants
+ * A super-block of 256 weights is unpacked once into eight vectors of 32 unsigned quants
+ * (vector k = elements 32k…32k+31, blocks.h's q) and its scales into ck_kscales' form, then
+ * dotted with each token's q8_K block: maddubs gives 16 int16 pair sums per vector (at most
+ * 2·63·127, no saturation), madd by the per-16 scales (low 128-bit lane: sub-block 2k, high:
+ * 2k+1) gives int32, exact; the minimum or offset term is bsums·cm in one more madd. Per
+ * super-block one fma of each int32 vector into float lanes (d·y.d and dm·y.d), summed at the
+ * end: ck_ref_dot's value up to float summation order. */
+typedef struct { __m256i u[8], sc[8], cm; float d, dm; } kblock;
+
+AVX2 static inline __attribute__((always_inline)) void kdecode(const int type, const uint8_t *p, kblock *kb) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+    ck_kscales k;
+    ck_k_scales(type, p, &k);
+    kb->d = k.d;
+    kb->dm = k.dm;
+    for (int i = 0; i < 8; i++) kb->sc[i] = _mm256_set_m128i(_mm_set1_epi16(k.sc[2 * i + 1]), _mm_set1_epi16(k.sc[2 * i]));
+    kb->cm = _mm256_loadu_si256((const __m256i *)k.cm);
+    switch (type) {
+    case CK_Q2_K:
+        for (int h = 0; h < 2; h++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q2_K, qs) + 32 * h));
+            for (int j = 0; j < 4; j++) kb->u[4 * h + j] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
+        }
+        return;
+    case CK_Q3_K: {
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q3_K, hmask)));
+        for (int h = 0; h < 2; h++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q3_K, qs) + 32 * h));
+            for (int j = 0; j < 4; j++) {
+                const __m256i bit = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + j), m1), 2);
+                kb->u[4 * h + j] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3), bit);
+            }
+        }
+        return;
+    }
+    case CK_Q4_K: case CK_Q5_K: {
+        const int five = type == CK_Q5_K;
+        const uint8_t *qs = p + (five ? offsetof(block_q5_K, qs) : offsetof(block_q4_K, qs));
+        for (int i = 0; i < 4; i++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * i));
+            kb->u[2 * i] = _mm256_and_si256(q, m4);
+            kb->u[2 * i + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        }
+        if (five) {
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q5_K, qh)));
+            for (int i = 0; i < 8; i++)
+                kb->u[i] = _mm256_or_si256(kb->u[i], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, i), m1), 4));
+        }
+        return;
+    }
+    default: { /* CK_Q6_K */
+        const __m256i m30 = _mm256_set1_epi8(0x30);
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = p + offsetof(block_q6_K, ql) + 64 * h;
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i hb = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q6_K, qh) + 32 * h));
+            /* Bits 2g, 2g+1 of qh to bits 4, 5: the 16-bit shifts carry bits across bytes only
+             * into places the mask clears. */
+            kb->u[4 * h] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
+            kb->u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
+            kb->u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, m30));
+            kb->u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
+        }
+        return;
+    }
+    }
+}
+
+/* One K-quant row against NT q8_K rows (NT a constant after inlining). */
+AVX2 static inline __attribute__((always_inline)) void
+row_dot_k(const int type, const int NT, const uint8_t *w, const uint8_t *const *x, int nb, float *out, size_t os) {
+    __m256 acc[4], accm[4];
+    for (int t = 0; t < NT; t++) acc[t] = accm[t] = _mm256_setzero_ps();
+    const int bs = ck_block_bytes(type);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *p = w + (size_t)bs * (size_t)b;
+        if (NT == 1)
+            for (int line = 0; line < bs; line += 64) _mm_prefetch((const char *)p + CK_AHEAD + line, _MM_HINT_T0);
+        kblock kb;
+        kdecode(type, p, &kb);
+        for (int t = 0; t < NT; t++) {
+            const uint8_t *yb = x[t] + (size_t)Q8_K_BYTES * (size_t)b;
+            float yd;
+            memcpy(&yd, yb, 4);
+            const int8_t *yq = (const int8_t *)(yb + offsetof(block_q8_K, qs));
+            __m256i si = _mm256_setzero_si256();
+            for (int i = 0; i < 8; i++) {
+                const __m256i y = _mm256_loadu_si256((const __m256i *)(yq + 32 * i));
+                si = _mm256_add_epi32(si, _mm256_madd_epi16(_mm256_maddubs_epi16(kb.u[i], y), kb.sc[i]));
+            }
+            const __m256i sm = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb + offsetof(block_q8_K, bsums))), kb.cm);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(kb.d * yd), _mm256_cvtepi32_ps(si), acc[t]);
+            accm[t] = _mm256_fmadd_ps(_mm256_set1_ps(kb.dm * yd), _mm256_cvtepi32_ps(sm), accm[t]);
+        }
+    }
+    for (int t = 0; t < NT; t++) out[os * (size_t)t] = hsum8(acc[t]) - hsum8(accm[t]);
+}
+
+/* Rows r0..r1 against tokens in chunks of 64, four tokens at a time per row. */
+#define CK_ROWS_K(TYPE)                                                                                      \
+    AVX2 static void rows_k_##TYPE(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, \
+                                   int ntok, float *out, size_t os, int n) {                                 \
+        const int nb = n / CK_QK_K;                                                                          \
+        for (int t0 = 0; t0 < ntok; t0 += 64) {                                                              \
+            const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;                                                  \
+            for (int r = r0; r < r1; r++) {                                                                  \
+                const uint8_t *wr = w + ws * (size_t)r;                                                      \
+                float *o = out + (size_t)(r - r0);                                                           \
+                int t = t0;                                                                                  \
+                for (; t + 4 <= t1; t += 4) {                                                                \
+                    const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), \
+                                            x + xs * (size_t)(t + 3)};                                       \
+                    row_dot_k(TYPE, 4, wr, x4, nb, o + os * (size_t)t, os);                                  \
+                }                                                                                            \
+                for (; t < t1; t++) {                                                                        \
+                    const uint8_t *x1[1] = {x + xs * (size_t)t};                                             \
+                    row_dot_k(TYPE, 1, wr, x1, nb, o + os * (size_t)t, os);                                  \
+                }                                                                                            \
+            }                                                                                                \
+        }                                                                                                    \
+    }
+CK_ROWS_K(CK_Q2_K)
+CK_ROWS_K(CK_Q3_K)
+CK_ROWS_K(CK_Q4_K)
+CK_ROWS_K(CK_Q5_K)
+CK_ROWS_K(CK_Q6_K)
 
 /* Q8_0 against two or more tokens: four rows by two tokens at a time, each (row, token) dot
  * in row_dot's order (the same eight lanes, one fma per block, the same final sum), so the
@@ -525,6 +660,12 @@ void ck_avx2_matmul(int type, int block_order, const uint8_t *W, size_t w_stride
     case CK_Q4_1: rows_CK_Q4_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q5_0: rows_CK_Q5_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q5_1: rows_CK_Q5_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_IQ4_NL: rows_CK_IQ4_NL(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q2_K: rows_k_CK_Q2_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q3_K: rows_k_CK_Q3_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q4_K: rows_k_CK_Q4_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q5_K: rows_k_CK_Q5_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q6_K: rows_k_CK_Q6_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q8_0:
         /* One token (decode) reads each weight once: nothing to prepare |w| for. */
         if (ntok >= 2) rows4_q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
