@@ -159,72 +159,106 @@ CK_ROWS(CK_Q8_0)
 CK_ROWS(CK_IQ4_NL)
 
 /* ---------------------------------------------------------------- K-quants
- * A super-block of 256 weights is unpacked once into eight vectors of 32 unsigned quants
- * (vector k = elements 32k…32k+31, blocks.h's q) and its scales into ck_kscales' form, then
- * dotted with each token's q8_K block: maddubs gives 16 int16 pair sums per vector (at most
- * 2·63·127, no saturation), madd by the per-16 scales (low 128-bit lane: sub-block 2k, high:
- * 2k+1) gives int32, exact; the minimum or offset term is bsums·cm in one more madd. Per
- * super-block one fma of each int32 vector into float lanes (d·y.d and dm·y.d), summed at the
- * end: ck_ref_dot's value up to float summation order. */
-typedef struct { __m256i u[8], sc[8], cm; float d, dm; } kblock;
+ * A super-block of 256 weights against q8_K activations in ck_kscales' form (internal.h). Per
+ * super-block the scales are unpacked in vector registers: the sixteen per-16 scales as int16
+ * lanes (sc16) and the minimum or offset coefficients (cm16); then for each 32 quants k (the
+ * unsigned q of blocks.h, elements 32k…32k+31) maddubs gives 16 int16 pair sums (at most
+ * 2·63·127, no saturation) and madd by the scales (low 128-bit lane: sub-block 2k, high: 2k+1)
+ * int32 sums, exact; the minimum/offset term is bsums·cm16 in one more madd. Per super-block
+ * one fma of each int32 vector into float lanes (d·y.d and dm·y.d), summed at the end:
+ * ck_ref_dot's value up to float summation order. Each 32 quants are unpacked once for the
+ * tokens that pass over them together (four in prefill). */
 
-AVX2 static inline __attribute__((always_inline)) void kdecode(const int type, const uint8_t *p, kblock *kb) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
-    ck_kscales k;
-    ck_k_scales(type, p, &k);
-    kb->d = k.d;
-    kb->dm = k.dm;
-    for (int i = 0; i < 8; i++) kb->sc[i] = _mm256_set_m128i(_mm_set1_epi16(k.sc[2 * i + 1]), _mm_set1_epi16(k.sc[2 * i]));
-    kb->cm = _mm256_loadu_si256((const __m256i *)k.cm);
+/* The 6-bit scales and minimums of q4_K/q5_K as 8 bytes each (ck_k4_scale, four at a time). */
+static inline void k4_scales(const uint8_t *q, uint64_t *sc, uint64_t *m) {
+    uint32_t u[3];
+    memcpy(u, q, 12);
+    const uint32_t lo = 0x3f3f3f3fu, nib = 0x0f0f0f0fu, top = 0x30303030u;
+    *sc = (uint64_t)(u[0] & lo) | (uint64_t)((u[2] & nib) | ((u[0] >> 2) & top)) << 32;
+    *m = (uint64_t)(u[1] & lo) | (uint64_t)(((u[2] >> 4) & nib) | ((u[1] >> 2) & top)) << 32;
+}
+
+/* Eight byte values, each widened to two equal int16 lanes: the per-16 form of per-32 values. */
+AVX2 static inline __m256i spread8(uint64_t v) {
+    const __m128i w = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)v));
+    return _mm256_set_m128i(_mm_unpackhi_epi16(w, w), _mm_unpacklo_epi16(w, w));
+}
+
+typedef struct { __m256i sc16, cm16; float d, dm; } kscales;
+
+AVX2 static inline __attribute__((always_inline)) kscales kscales_of(const int type, const uint8_t *p) {
+    kscales r;
     switch (type) {
-    case CK_Q2_K:
-        for (int h = 0; h < 2; h++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q2_K, qs) + 32 * h));
-            for (int j = 0; j < 4; j++) kb->u[4 * h + j] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
-        }
-        return;
+    case CK_Q2_K: {
+        const __m128i b = _mm_loadu_si128((const __m128i *)(p + offsetof(block_q2_K, scales)));
+        r.sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(b, _mm_set1_epi8(15)));
+        r.cm16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(15)));
+        r.d = h16(p + offsetof(block_q2_K, d));
+        r.dm = h16(p + offsetof(block_q2_K, dmin));
+        return r;
+    }
     case CK_Q3_K: {
-        const __m256i hm = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q3_K, hmask)));
-        for (int h = 0; h < 2; h++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q3_K, qs) + 32 * h));
-            for (int j = 0; j < 4; j++) {
-                const __m256i bit = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + j), m1), 2);
-                kb->u[4 * h + j] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3), bit);
-            }
-        }
-        return;
+        /* blocks.h's 6-bit scales, four at a time: low nibbles of bytes 0-7 (s 0-7), their high
+         * nibbles (s 8-15); the top two bits from bytes 8-11, bit pair s / 4. */
+        uint32_t u[3];
+        memcpy(u, p + offsetof(block_q3_K, scales), 12);
+        const uint32_t nib = 0x0f0f0f0fu, top = 0x30303030u;
+        const uint32_t s0 = (u[0] & nib) | ((u[2] << 4) & top), s1 = (u[1] & nib) | ((u[2] << 2) & top);
+        const uint32_t s2 = ((u[0] >> 4) & nib) | (u[2] & top), s3 = ((u[1] >> 4) & nib) | ((u[2] >> 2) & top);
+        const __m128i b = _mm_sub_epi8(_mm_setr_epi32((int)s0, (int)s1, (int)s2, (int)s3), _mm_set1_epi8(32));
+        r.sc16 = _mm256_cvtepi8_epi16(b);
+        r.cm16 = _mm256_slli_epi16(r.sc16, 2);
+        r.d = r.dm = h16(p + offsetof(block_q3_K, d));
+        return r;
     }
     case CK_Q4_K: case CK_Q5_K: {
-        const int five = type == CK_Q5_K;
-        const uint8_t *qs = p + (five ? offsetof(block_q5_K, qs) : offsetof(block_q4_K, qs));
-        for (int i = 0; i < 4; i++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * i));
-            kb->u[2 * i] = _mm256_and_si256(q, m4);
-            kb->u[2 * i + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-        }
-        if (five) {
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q5_K, qh)));
-            for (int i = 0; i < 8; i++)
-                kb->u[i] = _mm256_or_si256(kb->u[i], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, i), m1), 4));
-        }
-        return;
+        uint64_t sc, m;
+        k4_scales(p + offsetof(block_q4_K, scales), &sc, &m); /* the same offsets in q5_K */
+        r.sc16 = spread8(sc);
+        r.cm16 = spread8(m);
+        r.d = h16(p + offsetof(block_q4_K, d));
+        r.dm = h16(p + offsetof(block_q4_K, dmin));
+        return r;
     }
     default: { /* CK_Q6_K */
-        const __m256i m30 = _mm256_set1_epi8(0x30);
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = p + offsetof(block_q6_K, ql) + 64 * h;
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i hb = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q6_K, qh) + 32 * h));
-            /* Bits 2g, 2g+1 of qh to bits 4, 5: the 16-bit shifts carry bits across bytes only
-             * into places the mask clears. */
-            kb->u[4 * h] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
-            kb->u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
-            kb->u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, m30));
-            kb->u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
-        }
-        return;
+        r.sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + offsetof(block_q6_K, scales))));
+        r.cm16 = _mm256_slli_epi16(r.sc16, 5);
+        r.d = r.dm = h16(p + offsetof(block_q6_K, d));
+        return r;
     }
     }
+}
+
+/* Quants 32k…32k+31 of a super-block, unsigned (k a constant after unrolling). */
+AVX2 static inline __attribute__((always_inline)) __m256i kquants(const int type, const uint8_t *p, const int k) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+#define LD(off) _mm256_loadu_si256((const __m256i *)(p + (off)))
+    switch (type) {
+    case CK_Q2_K: return _mm256_and_si256(_mm256_srli_epi16(LD(offsetof(block_q2_K, qs) + 32 * (k / 4)), 2 * (k % 4)), m3);
+    case CK_Q3_K: {
+        const __m256i low = _mm256_and_si256(_mm256_srli_epi16(LD(offsetof(block_q3_K, qs) + 32 * (k / 4)), 2 * (k % 4)), m3);
+        return _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(LD(offsetof(block_q3_K, hmask)), k), m1), 2));
+    }
+    case CK_Q4_K: {
+        const __m256i q = LD(offsetof(block_q4_K, qs) + 32 * (k / 2));
+        return _mm256_and_si256(k % 2 ? _mm256_srli_epi16(q, 4) : q, m4);
+    }
+    case CK_Q5_K: {
+        const __m256i q = LD(offsetof(block_q5_K, qs) + 32 * (k / 2));
+        const __m256i h = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(LD(offsetof(block_q5_K, qh)), k), m1), 4);
+        return _mm256_or_si256(_mm256_and_si256(k % 2 ? _mm256_srli_epi16(q, 4) : q, m4), h);
+    }
+    default: { /* CK_Q6_K: bits 2g, 2g+1 of qh to bits 4, 5 (the 16-bit shifts carry bits across
+                * bytes only into places the mask clears) */
+        const int g = k % 4;
+        const __m256i l = LD(offsetof(block_q6_K, ql) + 64 * (k / 4) + 32 * (g % 2));
+        const __m256i hb = LD(offsetof(block_q6_K, qh) + 32 * (k / 4));
+        const __m256i lo = g < 2 ? _mm256_and_si256(l, m4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4);
+        const __m256i hi = g == 0 ? _mm256_slli_epi16(hb, 4) : g == 1 ? _mm256_slli_epi16(hb, 2) : g == 2 ? hb : _mm256_srli_epi16(hb, 2);
+        return _mm256_or_si256(lo, _mm256_and_si256(hi, _mm256_set1_epi8(0x30)));
+    }
+    }
+#undef LD
 }
 
 /* One K-quant row against NT q8_K rows (NT a constant after inlining). */
@@ -233,25 +267,39 @@ row_dot_k(const int type, const int NT, const uint8_t *w, const uint8_t *const *
     __m256 acc[4], accm[4];
     for (int t = 0; t < NT; t++) acc[t] = accm[t] = _mm256_setzero_ps();
     const int bs = ck_block_bytes(type);
+    /* pshufb masks: the int16 scale of sub-block 2k in the low lane, 2k+1 in the high one (k % 4:
+     * the scales of k < 4 come from the low half of sc16, of k ≥ 4 from the high half). */
+    static const int8_t pick[4][32] __attribute__((aligned(32))) = {
+        {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3},
+        {4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7},
+        {8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11},
+        {12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15}};
     for (int b = 0; b < nb; b++) {
         const uint8_t *p = w + (size_t)bs * (size_t)b;
         if (NT == 1)
             for (int line = 0; line < bs; line += 64) _mm_prefetch((const char *)p + CK_AHEAD + line, _MM_HINT_T0);
-        kblock kb;
-        kdecode(type, p, &kb);
+        const kscales ks = kscales_of(type, p);
+        const __m256i lowhalf = _mm256_permute2x128_si256(ks.sc16, ks.sc16, 0x00), highhalf = _mm256_permute2x128_si256(ks.sc16, ks.sc16, 0x11);
+        const uint8_t *yb[4];
+        __m256i si[4];
         for (int t = 0; t < NT; t++) {
-            const uint8_t *yb = x[t] + (size_t)Q8_K_BYTES * (size_t)b;
-            float yd;
-            memcpy(&yd, yb, 4);
-            const int8_t *yq = (const int8_t *)(yb + offsetof(block_q8_K, qs));
-            __m256i si = _mm256_setzero_si256();
-            for (int i = 0; i < 8; i++) {
-                const __m256i y = _mm256_loadu_si256((const __m256i *)(yq + 32 * i));
-                si = _mm256_add_epi32(si, _mm256_madd_epi16(_mm256_maddubs_epi16(kb.u[i], y), kb.sc[i]));
+            yb[t] = x[t] + (size_t)Q8_K_BYTES * (size_t)b;
+            si[t] = _mm256_setzero_si256();
+        }
+        for (int k = 0; k < 8; k++) {
+            const __m256i u = kquants(type, p, k);
+            const __m256i sc = _mm256_shuffle_epi8(k < 4 ? lowhalf : highhalf, _mm256_load_si256((const __m256i *)pick[k % 4]));
+            for (int t = 0; t < NT; t++) {
+                const __m256i y = _mm256_loadu_si256((const __m256i *)(yb[t] + offsetof(block_q8_K, qs) + 32 * k));
+                si[t] = _mm256_add_epi32(si[t], _mm256_madd_epi16(_mm256_maddubs_epi16(u, y), sc));
             }
-            const __m256i sm = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb + offsetof(block_q8_K, bsums))), kb.cm);
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(kb.d * yd), _mm256_cvtepi32_ps(si), acc[t]);
-            accm[t] = _mm256_fmadd_ps(_mm256_set1_ps(kb.dm * yd), _mm256_cvtepi32_ps(sm), accm[t]);
+        }
+        for (int t = 0; t < NT; t++) {
+            float yd;
+            memcpy(&yd, yb[t], 4);
+            const __m256i sm = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb[t] + offsetof(block_q8_K, bsums))), ks.cm16);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(ks.d * yd), _mm256_cvtepi32_ps(si[t]), acc[t]);
+            accm[t] = _mm256_fmadd_ps(_mm256_set1_ps(ks.dm * yd), _mm256_cvtepi32_ps(sm), accm[t]);
         }
     }
     for (int t = 0; t < NT; t++) out[os * (size_t)t] = hsum8(acc[t]) - hsum8(accm[t]);
