@@ -346,8 +346,8 @@ CK_ROWS_K(CK_Q6_K)
  * on, 0.95 at 4 (row_dot's own 4-token tile), 0.79 at 2. Four by two
  * keeps the eight accumulators, both tokens and their scales in registers; four by four spills. */
 AVX2 static inline __attribute__((always_inline)) void
-tile4_q8_0(const int NT, const uint8_t *w, size_t ws, const uint8_t *aw, const float *dw, const uint8_t *x, size_t xs,
-           const float *sc, int nb, float *out, size_t os) {
+tile4_q8_0(const int NT, const uint8_t *qw, size_t qrow, size_t qblock, const uint8_t *aw, const float *dw, const uint8_t *x,
+           size_t xs, const float *sc, int nb, float *out, size_t os) {
     __m256 acc[2][4];
     for (int t = 0; t < NT; t++)
         for (int i = 0; i < 4; i++) acc[t][i] = _mm256_setzero_ps();
@@ -365,7 +365,7 @@ tile4_q8_0(const int NT, const uint8_t *w, size_t ws, const uint8_t *aw, const f
 #define CK_ROW(i, lane)                                                                              \
         {                                                                                            \
             const __m256i a = _mm256_load_si256((const __m256i *)(aw + 128 * (size_t)b + 32 * i));  \
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(w + ws * i + Q8_0_BYTES * (size_t)b + offsetof(block_q8_0, qs))); \
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(qw + qrow * i + qblock * (size_t)b)); \
             for (int t = 0; t < NT; t++)                                                             \
                 acc[t][i] = _mm256_fmadd_ps(_mm256_shuffle_ps(s[t], s[t], lane),                     \
                                             dot_u8_i8(a, _mm256_sign_epi8(y[t], q)), acc[t][i]);     \
@@ -377,11 +377,17 @@ tile4_q8_0(const int NT, const uint8_t *w, size_t ws, const uint8_t *aw, const f
         for (int i = 0; i < 4; i++) out[os * t + i] = hsum8(acc[t][i]);
 }
 
-AVX2 static void rows4_q8_0(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
-                            float *out, size_t os, int n) {
-    const int nb = n / 32;
+/* The same tiles for the other types whose weights are signed against q8_0 (Q5_0, IQ4_NL): a
+ * group of four rows is decoded once into signed bytes (`qw`, as decode() gives them) beside
+ * their |w|, and the tiles read those where Q8_0's read the file's bytes; the products and their
+ * order are row_dot's, so the results are again its bits. */
+AVX2 static inline __attribute__((always_inline)) void
+rows4_t(const int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+        size_t os, int n) {
+    const int nb = n / 32, own = type != CK_Q8_0;
     float scales[64 * nb], dw[4 * nb];
     uint8_t aw[128 * nb] __attribute__((aligned(32)));
+    uint8_t qw[own ? 128 * nb : 1] __attribute__((aligned(32)));
     const int r4 = r0 + (r1 - r0) / 4 * 4;
     for (int t0 = 0; t0 < ntok; t0 += 64) {
         const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
@@ -391,18 +397,39 @@ AVX2 static void rows4_q8_0(const uint8_t *w, size_t ws, int r0, int r1, const u
             const uint8_t *wr = w + ws * (size_t)r;
             for (int b = 0; b < nb; b++)
                 for (int i = 0; i < 4; i++) {
-                    const uint8_t *p = wr + ws * i + Q8_0_BYTES * (size_t)b;
-                    const __m256i q = _mm256_loadu_si256((const __m256i *)(p + 2));
-                    _mm256_store_si256((__m256i *)(aw + 128 * b + 32 * i), _mm256_sign_epi8(q, q));
-                    dw[4 * b + i] = h16(p);
+                    const wblock wb = decode(type, wr + ws * i, b);
+                    _mm256_store_si256((__m256i *)(aw + 128 * b + 32 * i), _mm256_sign_epi8(wb.q, wb.q));
+                    if (own) _mm256_store_si256((__m256i *)(qw + 128 * b + 32 * i), wb.q);
+                    dw[4 * b + i] = wb.d;
                 }
+            const uint8_t *q = own ? qw : wr + offsetof(block_q8_0, qs);
+            const size_t qrow = own ? 32 : ws, qblock = own ? 128 : Q8_0_BYTES;
             int t = t0;
             for (; t + 2 <= t1; t += 2)
-                tile4_q8_0(2, wr, ws, aw, dw, x + xs * t, xs, scales + (t - t0) * nb, nb, out + os * t + (r - r0), os);
-            if (t < t1) tile4_q8_0(1, wr, ws, aw, dw, x + xs * t, xs, scales + (t - t0) * nb, nb, out + os * t + (r - r0), os);
+                tile4_q8_0(2, q, qrow, qblock, aw, dw, x + xs * t, xs, scales + (t - t0) * nb, nb, out + os * t + (r - r0), os);
+            if (t < t1) tile4_q8_0(1, q, qrow, qblock, aw, dw, x + xs * t, xs, scales + (t - t0) * nb, nb, out + os * t + (r - r0), os);
         }
     }
-    if (r4 < r1) rows_CK_Q8_0(w, ws, r4, r1, x, xs, ntok, out + (r4 - r0), os, n);
+    if (r4 < r1) {
+        switch (type) {
+        case CK_Q5_0: rows_CK_Q5_0(w, ws, r4, r1, x, xs, ntok, out + (r4 - r0), os, n); break;
+        case CK_IQ4_NL: rows_CK_IQ4_NL(w, ws, r4, r1, x, xs, ntok, out + (r4 - r0), os, n); break;
+        default: rows_CK_Q8_0(w, ws, r4, r1, x, xs, ntok, out + (r4 - r0), os, n); break;
+        }
+    }
+}
+
+AVX2 static void rows4_q8_0(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                            size_t os, int n) {
+    rows4_t(CK_Q8_0, w, ws, r0, r1, x, xs, ntok, out, os, n);
+}
+AVX2 static void rows4_q5_0(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                            size_t os, int n) {
+    rows4_t(CK_Q5_0, w, ws, r0, r1, x, xs, ntok, out, os, n);
+}
+AVX2 static void rows4_iq4_nl(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                              size_t os, int n) {
+    rows4_t(CK_IQ4_NL, w, ws, r0, r1, x, xs, ntok, out, os, n);
 }
 
 /* Q4_0 summed block by block, one float accumulator per row: acc = fma((float)(Σ w·x), d_w·d_x, acc).
@@ -706,9 +733,15 @@ void ck_avx2_matmul(int type, int block_order, const uint8_t *W, size_t w_stride
     switch (type) {
     case CK_Q4_0: rows_CK_Q4_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q4_1: rows_CK_Q4_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-    case CK_Q5_0: rows_CK_Q5_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q5_0:
+        if (ntok >= 2) rows4_q5_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        else rows_CK_Q5_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        return;
     case CK_Q5_1: rows_CK_Q5_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-    case CK_IQ4_NL: rows_CK_IQ4_NL(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_IQ4_NL:
+        if (ntok >= 2) rows4_iq4_nl(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        else rows_CK_IQ4_NL(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        return;
     case CK_Q2_K: rows_k_CK_Q2_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q3_K: rows_k_CK_Q3_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q4_K: rows_k_CK_Q4_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
