@@ -10,7 +10,8 @@
  *
  * Bounds, per check (u = 2^-24, γ(k) = k·u / (1 − k·u), the standard bound on the rounding
  * error of a k-step float sum or product chain relative to the sum of |terms|):
- *  - exact (bit for bit; +0 and −0 count as equal): the activation quantizers, f32→f16, exp8,
+ *  - exact (bit for bit; +0 and −0 count as equal): the activation quantizers (q8_K's also
+ *    against its definition: |x − d·q| ≤ |d|/2, bsums the sums of 16), f32→f16, exp8,
  *    SwiGLU, attention, packed Q4_0 and block-order Q4_0. These bodies do the reference's float
  *    operations in the reference's order, so any difference is a bug.
  *  - quantized rows (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1): the integer sum of each block is exact at
@@ -18,7 +19,13 @@
  *    2^15), so the levels differ only in how the per-block floats s·d_w·d_x (+ m_w·s_x) are
  *    rounded and added: each side is within γ(nb + 5)·A of the exact value, where nb is the block
  *    count and A = Σ_b |d_w·d_x|·Σ_j |q_w·q_x| + Σ_b |m_w·s_x| (the sum of the terms' magnitudes,
- *    lane partial sums included), so |kernel − reference| ≤ 2·γ(nb + 5)·A.
+ *    lane partial sums included), so |kernel − reference| ≤ 2·γ(nb + 5)·A. IQ4_NL the same, its
+ *    codes being the codebook's levels.
+ *  - K-quants (Q2_K … Q6_K against q8_K): the integer sums of each super-block are exact (blocks.h,
+ *    internal.h's ck_kscales form), and per super-block the floats take at most the int→float
+ *    conversion, d·y.d, the fma, one accumulation, the three-level horizontal sum and the final
+ *    subtraction of the minimum term: |kernel − reference| ≤ 2·γ(nb + 7)·A with nb super-blocks and
+ *    A = Σ_b |d·y.d|·Σ_s |sc_s|·Σ |q·y| + |dm·y.d|·Σ_s |cm_s·bsums_s| (unsigned q, as the kernels sum).
  *  - f32 and f16 rows and dot_f32: reassociation of n products: |kernel − reference| ≤
  *    2·γ(n + 2)·Σ|a_i·b_i|. */
 #include "../../Sources/CKernels/internal.h"
