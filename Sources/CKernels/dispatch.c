@@ -134,6 +134,23 @@ void ck_matmul(int level, int type, int block_order, const void *w, size_t w_str
     ck_ref_matmul(type, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
 }
 
+int ck_lab_supported(int bits, int group, int asymmetric, int n, int *act) {
+    if (bits < 2 || bits > 7 || n <= 0 || n % CK_QK != 0 || (group != 0 && (group <= 0 || group % CK_QK != 0 || n % group != 0)))
+        return 0;
+    if (act) *act = asymmetric ? CK_ACT_Q8_1 : CK_ACT_Q8_0;
+    return 1;
+}
+
+void ck_matmul_lab(int level, int bits, int group, int asymmetric, const void *w, size_t w_stride, int r0, int r1,
+                   const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
+    const uint8_t *W = (const uint8_t *)w, *X = (const uint8_t *)x;
+#ifdef CK_X86
+    if (is_avx2(level)) { ck_avx2_matmul_lab(bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
+#endif
+    (void)level; /* the Arm levels run the reference for now */
+    ck_ref_matmul_lab(bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+}
+
 void ck_matmul_q4_0_packed(int level, const void *packed, int r0, int r1, const void *x, size_t x_stride, int ntok,
                            float *out, size_t out_stride, int n) {
     const uint8_t *P = (const uint8_t *)packed, *X = (const uint8_t *)x;

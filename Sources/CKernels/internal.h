@@ -155,12 +155,37 @@ static inline float ck_reduce32(const float *a) {
 
 static inline float ck_f16_round(float x) { return ck_f16_to_f32(ck_f32_to_f16_one(x)); }
 
+/* A lab type's row layout (scalar.c, ck_dequant_lab): groups of g codes, each an f16 scale (and
+ * an f16 minimum when asymmetric) then the codes packed little-endian, code j at bits
+ * [j·bits, (j+1)·bits). 32 codes take 4·bits bytes, so a 32-element chunk of a group starts on
+ * a byte. */
+typedef struct { int bits, g, header, asym; size_t block; } ck_lab;
+
+static inline ck_lab ck_lab_layout(int bits, int group, int asymmetric, int n) {
+    ck_lab l;
+    l.bits = bits;
+    l.g = group > 0 ? group : n;
+    l.header = asymmetric ? 4 : 2;
+    l.asym = asymmetric != 0;
+    l.block = (size_t)l.header + ((size_t)l.g * (size_t)bits + 7) / 8;
+    return l;
+}
+
+/* Chunk k (elements 32k…32k+31) of a lab row: its group's header and its first code byte. */
+static inline void ck_lab_chunk(const ck_lab *l, const uint8_t *row, int k, const uint8_t **head, const uint8_t **codes) {
+    const int per = l->g / 32, gi = k / per, c = k % per;
+    *head = row + l->block * (size_t)gi;
+    *codes = *head + l->header + 4 * (size_t)l->bits * (size_t)c;
+}
+
 /* ---------------------------------------------------------------- scalar reference (scalar.c) */
 
 void ck_ref_quantize_act(int act, const float *x, uint8_t *out, int n);
 float ck_ref_dot(int type, const uint8_t *w, const uint8_t *x, int n);
 void ck_ref_matmul(int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
                    float *out, size_t os, int n);
+void ck_ref_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                       size_t xs, int ntok, float *out, size_t os, int n);
 void ck_ref_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n);
 float ck_ref_dot_f32(const float *a, const float *b, int n);
 void ck_ref_f32_to_f16(const float *x, uint16_t *y, int n);
@@ -177,6 +202,8 @@ void ck_avx2_quantize_act(int act, const float *x, uint8_t *out, int n);
 void ck_avx2_matmul(int type, int block_order, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs,
                     int ntok, float *out, size_t os, int n);
 void ck_avx2_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n);
+void ck_avx2_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                        size_t xs, int ntok, float *out, size_t os, int n);
 float ck_avx2_dot_f32(const float *a, const float *b, int n);
 void ck_avx2_f32_to_f16(const float *x, uint16_t *y, int n);
 void ck_avx2_exp8(const float *x, float *y);

@@ -121,6 +121,35 @@ void ck_dequant_lab(const uint8_t *src, float *dst, int n, int bits, int group, 
     }
 }
 
+/* Code j of a lab chunk (bits ≤ 7: at most two bytes, the second read only when reached). */
+static inline int lab_code(const uint8_t *codes, int j, int bits) {
+    const int bit = j * bits, byte = bit / 8, shift = bit % 8;
+    unsigned v = codes[byte];
+    if (shift + bits > 8) v |= (unsigned)codes[byte + 1] << 8;
+    return (int)((v >> shift) & ((1u << bits) - 1u));
+}
+
+void ck_ref_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                       size_t xs, int ntok, float *out, size_t os, int n) {
+    const ck_lab l = ck_lab_layout(bits, group, asymmetric, n);
+    const int zero = (1 << (bits - 1)) - 1, xbs = asymmetric ? Q8_1_BYTES : Q8_0_BYTES;
+    const int xq = asymmetric ? (int)offsetof(block_q8_1, qs) : (int)offsetof(block_q8_0, qs);
+    for (int t = 0; t < ntok; t++)
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *row = w + ws * (size_t)r, *xt = x + xs * (size_t)t;
+            float sum = 0;
+            for (int k = 0; k < n / 32; k++) {
+                const uint8_t *head, *codes, *xb = xt + (size_t)xbs * (size_t)k;
+                ck_lab_chunk(&l, row, k, &head, &codes);
+                int s = 0;
+                for (int j = 0; j < 32; j++) s += (lab_code(codes, j, bits) - (asymmetric ? 0 : zero)) * (int8_t)xb[xq + j];
+                sum += (float)s * ck_ld16(head) * ck_ld16(xb);
+                if (asymmetric) sum += ck_ld16(head + 2) * ck_ld16(xb + offsetof(block_q8_1, s));
+            }
+            out[os * (size_t)t + (size_t)(r - r0)] = sum;
+        }
+}
+
 /* ---------------------------------------------------------------- activations and dot products */
 
 /* q8_K as ggml's quantize_row_q8_K_ref: the scale from the element of largest magnitude with

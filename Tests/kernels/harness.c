@@ -351,6 +351,79 @@ static void check_matmul(int level, int type) {
     }
 }
 
+/* Lab types: every level against the reference within 2·γ(nb + 5)·A (as the 32-element types:
+ * A = Σ_chunks |d_w·d_x|·Σ|q·y| + |m_w·s_x|), and the reference against ck_dequant_lab's floats
+ * times the activations' own values, in double, within the same bound: the layout read by the
+ * dot products is the one the dequantizer (and the Swift reference) define. */
+static void check_lab(int level) {
+    static const int groups[] = {0, 32, 64, 128};
+    static const shape lab_shapes[] = {{3, 128, 1}, {9, 384, 5}, {5, 256, 2}};
+    for (int bits = 2; bits <= 7; bits++)
+        for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++)
+            for (int asym = 0; asym <= 1; asym++)
+                for (size_t si = 0; si < sizeof lab_shapes / sizeof lab_shapes[0]; si++) {
+                    const shape s = lab_shapes[si];
+                    const int group = groups[gi];
+                    int act = -1;
+                    checks++;
+                    if (!ck_lab_supported(bits, group, asym, s.n, &act) || act != (asym ? CK_ACT_Q8_1 : CK_ACT_Q8_0)) {
+                        FAIL("lab %d bits group %d%s n %d: not supported", bits, group, asym ? " asym" : "", s.n);
+                        continue;
+                    }
+                    const ck_lab l = ck_lab_layout(bits, group, asym, s.n);
+                    const size_t ws = l.block * (size_t)(s.n / l.g), xs = ck_act_row_bytes(act, s.n);
+                    uint8_t *w = malloc(ws * (size_t)s.rows), *x = malloc(xs * (size_t)s.ntok);
+                    float *xf = malloc(sizeof(float) * (size_t)s.n * (size_t)s.ntok), *deq = malloc(sizeof(float) * (size_t)s.n);
+                    float *got = malloc(sizeof(float) * (size_t)s.rows * (size_t)s.ntok), *want = malloc(sizeof(float) * (size_t)s.rows * (size_t)s.ntok);
+                    for (size_t i = 0; i < ws * (size_t)s.rows; i++) w[i] = (uint8_t)next32();
+                    for (int r = 0; r < s.rows; r++)
+                        for (int g = 0; g < s.n / l.g; g++) {
+                            uint8_t *h = w + ws * (size_t)r + l.block * (size_t)g;
+                            const uint16_t d = ck_f32_to_f16_one(0.002f + 0.03f * fabsf(uniform())), m = ck_f32_to_f16_one(0.2f * uniform());
+                            memcpy(h, &d, 2);
+                            if (asym) memcpy(h + 2, &m, 2);
+                        }
+                    fill(xf, s.n * s.ntok, 1);
+                    for (int t = 0; t < s.ntok; t++) ck_ref_quantize_act(act, xf + (size_t)t * (size_t)s.n, x + xs * (size_t)t, s.n);
+                    const int mid = s.rows / 2;
+                    ck_matmul_lab(level, bits, group, asym, w, ws, 0, mid, x, xs, s.ntok, got, (size_t)s.rows, s.n);
+                    ck_matmul_lab(level, bits, group, asym, w, ws, mid, s.rows, x, xs, s.ntok, got + mid, (size_t)s.rows, s.n);
+                    ck_ref_matmul_lab(bits, group, asym, w, ws, 0, s.rows, x, xs, s.ntok, want, (size_t)s.rows, s.n);
+                    const int xbs = asym ? Q8_1_BYTES : Q8_0_BYTES, xq = asym ? (int)offsetof(block_q8_1, qs) : (int)offsetof(block_q8_0, qs);
+                    for (int r = 0; r < s.rows; r++) {
+                        ck_dequant_lab(w + ws * (size_t)r, deq, s.n, bits, group, asym);
+                        for (int t = 0; t < s.ntok; t++) {
+                            const uint8_t *xt = x + xs * (size_t)t;
+                            double exact = 0, a = 0;
+                            for (int k = 0; k < s.n / 32; k++) {
+                                const uint8_t *xb = xt + (size_t)xbs * (size_t)k, *head, *codes;
+                                ck_lab_chunk(&l, w + ws * (size_t)r, k, &head, &codes);
+                                const double dx = ck_ld16(xb), dw = ck_ld16(head), mw = asym ? ck_ld16(head + 2) : 0;
+                                double sq = 0;
+                                for (int j = 0; j < 32; j++) {
+                                    const int8_t y = (int8_t)xb[xq + j];
+                                    exact += (double)deq[32 * k + j] * dx * y;
+                                    sq += fabs((dw != 0 ? (deq[32 * k + j] - mw) / dw : 0) * y);
+                                }
+                                a += fabs(dw * dx) * sq + (asym ? fabs(mw * ck_ld16(xb + offsetof(block_q8_1, s))) : 0);
+                            }
+                            const size_t i = (size_t)t * (size_t)s.rows + (size_t)r;
+                            const double bound = 2 * gamma_k(s.n / 32 + 5) * a;
+                            checks += 2;
+                            if (!(fabs((double)got[i] - want[i]) <= bound))
+                                FAIL("%s lab%d g%d%s %dx%dx%d row %d token %d: %.9g vs reference %.9g, bound %.3g", level_name(level), bits, group,
+                                     asym ? "a" : "s", s.rows, s.n, s.ntok, r, t, got[i], want[i], bound);
+                            /* The reference takes the minimum's term from q8_1's s = d_x·Σq, rounded to f16 (2^-11
+                             * of it, within 1e-3·A), where the dequantized product has the exact Σ. */
+                            if (!(fabs((double)want[i] - exact) <= bound + (asym ? a * 1e-3 : 0)))
+                                FAIL("lab%d g%d%s reference row %d token %d: %.9g vs the dequantized rows' %.9g", bits, group, asym ? "a" : "s", r, t,
+                                     want[i], exact);
+                        }
+                    }
+                    free(w); free(x); free(xf); free(deq); free(got); free(want);
+                }
+}
+
 static void check_float_helpers(int level) {
     for (int n = 1; n <= 300; n += 37) {
         float a[300], b[300];
@@ -514,6 +587,7 @@ int main(int argc, char **argv) {
         strcat(ran, level_name(level));
         check_quantize(level);
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) check_matmul(level, types[i]);
+        check_lab(level);
         check_float_helpers(level);
         check_attention(level);
     }

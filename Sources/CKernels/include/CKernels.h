@@ -67,6 +67,14 @@ void ck_matmul_q4_0_packed(int level, const void *packed, int r0, int r1, const 
 
 /* Dequantizes one row of n elements of a lab type (group 0: one group per row). */
 void ck_dequant_lab(const uint8_t *src, float *dst, int n, int bits, int group, int asymmetric);
+/* 1 when rows of n elements of a lab type have a direct kernel (2-7 bits, n a multiple of 32,
+ * groups of a multiple of 32 or one per row); then *act is the activation format it reads (q8_0
+ * when symmetric, q8_1 when asymmetric, whose block sums carry the minimum's term). */
+int ck_lab_supported(int bits, int group, int asymmetric, int n, int *act);
+/* ck_matmul for a lab type ck_lab_supported accepts: per 32 codes an exact integer sum with the
+ * activation block's quants, then d_w·d_x·Σ (+ m_w·s_x), summed in float. */
+void ck_matmul_lab(int level, int bits, int group, int asymmetric, const void *w, size_t w_stride, int r0, int r1,
+                   const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n);
 
 /* Plain f32 helpers. */
 float ck_dot_f32(int level, const float *a, const float *b, int n);

@@ -609,6 +609,127 @@ AVX2 static void packed_q4_0_avx2(const uint8_t *packed, int r0, int r1, const u
     free(sums);
 }
 
+/* ---------------------------------------------------------------- lab types
+ * Lab rows (internal.h's ck_lab layout) against q8_0 (symmetric) or q8_1 (asymmetric) blocks,
+ * as row_dot does the 32-element types: 32 codes a chunk unpacked in registers, then the
+ * signed (code − zero, symmetric: |q| and the sign moved onto y) or unsigned (asymmetric)
+ * products summed exactly by maddubs/madd, one fma a chunk with d_w·d_x, and m_w·s_x added per
+ * chunk for the asymmetric ones. */
+/* pshufb masks and multipliers of lab_codes, per bit width 2-7 (generated; see lab_codes). */
+static const int8_t lab_shuf[6][2][32] __attribute__((aligned(32))) = {
+    {{0, -128, 0, -128, 0, -128, 0, -128, 1, -128, 1, -128, 1, -128, 1, -128, 4, -128, 4, -128, 4, -128, 4, -128, 5, -128, 5, -128, 5, -128, 5, -128}, {2, -128, 2, -128, 2, -128, 2, -128, 3, -128, 3, -128, 3, -128, 3, -128, 6, -128, 6, -128, 6, -128, 6, -128, 7, -128, 7, -128, 7, -128, 7, -128}},
+    {{0, -128, 0, -128, 0, 1, 1, -128, 1, -128, 1, 2, 2, -128, 2, -128, 2, -128, 2, -128, 2, 3, 3, -128, 3, -128, 3, 4, 4, -128, 4, -128}, {3, -128, 3, -128, 3, 4, 4, -128, 4, -128, 4, 5, 5, -128, 5, -128, 5, -128, 5, -128, 5, 6, 6, -128, 6, -128, 6, 7, 7, -128, 7, -128}},
+    {{0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128, 8, -128, 8, -128, 9, -128, 9, -128, 10, -128, 10, -128, 11, -128, 11, -128}, {4, -128, 4, -128, 5, -128, 5, -128, 6, -128, 6, -128, 7, -128, 7, -128, 12, -128, 12, -128, 13, -128, 13, -128, 14, -128, 14, -128, 15, -128, 15, -128}},
+    {{0, -128, 0, 1, 1, -128, 1, 2, 2, 3, 3, -128, 3, 4, 4, -128, 6, -128, 6, 7, 7, -128, 7, 8, 8, 9, 9, -128, 9, 10, 10, -128}, {5, -128, 5, 6, 6, -128, 6, 7, 7, 8, 8, -128, 8, 9, 9, -128, 11, -128, 11, 12, 12, -128, 12, 13, 13, 14, 14, -128, 14, 15, 15, -128}},
+    {{0, -128, 0, 1, 1, 2, 2, -128, 3, -128, 3, 4, 4, 5, 5, -128, 4, -128, 4, 5, 5, 6, 6, -128, 7, -128, 7, 8, 8, 9, 9, -128}, {6, -128, 6, 7, 7, 8, 8, -128, 9, -128, 9, 10, 10, 11, 11, -128, 10, -128, 10, 11, 11, 12, 12, -128, 13, -128, 13, 14, 14, 15, 15, -128}},
+    {{0, -128, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, -128, 2, -128, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, -128}, {7, -128, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, -128, 9, -128, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15, -128}},
+};
+static const int16_t lab_mul[6][2][8] = {
+    {{16384, 4096, 1024, 256, 16384, 4096, 1024, 256}, {16384, 4096, 1024, 256, 16384, 4096, 1024, 256}},
+    {{8192, 1024, 128, 4096, 512, 64, 2048, 256}, {8192, 1024, 128, 4096, 512, 64, 2048, 256}},
+    {{4096, 256, 4096, 256, 4096, 256, 4096, 256}, {4096, 256, 4096, 256, 4096, 256, 4096, 256}},
+    {{2048, 64, 512, 16, 128, 1024, 32, 256}, {2048, 64, 512, 16, 128, 1024, 32, 256}},
+    {{1024, 16, 64, 256, 1024, 16, 64, 256}, {1024, 16, 64, 256, 1024, 16, 64, 256}},
+    {{512, 4, 8, 16, 32, 64, 128, 256}, {512, 4, 8, 16, 32, 64, 128, 256}},
+};
+
+/* The 32 codes of a chunk (bits 2-7, 4·bits bytes), as bytes in order. Elements 0-15 come from
+ * the low 128-bit half, 16-31 from the high one, which reads the chunk's last 8 or 16 bytes
+ * (so no load passes the chunk's end; the tables' indices allow for it). In each 16-bit lane
+ * pshufb gathers the one or two bytes holding a code, the multiply by 2^(16 − shift − bits)
+ * moves the code to the top, and the shift by 16 − bits brings it down alone. */
+AVX2 static inline __attribute__((always_inline)) __m256i lab_codes(const int bits, const uint8_t *p) {
+    __m256i v;
+    if (bits < 4) {
+        const __m128i lo = _mm_loadl_epi64((const __m128i *)p), hi = _mm_loadl_epi64((const __m128i *)(p + 4 * bits - 8));
+        v = _mm256_set_m128i(hi, lo);
+    } else {
+        v = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(p + 4 * bits - 16)), _mm_loadu_si128((const __m128i *)p));
+    }
+    __m256i c[2];
+    for (int h = 0; h < 2; h++) {
+        const __m256i g = _mm256_shuffle_epi8(v, _mm256_load_si256((const __m256i *)lab_shuf[bits - 2][h]));
+        const __m256i m = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lab_mul[bits - 2][h]));
+        c[h] = _mm256_srli_epi16(_mm256_mullo_epi16(g, m), 16 - bits);
+    }
+    return _mm256_packus_epi16(c[0], c[1]);
+}
+
+/* One lab row against NT activation rows (bits, asym and NT constants after inlining). */
+AVX2 static inline __attribute__((always_inline)) void
+row_dot_lab(const int bits, const int asym, const int NT, const ck_lab *l, const uint8_t *w, const uint8_t *const *x, int chunks,
+            float *out, size_t os) {
+    const int xbs = asym ? Q8_1_BYTES : Q8_0_BYTES, xq = asym ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+    const __m256i zero = _mm256_set1_epi8((char)((1 << (bits - 1)) - 1));
+    __m256 acc[4];
+    float mins[4];
+    for (int t = 0; t < NT; t++) { acc[t] = _mm256_setzero_ps(); mins[t] = 0; }
+    for (int k = 0; k < chunks; k++) {
+        const uint8_t *head, *codes;
+        ck_lab_chunk(l, w, k, &head, &codes);
+        if (NT == 1) _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
+        const __m256i raw = lab_codes(bits, codes);
+        const __m256i q = asym ? raw : _mm256_sub_epi8(raw, zero);
+        const __m256i u = asym ? q : _mm256_sign_epi8(q, q);
+        const float d = h16(head), m = asym ? h16(head + 2) : 0.0f;
+        for (int t = 0; t < NT; t++) {
+            const uint8_t *xb = x[t] + (size_t)xbs * (size_t)k;
+            __m256i y = _mm256_loadu_si256((const __m256i *)(xb + xq));
+            if (!asym) y = _mm256_sign_epi8(y, q);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * h16(xb)), dot_u8_i8(u, y), acc[t]);
+            if (asym) mins[t] += m * h16(xb + offsetof(block_q8_1, s));
+        }
+    }
+    for (int t = 0; t < NT; t++) out[os * (size_t)t] = hsum8(acc[t]) + mins[t];
+}
+
+AVX2 static inline __attribute__((always_inline)) void
+rows_lab_t(const int bits, const int asym, const ck_lab *l, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+           size_t xs, int ntok, float *out, size_t os, int n) {
+    for (int t0 = 0; t0 < ntok; t0 += 64) {
+        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *wr = w + ws * (size_t)r;
+            float *o = out + (size_t)(r - r0);
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) {
+                const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
+                row_dot_lab(bits, asym, 4, l, wr, x4, n / 32, o + os * (size_t)t, os);
+            }
+            for (; t < t1; t++) {
+                const uint8_t *x1[1] = {x + xs * (size_t)t};
+                row_dot_lab(bits, asym, 1, l, wr, x1, n / 32, o + os * (size_t)t, os);
+            }
+        }
+    }
+}
+
+#define CK_LAB(B)                                                                                                    \
+    AVX2 static void rows_lab_##B(int asym, const ck_lab *l, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, \
+                                  size_t xs, int ntok, float *out, size_t os, int n) {                                \
+        if (asym) rows_lab_t(B, 1, l, w, ws, r0, r1, x, xs, ntok, out, os, n);                                         \
+        else rows_lab_t(B, 0, l, w, ws, r0, r1, x, xs, ntok, out, os, n);                                              \
+    }
+CK_LAB(2)
+CK_LAB(3)
+CK_LAB(4)
+CK_LAB(5)
+CK_LAB(6)
+CK_LAB(7)
+
+void ck_avx2_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                        size_t xs, int ntok, float *out, size_t os, int n) {
+    const ck_lab l = ck_lab_layout(bits, group, asymmetric, n);
+    switch (bits) {
+    case 2: rows_lab_2(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case 3: rows_lab_3(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case 4: rows_lab_4(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case 5: rows_lab_5(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case 6: rows_lab_6(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    default: rows_lab_7(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    }
+}
+
 AVX2 static inline float dot_f32_avx2(const float *a, const float *b, int n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     int i = 0;
