@@ -81,8 +81,9 @@ int ck_weight_supported(int type, int *act) {
     int a;
     switch (type) {
     case CK_F32: case CK_F16: a = CK_ACT_F32; break;
-    case CK_Q4_0: case CK_Q5_0: case CK_Q8_0: a = CK_ACT_Q8_0; break;
+    case CK_Q4_0: case CK_Q5_0: case CK_Q8_0: case CK_IQ4_NL: a = CK_ACT_Q8_0; break;
     case CK_Q4_1: case CK_Q5_1: a = CK_ACT_Q8_1; break;
+    case CK_Q2_K: case CK_Q3_K: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: a = CK_ACT_Q8_K; break;
     default: return 0;
     }
     if (act) *act = a;
@@ -93,6 +94,7 @@ size_t ck_act_row_bytes(int act, int n) {
     switch (act) {
     case CK_ACT_Q8_0: return (size_t)(n / CK_QK) * sizeof(block_q8_0);
     case CK_ACT_Q8_1: return (size_t)(n / CK_QK) * sizeof(block_q8_1);
+    case CK_ACT_Q8_K: return (size_t)(n / CK_QK_K) * sizeof(block_q8_K);
     default: return (size_t)n * 4;
     }
 }
@@ -105,6 +107,9 @@ size_t ck_attention_scratch(int context, int hd) {
 
 void ck_quantize_act(int level, int act, const float *x, void *out, int n) {
     if (act == CK_ACT_F32) { memcpy(out, x, (size_t)n * 4); return; }
+    /* q8_K: llama.cpp's x86 build quantizes with its reference loop too, and this is O(n) per
+     * token against the matrices' O(n · rows). */
+    if (act == CK_ACT_Q8_K) { ck_ref_quantize_act(act, x, (uint8_t *)out, n); return; }
 #ifdef CK_X86
     if (is_avx2(level)) { ck_avx2_quantize_act(act, x, (uint8_t *)out, n); return; }
 #endif
@@ -127,6 +132,23 @@ void ck_matmul(int level, int type, int block_order, const void *w, size_t w_str
     (void)level;
     (void)block_order;
     ck_ref_matmul(type, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+}
+
+int ck_lab_supported(int bits, int group, int asymmetric, int n, int *act) {
+    if (bits < 2 || bits > 7 || n <= 0 || n % CK_QK != 0 || (group != 0 && (group <= 0 || group % CK_QK != 0 || n % group != 0)))
+        return 0;
+    if (act) *act = asymmetric ? CK_ACT_Q8_1 : CK_ACT_Q8_0;
+    return 1;
+}
+
+void ck_matmul_lab(int level, int bits, int group, int asymmetric, const void *w, size_t w_stride, int r0, int r1,
+                   const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
+    const uint8_t *W = (const uint8_t *)w, *X = (const uint8_t *)x;
+#ifdef CK_X86
+    if (is_avx2(level)) { ck_avx2_matmul_lab(bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
+#endif
+    (void)level; /* the Arm levels run the reference for now */
+    ck_ref_matmul_lab(bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
 }
 
 void ck_matmul_q4_0_packed(int level, const void *packed, int r0, int r1, const void *x, size_t x_stride, int ntok,

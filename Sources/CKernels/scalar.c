@@ -121,9 +121,69 @@ void ck_dequant_lab(const uint8_t *src, float *dst, int n, int bits, int group, 
     }
 }
 
+/* Code j of a lab chunk (bits ≤ 7: at most two bytes, the second read only when reached). */
+static inline int lab_code(const uint8_t *codes, int j, int bits) {
+    const int bit = j * bits, byte = bit / 8, shift = bit % 8;
+    unsigned v = codes[byte];
+    if (shift + bits > 8) v |= (unsigned)codes[byte + 1] << 8;
+    return (int)((v >> shift) & ((1u << bits) - 1u));
+}
+
+void ck_ref_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                       size_t xs, int ntok, float *out, size_t os, int n) {
+    const ck_lab l = ck_lab_layout(bits, group, asymmetric, n);
+    const int zero = (1 << (bits - 1)) - 1, xbs = asymmetric ? Q8_1_BYTES : Q8_0_BYTES;
+    const int xq = asymmetric ? (int)offsetof(block_q8_1, qs) : (int)offsetof(block_q8_0, qs);
+    for (int t = 0; t < ntok; t++)
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *row = w + ws * (size_t)r, *xt = x + xs * (size_t)t;
+            float sum = 0;
+            for (int k = 0; k < n / 32; k++) {
+                const uint8_t *head, *codes, *xb = xt + (size_t)xbs * (size_t)k;
+                ck_lab_chunk(&l, row, k, &head, &codes);
+                int s = 0;
+                for (int j = 0; j < 32; j++) s += (lab_code(codes, j, bits) - (asymmetric ? 0 : zero)) * (int8_t)xb[xq + j];
+                sum += (float)s * ck_ld16(head) * ck_ld16(xb);
+                if (asymmetric) sum += ck_ld16(head + 2) * ck_ld16(xb + offsetof(block_q8_1, s));
+            }
+            out[os * (size_t)t + (size_t)(r - r0)] = sum;
+        }
+}
+
 /* ---------------------------------------------------------------- activations and dot products */
 
+/* q8_K as ggml's quantize_row_q8_K_ref: the scale from the element of largest magnitude with
+ * its sign (that element becomes −127), quants rounded to nearest even and capped at 127, the
+ * sums of each 16, d = 1 / iscale; an all-zero block is d = 0 with zero quants and sums. */
+static void quantize_q8_K(const float *x, uint8_t *out, int n) {
+    for (int b = 0; b < n / CK_QK_K; b++) {
+        const float *xb = x + CK_QK_K * b;
+        block_q8_K y;
+        float max = 0, amax = 0;
+        for (int j = 0; j < CK_QK_K; j++) {
+            const float ax = fabsf(xb[j]);
+            if (ax > amax) { amax = ax; max = xb[j]; }
+        }
+        memset(&y, 0, sizeof y);
+        if (amax != 0) {
+            const float iscale = -127.0f / max;
+            for (int j = 0; j < CK_QK_K; j++) {
+                const int v = (int)nearbyintf(iscale * xb[j]);
+                y.qs[j] = (int8_t)(v < 127 ? v : 127);
+            }
+            for (int s = 0; s < CK_QK_K / 16; s++) {
+                int sum = 0;
+                for (int j = 0; j < 16; j++) sum += y.qs[16 * s + j];
+                y.bsums[s] = (int16_t)sum;
+            }
+            y.d = 1 / iscale;
+        }
+        memcpy(out + (size_t)Q8_K_BYTES * (size_t)b, &y, sizeof y);
+    }
+}
+
 void ck_ref_quantize_act(int act, const float *x, uint8_t *out, int n) {
+    if (act == CK_ACT_Q8_K) { quantize_q8_K(x, out, n); return; }
     const size_t bs = act == CK_ACT_Q8_1 ? Q8_1_BYTES : Q8_0_BYTES,
                  qo = act == CK_ACT_Q8_1 ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
     for (int b = 0; b < n / 32; b++) {
@@ -147,12 +207,48 @@ void ck_ref_quantize_act(int act, const float *x, uint8_t *out, int n) {
     }
 }
 
+/* A K-quant row against a q8_K row, super-block by super-block in ck_kscales' form: the
+ * integer sums exact, then y.d·(d·Σ − dm·Σ) in float. */
+static float dot_k(int type, const uint8_t *w, const uint8_t *x, int n) {
+    const int bs = ck_block_bytes(type);
+    float sum = 0;
+    for (int b = 0; b < n / CK_QK_K; b++) {
+        const uint8_t *wb = w + (size_t)bs * (size_t)b;
+        block_q8_K y;
+        memcpy(&y, x + (size_t)Q8_K_BYTES * (size_t)b, sizeof y);
+        ck_kscales k;
+        ck_k_scales(type, wb, &k);
+        int sumi = 0, summ = 0;
+        for (int s = 0; s < 16; s++) {
+            int t = 0;
+            for (int j = 16 * s; j < 16 * s + 16; j++) t += ck_k_quant(type, wb, j) * y.qs[j];
+            sumi += k.sc[s] * t;
+            summ += k.cm[s] * y.bsums[s];
+        }
+        sum += y.d * (k.d * (float)sumi - k.dm * (float)summ);
+    }
+    return sum;
+}
+
 /* Scalar dot of one weight row with one activation row: the reference the AVX2 bodies match
  * up to float summation order. */
 float ck_ref_dot(int type, const uint8_t *w, const uint8_t *x, int n) {
     const int nb = n / 32;
     float sum = 0;
+    if (ck_is_k(type)) return dot_k(type, w, x, n);
     switch (type) {
+    case CK_IQ4_NL:
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *wb = w + IQ4_NL_BYTES * b, *xb = x + Q8_0_BYTES * b;
+            const int8_t *y = (const int8_t *)(xb + offsetof(block_q8_0, qs));
+            int s = 0;
+            for (int j = 0; j < 16; j++) {
+                const uint8_t v = wb[offsetof(block_iq4_nl, qs) + j];
+                s += ck_iq4nl_values[v & 15] * y[j] + ck_iq4nl_values[v >> 4] * y[j + 16];
+            }
+            sum += (float)s * ck_ld16(wb) * ck_ld16(xb);
+        }
+        return sum;
     case CK_F32: {
         const float *a = (const float *)w, *b = (const float *)x;
         for (int i = 0; i < n; i++) sum += a[i] * b[i];

@@ -26,9 +26,20 @@ public enum KernelLevel: String, Sendable, CaseIterable, Codable {
     public static var supported: [KernelLevel] { allCases.filter(\.isSupported) }
 }
 
-/// The activation format a weight type's kernel reads.
+/// The activation format a weight type's kernel reads: f32 rows, 8-bit blocks of 32 (q8_1 with
+/// the block sums the types with a minimum need), or q8_K super-blocks of 256 (an f32 scale and
+/// the sum of each 16) for the K-quants.
 public enum ActivationFormat: Int32, Sendable, CaseIterable {
-    case f32 = 0, q8_0 = 1, q8_1 = 2
+    case f32 = 0, q8_0 = 1, q8_1 = 2, q8_K = 3
+
+    /// Elements each scale of the format covers (the span its 8-bit rounding is relative to).
+    public var blockElements: Int {
+        switch self {
+        case .f32: 1
+        case .q8_0, .q8_1: 32
+        case .q8_K: 256
+        }
+    }
 
     func rowBytes(_ n: Int) -> Int { Int(ck_act_row_bytes(rawValue, Int32(n))) }
 }
@@ -41,7 +52,10 @@ public struct WeightMatrix: @unchecked Sendable {
     public let columns: Int
     public let rowBytes: Int
     let base: UnsafeRawPointer
-    /// The direct kernel's activation format, or nil when rows are dequantized to f32 first.
+    /// The direct kernel's activation format, or nil when rows are dequantized to f32 first
+    /// (BF16, and lab types of 8 bits or with groups not a multiple of 32). F32/F16 read f32
+    /// rows, the 32-element types q8_0 or q8_1 blocks, the K-quants q8_K super-blocks, the lab
+    /// types q8_0 (symmetric) or q8_1 (asymmetric).
     public let directFormat: ActivationFormat?
     /// Set for lab types, whose rows the C dequantizer unpacks.
     let lab: LabType?
@@ -57,14 +71,17 @@ public struct WeightMatrix: @unchecked Sendable {
             throw .unsupportedType(tensor: name, type: type.name)
         }
         var act: Int32 = 0
+        let lab = LabType(id: type.id)
         if ck_weight_supported(Int32(type.id), &act) != 0 {
+            directFormat = ActivationFormat(rawValue: act)
+        } else if let lab, ck_lab_supported(Int32(lab.bits), Int32(lab.isRowWise ? 0 : lab.group), lab.asymmetric ? 1 : 0, Int32(columns), &act) != 0 {
             directFormat = ActivationFormat(rawValue: act)
         } else if Quantization.canDequantize(type) {
             directFormat = nil
         } else {
             throw .unsupportedType(tensor: name, type: type.name)
         }
-        self.lab = LabType(id: type.id)
+        self.lab = lab
         self.name = name
         self.type = type
         self.rows = rows
@@ -127,7 +144,7 @@ public final class Activations: @unchecked Sendable {
     init(capacityRows: Int, maxColumns: Int) {
         self.capacityRows = capacityRows
         self.maxColumns = maxColumns
-        for format in [ActivationFormat.q8_0, .q8_1] {
+        for format in [ActivationFormat.q8_0, .q8_1, .q8_K] {
             buffers[format] = .allocate(byteCount: max(1, capacityRows * format.rowBytes(maxColumns)), alignment: 64)
         }
     }
@@ -197,6 +214,11 @@ public struct MatMul {
         if let packed = w.packed, range.lowerBound % 8 == 0, range.upperBound % 8 == 0 {
             ck_matmul_q4_0_packed(level.code, packed.pointer, Int32(range.lowerBound), Int32(range.upperBound), xs, xStride, Int32(tokens),
                                   out + range.lowerBound, stride, Int32(w.columns))
+            return
+        }
+        if w.directFormat != nil, let lab = w.lab {
+            ck_matmul_lab(level.code, Int32(lab.bits), Int32(lab.isRowWise ? 0 : lab.group), lab.asymmetric ? 1 : 0, w.base, w.rowBytes,
+                          Int32(range.lowerBound), Int32(range.upperBound), xs, xStride, Int32(tokens), out + range.lowerBound, stride, Int32(w.columns))
             return
         }
         if w.directFormat != nil {

@@ -8,7 +8,7 @@ import Testing
 /// double), on odd shapes, at every kernel level this CPU runs.
 @Suite("kernels", .serialized)
 struct KernelTests {
-    static let types: [TensorType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K,
+    static let types: [TensorType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_NL, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K,
                                       TensorType(name: "lab3g64a")!, TensorType(name: "lab4g32s")!, TensorType(name: "lab6grows")!]
 
     /// Deterministic values in [-1, 1) with some large outliers.
@@ -31,7 +31,18 @@ struct KernelTests {
     static func makeCase(_ type: TensorType, rows: Int, columns: Int, tokens: Int) throws -> Case {
         let w = values(rows * columns, seed: UInt64(type.id) + 11)
         var bytes: [UInt8] = []
-        for r in 0..<rows { bytes += try Quantization.quantize(Array(w[(r * columns)..<((r + 1) * columns)]), to: type) }
+        if type == .iq4_NL {
+            // No IQ4_NL quantizer here: random indices (every codebook level) under f16 scales
+            // of a realistic size.
+            let noise = values(rows * columns, seed: 7)
+            for b in 0..<(rows * columns / 32) {
+                let d = Float16(0.002 + 0.01 * abs(noise[32 * b]))
+                bytes += [UInt8(d.bitPattern & 0xFF), UInt8(d.bitPattern >> 8)]
+                bytes += (0..<16).map { UInt8(truncatingIfNeeded: Int((noise[32 * b + 1 + $0] + 1) * 128)) }
+            }
+        } else {
+            for r in 0..<rows { bytes += try Quantization.quantize(Array(w[(r * columns)..<((r + 1) * columns)]), to: type) }
+        }
         let matrix = try bytes.withUnsafeBytes { raw in
             try WeightMatrix(name: "w", type: type, rows: rows, columns: columns, bytes: raw)
         }
@@ -63,8 +74,9 @@ struct KernelTests {
         let x = Array(c.x[(token * c.columns)..<((token + 1) * c.columns)])
         var sumAbs = 0.0, rounding = 0.0
         let quantized = c.weights.activationFormat != .f32
-        for b in 0..<(c.columns / 32) {
-            let block = (32 * b)..<(32 * b + 32)
+        let span = c.weights.activationFormat.blockElements == 1 ? 32 : c.weights.activationFormat.blockElements
+        for b in 0..<(c.columns / span) {
+            let block = (span * b)..<(span * b + span)
             let amax = block.map { Double(abs(x[$0])) }.max() ?? 0
             let weight = block.reduce(0.0) { $0 + Double(abs(w[$1])) }
             if quantized { rounding += weight * amax / 127 * 0.5 * 1.001 }
@@ -179,8 +191,8 @@ struct KernelTests {
     /// Every level's activation quantizer writes the scalar one's bytes.
     @Test(.enabled(if: KernelLevel.supported.count > 1, "this CPU runs no SIMD level"))
     func activationQuantizationAgreesAcrossLevels() throws {
-        let x = Self.values(32 * 12, seed: 5)
-        for format in [ActivationFormat.q8_0, .q8_1] {
+        let x = Self.values(32 * 16, seed: 5)
+        for format in [ActivationFormat.q8_0, .q8_1, .q8_K] {
             var outputs: [(KernelLevel, [UInt8])] = []
             for level in KernelLevel.supported {
                 var out = [UInt8](repeating: 0, count: format.rowBytes(x.count))

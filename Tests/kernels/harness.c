@@ -10,7 +10,8 @@
  *
  * Bounds, per check (u = 2^-24, γ(k) = k·u / (1 − k·u), the standard bound on the rounding
  * error of a k-step float sum or product chain relative to the sum of |terms|):
- *  - exact (bit for bit; +0 and −0 count as equal): the activation quantizers, f32→f16, exp8,
+ *  - exact (bit for bit; +0 and −0 count as equal): the activation quantizers (q8_K's also
+ *    against its definition: |x − d·q| ≤ |d|/2, bsums the sums of 16), f32→f16, exp8,
  *    SwiGLU, attention, packed Q4_0 and block-order Q4_0. These bodies do the reference's float
  *    operations in the reference's order, so any difference is a bug.
  *  - quantized rows (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1): the integer sum of each block is exact at
@@ -18,7 +19,13 @@
  *    2^15), so the levels differ only in how the per-block floats s·d_w·d_x (+ m_w·s_x) are
  *    rounded and added: each side is within γ(nb + 5)·A of the exact value, where nb is the block
  *    count and A = Σ_b |d_w·d_x|·Σ_j |q_w·q_x| + Σ_b |m_w·s_x| (the sum of the terms' magnitudes,
- *    lane partial sums included), so |kernel − reference| ≤ 2·γ(nb + 5)·A.
+ *    lane partial sums included), so |kernel − reference| ≤ 2·γ(nb + 5)·A. IQ4_NL the same, its
+ *    codes being the codebook's levels.
+ *  - K-quants (Q2_K … Q6_K against q8_K): the integer sums of each super-block are exact (blocks.h,
+ *    internal.h's ck_kscales form), and per super-block the floats take at most the int→float
+ *    conversion, d·y.d, the fma, one accumulation, the three-level horizontal sum and the final
+ *    subtraction of the minimum term: |kernel − reference| ≤ 2·γ(nb + 7)·A with nb super-blocks and
+ *    A = Σ_b |d·y.d|·Σ_s |sc_s|·Σ |q·y| + |dm·y.d|·Σ_s |cm_s·bsums_s| (unsigned q, as the kernels sum).
  *  - f32 and f16 rows and dot_f32: reassociation of n products: |kernel − reference| ≤
  *    2·γ(n + 2)·Σ|a_i·b_i|. */
 #include "../../Sources/CKernels/internal.h"
@@ -71,7 +78,8 @@ static int same(float a, float b) { return a == b || (isnan(a) && isnan(b)); }
 
 /* ---------------------------------------------------------------- weights */
 
-static const int types[] = {CK_F32, CK_F16, CK_Q8_0, CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1};
+static const int types[] = {CK_F32, CK_F16, CK_Q8_0, CK_Q4_0, CK_Q4_1, CK_Q5_0, CK_Q5_1, CK_IQ4_NL,
+                            CK_Q2_K, CK_Q3_K, CK_Q4_K, CK_Q5_K, CK_Q6_K};
 static const char *type_name(int t) {
     switch (t) {
     case CK_F32: return "f32";
@@ -80,6 +88,12 @@ static const char *type_name(int t) {
     case CK_Q4_0: return "q4_0";
     case CK_Q4_1: return "q4_1";
     case CK_Q5_0: return "q5_0";
+    case CK_IQ4_NL: return "iq4_nl";
+    case CK_Q2_K: return "q2_K";
+    case CK_Q3_K: return "q3_K";
+    case CK_Q4_K: return "q4_K";
+    case CK_Q5_K: return "q5_K";
+    case CK_Q6_K: return "q6_K";
     default: return "q5_1";
     }
 }
@@ -88,7 +102,18 @@ static size_t row_bytes(int type, int n) {
     switch (type) {
     case CK_F32: return (size_t)n * 4;
     case CK_F16: return (size_t)n * 2;
-    default: return (size_t)(n / CK_QK) * (size_t)ck_block_bytes(type);
+    default: return (size_t)(n / (ck_is_k(type) ? CK_QK_K : CK_QK)) * (size_t)ck_block_bytes(type);
+    }
+}
+
+/* The f16 super-scales' offsets of a K type: d, then dmin (−1 for none). */
+static void k_scale_offsets(int type, int *d, int *dmin) {
+    switch (type) {
+    case CK_Q2_K: *d = offsetof(block_q2_K, d); *dmin = offsetof(block_q2_K, dmin); return;
+    case CK_Q3_K: *d = offsetof(block_q3_K, d); *dmin = -1; return;
+    case CK_Q4_K: *d = offsetof(block_q4_K, d); *dmin = offsetof(block_q4_K, dmin); return;
+    case CK_Q5_K: *d = offsetof(block_q5_K, d); *dmin = offsetof(block_q5_K, dmin); return;
+    default: *d = offsetof(block_q6_K, d); *dmin = -1; return;
     }
 }
 
@@ -102,6 +127,18 @@ static void random_rows(int type, uint8_t *w, int rows, int n) {
         return;
     }
     for (size_t i = 0; i < bytes; i++) w[i] = (uint8_t)next32();
+    if (ck_is_k(type)) { /* every quant and sub-block scale bit pattern; realistic super-scales */
+        int od, om;
+        k_scale_offsets(type, &od, &om);
+        const int bb = ck_block_bytes(type);
+        for (size_t b = 0; b < bytes / (size_t)bb; b++) {
+            uint8_t *p = w + b * (size_t)bb;
+            const uint16_t d = ck_f32_to_f16_one(0.0001f + 0.002f * fabsf(uniform())), m = ck_f32_to_f16_one(0.001f * fabsf(uniform()));
+            memcpy(p + od, &d, 2);
+            if (om >= 0) memcpy(p + om, &m, 2);
+        }
+        return;
+    }
     const int bb = ck_block_bytes(type), affine = type == CK_Q4_1 || type == CK_Q5_1;
     for (size_t b = 0; b < bytes / (size_t)bb; b++) {
         uint8_t *p = w + b * (size_t)bb;
@@ -125,6 +162,27 @@ static double magnitude(int type, const uint8_t *w, const uint8_t *x, int n) {
         }
         return a;
     }
+    if (ck_is_k(type)) {
+        /* Σ_b |d·y.d|·Σ_s |sc_s|·Σ |q·y| + |dm·y.d|·Σ_s |cm_s·bsums_s|, with the unsigned quants the
+         * kernels sum (blocks.h), decoded here one by one. */
+        const int bb = ck_block_bytes(type);
+        for (int b = 0; b < n / CK_QK_K; b++) {
+            const uint8_t *wb = w + (size_t)bb * (size_t)b;
+            block_q8_K y;
+            memcpy(&y, x + (size_t)Q8_K_BYTES * (size_t)b, sizeof y);
+            ck_kscales k;
+            ck_k_scales(type, wb, &k);
+            double si = 0, sm = 0;
+            for (int sub = 0; sub < 16; sub++) {
+                double t = 0;
+                for (int j = 16 * sub; j < 16 * sub + 16; j++) t += fabs((double)ck_k_quant(type, wb, j) * y.qs[j]);
+                si += fabs((double)k.sc[sub]) * t;
+                sm += fabs((double)k.cm[sub] * y.bsums[sub]);
+            }
+            a += fabs((double)k.d * y.d) * si + fabs((double)k.dm * y.d) * sm;
+        }
+        return a;
+    }
     /* Each block's integer codes, decoded here from the layouts in blocks.h. */
     const int nb = n / CK_QK, bb = ck_block_bytes(type), affine = type == CK_Q4_1 || type == CK_Q5_1;
     const int xbs = affine ? Q8_1_BYTES : Q8_0_BYTES, xq = affine ? (int)offsetof(block_q8_1, qs) : (int)offsetof(block_q8_0, qs);
@@ -134,6 +192,12 @@ static double magnitude(int type, const uint8_t *w, const uint8_t *x, int n) {
         uint32_t qh = 0;
         switch (type) {
         case CK_Q8_0: for (int j = 0; j < 32; j++) q[j] = (int8_t)wb[offsetof(block_q8_0, qs) + j]; break;
+        case CK_IQ4_NL:
+            for (int j = 0; j < 16; j++) {
+                q[j] = ck_iq4nl_values[wb[offsetof(block_iq4_nl, qs) + j] & 15];
+                q[j + 16] = ck_iq4nl_values[wb[offsetof(block_iq4_nl, qs) + j] >> 4];
+            }
+            break;
         case CK_Q4_0: case CK_Q4_1: {
             const int qs = type == CK_Q4_0 ? (int)offsetof(block_q4_0, qs) : (int)offsetof(block_q4_1, qs), off = type == CK_Q4_0 ? 8 : 0;
             for (int j = 0; j < 16; j++) { q[j] = (wb[qs + j] & 15) - off; q[j + 16] = (wb[qs + j] >> 4) - off; }
@@ -189,14 +253,45 @@ static void check_quantize(int level) {
         checks++;
         if (memcmp(got, want, ck_act_row_bytes(act, n)) != 0) FAIL("%s quantize_act %s: bytes differ from the reference", level_name(level), act == CK_ACT_Q8_0 ? "q8_0" : "q8_1");
     }
+    /* q8_K over three super-blocks: ordinary, all zero, and one whose largest element is positive. */
+    float xk[768];
+    fill(xk, 768, 3);
+    for (int j = 256; j < 512; j++) xk[j] = 0;
+    xk[600] = 50.0f;
+    uint8_t got[3 * Q8_K_BYTES], want[3 * Q8_K_BYTES];
+    ck_quantize_act(level, CK_ACT_Q8_K, xk, got, 768);
+    ck_ref_quantize_act(CK_ACT_Q8_K, xk, want, 768);
+    checks++;
+    if (memcmp(got, want, sizeof got) != 0) FAIL("%s quantize_act q8_K: bytes differ from the reference", level_name(level));
+    /* And the reference against its definition: |x − d·q| ≤ |d|/2 (+ rounding), bsums the sums. */
+    for (int b = 0; b < 3; b++) {
+        block_q8_K y;
+        memcpy(&y, want + (size_t)Q8_K_BYTES * (size_t)b, sizeof y);
+        for (int j = 0; j < 256; j++) {
+            checks++;
+            const double e = fabs((double)xk[256 * b + j] - (double)y.d * y.qs[j]);
+            if (!(e <= fabs((double)y.d) * (0.5 + 1e-5))) FAIL("q8_K reference: element %d off by %g with d %g", 256 * b + j, e, (double)y.d);
+        }
+        for (int sub = 0; sub < 16; sub++) {
+            int sum = 0;
+            for (int j = 0; j < 16; j++) sum += y.qs[16 * sub + j];
+            checks++;
+            if (sum != y.bsums[sub]) FAIL("q8_K reference: bsums[%d] = %d, quants sum to %d", sub, y.bsums[sub], sum);
+        }
+    }
 }
 
 typedef struct { int rows, n, ntok; } shape;
 static const shape shapes[] = {{1, 32, 1}, {13, 64, 1}, {8, 256, 5}, {17, 96, 2}, {32, 128, 9}, {6, 64, 67}, {24, 2048, 3}, {5, 160, 4}};
 
+/* The K-quants' inner sizes are multiples of 256. */
+static const shape k_shapes[] = {{1, 256, 1}, {13, 512, 1}, {8, 256, 5}, {17, 768, 2}, {6, 256, 67}, {24, 2048, 3}, {5, 1280, 4}};
+
 static void check_matmul(int level, int type) {
-    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
-        const shape s = shapes[si];
+    const int k = ck_is_k(type);
+    const size_t count = k ? sizeof k_shapes / sizeof k_shapes[0] : sizeof shapes / sizeof shapes[0];
+    for (size_t si = 0; si < count; si++) {
+        const shape s = k ? k_shapes[si] : shapes[si];
         int act = 0;
         ck_weight_supported(type, &act);
         const size_t ws = row_bytes(type, s.n), xs = ck_act_row_bytes(act, s.n);
@@ -212,12 +307,15 @@ static void check_matmul(int level, int type) {
         ck_matmul(level, type, 0, w, ws, 0, mid, x, xs, s.ntok, got, (size_t)s.rows, s.n);
         ck_matmul(level, type, 0, w, ws, mid, s.rows, x, xs, s.ntok, got + mid, (size_t)s.rows, s.n);
         ck_ref_matmul(type, w, ws, 0, s.rows, x, xs, s.ntok, want, (size_t)s.rows, s.n);
-        const int nb = s.n / CK_QK;
+        /* K-quants: per super-block the int→float conversion, d·y.d, the fma, the accumulation
+         * (one step a block), the 3-level horizontal sum and the final subtraction of the two
+         * accumulators: nb + 7 rounding steps at most on each side. */
+        const int nb = s.n / (k ? CK_QK_K : CK_QK);
         for (int t = 0; t < s.ntok; t++)
             for (int r = 0; r < s.rows; r++) {
                 const size_t i = (size_t)t * (size_t)s.rows + (size_t)r;
                 const double a = magnitude(type, w + ws * (size_t)r, x + xs * (size_t)t, s.n);
-                const double bound = 2 * (act == CK_ACT_F32 ? gamma_k(s.n + 2) : gamma_k(nb + 5)) * a;
+                const double bound = 2 * (act == CK_ACT_F32 ? gamma_k(s.n + 2) : gamma_k(nb + (k ? 7 : 5))) * a;
                 checks++;
                 if (!(fabs((double)got[i] - (double)want[i]) <= bound))
                     FAIL("%s matmul %s %dx%dx%d row %d token %d: %.9g vs reference %.9g, bound %.3g", level_name(level), type_name(type),
@@ -251,6 +349,79 @@ static void check_matmul(int level, int type) {
         }
         free(w); free(x); free(xf); free(got); free(want);
     }
+}
+
+/* Lab types: every level against the reference within 2·γ(nb + 5)·A (as the 32-element types:
+ * A = Σ_chunks |d_w·d_x|·Σ|q·y| + |m_w·s_x|), and the reference against ck_dequant_lab's floats
+ * times the activations' own values, in double, within the same bound: the layout read by the
+ * dot products is the one the dequantizer (and the Swift reference) define. */
+static void check_lab(int level) {
+    static const int groups[] = {0, 32, 64, 128};
+    static const shape lab_shapes[] = {{3, 128, 1}, {9, 384, 5}, {5, 256, 2}};
+    for (int bits = 2; bits <= 7; bits++)
+        for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++)
+            for (int asym = 0; asym <= 1; asym++)
+                for (size_t si = 0; si < sizeof lab_shapes / sizeof lab_shapes[0]; si++) {
+                    const shape s = lab_shapes[si];
+                    const int group = groups[gi];
+                    int act = -1;
+                    checks++;
+                    if (!ck_lab_supported(bits, group, asym, s.n, &act) || act != (asym ? CK_ACT_Q8_1 : CK_ACT_Q8_0)) {
+                        FAIL("lab %d bits group %d%s n %d: not supported", bits, group, asym ? " asym" : "", s.n);
+                        continue;
+                    }
+                    const ck_lab l = ck_lab_layout(bits, group, asym, s.n);
+                    const size_t ws = l.block * (size_t)(s.n / l.g), xs = ck_act_row_bytes(act, s.n);
+                    uint8_t *w = malloc(ws * (size_t)s.rows), *x = malloc(xs * (size_t)s.ntok);
+                    float *xf = malloc(sizeof(float) * (size_t)s.n * (size_t)s.ntok), *deq = malloc(sizeof(float) * (size_t)s.n);
+                    float *got = malloc(sizeof(float) * (size_t)s.rows * (size_t)s.ntok), *want = malloc(sizeof(float) * (size_t)s.rows * (size_t)s.ntok);
+                    for (size_t i = 0; i < ws * (size_t)s.rows; i++) w[i] = (uint8_t)next32();
+                    for (int r = 0; r < s.rows; r++)
+                        for (int g = 0; g < s.n / l.g; g++) {
+                            uint8_t *h = w + ws * (size_t)r + l.block * (size_t)g;
+                            const uint16_t d = ck_f32_to_f16_one(0.002f + 0.03f * fabsf(uniform())), m = ck_f32_to_f16_one(0.2f * uniform());
+                            memcpy(h, &d, 2);
+                            if (asym) memcpy(h + 2, &m, 2);
+                        }
+                    fill(xf, s.n * s.ntok, 1);
+                    for (int t = 0; t < s.ntok; t++) ck_ref_quantize_act(act, xf + (size_t)t * (size_t)s.n, x + xs * (size_t)t, s.n);
+                    const int mid = s.rows / 2;
+                    ck_matmul_lab(level, bits, group, asym, w, ws, 0, mid, x, xs, s.ntok, got, (size_t)s.rows, s.n);
+                    ck_matmul_lab(level, bits, group, asym, w, ws, mid, s.rows, x, xs, s.ntok, got + mid, (size_t)s.rows, s.n);
+                    ck_ref_matmul_lab(bits, group, asym, w, ws, 0, s.rows, x, xs, s.ntok, want, (size_t)s.rows, s.n);
+                    const int xbs = asym ? Q8_1_BYTES : Q8_0_BYTES, xq = asym ? (int)offsetof(block_q8_1, qs) : (int)offsetof(block_q8_0, qs);
+                    for (int r = 0; r < s.rows; r++) {
+                        ck_dequant_lab(w + ws * (size_t)r, deq, s.n, bits, group, asym);
+                        for (int t = 0; t < s.ntok; t++) {
+                            const uint8_t *xt = x + xs * (size_t)t;
+                            double exact = 0, a = 0;
+                            for (int k = 0; k < s.n / 32; k++) {
+                                const uint8_t *xb = xt + (size_t)xbs * (size_t)k, *head, *codes;
+                                ck_lab_chunk(&l, w + ws * (size_t)r, k, &head, &codes);
+                                const double dx = ck_ld16(xb), dw = ck_ld16(head), mw = asym ? ck_ld16(head + 2) : 0;
+                                double sq = 0;
+                                for (int j = 0; j < 32; j++) {
+                                    const int8_t y = (int8_t)xb[xq + j];
+                                    exact += (double)deq[32 * k + j] * dx * y;
+                                    sq += fabs((dw != 0 ? (deq[32 * k + j] - mw) / dw : 0) * y);
+                                }
+                                a += fabs(dw * dx) * sq + (asym ? fabs(mw * ck_ld16(xb + offsetof(block_q8_1, s))) : 0);
+                            }
+                            const size_t i = (size_t)t * (size_t)s.rows + (size_t)r;
+                            const double bound = 2 * gamma_k(s.n / 32 + 5) * a;
+                            checks += 2;
+                            if (!(fabs((double)got[i] - want[i]) <= bound))
+                                FAIL("%s lab%d g%d%s %dx%dx%d row %d token %d: %.9g vs reference %.9g, bound %.3g", level_name(level), bits, group,
+                                     asym ? "a" : "s", s.rows, s.n, s.ntok, r, t, got[i], want[i], bound);
+                            /* The reference takes the minimum's term from q8_1's s = d_x·Σq, rounded to f16 (2^-11
+                             * of it, within 1e-3·A), where the dequantized product has the exact Σ. */
+                            if (!(fabs((double)want[i] - exact) <= bound + (asym ? a * 1e-3 : 0)))
+                                FAIL("lab%d g%d%s reference row %d token %d: %.9g vs the dequantized rows' %.9g", bits, group, asym ? "a" : "s", r, t,
+                                     want[i], exact);
+                        }
+                    }
+                    free(w); free(x); free(xf); free(deq); free(got); free(want);
+                }
 }
 
 static void check_float_helpers(int level) {
@@ -416,6 +587,7 @@ int main(int argc, char **argv) {
         strcat(ran, level_name(level));
         check_quantize(level);
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) check_matmul(level, types[i]);
+        check_lab(level);
         check_float_helpers(level);
         check_attention(level);
     }

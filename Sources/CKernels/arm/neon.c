@@ -81,6 +81,13 @@ static inline __attribute__((always_inline)) wq decode(const int type, const uin
         r.q0 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(v, nibble), h0)), vdupq_n_s8(16));
         r.q1 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(v, 4), h1)), vdupq_n_s8(16));
         break;
+    case CK_IQ4_NL: {
+        const int8x16_t book = vld1q_s8(ck_iq4nl_values);
+        v = vld1q_u8(p + offsetof(block_iq4_nl, qs));
+        r.q0 = vqtbl1q_s8(book, vandq_u8(v, nibble));
+        r.q1 = vqtbl1q_s8(book, vshrq_n_u8(v, 4));
+        break;
+    }
     default: /* CK_Q5_1 */
         r.m = h16(p + offsetof(block_q5_1, m));
         v = vld1q_u8(p + offsetof(block_q5_1, qs));
@@ -90,6 +97,64 @@ static inline __attribute__((always_inline)) wq decode(const int type, const uin
         break;
     }
     return r;
+}
+
+/* A K-quant super-block's 256 quants as sixteen vectors of 16 (vector v = elements 16v…16v+15,
+ * the unsigned q of blocks.h, at most 63, so signed bytes hold them), from the layouts there. */
+static inline __attribute__((always_inline)) void kdecode(const int type, const uint8_t *p, int8x16_t *u) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0f), m3 = vdupq_n_u8(3);
+#define CK_U(v, x) u[v] = vreinterpretq_s8_u8(x)
+    switch (type) {
+    case CK_Q2_K: case CK_Q3_K: {
+        const int three = type == CK_Q3_K;
+        const uint8_t *qs = p + (three ? offsetof(block_q3_K, qs) : offsetof(block_q2_K, qs));
+        const uint8x16_t hm[2] = {vld1q_u8(p + offsetof(block_q3_K, hmask)), vld1q_u8(p + offsetof(block_q3_K, hmask) + 16)};
+        for (int h = 0; h < 2; h++)
+            for (int half = 0; half < 2; half++) {
+                const uint8x16_t q = vld1q_u8(qs + 32 * h + 16 * half);
+                for (int j = 0; j < 4; j++) {
+                    const int k = 4 * h + j;
+                    uint8x16_t v = vandq_u8(vshlq_u8(q, vdupq_n_s8((int8_t)(-2 * j))), m3);
+                    if (three) v = vorrq_u8(v, vandq_u8(vtstq_u8(hm[half], vdupq_n_u8((uint8_t)(1u << k))), vdupq_n_u8(4)));
+                    CK_U(2 * k + half, v);
+                }
+            }
+        break;
+    }
+    case CK_Q4_K: case CK_Q5_K: {
+        const int five = type == CK_Q5_K;
+        const uint8_t *qs = p + (five ? offsetof(block_q5_K, qs) : offsetof(block_q4_K, qs));
+        for (int i = 0; i < 4; i++)
+            for (int half = 0; half < 2; half++) {
+                const uint8x16_t q = vld1q_u8(qs + 32 * i + 16 * half);
+                CK_U(4 * i + half, vandq_u8(q, m4));
+                CK_U(4 * i + 2 + half, vshrq_n_u8(q, 4));
+            }
+        if (five)
+            for (int half = 0; half < 2; half++) {
+                const uint8x16_t qh = vld1q_u8(p + offsetof(block_q5_K, qh) + 16 * half);
+                for (int k = 0; k < 8; k++)
+                    u[2 * k + half] = vorrq_s8(u[2 * k + half],
+                                               vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh, vdupq_n_u8((uint8_t)(1u << k))), vdupq_n_u8(16))));
+            }
+        break;
+    }
+    default: { /* CK_Q6_K */
+        const uint8x16_t m30 = vdupq_n_u8(0x30);
+        for (int h = 0; h < 2; h++)
+            for (int half = 0; half < 2; half++) {
+                const uint8_t *ql = p + offsetof(block_q6_K, ql) + 64 * h + 16 * half;
+                const uint8x16_t l0 = vld1q_u8(ql), l1 = vld1q_u8(ql + 32);
+                const uint8x16_t hb = vld1q_u8(p + offsetof(block_q6_K, qh) + 32 * h + 16 * half);
+                CK_U(8 * h + half, vorrq_u8(vandq_u8(l0, m4), vandq_u8(vshlq_n_u8(hb, 4), m30)));
+                CK_U(8 * h + 2 + half, vorrq_u8(vandq_u8(l1, m4), vandq_u8(vshlq_n_u8(hb, 2), m30)));
+                CK_U(8 * h + 4 + half, vorrq_u8(vshrq_n_u8(l0, 4), vandq_u8(hb, m30)));
+                CK_U(8 * h + 6 + half, vorrq_u8(vshrq_n_u8(l1, 4), vandq_u8(vshrq_n_u8(hb, 2), m30)));
+            }
+        break;
+    }
+    }
+#undef CK_U
 }
 
 /* ---------------------------------------------------------------- the two dot-product steps */
@@ -383,6 +448,14 @@ void ck_neon_matmul(int level, int type, int block_order, const uint8_t *w, size
     switch (type) {
     case CK_F32: rows_float(0, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
     case CK_F16: rows_float(1, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case CK_Q2_K: case CK_Q3_K: case CK_Q4_K: case CK_Q5_K: case CK_Q6_K:
+        if (level >= CK_LEVEL_DOTPROD) rows_k_dotprod(type, w, ws, r0, r1, x, xs, ntok, out, os, n);
+        else rows_k_neon(type, w, ws, r0, r1, x, xs, ntok, out, os, n);
+        return;
+    case CK_IQ4_NL: /* 8-bit levels: the row bodies (i8mm's tiles are for the other types) */
+        if (level >= CK_LEVEL_DOTPROD) rows_q_dotprod(type, w, ws, r0, r1, x, xs, ntok, out, os, n);
+        else rows_q_neon(type, w, ws, r0, r1, x, xs, ntok, out, os, n);
+        return;
     case CK_Q4_0: case CK_Q4_1: case CK_Q5_0: case CK_Q5_1: case CK_Q8_0: break;
     default: ck_ref_matmul(type, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
     }

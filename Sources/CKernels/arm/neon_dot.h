@@ -65,7 +65,76 @@ CK_TGT static void CK_FN(rows_q)(int type, const uint8_t *w, size_t ws, int r0, 
     case CK_Q4_1: CK_FN(rows_t)(CK_Q4_1, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
     case CK_Q5_0: CK_FN(rows_t)(CK_Q5_0, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
     case CK_Q5_1: CK_FN(rows_t)(CK_Q5_1, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case CK_IQ4_NL: CK_FN(rows_t)(CK_IQ4_NL, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
     default: CK_FN(rows_t)(CK_Q8_0, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    }
+}
+
+/* A K-quant row against NT q8_K rows: per super-block the sixteen 16-element sums by the dot4
+ * step (exact: quants ≤ 63), each times its sub-block scale into four int32 lanes, the
+ * minimum/offset term bsums·cm in integers; then one fma per super-block into float lanes and
+ * the dm term into a float per token (ck_kscales' form, ck_ref_dot's value up to float order). */
+CK_TGT static inline __attribute__((always_inline)) void
+CK_FN(row_dot_k)(const int type, const int NT, const uint8_t *w, const uint8_t *const *x, int nb, float *out, size_t os) {
+    float32x4_t acc[4];
+    float mins[4];
+    for (int t = 0; t < NT; t++) { acc[t] = vdupq_n_f32(0); mins[t] = 0; }
+    const int bs = ck_block_bytes(type);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *p = w + (size_t)bs * (size_t)b;
+        int8x16_t u[16];
+        kdecode(type, p, u);
+        ck_kscales k;
+        ck_k_scales(type, p, &k);
+        const int16x8_t cm0 = vld1q_s16(k.cm), cm1 = vld1q_s16(k.cm + 8);
+        for (int t = 0; t < NT; t++) {
+            const uint8_t *yb = x[t] + (size_t)Q8_K_BYTES * (size_t)b;
+            float yd;
+            memcpy(&yd, yb, 4);
+            const int8_t *yq = (const int8_t *)(yb + offsetof(block_q8_K, qs));
+            int32x4_t si = vdupq_n_s32(0);
+            for (int v = 0; v < 16; v++) si = vmlaq_n_s32(si, CK_FN(dot4)(vdupq_n_s32(0), u[v], vld1q_s8(yq + 16 * v)), k.sc[v]);
+            const int16_t *bsums = (const int16_t *)(const void *)(yb + offsetof(block_q8_K, bsums));
+            const int16x8_t b0 = vld1q_s16(bsums), b1 = vld1q_s16(bsums + 8);
+            const int32x4_t sm = vmlal_high_s16(vmlal_s16(vmlal_high_s16(vmull_s16(vget_low_s16(b0), vget_low_s16(cm0)), b0, cm0),
+                                                          vget_low_s16(b1), vget_low_s16(cm1)), b1, cm1);
+            acc[t] = vfmaq_n_f32(acc[t], vcvtq_f32_s32(si), k.d * yd);
+            mins[t] += k.dm * yd * (float)vaddvq_s32(sm);
+        }
+    }
+    for (int t = 0; t < NT; t++) out[os * (size_t)t] = vaddvq_f32(acc[t]) - mins[t];
+}
+
+CK_TGT static inline __attribute__((always_inline)) void
+CK_FN(rows_k_t)(const int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                size_t os, int n) {
+    const int nb = n / CK_QK_K;
+    for (int t0 = 0; t0 < ntok; t0 += 64) {
+        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *wr = w + ws * (size_t)r;
+            float *o = out + (size_t)(r - r0);
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) {
+                const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
+                CK_FN(row_dot_k)(type, 4, wr, x4, nb, o + os * (size_t)t, os);
+            }
+            for (; t < t1; t++) {
+                const uint8_t *x1[1] = {x + xs * (size_t)t};
+                CK_FN(row_dot_k)(type, 1, wr, x1, nb, o + os * (size_t)t, os);
+            }
+        }
+    }
+}
+
+CK_TGT static void CK_FN(rows_k)(int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
+                                 float *out, size_t os, int n) {
+    switch (type) {
+    case CK_Q2_K: CK_FN(rows_k_t)(CK_Q2_K, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case CK_Q3_K: CK_FN(rows_k_t)(CK_Q3_K, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case CK_Q4_K: CK_FN(rows_k_t)(CK_Q4_K, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case CK_Q5_K: CK_FN(rows_k_t)(CK_Q5_K, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    default: CK_FN(rows_k_t)(CK_Q6_K, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
     }
 }
 

@@ -32,14 +32,18 @@ int ck_level_best(void);
 
 /* Weight types with direct kernels (ggml type ids). */
 enum {
-    CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q5_1 = 7, CK_Q8_0 = 8
+    CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q5_1 = 7, CK_Q8_0 = 8,
+    CK_Q2_K = 10, CK_Q3_K = 11, CK_Q4_K = 12, CK_Q5_K = 13, CK_Q6_K = 14, CK_IQ4_NL = 20
 };
-/* Activation formats: 0 = f32 rows, 1 = q8_0 blocks, 2 = q8_1 blocks. */
-enum { CK_ACT_F32 = 0, CK_ACT_Q8_0 = 1, CK_ACT_Q8_1 = 2 };
+/* Activation formats: 0 = f32 rows, 1 = q8_0 blocks, 2 = q8_1 blocks, 3 = q8_K super-blocks
+ * (256 elements: an f32 scale, int8 quants and the sum of each 16, as ggml's block_q8_K), which
+ * the K-quants read. */
+enum { CK_ACT_F32 = 0, CK_ACT_Q8_0 = 1, CK_ACT_Q8_1 = 2, CK_ACT_Q8_K = 3 };
 
 /* 1 when the weight type has a direct kernel; then *act is the activation format it reads. */
 int ck_weight_supported(int type, int *act);
-/* Bytes of one activation row of n elements (n a multiple of 32 for the 8-bit formats). */
+/* Bytes of one activation row of n elements (n a multiple of 32 for the 8-bit formats, of 256
+ * for q8_K). */
 size_t ck_act_row_bytes(int act, int n);
 /* Converts one f32 row to the activation format (q8_0 / q8_1 blocks; f32 copies). */
 void ck_quantize_act(int level, int act, const float *x, void *out, int n);
@@ -63,6 +67,14 @@ void ck_matmul_q4_0_packed(int level, const void *packed, int r0, int r1, const 
 
 /* Dequantizes one row of n elements of a lab type (group 0: one group per row). */
 void ck_dequant_lab(const uint8_t *src, float *dst, int n, int bits, int group, int asymmetric);
+/* 1 when rows of n elements of a lab type have a direct kernel (2-7 bits, n a multiple of 32,
+ * groups of a multiple of 32 or one per row); then *act is the activation format it reads (q8_0
+ * when symmetric, q8_1 when asymmetric, whose block sums carry the minimum's term). */
+int ck_lab_supported(int bits, int group, int asymmetric, int n, int *act);
+/* ck_matmul for a lab type ck_lab_supported accepts: per 32 codes an exact integer sum with the
+ * activation block's quants, then d_w·d_x·Σ (+ m_w·s_x), summed in float. */
+void ck_matmul_lab(int level, int bits, int group, int asymmetric, const void *w, size_t w_stride, int r0, int r1,
+                   const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n);
 
 /* Plain f32 helpers. */
 float ck_dot_f32(int level, const float *a, const float *b, int n);

@@ -80,6 +80,12 @@ AVX2 static inline __attribute__((always_inline)) wblock decode(const int type, 
                               _mm256_set1_epi8(16));
         break;
     case CK_Q8_0: r.q = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q8_0, qs))); break;
+    case CK_IQ4_NL: {
+        /* The codebook looked up 32 nibbles at a time: pshufb indexes each 128-bit lane's copy. */
+        const __m128i book = _mm_loadu_si128((const __m128i *)ck_iq4nl_values);
+        r.q = _mm256_shuffle_epi8(_mm256_set_m128i(book, book), nibbles(p + offsetof(block_iq4_nl, qs)));
+        break;
+    }
     case CK_Q4_1: r.m = h16(p + offsetof(block_q4_1, m)); r.q = nibbles(p + offsetof(block_q4_1, qs)); break;
     default: /* CK_Q5_1 */
         r.m = h16(p + offsetof(block_q5_1, m));
@@ -150,6 +156,183 @@ CK_ROWS(CK_Q4_1)
 CK_ROWS(CK_Q5_0)
 CK_ROWS(CK_Q5_1)
 CK_ROWS(CK_Q8_0)
+CK_ROWS(CK_IQ4_NL)
+
+/* ---------------------------------------------------------------- K-quants
+ * A super-block of 256 weights against q8_K activations in ck_kscales' form (internal.h). Per
+ * super-block the scales are unpacked in vector registers: the sixteen per-16 scales as int16
+ * lanes (sc16) and the minimum or offset coefficients (cm16); then for each 32 quants k (the
+ * unsigned q of blocks.h, elements 32k…32k+31) maddubs gives 16 int16 pair sums (at most
+ * 2·63·127, no saturation) and madd by the scales (low 128-bit lane: sub-block 2k, high: 2k+1)
+ * int32 sums, exact; the minimum/offset term is bsums·cm16 in one more madd. Per super-block
+ * one fma of each int32 vector into float lanes (d·y.d and dm·y.d), summed at the end:
+ * ck_ref_dot's value up to float summation order. Each 32 quants are unpacked once for the
+ * tokens that pass over them together (four in prefill). */
+
+/* The 6-bit scales and minimums of q4_K/q5_K as 8 bytes each (ck_k4_scale, four at a time). */
+static inline void k4_scales(const uint8_t *q, uint64_t *sc, uint64_t *m) {
+    uint32_t u[3];
+    memcpy(u, q, 12);
+    const uint32_t lo = 0x3f3f3f3fu, nib = 0x0f0f0f0fu, top = 0x30303030u;
+    *sc = (uint64_t)(u[0] & lo) | (uint64_t)((u[2] & nib) | ((u[0] >> 2) & top)) << 32;
+    *m = (uint64_t)(u[1] & lo) | (uint64_t)(((u[2] >> 4) & nib) | ((u[1] >> 2) & top)) << 32;
+}
+
+/* Eight byte values, each widened to two equal int16 lanes: the per-16 form of per-32 values. */
+AVX2 static inline __m256i spread8(uint64_t v) {
+    const __m128i w = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)v));
+    return _mm256_set_m128i(_mm_unpackhi_epi16(w, w), _mm_unpacklo_epi16(w, w));
+}
+
+typedef struct { __m256i sc16, cm16; float d, dm; } kscales;
+
+AVX2 static inline __attribute__((always_inline)) kscales kscales_of(const int type, const uint8_t *p) {
+    kscales r;
+    switch (type) {
+    case CK_Q2_K: {
+        const __m128i b = _mm_loadu_si128((const __m128i *)(p + offsetof(block_q2_K, scales)));
+        r.sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(b, _mm_set1_epi8(15)));
+        r.cm16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(15)));
+        r.d = h16(p + offsetof(block_q2_K, d));
+        r.dm = h16(p + offsetof(block_q2_K, dmin));
+        return r;
+    }
+    case CK_Q3_K: {
+        /* blocks.h's 6-bit scales, four at a time: low nibbles of bytes 0-7 (s 0-7), their high
+         * nibbles (s 8-15); the top two bits from bytes 8-11, bit pair s / 4. */
+        uint32_t u[3];
+        memcpy(u, p + offsetof(block_q3_K, scales), 12);
+        const uint32_t nib = 0x0f0f0f0fu, top = 0x30303030u;
+        const uint32_t s0 = (u[0] & nib) | ((u[2] << 4) & top), s1 = (u[1] & nib) | ((u[2] << 2) & top);
+        const uint32_t s2 = ((u[0] >> 4) & nib) | (u[2] & top), s3 = ((u[1] >> 4) & nib) | ((u[2] >> 2) & top);
+        const __m128i b = _mm_sub_epi8(_mm_setr_epi32((int)s0, (int)s1, (int)s2, (int)s3), _mm_set1_epi8(32));
+        r.sc16 = _mm256_cvtepi8_epi16(b);
+        r.cm16 = _mm256_slli_epi16(r.sc16, 2);
+        r.d = r.dm = h16(p + offsetof(block_q3_K, d));
+        return r;
+    }
+    case CK_Q4_K: case CK_Q5_K: {
+        uint64_t sc, m;
+        k4_scales(p + offsetof(block_q4_K, scales), &sc, &m); /* the same offsets in q5_K */
+        r.sc16 = spread8(sc);
+        r.cm16 = spread8(m);
+        r.d = h16(p + offsetof(block_q4_K, d));
+        r.dm = h16(p + offsetof(block_q4_K, dmin));
+        return r;
+    }
+    default: { /* CK_Q6_K */
+        r.sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + offsetof(block_q6_K, scales))));
+        r.cm16 = _mm256_slli_epi16(r.sc16, 5);
+        r.d = r.dm = h16(p + offsetof(block_q6_K, d));
+        return r;
+    }
+    }
+}
+
+/* Quants 32k…32k+31 of a super-block, unsigned (k a constant after unrolling). */
+AVX2 static inline __attribute__((always_inline)) __m256i kquants(const int type, const uint8_t *p, const int k) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+#define LD(off) _mm256_loadu_si256((const __m256i *)(p + (off)))
+    switch (type) {
+    case CK_Q2_K: return _mm256_and_si256(_mm256_srli_epi16(LD(offsetof(block_q2_K, qs) + 32 * (k / 4)), 2 * (k % 4)), m3);
+    case CK_Q3_K: {
+        const __m256i low = _mm256_and_si256(_mm256_srli_epi16(LD(offsetof(block_q3_K, qs) + 32 * (k / 4)), 2 * (k % 4)), m3);
+        return _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(LD(offsetof(block_q3_K, hmask)), k), m1), 2));
+    }
+    case CK_Q4_K: {
+        const __m256i q = LD(offsetof(block_q4_K, qs) + 32 * (k / 2));
+        return _mm256_and_si256(k % 2 ? _mm256_srli_epi16(q, 4) : q, m4);
+    }
+    case CK_Q5_K: {
+        const __m256i q = LD(offsetof(block_q5_K, qs) + 32 * (k / 2));
+        const __m256i h = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(LD(offsetof(block_q5_K, qh)), k), m1), 4);
+        return _mm256_or_si256(_mm256_and_si256(k % 2 ? _mm256_srli_epi16(q, 4) : q, m4), h);
+    }
+    default: { /* CK_Q6_K: bits 2g, 2g+1 of qh to bits 4, 5 (the 16-bit shifts carry bits across
+                * bytes only into places the mask clears) */
+        const int g = k % 4;
+        const __m256i l = LD(offsetof(block_q6_K, ql) + 64 * (k / 4) + 32 * (g % 2));
+        const __m256i hb = LD(offsetof(block_q6_K, qh) + 32 * (k / 4));
+        const __m256i lo = g < 2 ? _mm256_and_si256(l, m4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4);
+        const __m256i hi = g == 0 ? _mm256_slli_epi16(hb, 4) : g == 1 ? _mm256_slli_epi16(hb, 2) : g == 2 ? hb : _mm256_srli_epi16(hb, 2);
+        return _mm256_or_si256(lo, _mm256_and_si256(hi, _mm256_set1_epi8(0x30)));
+    }
+    }
+#undef LD
+}
+
+/* One K-quant row against NT q8_K rows (NT a constant after inlining). */
+AVX2 static inline __attribute__((always_inline)) void
+row_dot_k(const int type, const int NT, const uint8_t *w, const uint8_t *const *x, int nb, float *out, size_t os) {
+    __m256 acc[4], accm[4];
+    for (int t = 0; t < NT; t++) acc[t] = accm[t] = _mm256_setzero_ps();
+    const int bs = ck_block_bytes(type);
+    /* pshufb masks: the int16 scale of sub-block 2k in the low lane, 2k+1 in the high one (k % 4:
+     * the scales of k < 4 come from the low half of sc16, of k ≥ 4 from the high half). */
+    static const int8_t pick[4][32] __attribute__((aligned(32))) = {
+        {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3},
+        {4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7},
+        {8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11},
+        {12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15}};
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *p = w + (size_t)bs * (size_t)b;
+        if (NT == 1)
+            for (int line = 0; line < bs; line += 64) _mm_prefetch((const char *)p + CK_AHEAD + line, _MM_HINT_T0);
+        const kscales ks = kscales_of(type, p);
+        const __m256i lowhalf = _mm256_permute2x128_si256(ks.sc16, ks.sc16, 0x00), highhalf = _mm256_permute2x128_si256(ks.sc16, ks.sc16, 0x11);
+        const uint8_t *yb[4];
+        __m256i si[4];
+        for (int t = 0; t < NT; t++) {
+            yb[t] = x[t] + (size_t)Q8_K_BYTES * (size_t)b;
+            si[t] = _mm256_setzero_si256();
+        }
+        for (int k = 0; k < 8; k++) {
+            const __m256i u = kquants(type, p, k);
+            const __m256i sc = _mm256_shuffle_epi8(k < 4 ? lowhalf : highhalf, _mm256_load_si256((const __m256i *)pick[k % 4]));
+            for (int t = 0; t < NT; t++) {
+                const __m256i y = _mm256_loadu_si256((const __m256i *)(yb[t] + offsetof(block_q8_K, qs) + 32 * k));
+                si[t] = _mm256_add_epi32(si[t], _mm256_madd_epi16(_mm256_maddubs_epi16(u, y), sc));
+            }
+        }
+        for (int t = 0; t < NT; t++) {
+            float yd;
+            memcpy(&yd, yb[t], 4);
+            const __m256i sm = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb[t] + offsetof(block_q8_K, bsums))), ks.cm16);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(ks.d * yd), _mm256_cvtepi32_ps(si[t]), acc[t]);
+            accm[t] = _mm256_fmadd_ps(_mm256_set1_ps(ks.dm * yd), _mm256_cvtepi32_ps(sm), accm[t]);
+        }
+    }
+    for (int t = 0; t < NT; t++) out[os * (size_t)t] = hsum8(acc[t]) - hsum8(accm[t]);
+}
+
+/* Rows r0..r1 against tokens in chunks of 64, four tokens at a time per row. */
+#define CK_ROWS_K(TYPE)                                                                                      \
+    AVX2 static void rows_k_##TYPE(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, \
+                                   int ntok, float *out, size_t os, int n) {                                 \
+        const int nb = n / CK_QK_K;                                                                          \
+        for (int t0 = 0; t0 < ntok; t0 += 64) {                                                              \
+            const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;                                                  \
+            for (int r = r0; r < r1; r++) {                                                                  \
+                const uint8_t *wr = w + ws * (size_t)r;                                                      \
+                float *o = out + (size_t)(r - r0);                                                           \
+                int t = t0;                                                                                  \
+                for (; t + 4 <= t1; t += 4) {                                                                \
+                    const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), \
+                                            x + xs * (size_t)(t + 3)};                                       \
+                    row_dot_k(TYPE, 4, wr, x4, nb, o + os * (size_t)t, os);                                  \
+                }                                                                                            \
+                for (; t < t1; t++) {                                                                        \
+                    const uint8_t *x1[1] = {x + xs * (size_t)t};                                             \
+                    row_dot_k(TYPE, 1, wr, x1, nb, o + os * (size_t)t, os);                                  \
+                }                                                                                            \
+            }                                                                                                \
+        }                                                                                                    \
+    }
+CK_ROWS_K(CK_Q2_K)
+CK_ROWS_K(CK_Q3_K)
+CK_ROWS_K(CK_Q4_K)
+CK_ROWS_K(CK_Q5_K)
+CK_ROWS_K(CK_Q6_K)
 
 /* Q8_0 against two or more tokens: four rows by two tokens at a time, each (row, token) dot
  * in row_dot's order (the same eight lanes, one fma per block, the same final sum), so the
@@ -163,8 +346,8 @@ CK_ROWS(CK_Q8_0)
  * on, 0.95 at 4 (row_dot's own 4-token tile), 0.79 at 2. Four by two
  * keeps the eight accumulators, both tokens and their scales in registers; four by four spills. */
 AVX2 static inline __attribute__((always_inline)) void
-tile4_q8_0(const int NT, const uint8_t *w, size_t ws, const uint8_t *aw, const float *dw, const uint8_t *x, size_t xs,
-           const float *sc, int nb, float *out, size_t os) {
+tile4_q8_0(const int NT, const uint8_t *qw, size_t qrow, size_t qblock, const uint8_t *aw, const float *dw, const uint8_t *x,
+           size_t xs, const float *sc, int nb, float *out, size_t os) {
     __m256 acc[2][4];
     for (int t = 0; t < NT; t++)
         for (int i = 0; i < 4; i++) acc[t][i] = _mm256_setzero_ps();
@@ -182,7 +365,7 @@ tile4_q8_0(const int NT, const uint8_t *w, size_t ws, const uint8_t *aw, const f
 #define CK_ROW(i, lane)                                                                              \
         {                                                                                            \
             const __m256i a = _mm256_load_si256((const __m256i *)(aw + 128 * (size_t)b + 32 * i));  \
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(w + ws * i + Q8_0_BYTES * (size_t)b + offsetof(block_q8_0, qs))); \
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(qw + qrow * i + qblock * (size_t)b)); \
             for (int t = 0; t < NT; t++)                                                             \
                 acc[t][i] = _mm256_fmadd_ps(_mm256_shuffle_ps(s[t], s[t], lane),                     \
                                             dot_u8_i8(a, _mm256_sign_epi8(y[t], q)), acc[t][i]);     \
@@ -194,11 +377,17 @@ tile4_q8_0(const int NT, const uint8_t *w, size_t ws, const uint8_t *aw, const f
         for (int i = 0; i < 4; i++) out[os * t + i] = hsum8(acc[t][i]);
 }
 
-AVX2 static void rows4_q8_0(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
-                            float *out, size_t os, int n) {
-    const int nb = n / 32;
+/* The same tiles for the other types whose weights are signed against q8_0 (Q5_0, IQ4_NL): a
+ * group of four rows is decoded once into signed bytes (`qw`, as decode() gives them) beside
+ * their |w|, and the tiles read those where Q8_0's read the file's bytes; the products and their
+ * order are row_dot's, so the results are again its bits. */
+AVX2 static inline __attribute__((always_inline)) void
+rows4_t(const int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+        size_t os, int n) {
+    const int nb = n / 32, own = type != CK_Q8_0;
     float scales[64 * nb], dw[4 * nb];
     uint8_t aw[128 * nb] __attribute__((aligned(32)));
+    uint8_t qw[own ? 128 * nb : 1] __attribute__((aligned(32)));
     const int r4 = r0 + (r1 - r0) / 4 * 4;
     for (int t0 = 0; t0 < ntok; t0 += 64) {
         const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
@@ -208,18 +397,39 @@ AVX2 static void rows4_q8_0(const uint8_t *w, size_t ws, int r0, int r1, const u
             const uint8_t *wr = w + ws * (size_t)r;
             for (int b = 0; b < nb; b++)
                 for (int i = 0; i < 4; i++) {
-                    const uint8_t *p = wr + ws * i + Q8_0_BYTES * (size_t)b;
-                    const __m256i q = _mm256_loadu_si256((const __m256i *)(p + 2));
-                    _mm256_store_si256((__m256i *)(aw + 128 * b + 32 * i), _mm256_sign_epi8(q, q));
-                    dw[4 * b + i] = h16(p);
+                    const wblock wb = decode(type, wr + ws * i, b);
+                    _mm256_store_si256((__m256i *)(aw + 128 * b + 32 * i), _mm256_sign_epi8(wb.q, wb.q));
+                    if (own) _mm256_store_si256((__m256i *)(qw + 128 * b + 32 * i), wb.q);
+                    dw[4 * b + i] = wb.d;
                 }
+            const uint8_t *q = own ? qw : wr + offsetof(block_q8_0, qs);
+            const size_t qrow = own ? 32 : ws, qblock = own ? 128 : Q8_0_BYTES;
             int t = t0;
             for (; t + 2 <= t1; t += 2)
-                tile4_q8_0(2, wr, ws, aw, dw, x + xs * t, xs, scales + (t - t0) * nb, nb, out + os * t + (r - r0), os);
-            if (t < t1) tile4_q8_0(1, wr, ws, aw, dw, x + xs * t, xs, scales + (t - t0) * nb, nb, out + os * t + (r - r0), os);
+                tile4_q8_0(2, q, qrow, qblock, aw, dw, x + xs * t, xs, scales + (t - t0) * nb, nb, out + os * t + (r - r0), os);
+            if (t < t1) tile4_q8_0(1, q, qrow, qblock, aw, dw, x + xs * t, xs, scales + (t - t0) * nb, nb, out + os * t + (r - r0), os);
         }
     }
-    if (r4 < r1) rows_CK_Q8_0(w, ws, r4, r1, x, xs, ntok, out + (r4 - r0), os, n);
+    if (r4 < r1) {
+        switch (type) {
+        case CK_Q5_0: rows_CK_Q5_0(w, ws, r4, r1, x, xs, ntok, out + (r4 - r0), os, n); break;
+        case CK_IQ4_NL: rows_CK_IQ4_NL(w, ws, r4, r1, x, xs, ntok, out + (r4 - r0), os, n); break;
+        default: rows_CK_Q8_0(w, ws, r4, r1, x, xs, ntok, out + (r4 - r0), os, n); break;
+        }
+    }
+}
+
+AVX2 static void rows4_q8_0(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                            size_t os, int n) {
+    rows4_t(CK_Q8_0, w, ws, r0, r1, x, xs, ntok, out, os, n);
+}
+AVX2 static void rows4_q5_0(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                            size_t os, int n) {
+    rows4_t(CK_Q5_0, w, ws, r0, r1, x, xs, ntok, out, os, n);
+}
+AVX2 static void rows4_iq4_nl(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                              size_t os, int n) {
+    rows4_t(CK_IQ4_NL, w, ws, r0, r1, x, xs, ntok, out, os, n);
 }
 
 /* Q4_0 summed block by block, one float accumulator per row: acc = fma((float)(Σ w·x), d_w·d_x, acc).
@@ -399,6 +609,127 @@ AVX2 static void packed_q4_0_avx2(const uint8_t *packed, int r0, int r1, const u
     free(sums);
 }
 
+/* ---------------------------------------------------------------- lab types
+ * Lab rows (internal.h's ck_lab layout) against q8_0 (symmetric) or q8_1 (asymmetric) blocks,
+ * as row_dot does the 32-element types: 32 codes a chunk unpacked in registers, then the
+ * signed (code − zero, symmetric: |q| and the sign moved onto y) or unsigned (asymmetric)
+ * products summed exactly by maddubs/madd, one fma a chunk with d_w·d_x, and m_w·s_x added per
+ * chunk for the asymmetric ones. */
+/* pshufb masks and multipliers of lab_codes, per bit width 2-7 (generated; see lab_codes). */
+static const int8_t lab_shuf[6][2][32] __attribute__((aligned(32))) = {
+    {{0, -128, 0, -128, 0, -128, 0, -128, 1, -128, 1, -128, 1, -128, 1, -128, 4, -128, 4, -128, 4, -128, 4, -128, 5, -128, 5, -128, 5, -128, 5, -128}, {2, -128, 2, -128, 2, -128, 2, -128, 3, -128, 3, -128, 3, -128, 3, -128, 6, -128, 6, -128, 6, -128, 6, -128, 7, -128, 7, -128, 7, -128, 7, -128}},
+    {{0, -128, 0, -128, 0, 1, 1, -128, 1, -128, 1, 2, 2, -128, 2, -128, 2, -128, 2, -128, 2, 3, 3, -128, 3, -128, 3, 4, 4, -128, 4, -128}, {3, -128, 3, -128, 3, 4, 4, -128, 4, -128, 4, 5, 5, -128, 5, -128, 5, -128, 5, -128, 5, 6, 6, -128, 6, -128, 6, 7, 7, -128, 7, -128}},
+    {{0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128, 8, -128, 8, -128, 9, -128, 9, -128, 10, -128, 10, -128, 11, -128, 11, -128}, {4, -128, 4, -128, 5, -128, 5, -128, 6, -128, 6, -128, 7, -128, 7, -128, 12, -128, 12, -128, 13, -128, 13, -128, 14, -128, 14, -128, 15, -128, 15, -128}},
+    {{0, -128, 0, 1, 1, -128, 1, 2, 2, 3, 3, -128, 3, 4, 4, -128, 6, -128, 6, 7, 7, -128, 7, 8, 8, 9, 9, -128, 9, 10, 10, -128}, {5, -128, 5, 6, 6, -128, 6, 7, 7, 8, 8, -128, 8, 9, 9, -128, 11, -128, 11, 12, 12, -128, 12, 13, 13, 14, 14, -128, 14, 15, 15, -128}},
+    {{0, -128, 0, 1, 1, 2, 2, -128, 3, -128, 3, 4, 4, 5, 5, -128, 4, -128, 4, 5, 5, 6, 6, -128, 7, -128, 7, 8, 8, 9, 9, -128}, {6, -128, 6, 7, 7, 8, 8, -128, 9, -128, 9, 10, 10, 11, 11, -128, 10, -128, 10, 11, 11, 12, 12, -128, 13, -128, 13, 14, 14, 15, 15, -128}},
+    {{0, -128, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, -128, 2, -128, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, -128}, {7, -128, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, -128, 9, -128, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15, -128}},
+};
+static const int16_t lab_mul[6][2][8] = {
+    {{16384, 4096, 1024, 256, 16384, 4096, 1024, 256}, {16384, 4096, 1024, 256, 16384, 4096, 1024, 256}},
+    {{8192, 1024, 128, 4096, 512, 64, 2048, 256}, {8192, 1024, 128, 4096, 512, 64, 2048, 256}},
+    {{4096, 256, 4096, 256, 4096, 256, 4096, 256}, {4096, 256, 4096, 256, 4096, 256, 4096, 256}},
+    {{2048, 64, 512, 16, 128, 1024, 32, 256}, {2048, 64, 512, 16, 128, 1024, 32, 256}},
+    {{1024, 16, 64, 256, 1024, 16, 64, 256}, {1024, 16, 64, 256, 1024, 16, 64, 256}},
+    {{512, 4, 8, 16, 32, 64, 128, 256}, {512, 4, 8, 16, 32, 64, 128, 256}},
+};
+
+/* The 32 codes of a chunk (bits 2-7, 4·bits bytes), as bytes in order. Elements 0-15 come from
+ * the low 128-bit half, 16-31 from the high one, which reads the chunk's last 8 or 16 bytes
+ * (so no load passes the chunk's end; the tables' indices allow for it). In each 16-bit lane
+ * pshufb gathers the one or two bytes holding a code, the multiply by 2^(16 − shift − bits)
+ * moves the code to the top, and the shift by 16 − bits brings it down alone. */
+AVX2 static inline __attribute__((always_inline)) __m256i lab_codes(const int bits, const uint8_t *p) {
+    __m256i v;
+    if (bits < 4) {
+        const __m128i lo = _mm_loadl_epi64((const __m128i *)p), hi = _mm_loadl_epi64((const __m128i *)(p + 4 * bits - 8));
+        v = _mm256_set_m128i(hi, lo);
+    } else {
+        v = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(p + 4 * bits - 16)), _mm_loadu_si128((const __m128i *)p));
+    }
+    __m256i c[2];
+    for (int h = 0; h < 2; h++) {
+        const __m256i g = _mm256_shuffle_epi8(v, _mm256_load_si256((const __m256i *)lab_shuf[bits - 2][h]));
+        const __m256i m = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lab_mul[bits - 2][h]));
+        c[h] = _mm256_srli_epi16(_mm256_mullo_epi16(g, m), 16 - bits);
+    }
+    return _mm256_packus_epi16(c[0], c[1]);
+}
+
+/* One lab row against NT activation rows (bits, asym and NT constants after inlining). */
+AVX2 static inline __attribute__((always_inline)) void
+row_dot_lab(const int bits, const int asym, const int NT, const ck_lab *l, const uint8_t *w, const uint8_t *const *x, int chunks,
+            float *out, size_t os) {
+    const int xbs = asym ? Q8_1_BYTES : Q8_0_BYTES, xq = asym ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+    const __m256i zero = _mm256_set1_epi8((char)((1 << (bits - 1)) - 1));
+    __m256 acc[4];
+    float mins[4];
+    for (int t = 0; t < NT; t++) { acc[t] = _mm256_setzero_ps(); mins[t] = 0; }
+    for (int k = 0; k < chunks; k++) {
+        const uint8_t *head, *codes;
+        ck_lab_chunk(l, w, k, &head, &codes);
+        if (NT == 1) _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
+        const __m256i raw = lab_codes(bits, codes);
+        const __m256i q = asym ? raw : _mm256_sub_epi8(raw, zero);
+        const __m256i u = asym ? q : _mm256_sign_epi8(q, q);
+        const float d = h16(head), m = asym ? h16(head + 2) : 0.0f;
+        for (int t = 0; t < NT; t++) {
+            const uint8_t *xb = x[t] + (size_t)xbs * (size_t)k;
+            __m256i y = _mm256_loadu_si256((const __m256i *)(xb + xq));
+            if (!asym) y = _mm256_sign_epi8(y, q);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * h16(xb)), dot_u8_i8(u, y), acc[t]);
+            if (asym) mins[t] += m * h16(xb + offsetof(block_q8_1, s));
+        }
+    }
+    for (int t = 0; t < NT; t++) out[os * (size_t)t] = hsum8(acc[t]) + mins[t];
+}
+
+AVX2 static inline __attribute__((always_inline)) void
+rows_lab_t(const int bits, const int asym, const ck_lab *l, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+           size_t xs, int ntok, float *out, size_t os, int n) {
+    for (int t0 = 0; t0 < ntok; t0 += 64) {
+        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *wr = w + ws * (size_t)r;
+            float *o = out + (size_t)(r - r0);
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) {
+                const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
+                row_dot_lab(bits, asym, 4, l, wr, x4, n / 32, o + os * (size_t)t, os);
+            }
+            for (; t < t1; t++) {
+                const uint8_t *x1[1] = {x + xs * (size_t)t};
+                row_dot_lab(bits, asym, 1, l, wr, x1, n / 32, o + os * (size_t)t, os);
+            }
+        }
+    }
+}
+
+#define CK_LAB(B)                                                                                                    \
+    AVX2 static void rows_lab_##B(int asym, const ck_lab *l, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, \
+                                  size_t xs, int ntok, float *out, size_t os, int n) {                                \
+        if (asym) rows_lab_t(B, 1, l, w, ws, r0, r1, x, xs, ntok, out, os, n);                                         \
+        else rows_lab_t(B, 0, l, w, ws, r0, r1, x, xs, ntok, out, os, n);                                              \
+    }
+CK_LAB(2)
+CK_LAB(3)
+CK_LAB(4)
+CK_LAB(5)
+CK_LAB(6)
+CK_LAB(7)
+
+void ck_avx2_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                        size_t xs, int ntok, float *out, size_t os, int n) {
+    const ck_lab l = ck_lab_layout(bits, group, asymmetric, n);
+    switch (bits) {
+    case 2: rows_lab_2(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case 3: rows_lab_3(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case 4: rows_lab_4(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case 5: rows_lab_5(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    case 6: rows_lab_6(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    default: rows_lab_7(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n); return;
+    }
+}
+
 AVX2 static inline float dot_f32_avx2(const float *a, const float *b, int n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     int i = 0;
@@ -523,8 +854,20 @@ void ck_avx2_matmul(int type, int block_order, const uint8_t *W, size_t w_stride
     switch (type) {
     case CK_Q4_0: rows_CK_Q4_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q4_1: rows_CK_Q4_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-    case CK_Q5_0: rows_CK_Q5_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q5_0:
+        if (ntok >= 2) rows4_q5_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        else rows_CK_Q5_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        return;
     case CK_Q5_1: rows_CK_Q5_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_IQ4_NL:
+        if (ntok >= 2) rows4_iq4_nl(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        else rows_CK_IQ4_NL(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        return;
+    case CK_Q2_K: rows_k_CK_Q2_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q3_K: rows_k_CK_Q3_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q4_K: rows_k_CK_Q4_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q5_K: rows_k_CK_Q5_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q6_K: rows_k_CK_Q6_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q8_0:
         /* One token (decode) reads each weight once: nothing to prepare |w| for. */
         if (ntok >= 2) rows4_q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
