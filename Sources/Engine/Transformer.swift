@@ -50,6 +50,12 @@ public final class Transformer: @unchecked Sendable {
     private var logits: UnsafeMutablePointer<Float>
     private var logitCapacity = 0
 
+    /// Called with each block matrix's input just before it is multiplied: the names of the weight
+    /// tensors that read it (q, k and v share one input; gate and up another), and `rows` ×
+    /// `columns` floats. Importance matrices are collected through it (`ImportanceCollector`);
+    /// nil, the default, costs one branch per matrix.
+    public var activationObserver: ((_ weights: [String], _ x: UnsafePointer<Float>, _ rows: Int, _ columns: Int) -> Void)?
+
     public init(weights: ModelWeights, options: EngineOptions) throws(EngineError) {
         try options.validate()
         Self.applyNuma(options.numa)
@@ -177,10 +183,12 @@ public final class Transformer: @unchecked Sendable {
         }
         for (index, layer) in weights.layers.enumerated() {
             normalize(x, into: h, rows: n, weights: layer.attentionNorm)
+            activationObserver?([layer.query.name, layer.key.name, layer.value.name], h, n, d)
             actsWidth.prepare(h, rows: n, columns: d, formats: [layer.query.activationFormat, layer.key.activationFormat, layer.value.activationFormat], pool: pool, level: options.kernels)
             matmul.run([(layer.query, q, qw), (layer.key, k, kvw), (layer.value, v, kvw)], actsWidth)
             positionAndStore(batch, layer: layer, index: index)
             attention(batch, layer: index)
+            activationObserver?([layer.attentionOutput.name], att, n, qw)
             actsWidth.prepare(att, rows: n, columns: qw, formats: [layer.attentionOutput.activationFormat], pool: pool, level: options.kernels)
             matmul(layer.attentionOutput, actsWidth, out: h, outStride: d)
             if let w = layer.postAttentionNorm { normalize(h, into: h, rows: n, weights: w) }
@@ -188,6 +196,7 @@ public final class Transformer: @unchecked Sendable {
                 for t in range { for i in 0..<d { x[t * d + i] += h[t * d + i] } }
             }
             normalize(x, into: h, rows: n, weights: layer.ffnNorm)
+            activationObserver?([layer.gate.name, layer.up.name], h, n, d)
             actsWidth.prepare(h, rows: n, columns: d, formats: [layer.gate.activationFormat, layer.up.activationFormat], pool: pool, level: options.kernels)
             matmul.run([(layer.gate, gate, ff), (layer.up, up, ff)], actsWidth)
             let level = options.kernels.code, gelu = weights.architecture.gemma
@@ -196,6 +205,7 @@ public final class Transformer: @unchecked Sendable {
                     if gelu { Self.geglu(gate + t * ff, up + t * ff, Int(ff)) } else { ck_swiglu(level, gate + t * ff, up + t * ff, gate + t * ff, Int32(ff)) }
                 }
             }
+            activationObserver?([layer.down.name], gate, n, ff)
             actsFFN.prepare(gate, rows: n, columns: ff, formats: [layer.down.activationFormat], pool: pool, level: options.kernels)
             matmul(layer.down, actsFFN, out: h, outStride: d)
             if let w = layer.postFFNNorm { normalize(h, into: h, rows: n, weights: w) }

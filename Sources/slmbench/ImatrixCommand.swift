@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import ModelFormat
 
@@ -7,27 +8,70 @@ extension Models {
     /// optionally writes it in the other.
     struct Imatrix: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show an importance matrix (llama-imatrix's GGUF or legacy .dat file), or convert it.",
+            abstract: "Make an importance matrix with the native engine, or show or convert one (llama-imatrix's GGUF or .dat).",
             discussion: reflow("""
                 An importance matrix holds, per weight matrix, the mean squared activation of each input
                 channel over a calibration text; quantizers weight each weight's error by it. slmbench
                 reads and writes llama.cpp's two formats, so a file made by either tool works with the other's
-                quantizer (`llama-quantize --imatrix FILE`).
+                quantizer (`llama-quantize --imatrix FILE`). With --text, FILE is made: --model runs on the
+                native engine over the text as llama-imatrix does (chunks of --context tokens, each from an
+                empty cache, BOS first where the vocabulary adds one). Keep the calibration text apart from
+                the text quality is evaluated on.
                 """))
         @Argument(help: "The importance-matrix file.") var file: String
         @Option(help: ArgumentHelp("Write the matrix to this file…", valueName: "path")) var convert: String?
         @Option(help: ArgumentHelp("…in this format: gguf (llama-imatrix's default) or dat (its legacy format).", valueName: "format"))
         var format = "gguf"
-        @Option(help: ArgumentHelp("Check that every entry fits this model's matrices (a GGUF file or a known model name).", valueName: "model"))
+        @Option(help: ArgumentHelp("Check that every entry fits this model's matrices (a GGUF file or a known model name); with --text, the model to run.", valueName: "model"))
         var model: String?
+        @Option(help: ArgumentHelp("Make FILE from this calibration text (UTF-8), running --model on the native engine.", valueName: "path"))
+        var text: String?
+        @Option(help: "Tokens per chunk, with --text.") var context = 512
+        @Option(help: "Most chunks, with --text (default: all the text holds).") var chunks: Int?
+        @Option(help: "Threads, with --text.") var threads = 1
 
         func validate() throws {
             guard ImportanceMatrix.Format(rawValue: format) != nil else {
                 throw ValidationError("--format must be gguf or dat, got '\(format)'")
             }
+            if text != nil, model == nil { throw ValidationError("--text needs --model: the model to collect activations on") }
+            guard context >= 8, context <= 32768 else { throw ValidationError("--context must be 8 to 32768 tokens, got \(context)") }
+            if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1, got \(chunks)") }
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        }
+
+        /// Runs the model over the text and writes FILE.
+        func make(model: String, text path: String, format: ImportanceMatrix.Format) throws {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
+                  !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw CLIError("--text: cannot read \(path) as UTF-8 text, or it is empty")
+            }
+            let source = try Models.resolve(model)
+            let file = try Models.open(model)
+            if file["slmbench.synthetic"]?.bool == true {
+                Console.progress("\(source) is a synthetic model: its importance matrix describes random weights")
+            }
+            let tokenizer: Tokenizer
+            do { tokenizer = try Tokenizer(file: file) } catch { throw CLIError("\(source): \(error)") }
+            let tokens = tokenizer.encode(text, addSpecial: true)
+            let engine: Transformer
+            do {
+                engine = try Transformer(weights: try ModelWeights(path: source),
+                                         options: EngineOptions(threads: threads, context: context, batchTokens: min(context, 512)))
+            } catch { throw CLIError("\(source): \(error)") }
+            Console.progress("imatrix: \(tokens.count) tokens of \(path), chunks of \(context) on \(threads) thread(s)")
+            let matrix: ImportanceMatrix
+            do {
+                matrix = try ImportanceCollector.collect(engine, tokens: tokens, bos: tokenizer.addBOS ? tokenizer.bos : nil, context: context,
+                                                          chunks: chunks, dataset: path) { done, all in Console.progress("imatrix: chunk \(done)/\(all)") }
+            } catch { throw CLIError("\(error)") }
+            do { try matrix.write(to: self.file, format: format) } catch { throw CLIError(error.description) }
         }
 
         func run() throws {
+            if let text, let model, let format = ImportanceMatrix.Format(rawValue: format) {
+                try make(model: model, text: text, format: format)
+            }
             let matrix: ImportanceMatrix
             do { matrix = try ImportanceMatrix(path: file) } catch { throw CLIError(error.description) }
             let counts = matrix.entries.values.flatMap(\.counts)
@@ -50,7 +94,7 @@ extension Models {
                 }
                 print("  model         \(model): \(missing.isEmpty ? "every block matrix has an entry" : "\(missing.count) block matrices have none, e.g. \(missing[0])")")
             }
-            if let convert, let format = ImportanceMatrix.Format(rawValue: format) {
+            if let convert, text == nil, let format = ImportanceMatrix.Format(rawValue: format) {
                 do { try matrix.write(to: convert, format: format) } catch { throw CLIError(error.description) }
                 print("  written       \(convert) (\(format.rawValue))")
             }

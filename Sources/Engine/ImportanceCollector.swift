@@ -1,0 +1,59 @@
+import ModelFormat
+
+/// Collects an importance matrix with the native engine, as llama-imatrix does: the text's
+/// tokens are cut into chunks of `context`, each run from an empty cache (its first token
+/// replaced by BOS where the vocabulary adds one), and for every block matrix the squares of its
+/// input activations are summed per channel over every token. A fused matrix (Phi-3's `attn_qkv`)
+/// is one entry, as in llama.cpp.
+public enum ImportanceCollector {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// `tokens`: the whole calibration text; at least two chunks' worth, as llama-imatrix asks.
+    /// `progress` is told each chunk done.
+    public static func collect(_ engine: Transformer, tokens: [Int], bos: Int?, context: Int, chunks: Int?,
+                               dataset: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> ImportanceMatrix {
+        guard context >= 8, context <= engine.options.context else {
+            throw Failure(description: "context \(context) must be 8 to the engine's context (\(engine.options.context))")
+        }
+        guard tokens.count >= 2 * context else {
+            throw Failure(description: "\(dataset): \(tokens.count) tokens; a context of \(context) needs at least \(2 * context)")
+        }
+        let available = tokens.count / context
+        let n = min(chunks ?? available, available)
+        guard n >= 1 else { throw Failure(description: "--chunks must be at least 1") }
+        var sums: [String: [Double]] = [:], counts: [String: Int] = [:]
+        let previous = engine.activationObserver
+        defer { engine.activationObserver = previous }
+        engine.activationObserver = { names, x, rows, columns in
+            for name in Set(names.map(Self.tensorName)) {
+                var s = sums[name] ?? [Double](repeating: 0, count: columns)
+                for r in 0..<rows {
+                    let row = x + r * columns
+                    for c in 0..<columns { s[c] += Double(row[c]) * Double(row[c]) }
+                }
+                sums[name] = s
+                counts[name, default: 0] += rows
+            }
+        }
+        for chunk in 0..<n {
+            var ids = Array(tokens[chunk * context..<(chunk + 1) * context])
+            if let bos { ids[0] = bos }
+            engine.clear(slot: 0)
+            let batch = ids.enumerated().map { Transformer.BatchToken(token: Int32($0.element), position: $0.offset, slot: 0) }
+            _ = try engine.forward(batch, logitsFor: [])
+            progress(chunk + 1, n)
+        }
+        engine.clear(slot: 0)
+        var entries: [String: ImportanceMatrix.Entry] = [:]
+        for (name, s) in sums { entries[name] = .init(sums: s.map(Float.init), counts: [counts[name] ?? 0]) }
+        return ImportanceMatrix(entries: entries, datasets: [dataset], chunkCount: n, chunkSize: context)
+    }
+
+    /// `blk.3.attn_qkv.weight[1]` (a part of a fused matrix) → `blk.3.attn_qkv.weight`.
+    static func tensorName(_ name: String) -> String {
+        guard name.hasSuffix("]"), let open = name.lastIndex(of: "[") else { return name }
+        return String(name[..<open])
+    }
+}
