@@ -98,7 +98,7 @@ let package = Package(
             dependencies: ["Reporter", "Measures", "ResultStore", "DeviceProbe", "TestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "ResultStoreTests", dependencies: ["ResultStore", "Measures", "TestSupport"]),
-        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Worker", "ModelFormat", "TestSupport"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Engine", "Worker", "ModelFormat", "TestSupport"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Backends", "Measures", "ModelFormat", "TestSupport", "DeviceProbe"], exclude: ["FakeWorkers"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
     ]

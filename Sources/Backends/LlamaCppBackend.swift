@@ -45,13 +45,15 @@ public final class LlamaCppBackend: InferenceBackend {
         build["ggml_version"] = String(cString: slm_llama_ggml_version())
         build["ggml_commit"] = String(cString: slm_llama_ggml_commit())
         build["system_info"] = String(cString: slm_llama_system_info()).trimmingCharacters(in: .whitespaces)
-        build["flash_attn"] = "off" // see slm_llama_start: the cache type asked for is the one attention uses
+        // See slm_llama_start: off, the cache type asked for is the one attention uses; a quantized
+        // cache needs it on (llama.cpp reads a quantized V only in its flash-attention path).
+        build["flash_attn"] = options.kvType.isBlock ? "on" : "off"
         return BackendIdentity(name: "llama.cpp", version: "b\(build["build_number"] ?? "?")-\(build["commit"] ?? SLM_LLAMA_COMMIT)", build: build)
     }
 
     public var capabilities: BackendCapabilities {
         BackendCapabilities(types: ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k"],
-                            maxSequences: 64, kvTypes: ["f32", "f16"], threads: true, perTokenTimes: true, logits: true)
+                            maxSequences: 64, kvTypes: KVType.allCases.map(\.rawValue), threads: true, perTokenTimes: true, logits: true)
     }
 
     public func load(modelPath: String, options: LoadOptions) throws(BackendError) {
@@ -84,7 +86,8 @@ public final class LlamaCppBackend: InferenceBackend {
             throw BackendError("bad-option", "context \(options.context) × \(options.sequences) sequences, batch \(options.batchTokens) and \(options.threads) threads must each fit llama.cpp's 32-bit counts")
         }
         guard let run = slm_llama_start(modelPath, UInt32(options.context * options.sequences), UInt32(options.batchTokens), UInt32(options.sequences),
-                                        Int32(options.threads), options.kvType == .f16 ? 1 : 0, &message, message.count) else {
+                                        Int32(options.threads), options.kvType.ggmlType, options.kvType.isBlock ? 1 : 0,
+                                        &message, message.count) else {
             throw BackendError("load-failed", Self.text(message))
         }
         self.run = run
@@ -96,7 +99,7 @@ public final class LlamaCppBackend: InferenceBackend {
            let width = file["\(arch).embedding_length"]?.int, heads > 0 {
             let kvHeads = file["\(arch).attention.head_count_kv"]?.int ?? heads
             // In floating point: the metadata may claim anything llama.cpp did not look at.
-            let bytes = 2 * Double(layers) * Double(slm_llama_n_ctx(run)) * Double(kvHeads) * Double(width / heads) * Double(options.kvType.bytes)
+            let bytes = 2 * Double(layers) * Double(slm_llama_n_ctx(run)) * Double(kvHeads) * Double(width / heads) * options.kvType.bytesPerElement
             if bytes >= 0 && bytes < Double(Int.max) { kvBytes = Int(bytes) }
         }
     }

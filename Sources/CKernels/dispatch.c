@@ -222,3 +222,28 @@ void ck_swiglu(int level, const float *gate, const float *up, float *out, int n)
     (void)n8;
     ck_ref_swiglu(gate, up, out, done, n);
 }
+
+/* ---------------------------------------------------------------- quantized KV cache */
+
+void ck_kv_quantize(int level, int type, const float *x, void *out, int n) {
+    if (type == CK_Q8_0) { ck_quantize_act(level, CK_ACT_Q8_0, x, out, n); return; }
+    /* q4_0: llama.cpp writes it with its reference rounding on every CPU, and so does this. */
+    ck_ref_kv_quantize_q4_0(x, (uint8_t *)out, n);
+}
+
+void ck_attention_head_q(int level, int type, const float *q, const void *keys, const void *values, size_t row_bytes,
+                         int length, int hd, float scale, float *scratch, float *out) {
+    /* The quantized query sits after the scores, in the room ck_attention_scratch leaves for
+     * the f32 path's query copy (hd/32 blocks of 34 bytes fit in 2·hd floats). */
+    float *e = scratch;
+    uint8_t *qq = (uint8_t *)(e + ((length + 7) & ~7));
+    ck_quantize_act(level, CK_ACT_Q8_0, q, qq, hd);
+    const uint8_t *K = (const uint8_t *)keys, *V = (const uint8_t *)values;
+#ifdef CK_X86
+    if (is_avx2(level)) { ck_avx2_attention_q(type, qq, K, V, row_bytes, length, hd, scale, e, out); return; }
+#endif
+#ifdef CK_ARM
+    if (is_arm(level)) { ck_neon_attention_q(type, qq, K, V, row_bytes, length, hd, scale, e, out); return; }
+#endif
+    ck_ref_attention_q(type, qq, K, V, row_bytes, length, hd, scale, e, out);
+}

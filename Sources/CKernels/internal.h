@@ -194,6 +194,11 @@ void ck_ref_exp8(const float *x, float *y);
 void ck_ref_swiglu(const float *gate, const float *up, float *out, int from, int n);
 void ck_ref_attention(const float *q, const void *keys, const void *values, size_t stride, int length, int hd, int kv_f16,
                       int batched, float scale, float *scratch, float *out);
+/* Quantized KV cache (the end of scalar.c): q4_0 cache rows, and attention over q8_0/q4_0 rows
+ * with the query already in q8_0 blocks (qq). */
+void ck_ref_kv_quantize_q4_0(const float *x, uint8_t *out, int n);
+void ck_ref_attention_q(int type, const uint8_t *qq, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                        int length, int hd, float scale, float *scratch, float *out);
 
 /* ---------------------------------------------------------------- x86-64 (x86/avx2.c) */
 #ifdef CK_X86
@@ -210,6 +215,8 @@ void ck_avx2_exp8(const float *x, float *y);
 void ck_avx2_swiglu(const float *gate, const float *up, float *out, int n8);
 void ck_avx2_attention(const float *q, const void *keys, const void *values, size_t stride, int length, int hd, int kv_f16,
                        int batched, float scale, float *scratch, float *out);
+void ck_avx2_attention_q(int type, const uint8_t *qq, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                         int length, int hd, float scale, float *scratch, float *out);
 #endif
 
 /* ---------------------------------------------------------------- AArch64 (arm/neon.c)
@@ -227,6 +234,9 @@ void ck_neon_exp8(const float *x, float *y);
 void ck_neon_swiglu(const float *gate, const float *up, float *out, int n8);
 void ck_neon_attention(const float *q, const void *keys, const void *values, size_t stride, int length, int hd, int kv_f16,
                        int batched, float scale, float *scratch, float *out);
+/* One body for every Arm level (the integer sums need no dotprod to be exact). */
+void ck_neon_attention_q(int type, const uint8_t *qq, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                         int length, int hd, float scale, float *scratch, float *out);
 #endif
 
 #endif

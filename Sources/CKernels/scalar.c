@@ -505,3 +505,85 @@ void ck_ref_swiglu(const float *gate, const float *up, float *out, int from, int
     for (; i < n8; i++) out[i] = gate[i] / (1.0f + ck_expf(0.0f - gate[i])) * up[i];
     for (; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
+
+/* ---------------------------------------------------------------- quantized KV cache
+ * K and V rows stored as q8_0 or q4_0 blocks along the head dimension (a multiple of 32), as
+ * llama.cpp's -ctk/-ctv q8_0|q4_0 store them, and attention that reads the blocks where they
+ * lie (no dequantized copy of the cache). The steps are those of llama.cpp's CPU
+ * flash-attention path, which is the one it runs with a quantized V cache:
+ *  - a cache row is written by the type's CPU quantizer: q8_0 by the activation quantizer
+ *    (ck_quantize_act), q4_0 by the reference rounding below (d = the signed extreme / −8,
+ *    nibble = min(15, trunc(x/d + 8.5)));
+ *  - the query is quantized to q8_0 blocks, and each score is an integer dot product per block
+ *    scaled by the two block scales;
+ *  - V rows are dequantized block by block into the weighted sum.
+ * Where this differs from llama.cpp: the softmax is two passes (the maximum first, then exp by
+ * ck_expf in groups of 8, as ck_attention_head), not llama.cpp's online rescaling with libm's
+ * expf; and P·V weighs each block as (p·d)·q rather than p·(d·q). Both change only float
+ * roundings (EngineTests measure the effect against llama.cpp's logits).
+ *
+ * The order, which every ISA body follows bit for bit:
+ *  - s_j = Σ_b fmaf((float)isum_b, dk_b·dq_b, s), blocks in order from s = 0 (isum_b, at most
+ *    32·127·127 in magnitude, is exact in a float), then e_j = s_j·scale;
+ *  - softmax as ck_ref_attention (f32 cache, probabilities not rounded);
+ *  - out[i] = Σ_j fmaf(p_j·dv_jb, (float)v_ji, ·), positions in order from 0, one chain per i. */
+
+void ck_ref_kv_quantize_q4_0(const float *x, uint8_t *out, int n) {
+    for (int b = 0; b < n / CK_QK; b++) {
+        const float *xb = x + CK_QK * b;
+        block_q4_0 *y = (block_q4_0 *)(out + (size_t)b * sizeof(block_q4_0));
+        float amax = 0, extreme = 0;
+        for (int j = 0; j < CK_QK; j++)
+            if (fabsf(xb[j]) > amax) { amax = fabsf(xb[j]); extreme = xb[j]; }
+        const float d = extreme / -8, id = d != 0 ? 1.0f / d : 0.0f;
+        const uint16_t hd = ck_f32_to_f16_one(d);
+        memcpy(&y->d, &hd, 2);
+        for (int j = 0; j < CK_QK / 2; j++) {
+            const int lo = (int8_t)(xb[j] * id + 8.5f), hi = (int8_t)(xb[j + CK_QK / 2] * id + 8.5f);
+            y->qs[j] = (uint8_t)((lo < 15 ? lo : 15) | (hi < 15 ? hi : 15) << 4);
+        }
+    }
+}
+
+/* Element j of a cache block (q8_0 or q4_0) as a signed integer. */
+static inline int kv_q(int type, const uint8_t *block, int j) {
+    if (type == CK_Q8_0) return ((const block_q8_0 *)block)->qs[j];
+    const uint8_t byte = ((const block_q4_0 *)block)->qs[j & 15];
+    return (j < 16 ? byte & 15 : byte >> 4) - 8;
+}
+
+void ck_ref_attention_q(int type, const uint8_t *qq, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                        int length, int hd, float scale, float *scratch, float *out) {
+    const int padded = (length + 7) & ~7, nb = hd / CK_QK;
+    const size_t bb = type == CK_Q8_0 ? sizeof(block_q8_0) : sizeof(block_q4_0);
+    float *e = scratch;
+    float maximum = -INFINITY;
+    for (int j = 0; j < length; j++) {
+        const uint8_t *k = keys + row_bytes * (size_t)j;
+        float s = 0;
+        for (int b = 0; b < nb; b++) {
+            const block_q8_0 *x = (const block_q8_0 *)(qq + (size_t)b * sizeof(block_q8_0));
+            int isum = 0;
+            for (int i = 0; i < CK_QK; i++) isum += kv_q(type, k + bb * (size_t)b, i) * x->qs[i];
+            s = fmaf((float)isum, ck_ld16(k + bb * (size_t)b) * ck_f16_to_f32(x->d), s);
+        }
+        e[j] = s * scale;
+        if (e[j] > maximum) maximum = e[j];
+    }
+    double sum = 0;
+    for (int g = 0; g < padded; g += 8) {
+        for (int j = g; j < g + 8; j++) e[j] = j < length ? ck_expf(e[j] - maximum) : 0;
+        sum += (double)ck_reduce8(e + g);
+    }
+    const float norm = (float)(1.0 / sum);
+    for (int i = 0; i < hd; i++) out[i] = 0;
+    for (int j = 0; j < length; j++) {
+        const float p = e[j] * norm;
+        const uint8_t *v = values + row_bytes * (size_t)j;
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *block = v + bb * (size_t)b;
+            const float w = p * ck_ld16(block);
+            for (int i = 0; i < CK_QK; i++) out[CK_QK * b + i] = fmaf(w, (float)kv_q(type, block, i), out[CK_QK * b + i]);
+        }
+    }
+}

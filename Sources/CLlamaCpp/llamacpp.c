@@ -110,7 +110,7 @@ const char *slm_llama_ggml_commit(void) { return L.ready ? L.ggml_commit() : "";
 const char *slm_llama_system_info(void) { return L.ready ? L.system_info() : ""; }
 
 slm_llama_run *slm_llama_start(const char *model_path, uint32_t n_ctx, uint32_t n_batch, uint32_t n_seq,
-                               int32_t n_threads, int32_t kv_type, char *err, size_t err_len) {
+                               int32_t n_threads, int32_t kv_type, int32_t flash_attn, char *err, size_t err_len) {
     if (!L.ready) { snprintf(err, err_len, "libllama is not loaded"); return NULL; }
     struct slm_llama_model_params mp = L.model_default_params();
     mp.n_gpu_layers = 0;
@@ -123,12 +123,13 @@ slm_llama_run *slm_llama_start(const char *model_path, uint32_t n_ctx, uint32_t 
     cp.n_seq_max = n_seq;
     cp.n_threads = n_threads;
     cp.n_threads_batch = n_threads;
-    cp.type_k = kv_type; /* GGML_TYPE_F32 = 0, GGML_TYPE_F16 = 1 */
+    cp.type_k = kv_type; /* GGML_TYPE_F32 = 0, F16 = 1, Q4_0 = 2, Q8_0 = 8 */
     cp.type_v = kv_type;
     cp.no_perf = true;
-    /* Flash attention off: with it, llama.cpp casts an F32 cache to F16 inside attention, so
-     * "kv f32" would not be f32. Off, both backends run the attention the run asks for. */
-    cp.flash_attn_type = 0; /* LLAMA_FLASH_ATTN_TYPE_DISABLED */
+    /* Flash attention is the caller's choice: off for an f32 or f16 cache (with it, llama.cpp
+     * casts an F32 cache to F16 inside attention, so "kv f32" would not be f32), on for a
+     * quantized one, whose V llama.cpp reads only in its flash-attention path. */
+    cp.flash_attn_type = flash_attn ? 1 : 0; /* LLAMA_FLASH_ATTN_TYPE_ENABLED : _DISABLED */
     void *ctx = L.init_from_model(model, cp);
     if (!ctx) {
         L.model_free(model);

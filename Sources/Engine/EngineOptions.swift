@@ -1,7 +1,39 @@
-/// The element type of the KV cache.
+/// The element type of the KV cache: f32 or f16 elements, or q8_0 / q4_0 blocks of 32 along
+/// the head dimension (llama.cpp's `-ctk`/`-ctv` types of the same names).
 public enum KVType: String, Sendable, Codable, CaseIterable {
-    case f32, f16
-    public var bytes: Int { self == .f32 ? 4 : 2 }
+    case f32, f16, q8_0, q4_0
+
+    /// Bytes of one cache row of `width` elements (a multiple of 32 for the block types).
+    public func rowBytes(_ width: Int) -> Int {
+        switch self {
+        case .f32: return width * 4
+        case .f16: return width * 2
+        case .q8_0: return width / 32 * 34
+        case .q4_0: return width / 32 * 18
+        }
+    }
+
+    /// Bytes per element on average (34/32 for q8_0, 18/32 for q4_0).
+    public var bytesPerElement: Double { Double(rowBytes(32)) / 32 }
+
+    /// Stored as blocks of 32 that attention reads as integers.
+    public var isBlock: Bool { self == .q8_0 || self == .q4_0 }
+
+    /// ggml's type id, as llama.cpp's `type_k`/`type_v` take it.
+    public var ggmlType: Int32 {
+        switch self {
+        case .f32: return 0
+        case .f16: return 1
+        case .q4_0: return 2
+        case .q8_0: return 8
+        }
+    }
+
+    /// The names, for messages: "f32, f16, q8_0 or q4_0".
+    public static var namesForMessages: String {
+        let names = allCases.map(\.rawValue)
+        return names.dropLast().joined(separator: ", ") + " or " + names.last!
+    }
 }
 
 /// Where the engine's memory goes on NUMA machines.

@@ -47,6 +47,12 @@ public final class Transformer: @unchecked Sendable {
     /// sliding-window layers, with their own base).
     private let ropeScale: Float
     private let slidingRopeScale: Float
+    /// With a q8_0/q4_0 cache, llama.cpp turns Q and K (and V, and attention's output back) by an
+    /// orthonormal Walsh–Hadamard transform in chunks of these sizes before the cache, which
+    /// spreads outliers over each block; 0 where it does not (an f32/f16 cache, a head size that
+    /// is not a multiple of 64). The scores are unchanged: the transform is orthonormal and its
+    /// own inverse.
+    private let rotationK: Int, rotationV: Int
     private var logits: UnsafeMutablePointer<Float>
     private var logitCapacity = 0
 
@@ -58,8 +64,11 @@ public final class Transformer: @unchecked Sendable {
 
     public init(weights: ModelWeights, options: EngineOptions) throws(EngineError) {
         try options.validate()
-        Self.applyNuma(options.numa)
         let c = weights.config
+        if options.kvType.isBlock, c.headDim % 32 != 0 {
+            throw .invalidOption("a \(options.kvType.rawValue) KV cache stores blocks of 32 along each head; this model's head dimension is \(c.headDim) (use kv f16 or f32)")
+        }
+        Self.applyNuma(options.numa)
         self.weights = weights
         self.options = options
         self.config = c
@@ -83,6 +92,7 @@ public final class Transformer: @unchecked Sendable {
         logits = .allocate(capacity: 1)
         ropeScale = powf(c.ropeTheta, -2 / Float(c.ropeDimensions))
         slidingRopeScale = powf(c.slidingRopeTheta, -2 / Float(c.ropeDimensions))
+        (rotationK, rotationV) = Self.rotations(kv: options.kvType, headDim: c.headDim)
         self.arena = arena
     }
 
@@ -188,6 +198,10 @@ public final class Transformer: @unchecked Sendable {
             matmul.run([(layer.query, q, qw), (layer.key, k, kvw), (layer.value, v, kvw)], actsWidth)
             positionAndStore(batch, layer: layer, index: index)
             attention(batch, layer: index)
+            if rotationV > 0 { // the output back from the turned V's frame (H is its own inverse)
+                let chunk = rotationV
+                tokens(n, width: qw) { range in for t in range { Self.hadamard(att + t * qw, count: qw, chunk: chunk) } }
+            }
             activationObserver?([layer.attentionOutput.name], att, n, qw)
             actsWidth.prepare(att, rows: n, columns: qw, formats: [layer.attentionOutput.activationFormat], pool: pool, level: options.kernels)
             matmul(layer.attentionOutput, actsWidth, out: h, outStride: d)
@@ -225,6 +239,38 @@ public final class Transformer: @unchecked Sendable {
         matmul(weights.output, actsWidth, out: logits + logitRows[0].out * c.vocabulary, outStride: c.vocabulary)
     }
 
+    /// The chunk sizes of the Hadamard turns for a cache type and head size, as llama.cpp picks
+    /// them (llama-kv-cache.cpp): K in the largest power of two from 64 up that divides the head,
+    /// V in 64; none unless the cache is quantized and the head a multiple of 64.
+    static func rotations(kv: KVType, headDim: Int) -> (k: Int, v: Int) {
+        guard kv.isBlock, headDim % 64 == 0 else { return (0, 0) }
+        var k = 64
+        while headDim % (k * 2) == 0 { k *= 2 }
+        return (k, 64)
+    }
+
+    /// x ← H·x in place for each chunk of `n` (a power of two) over `count` floats, H the
+    /// orthonormal Sylvester–Hadamard matrix, computed as ggml's CPU backend does: every value
+    /// times 1/√n first, then the butterflies (u + v, u − v) at strides 1, 2, 4, …
+    static func hadamard(_ x: UnsafeMutablePointer<Float>, count: Int, chunk n: Int) {
+        let scale = 1 / sqrtf(Float(n))
+        for start in Swift.stride(from: 0, to: count, by: n) {
+            let r = x + start
+            for j in 0..<n { r[j] *= scale }
+            var len = 1
+            while len < n {
+                for i in Swift.stride(from: 0, to: n, by: 2 * len) {
+                    for j in i..<(i + len) {
+                        let u = r[j], v = r[j + len]
+                        r[j] = u + v
+                        r[j + len] = u - v
+                    }
+                }
+                len <<= 1
+            }
+        }
+    }
+
     /// gate ← GELU(gate) · up, GELU in its tanh form as llama.cpp's CPU build computes it: the
     /// input rounded to f16, GELU of that in float rounded to f16 (its lookup table), outside
     /// ±10 exact limits.
@@ -253,7 +299,7 @@ public final class Transformer: @unchecked Sendable {
         let c = config, qw = c.queryWidth, kvw = c.kvWidth, hd = c.headDim
         let slides = weights.architecture.slides(layer: index, pattern: c.slidingPattern) && c.slidingWindow != nil
         let q = self.q, k = self.k, v = self.v, cache = self.cache, scale = slides ? slidingRopeScale : ropeScale
-        let factors = weights.ropeFactors, level = options.kernels
+        let factors = weights.ropeFactors, level = options.kernels, rotationK = self.rotationK, rotationV = self.rotationV
         let style = weights.architecture.rope, half = c.ropeDimensions / 2, eps = c.rmsEpsilon
         let rotates = weights.architecture.ropes(layer: index)
         tokens(batch.count, width: qw + 2 * kvw) { range in
@@ -298,6 +344,11 @@ public final class Transformer: @unchecked Sendable {
                     rotate(qt, heads: c.heads)
                     rotate(kt, heads: c.kvHeads)
                 }
+                if rotationK > 0 {
+                    Self.hadamard(qt, count: qw, chunk: rotationK)
+                    Self.hadamard(kt, count: kvw, chunk: rotationK)
+                }
+                if rotationV > 0 { Self.hadamard(vt, count: kvw, chunk: rotationV) }
                 cache.store(kt, into: cache.key(index, batch[t].slot, batch[t].position), level: level)
                 cache.store(vt, into: cache.value(index, batch[t].slot, batch[t].position), level: level)
             }
@@ -310,7 +361,8 @@ public final class Transformer: @unchecked Sendable {
         let q = self.q, att = self.att, cache = self.cache, scores = self.scores, stride = attentionScratch
         // llama.cpp's scale, in float.
         let scale = 1 / sqrtf(Float(hd))
-        let f16 = cache.type == .f16, level = options.kernels.code
+        let f16 = cache.type == .f16, level = options.kernels.code, elementBytes = f16 ? 2 : 4
+        let blockType: Int32? = cache.type == .q8_0 ? Int32(CK_Q8_0) : cache.type == .q4_0 ? Int32(CK_Q4_0) : nil
         // Gemma 3's local layers: a token at p attends to positions p − window + 1 … p.
         let window = weights.architecture.slides(layer: layer, pattern: c.slidingPattern) ? c.slidingWindow : nil
         // A sequence with two or more tokens in the pass sums attention in the batched order (CKernels scalar.c).
@@ -324,10 +376,15 @@ public final class Transformer: @unchecked Sendable {
                 let t = task / c.heads, head = task % c.heads, kvHead = head / group
                 let token = batch[t], qh = q + t * qw + head * hd, out = att + t * qw + head * hd
                 let first = window.map { max(0, token.position + 1 - $0) } ?? 0
-                let keys = cache.key(layer, token.slot, first) + kvHead * hd * cache.type.bytes
-                let values = cache.value(layer, token.slot, first) + kvHead * hd * cache.type.bytes
-                ck_attention_head(level, qh, keys, values, cache.width, Int32(token.position + 1 - first), Int32(hd), f16 ? 1 : 0,
-                                  tokensPerSlot[token.slot] > 1 ? 1 : 0, scale, s, out)
+                let headStart = cache.headOffset(kvHead, headDim: hd), length = Int32(token.position + 1 - first)
+                let keys = cache.key(layer, token.slot, first) + headStart, values = cache.value(layer, token.slot, first) + headStart
+                if let blockType {
+                    // Blocks read where they lie, as llama.cpp's flash-attention path reads them (CKernels scalar.c).
+                    ck_attention_head_q(level, blockType, qh, keys, values, cache.rowBytes, length, Int32(hd), scale, s, out)
+                } else {
+                    ck_attention_head(level, qh, keys, values, cache.rowBytes / elementBytes, length, Int32(hd), f16 ? 1 : 0,
+                                      tokensPerSlot[token.slot] > 1 ? 1 : 0, scale, s, out)
+                }
             }
         }
     }

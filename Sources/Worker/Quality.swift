@@ -1,4 +1,5 @@
 import Backends
+import Engine
 import Foundation
 import Measures
 
@@ -62,10 +63,12 @@ public struct QualityEvaluation {
         public var label: String
         public var backend: InferenceBackend
         public var path: String
-        public init(label: String, backend: InferenceBackend, path: String) {
+        public var kvType: KVType
+        public init(label: String, backend: InferenceBackend, path: String, kvType: KVType = .f32) {
             self.label = label
             self.backend = backend
             self.path = path
+            self.kvType = kvType
         }
     }
 
@@ -121,7 +124,7 @@ public struct QualityEvaluation {
         let chunkCount = min(chunks, tokens.count / context)
         let first = context / 2
         for v in variants {
-            do { try v.backend.load(modelPath: v.path, options: LoadOptions(threads: threads, context: context, batchTokens: context)) }
+            do { try v.backend.load(modelPath: v.path, options: LoadOptions(threads: threads, context: context, batchTokens: context, kvType: v.kvType)) }
             catch { throw .backend(v.label, error) }
         }
         defer { for v in variants { v.backend.unload() } }

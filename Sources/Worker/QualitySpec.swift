@@ -1,4 +1,5 @@
 import Backends
+import Engine
 import Foundation
 import Measures
 import ModelFormat
@@ -13,8 +14,10 @@ public struct QualitySpec: Codable, Sendable, Equatable {
         public var backend: BackendKind
         /// The GGUF file of this variant.
         public var path: String
-        public init(label: String, backend: BackendKind, path: String) {
-            self.label = label; self.backend = backend; self.path = path
+        /// The KV-cache type it runs with (absent: f32, as before the field existed).
+        public var kvType: KVType?
+        public init(label: String, backend: BackendKind, path: String, kvType: KVType? = nil) {
+            self.label = label; self.backend = backend; self.path = path; self.kvType = kvType
         }
     }
 
@@ -44,7 +47,7 @@ public struct QualitySpec: Codable, Sendable, Equatable {
             guard let backend = BackendRegistry.make(v.backend.rawValue) else {
                 throw .badSetting("\(v.label): backend \(v.backend.rawValue) cannot evaluate quality (only \(BackendRegistry.names.joined(separator: ", ")))")
             }
-            evaluated.append(.init(label: v.label, backend: backend, path: v.path))
+            evaluated.append(.init(label: v.label, backend: backend, path: v.path, kvType: v.kvType ?? .f32))
         }
         return try QualityEvaluation(context: context, chunks: chunks)
             .run(tokens: tokens, corpus: text.source, variants: evaluated, threads: threads, progress: progress)

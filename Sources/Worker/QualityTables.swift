@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import ModelFormat
 
@@ -30,6 +31,29 @@ extension QualityEvaluation.Report {
             lines.append("| \(row.variant) | \(String(format: "%.3f", bits)) | \(String(format: "%.4f", row.perplexity)) | \(f(row.deltaPerplexity, "%+.4f")) | \(f(row.deltaPerplexity.map { $0 / base * 100 }, "%+.2f%%")) | \(f(row.meanKLD, "%.6f")) | \(f(row.top1Agreement.map { $0 * 100 }, "%.2f%%")) |")
         }
         if let sourceWeightsCaveat { lines += ["", "† \(sourceWeightsCaveat)"] }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `slmbench quality --kv`'s table: one weights file, each row a KV-cache type against the
+    /// first row's (the baseline cache), so the loss shown is the cache's alone.
+    public func kvMarkdown(model: String, weights: String, backend: String, caches: [KVType]) -> String {
+        var lines = [
+            "quality  \(model) \(weights) on \(backend) · corpus: \(corpus)",
+            "         \(corpusTokens) tokens · \(chunks) chunks of \(context) · \(scoredPositions) scored positions · baseline: kv \(caches.first?.rawValue ?? "?")",
+            "",
+            "| kv cache | bytes/element | PPL | ΔPPL | ΔPPL % | mean KLD | top-1 agreement |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        let base = rows[0].perplexity
+        func f(_ x: Double?, _ format: String) -> String { x.map { String(format: format, $0) } ?? "—" }
+        for (row, kv) in zip(rows, caches) {
+            lines.append("| \(kv.rawValue) | \(String(format: "%.4f", kv.bytesPerElement)) | \(String(format: "%.4f", row.perplexity)) | \(f(row.deltaPerplexity, "%+.4f")) | \(f(row.deltaPerplexity.map { $0 / base * 100 }, "%+.2f%%")) | \(f(row.meanKLD, "%.6f")) | \(f(row.top1Agreement.map { $0 * 100 }, "%.2f%%")) |")
+        }
+        lines.append("")
+        lines.append("The weights are the same file (\(weights)) in every row: the loss is the KV cache's alone.")
+        if backend == "llama.cpp" && caches.contains(where: \.isBlock) {
+            lines.append("llama.cpp runs the q8_0/q4_0 caches with flash attention on (it reads a quantized V cache only there) and the f32/f16 ones with it off.")
+        }
         return lines.joined(separator: "\n")
     }
 

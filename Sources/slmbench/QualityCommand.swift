@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backends
+import Engine
 import Foundation
 import ModelFormat
 import Worker
@@ -16,6 +17,8 @@ struct Quality: ParsableCommand {
             tokens, each evaluated from an empty cache, and the second half of each chunk is scored.
             Default corpus: \(Corpus.defaultSource).
             Quality is refused on synthetic models: their numbers would mean nothing.
+            With --kv, the weights stay one file (--type, default f32) and the rows are KV-cache
+            types against an f32 cache: the loss shown is the cache's alone.
             """))
 
     static let defaultTypes = ["f16", "q8_0", "q5_1", "q4_0", "q4_1", "q3_k", "q2_k", "lab6g32s", "lab4g32a", "lab3g64a", "lab2g32a"]
@@ -30,6 +33,8 @@ struct Quality: ParsableCommand {
     @Option(help: "Backend: native or llama.cpp.") var backend = "native"
     @Option(help: "Instead of comparing types with F32, compare --backend with this backend on each type's own file.")
     var referenceBackend: String?
+    @Option(name: .customLong("kv"), help: "A KV-cache type to compare with an f32 cache on the same weights (repeat: f16, q8_0, q4_0).")
+    var kvTypes: [KVType] = []
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
@@ -42,6 +47,10 @@ struct Quality: ParsableCommand {
         guard BackendRegistry.names.contains(backend) else { throw ValidationError("--backend must be \(BackendRegistry.names.joined(separator: " or ")), got '\(backend)'") }
         if let referenceBackend, !BackendRegistry.names.contains(referenceBackend) {
             throw ValidationError("--reference-backend must be \(BackendRegistry.names.joined(separator: " or ")), got '\(referenceBackend)'")
+        }
+        if !kvTypes.isEmpty {
+            guard referenceBackend == nil else { throw ValidationError("--kv and --reference-backend compare different things; give one") }
+            guard types.count <= 1 else { throw ValidationError("--kv compares caches on one weights file: give at most one --type, got \(types.count)") }
         }
     }
 
@@ -69,6 +78,18 @@ struct Quality: ParsableCommand {
             return try spec.evaluate { Console.progress($0) }
         }
         let kind = BackendKind(label: backend)
+        if !kvTypes.isEmpty {
+            let (type, path) = try variantFile(types.first ?? "f32")
+            var caches: [KVType] = [.f32]
+            for kv in kvTypes where !caches.contains(kv) { caches.append(kv) }
+            let variants = caches.map { QualitySpec.Variant(label: "\(type.name) kv \($0.rawValue)", backend: kind, path: path, kvType: $0) }
+            Console.progress("\(type.name) weights, \(caches.count) KV caches on \(backend)")
+            let report = try evaluate(variants)
+            if json { return try JSONOutput.print(report) }
+            let name = KnownModel.named(model)?.name ?? URL(fileURLWithPath: source).lastPathComponent
+            print(report.kvMarkdown(model: name, weights: type.name, backend: backend, caches: caches))
+            return
+        }
         if let referenceBackend {
             var reports: [QualityEvaluation.Report] = []
             for name in types.isEmpty ? ["q8_0", "q4_0", "q4_1"] : types {

@@ -32,6 +32,8 @@ struct Run: ParsableCommand {
     @Option(help: "Prompt tokens per sequence (0: start from BOS).") var prompt = 128
     @Option(help: "Tokens generated per sequence (0: prefill only).") var gen = 64
     @Option(help: "KV-cache type.") var kv: KVType = .f32
+    @Option(help: "Tokens already in each sequence's context, filled untimed, before the timed prompt (decode at 4k context: --prompt 0 --depth 4096).")
+    var depth = 0
     @Option(help: "Logical CPUs to pin the threads to, in order (e.g. 0,2); native backend only.") var cpus: String?
     @Option(help: "Unmeasured repetitions first.") var warmup = 1
     @Option(help: "Measured repetitions.") var repetitions = 3
@@ -73,7 +75,7 @@ struct Run: ParsableCommand {
     func spec(path: String, name: String) -> RunSpec {
         RunSpec(backend: BackendKind(label: backend), model: path, modelName: name, type: model.type?.lowercased(), threads: threads, batch: batch,
                        promptTokens: prompt, genTokens: gen, kvType: kv, warmup: warmup, repetitions: repetitions, seed: seed,
-                       cpus: cpus.flatMap(cpuList) ?? [])
+                       cpus: cpus.flatMap(cpuList) ?? [], depth: depth == 0 ? nil : depth)
     }
 
     func cpuList(_ text: String) -> [Int]? {

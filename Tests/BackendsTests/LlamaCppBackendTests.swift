@@ -1,4 +1,5 @@
 import Backends
+import Engine
 import Foundation
 import ModelFormat
 import TestSupport
@@ -63,6 +64,43 @@ struct LlamaCppBackendTests {
             tokens: tokens, corpus: "GPL-3",
             variants: [.init(label: "llama.cpp", backend: LlamaCppBackend(), path: path), .init(label: "native", backend: NativeBackend(), path: path)],
             threads: 2)
+    }
+
+    /// The q8_0 and q4_0 caches (llama.cpp's -ctk/-ctv, with the flash attention it needs for
+    /// them and its Hadamard turn of Q, K and V) on F32 weights, so neither engine rounds
+    /// activations. Two evaluations over 254 positions of the corpus:
+    ///  1. against llama.cpp with an f32 cache: the cache's loss in llama.cpp and in the native
+    ///     engine must be the same size (the same algorithm: within a factor 4/3 either way);
+    ///  2. the native engine against llama.cpp, both with the quantized cache: mean KL below
+    ///     twice llama.cpp's own loss. Why that bound: the engines quantize K and V from values
+    ///     that differ by float roundings, so some block roundings flip and their quantization
+    ///     noise is not the same draw; two independent draws of a perturbation of KL L are about
+    ///     2L apart (KL grows as the squared distance). Measured here (2026-12-04): q8_0 4.2e-4
+    ///     against a loss of 3.6e-4, q4_0 0.045 against 0.089: the engines share most of the noise.
+    @Test(arguments: [KVType.q8_0, .q4_0])
+    func nativeAndLlamaCppAgreeWithAQuantizedCache(kv: KVType) throws {
+        try Self.requireLibrary()
+        let path = try Self.variant(.f32)
+        let file = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
+        let tokens = try Tokenizer(file: file).encode(try Corpus.load(nil).text).map(Int32.init)
+        let evaluation = QualityEvaluation(context: 256, chunks: 2)
+        let losses = try evaluation.run(
+            tokens: tokens, corpus: "GPL-3",
+            variants: [.init(label: "llama.cpp f32 cache", backend: LlamaCppBackend(), path: path, kvType: .f32),
+                       .init(label: "llama.cpp", backend: LlamaCppBackend(), path: path, kvType: kv),
+                       .init(label: "native", backend: NativeBackend(), path: path, kvType: kv)],
+            threads: 2)
+        let between = try evaluation.run(
+            tokens: tokens, corpus: "GPL-3",
+            variants: [.init(label: "llama.cpp", backend: LlamaCppBackend(), path: path, kvType: kv),
+                       .init(label: "native", backend: NativeBackend(), path: path, kvType: kv)],
+            threads: 2)
+        let llamaLoss = losses.rows[1].meanKLD ?? 0, nativeLoss = losses.rows[2].meanKLD ?? 1, engines = between.rows[1].meanKLD ?? 1
+        print("kv \(kv.rawValue) on F32 weights over \(between.scoredPositions) positions: the cache's loss (mean KL against llama.cpp's f32 cache) llama.cpp \(llamaLoss), native \(nativeLoss); native vs llama.cpp with the same cache \(engines), top-1 \(between.rows[1].top1Agreement ?? -1)")
+        #expect(between.scoredPositions >= 250)
+        #expect(llamaLoss > 0 && nativeLoss > 0.75 * llamaLoss && nativeLoss < llamaLoss / 0.75,
+                "\(kv): the cache costs llama.cpp \(llamaLoss), the native engine \(nativeLoss)")
+        #expect(engines < 2 * llamaLoss, "\(kv): native vs llama.cpp \(engines), llama.cpp's own loss \(llamaLoss)")
     }
 
     @Test func nativeAndLlamaCppAgreeOnHalfPrecisionWeights() throws {

@@ -109,6 +109,41 @@ struct SweepSpecTests {
         }
     }
 
+    /// The kv axis: every cache type from the spec to the worker's RunSpec, the stored row and
+    /// back out of SQLite; the memory prediction follows each type's bytes per element; a type
+    /// the engines do not have is refused naming the file, line and key.
+    @Test func theKVAxisRoundTripsThroughThePlanAndTheStore() throws {
+        let p = try plan("axes:\n  model: smollm2-135m\n  type: q8_0\n  kv: [f16, Q8_0, q4_0, f32]\n  prompt: 0\n  gen: 32\n  depth: 4096\n")
+        #expect(p.runs.map(\.point.kv) == ["f16", "q8_0", "q4_0", "f32"])
+        #expect(p.runs.map(\.run.kvType) == [.f16, .q8_0, .q4_0, .f32])
+        #expect(p.runs.allSatisfy { $0.run.depth == 4096 && $0.run.context >= 4096 + 32 })
+        // The cache is the only thing that differs: predictions step by its bytes per element.
+        let bytes = p.runs.map { Double($0.predictedBytes ?? 0) }
+        let shape = ModelShape(preset: ArchitecturePreset.named("smollm2-135m")!)
+        let perElement = 2 * Double(shape.layers * shape.kvHeads * shape.headDimension * p.runs[0].run.context)
+        #expect(abs((bytes[0] - bytes[1]) - perElement * (2 - 34.0 / 32)) < 2, "f16 − q8_0: \(bytes)")
+        #expect(abs((bytes[1] - bytes[2]) - perElement * (34.0 - 18) / 32) < 2, "q8_0 − q4_0: \(bytes)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kv-axis-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore(path: dir.appendingPathComponent("r.sqlite").path)
+        try store.saveSweep(SweepHeader(id: "kv", name: "kv", specFile: "t.yaml", specDigest: "d", specText: "", shard: nil,
+                                        startedAt: "2026-12-04T00:00:00Z", hostname: "h", fingerprint: "f", planned: 4))
+        let rows = p.runs.enumerated().map { i, planned in
+            StoredRun(sweepId: "kv", key: planned.key, kind: .run, seq: i, status: .ok, reason: nil,
+                      config: RunConfig(run: planned.run, backend: planned.point.backend, placement: planned.point.placement, model: nil),
+                      avgTs: 10, stddevTs: 0, samplesTs: [10], ppAvgTs: nil, tgAvgTs: 10, peakRssBytes: nil, predictedBytes: planned.predictedBytes,
+                      flags: [], finishedAt: "t", record: "{}", context: "{}")
+        }
+        #expect(try store.save(rows) == 4)
+        let back = try store.runs(sweep: "kv")
+        #expect(Set(back.map(\.config.kvType)) == ["f16", "q8_0", "q4_0", "f32"])
+        #expect(try store.runs(sweep: "kv", where: ["kv_type": ["q4_0"]]).map(\.key) == [p.runs[2].key])
+        let bad = try #require(specError("axes:\n  model: smollm2-135m\n  kv: [q8_0, q5_0]\n"))
+        #expect(bad.line == 3 && bad.key == "axes.kv[1]" && bad.message.contains("f32, f16, q8_0 or q4_0"), "\(bad)")
+        #expect(!bad.description.contains("\n") && bad.description.contains("specs/t.yaml:3"), "\(bad)")
+    }
+
     @Test func filtersMemoryAndPlacementDecideEachRun() throws {
         let p = try plan("""
             axes:

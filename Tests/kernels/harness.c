@@ -512,6 +512,109 @@ static void check_attention(int level) {
                 }
 }
 
+/* The quantized KV cache (q8_0, q4_0 rows): every level equal to the reference bit for bit, and
+ * the result within a derived bound of exact attention over the unquantized (f32) cache.
+ * The bound, from the data: with δ the largest error of a dequantized element of a block
+ * (|x − q·d16| ≤ |d|/2 + 127·|d − d16| for q8_0; ≤ |d| + 8·|d − d16| for q4_0, whose clamp at
+ * nibble 15 costs a whole step; d16 is d in f16), each score moves by at most
+ * Δ_j = scale·Σ_i (|q_i|·δk_i + |k̂_i|·δq_i); each probability by at most p_j·(e^{2Δ} − 1),
+ * Δ = max_j Δ_j (each Δ_j also holding γ(nb + 3)·scale·Σ_i |q̂_i·k̂_i| for the score's own float
+ * steps); so |out_i − exact_i| ≤ (e^{2Δ} − 1)·Σ_j p_j|v̂_ji| + Σ_j p_j·δv_ji, plus the rounding of
+ * the softmax and the sum, bounded by 2·γ(length + 40)·e^{2Δ}·Σ_j p_j|v̂_ji| (the exp polynomial's
+ * 2 ulp, the normalisation and the chain of `length` fused multiply-adds). */
+static void block_errors(int type, const float *x, const uint8_t *blocks, int n, float *err) {
+    for (int b = 0; b < n / CK_QK; b++) {
+        const uint8_t *block = blocks + (size_t)b * (type == CK_Q8_0 ? Q8_0_BYTES : Q4_0_BYTES);
+        float amax = 0, extreme = 0;
+        for (int j = 0; j < CK_QK; j++)
+            if (fabsf(x[CK_QK * b + j]) > amax) { amax = fabsf(x[CK_QK * b + j]); extreme = x[CK_QK * b + j]; }
+        const double d = type == CK_Q8_0 ? amax / 127.0 : extreme / -8.0, d16 = ck_ld16(block);
+        const double e = type == CK_Q8_0 ? fabs(d) / 2 + 127 * fabs(d - d16) : fabs(d) + 8 * fabs(d - d16);
+        for (int j = 0; j < CK_QK; j++) err[CK_QK * b + j] = (float)e;
+    }
+}
+
+static float dequant_kv(int type, const uint8_t *block, int j) {
+    const float d = ck_ld16(block);
+    if (type == CK_Q8_0) return d * ((const block_q8_0 *)block)->qs[j];
+    const uint8_t byte = ((const block_q4_0 *)block)->qs[j & 15];
+    return d * (float)((j < 16 ? byte & 15 : byte >> 4) - 8);
+}
+
+static void check_attention_q(int level) {
+    static const int lengths[] = {1, 7, 8, 33, 300}, dims[] = {32, 64, 128};
+    static const int kinds[] = {CK_Q8_0, CK_Q4_0};
+    for (size_t ti = 0; ti < 2; ti++)
+        for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++)
+            for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+                const int type = kinds[ti], length = lengths[li], hd = dims[di], nb = hd / CK_QK;
+                const size_t bb = (size_t)(type == CK_Q8_0 ? Q8_0_BYTES : Q4_0_BYTES), row = bb * (size_t)(nb + 1); /* rows of a wider cache */
+                float q[128], got[128], want[128], qerr[128], kerr[128], verr[128];
+                fill(q, hd, 2);
+                float *kf = malloc(sizeof(float) * (size_t)length * (size_t)hd), *vf = malloc(sizeof(float) * (size_t)length * (size_t)hd);
+                fill(kf, length * hd, 2);
+                fill(vf, length * hd, 1);
+                uint8_t *keys = calloc((size_t)length, row), *values = calloc((size_t)length, row);
+                for (int j = 0; j < length; j++) {
+                    ck_kv_quantize(level, type, kf + (size_t)j * (size_t)hd, keys + row * (size_t)j, hd);
+                    ck_kv_quantize(level, type, vf + (size_t)j * (size_t)hd, values + row * (size_t)j, hd);
+                }
+                float *scratch = malloc(sizeof(float) * ck_attention_scratch(length, hd));
+                ck_attention_head_q(level, type, q, keys, values, row, length, hd, 0.125f, scratch, got);
+                ck_attention_head_q(CK_LEVEL_SCALAR, type, q, keys, values, row, length, hd, 0.125f, scratch, want);
+                for (int d = 0; d < hd; d++) {
+                    checks++;
+                    if (!same(got[d], want[d]))
+                        FAIL("%s attention %s length %d hd %d [%d]: %a vs %a", level_name(level), type_name(type), length, hd, d,
+                             (double)got[d], (double)want[d]);
+                }
+                if (level != CK_LEVEL_SCALAR) goto next; /* the bound is the reference's; the levels equal it */
+                {
+                    uint8_t qq[4 * Q8_0_BYTES];
+                    ck_quantize_act(CK_LEVEL_SCALAR, CK_ACT_Q8_0, q, qq, hd);
+                    block_errors(CK_Q8_0, q, qq, hd, qerr);
+                    double *s = malloc(sizeof(double) * (size_t)length), *p = malloc(sizeof(double) * (size_t)length);
+                    double delta = 0, smax = -INFINITY, total = 0;
+                    for (int j = 0; j < length; j++) {
+                        block_errors(type, kf + (size_t)j * (size_t)hd, keys + row * (size_t)j, hd, kerr);
+                        double dot = 0, dj = 0, terms = 0;
+                        for (int i = 0; i < hd; i++) {
+                            const float k = kf[(size_t)j * (size_t)hd + (size_t)i];
+                            const float kh = dequant_kv(type, keys + row * (size_t)j + bb * (size_t)(i / CK_QK), i % CK_QK);
+                            dot += (double)q[i] * k;
+                            dj += fabs((double)q[i]) * kerr[i] + fabs((double)kh) * qerr[i];
+                            terms += (fabs((double)q[i]) + qerr[i]) * fabs((double)kh);
+                        }
+                        s[j] = 0.125 * dot;
+                        /* plus the rounding of the score's float steps (nb block terms, two products, the scale) */
+                        dj += gamma_k(nb + 3) * terms;
+                        if (0.125 * dj > delta) delta = 0.125 * dj;
+                        if (s[j] > smax) smax = s[j];
+                    }
+                    for (int j = 0; j < length; j++) total += p[j] = exp(s[j] - smax);
+                    const double gamma = gamma_k(length + 40);
+                    for (int i = 0; i < hd; i++) {
+                        double exact = 0, mag = 0, verror = 0;
+                        for (int j = 0; j < length; j++) {
+                            block_errors(type, vf + (size_t)j * (size_t)hd, values + row * (size_t)j, hd, verr);
+                            const double pj = p[j] / total;
+                            exact += pj * vf[(size_t)j * (size_t)hd + (size_t)i];
+                            mag += pj * fabs((double)dequant_kv(type, values + row * (size_t)j + bb * (size_t)(i / CK_QK), i % CK_QK));
+                            verror += pj * verr[i];
+                        }
+                        const double bound = expm1(2 * delta) * mag + verror + 2 * gamma * exp(2 * delta) * mag;
+                        checks++;
+                        if (!(fabs(want[i] - exact) <= bound))
+                            FAIL("%s attention %s vs f32 cache, length %d hd %d [%d]: %g vs %g, beyond the bound %g", level_name(level),
+                                 type_name(type), length, hd, i, (double)want[i], exact, bound);
+                    }
+                    free(s); free(p);
+                }
+            next:
+                free(kf); free(vf); free(keys); free(values); free(scratch);
+            }
+}
+
 /* The pool: every member runs every task, many times over (threads on this ISA and libc). */
 static int pool_counts[4];
 static void count_member(void *ctx, int ith, int nth) {
@@ -590,6 +693,7 @@ int main(int argc, char **argv) {
         check_lab(level);
         check_float_helpers(level);
         check_attention(level);
+        check_attention_q(level);
     }
     check_pool();
 #if defined(__aarch64__)

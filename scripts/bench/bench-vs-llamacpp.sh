@@ -16,6 +16,10 @@
 #   0.5b      synthetic Qwen2.5-0.5B, the same rows
 #   qwen3-0.6b  synthetic Qwen3-0.6B (per-head Q/K norms): Q8_0, Q4_0; pp512 and tg128; 1 and 2 threads
 #   gemma3-1b   synthetic Gemma 3-1B (GeGLU, sliding-window layers, a 262k-token head): the same rows
+#   kv        SmolLM2-135M Q8_0 decode at depth: tg64 after 4,096 tokens of context, with an f16,
+#             q8_0 and q4_0 KV cache on both sides (llama-bench -fa auto, which is on for the CPU
+#             and which a quantized V cache needs); 1 and 2 threads; a second table compares each
+#             cache with f16 on each side
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 part=${1:-135m}
@@ -28,7 +32,8 @@ case "$part" in
   0.5b) args=(--model qwen2.5-0.5b --types q8_0,q4_0,q4_1) ;;
   qwen3-0.6b) args=(--model qwen3-0.6b --types q8_0,q4_0) ;;
   gemma3-1b) args=(--model gemma3-1b --types q8_0,q4_0) ;;
-  *) echo "bench-vs-llamacpp: unknown part '$part' (known: 135m, batched, 360m, 0.5b, qwen3-0.6b, gemma3-1b)" >&2; exit 64 ;;
+  kv) args=(--model smollm2-135m --types q8_0 --kv f16,q8_0,q4_0 --depth 4096 --tests tg64) ;;
+  *) echo "bench-vs-llamacpp: unknown part '$part' (known: 135m, batched, 360m, 0.5b, qwen3-0.6b, gemma3-1b, kv)" >&2; exit 64 ;;
 esac
 if [ "$rounds" -lt 5 ]; then echo "bench-vs-llamacpp: at least 5 rounds (got $rounds)" >&2; exit 64; fi
 scripts/bootstrap.sh

@@ -40,14 +40,16 @@ ap.add_argument("--rounds", type=int, default=8, help="paired rounds (one ratio 
 ap.add_argument("--reps", type=int, default=3, help="repetitions inside each run (llama-bench -r, slmbench --repetitions)")
 ap.add_argument("--slmbench", default=".build/release/slmbench")
 ap.add_argument("--llama-bench", required=True)
-ap.add_argument("--kv", default="f16", help="KV-cache type on both sides (llama-bench -ctk/-ctv; slmbench --kv); f16 is llama-bench's default")
+ap.add_argument("--kv", default="f16", help="KV-cache types on both sides, comma-separated (llama-bench -ctk/-ctv; slmbench --kv); "
+                                          "f16 is llama-bench's default; with several, a second table compares each with the first, side by side")
+ap.add_argument("--depth", type=int, default=0, help="tokens already in the context before each test, filled untimed (llama-bench -d; slmbench --depth)")
 ap.add_argument("--flash-attn", default="auto", help="llama-bench -fa: auto (its default) or off (what slmbench's llama.cpp backend runs)")
 ap.add_argument("--tolerance", type=float, default=0, help="the band the ratio should fall in (e.g. 0.05), for a verdict column; 0 for none")
 args = ap.parse_args()
 if args.rounds < 1 or args.reps < 1:
     sys.exit("--rounds and --reps must be at least 1")
 
-TESTS = {"pp512": (512, 0), "tg128": (0, 128)}
+TESTS = {"pp512": (512, 0), "tg128": (0, 128), "tg64": (0, 64), "tg32": (0, 32)}
 for test in args.tests.split(","):
     if test not in TESTS:
         sys.exit(f"--tests: unknown test '{test}' (known: {', '.join(TESTS)})")
@@ -80,21 +82,22 @@ def model_file(t):
     return sh([args.slmbench, "models", "synth", "--preset", args.model, "--type", t]).strip().splitlines()[-1]
 
 
-def llama_bench(path, threads, prompt, gen):
+def llama_bench(path, threads, prompt, gen, kv):
+    depth = ["-d", str(args.depth)] if args.depth > 0 else []
     out = json.loads(sh([args.llama_bench, "-m", path, "-t", str(threads), "-p", str(prompt), "-n", str(gen),
-                         "-r", str(args.reps), "-fa", args.flash_attn, "-ctk", args.kv, "-ctv", args.kv, "-o", "json"]))
+                         "-r", str(args.reps), "-fa", args.flash_attn, "-ctk", kv, "-ctv", kv, *depth, "-o", "json"]))
     return next(x["avg_ts"] for x in out if x["n_prompt"] == prompt and x["n_gen"] == gen)
 
 
 weights = {}
 
 
-def slm(t, threads, prompt, gen, batch=1, backend=None):
+def slm(t, threads, prompt, gen, kv, batch=1, backend=None):
     backend = backend or args.backend
     model = ["--model", "smollm2-135m", "--type", t] if args.model == "smollm2-135m" else ["--model", files[t]]
     rec = json.loads(sh([args.slmbench, "run", "--backend", backend, *model,
                          "--threads", str(threads), "--prompt", str(prompt), "--gen", str(gen), "--batch", str(batch),
-                         "--repetitions", str(args.reps), "--warmup", "1", "--kv", args.kv, "--json"]))
+                         "--repetitions", str(args.reps), "--warmup", "1", "--kv", kv, "--depth", str(args.depth), "--json"]))
     m = rec["metrics"]
     if backend == "native" and m.get("weights_bytes"):
         weights[t] = m["weights_bytes"]
@@ -116,40 +119,42 @@ def median_ci(xs, level=0.95):
 
 
 types = args.types.split(",")
+kvs = args.kv.split(",")
 threads = [int(x) for x in args.threads.split(",")]
 files = {t: model_file(t) for t in types}
 # Rows: (type, threads, test, batch); batch-1 rows against llama-bench, batched ones against the
 # llama.cpp backend.
-rows = [(t, n, test, 1) for t in types for n in threads for test in args.tests.split(",") if 1 in batches]
-rows += [(t, n, "tg128", b) for t in types for n in threads for b in batches if b > 1]
+rows = [(t, n, test, 1, kv) for t in types for n in threads for test in args.tests.split(",") for kv in kvs if 1 in batches]
+rows += [(t, n, "tg128", b, kv) for t in types for n in threads for b in batches if b > 1 for kv in kvs]
 samples = {}
 for r in range(args.rounds):
     print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
     for row in rows:
-        t, n, test, b = row
+        t, n, test, b, kv = row
         prompt, gen = TESTS[test]
         if b == 1:
-            ref = lambda: llama_bench(files[t], n, prompt, gen)
+            ref = lambda: llama_bench(files[t], n, prompt, gen, kv)
         else:
-            ref = lambda: slm(t, n, prompt, gen, batch=b, backend="llama.cpp")
-        runs = [("ref", ref), ("ours", lambda: slm(t, n, prompt, gen, batch=b))]
+            ref = lambda: slm(t, n, prompt, gen, kv, batch=b, backend="llama.cpp")
+        runs = [("ref", ref), ("ours", lambda: slm(t, n, prompt, gen, kv, batch=b))]
         for side, run in (runs if r % 2 == 0 else runs[::-1]):
             samples.setdefault((row, side), []).append(run())
 
 model_text = "SmolLM2-135M (real weights)" if args.model == "smollm2-135m" else f"{args.model} (synthetic weights)"
 print(f"\n{args.backend} vs llama.cpp on {model_text}: batch-1 rows against the pinned llama-bench (-fa {args.flash_attn}), "
-      f"batched rows against slmbench's llama.cpp backend; KV cache {args.kv} on both sides; "
+      f"batched rows against slmbench's llama.cpp backend; KV cache {args.kv} on both sides"
+      f"{f', {args.depth} tokens of context filled before each test' if args.depth else ''}; "
       f"{args.rounds} paired rounds, order alternating, {args.reps} repetitions per run")
 if args.profile:
     print(f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; profile {args.profile}, fingerprint {fingerprint}; "
           f"read bandwidth " + ", ".join(f"{n}T {bw / 1e9:.1f} GB/s" for n, bw in sorted(bandwidth.items())))
 band = f" within ±{args.tolerance:.0%} |" if args.tolerance > 0 else ""
 bound = " % of bound (llama.cpp / slmbench) |" if args.profile else ""
-print(f"| type | threads | batch | test | llama.cpp t/s | slmbench t/s | ratio (median) | 95% CI |{band}{bound} per-round ratios |")
-print("|---|---|---|---|---|---|---|---|" + ("---|" if band else "") + ("---|" if bound else "") + "---|")
+print(f"| type | kv | threads | batch | test | llama.cpp t/s | slmbench t/s | ratio (median) | 95% CI |{band}{bound} per-round ratios |")
+print("|---|---|---|---|---|---|---|---|---|" + ("---|" if band else "") + ("---|" if bound else "") + "---|")
 inside = 0
 for row in rows:
-    t, n, test, b = row
+    t, n, test, b, kv = row
     ref = samples[(row, "ref")]
     ours = samples[(row, "ours")]
     ratios = [o / f for o, f in zip(ours, ref)]
@@ -161,12 +166,29 @@ for row in rows:
     share = ""
     if args.profile:
         bw = bandwidth.get(n) or bandwidth[max(bandwidth)]
-        if test.startswith("tg") and t in weights:
+        if test.startswith("tg") and t in weights and not args.depth:
             limit = b * bw / weights[t]
             share = f" {statistics.median(ref) / limit:.0%} / {statistics.median(ours) / limit:.0%} of {limit:.0f} t/s |"
         else:
             share = " — |"
-    print(f"| {t.upper()} | {n} | {b} | {test} | {statistics.median(ref):.1f} | {statistics.median(ours):.1f} | "
+    print(f"| {t.upper()} | {kv} | {n} | {b} | {test} | {statistics.median(ref):.1f} | {statistics.median(ours):.1f} | "
           f"{med:.3f} | {ci_text} |" + (f" {'yes' if ok else 'NO'} |" if band else "") + share + f" {', '.join(f'{x:.3f}' for x in ratios)} |")
 if band:
     print(f"\n{inside} of {len(rows)} rows have a median ratio within ±{args.tolerance:.0%}.")
+
+if len(kvs) > 1:
+    # Each cache type against the first, per side, from the same rounds (run back to back).
+    print(f"\nKV cache types against {kvs[0]} on each side: median over rounds of (t/s with the type) ÷ (t/s with {kvs[0]}), 95% CI")
+    print("| type | threads | batch | test | kv | llama.cpp | llama.cpp 95% CI | slmbench | slmbench 95% CI |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        t, n, test, b, kv = row
+        if kv == kvs[0]:
+            continue
+        base = (t, n, test, b, kvs[0])
+        cells = []
+        for side in ("ref", "ours"):
+            r = [x / y for x, y in zip(samples[(row, side)], samples[(base, side)])]
+            ci = median_ci(r)
+            cells += [f"{statistics.median(r):.3f}", f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "n/a"]
+        print(f"| {t.upper()} | {n} | {b} | {test} | {kv} | " + " | ".join(cells) + " |")

@@ -605,4 +605,83 @@ void ck_neon_attention(const float *q, const void *keys, const void *values, siz
     }
 }
 
+/* ---------------------------------------------------------------- quantized KV cache
+ * ck_ref_attention_q's steps (scalar.c), bit for bit, in base NEON at every Arm level: each
+ * block's integer sum is exact however it is formed, and the float steps are the reference's. */
+
+/* A cache block's 32 elements as signed bytes in element order: 0-15 in lo, 16-31 in hi. */
+static inline void kv_bytes(int type, const uint8_t *block, int8x16_t *lo, int8x16_t *hi) {
+    if (type == CK_Q8_0) {
+        const int8_t *qs = ((const block_q8_0 *)block)->qs;
+        *lo = vld1q_s8(qs);
+        *hi = vld1q_s8(qs + 16);
+        return;
+    }
+    const uint8x16_t qs = vld1q_u8(((const block_q4_0 *)block)->qs);
+    const int8x16_t eight = vdupq_n_s8(8);
+    *lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(qs, vdupq_n_u8(15))), eight);
+    *hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(qs, 4)), eight);
+}
+
+static inline int isum32_neon(int8x16_t a0, int8x16_t a1, int8x16_t b0, int8x16_t b1) {
+    int32x4_t s = vpaddlq_s16(vmull_s8(vget_low_s8(a0), vget_low_s8(b0)));
+    s = vpadalq_s16(s, vmull_s8(vget_high_s8(a0), vget_high_s8(b0)));
+    s = vpadalq_s16(s, vmull_s8(vget_low_s8(a1), vget_low_s8(b1)));
+    s = vpadalq_s16(s, vmull_s8(vget_high_s8(a1), vget_high_s8(b1)));
+    return vaddvq_s32(s);
+}
+
+/* w·q for eight signed bytes, added to a0 (elements 0-3) and a1 (4-7). */
+static inline void mad8(int8x8_t q, float w, float32x4_t *a0, float32x4_t *a1) {
+    const int16x8_t h = vmovl_s8(q);
+    *a0 = vfmaq_n_f32(*a0, vcvtq_f32_s32(vmovl_s16(vget_low_s16(h))), w);
+    *a1 = vfmaq_n_f32(*a1, vcvtq_f32_s32(vmovl_s16(vget_high_s16(h))), w);
+}
+
+void ck_neon_attention_q(int type, const uint8_t *qq, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                         int length, int hd, float scale, float *scratch, float *out) {
+    const int padded = (length + 7) & ~7, nb = hd / CK_QK;
+    const size_t bb = type == CK_Q8_0 ? sizeof(block_q8_0) : sizeof(block_q4_0);
+    float *e = scratch;
+    float maximum = -INFINITY;
+    for (int j = 0; j < length; j++) {
+        const uint8_t *k = keys + row_bytes * (size_t)j;
+        float s = 0;
+        for (int b = 0; b < nb; b++) {
+            const block_q8_0 *x = (const block_q8_0 *)(qq + (size_t)b * sizeof(block_q8_0));
+            int8x16_t k0, k1;
+            kv_bytes(type, k + bb * (size_t)b, &k0, &k1);
+            const int isum = isum32_neon(k0, k1, vld1q_s8(x->qs), vld1q_s8(x->qs + 16));
+            s = fmaf((float)isum, ck_ld16(k + bb * (size_t)b) * ck_f16_to_f32(x->d), s);
+        }
+        e[j] = s * scale;
+        if (e[j] > maximum) maximum = e[j];
+    }
+    for (int j = length; j < padded; j++) e[j] = 0;
+    double sum = 0;
+    const float32x4_t vmax = vdupq_n_f32(maximum);
+    for (int g = 0; g < padded; g += 8) {
+        vst1q_f32(e + g, exp4(vsubq_f32(vld1q_f32(e + g), vmax)));
+        vst1q_f32(e + g + 4, exp4(vsubq_f32(vld1q_f32(e + g + 4), vmax)));
+        for (int j = length; j < g + 8; j++) e[j] = 0; /* the padding counts as exact zeros, as in the reference */
+        sum += (double)ck_reduce8(e + g);
+    }
+    const float norm = (float)(1.0 / sum);
+    for (int b = 0; b < nb; b++) {
+        float32x4_t a[8];
+        for (int k = 0; k < 8; k++) a[k] = vdupq_n_f32(0);
+        for (int j = 0; j < length; j++) {
+            const uint8_t *block = values + row_bytes * (size_t)j + bb * (size_t)b;
+            const float w = (e[j] * norm) * ck_ld16(block);
+            int8x16_t lo, hi;
+            kv_bytes(type, block, &lo, &hi);
+            mad8(vget_low_s8(lo), w, &a[0], &a[1]);
+            mad8(vget_high_s8(lo), w, &a[2], &a[3]);
+            mad8(vget_low_s8(hi), w, &a[4], &a[5]);
+            mad8(vget_high_s8(hi), w, &a[6], &a[7]);
+        }
+        for (int k = 0; k < 8; k++) vst1q_f32(out + CK_QK * b + 4 * k, a[k]);
+    }
+}
+
 #endif /* __aarch64__ */

@@ -91,6 +91,17 @@ void ck_attention_head(int level, const float *q, const void *keys, const void *
                        int kv_f16, int batched, float scale, float *scratch, float *out);
 size_t ck_attention_scratch(int context, int hd);
 
+/* The quantized KV cache: rows of CK_Q8_0 or CK_Q4_0 blocks along the head dimension (hd a
+ * multiple of 32; a row of n elements is n/32 blocks).
+ * ck_kv_quantize writes one row of n elements (n a multiple of 32) as llama.cpp's CPU backend
+ * writes its cache of that type. ck_attention_head_q is ck_attention_head over such rows,
+ * `row_bytes` apart, each head's hd/32 blocks at `keys`/`values`: the query quantized to
+ * q8_0, integer dot products per block, V dequantized block by block (scalar.c says the
+ * order). `scratch` holds ck_attention_scratch(n, hd) floats for some n ≥ length. */
+void ck_kv_quantize(int level, int type, const float *x, void *out, int n);
+void ck_attention_head_q(int level, int type, const float *q, const void *keys, const void *values, size_t row_bytes,
+                         int length, int hd, float scale, float *scratch, float *out);
+
 /* out = silu(gate) * up over one row of n (out may be gate), with ck_expf in groups of 8. */
 void ck_swiglu(int level, const float *gate, const float *up, float *out, int n);
 

@@ -1120,4 +1120,101 @@ void ck_avx2_attention(const float *q, const void *keys, const void *values, siz
     attention_avx2(q, keys, values, stride, length, hd, kv_f16, batched, scale, scratch, out);
 }
 
+/* ---------------------------------------------------------------- quantized KV cache
+ * ck_ref_attention_q's steps (scalar.c), bit for bit: each block's integer sum is exact in any
+ * order, and the float steps are the reference's, one scalar chain per score and one lane per
+ * output element. */
+
+/* A cache block's 32 elements as signed bytes in element order. */
+AVX2 static inline __m256i kv_bytes(int type, const uint8_t *block) {
+    if (type == CK_Q8_0) return _mm256_loadu_si256((const __m256i *)((const block_q8_0 *)block)->qs);
+    const __m128i qs = _mm_loadu_si128((const __m128i *)((const block_q4_0 *)block)->qs), low = _mm_set1_epi8(15);
+    const __m256i nibbles = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(qs, 4), low), _mm_and_si128(qs, low));
+    return _mm256_sub_epi8(nibbles, _mm256_set1_epi8(8));
+}
+
+/* Σ a_i·b_i over 32 signed bytes (|a|, |b| ≤ 127, so the 16-bit pair sums cannot saturate). */
+AVX2 static inline int isum32(__m256i a, __m256i b) {
+    const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+    const __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(quads), _mm256_extracti128_si256(quads, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+AVX2 static inline __attribute__((always_inline)) void attention_q_avx2(int type, const uint8_t *qq, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                                  int length, int hd, float scale, float *scratch, float *out) {
+    const int padded = (length + 7) & ~7, nb = hd / CK_QK;
+    const size_t bb = type == CK_Q8_0 ? sizeof(block_q8_0) : sizeof(block_q4_0);
+    float *e = scratch;
+    __m256i query[8];
+    float qd[8];
+    const int held = nb <= 8 ? nb : 0; /* query blocks kept in registers (hd ≤ 256) */
+    for (int b = 0; b < held; b++) {
+        query[b] = _mm256_loadu_si256((const __m256i *)(qq + (size_t)b * sizeof(block_q8_0) + offsetof(block_q8_0, qs)));
+        qd[b] = ck_ld16(qq + (size_t)b * sizeof(block_q8_0));
+    }
+    float maximum = -INFINITY;
+    for (int j = 0; j < length; j++) {
+        const uint8_t *k = keys + row_bytes * (size_t)j;
+        float s = 0;
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *xb = qq + (size_t)b * sizeof(block_q8_0);
+            const __m256i x = b < held ? query[b] : _mm256_loadu_si256((const __m256i *)(xb + offsetof(block_q8_0, qs)));
+            const float dq = b < held ? qd[b] : ck_ld16(xb);
+            s = fmaf((float)isum32(kv_bytes(type, k + bb * (size_t)b), x), ck_ld16(k + bb * (size_t)b) * dq, s);
+        }
+        e[j] = s * scale;
+        if (e[j] > maximum) maximum = e[j];
+    }
+    for (int j = length; j < padded; j++) e[j] = -INFINITY;
+    double sum = 0;
+    const __m256 vmax = _mm256_set1_ps(maximum);
+    for (int g = 0; g < padded; g += 8) {
+        const __m256 v = exp8(_mm256_sub_ps(_mm256_loadu_ps(e + g), vmax));
+        _mm256_storeu_ps(e + g, v);
+        sum += (double)hsum8(v);
+    }
+    const float norm = (float)(1.0 / sum);
+    /* Two block columns at a time (hd = 64 in one pass): their eight accumulators stay in
+     * registers over every position. */
+    for (int b = 0; b < nb; b += 2) {
+        const int two = b + 1 < nb;
+        __m256 a[8];
+        for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();
+        for (int j = 0; j < length; j++) {
+            const float p = e[j] * norm;
+            for (int c = 0; c <= two; c++) {
+                const uint8_t *block = values + row_bytes * (size_t)j + bb * (size_t)(b + c);
+                const __m256 w = _mm256_set1_ps(p * ck_ld16(block));
+                const __m256i q = kv_bytes(type, block);
+                const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+                a[4 * c] = _mm256_fmadd_ps(w, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), a[4 * c]);
+                a[4 * c + 1] = _mm256_fmadd_ps(w, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))), a[4 * c + 1]);
+                a[4 * c + 2] = _mm256_fmadd_ps(w, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), a[4 * c + 2]);
+                a[4 * c + 3] = _mm256_fmadd_ps(w, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), a[4 * c + 3]);
+            }
+        }
+        for (int k = 0; k < 4 * (1 + two); k++) _mm256_storeu_ps(out + CK_QK * b + 8 * k, a[k]);
+    }
+}
+
+/* One copy per type, so the block decoding is not chosen per block. */
+AVX2 static void attention_q8_0_avx2(const uint8_t *qq, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                                     int length, int hd, float scale, float *scratch, float *out) {
+    attention_q_avx2(CK_Q8_0, qq, keys, values, row_bytes, length, hd, scale, scratch, out);
+}
+
+AVX2 static void attention_q4_0_avx2(const uint8_t *qq, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                                     int length, int hd, float scale, float *scratch, float *out) {
+    attention_q_avx2(CK_Q4_0, qq, keys, values, row_bytes, length, hd, scale, scratch, out);
+}
+
+void ck_avx2_attention_q(int type, const uint8_t *qq, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                         int length, int hd, float scale, float *scratch, float *out) {
+    if (type == CK_Q8_0) attention_q8_0_avx2(qq, keys, values, row_bytes, length, hd, scale, scratch, out);
+    else attention_q4_0_avx2(qq, keys, values, row_bytes, length, hd, scale, scratch, out);
+}
+
 #endif /* __x86_64__ */

@@ -69,9 +69,11 @@ const char *slm_llama_ggml_commit(void);
 const char *slm_llama_system_info(void);
 
 typedef struct slm_llama_run slm_llama_run;
-/* Loads a model and makes a context. kv_type: 0 f32, 1 f16. NULL with a message on failure. */
+/* Loads a model and makes a context. kv_type: the cache's ggml type for K and V (0 f32, 1 f16,
+ * 2 q4_0, 8 q8_0); flash_attn: 1 on (which llama.cpp needs for a quantized V cache), 0 off.
+ * NULL with a message on failure. */
 slm_llama_run *slm_llama_start(const char *model_path, uint32_t n_ctx, uint32_t n_batch, uint32_t n_seq,
-                               int32_t n_threads, int32_t kv_type, char *err, size_t err_len);
+                               int32_t n_threads, int32_t kv_type, int32_t flash_attn, char *err, size_t err_len);
 int32_t slm_llama_n_vocab(const slm_llama_run *run);
 uint64_t slm_llama_model_bytes(const slm_llama_run *run);
 uint32_t slm_llama_n_ctx(const slm_llama_run *run);

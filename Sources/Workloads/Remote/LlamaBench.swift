@@ -30,6 +30,9 @@ public enum LlamaBench {
         var words = [program, "-m", spec.model, "-p", String(spec.promptTokens), "-n", String(spec.genTokens),
                      "-t", String(spec.threads), "-r", String(max(1, spec.repetitions)), "-o", "jsonl",
                      "-ctk", spec.kvType.rawValue, "-ctv", spec.kvType.rawValue]
+        // llama.cpp reads a quantized V cache only in its flash-attention path; an f32 or f16
+        // cache keeps llama-bench's own default (auto, which is on for the CPU backend).
+        if spec.kvType.isBlock { words += ["-fa", "1"] }
         if let depth = spec.depth, depth > 0 { words += ["-d", String(depth)] }
         return .success(words)
     }

@@ -1,4 +1,5 @@
 import DeviceProbe
+import Engine
 import Foundation
 import Measures
 import ModelFormat
@@ -61,13 +62,13 @@ public struct ModelShape: Sendable, Equatable {
 
     /// Resident bytes a run is expected to need: weights, the KV cache of every sequence, the
     /// engine's scratch for a token batch, logits, and the process itself.
-    public func predictedBytes(type: TensorType?, batch: Int, context: Int, kvBytes: Int, batchTokens: Int) -> Int? {
+    public func predictedBytes(type: TensorType?, batch: Int, context: Int, kvBytes: Double, batchTokens: Int) -> Int? {
         guard let weights = weightBytes(type: type) else { return nil }
         // In floating point: a file's metadata may claim any layer or head count, and the
         // product of those with the spec's context and batch can pass Int.max.
         let (layers, kvWidth, context) = (Double(layers), Double(kvHeads) * Double(headDimension), Double(context))
         let (batch, tokens) = (Double(batch), Double(batchTokens))
-        let kv = 2 * layers * kvWidth * context * batch * Double(kvBytes)
+        let kv = 2 * layers * kvWidth * context * batch * kvBytes
         let activations = tokens * (4 * Double(embedding) + 3 * Double(feedForward) + 2 * kvWidth) * 4
         let attention = tokens * context * 4 * 2
         let logits = Double(vocabulary) * max(batch, 1) * 4 * 2
@@ -134,7 +135,7 @@ public struct SweepPlan: Sendable {
                             let s = shapes[model]!
                             let tensorType = type == "stored" ? nil : TensorType(name: type)
                             let context = depth + prompt + max(gen, 1) + 1
-                            run.predictedBytes = s.predictedBytes(type: tensorType, batch: batch, context: context, kvBytes: kv == "f16" ? 2 : 4,
+                            run.predictedBytes = s.predictedBytes(type: tensorType, batch: batch, context: context, kvBytes: (KVType(rawValue: kv) ?? .f32).bytesPerElement,
                                                                   batchTokens: RunSpec.batchTokens(prompt: prompt, depth: depth, batch: batch))
                             run.skip = skipReason(p, tensorType: tensorType, shape: s, context: context, predicted: run.predictedBytes,
                                                   available: available)

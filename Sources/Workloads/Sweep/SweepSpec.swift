@@ -1,5 +1,6 @@
 import Backends
 import Crypto
+import Engine
 import Foundation
 import ModelFormat
 import ResultStore
@@ -258,7 +259,7 @@ public struct SweepSpec: Sendable, Equatable {
             return text
         case "kv":
             let kv = text.lowercased()
-            guard ["f32", "f16"].contains(kv) else { throw item.error("expected f32 or f16, got \(item.shown)") }
+            guard KVType(rawValue: kv) != nil else { throw item.error("expected \(KVType.namesForMessages), got \(item.shown)") }
             return kv
         case "placement":
             guard Placement(text) != nil else {
