@@ -52,11 +52,38 @@ struct LlamaCppBackendTests {
         }
     }
 
+    /// The real model as llama-quantize writes it from slmbench's F32 conversion with one of its
+    /// per-tensor recipes (`Q4_K_M`, `IQ4_NL`, …), made once next to the F32 file in the cache.
+    static func llamaQuantized(_ recipe: String) throws -> String {
+        try requireLibrary()
+        let tool = URL(fileURLWithPath: LlamaCppBackend.libraryFolder()).deletingLastPathComponent()
+            .appendingPathComponent("bin/llama-quantize").path
+        try #require(FileManager.default.isExecutableFile(atPath: tool),
+                     "\(tool) is missing: run scripts/tools/build-llamacpp.sh --tools (it adds llama.cpp's tools to the cached build)")
+        let f32 = URL(fileURLWithPath: try variant(.f32))
+        let output = f32.deletingPathExtension().appendingPathExtension("llama-quantize-\(recipe).gguf").path
+        if !FileManager.default.fileExists(atPath: output) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: tool)
+            process.arguments = [f32.path, output + ".part", recipe]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            try #require(process.terminationStatus == 0, "llama-quantize \(f32.path) \(recipe) exited \(process.terminationStatus)")
+            try FileManager.default.moveItem(atPath: output + ".part", toPath: output)
+        }
+        return output
+    }
+
     /// llama.cpp (row 0) and the native engine (row 1) on one variant's file: two chunks of 256
     /// tokens of the corpus, 254 scored positions.
     static func llamaCppThenNative(_ type: TensorType) throws -> QualityEvaluation.Report {
+        try llamaCppThenNative(path: try variant(type))
+    }
+
+    static func llamaCppThenNative(path: String) throws -> QualityEvaluation.Report {
         try requireLibrary()
-        let path = try variant(type)
         let file = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
         let tokens = try Tokenizer(file: file).encode(try Corpus.load(nil).text).map(Int32.init)
         return try QualityEvaluation(context: 256, chunks: 2).run(
@@ -102,6 +129,32 @@ struct LlamaCppBackendTests {
         } else {
             #expect((native.meanKLD ?? 1) < 1e-2, "\(type.name) against llama.cpp's other float orders: mean KL \(native.meanKLD ?? -1)")
             #expect((native.top1Agreement ?? 0) >= 0.9, "\(type.name) against llama.cpp's other float orders: top-1 \(native.top1Agreement ?? -1)")
+        }
+    }
+
+    /// The types people ship, in llama-quantize's own files: Q4_K_M (on SmolLM2-135M, whose
+    /// 576-wide matrices fall back to Q5_0 and Q8_0, the FFN down projections Q4_K and Q6_K) and
+    /// IQ4_NL (token embedding Q8_0). The native engine runs them on its fused kernels (q8_K
+    /// activations for the K types); the bar is the issue's, mean KL < 1e-3.
+    ///
+    /// Not met yet, and recorded as a known issue: on llama.cpp's AVX2 build (2026-12-04, 254
+    /// positions) Q4_K_M gave mean KL 5.6e-3, top-1 98.4%, and IQ4_NL 3.9e-3, top-1 95.7%: the
+    /// ~4e-3 of two engines whose float orders differ somewhere before an 8-bit rounding (README,
+    /// "Agreement with llama.cpp"). IQ4_NL is summed in block order as llama.cpp's repacked
+    /// kernel sums it, which did not move it (3.91e-3 → 3.88e-3); the order of llama.cpp's
+    /// repacked Q4_K, its Q6_K dot and whatever else differs in these files is still to be
+    /// matched. When it is, the known issue stops being recorded and this test says so.
+    @Test(arguments: ["Q4_K_M", "IQ4_NL"])
+    func nativeAndLlamaCppAgreeOnLlamaQuantizeRecipes(recipe: String) throws {
+        let report = try Self.llamaCppThenNative(path: try Self.llamaQuantized(recipe))
+        let native = report.rows[1]
+        print("agreement smollm2-135m \(recipe): mean KL \(native.meanKLD ?? -1), top-1 \(native.top1Agreement ?? -1) over \(report.scoredPositions) positions")
+        #expect(report.scoredPositions >= 250)
+        // What holds today: the distance of two float orders, not of two different computations.
+        #expect((native.meanKLD ?? 1) < 1e-2, "\(recipe): mean KL \(native.meanKLD ?? -1)")
+        #expect((native.top1Agreement ?? 0) >= 0.9, "\(recipe): top-1 \(native.top1Agreement ?? -1)")
+        withKnownIssue("the K-quant and IQ4_NL files' float orders do not yet follow llama.cpp's (issue 23)") {
+            #expect((native.meanKLD ?? 1) < 1e-3, "\(recipe): mean KL \(native.meanKLD ?? -1)")
         }
     }
 
