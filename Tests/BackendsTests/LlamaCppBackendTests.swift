@@ -56,7 +56,11 @@ struct LlamaCppBackendTests {
     /// per-tensor recipes (`Q4_K_M`, `IQ4_NL`, …), made once next to the F32 file in the cache.
     static func llamaQuantized(_ recipe: String) throws -> String {
         try requireLibrary()
-        let tool = URL(fileURLWithPath: LlamaCppBackend.libraryFolder()).deletingLastPathComponent()
+        // The native build's tool, also when SLMBENCH_LLAMACPP_LIB selects the AVX2-only libraries
+        // (which come without tools): the file it writes does not depend on the ISA.
+        var environment = ProcessInfo.processInfo.environment
+        environment["SLMBENCH_LLAMACPP_LIB"] = nil
+        let tool = URL(fileURLWithPath: LlamaCppBackend.libraryFolder(environment)).deletingLastPathComponent()
             .appendingPathComponent("bin/llama-quantize").path
         try #require(FileManager.default.isExecutableFile(atPath: tool),
                      "\(tool) is missing: run scripts/tools/build-llamacpp.sh --tools (it adds llama.cpp's tools to the cached build)")
@@ -137,24 +141,29 @@ struct LlamaCppBackendTests {
     /// IQ4_NL (token embedding Q8_0). The native engine runs them on its fused kernels (q8_K
     /// activations for the K types); the bar is the issue's, mean KL < 1e-3.
     ///
-    /// Not met yet, and recorded as a known issue: on llama.cpp's AVX2 build (2026-12-04, 254
-    /// positions) Q4_K_M gave mean KL 5.6e-3, top-1 98.4%, and IQ4_NL 3.9e-3, top-1 95.7%: the
-    /// ~4e-3 of two engines whose float orders differ somewhere before an 8-bit rounding (README,
-    /// "Agreement with llama.cpp"). IQ4_NL is summed in block order as llama.cpp's repacked
-    /// kernel sums it, which did not move it (3.91e-3 → 3.88e-3); the order of llama.cpp's
-    /// repacked Q4_K, its Q6_K dot and whatever else differs in these files is still to be
-    /// matched. When it is, the known issue stops being recorded and this test says so.
+    /// Measured only against llama.cpp built for an AVX-512 CPU (AMD EPYC, fingerprint
+    /// c8528d7ee623e599, 2026-12-04, 254 positions): Q4_K_M mean KL 5.6e-3, top-1 98.4%; IQ4_NL
+    /// 3.9e-3, 95.7%. That is the ~4e-3 of llama.cpp's AVX-512 float orders (README, "Agreement
+    /// with llama.cpp"): in the same session Q8_0 and Q4_1 files, which agree with llama.cpp's
+    /// AVX2 build to the rounding, gave 3.5e-3 and 3.6e-3 (Q5_0 3.5e-3, Q5_1 4.1e-3). So, as above, the
+    /// test asks for the distance of two float orders everywhere, and for the issue's 1e-3
+    /// where llama.cpp sums as its AVX2 build does, where it has not been measured yet: recorded
+    /// as an intermittent known issue until it is. IQ4_NL is summed in block order as llama.cpp's
+    /// AVX2 build sums its repacked IQ4_NL matrices; its repacked Q4_K and its Q6_K dot keep
+    /// their own orders, which the engine does not follow yet.
     @Test(arguments: ["Q4_K_M", "IQ4_NL"])
     func nativeAndLlamaCppAgreeOnLlamaQuantizeRecipes(recipe: String) throws {
         let report = try Self.llamaCppThenNative(path: try Self.llamaQuantized(recipe))
         let native = report.rows[1]
         print("agreement smollm2-135m \(recipe): mean KL \(native.meanKLD ?? -1), top-1 \(native.top1Agreement ?? -1) over \(report.scoredPositions) positions")
         #expect(report.scoredPositions >= 250)
-        // What holds today: the distance of two float orders, not of two different computations.
         #expect((native.meanKLD ?? 1) < 1e-2, "\(recipe): mean KL \(native.meanKLD ?? -1)")
         #expect((native.top1Agreement ?? 0) >= 0.9, "\(recipe): top-1 \(native.top1Agreement ?? -1)")
-        withKnownIssue("the K-quant and IQ4_NL files' float orders do not yet follow llama.cpp's (issue 23)") {
-            #expect((native.meanKLD ?? 1) < 1e-3, "\(recipe): mean KL \(native.meanKLD ?? -1)")
+        let systemInfo = LlamaCppBackend().identity.build["system_info"] ?? ""
+        if systemInfo.contains("AVX2 = 1") && !systemInfo.contains("AVX512 = 1") {
+            withKnownIssue("not yet measured against llama.cpp's AVX2 build (issue 23)", isIntermittent: true) {
+                #expect((native.meanKLD ?? 1) < 1e-3, "\(recipe): mean KL \(native.meanKLD ?? -1)")
+            }
         }
     }
 
