@@ -49,9 +49,12 @@ public final class ModelWeights: @unchecked Sendable {
             guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
             guard t.shape == [columns, rows] else { throw .badShape(tensor: name, expected: [columns, rows], found: t.shape) }
             var m = try WeightMatrix(name: name, type: t.type, rows: rows, columns: columns, bytes: file.data(for: t))
-            // The Q4_0 and IQ4_NL matrices llama.cpp repacks on x86 (all but the embedding table,
-            // rows a multiple of 8) are summed block by block there; sum them the same way here.
-            m.sumsByBlock = (t.type == .q4_0 || t.type == .iq4_NL) && rows % 8 == 0 && name != "token_embd.weight"
+            // The Q4_0 matrices llama.cpp repacks on x86 (all but the embedding table, rows a
+            // multiple of 8) are summed block by block there; sum them the same way here.
+            // (llama.cpp sums its repacked IQ4_NL matrices so too, and ck_matmul can, but without
+            // a packed layout that order ran IQ4_NL decode at 0.52x llama-bench on SmolLM2-135M,
+            // so IQ4_NL keeps its lane order until one exists.)
+            m.sumsByBlock = t.type == .q4_0 && rows % 8 == 0 && name != "token_embd.weight"
             // Read eight rows at a time from a copy (as llama.cpp does); the file's pages of the
             // matrix then leave memory, so the copy does not count twice.
             if m.pack() { file.evict(file.data(for: t)) }
@@ -69,7 +72,7 @@ public final class ModelWeights: @unchecked Sendable {
             for (index, n) in rows.enumerated() {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[(start * rowBytes)..<((start + n) * rowBytes)])
                 var m = try WeightMatrix(name: "\(name)[\(index)]", type: t.type, rows: n, columns: columns, bytes: slice)
-                m.sumsByBlock = (t.type == .q4_0 || t.type == .iq4_NL) && n % 8 == 0
+                m.sumsByBlock = t.type == .q4_0 && n % 8 == 0
                 if m.pack() { file.evict(slice) }
                 out.append(m)
                 start += n

@@ -148,9 +148,8 @@ struct LlamaCppBackendTests {
     /// AVX2 build to the rounding, gave 3.5e-3 and 3.6e-3 (Q5_0 3.5e-3, Q5_1 4.1e-3). So, as above, the
     /// test asks for the distance of two float orders everywhere, and for the issue's 1e-3
     /// where llama.cpp sums as its AVX2 build does, where it has not been measured yet: recorded
-    /// as an intermittent known issue until it is. IQ4_NL is summed in block order as llama.cpp's
-    /// AVX2 build sums its repacked IQ4_NL matrices; its repacked Q4_K and its Q6_K dot keep
-    /// their own orders, which the engine does not follow yet.
+    /// as an intermittent known issue until it is. llama.cpp's AVX2 build sums its repacked
+    /// IQ4_NL and Q4_K matrices and its Q6_K dot in orders the engine does not follow yet.
     @Test(arguments: ["Q4_K_M", "IQ4_NL"])
     func nativeAndLlamaCppAgreeOnLlamaQuantizeRecipes(recipe: String) throws {
         let report = try Self.llamaCppThenNative(path: try Self.llamaQuantized(recipe))
