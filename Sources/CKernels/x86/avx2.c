@@ -677,20 +677,25 @@ row_dot_lab(const int bits, const int asym, const int NT, const ck_lab *l, const
     __m256 acc[4];
     float mins[4];
     for (int t = 0; t < NT; t++) { acc[t] = _mm256_setzero_ps(); mins[t] = 0; }
-    for (int k = 0; k < chunks; k++) {
-        const uint8_t *head, *codes;
-        ck_lab_chunk(l, w, k, &head, &codes);
-        if (NT == 1) _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
-        const __m256i raw = lab_codes(bits, codes);
-        const __m256i q = asym ? raw : _mm256_sub_epi8(raw, zero);
-        const __m256i u = asym ? q : _mm256_sign_epi8(q, q);
+    /* Group by group (ck_lab_chunk's addresses without its divisions, which cost more than the
+     * chunk's arithmetic), the scales read once a group. */
+    const int per = l->g / 32;
+    for (int k = 0, gi = 0; k < chunks; gi++) {
+        const uint8_t *head = w + l->block * (size_t)gi;
         const float d = h16(head), m = asym ? h16(head + 2) : 0.0f;
-        for (int t = 0; t < NT; t++) {
-            const uint8_t *xb = x[t] + (size_t)xbs * (size_t)k;
-            __m256i y = _mm256_loadu_si256((const __m256i *)(xb + xq));
-            if (!asym) y = _mm256_sign_epi8(y, q);
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * h16(xb)), dot_u8_i8(u, y), acc[t]);
-            if (asym) mins[t] += m * h16(xb + offsetof(block_q8_1, s));
+        for (int c = 0; c < per; c++, k++) {
+            const uint8_t *codes = head + l->header + 4 * (size_t)bits * (size_t)c;
+            if (NT == 1) _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
+            const __m256i raw = lab_codes(bits, codes);
+            const __m256i q = asym ? raw : _mm256_sub_epi8(raw, zero);
+            const __m256i u = asym ? q : _mm256_sign_epi8(q, q);
+            for (int t = 0; t < NT; t++) {
+                const uint8_t *xb = x[t] + (size_t)xbs * (size_t)k;
+                __m256i y = _mm256_loadu_si256((const __m256i *)(xb + xq));
+                if (!asym) y = _mm256_sign_epi8(y, q);
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * h16(xb)), dot_u8_i8(u, y), acc[t]);
+                if (asym) mins[t] += m * h16(xb + offsetof(block_q8_1, s));
+            }
         }
     }
     for (int t = 0; t < NT; t++) out[os * (size_t)t] = hsum8(acc[t]) + mins[t];
