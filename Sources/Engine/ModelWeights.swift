@@ -51,6 +51,9 @@ public final class ModelWeights: @unchecked Sendable {
             var m = try WeightMatrix(name: name, type: t.type, rows: rows, columns: columns, bytes: file.data(for: t))
             // The Q4_0 matrices llama.cpp repacks on x86 (all but the embedding table, rows a
             // multiple of 8) are summed block by block there; sum them the same way here.
+            // (llama.cpp sums its repacked IQ4_NL matrices so too, and ck_matmul can, but without
+            // a packed layout that order ran IQ4_NL decode at 0.52x llama-bench on SmolLM2-135M,
+            // so IQ4_NL keeps its lane order until one exists.)
             m.sumsByBlock = t.type == .q4_0 && rows % 8 == 0 && name != "token_embd.weight"
             // Read eight rows at a time from a copy (as llama.cpp does); the file's pages of the
             // matrix then leave memory, so the copy does not count twice.

@@ -221,16 +221,17 @@ static double magnitude(int type, const uint8_t *w, const uint8_t *x, int n) {
     return a;
 }
 
-/* Block order (the packed kernel's float steps) on unpacked Q4_0 rows: one product at a time. */
-static float q4_0_block_order(const uint8_t *w, const uint8_t *x, int n) {
+/* Block order (the packed kernel's float steps) on unpacked Q4_0 or IQ4_NL rows: one product at a time. */
+static float block_order_dot(int type, const uint8_t *w, const uint8_t *x, int n) {
     float acc = 0;
     for (int b = 0; b < n / CK_QK; b++) {
         const uint8_t *wb = w + Q4_0_BYTES * (size_t)b, *xb = x + Q8_0_BYTES * (size_t)b;
         int s = 0;
         for (int j = 0; j < 16; j++) {
             const int8_t *y = (const int8_t *)(xb + offsetof(block_q8_0, qs));
-            const uint8_t v = wb[offsetof(block_q4_0, qs) + j];
-            s += ((v & 15) - 8) * y[j] + ((v >> 4) - 8) * y[j + 16];
+            const uint8_t v = wb[offsetof(block_q4_0, qs) + j]; /* the same offset in iq4_nl */
+            if (type == CK_IQ4_NL) s += ck_iq4nl_values[v & 15] * y[j] + ck_iq4nl_values[v >> 4] * y[j + 16];
+            else s += ((v & 15) - 8) * y[j] + ((v >> 4) - 8) * y[j + 16];
         }
         acc = fmaf((float)s, ck_ld16(wb) * ck_ld16(xb), acc);
     }
@@ -321,16 +322,16 @@ static void check_matmul(int level, int type) {
                     FAIL("%s matmul %s %dx%dx%d row %d token %d: %.9g vs reference %.9g, bound %.3g", level_name(level), type_name(type),
                          s.rows, s.n, s.ntok, r, t, got[i], want[i], bound);
             }
-        /* Q4_0 in block order: the packed kernel's steps exactly, packed or not. */
-        if (type == CK_Q4_0 && level != CK_LEVEL_SCALAR) {
+        /* Q4_0 in block order: the packed kernel's steps exactly, packed or not; IQ4_NL the same at AVX2. */
+        if ((type == CK_Q4_0 && level != CK_LEVEL_SCALAR) || (type == CK_IQ4_NL && level == CK_LEVEL_AVX2)) {
             ck_matmul(level, type, 1, w, ws, 0, mid, x, xs, s.ntok, got, (size_t)s.rows, s.n);
             ck_matmul(level, type, 1, w, ws, mid, s.rows, x, xs, s.ntok, got + mid, (size_t)s.rows, s.n);
             for (int t = 0; t < s.ntok; t++)
                 for (int r = 0; r < s.rows; r++) {
-                    const float e = q4_0_block_order(w + ws * (size_t)r, x + xs * (size_t)t, s.n);
+                    const float e = block_order_dot(type, w + ws * (size_t)r, x + xs * (size_t)t, s.n);
                     checks++;
                     if (!same(got[(size_t)t * (size_t)s.rows + (size_t)r], e))
-                        FAIL("%s matmul q4_0 block order %dx%dx%d row %d token %d: %.9g vs %.9g", level_name(level), s.rows, s.n, s.ntok, r, t,
+                        FAIL("%s matmul %s block order %dx%dx%d row %d token %d: %.9g vs %.9g", level_name(level), type_name(type), s.rows, s.n, s.ntok, r, t,
                              got[(size_t)t * (size_t)s.rows + (size_t)r], e);
                 }
         }
@@ -342,7 +343,7 @@ static void check_matmul(int level, int type) {
             ck_ref_packed_q4_0(packed, 0, s.rows, x, xs, s.ntok, want, (size_t)s.rows, s.n);
             for (size_t i = 0; i < (size_t)s.rows * (size_t)s.ntok; i++) {
                 checks++;
-                if (!same(got[i], want[i]) || !same(want[i], q4_0_block_order(w + ws * (i % (size_t)s.rows), x + xs * (i / (size_t)s.rows), s.n)))
+                if (!same(got[i], want[i]) || !same(want[i], block_order_dot(CK_Q4_0, w + ws * (i % (size_t)s.rows), x + xs * (i / (size_t)s.rows), s.n)))
                     FAIL("%s packed q4_0 %dx%dx%d output %zu: %.9g vs reference %.9g", level_name(level), s.rows, s.n, s.ntok, i, got[i], want[i]);
             }
             free(packed);

@@ -45,6 +45,11 @@ ap.add_argument("--kv", default="f16", help="KV-cache types on both sides, comma
 ap.add_argument("--depth", type=int, default=0, help="tokens already in the context before each test, filled untimed (llama-bench -d; slmbench --depth)")
 ap.add_argument("--flash-attn", default="auto", help="llama-bench -fa: auto (its default) or off (what slmbench's llama.cpp backend runs)")
 ap.add_argument("--tolerance", type=float, default=0, help="the band the ratio should fall in (e.g. 0.05), for a verdict column; 0 for none")
+ap.add_argument("--llama-quantize", help="make each --types file with this llama-quantize from the model's F32 conversion "
+                "(types are then llama-quantize's names: Q4_K_M, Q5_K_M, Q6_K, IQ4_NL, F16, …), so both sides read the same file")
+ap.add_argument("--files-dir", default=None, help="where --llama-quantize files are kept (default: the slmbench cache)")
+ap.add_argument("--pairs", default="", help="native against native, tg128 only: LAB:LEGACY,… (ratio LAB ÷ LEGACY), "
+                "e.g. lab4g32s:q4_0; runs instead of the llama-bench rows")
 args = ap.parse_args()
 if args.rounds < 1 or args.reps < 1:
     sys.exit("--rounds and --reps must be at least 1")
@@ -76,7 +81,32 @@ def sh(cmd):
     return r.stdout
 
 
+def cache_dir():
+    import os
+    root = os.environ.get("SLMBENCH_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "slmbench")
+    return os.path.join(root, "bench-files")
+
+
+def f32_file():
+    if args.model == "smollm2-135m":
+        return sh([args.slmbench, "models", "quantize", "smollm2-135m", "--to", "f32"]).strip().splitlines()[-1]
+    return sh([args.slmbench, "models", "synth", "--preset", args.model, "--type", "f32"]).strip().splitlines()[-1]
+
+
+def llama_quantized(t):
+    """The model in llama-quantize's type t (its per-tensor recipe), made once from the F32 file."""
+    import os
+    path = os.path.join(args.files_dir or cache_dir(), f"{args.model}-{t}.gguf")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        sh([args.llama_quantize, f32_file(), path + ".part", t])
+        os.replace(path + ".part", path)
+    return path
+
+
 def model_file(t):
+    if args.llama_quantize and not t.lower().startswith("lab"):
+        return llama_quantized(t)
     if args.model == "smollm2-135m":
         return sh([args.slmbench, "models", "quantize", "smollm2-135m", "--to", t]).strip().splitlines()[-1]
     return sh([args.slmbench, "models", "synth", "--preset", args.model, "--type", t]).strip().splitlines()[-1]
@@ -94,7 +124,7 @@ weights = {}
 
 def slm(t, threads, prompt, gen, kv, batch=1, backend=None):
     backend = backend or args.backend
-    model = ["--model", "smollm2-135m", "--type", t] if args.model == "smollm2-135m" else ["--model", files[t]]
+    model = ["--model", "smollm2-135m", "--type", t] if args.model == "smollm2-135m" and not args.llama_quantize else ["--model", files[t]]
     rec = json.loads(sh([args.slmbench, "run", "--backend", backend, *model,
                          "--threads", str(threads), "--prompt", str(prompt), "--gen", str(gen), "--batch", str(batch),
                          "--repetitions", str(args.reps), "--warmup", "1", "--kv", kv, "--depth", str(args.depth), "--json"]))
@@ -121,18 +151,28 @@ def median_ci(xs, level=0.95):
 types = args.types.split(",")
 kvs = args.kv.split(",")
 threads = [int(x) for x in args.threads.split(",")]
+pairs = [tuple(p.split(":")) for p in args.pairs.split(",") if p]
+if any(len(p) != 2 for p in pairs):
+    sys.exit("--pairs: each pair is LAB:LEGACY (e.g. lab4g32s:q4_0)")
+if pairs:
+    types = sorted({t for p in pairs for t in p})
 files = {t: model_file(t) for t in types}
 # Rows: (type, threads, test, batch); batch-1 rows against llama-bench, batched ones against the
 # llama.cpp backend.
 rows = [(t, n, test, 1, kv) for t in types for n in threads for test in args.tests.split(",") for kv in kvs if 1 in batches]
 rows += [(t, n, "tg128", b, kv) for t in types for n in threads for b in batches if b > 1 for kv in kvs]
+if pairs:  # native LAB against native LEGACY: a row per pair, keyed by the lab type, its partner looked up
+    partner = dict(pairs)
+    rows = [(lab, n, "tg128", 1, kvs[0]) for lab, _ in pairs for n in threads]
 samples = {}
 for r in range(args.rounds):
     print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
     for row in rows:
         t, n, test, b, kv = row
         prompt, gen = TESTS[test]
-        if b == 1:
+        if pairs:
+            ref = lambda: slm(partner[t], n, prompt, gen, kv)
+        elif b == 1:
             ref = lambda: llama_bench(files[t], n, prompt, gen, kv)
         else:
             ref = lambda: slm(t, n, prompt, gen, kv, batch=b, backend="llama.cpp")
@@ -141,10 +181,17 @@ for r in range(args.rounds):
             samples.setdefault((row, side), []).append(run())
 
 model_text = "SmolLM2-135M (real weights)" if args.model == "smollm2-135m" else f"{args.model} (synthetic weights)"
-print(f"\n{args.backend} vs llama.cpp on {model_text}: batch-1 rows against the pinned llama-bench (-fa {args.flash_attn}), "
-      f"batched rows against slmbench's llama.cpp backend; KV cache {args.kv} on both sides"
-      f"{f', {args.depth} tokens of context filled before each test' if args.depth else ''}; "
-      f"{args.rounds} paired rounds, order alternating, {args.reps} repetitions per run")
+if args.llama_quantize:
+    model_text += ", files made by llama-quantize from its F32 conversion and read by both sides"
+if pairs:
+    print(f"\n{args.backend} against itself on {model_text}: each lab type's decode ÷ the legacy type named beside it "
+          f"(the 'llama.cpp t/s' column holds that legacy type's native t/s); {args.rounds} paired rounds, order alternating, "
+          f"{args.reps} repetitions per run")
+else:
+    print(f"\n{args.backend} vs llama.cpp on {model_text}: batch-1 rows against the pinned llama-bench (-fa {args.flash_attn}), "
+          f"batched rows against slmbench's llama.cpp backend; KV cache {args.kv} on both sides"
+          f"{f', {args.depth} tokens of context filled before each test' if args.depth else ''}; "
+          f"{args.rounds} paired rounds, order alternating, {args.reps} repetitions per run")
 if args.profile:
     print(f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; profile {args.profile}, fingerprint {fingerprint}; "
           f"read bandwidth " + ", ".join(f"{n}T {bw / 1e9:.1f} GB/s" for n, bw in sorted(bandwidth.items())))
@@ -166,12 +213,13 @@ for row in rows:
     share = ""
     if args.profile:
         bw = bandwidth.get(n) or bandwidth[max(bandwidth)]
-        if test.startswith("tg") and t in weights and not args.depth:
+        if test.startswith("tg") and t in weights and not args.depth and not pairs:
             limit = b * bw / weights[t]
             share = f" {statistics.median(ref) / limit:.0%} / {statistics.median(ours) / limit:.0%} of {limit:.0f} t/s |"
         else:
             share = " — |"
-    print(f"| {t.upper()} | {kv} | {n} | {b} | {test} | {statistics.median(ref):.1f} | {statistics.median(ours):.1f} | "
+    label = f"{t.upper()} vs {partner[t].upper()}" if pairs else t.upper()
+    print(f"| {label} | {kv} | {n} | {b} | {test} | {statistics.median(ref):.1f} | {statistics.median(ours):.1f} | "
           f"{med:.3f} | {ci_text} |" + (f" {'yes' if ok else 'NO'} |" if band else "") + share + f" {', '.join(f'{x:.3f}' for x in ratios)} |")
 if band:
     print(f"\n{inside} of {len(rows)} rows have a median ratio within ±{args.tolerance:.0%}.")

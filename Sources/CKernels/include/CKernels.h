@@ -50,8 +50,9 @@ void ck_quantize_act(int level, int act, const float *x, void *out, int n);
 
 /* out[t * out_stride + (r - r0)] = dot(W row r, activation row t) for r in [r0, r1),
  * t in [0, ntok). W rows are w_stride bytes apart, activation rows x_stride bytes apart.
- * block_order (Q4_0, AVX2 and Arm levels): sum block by block into one float per row, as
- * llama.cpp does for the Q4_0 matrices it repacks, instead of in lanes summed at the end. */
+ * block_order (Q4_0, AVX2 and Arm levels; IQ4_NL, AVX2): sum block by block into one float per
+ * row, as llama.cpp does for the Q4_0 and IQ4_NL matrices it repacks, instead of in lanes summed
+ * at the end. */
 void ck_matmul(int level, int type, int block_order, const void *w, size_t w_stride, int r0, int r1,
                const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n);
 

@@ -450,7 +450,8 @@ AVX2 static inline __m256i reduce_rows8(const __m256i *p) {
 
 /* NT activation rows (a constant after inlining) against rows r..r+7, over all blocks. */
 AVX2 static inline __attribute__((always_inline)) void
-rows8_q4_0_blocks(const int NT, const uint8_t *w, size_t ws, const uint8_t *const *x, int nb, float *out, size_t os, int prefetch) {
+rows8_q4_0_blocks(const int type, const int NT, const uint8_t *w, size_t ws, const uint8_t *const *x, int nb, float *out, size_t os,
+                  int prefetch) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     /* The eight rows are read across, block by block, which the hardware prefetcher follows
      * poorly: fetch the next eight rows' lines ahead, three 64-byte lines per block (8 × 18
@@ -463,7 +464,7 @@ rows8_q4_0_blocks(const int NT, const uint8_t *w, size_t ws, const uint8_t *cons
         for (int k = 0; k < 8; k++) {
             const uint8_t *blk = w + ws * (size_t)k + Q4_0_BYTES * (size_t)b;
             memcpy(&h[k], blk, 2);
-            q[k] = decode(CK_Q4_0, w + ws * (size_t)k, b).q;
+            q[k] = decode(type, w + ws * (size_t)k, b).q;
         }
         /* Built lane by lane (not stored and reloaded as a vector: that stalls store forwarding). */
         const __m256 dw = _mm256_cvtph_ps(_mm_setr_epi16((short)h[0], (short)h[1], (short)h[2], (short)h[3],
@@ -483,8 +484,11 @@ rows8_q4_0_blocks(const int NT, const uint8_t *w, size_t ws, const uint8_t *cons
     }
 }
 
-AVX2 static void rows_q4_0_blocks(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
-                                  float *out, size_t os, int n) {
+/* Q4_0 or IQ4_NL (both 18-byte blocks of 32 signed values against q8_0: llama.cpp's x86 build
+ * repacks both into eight-row groups and sums them with one kernel). */
+AVX2 static inline __attribute__((always_inline)) void
+rows_blocks_t(const int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+              size_t os, int n) {
     const int nb = n / 32;
     /* Tokens in chunks of 64, so a chunk's activations stay in cache while the rows pass. */
     for (int t0 = 0; t0 < ntok; t0 += 64) {
@@ -496,11 +500,11 @@ AVX2 static void rows_q4_0_blocks(const uint8_t *w, size_t ws, int r0, int r1, c
             int t = t0;
             for (; t + 4 <= t1; t += 4) {
                 const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
-                rows8_q4_0_blocks(4, wr, ws, x4, nb, o + os * (size_t)t, os, r + 16 <= r1);
+                rows8_q4_0_blocks(type, 4, wr, ws, x4, nb, o + os * (size_t)t, os, r + 16 <= r1);
             }
             for (; t < t1; t++) {
                 const uint8_t *x1[1] = {x + xs * (size_t)t};
-                rows8_q4_0_blocks(1, wr, ws, x1, nb, o + os * (size_t)t, os, r + 16 <= r1);
+                rows8_q4_0_blocks(type, 1, wr, ws, x1, nb, o + os * (size_t)t, os, r + 16 <= r1);
             }
         }
         for (; r < r1; r++) {
@@ -509,7 +513,7 @@ AVX2 static void rows_q4_0_blocks(const uint8_t *w, size_t ws, int r0, int r1, c
                 const uint8_t *xt = x + xs * (size_t)t;
                 float acc = 0;
                 for (int b = 0; b < nb; b++) {
-                    const wblock wb = decode(CK_Q4_0, wr, b);
+                    const wblock wb = decode(type, wr, b);
                     const __m256i p = isum_q4_0(wb.q, _mm256_loadu_si256((const __m256i *)(xt + Q8_0_BYTES * (size_t)b + offsetof(block_q8_0, qs))));
                     __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
                     s4 = _mm_hadd_epi32(s4, s4);
@@ -520,6 +524,15 @@ AVX2 static void rows_q4_0_blocks(const uint8_t *w, size_t ws, int r0, int r1, c
             }
         }
     }
+}
+
+AVX2 static void rows_q4_0_blocks(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                                  size_t os, int n) {
+    rows_blocks_t(CK_Q4_0, w, ws, r0, r1, x, xs, ntok, out, os, n);
+}
+AVX2 static void rows_iq4_nl_blocks(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                                    size_t os, int n) {
+    rows_blocks_t(CK_IQ4_NL, w, ws, r0, r1, x, xs, ntok, out, os, n);
 }
 
 /* Q4_0 packed in groups of eight rows (ck_q4_0_pack): per block, the eight rows' scales, then
@@ -664,20 +677,25 @@ row_dot_lab(const int bits, const int asym, const int NT, const ck_lab *l, const
     __m256 acc[4];
     float mins[4];
     for (int t = 0; t < NT; t++) { acc[t] = _mm256_setzero_ps(); mins[t] = 0; }
-    for (int k = 0; k < chunks; k++) {
-        const uint8_t *head, *codes;
-        ck_lab_chunk(l, w, k, &head, &codes);
-        if (NT == 1) _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
-        const __m256i raw = lab_codes(bits, codes);
-        const __m256i q = asym ? raw : _mm256_sub_epi8(raw, zero);
-        const __m256i u = asym ? q : _mm256_sign_epi8(q, q);
+    /* Group by group (ck_lab_chunk's addresses without its divisions, which cost more than the
+     * chunk's arithmetic), the scales read once a group. */
+    const int per = l->g / 32;
+    for (int k = 0, gi = 0; k < chunks; gi++) {
+        const uint8_t *head = w + l->block * (size_t)gi;
         const float d = h16(head), m = asym ? h16(head + 2) : 0.0f;
-        for (int t = 0; t < NT; t++) {
-            const uint8_t *xb = x[t] + (size_t)xbs * (size_t)k;
-            __m256i y = _mm256_loadu_si256((const __m256i *)(xb + xq));
-            if (!asym) y = _mm256_sign_epi8(y, q);
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * h16(xb)), dot_u8_i8(u, y), acc[t]);
-            if (asym) mins[t] += m * h16(xb + offsetof(block_q8_1, s));
+        for (int c = 0; c < per; c++, k++) {
+            const uint8_t *codes = head + l->header + 4 * (size_t)bits * (size_t)c;
+            if (NT == 1) _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
+            const __m256i raw = lab_codes(bits, codes);
+            const __m256i q = asym ? raw : _mm256_sub_epi8(raw, zero);
+            const __m256i u = asym ? q : _mm256_sign_epi8(q, q);
+            for (int t = 0; t < NT; t++) {
+                const uint8_t *xb = x[t] + (size_t)xbs * (size_t)k;
+                __m256i y = _mm256_loadu_si256((const __m256i *)(xb + xq));
+                if (!asym) y = _mm256_sign_epi8(y, q);
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * h16(xb)), dot_u8_i8(u, y), acc[t]);
+                if (asym) mins[t] += m * h16(xb + offsetof(block_q8_1, s));
+            }
         }
     }
     for (int t = 0; t < NT; t++) out[os * (size_t)t] = hsum8(acc[t]) + mins[t];
@@ -851,6 +869,7 @@ void ck_avx2_quantize_act(int act, const float *x, uint8_t *out, int n) { quanti
 void ck_avx2_matmul(int type, int block_order, const uint8_t *W, size_t w_stride, int r0, int r1, const uint8_t *X,
                     size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
     if (block_order && type == CK_Q4_0) { rows_q4_0_blocks(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
+    if (block_order && type == CK_IQ4_NL) { rows_iq4_nl_blocks(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
     switch (type) {
     case CK_Q4_0: rows_CK_Q4_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q4_1: rows_CK_Q4_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
