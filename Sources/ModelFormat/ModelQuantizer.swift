@@ -4,7 +4,7 @@ import Foundation
 /// and biases stay F32), streaming tensor by tensor.
 public enum ModelQuantizer {
     /// Bumped when a quantizer's output bytes change, so cached files are regenerated.
-    public static let quantizerVersion = 1
+    public static let quantizerVersion = 2
 
     /// The cached copy of `source` in `type`, written first if missing. Files are keyed by the
     /// source's content (SHA-256), the type and the quantizer version, so a sweep never
