@@ -85,7 +85,7 @@ public enum ModelQuantizer {
         writer.metadata = source.metadata.filter { $0.key != "general.file_type" }
         if case let .recipe(recipe) = mix.base { writer.set("general.file_type", .uint32(recipe.llamaFileType)) }
         writer.set("slmbench.quantized_from", .string(URL(fileURLWithPath: source.path).lastPathComponent))
-        writer.set("slmbench.quantized_to", .string(mix.description))
+        writer.set("slmbench.quantized_to", .string(mix.uniformType?.name ?? mix.description))
         for tensor in source.tensors {
             let target = assignment.types[tensor.name] ?? .f32
             if assignment.kept.contains(tensor.name) {
