@@ -270,7 +270,7 @@ enum KQuantizer {
         guard hi != lo else { return (0, -lo) }
         let top = Float(nmax)
         var iscale = top / (hi - lo)
-        var scale = 1 / iscale, offset = lo
+        var scale = 1 / iscale
         var bestError: Float = 0
         for i in 0..<x.count {
             let q = Swift.min(Swift.max(fastRound(iscale * (x[i] - lo)), 0), top)
@@ -296,8 +296,10 @@ enum KQuantizer {
                 let diff = thisScale * levels[i] + thisMin - x[i]
                 error += weights[i] * diff * diff
             }
-            if error < bestError { bestError = error; scale = thisScale; offset = thisMin }
+            // As ggml does, a better candidate's offset also becomes the origin of the next
+            // candidates' levels and range.
+            if error < bestError { bestError = error; scale = thisScale; lo = thisMin }
         }
-        return (scale, -offset)
+        return (scale, -lo)
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares slmbench's recipes (per-tensor type choice and quantizers) with llama-quantize's.
 
-usage: check-recipes-vs-llamacpp.py SLMBENCH LLAMA_QUANTIZE WORKDIR NAME=F32_GGUF... [--recipes R,R…]
+usage: check-recipes-vs-llamacpp.py SLMBENCH LLAMA_QUANTIZE WORKDIR NAME=F32_GGUF... [--recipes R,R…] [--rmse-slack F]
 
 For each F32 model and each recipe, both tools quantize the same F32 file: llama-quantize with
 the recipe's file type (Q2_K, Q3_K_M, Q4_K_M, Q5_K_M, Q6_K, IQ4_NL; no --pure) and slmbench with
@@ -11,7 +11,8 @@ the recipe's file type (Q2_K, Q3_K_M, Q4_K_M, Q5_K_M, Q6_K, IQ4_NL; no --pure) a
     llama.cpp's (both dequantized by gguf-py, an implementation independent of both tools).
 One more case per model lays --tensor-type rules over Q4_K_M in both tools (the rules' meaning,
 and the recipe's layer counters skipping the tensors a rule decides).
-Prints a Markdown table; exits 1 on any difference in type or any tensor worse than llama.cpp's.
+Prints a Markdown table; exits 1 on any difference in type or any tensor worse than llama.cpp's
+(by more than the fraction --rmse-slack, default 0, which the table states when it is not 0).
 """
 import subprocess
 import sys
@@ -34,7 +35,7 @@ def values(t):
     return np.asarray(dequantize(t.data, t.tensor_type), dtype=np.float64).reshape(-1)
 
 
-def compare(slm, quantize, work, label, f32, recipe, rules):
+def compare(slm, quantize, work, label, f32, recipe, rules, slack):
     ours, theirs = f"{work}/slm-{label}.gguf", f"{work}/llama-{label}.gguf"
     extra = [a for r in rules for a in ("--tensor-type", r)]
     subprocess.run([quantize, *extra, f32, theirs, RECIPES[recipe]], check=True, capture_output=True)
@@ -58,7 +59,7 @@ def compare(slm, quantize, work, label, f32, recipe, rules):
         eb = float(np.sqrt(np.mean((values(b[n]) - x) ** 2)))
         ratio = ea / eb if eb > 0 else (0.0 if ea == 0 else float("inf"))
         worst = max(worst, ratio)
-        if ea > eb:
+        if ea > eb * (1 + slack):
             worse += 1
             print(f"  {label} {n} ({b[n].tensor_type.name}): RMSE slmbench {ea:.6g} > llama.cpp {eb:.6g}", file=sys.stderr)
     for n in mismatched:
@@ -70,13 +71,19 @@ def compare(slm, quantize, work, label, f32, recipe, rules):
 def main():
     args = sys.argv[1:]
     recipes = list(RECIPES)
+    slack = 0.0
+    if "--rmse-slack" in args:
+        i = args.index("--rmse-slack")
+        slack = float(args[i + 1])
+        del args[i:i + 2]
     if "--recipes" in args:
         i = args.index("--recipes")
         recipes = args[i + 1].split(",")
         del args[i:i + 2]
     slm, quantize, work, *models = args
     failed = False
-    print("| model | recipe | tensors | same type | identical bytes | RMSE above llama.cpp's | worst RMSE ratio | llama.cpp's mix |")
+    above = "RMSE above llama.cpp's" + (f" by more than {slack:.1%}" if slack else "")
+    print(f"| model | recipe | tensors | same type | identical bytes | {above} | worst RMSE ratio | llama.cpp's mix |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     for spec in models:
         name, f32 = spec.split("=", 1)
@@ -84,7 +91,7 @@ def main():
         for recipe, rules in cases:
             shown = recipe + "".join(f" --tensor-type {r}" for r in rules)
             label = f"{name}-{recipe.replace(':', '-')}{'-rules' if rules else ''}"
-            r = compare(slm, quantize, work, label, f32, recipe, rules)
+            r = compare(slm, quantize, work, label, f32, recipe, rules, slack)
             if "error" in r:
                 print(f"| {name} | {shown} | {r['error']} |||||")
                 failed = True
