@@ -22,6 +22,9 @@ swift build "${flags[@]}" --build-tests
 scripts/tools/build-llamacpp.sh --tools >/dev/null
 # The real model for tests that need real weights (cached; verified by SHA-256).
 .build-test/release/slmbench models fetch smollm2-135m >/dev/null
+# slmbench's per-tensor recipes (q2_k … q6_k, iq4_nl) against llama-quantize on the same F32 files:
+# the same type for every tensor, and identical bytes or an RMSE no higher than llama.cpp's.
+SLMBENCH_BIN=$PWD/.build-test/release/slmbench scripts/check/check-recipes-vs-llamacpp.sh
 # A real PostgreSQL for the store and fleet tests: its own folder and loopback port, stopped on exit.
 pgdir=$(mktemp -d /tmp/slmbench-pg.XXXXXX)
 # The tests' temporary folders go in one folder removed at the end (they used to pile up in /tmp).

@@ -179,41 +179,127 @@ enum KQuantizer {
     }
 
     /// Q4_K (bits 4) and Q5_K (bits 5): 8 sub-blocks of 32, 6-bit scales and minimums.
+    /// Each super-block is encoded twice, from slmbench's unweighted fits and from the fits
+    /// ggml's reference quantizer makes (`weightedAffine`, its weights av|x| + |x|), and the
+    /// encoding that decodes with the smaller squared error is kept: never worse than
+    /// llama-quantize's block, usually better.
     static func q4_K(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer, bits: Int) {
         let blockBytes = bits == 4 ? 144 : 176
         let nmax = (1 << bits) - 1
         var fits = [(scale: Float, min: Float)](repeating: (0, 0), count: 8)
+        var ours = [UInt8](repeating: 0, count: blockBytes), theirs = ours
+        var weights = [Float](repeating: 0, count: 32)
         for b in 0..<x.count / block {
-            let base = b * blockBytes, first = b * block
-            var maxScale: Float = 0, maxMin: Float = 0
+            let first = b * block
             for s in 0..<8 {
                 fits[s] = fitAffine(UnsafeBufferPointer(rebasing: x[(first + 32 * s)..<(first + 32 * s + 32)]), nmax: nmax)
-                maxScale = max(maxScale, fits[s].scale); maxMin = max(maxMin, fits[s].min)
             }
-            for i in 0..<blockBytes { out[base + i] = 0 }
-            let d = Float(Float16(maxScale / 63)), dmin = Float(Float16(maxMin / 63))
-            Quantization.storeHalf(d, out, base)
-            Quantization.storeHalf(dmin, out, base + 2)
-            let scales = base + 4
-            let qh = base + 16, qs = base + (bits == 4 ? 16 : 48)
+            let ourError = encodeQ4K(x, first: first, fits: fits, bits: bits, ggmlScales: false, into: &ours)
             for s in 0..<8 {
-                let sc = d > 0 ? min(63, Int((fits[s].scale / d).rounded())) : 0
-                let m = dmin > 0 ? min(63, Int((fits[s].min / dmin).rounded())) : 0
-                if s < 4 {
-                    out[scales + s] = UInt8(sc); out[scales + s + 4] = UInt8(m)
-                } else {
-                    out[scales + s + 4] = UInt8(sc & 0xF) | UInt8(m & 0xF) << 4
-                    out[scales + s - 4] |= UInt8(sc >> 4) << 6
-                    out[scales + s] |= UInt8(m >> 4) << 6
-                }
-                let dl = d * Float(sc), ml = dmin * Float(m)
-                let chunk = s / 2, high = s % 2 == 1
-                for l in 0..<32 {
-                    let q = code(x[first + 32 * s + l], dl, ml, nmax)
-                    out[qs + chunk * 32 + l] |= high ? UInt8(q & 0xF) << 4 : UInt8(q & 0xF)
-                    if bits == 5 && q >= 16 { out[qh + l] |= UInt8(1) << UInt8(s) }
-                }
+                let sub = UnsafeBufferPointer(rebasing: x[(first + 32 * s)..<(first + 32 * s + 32)])
+                var sumXX: Float = 0
+                for v in sub { sumXX += v * v }
+                let average = (sumXX / 32).squareRoot()
+                for (l, v) in sub.enumerated() { weights[l] = average + abs(v) }
+                fits[s] = weightedAffine(sub, weights: weights, nmax: nmax, rmin: bits == 4 ? -1 : -0.5, rdelta: 0.1, steps: bits == 4 ? 20 : 15)
+            }
+            let theirError = encodeQ4K(x, first: first, fits: fits, bits: bits, ggmlScales: true, into: &theirs)
+            let best = theirError < ourError ? theirs : ours
+            for i in 0..<blockBytes { out[b * blockBytes + i] = best[i] }
+        }
+    }
+
+    /// Writes one Q4_K/Q5_K super-block from per-sub-block (scale, min) fits and returns its
+    /// squared error as decoded. `ggmlScales` quantizes the sub-block parameters as ggml does
+    /// (×63/max before rounding), else against the f16 super-block scales themselves.
+    static func encodeQ4K(_ x: UnsafeBufferPointer<Float>, first: Int, fits: [(scale: Float, min: Float)], bits: Int,
+                          ggmlScales: Bool, into out: inout [UInt8]) -> Double {
+        let nmax = (1 << bits) - 1
+        var maxScale: Float = 0, maxMin: Float = 0
+        for f in fits { maxScale = max(maxScale, f.scale); maxMin = max(maxMin, f.min) }
+        for i in out.indices { out[i] = 0 }
+        let d = Float(Float16(maxScale / 63)), dmin = Float(Float16(maxMin / 63))
+        out.withUnsafeMutableBytes { raw in
+            Quantization.storeHalf(d, raw, 0)
+            Quantization.storeHalf(dmin, raw, 2)
+        }
+        let inverseScale: Float = maxScale > 0 ? 63 / maxScale : 0, inverseMin: Float = maxMin > 0 ? 63 / maxMin : 0
+        let scales = 4, qh = 16, qs = bits == 4 ? 16 : 48
+        var error: Double = 0
+        for s in 0..<8 {
+            let sc: Int, m: Int
+            if ggmlScales {
+                sc = max(0, min(63, Int(fastRound(inverseScale * fits[s].scale))))
+                m = max(0, min(63, Int(fastRound(inverseMin * fits[s].min))))
+            } else {
+                sc = d > 0 ? max(0, min(63, Int((fits[s].scale / d).rounded()))) : 0
+                m = dmin > 0 ? max(0, min(63, Int((fits[s].min / dmin).rounded()))) : 0
+            }
+            if s < 4 {
+                out[scales + s] = UInt8(sc); out[scales + s + 4] = UInt8(m)
+            } else {
+                out[scales + s + 4] = UInt8(sc & 0xF) | UInt8(m & 0xF) << 4
+                out[scales + s - 4] |= UInt8(sc >> 4) << 6
+                out[scales + s] |= UInt8(m >> 4) << 6
+            }
+            let dl = d * Float(sc), ml = dmin * Float(m)
+            let chunk = s / 2, high = s % 2 == 1
+            for l in 0..<32 {
+                let v = x[first + 32 * s + l]
+                let q = code(v, dl, ml, nmax)
+                out[qs + chunk * 32 + l] |= high ? UInt8(q & 0xF) << 4 : UInt8(q & 0xF)
+                if bits == 5 && q >= 16 { out[qh + l] |= UInt8(1) << UInt8(s) }
+                let e = Double(dl * Float(q) - ml) - Double(v)
+                error += e * e
             }
         }
+        return error
+    }
+
+    /// ggml's `make_qkx2_quants` (the facts of its search): x ≈ a·q + b with q in [0, nmax],
+    /// b ≤ 0, minimising the weighted squared error over iscale = (nmax + rmin + k·rdelta) ÷
+    /// range, k = 0…steps, each candidate refitted by weighted least squares. Returns (a, -b).
+    static func weightedAffine(_ x: UnsafeBufferPointer<Float>, weights: [Float], nmax: Int, rmin: Float, rdelta: Float,
+                               steps: Int) -> (scale: Float, min: Float) {
+        var lo = x[0], hi = x[0], sumW = weights[0], sumX = weights[0] * x[0]
+        for i in 1..<x.count {
+            lo = Swift.min(lo, x[i]); hi = Swift.max(hi, x[i])
+            sumW += weights[i]; sumX += weights[i] * x[i]
+        }
+        if lo > 0 { lo = 0 }
+        guard hi != lo else { return (0, -lo) }
+        let top = Float(nmax)
+        var iscale = top / (hi - lo)
+        var scale = 1 / iscale
+        var bestError: Float = 0
+        for i in 0..<x.count {
+            let q = Swift.min(Swift.max(fastRound(iscale * (x[i] - lo)), 0), top)
+            let diff = scale * q + lo - x[i]
+            bestError += weights[i] * diff * diff
+        }
+        var levels = [Float](repeating: 0, count: x.count)
+        for k in 0...steps {
+            iscale = (rmin + rdelta * Float(k) + top) / (hi - lo)
+            var sumL: Float = 0, sumL2: Float = 0, sumXL: Float = 0
+            for i in 0..<x.count {
+                let q = Swift.min(Swift.max(fastRound(iscale * (x[i] - lo)), 0), top)
+                levels[i] = q
+                sumL += weights[i] * q; sumL2 += weights[i] * q * q; sumXL += weights[i] * q * x[i]
+            }
+            let det = sumW * sumL2 - sumL * sumL
+            guard det > 0 else { continue }
+            var thisScale = (sumW * sumXL - sumX * sumL) / det
+            var thisMin = (sumL2 * sumX - sumL * sumXL) / det
+            if thisMin > 0 { thisMin = 0; thisScale = sumXL / sumL2 }
+            var error: Float = 0
+            for i in 0..<x.count {
+                let diff = thisScale * levels[i] + thisMin - x[i]
+                error += weights[i] * diff * diff
+            }
+            // As ggml does, a better candidate's offset also becomes the origin of the next
+            // candidates' levels and range.
+            if error < bestError { bestError = error; scale = thisScale; lo = thisMin }
+        }
+        return (scale, -lo)
     }
 }

@@ -4,25 +4,33 @@ import Foundation
 /// and biases stay F32), streaming tensor by tensor.
 public enum ModelQuantizer {
     /// Bumped when a quantizer's output bytes change, so cached files are regenerated.
-    public static let quantizerVersion = 1
+    public static let quantizerVersion = 2
 
     /// The cached copy of `source` in `type`, written first if missing. Files are keyed by the
     /// source's content (SHA-256), the type and the quantizer version, so a sweep never
     /// requantizes the same weights twice and never reuses a stale file.
     public static func ensure(source: URL, type: TensorType, cache: ModelCache,
                               progress: (String) -> Void = { _ in }) throws(Failure) -> URL {
+        try ensure(source: source, mix: QuantMix(type: type), cache: cache, progress: progress)
+    }
+
+    /// The cached copy of `source` with each tensor in the type `mix` gives it (keyed by the
+    /// mix's cache name: a type or recipe name, or the base with a digest of the rules).
+    public static func ensure(source: URL, mix: QuantMix, cache: ModelCache,
+                              progress: (String) -> Void = { _ in }) throws(Failure) -> URL {
         let digest: String
         do { digest = try ModelFetcher.sha256(of: source) } catch { throw .unreadableSource(error.description) }
         let stem = source.deletingPathExtension().lastPathComponent
+        let name = mix.cacheName.replacingOccurrences(of: "recipe:", with: "recipe-")
         let path = cache.models.appendingPathComponent("derived")
-            .appendingPathComponent("\(stem)-\(digest.prefix(16))-\(type.name.lowercased())-q\(quantizerVersion).gguf")
+            .appendingPathComponent("\(stem)-\(digest.prefix(16))-\(name)-q\(quantizerVersion).gguf")
         if FileManager.default.fileExists(atPath: path.path), (try? GGUFFile(path: path.path)) != nil { return path }
         do {
             try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
         } catch { throw .gguf(.writeFailed(path: path.path, reason: error.localizedDescription)) }
         let file: GGUFFile
         do { file = try GGUFFile(path: source.path) } catch { throw .unreadableSource("\(source.path): \(error)") }
-        try quantize(file, to: type, output: path.path, progress: progress)
+        try quantize(file, mix: mix, output: path.path, progress: progress)
         return path
     }
 
@@ -62,16 +70,32 @@ public enum ModelQuantizer {
     @discardableResult
     public static func quantize(_ source: GGUFFile, to type: TensorType, output: String,
                                 progress: (String) -> Void = { _ in }) throws(Failure) -> [String: TensorType] {
-        guard Quantization.canQuantize(to: type) else { throw .cannotQuantize(type) }
+        try quantize(source, mix: QuantMix(type: type), output: output, progress: progress).fallbacks.mapValues { $0.used }
+    }
+
+    /// Writes `source` to `output` with each tensor in the type `mix` assigns it (1-D tensors
+    /// F32; matrices llama-quantize never quantizes copied as they are). A recipe also sets
+    /// `general.file_type` to llama.cpp's value for it.
+    @discardableResult
+    public static func quantize(_ source: GGUFFile, mix: QuantMix, output: String,
+                                progress: (String) -> Void = { _ in }) throws(Failure) -> MixAssignment {
+        if case let .type(type) = mix.base, !Quantization.canQuantize(to: type) { throw .cannotQuantize(type) }
+        let assignment = mix.assign(MixModel(file: source))
         var writer = GGUFWriter()
         writer.metadata = source.metadata.filter { $0.key != "general.file_type" }
+        if case let .recipe(recipe) = mix.base { writer.set("general.file_type", .uint32(recipe.llamaFileType)) }
         writer.set("slmbench.quantized_from", .string(URL(fileURLWithPath: source.path).lastPathComponent))
-        writer.set("slmbench.quantized_to", .string(type.name))
-        var fallbacks: [String: TensorType] = [:]
+        writer.set("slmbench.quantized_to", .string(mix.uniformType?.name ?? mix.description))
         for tensor in source.tensors {
+            let target = assignment.types[tensor.name] ?? .f32
+            if assignment.kept.contains(tensor.name) {
+                writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: tensor.type) { out in
+                    out.copyMemory(from: source.data(for: tensor))
+                })
+                continue
+            }
             guard Quantization.canDequantize(tensor.type) else { throw .cannotRead(tensor: tensor.name, type: tensor.type) }
-            let target = tensor.shape.count == 1 ? TensorType.f32 : effectiveType(type, rowLength: tensor.rowLength)
-            if tensor.shape.count > 1 && target != type { fallbacks[tensor.name] = target }
+            guard Quantization.canQuantize(to: target) else { throw .cannotQuantize(target) }
             let bytes = tensor.type.rowBytes(tensor.rowLength)! // the reader checked rows are whole blocks
             writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: target) { out in
                 try convertRows(rows: tensor.rowCount, rowLength: tensor.rowLength, to: target, into: out) { row, buffer in
@@ -82,7 +106,7 @@ public enum ModelQuantizer {
         }
         progress("writing \(writer.tensors.count) tensors to \(output)…")
         do { try writer.write(to: output) } catch { throw .gguf(error) }
-        return fallbacks
+        return assignment
     }
 
     /// Fills `out` with `rows` rows of `type`, each produced as floats by `row(index, buffer)`.

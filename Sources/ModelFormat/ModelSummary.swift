@@ -21,6 +21,11 @@ public struct ModelSummary: Sendable, Codable, Equatable {
     public var decodeBytesPerToken: Int
     /// Tensor count per type name.
     public var tensorTypes: [String: Int]
+    /// The mix: tensor bytes per type name (with `tensorTypes`, the counts).
+    public var typeBytes: [String: Int]
+    /// What slmbench quantized the file as (`slmbench.quantized_to`: a type, a recipe, or a
+    /// base with `--tensor-type` rules), when it did.
+    public var quantizedAs: String?
     public var tensors: [Tensor]
 
     public struct Tensor: Sendable, Codable, Equatable {
@@ -54,6 +59,8 @@ public struct ModelSummary: Sendable, Codable, Equatable {
             decodeBytesPerToken = tensorBytes
         }
         tensorTypes = Dictionary(file.tensors.map { ($0.type.name, 1) }, uniquingKeysWith: +)
+        typeBytes = Dictionary(file.tensors.map { ($0.type.name, $0.byteCount) }, uniquingKeysWith: +)
+        quantizedAs = file["slmbench.quantized_to"]?.string
         tensors = file.tensors.map { Tensor(name: $0.name, shape: $0.shape, type: $0.type.name, bytes: $0.byteCount) }
     }
 
@@ -69,7 +76,15 @@ public struct ModelSummary: Sendable, Codable, Equatable {
         lines.append("  parameters    \(parameters) (\(String(format: "%.1f", Double(parameters) / 1e6))M)")
         lines.append("  size          \(tensorBytes) bytes of tensors, \(String(format: "%.3f", bitsPerWeight)) bits per weight")
         lines.append("  decode reads  \(decodeBytesPerToken) weight bytes per token (\(String(format: "%.1f", Double(decodeBytesPerToken) / 1e6)) MB)")
-        lines.append("  tensor types  " + tensorTypes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
+        if let quantizedAs { lines.append("  quantized as  \(quantizedAs)") }
+        // The mix: per type, how many tensors and how much of the file's tensor bytes.
+        lines.append("  tensor types  type      tensors        bytes  share")
+        for (name, count) in tensorTypes.sorted(by: { (typeBytes[$0.key] ?? 0, $0.key) > (typeBytes[$1.key] ?? 0, $1.key) }) {
+            let bytes = typeBytes[name] ?? 0
+            let share = tensorBytes > 0 ? 100 * Double(bytes) / Double(tensorBytes) : 0
+            lines.append("                " + name.padding(toLength: 8, withPad: " ", startingAt: 0)
+                         + String(format: " %8d %12d %5.1f%%", count, bytes, share))
+        }
         let shown = allTensors ? tensors : Array(tensors.prefix(12))
         lines.append("  tensors:")
         for t in shown {

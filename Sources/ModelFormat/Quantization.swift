@@ -22,7 +22,7 @@ public enum Quantization {
 
     /// True when `quantize` can produce this type.
     public static func canQuantize(to type: TensorType) -> Bool {
-        [TensorType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1].contains(type)
+        [TensorType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_NL].contains(type)
             || KQuants.canQuantize(type) || type.isLab
     }
 
@@ -48,6 +48,7 @@ public enum Quantization {
         case .q5_0: LegacyQuants.quantizeSymmetric(x, out, bits: 5)
         case .q4_1: LegacyQuants.quantizeAffine(x, out, bits: 4)
         case .q5_1: LegacyQuants.quantizeAffine(x, out, bits: 5)
+        case .iq4_NL: IQ4NL.quantize(x, out)
         default:
             if let lab = LabType(id: type.id) { LabQuants.quantize(x, out, lab) }
             else { try KQuants.quantize(x, type: type, out) }

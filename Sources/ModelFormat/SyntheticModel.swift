@@ -14,18 +14,29 @@ public enum SyntheticModel {
 
     /// Cache file name for a preset, type and seed.
     public static func cacheName(preset: ArchitecturePreset, type: TensorType, seed: UInt64) -> String {
-        "synthetic-\(preset.name)-\(type.name.lowercased())-s\(seed)-g\(generatorVersion).gguf"
+        cacheName(preset: preset, mix: QuantMix(type: type), seed: seed)
+    }
+
+    /// Cache file name for a preset, type mix and seed (a plain type's name is as before).
+    public static func cacheName(preset: ArchitecturePreset, mix: QuantMix, seed: UInt64) -> String {
+        "synthetic-\(preset.name)-\(mix.cacheName.replacingOccurrences(of: "recipe:", with: "recipe-"))-s\(seed)-g\(generatorVersion).gguf"
     }
 
     /// The cached file for this preset, type and seed, generated first if missing.
     public static func ensure(preset: ArchitecturePreset, type: TensorType, seed: UInt64 = 1, tokenizer: GGUFFile,
                               cache: ModelCache, progress: (String) -> Void = { _ in }) throws(ModelQuantizer.Failure) -> URL {
-        let path = cache.models.appendingPathComponent("synthetic").appendingPathComponent(cacheName(preset: preset, type: type, seed: seed))
+        try ensure(preset: preset, mix: QuantMix(type: type), seed: seed, tokenizer: tokenizer, cache: cache, progress: progress)
+    }
+
+    /// The cached file for this preset, type mix and seed, generated first if missing.
+    public static func ensure(preset: ArchitecturePreset, mix: QuantMix, seed: UInt64 = 1, tokenizer: GGUFFile,
+                              cache: ModelCache, progress: (String) -> Void = { _ in }) throws(ModelQuantizer.Failure) -> URL {
+        let path = cache.models.appendingPathComponent("synthetic").appendingPathComponent(cacheName(preset: preset, mix: mix, seed: seed))
         if let existing = try? GGUFFile(path: path.path), existing["slmbench.synthetic"]?.bool == true { return path }
         do {
             try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
         } catch { throw .gguf(.writeFailed(path: path.path, reason: error.localizedDescription)) }
-        try generate(preset: preset, type: type, seed: seed, tokenizer: tokenizer, output: path.path, progress: progress)
+        try generate(preset: preset, mix: mix, seed: seed, tokenizer: tokenizer, output: path.path, progress: progress)
         return path
     }
 
@@ -35,7 +46,16 @@ public enum SyntheticModel {
     /// that need a file slmbench takes for a real model (one whose quality it will measure).
     public static func generate(preset: ArchitecturePreset, type: TensorType, seed: UInt64 = 1, tokenizer: GGUFFile,
                                 output: String, marked: Bool = true, progress: (String) -> Void = { _ in }) throws(ModelQuantizer.Failure) -> [String: TensorType] {
-        guard Quantization.canQuantize(to: type) else { throw .cannotQuantize(type) }
+        try generate(preset: preset, mix: QuantMix(type: type), seed: seed, tokenizer: tokenizer, output: output, marked: marked,
+                     progress: progress).fallbacks.mapValues { $0.used }
+    }
+
+    /// Writes a synthetic model of `preset` with each tensor in the type `mix` gives it.
+    @discardableResult
+    public static func generate(preset: ArchitecturePreset, mix: QuantMix, seed: UInt64 = 1, tokenizer: GGUFFile,
+                                output: String, marked: Bool = true, progress: (String) -> Void = { _ in }) throws(ModelQuantizer.Failure) -> MixAssignment {
+        if case let .type(type) = mix.base, !Quantization.canQuantize(to: type) { throw .cannotQuantize(type) }
+        let assignment = mix.assign(MixModel(preset: preset))
         var writer = GGUFWriter()
         let arch = preset.architecture
         writer.set("general.architecture", .string(arch))
@@ -44,6 +64,7 @@ public enum SyntheticModel {
         // "</s>"), and the vocabulary here is SmolLM2's whatever the preset; `slmbench.preset` names it.
         writer.set("general.name", .string("slmbench synthetic model"))
         writer.set("general.quantization_version", .uint32(2))
+        if case let .recipe(recipe) = mix.base { writer.set("general.file_type", .uint32(recipe.llamaFileType)) }
         if marked {
             writer.set("slmbench.synthetic", .bool(true))
             writer.set("slmbench.preset", .string(preset.name))
@@ -71,11 +92,8 @@ public enum SyntheticModel {
         writer.set("\(arch).vocab_size", .uint32(UInt32(preset.vocabulary)))
         do { try borrowTokenizer(from: tokenizer, vocabulary: preset.vocabulary, into: &writer) } catch { throw .gguf(error) }
 
-        var fallbacks: [String: TensorType] = [:]
         for (index, tensor) in preset.tensorShapes.enumerated() {
-            let isVector = tensor.shape.count == 1
-            let target = isVector ? TensorType.f32 : ModelQuantizer.effectiveType(type, rowLength: tensor.shape[0])
-            if !isVector && target != type { fallbacks[tensor.name] = target }
+            let target = assignment.types[tensor.name] ?? .f32
             let tensorSeed = seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index + 1) &* 0xBF58_476D_1CE4_E5B9
             // Norm weights are 1 (as trained models start); biases and matrices small uniform
             // values with the spread of a standard 0.02 initialisation.
@@ -96,9 +114,9 @@ public enum SyntheticModel {
                 }
             })
         }
-        progress("generating \(preset.name) (\(preset.parameterCount) parameters) as \(type.name) → \(output)")
+        progress("generating \(preset.name) (\(preset.parameterCount) parameters) as \(mix) → \(output)")
         do { try writer.write(to: output) } catch { throw .gguf(error) }
-        return fallbacks
+        return assignment
     }
 
     /// Uniform values in [-halfWidth, halfWidth) from a xorshift64* stream.

@@ -115,7 +115,7 @@ public struct TensorType: Hashable, Sendable, CustomStringConvertible {
 
     /// Names of the types slmbench can quantize to, for help texts and errors.
     public static var quantizableNames: [String] {
-        ["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0", "Q4_K", "Q4_1", "Q4_0", "Q3_K", "Q2_K"] + ["lab<2-8>g<32|64|128|row><s|a>"]
+        ["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0", "Q4_K", "Q4_1", "Q4_0", "IQ4_NL", "Q3_K", "Q2_K"] + ["lab<2-8>g<32|64|128|row><s|a>"]
     }
 }
 

@@ -9,11 +9,11 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "A known model name (\(KnownModel.all.map(\.name).joined(separator: ", "))) or a GGUF file.")
     var model: String
 
-    @Option(help: "Convert the weights to this type first (cached); default: run the file as it is.")
+    @Option(help: "Convert the weights to this type, recipe (q4_k_m, …) or mix:FILE first (cached); default: run the file as it is.")
     var type: String?
 
     func validate() throws {
-        if let type { _ = try Models.type(type, flag: "--type") }
+        if let type { _ = try Models.mix(type, flag: "--type") }
     }
 
     /// The file to run: the model itself, or its cached conversion to `--type`.
@@ -22,7 +22,7 @@ struct ModelOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--model: no such file \(path)") }
         guard let type else { return path }
         do {
-            return try ModelQuantizer.ensure(source: URL(fileURLWithPath: path), type: try Models.type(type, flag: "--type"),
+            return try ModelQuantizer.ensure(source: URL(fileURLWithPath: path), mix: try Models.mix(type, flag: "--type"),
                                              cache: .fromEnvironment()) { Console.progress($0) }.path
         } catch let error as ModelQuantizer.Failure { throw CLIError(error.description) }
     }

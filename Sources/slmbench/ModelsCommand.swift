@@ -26,12 +26,13 @@ struct Models: ParsableCommand {
         do { return try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
     }
 
-    static func type(_ name: String, flag: String) throws -> TensorType {
-        guard let type = TensorType(name: name) else {
-            throw ValidationError("\(flag) '\(name)' is not a tensor type; use one of \(TensorType.quantizableNames.joined(separator: ", "))")
-        }
-        return type
+    /// A type, a recipe or mix:FILE, as `--to`/`--type` take them.
+    static func mix(_ name: String, flag: String) throws -> QuantMix {
+        do { return try QuantMix.named(name, flag: flag) } catch { throw ValidationError(error.description) }
     }
+
+    /// How a mix is labelled in tables: the type's name, or the recipe or mix as written.
+    static func label(_ mix: QuantMix) -> String { mix.uniformType?.name ?? mix.description }
 
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -96,28 +97,45 @@ struct Models: ParsableCommand {
 
     struct Quantize: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a copy of a model with every weight matrix in another type (norms stay F32).",
-            discussion: "Matrices whose rows are not whole blocks of the type fall back as llama.cpp does (Q4_K → Q5_0, Q6_K → Q8_0, …); the fallbacks are listed.")
+            abstract: "Write a copy of a model with its weight matrices in another type, in one of llama.cpp's recipes, or in a mix (norms stay F32).",
+            discussion: reflow("""
+                --to takes a type (every matrix in it, as llama-quantize --pure), a recipe (llama.cpp's per-tensor choice: \
+                \(QuantRecipe.allCases.map(\.name).joined(separator: ", "))), or mix:FILE (a `base:` line and PATTERN=TYPE \
+                rules). --tensor-type PATTERN=TYPE (repeatable) gives the tensors whose name the regular expression \
+                matches that type, as llama-quantize's option does; the first matching rule wins. Matrices whose rows \
+                are not whole blocks of their type fall back as llama.cpp does (Q4_K → Q5_0, Q6_K → Q8_0, …); the \
+                result is summarised per type.
+                """))
         @Argument(help: "A GGUF file or a known model name.") var model: String
-        @Option(help: ArgumentHelp("Target type: \(TensorType.quantizableNames.joined(separator: ", ")).", valueName: "type")) var to: String
+        @Option(help: ArgumentHelp("Target: a type (\(TensorType.quantizableNames.joined(separator: ", "))), a recipe (\(QuantRecipe.allCases.map(\.name).joined(separator: ", "))) or mix:FILE.", valueName: "type")) var to: String
+        @Option(name: .customLong("tensor-type"), help: ArgumentHelp("PATTERN=TYPE: tensors whose name matches the regular expression get TYPE (repeatable; first match wins).", valueName: "pattern=type"))
+        var tensorTypes: [String] = []
         @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, keyed by the source's content, reused when present).", valueName: "path"))
         var output: String?
 
-        func validate() throws { _ = try Models.type(to, flag: "--to") }
+        func validate() throws { _ = try mix() }
+
+        func mix() throws -> QuantMix {
+            do {
+                var mix = try QuantMix.named(to)
+                for rule in tensorTypes { mix.rules.append(try TensorTypeRule(parsing: rule)) }
+                return mix
+            } catch { throw ValidationError(error.description) }
+        }
 
         func run() throws {
-            let type = try Models.type(to, flag: "--to")
+            let mix = try mix()
             guard let output else {
                 let source = URL(fileURLWithPath: try Models.resolve(model))
                 do {
-                    print(try ModelQuantizer.ensure(source: source, type: type, cache: .fromEnvironment()) { Console.progress($0) }.path)
+                    print(try ModelQuantizer.ensure(source: source, mix: mix, cache: .fromEnvironment()) { Console.progress($0) }.path)
                 } catch { throw CLIError(error.description) }
                 return
             }
             let source = try Models.open(model)
             do {
-                let fallbacks = try ModelQuantizer.quantize(source, to: type, output: output) { Console.progress($0) }
-                report(fallbacks)
+                let assignment = try ModelQuantizer.quantize(source, mix: mix, output: output) { Console.progress($0) }
+                report(assignment)
             } catch { throw CLIError(error.description) }
             print(output)
         }
@@ -127,7 +145,7 @@ struct Models: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate a synthetic model (real shapes, pseudo-random weights, the real tokenizer) in a tensor type.")
         @Option(help: ArgumentHelp("Architecture preset (see `models list`).", valueName: "name")) var preset: String
-        @Option(help: ArgumentHelp("Tensor type for the weight matrices.", valueName: "type")) var type: String
+        @Option(help: ArgumentHelp("Tensor type for the weight matrices, a recipe (q4_k_m, …) or mix:FILE, as for `models quantize --to`.", valueName: "type")) var type: String
         @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, reused when present).", valueName: "path")) var output: String?
         @Option(help: "Seed of the pseudo-random weights.") var seed: UInt64 = 1
 
@@ -135,20 +153,24 @@ struct Models: ParsableCommand {
             guard ArchitecturePreset.named(preset) != nil else {
                 throw ValidationError("--preset '\(preset)' is unknown; presets: \(ArchitecturePreset.all.map(\.name).joined(separator: ", "))")
             }
-            _ = try Models.type(type, flag: "--type")
+            _ = try mix()
+        }
+
+        func mix() throws -> QuantMix {
+            do { return try QuantMix.named(type, flag: "--type") } catch { throw ValidationError(error.description) }
         }
 
         func run() throws {
             let preset = ArchitecturePreset.named(self.preset)!
-            let tensorType = try Models.type(type, flag: "--type")
+            let mix = try mix()
             let tokenizer = try Models.open(KnownModel.smollm2_135m.name)
             let start = Date()
             do {
                 if let output {
-                    report(try SyntheticModel.generate(preset: preset, type: tensorType, seed: seed, tokenizer: tokenizer, output: output) { Console.progress($0) })
+                    report(try SyntheticModel.generate(preset: preset, mix: mix, seed: seed, tokenizer: tokenizer, output: output) { Console.progress($0) })
                     print(output)
                 } else {
-                    print(try SyntheticModel.ensure(preset: preset, type: tensorType, seed: seed, tokenizer: tokenizer,
+                    print(try SyntheticModel.ensure(preset: preset, mix: mix, seed: seed, tokenizer: tokenizer,
                                                     cache: .fromEnvironment()) { Console.progress($0) }.path)
                 }
             } catch { throw CLIError(error.description) }
@@ -250,6 +272,13 @@ struct Models: ParsableCommand {
             }
         }
     }
+}
+
+private func report(_ assignment: MixAssignment) {
+    let counts = Dictionary(grouping: assignment.types.values, by: \.name).mapValues(\.count)
+    Console.progress("types: " + counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+                     + (assignment.ruled.isEmpty ? "" : "; \(assignment.ruled.count) tensors set by --tensor-type rules"))
+    report(assignment.fallbacks.mapValues { $0.used })
 }
 
 private func report(_ fallbacks: [String: TensorType]) {

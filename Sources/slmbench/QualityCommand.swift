@@ -38,7 +38,7 @@ struct Quality: ParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
-        for t in types { _ = try Models.type(t, flag: "--type") }
+        for t in types { _ = try Models.mix(t, flag: "--type") }
         guard context >= 16, context <= QualityEvaluation.maxContext else {
             throw ValidationError("--context must be 16 to \(QualityEvaluation.maxContext) tokens, got \(context)")
         }
@@ -67,10 +67,10 @@ struct Quality: ParsableCommand {
             Console.progress("the native engine does not run architecture '\(architecture)': every variant runs on llama.cpp")
             backend = "llama.cpp"
         }
-        func variantFile(_ name: String) throws -> (TensorType, String) {
-            let type = try Models.type(name, flag: "--type")
+        func variantFile(_ name: String) throws -> (String, String) {
+            let mix = try Models.mix(name, flag: "--type")
             do {
-                return (type, try ModelQuantizer.ensure(source: URL(fileURLWithPath: source), type: type, cache: .fromEnvironment()) { Console.progress($0) }.path)
+                return (Models.label(mix), try ModelQuantizer.ensure(source: URL(fileURLWithPath: source), mix: mix, cache: .fromEnvironment()) { Console.progress($0) }.path)
             } catch { throw CLIError("\(name): \(error)") }
         }
         func evaluate(_ variants: [QualitySpec.Variant]) throws -> QualityEvaluation.Report {
@@ -93,21 +93,21 @@ struct Quality: ParsableCommand {
         if let referenceBackend {
             var reports: [QualityEvaluation.Report] = []
             for name in types.isEmpty ? ["q8_0", "q4_0", "q4_1"] : types {
-                let (type, path) = try variantFile(name)
-                Console.progress("\(type.name): \(referenceBackend) vs \(backend)")
-                reports.append(try evaluate([.init(label: "\(type.name) \(referenceBackend)", backend: BackendKind(label: referenceBackend), path: path),
-                                             .init(label: "\(type.name) \(backend)", backend: kind, path: path)]))
+                let (label, path) = try variantFile(name)
+                Console.progress("\(label): \(referenceBackend) vs \(backend)")
+                reports.append(try evaluate([.init(label: "\(label) \(referenceBackend)", backend: BackendKind(label: referenceBackend), path: path),
+                                             .init(label: "\(label) \(backend)", backend: kind, path: path)]))
             }
             if json { return try JSONOutput.print(reports) }
             print(QualityEvaluation.Report.backendMarkdown(reports, backend: backend, reference: referenceBackend,
                                                            corpus: reports.first?.corpus ?? ""))
             return
         }
-        let requested = ["f32"] + (types.isEmpty ? Self.defaultTypes : types.map { $0.lowercased() }).filter { $0 != "f32" }
+        let requested = ["f32"] + (types.isEmpty ? Self.defaultTypes : types.map { $0.lowercased().hasPrefix("mix:") ? $0 : $0.lowercased() }).filter { $0 != "f32" }
         var variants: [QualitySpec.Variant] = []
         for name in requested {
-            let (type, path) = try variantFile(name)
-            variants.append(.init(label: type.name, backend: kind, path: path))
+            let (label, path) = try variantFile(name)
+            variants.append(.init(label: label, backend: kind, path: path))
         }
         Console.progress("\(variants.count) variants on \(backend)")
         var report = try evaluate(variants)

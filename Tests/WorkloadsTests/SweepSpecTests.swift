@@ -144,6 +144,29 @@ struct SweepSpecTests {
         #expect(!bad.description.contains("\n") && bad.description.contains("specs/t.yaml:3"), "\(bad)")
     }
 
+    /// `type` takes recipes and mix files (relative to the spec's folder, read with the spec);
+    /// the plan's memory prediction counts each tensor in the type the mix gives it.
+    @Test func typesTakeRecipesAndMixFiles() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mix-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "base: q4_k\nattn_v=q8_0 ffn_down=q8_0\n".write(to: folder.appendingPathComponent("m.txt"), atomically: true, encoding: .utf8)
+        try "base: q4_k\nattn_v\n".write(to: folder.appendingPathComponent("bad.txt"), atomically: true, encoding: .utf8)
+        let specFile = folder.appendingPathComponent("s.yaml").path
+        let spec = try SweepSpec.parse("axes:\n  model: smollm2-135m\n  type: [q4_k, Q4_K_M, recipe:q2_k, mix:m.txt]\n", file: specFile)
+        #expect(spec.types == ["q4_k", "q4_k_m", "recipe:q2_k", "mix:" + folder.appendingPathComponent("m.txt").path])
+        #expect { try SweepSpec.parse("axes:\n  model: smollm2-135m\n  type: [mix:bad.txt]\n", file: specFile) } throws: { error in
+            "\(error)".contains("bad.txt:2")
+        }
+        let shape = ModelShape(preset: ArchitecturePreset.named("smollm2-135m")!)
+        let uniform = try #require(shape.weightBytes(type: .q4_K))
+        let recipe = try #require(shape.weightBytes(mix: QuantMix(name: "q4_k_m")))
+        let mixed = try #require(shape.weightBytes(mix: QuantMix.load(mixFile: folder.appendingPathComponent("m.txt").path)))
+        #expect(recipe > uniform && mixed > uniform, "q4_k \(uniform), q4_k_m \(recipe), mix \(mixed)")
+        let p = try SweepPlan.make(spec, profile: Self.machine) { _ in shape }
+        #expect(p.runs.first { $0.point.type == "q4_k_m" }?.predictedBytes ?? 0 > p.runs.first { $0.point.type == "q4_k" }?.predictedBytes ?? 0)
+    }
+
     @Test func filtersMemoryAndPlacementDecideEachRun() throws {
         let p = try plan("""
             axes:

@@ -7,8 +7,11 @@ cd "$(dirname "$0")/../.."
 scripts/bootstrap.sh
 python3 -c 'import gguf' 2>/dev/null || python3 -m pip install -q gguf
 llama=$(scripts/tools/build-llamacpp.sh --tools)
-swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
-slm=.build/release/slmbench
+slm=${SLMBENCH_BIN:-}   # SLMBENCH_BIN=path uses that slmbench instead of building one
+if [ -z "$slm" ]; then
+  swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
+  slm=.build/release/slmbench
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 model=$("$slm" models fetch smollm2-135m)

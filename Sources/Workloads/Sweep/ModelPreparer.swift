@@ -47,8 +47,10 @@ public final class ModelPreparer: @unchecked Sendable {
         let key = "\(model)|\(type)"
         if let done = lock.withLock({ made[key] }) { return done }
         let reference = try ModelReference.parse(model)
-        let tensorType = type == "stored" ? nil : TensorType(name: type)
-        if type != "stored" && tensorType == nil { throw PrepareError("'\(type)' is not a tensor type") }
+        var mix: QuantMix?
+        if type != "stored" {
+            do { mix = try QuantMix.named(type, flag: "type") } catch { throw PrepareError(error.description) }
+        }
         let path: URL
         let name: String
         var synthetic = false
@@ -58,21 +60,21 @@ public final class ModelPreparer: @unchecked Sendable {
             guard FileManager.default.fileExists(atPath: source.path) else {
                 throw PrepareError("\(known.name) is not in the cache (\(source.path)); run `slmbench models fetch \(known.name)`")
             }
-            path = try tensorType.map { try ModelQuantizer.ensure(source: source, type: $0, cache: cache, progress: progress) } ?? source
+            path = try mix.map { try ModelQuantizer.ensure(source: source, mix: $0, cache: cache, progress: progress) } ?? source
             name = known.name
         case let .synthetic(preset):
-            guard let tensorType else { throw PrepareError("synthetic \(preset.name) needs a type") }
+            guard let mix else { throw PrepareError("synthetic \(preset.name) needs a type") }
             let tokenizerPath = cache.path(of: .smollm2_135m)
             guard let tokenizer = try? GGUFFile(path: tokenizerPath.path) else {
                 throw PrepareError("synthetic models borrow SmolLM2's tokenizer, which is not in the cache (\(tokenizerPath.path)); run `slmbench models fetch smollm2-135m`")
             }
-            path = try SyntheticModel.ensure(preset: preset, type: tensorType, tokenizer: tokenizer, cache: cache, progress: progress)
+            path = try SyntheticModel.ensure(preset: preset, mix: mix, tokenizer: tokenizer, cache: cache, progress: progress)
             name = preset.name
             synthetic = true
         case let .file(file):
             let source = URL(fileURLWithPath: file)
             guard FileManager.default.fileExists(atPath: file) else { throw PrepareError("\(file): no such file") }
-            path = try tensorType.map { try ModelQuantizer.ensure(source: source, type: $0, cache: cache, progress: progress) } ?? source
+            path = try mix.map { try ModelQuantizer.ensure(source: source, mix: $0, cache: cache, progress: progress) } ?? source
             name = source.deletingPathExtension().lastPathComponent
             synthetic = (try? GGUFFile(path: file))?["slmbench.synthetic"]?.bool == true
         }

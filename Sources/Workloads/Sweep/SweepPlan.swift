@@ -16,6 +16,8 @@ public struct ModelShape: Sendable, Equatable {
     public var feedForward: Int
     public var vocabulary: Int
     public var contextLength: Int
+    /// Tensor names and the hyperparameters llama.cpp's recipes read, for a mix's types.
+    public var mixModel: MixModel
 
     public static func == (a: ModelShape, b: ModelShape) -> Bool {
         a.layers == b.layers && a.kvHeads == b.kvHeads && a.embedding == b.embedding && a.vocabulary == b.vocabulary
@@ -26,6 +28,7 @@ public struct ModelShape: Sendable, Equatable {
         tensors = p.tensorShapes.map { ($0.shape, nil) }
         layers = p.layers; kvHeads = p.kvHeads; headDimension = p.headDimension; embedding = p.embedding
         feedForward = p.feedForward; vocabulary = p.vocabulary; contextLength = p.contextLength
+        mixModel = MixModel(preset: p)
     }
 
     public init(file: GGUFFile) throws(GGUFError) {
@@ -39,20 +42,25 @@ public struct ModelShape: Sendable, Equatable {
         feedForward = (try? file.int("\(arch).feed_forward_length")) ?? 0
         contextLength = (try? file.int("\(arch).context_length")) ?? 2048
         vocabulary = file.tensor(named: "token_embd.weight")?.shape.last ?? 0
+        mixModel = MixModel(file: file)
     }
 
     public var parameters: Int { tensors.map { $0.shape.reduce(1, *) }.reduce(0, +) }
 
     /// Weight bytes once converted to `type` (nil: as stored), with the quantizer's fallbacks.
-    public func weightBytes(type: TensorType?) -> Int? {
+    public func weightBytes(type: TensorType?) -> Int? { weightBytes(mix: type.map(QuantMix.init(type:))) }
+
+    /// Weight bytes once converted to the types `mix` assigns (nil: as stored).
+    public func weightBytes(mix: QuantMix?) -> Int? {
+        let assigned = mix?.assign(mixModel).types
         var total = 0
-        for t in tensors {
+        for (index, t) in tensors.enumerated() {
             let row = t.shape.first ?? 1
             let rows = t.shape.dropFirst().reduce(1, *)
             let target: TensorType
-            if t.shape.count == 1 { target = type == nil ? (t.stored ?? .f32) : .f32 }
-            else if let type { target = ModelQuantizer.effectiveType(type, rowLength: row) }
-            else if let stored = t.stored { target = stored }
+            if let assigned, index < mixModel.tensors.count, let type = assigned[mixModel.tensors[index].name] { target = type }
+            else if assigned == nil, let stored = t.stored { target = stored }
+            else if assigned == nil, t.shape.count == 1 { target = .f32 }
             else { return nil }
             guard let bytes = target.rowBytes(row) else { return nil }
             total += bytes * rows
@@ -63,7 +71,11 @@ public struct ModelShape: Sendable, Equatable {
     /// Resident bytes a run is expected to need: weights, the KV cache of every sequence, the
     /// engine's scratch for a token batch, logits, and the process itself.
     public func predictedBytes(type: TensorType?, batch: Int, context: Int, kvBytes: Double, batchTokens: Int) -> Int? {
-        guard let weights = weightBytes(type: type) else { return nil }
+        predictedBytes(mix: type.map(QuantMix.init(type:)), batch: batch, context: context, kvBytes: kvBytes, batchTokens: batchTokens)
+    }
+
+    public func predictedBytes(mix: QuantMix?, batch: Int, context: Int, kvBytes: Double, batchTokens: Int) -> Int? {
+        guard let weights = weightBytes(mix: mix) else { return nil }
         // In floating point: a file's metadata may claim any layer or head count, and the
         // product of those with the spec's context and batch can pass Int.max.
         let (layers, kvWidth, context) = (Double(layers), Double(kvHeads) * Double(headDimension), Double(context))
@@ -133,11 +145,12 @@ public struct SweepPlan: Sendable {
                                                  run: Self.runSpec(p, cpus: [], measurement: spec.measurement), predictedBytes: nil, skip: nil)
                             if shapes[model] == nil { shapes[model] = try shape(reference) }
                             let s = shapes[model]!
-                            let tensorType = type == "stored" ? nil : TensorType(name: type)
+                            var mix: QuantMix?
+                            if type != "stored" { mix = try? QuantMix.named(type, flag: "type") }
                             let context = depth + prompt + max(gen, 1) + 1
-                            run.predictedBytes = s.predictedBytes(type: tensorType, batch: batch, context: context, kvBytes: (KVType(rawValue: kv) ?? .f32).bytesPerElement,
+                            run.predictedBytes = s.predictedBytes(mix: mix, batch: batch, context: context, kvBytes: (KVType(rawValue: kv) ?? .f32).bytesPerElement,
                                                                   batchTokens: RunSpec.batchTokens(prompt: prompt, depth: depth, batch: batch))
-                            run.skip = skipReason(p, tensorType: tensorType, shape: s, context: context, predicted: run.predictedBytes,
+                            run.skip = skipReason(p, mix: mix, shape: s, context: context, predicted: run.predictedBytes,
                                                   available: available)
                             if run.skip == nil {
                                 switch Placement(placement)!.cpus(threads: threads, on: topology) {
@@ -166,10 +179,13 @@ public struct SweepPlan: Sendable {
         return SweepPlan(spec: spec, runs: runs, quality: quality, availableBytes: available, filtered: filtered)
     }
 
-    static func skipReason(_ p: SweepSpec.Point, tensorType: TensorType?, shape: ModelShape, context: Int, predicted: Int?,
+    static func skipReason(_ p: SweepSpec.Point, mix: QuantMix?, shape: ModelShape, context: Int, predicted: Int?,
                            available: Int?) -> String? {
+        if p.backend == "llama.cpp", let mix {
+            let lab = Set(mix.assign(shape.mixModel).types.values).filter(\.isLab).map(\.name).sorted()
+            if !lab.isEmpty { return "llama.cpp cannot run lab type \(lab.joined(separator: ", "))" }
+        }
         if p.backend == "llama.cpp" {
-            if let t = tensorType, LabType(name: t.name) != nil { return "llama.cpp cannot run lab type \(t.name)" }
             if p.placement != "none" { return "llama.cpp backend cannot pin threads (placement \(p.placement))" }
         }
         if context > shape.contextLength { return "context \(context) exceeds the model's \(shape.contextLength)" }

@@ -247,9 +247,17 @@ public struct SweepSpec: Sendable, Equatable {
             _ = try ModelReference.parse(text, at: item)
             return text
         case "type":
+            if text.lowercased().hasPrefix("mix:") {
+                // A mix file, relative to the spec's folder; read now so its errors surface here.
+                let directory = URL(fileURLWithPath: item.file).deletingLastPathComponent().path
+                var path = String(text.dropFirst(4))
+                if !path.isEmpty && !path.hasPrefix("/") { path = URL(fileURLWithPath: directory).appendingPathComponent(path).standardized.path }
+                do { _ = try QuantMix.named("mix:" + path, flag: "type") } catch { throw item.error(error.description) }
+                return "mix:" + path
+            }
             let name = text.lowercased()
-            guard name == "stored" || TensorType(name: name) != nil else {
-                throw item.error("'\(name)' is not a tensor type; use stored or one of \(TensorType.quantizableNames.joined(separator: ", "))")
+            guard name == "stored" || QuantMix(name: name) != nil else {
+                throw item.error("'\(name)' is not a tensor type, a recipe or mix:FILE; use stored or one of \(QuantMix.acceptedNames.joined(separator: ", "))")
             }
             return name
         case "backend":
