@@ -42,6 +42,7 @@ ap.add_argument("--slmbench", default=".build/release/slmbench")
 ap.add_argument("--llama-bench", required=True)
 ap.add_argument("--kv", default="f16", help="KV-cache types on both sides, comma-separated (llama-bench -ctk/-ctv; slmbench --kv); "
                                           "f16 is llama-bench's default; with several, a second table compares each with the first, side by side")
+ap.add_argument("--warmup", type=int, default=1, help="unmeasured runs first on each side (0: llama-bench --no-warmup, slmbench --warmup 0)")
 ap.add_argument("--depth", type=int, default=0, help="tokens already in the context before each test, filled untimed (llama-bench -d; slmbench --depth)")
 ap.add_argument("--flash-attn", default="auto", help="llama-bench -fa: auto (its default) or off (what slmbench's llama.cpp backend runs)")
 ap.add_argument("--tolerance", type=float, default=0, help="the band the ratio should fall in (e.g. 0.05), for a verdict column; 0 for none")
@@ -114,6 +115,7 @@ def model_file(t):
 
 def llama_bench(path, threads, prompt, gen, kv):
     depth = ["-d", str(args.depth)] if args.depth > 0 else []
+    depth += ["--no-warmup"] if args.warmup == 0 else []
     out = json.loads(sh([args.llama_bench, "-m", path, "-t", str(threads), "-p", str(prompt), "-n", str(gen),
                          "-r", str(args.reps), "-fa", args.flash_attn, "-ctk", kv, "-ctv", kv, *depth, "-o", "json"]))
     return next(x["avg_ts"] for x in out if x["n_prompt"] == prompt and x["n_gen"] == gen)
@@ -127,7 +129,7 @@ def slm(t, threads, prompt, gen, kv, batch=1, backend=None):
     model = ["--model", "smollm2-135m", "--type", t] if args.model == "smollm2-135m" and not args.llama_quantize else ["--model", files[t]]
     rec = json.loads(sh([args.slmbench, "run", "--backend", backend, *model,
                          "--threads", str(threads), "--prompt", str(prompt), "--gen", str(gen), "--batch", str(batch),
-                         "--repetitions", str(args.reps), "--warmup", "1", "--kv", kv, "--depth", str(args.depth), "--json"]))
+                         "--repetitions", str(args.reps), "--warmup", str(args.warmup), "--kv", kv, "--depth", str(args.depth), "--json"]))
     m = rec["metrics"]
     if backend == "native" and m.get("weights_bytes"):
         weights[t] = m["weights_bytes"]
