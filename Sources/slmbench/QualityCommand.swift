@@ -79,15 +79,15 @@ struct Quality: ParsableCommand {
         }
         let kind = BackendKind(label: backend)
         if !kvTypes.isEmpty {
-            let (type, path) = try variantFile(types.first ?? "f32")
+            let (weights, path) = try variantFile(types.first ?? "f32")
             var caches: [KVType] = [.f32]
             for kv in kvTypes where !caches.contains(kv) { caches.append(kv) }
-            let variants = caches.map { QualitySpec.Variant(label: "\(type.name) kv \($0.rawValue)", backend: kind, path: path, kvType: $0) }
-            Console.progress("\(type.name) weights, \(caches.count) KV caches on \(backend)")
+            let variants = caches.map { QualitySpec.Variant(label: "\(weights) kv \($0.rawValue)", backend: kind, path: path, kvType: $0) }
+            Console.progress("\(weights) weights, \(caches.count) KV caches on \(backend)")
             let report = try evaluate(variants)
             if json { return try JSONOutput.print(report) }
             let name = KnownModel.named(model)?.name ?? URL(fileURLWithPath: source).lastPathComponent
-            print(report.kvMarkdown(model: name, weights: type.name, backend: backend, caches: caches))
+            print(report.kvMarkdown(model: name, weights: weights, backend: backend, caches: caches))
             return
         }
         if let referenceBackend {
