@@ -193,7 +193,7 @@ public final class Transformer: @unchecked Sendable {
             let level = options.kernels.code, gelu = weights.architecture.gemma
             tokens(n, width: ff) { range in
                 for t in range {
-                    if gelu { Self.geglu(gate + t * ff, up + t * ff, Int(ff)) } else { ck_swiglu(level, gate + t * ff, up + t * ff, gate + t * ff, Int32(ff)) }
+                    if gelu { ck_geglu(level, gate + t * ff, up + t * ff, gate + t * ff, Int32(ff)) } else { ck_swiglu(level, gate + t * ff, up + t * ff, gate + t * ff, Int32(ff)) }
                 }
             }
             actsFFN.prepare(gate, rows: n, columns: ff, formats: [layer.down.activationFormat], pool: pool, level: options.kernels)
@@ -217,7 +217,8 @@ public final class Transformer: @unchecked Sendable {
 
     /// gate ← GELU(gate) · up, GELU in its tanh form as llama.cpp's CPU build computes it: the
     /// input rounded to f16, GELU of that in float rounded to f16 (its lookup table), outside
-    /// ±10 exact limits.
+    /// ±10 exact limits. The reference for `ck_geglu` (CKernels geglu.c), which the engine runs:
+    /// the same values from a table, about ten times faster than a tanhf per element.
     static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n {
             let x = gate[i]
