@@ -218,7 +218,7 @@ public final class Transformer: @unchecked Sendable {
     /// gate ← GELU(gate) · up, GELU in its tanh form as llama.cpp's CPU build computes it: the
     /// input rounded to f16, GELU of that in float rounded to f16 (its lookup table), outside
     /// ±10 exact limits. The reference for `ck_geglu` (CKernels geglu.c), which the engine runs:
-    /// the same values from a table, about ten times faster than a tanhf per element.
+    /// the same values from a table instead of a tanhf per element.
     static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n {
             let x = gate[i]
