@@ -12,7 +12,9 @@
 #include <math.h>
 #include <pthread.h>
 
-/* The formula as written, in float, with no fused multiply-adds (as the Swift reference). */
+/* The formula in float with one fused multiply-add, 1 + (0.044715·x)·x, where GCC fuses
+ * llama.cpp's expression when it builds for a CPU with FMA (checked on every finite f16 input
+ * against GCC 12 at -O3 -march=native); no other contraction (as the Swift reference). */
 #pragma STDC FP_CONTRACT OFF
 
 static float gelu_table[1 << 16];
@@ -21,7 +23,8 @@ static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
 static void gelu_fill(void) {
     for (int i = 0; i < (1 << 16); i++) {
         const float x = ck_f16_to_f32((uint16_t)i);
-        const float g = 0.5f * x * (1.0f + tanhf(0.79788456080286535587989211986876f * x * (1.0f + 0.044715f * x * x)));
+        const float inner = fmaf(0.044715f * x, x, 1.0f);
+        const float g = 0.5f * x * (1.0f + tanhf(0.79788456080286535587989211986876f * x * inner));
         gelu_table[i] = ck_f16_to_f32(ck_f32_to_f16_one(g));
     }
 }
