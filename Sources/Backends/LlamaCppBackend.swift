@@ -6,7 +6,7 @@ import ModelFormat
 /// llama.cpp as a backend: the pinned libllama, built by scripts/tools/build-llamacpp.sh into the
 /// cache and loaded at run time (`SLMBENCH_LLAMACPP_LIB` names another lib folder).
 public final class LlamaCppBackend: InferenceBackend {
-    public static let pinnedPackage = "llama-cpp-python-0.3.36"
+    public static let pinnedPackage = "llama-cpp-python-" + ModelCache.llamaCppPythonVersion
     private var run: OpaquePointer?
     private var vocabulary = 0
     private var kvBytes: Int?
@@ -105,6 +105,14 @@ public final class LlamaCppBackend: InferenceBackend {
     }
 
     public var vocabularySize: Int { vocabulary }
+
+    /// The BOS, EOS and padding token ids llama.cpp settled on for the loaded model (nil where
+    /// it has none), which may differ from the file's metadata where llama.cpp applies its own rules.
+    public var specialTokens: (bos: Int?, eos: Int?, padding: Int?)? {
+        guard let run else { return nil }
+        func id(_ which: Int32) -> Int? { let t = slm_llama_special_token(run, which); return t >= 0 ? Int(t) : nil }
+        return (id(0), id(1), id(2))
+    }
 
     private static func text(_ buffer: [CChar]) -> String {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

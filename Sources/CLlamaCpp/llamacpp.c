@@ -30,6 +30,7 @@ static struct {
     void (*context_free)(void *);
     const void *(*model_get_vocab)(const void *);
     int32_t (*vocab_n_tokens)(const void *);
+    int32_t (*vocab_bos)(const void *), (*vocab_eos)(const void *), (*vocab_pad)(const void *);
     uint64_t (*model_size)(const void *);
     uint32_t (*n_ctx)(const void *);
     batch_init_fn batch_init;
@@ -91,6 +92,9 @@ int slm_llama_open(const char *lib_dir, char *err, size_t err_len) {
     NEED(llama, context_free, "llama_free");
     NEED(llama, model_get_vocab, "llama_model_get_vocab");
     NEED(llama, vocab_n_tokens, "llama_vocab_n_tokens");
+    NEED(llama, vocab_bos, "llama_vocab_bos");
+    NEED(llama, vocab_eos, "llama_vocab_eos");
+    NEED(llama, vocab_pad, "llama_vocab_pad");
     NEED(llama, model_size, "llama_model_size");
     NEED(llama, n_ctx, "llama_n_ctx");
     NEED(llama, batch_init, "llama_batch_init");
@@ -146,6 +150,14 @@ slm_llama_run *slm_llama_start(const char *model_path, uint32_t n_ctx, uint32_t 
 }
 
 int32_t slm_llama_n_vocab(const slm_llama_run *run) { return L.vocab_n_tokens(L.model_get_vocab(run->model)); }
+int32_t slm_llama_special_token(const slm_llama_run *run, int32_t which) {
+    const void *vocab = L.model_get_vocab(run->model);
+    switch (which) {
+    case 0: return L.vocab_bos(vocab);
+    case 1: return L.vocab_eos(vocab);
+    default: return L.vocab_pad(vocab);
+    }
+}
 uint64_t slm_llama_model_bytes(const slm_llama_run *run) { return L.model_size(run->model); }
 uint32_t slm_llama_n_ctx(const slm_llama_run *run) { return L.n_ctx(run->ctx); }
 

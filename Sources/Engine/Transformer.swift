@@ -216,7 +216,7 @@ public final class Transformer: @unchecked Sendable {
             let level = options.kernels.code, gelu = weights.architecture.gemma
             tokens(n, width: ff) { range in
                 for t in range {
-                    if gelu { Self.geglu(gate + t * ff, up + t * ff, Int(ff)) } else { ck_swiglu(level, gate + t * ff, up + t * ff, gate + t * ff, Int32(ff)) }
+                    if gelu { ck_geglu(level, gate + t * ff, up + t * ff, gate + t * ff, Int32(ff)) } else { ck_swiglu(level, gate + t * ff, up + t * ff, gate + t * ff, Int32(ff)) }
                 }
             }
             activationObserver?([layer.down.name], gate, n, ff)
@@ -273,14 +273,17 @@ public final class Transformer: @unchecked Sendable {
 
     /// gate ← GELU(gate) · up, GELU in its tanh form as llama.cpp's CPU build computes it: the
     /// input rounded to f16, GELU of that in float rounded to f16 (its lookup table), outside
-    /// ±10 exact limits.
+    /// ±10 exact limits. The reference for `ck_geglu` (CKernels geglu.c), which the engine runs:
+    /// the same values from a table instead of a tanhf per element.
     static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n {
             let x = gate[i]
             if x <= -10 { gate[i] = 0; continue }
             if x >= 10 { gate[i] = x * up[i]; continue }
             let h = Float(Float16(x))
-            let g = 0.5 * h * (1 + tanhf(0.79788456080286535587989211986876 * h * (1 + 0.044715 * h * h)))
+            // 1 + (0.044715·h)·h fused, as GCC contracts llama.cpp's expression on an FMA CPU.
+            let inner = Float(1).addingProduct(0.044715 * h, h)
+            let g = 0.5 * h * (1 + tanhf(0.79788456080286535587989211986876 * h * inner))
             gate[i] = Float(Float16(g)) * up[i]
         }
     }

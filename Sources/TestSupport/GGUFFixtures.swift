@@ -98,13 +98,14 @@ extension GGUFFixtures {
 }
 
 extension GGUFFixtures {
-    /// A model file of `preset` with pseudo-random weights and SmolLM2's tokenizer that does not
+    /// A model file of `preset` with pseudo-random weights and its family's tokenizer that does not
     /// say it is synthetic, so slmbench treats it as a real model (quality included): for tests of
-    /// what slmbench does with an architecture only llama.cpp runs. Needs the real model's file
-    /// for the tokenizer.
+    /// what slmbench does with an architecture only llama.cpp runs. Needs the tokenizer's file
+    /// (`ArchitecturePreset.vocabularySource`).
     public static func unmarkedModel(preset name: String, type: TensorType, output: String) throws {
-        guard let tokenizer = try RealModel.open() else { throw FixtureError(RealModel.missingMessage) }
         guard let preset = ArchitecturePreset.named(name) else { throw FixtureError("no preset '\(name)'") }
+        let tokenizer: GGUFFile
+        do { tokenizer = try preset.vocabularySource.open(cache: .fromEnvironment(), for: name) } catch { throw FixtureError(error.description) }
         do { try SyntheticModel.generate(preset: preset, type: type, seed: 5, tokenizer: tokenizer, output: output, marked: false) }
         catch { throw FixtureError("\(error)") }
     }

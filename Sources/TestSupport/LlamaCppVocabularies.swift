@@ -25,11 +25,8 @@ public enum LlamaCppVocabularies {
     }
 
     /// `$SLMBENCH_CACHE/llama-build/VERSION/llama_cpp_python-VERSION/vendor/llama.cpp/models`, where
-    /// scripts/tools/llamacpp-source.sh unpacks the source.
-    public static var folder: URL {
-        ModelCache.fromEnvironment().root
-            .appendingPathComponent("llama-build/\(version)/llama_cpp_python-\(version)/vendor/llama.cpp/models")
-    }
+    /// scripts/tools/llamacpp-source.sh unpacks the source (`ModelCache.llamaCppVocabularies`).
+    public static var folder: URL { ModelCache.fromEnvironment().llamaCppVocabularies }
 
     public static var isPresent: Bool {
         FileManager.default.fileExists(atPath: folder.appendingPathComponent("ggml-vocab-gpt-2.gguf.inp").path)

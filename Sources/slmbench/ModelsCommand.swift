@@ -143,7 +143,7 @@ struct Models: ParsableCommand {
 
     struct Synth: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Generate a synthetic model (real shapes, pseudo-random weights, the real tokenizer) in a tensor type.")
+            abstract: "Generate a synthetic model (real shapes, pseudo-random weights, its family's real tokenizer) in a tensor type.")
         @Option(help: ArgumentHelp("Architecture preset (see `models list`).", valueName: "name")) var preset: String
         @Option(help: ArgumentHelp("Tensor type for the weight matrices, a recipe (q4_k_m, …) or mix:FILE, as for `models quantize --to`.", valueName: "type")) var type: String
         @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, reused when present).", valueName: "path")) var output: String?
@@ -163,7 +163,8 @@ struct Models: ParsableCommand {
         func run() throws {
             let preset = ArchitecturePreset.named(self.preset)!
             let mix = try mix()
-            let tokenizer = try Models.open(KnownModel.smollm2_135m.name)
+            let tokenizer: GGUFFile
+            do { tokenizer = try preset.vocabularySource.open(cache: .fromEnvironment(), for: preset.name) } catch { throw CLIError(error.description) }
             let start = Date()
             do {
                 if let output {

@@ -101,6 +101,34 @@ struct ModelTests {
         #expect(file["tokenizer.ggml.pre"]?.string == "smollm")
     }
 
+    /// Each preset's family vocabulary (llama.cpp's vocabulary file) has the preset's published
+    /// vocabulary size, so synthetic files need no placeholder tokens, and its special tokens.
+    @Test(arguments: ArchitecturePreset.all.filter { $0.vocabularySource != .smolLM2 })
+    func familyVocabularyHasThePresetsSize(preset: ArchitecturePreset) throws {
+        try #require(LlamaCppVocabularies.isPresent, Comment(rawValue: LlamaCppVocabularies.missingMessage))
+        let source = try preset.vocabularySource.open(cache: .fromEnvironment(), for: preset.name)
+        #expect(source["tokenizer.ggml.tokens"]?.array?.count == preset.vocabulary, "\(preset.name)")
+        #expect(source["tokenizer.ggml.bos_token_id"] != nil && source["tokenizer.ggml.eos_token_id"] != nil, "\(preset.name)")
+        var writer = GGUFWriter()
+        try SyntheticModel.borrowTokenizer(from: source, vocabulary: preset.vocabulary, into: &writer)
+        let file = try GGUFFile(bytes: try writer.bytes())
+        #expect(file["tokenizer.ggml.token_type"] == source["tokenizer.ggml.token_type"], "\(preset.name)")
+        #expect(file["tokenizer.ggml.scores"] == source["tokenizer.ggml.scores"], "\(preset.name)")
+        #expect(file["tokenizer.ggml.bos_token_id"] == source["tokenizer.ggml.bos_token_id"], "\(preset.name)")
+        _ = try Tokenizer(file: file)
+    }
+
+    @Test func aMissingFamilyVocabularyIsNamed() throws {
+        let preset = try #require(ArchitecturePreset.named("qwen3-0.6b"))
+        let empty = ModelCache(root: try TestPaths.temporaryDirectory())
+        #expect {
+            _ = try preset.vocabularySource.open(cache: empty, for: preset.name)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("ggml-vocab-qwen2.gguf") && text.contains("qwen3-0.6b") && text.contains("bootstrap.sh")
+        }
+    }
+
     @Test func quantizeRealModelToQ8_0() throws {
         let dir = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -150,6 +178,6 @@ struct ModelTests {
     @Test func cacheFollowsTheEnvironment() {
         #expect(ModelCache.fromEnvironment(["SLMBENCH_CACHE": "/x/y"]).root.path == "/x/y")
         #expect(ModelCache.fromEnvironment(["HOME": "/home/u"]).root.path == "/home/u/.cache/slmbench")
-        #expect(SyntheticModel.cacheName(preset: ArchitecturePreset.named("tiny")!, type: .q4_0, seed: 1) == "synthetic-tiny-q4_0-s1-g1.gguf")
+        #expect(SyntheticModel.cacheName(preset: ArchitecturePreset.named("tiny")!, type: .q4_0, seed: 1) == "synthetic-tiny-q4_0-s1-g2.gguf")
     }
 }

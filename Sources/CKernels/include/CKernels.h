@@ -106,6 +106,10 @@ void ck_attention_head_q(int level, int type, const float *q, const void *keys, 
 /* out = silu(gate) * up over one row of n (out may be gate), with ck_expf in groups of 8. */
 void ck_swiglu(int level, const float *gate, const float *up, float *out, int n);
 
+/* out = GELU(gate) * up over one row of n (out may be gate): Gemma's GeGLU with GELU's tanh form
+ * rounded through f16 as llama.cpp's CPU build computes it (geglu.c). */
+void ck_geglu(int level, const float *gate, const float *up, float *out, int n);
+
 /* exp(x) by the polynomial the attention and SwiGLU use (within 2 ulp of the true value);
  * ck_exp8 is its vector form (8 values), equal to it bit for bit at every level. */
 float ck_expf(float x);

@@ -75,6 +75,8 @@ typedef struct slm_llama_run slm_llama_run;
 slm_llama_run *slm_llama_start(const char *model_path, uint32_t n_ctx, uint32_t n_batch, uint32_t n_seq,
                                int32_t n_threads, int32_t kv_type, int32_t flash_attn, char *err, size_t err_len);
 int32_t slm_llama_n_vocab(const slm_llama_run *run);
+/* The special token llama.cpp settled on (which: 0 BOS, 1 EOS, 2 padding); -1 for none. */
+int32_t slm_llama_special_token(const slm_llama_run *run, int32_t which);
 uint64_t slm_llama_model_bytes(const slm_llama_run *run);
 uint32_t slm_llama_n_ctx(const slm_llama_run *run);
 /* Decodes n tokens (one sequence id each, in position order per sequence); output[i] != 0 asks

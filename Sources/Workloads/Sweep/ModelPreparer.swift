@@ -64,10 +64,8 @@ public final class ModelPreparer: @unchecked Sendable {
             name = known.name
         case let .synthetic(preset):
             guard let mix else { throw PrepareError("synthetic \(preset.name) needs a type") }
-            let tokenizerPath = cache.path(of: .smollm2_135m)
-            guard let tokenizer = try? GGUFFile(path: tokenizerPath.path) else {
-                throw PrepareError("synthetic models borrow SmolLM2's tokenizer, which is not in the cache (\(tokenizerPath.path)); run `slmbench models fetch smollm2-135m`")
-            }
+            let tokenizer: GGUFFile
+            do { tokenizer = try preset.vocabularySource.open(cache: cache, for: preset.name) } catch { throw PrepareError(error.description) }
             path = try SyntheticModel.ensure(preset: preset, mix: mix, tokenizer: tokenizer, cache: cache, progress: progress)
             name = preset.name
             synthetic = true
