@@ -557,6 +557,22 @@ static float dot_tile(const void *keys, size_t offset, int kv_f16, const float *
     return ck_reduce8(slots);
 }
 
+/* Softmax's exponentials over the scores e[0..length) padded to a multiple of 8, in place: e[j] =
+ * exp(e[j] − maximum), the padding exact zeros as in the reference, summed eight at a time in
+ * double. Returns 1 ÷ the sum, the factor that normalises them. */
+static float softmax_exps(float *e, int length, int padded, float maximum) {
+    for (int j = length; j < padded; j++) e[j] = 0;
+    double sum = 0;
+    const float32x4_t vmax = vdupq_n_f32(maximum);
+    for (int g = 0; g < padded; g += 8) {
+        vst1q_f32(e + g, exp4(vsubq_f32(vld1q_f32(e + g), vmax)));
+        vst1q_f32(e + g + 4, exp4(vsubq_f32(vld1q_f32(e + g + 4), vmax)));
+        for (int j = length; j < g + 8; j++) e[j] = 0;
+        sum += (double)ck_reduce8(e + g);
+    }
+    return (float)(1.0 / sum);
+}
+
 static void round_f16(float *x, int n) {
     int i = 0;
     for (; i + 4 <= n; i += 4) vst1q_f32(x + i, vcvt_f32_f16(vcvt_f16_f32(vld1q_f32(x + i))));
@@ -576,16 +592,7 @@ void ck_neon_attention(const float *q, const void *keys, const void *values, siz
         e[j] = (tile_qk ? dot_tile(keys, offset, kv_f16, query, hd) : dot_vec(keys, offset, kv_f16, query, hd)) * scale;
         if (e[j] > maximum) maximum = e[j];
     }
-    for (int j = length; j < padded; j++) e[j] = 0;
-    double sum = 0;
-    const float32x4_t vmax = vdupq_n_f32(maximum);
-    for (int g = 0; g < padded; g += 8) {
-        vst1q_f32(e + g, exp4(vsubq_f32(vld1q_f32(e + g), vmax)));
-        vst1q_f32(e + g + 4, exp4(vsubq_f32(vld1q_f32(e + g + 4), vmax)));
-        for (int j = length; j < g + 8; j++) e[j] = 0; /* the padding counts as exact zeros, as in the reference */
-        sum += (double)ck_reduce8(e + g);
-    }
-    const float norm = (float)(1.0 / sum);
+    const float norm = softmax_exps(e, length, padded, maximum);
     for (int g = 0; g < padded; g += 4) vst1q_f32(e + g, vmulq_n_f32(vld1q_f32(e + g), norm));
     if (kv_f16) round_f16(e, padded);
     const int lanes = batched ? 8 : 32, hd4 = hd & ~3;
@@ -657,16 +664,7 @@ void ck_neon_attention_q(int type, const uint8_t *qq, const uint8_t *keys, const
         e[j] = s * scale;
         if (e[j] > maximum) maximum = e[j];
     }
-    for (int j = length; j < padded; j++) e[j] = 0;
-    double sum = 0;
-    const float32x4_t vmax = vdupq_n_f32(maximum);
-    for (int g = 0; g < padded; g += 8) {
-        vst1q_f32(e + g, exp4(vsubq_f32(vld1q_f32(e + g), vmax)));
-        vst1q_f32(e + g + 4, exp4(vsubq_f32(vld1q_f32(e + g + 4), vmax)));
-        for (int j = length; j < g + 8; j++) e[j] = 0; /* the padding counts as exact zeros, as in the reference */
-        sum += (double)ck_reduce8(e + g);
-    }
-    const float norm = (float)(1.0 / sum);
+    const float norm = softmax_exps(e, length, padded, maximum);
     for (int b = 0; b < nb; b++) {
         float32x4_t a[8];
         for (int k = 0; k < 8; k++) a[k] = vdupq_n_f32(0);
