@@ -147,7 +147,10 @@ void ck_matmul_lab(int level, int bits, int group, int asymmetric, const void *w
 #ifdef CK_X86
     if (is_avx2(level)) { ck_avx2_matmul_lab(bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
 #endif
-    (void)level; /* the Arm levels run the reference for now */
+#ifdef CK_ARM
+    if (is_arm(level)) { ck_neon_matmul_lab(level, bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
+#endif
+    (void)level;
     ck_ref_matmul_lab(bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
 }
 

@@ -226,6 +226,8 @@ void ck_avx2_attention_q(int type, const uint8_t *qq, const uint8_t *keys, const
 void ck_neon_quantize_act(int act, const float *x, uint8_t *out, int n);
 void ck_neon_matmul(int level, int type, int block_order, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
                     size_t xs, int ntok, float *out, size_t os, int n);
+void ck_neon_matmul_lab(int level, int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1,
+                        const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n);
 void ck_neon_packed_q4_0(int level, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
                          size_t os, int n);
 float ck_neon_dot_f32(const float *a, const float *b, int n);

@@ -157,6 +157,62 @@ static inline __attribute__((always_inline)) void kdecode(const int type, const 
 #undef CK_U
 }
 
+/* ---------------------------------------------------------------- lab codes */
+
+/* Where the 32 codes of a lab chunk (bits 2-7, 4·bits bytes, code j at bit j·bits, least
+ * significant first) sit in the 32 source bytes lab_codes loads: per group of eight codes, the
+ * table indices of each code's byte and the next (so one 16-bit lane holds the code whole; an
+ * index past the chunk is 0xFF, which tbl reads as zero) and the right shift that brings the
+ * code to bit 0. Built once per matrix call. */
+typedef struct { uint8x16_t idx[4]; int16x8_t shift[4]; uint16x8_t mask; } lab_tab;
+
+/* Byte B of the chunk in the source registers: bits ≥ 4 load bytes 0-15 and the chunk's last
+ * 16; bits < 4 bytes 0-7 and its last 8 into one register. No load passes the chunk's end. */
+static inline int lab_slot(int bits, int B) {
+    const int len = 4 * bits;
+    if (B >= len) return 0xFF;
+    if (bits >= 4) return B < 16 ? B : 16 + B - (len - 16);
+    return B < 8 ? B : 8 + B - (len - 8);
+}
+
+static inline lab_tab lab_table(int bits) {
+    lab_tab t;
+    for (int q = 0; q < 4; q++) {
+        uint8_t idx[16];
+        int16_t shift[8];
+        for (int k = 0; k < 8; k++) {
+            const int bit = (8 * q + k) * bits;
+            idx[2 * k] = (uint8_t)lab_slot(bits, bit / 8);
+            idx[2 * k + 1] = (uint8_t)lab_slot(bits, bit / 8 + 1);
+            shift[k] = (int16_t)-(bit % 8);
+        }
+        t.idx[q] = vld1q_u8(idx);
+        t.shift[q] = vld1q_s16(shift);
+    }
+    t.mask = vdupq_n_u16((uint16_t)((1u << bits) - 1u));
+    return t;
+}
+
+/* The chunk's 32 codes as bytes: 0-15 in *c0, 16-31 in *c1. */
+static inline __attribute__((always_inline)) void lab_codes(const int bits, const lab_tab *t, const uint8_t *p, int8x16_t *c0,
+                                                            int8x16_t *c1) {
+    uint8x16x2_t src;
+    if (bits >= 4) {
+        src.val[0] = vld1q_u8(p);
+        src.val[1] = vld1q_u8(p + 4 * bits - 16);
+    } else {
+        src.val[0] = vcombine_u8(vld1_u8(p), vld1_u8(p + 4 * bits - 8));
+        src.val[1] = vdupq_n_u8(0);
+    }
+    uint8x8_t part[4];
+    for (int q = 0; q < 4; q++) {
+        const uint16x8_t v = vreinterpretq_u16_u8(vqtbl2q_u8(src, t->idx[q]));
+        part[q] = vmovn_u16(vandq_u16(vshlq_u16(v, t->shift[q]), t->mask));
+    }
+    *c0 = vreinterpretq_s8_u8(vcombine_u8(part[0], part[1]));
+    *c1 = vreinterpretq_s8_u8(vcombine_u8(part[2], part[3]));
+}
+
 /* ---------------------------------------------------------------- the two dot-product steps */
 
 /* Base NEON: widening multiplies into int16 lanes, two products per lane before widening
@@ -468,6 +524,14 @@ void ck_neon_matmul(int level, int type, int block_order, const uint8_t *w, size
         if (blocks) rows_q4_0_blocks_neon(w, ws, r0, r1, x, xs, ntok, out, os, n);
         else rows_q_neon(type, w, ws, r0, r1, x, xs, ntok, out, os, n);
     }
+}
+
+void ck_neon_matmul_lab(int level, int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1,
+                        const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n) {
+    const ck_lab l = ck_lab_layout(bits, group, asymmetric, n);
+    const lab_tab t = lab_table(bits);
+    if (level >= CK_LEVEL_DOTPROD) rows_lab_dotprod(bits, asymmetric, &l, &t, w, ws, r0, r1, x, xs, ntok, out, os, n);
+    else rows_lab_neon(bits, asymmetric, &l, &t, w, ws, r0, r1, x, xs, ntok, out, os, n);
 }
 
 void ck_neon_packed_q4_0(int level, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,

@@ -252,6 +252,83 @@ CK_TGT static void CK_FN(packed_q4_0)(const uint8_t *packed, int r0, int r1, con
     }
 }
 
+
+/* ---------------------------------------------------------------- lab types
+ * A lab row (internal.h's ck_lab layout) against q8_0 (symmetric) or q8_1 (asymmetric) blocks:
+ * each 32-code chunk unpacked by lab_codes, the symmetric codes less their zero, the integer
+ * dot exact (|code| ≤ 127), one multiply-add a chunk with d_w·d_x, and m_w·s_x added per chunk
+ * for the asymmetric ones, as the reference (scalar.c) does. */
+CK_TGT static inline __attribute__((always_inline)) void
+CK_FN(row_dot_lab)(const int bits, const int asym, const int NT, const ck_lab *l, const lab_tab *tab, const uint8_t *w,
+                   const uint8_t *const *x, int chunks, float *out, size_t os) {
+    const size_t xbs = asym ? Q8_1_BYTES : Q8_0_BYTES, xq = asym ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+    const int8x16_t zero = vdupq_n_s8((int8_t)(asym ? 0 : (1 << (bits - 1)) - 1));
+    float32x4_t acc[4];
+    float mins[4];
+    for (int t = 0; t < NT; t++) { acc[t] = vdupq_n_f32(0); mins[t] = 0; }
+    const int per = l->g / 32;
+    for (int k = 0, gi = 0; k < chunks; gi++) {
+        const uint8_t *head = w + l->block * (size_t)gi;
+        const float d = h16(head), m = asym ? h16(head + 2) : 0.0f;
+        for (int c = 0; c < per; c++, k++) {
+            int8x16_t q0, q1;
+            lab_codes(bits, tab, head + l->header + 4 * (size_t)bits * (size_t)c, &q0, &q1);
+            q0 = vsubq_s8(q0, zero);
+            q1 = vsubq_s8(q1, zero);
+            for (int t = 0; t < NT; t++) {
+                const uint8_t *xb = x[t] + xbs * (size_t)k;
+                const int8x16_t y0 = vld1q_s8((const int8_t *)(xb + xq)), y1 = vld1q_s8((const int8_t *)(xb + xq + 16));
+                acc[t] = vfmaq_n_f32(acc[t], vcvtq_f32_s32(CK_FN(dot32)(q0, q1, y0, y1)), d * h16(xb));
+                if (asym) mins[t] += m * h16(xb + offsetof(block_q8_1, s));
+            }
+        }
+    }
+    for (int t = 0; t < NT; t++) out[os * (size_t)t] = vaddvq_f32(acc[t]) + mins[t];
+}
+
+CK_TGT static inline __attribute__((always_inline)) void
+CK_FN(rows_lab_t)(const int bits, const int asym, const ck_lab *l, const lab_tab *tab, const uint8_t *w, size_t ws, int r0,
+                  int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n) {
+    for (int t0 = 0; t0 < ntok; t0 += 64) {
+        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *wr = w + ws * (size_t)r;
+            float *o = out + (size_t)(r - r0);
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) {
+                const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
+                CK_FN(row_dot_lab)(bits, asym, 4, l, tab, wr, x4, n / 32, o + os * (size_t)t, os);
+            }
+            for (; t < t1; t++) {
+                const uint8_t *x1[1] = {x + xs * (size_t)t};
+                CK_FN(row_dot_lab)(bits, asym, 1, l, tab, wr, x1, n / 32, o + os * (size_t)t, os);
+            }
+        }
+    }
+}
+
+/* The bit width and symmetry constant in each body, so the unpacking and zero fold away. */
+CK_TGT static void CK_FN(rows_lab)(int bits, int asym, const ck_lab *l, const lab_tab *tab, const uint8_t *w, size_t ws, int r0,
+                                   int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n) {
+#define CK_LAB_CASE(B)                                                                                                \
+    case B:                                                                                                           \
+        if (asym) CK_FN(rows_lab_t)(B, 1, l, tab, w, ws, r0, r1, x, xs, ntok, out, os, n);                            \
+        else CK_FN(rows_lab_t)(B, 0, l, tab, w, ws, r0, r1, x, xs, ntok, out, os, n);                                 \
+        return;
+    switch (bits) {
+    CK_LAB_CASE(2)
+    CK_LAB_CASE(3)
+    CK_LAB_CASE(4)
+    CK_LAB_CASE(5)
+    CK_LAB_CASE(6)
+    default:
+        if (asym) CK_FN(rows_lab_t)(7, 1, l, tab, w, ws, r0, r1, x, xs, ntok, out, os, n);
+        else CK_FN(rows_lab_t)(7, 0, l, tab, w, ws, r0, r1, x, xs, ntok, out, os, n);
+        return;
+    }
+#undef CK_LAB_CASE
+}
+
 #undef CK_FN
 #undef CK_CAT
 #undef CK_CAT_
