@@ -640,14 +640,44 @@ static void check_pool(void) {
 /* One kernel at one level, run once, for counting the instructions qemu executes in the kernel
  * files (scripts/check/kernel-instructions.sh): a 16-row × 2048-column matrix (1024 blocks of 32
  * weights) against `ntok` tokens. KERNEL: a weight type, or q4_0x8 for packed Q4_0. */
+static int count_lab(int bits, int group, int asym, int level, int ntok) {
+    const int rows = 16, n = 2048;
+    int act = 0;
+    if (!ck_lab_supported(bits, group, asym, n, &act) || level < 0 || !ck_level_supported(level) || ntok < 1 || ntok > 8) {
+        fprintf(stderr, "harness: --count lab<2-7>g<32|64|128|row><s|a> needs a level this CPU runs and 1-8 tokens\n");
+        return 64;
+    }
+    const ck_lab l = ck_lab_layout(bits, group, asym, n);
+    const size_t ws = l.block * (size_t)(n / l.g), xs = ck_act_row_bytes(act, n);
+    uint8_t *w = malloc(ws * (size_t)rows), *x = malloc(xs * (size_t)ntok);
+    float *xf = malloc(sizeof(float) * n), out[16 * 8];
+    for (size_t i = 0; i < ws * (size_t)rows; i++) w[i] = (uint8_t)(i * 2654435761u >> 24);
+    for (int r = 0; r < rows; r++) /* every group's scale (and minimum) 1.0 in f16 */
+        for (int gi = 0; gi < n / l.g; gi++)
+            for (int h = 0; h < l.header; h += 2) { w[ws * (size_t)r + l.block * (size_t)gi + (size_t)h] = 0x00; w[ws * (size_t)r + l.block * (size_t)gi + (size_t)h + 1] = 0x3C; }
+    fill(xf, n, 1);
+    for (int t = 0; t < ntok; t++) ck_quantize_act(CK_LEVEL_SCALAR, act, xf, x + xs * (size_t)t, n);
+    ck_matmul_lab(level, bits, group, asym, w, ws, 0, rows, x, xs, ntok, out, rows, n);
+    printf("lab%dg%d%s %s: %d blocks × %d tokens, out[0] = %g\n", bits, group, asym ? "a" : "s", level_name(level), rows * n / CK_QK, ntok,
+           (double)out[0]);
+    free(w); free(x); free(xf);
+    return 0;
+}
+
 static int count_kernel(const char *kernel, int level, int ntok) {
+    int bits = 0, group = 0;
+    char sym = 0, tail[8] = {0};
+    if (sscanf(kernel, "lab%dg%d%c", &bits, &group, &sym) == 3 && (sym == 's' || sym == 'a'))
+        return count_lab(bits, group, sym == 'a', level, ntok);
+    if (sscanf(kernel, "lab%dgrow%c%7s", &bits, &sym, tail) == 2 && (sym == 's' || sym == 'a'))
+        return count_lab(bits, 0, sym == 'a', level, ntok);
     int type = -1;
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(kernel, type_name(types[i])) == 0) type = types[i];
     const int packed = strcmp(kernel, "q4_0x8") == 0;
     if (packed) type = CK_Q4_0;
     if (type < 0 || level < 0 || !ck_level_supported(level) || ntok < 1 || ntok > 8) {
-        fprintf(stderr, "harness: --count needs a kernel (f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_0x8), a level this CPU runs and 1-8 tokens\n");
+        fprintf(stderr, "harness: --count needs a kernel (f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_0x8, lab<bits>g<group><s|a>), a level this CPU runs and 1-8 tokens\n");
         return 64;
     }
     const int rows = 16, n = 2048;

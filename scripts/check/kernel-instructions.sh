@@ -54,7 +54,7 @@ count() { # kernel level tokens → instructions executed in the kernel code
 blocks=1024
 echo "AArch64 kernel instructions per 32-weight block and token (qemu-aarch64 -singlestep -d exec count, $compiler build; not a timing)"
 printf '%-8s %-7s %10s %10s %10s\n' kernel tokens neon dotprod i8mm
-for kernel in q8_0 q4_0 q4_0x8 q4_1 q5_0 q5_1 f16 f32; do
+for kernel in q8_0 q4_0 q4_0x8 q4_1 q5_0 q5_1 f16 f32 lab3g64a lab4g32a lab4g128s lab6g32s; do
   for tokens in 1 2; do
     row=$(printf '%-8s %-7s' "$kernel" "$tokens")
     for level in neon dotprod i8mm; do

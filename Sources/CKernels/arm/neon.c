@@ -160,18 +160,19 @@ static inline __attribute__((always_inline)) void kdecode(const int type, const 
 /* ---------------------------------------------------------------- lab codes */
 
 /* Where the 32 codes of a lab chunk (bits 2-7, 4·bits bytes, code j at bit j·bits, least
- * significant first) sit in the 32 source bytes lab_codes loads: per group of eight codes, the
+ * significant first) sit in the source registers lab_codes loads: per group of eight codes, the
  * table indices of each code's byte and the next (so one 16-bit lane holds the code whole; an
  * index past the chunk is 0xFF, which tbl reads as zero) and the right shift that brings the
  * code to bit 0. Built once per matrix call. */
 typedef struct { uint8x16_t idx[4]; int16x8_t shift[4]; uint16x8_t mask; } lab_tab;
 
-/* Byte B of the chunk in the source registers: bits ≥ 4 load bytes 0-15 and the chunk's last
- * 16; bits < 4 bytes 0-7 and its last 8 into one register. No load passes the chunk's end. */
-static inline int lab_slot(int bits, int B) {
+/* Byte B of the chunk, for codes 8q…8q+7, in its source register. Bits ≥ 4: codes 0-15 (bytes
+ * 0…2·bits) from the chunk's first 16 bytes, codes 16-31 from its last 16. Bits < 4 (8 or 12
+ * bytes): one register of its first 8 bytes and its last 8. No load passes the chunk's end. */
+static inline int lab_slot(int bits, int q, int B) {
     const int len = 4 * bits;
     if (B >= len) return 0xFF;
-    if (bits >= 4) return B < 16 ? B : 16 + B - (len - 16);
+    if (bits >= 4) return q < 2 ? B : B - (len - 16);
     return B < 8 ? B : 8 + B - (len - 8);
 }
 
@@ -182,8 +183,8 @@ static inline lab_tab lab_table(int bits) {
         int16_t shift[8];
         for (int k = 0; k < 8; k++) {
             const int bit = (8 * q + k) * bits;
-            idx[2 * k] = (uint8_t)lab_slot(bits, bit / 8);
-            idx[2 * k + 1] = (uint8_t)lab_slot(bits, bit / 8 + 1);
+            idx[2 * k] = (uint8_t)lab_slot(bits, q, bit / 8);
+            idx[2 * k + 1] = (uint8_t)lab_slot(bits, q, bit / 8 + 1);
             shift[k] = (int16_t)-(bit % 8);
         }
         t.idx[q] = vld1q_u8(idx);
@@ -193,24 +194,21 @@ static inline lab_tab lab_table(int bits) {
     return t;
 }
 
-/* The chunk's 32 codes as bytes: 0-15 in *c0, 16-31 in *c1. */
+/* The chunk's 32 codes as bytes: 0-15 in *c0, 16-31 in *c1. Written out (not a loop over an
+ * array), so GCC keeps the four parts in registers. */
 static inline __attribute__((always_inline)) void lab_codes(const int bits, const lab_tab *t, const uint8_t *p, int8x16_t *c0,
                                                             int8x16_t *c1) {
-    uint8x16x2_t src;
+    uint8x16_t lo, hi;
     if (bits >= 4) {
-        src.val[0] = vld1q_u8(p);
-        src.val[1] = vld1q_u8(p + 4 * bits - 16);
+        lo = vld1q_u8(p);
+        hi = vld1q_u8(p + 4 * bits - 16);
     } else {
-        src.val[0] = vcombine_u8(vld1_u8(p), vld1_u8(p + 4 * bits - 8));
-        src.val[1] = vdupq_n_u8(0);
+        lo = hi = vcombine_u8(vld1_u8(p), vld1_u8(p + 4 * bits - 8));
     }
-    uint8x8_t part[4];
-    for (int q = 0; q < 4; q++) {
-        const uint16x8_t v = vreinterpretq_u16_u8(vqtbl2q_u8(src, t->idx[q]));
-        part[q] = vmovn_u16(vandq_u16(vshlq_u16(v, t->shift[q]), t->mask));
-    }
-    *c0 = vreinterpretq_s8_u8(vcombine_u8(part[0], part[1]));
-    *c1 = vreinterpretq_s8_u8(vcombine_u8(part[2], part[3]));
+#define CK_LAB_PART(src, q) vmovn_u16(vandq_u16(vshlq_u16(vreinterpretq_u16_u8(vqtbl1q_u8(src, t->idx[q])), t->shift[q]), t->mask))
+    *c0 = vreinterpretq_s8_u8(vcombine_u8(CK_LAB_PART(lo, 0), CK_LAB_PART(lo, 1)));
+    *c1 = vreinterpretq_s8_u8(vcombine_u8(CK_LAB_PART(hi, 2), CK_LAB_PART(hi, 3)));
+#undef CK_LAB_PART
 }
 
 /* ---------------------------------------------------------------- the two dot-product steps */
