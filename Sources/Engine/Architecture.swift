@@ -31,6 +31,10 @@ public struct Architecture: Sendable {
     /// `slidingWindowPattern`-th layer global.
     public var gemma = false
     public var slidingWindowPattern = 6
+    /// The queries are multiplied by 1/√head_dim after RoPE and before attention, whose own
+    /// scale is then 1, as llama.cpp's graphs for Phi-3 and Gemma 3 do. Not the same float steps
+    /// as scaling the scores: the keys are f16, so each query is rounded to f16 after the scale.
+    public var scalesQueries = false
 
     /// Whether layer `index` attends within a sliding window (Gemma 3's local layers).
     public func slides(layer index: Int, pattern: Int) -> Bool {

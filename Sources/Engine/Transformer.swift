@@ -362,8 +362,13 @@ public final class Transformer: @unchecked Sendable {
     private func attention(_ batch: [BatchToken], layer: Int) {
         let c = config, hd = c.headDim, qw = c.queryWidth, group = c.heads / c.kvHeads
         let q = self.q, att = self.att, cache = self.cache, scores = self.scores, stride = attentionScratch
-        // llama.cpp's scale, in float.
-        let scale = 1 / sqrtf(Float(hd))
+        // llama.cpp's scale, in float: on the scores, or on the queries first where its graph
+        // scales them (then the scores' scale is 1).
+        var scale = 1 / sqrtf(Float(hd))
+        if weights.architecture.scalesQueries {
+            for i in 0..<batch.count * qw { q[i] *= scale }
+            scale = 1
+        }
         let f16 = cache.type == .f16, level = options.kernels.code, elementBytes = f16 ? 2 : 4
         let blockType: Int32? = cache.type == .q8_0 ? Int32(CK_Q8_0) : cache.type == .q4_0 ? Int32(CK_Q4_0) : nil
         // Gemma 3's local layers: a token at p attends to positions p − window + 1 … p.
