@@ -36,10 +36,24 @@ public struct TestCost: Sendable, Equatable {
     public var depth: Int
     /// The model file's size when known; else estimated from the parameters and the type's bits.
     public var fileBytes: Int?
+    /// The KV cache's element type (`f16`, `q8_0`, `q4_0`, `f32`), as llama-bench's `type_k`.
+    public var kvType: String
 
-    public init(shape: ModelGeometry, type: String, threads: Int, prompt: Int, gen: Int, depth: Int, fileBytes: Int?) {
+    public init(shape: ModelGeometry, type: String, threads: Int, prompt: Int, gen: Int, depth: Int, fileBytes: Int?,
+                kvType: String = "f16") {
         self.shape = shape; self.type = type; self.threads = threads; self.prompt = prompt; self.gen = gen; self.depth = depth
-        self.fileBytes = fileBytes
+        self.fileBytes = fileBytes; self.kvType = kvType
+    }
+
+    /// Bytes per cached K or V element: q8_0 blocks are 34 bytes per 32, q4_0 18 per 32; f16 (and
+    /// any name not known here) 2.
+    public var kvBytesPerElement: Double {
+        switch kvType.lowercased() {
+        case "f32": 4
+        case "q8_0": 34.0 / 32
+        case "q4_0": 18.0 / 32
+        default: 2
+        }
     }
 
     /// Weight bytes: the file's size, or parameters × the type's mean bits per weight.
@@ -49,14 +63,15 @@ public struct TestCost: Sendable, Equatable {
     }
 
     /// Bytes one decode step reads: every weight matrix once; of the token embedding one row, or
-    /// the whole table when it is also the output head; the F16 KV cache up to the mean context.
+    /// the whole table when it is also the output head; the KV cache (of its element type) up to
+    /// the mean context.
     public var decodeBytes: Double {
         let perWeight = weightBytes / Double(shape.parameters)
         let table = Double(shape.embeddingParameters) * perWeight
         var bytes = weightBytes
         if !shape.tiedEmbeddings { bytes += -table + Double(shape.embedding) * perWeight }
         let context = Double(depth + prompt) + Double(gen) / 2
-        return bytes + 2 * 2 * Double(shape.layers * shape.kvWidth) * context
+        return bytes + 2 * kvBytesPerElement * Double(shape.layers * shape.kvWidth) * context
     }
 
     /// Multiply-adds × 2 of one decode step: every matrix including the output head, plus attention.

@@ -74,7 +74,8 @@ public struct Predictor: Sendable {
         }
         guard var shape = shapes[c.model] ?? byCount else { return nil }
         if let p = c.modelNParams, p > 0 { shape.parameters = p }
-        return TestCost(shape: shape, type: c.modelType, threads: c.nThreads, prompt: c.nPrompt, gen: c.nGen, depth: c.nDepth, fileBytes: c.modelSize)
+        return TestCost(shape: shape, type: c.modelType, threads: c.nThreads, prompt: c.nPrompt, gen: c.nGen, depth: c.nDepth, fileBytes: c.modelSize,
+                        kvType: c.kvType)
     }
 
     static func key(_ c: RunConfig) -> String {

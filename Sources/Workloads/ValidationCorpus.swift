@@ -41,7 +41,7 @@ public struct ValidationCorpus: Sendable {
                 guard var shape = shapes[c.model] else { skipped.append("\(file): \(run.key): no shape for model '\(c.model)' in models*.yaml"); continue }
                 if let p = c.modelNParams, p > 0 { shape.parameters = p }
                 let cost = TestCost(shape: shape, type: c.modelType, threads: c.nThreads, prompt: c.nPrompt, gen: c.nGen, depth: c.nDepth,
-                                    fileBytes: c.modelSize)
+                                    fileBytes: c.modelSize, kvType: c.kvType)
                 let source = (try? JSONSerialization.jsonObject(with: Data(run.context.utf8)) as? [String: Any])?["source_url"] as? String ?? path
                 if let tg = run.tgAvgTs { measurements.append(DeviceMeasurement(device: device, workload: cost, phase: .decode, tps: tg, source: source)) }
                 if let pp = run.ppAvgTs { measurements.append(DeviceMeasurement(device: device, workload: cost, phase: .prefill, tps: pp, source: source)) }

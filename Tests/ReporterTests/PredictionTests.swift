@@ -62,6 +62,12 @@ struct CrossDeviceModelTests {
         deep.depth = 4096
         #expect(deep.decodeBytes > tied.decodeBytes + 2 * 2 * Double(30 * 192) * 4000)
         #expect(tied.prefillOps < tied.decodeOps)
+        // A q8_0 or q4_0 cache reads its blocks' bytes, not f16's.
+        for (kv, perElement) in [("q8_0", 34.0 / 32), ("q4_0", 18.0 / 32), ("f32", 4.0)] {
+            var quantized = deep
+            quantized.kvType = kv
+            #expect(abs(quantized.decodeBytes - (deep.decodeBytes - (2 - perElement) * 2 * Double(30 * 192) * (4096 + 64))) < 1e-3, "\(kv)")
+        }
         #expect(TypeCosts.family("q4_k_m") == "q4_k" && TypeCosts.kernel("q4_k_m") == .int8 && TypeCosts.kernel("f16") == .f16)
     }
 
