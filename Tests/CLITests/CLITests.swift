@@ -117,7 +117,7 @@ struct CLITests {
         #expect(badType.status == 64 && badType.stderr.contains("q9_9"))
     }
 
-    @Test func smoothQuantOptionsAreCheckedWithOneLineErrors() throws {
+    @Test func smoothQuantAndActivationOptionsAreCheckedWithOneLineErrors() throws {
         let cases: [([String], String)] = [
             (["--method", "smoothquant", "-o", "/tmp/x.gguf"], "--calibration"),
             (["--method", "smoothquant", "--calibration", "/etc/hostname", "-o", "/tmp/x.gguf", "--alpha", "1.5"], "--alpha"),
@@ -134,6 +134,12 @@ struct CLITests {
         let missing = try slmbench("models", "quantize", "smollm2-135m", "--to", "lab8grows", "--method", "smoothquant",
                                    "--calibration", "/nonexistent.txt", "-o", "/tmp/x.gguf")
         #expect(missing.status == 1 && missing.stderr.contains("/nonexistent.txt"), "\(missing.stderr)")
+        let llama = try slmbench("quality", "--model", "smollm2-135m", "--act-quant", "per-token", "--backend", "llama.cpp")
+        #expect(llama.status == 64 && llama.stderr.contains("--act-quant"), "\(llama.stderr)")
+        let badMode = try slmbench("quality", "--model", "smollm2-135m", "--act-quant", "per-row")
+        #expect(badMode.status == 64 && badMode.stderr.contains("--act-quant"), "\(badMode.stderr)")
+        let noFile = try slmbench("quality", "--model", "smollm2-135m", "--type", "/nonexistent.gguf")
+        #expect(noFile.status == 1 && noFile.stderr.contains("/nonexistent.gguf"), "\(noFile.stderr)")
     }
 
     @Test func usageErrorsExit64() throws {
