@@ -41,9 +41,11 @@ public struct LoadOptions: Sendable, Codable, Equatable {
     public var numa: NumaPolicy
     /// The native engine's kernel set (nil: the best this CPU runs); other backends choose their own.
     public var kernels: KernelLevel?
+    /// The native engine's 8-bit activation rounding (nil: none); llama.cpp refuses any other.
+    public var activationQuant: ActivationQuant?
 
     public init(threads: Int = 1, cpus: [Int] = [], context: Int = 2048, sequences: Int = 1, batchTokens: Int = 512,
-                kvType: KVType = .f32, numa: NumaPolicy = .default, kernels: KernelLevel? = nil) {
+                kvType: KVType = .f32, numa: NumaPolicy = .default, kernels: KernelLevel? = nil, activationQuant: ActivationQuant? = nil) {
         self.threads = threads
         self.cpus = cpus
         self.context = context
@@ -52,6 +54,7 @@ public struct LoadOptions: Sendable, Codable, Equatable {
         self.kvType = kvType
         self.numa = numa
         self.kernels = kernels
+        self.activationQuant = activationQuant
     }
 }
 

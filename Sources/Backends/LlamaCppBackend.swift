@@ -57,6 +57,9 @@ public final class LlamaCppBackend: InferenceBackend {
     }
 
     public func load(modelPath: String, options: LoadOptions) throws(BackendError) {
+        if let quant = options.activationQuant, quant != .none {
+            throw BackendError("bad-option", "8-bit activations (\(quant.rawValue)) are a native-engine option; llama.cpp runs its own activation formats")
+        }
         let folder = Self.libraryFolder()
         var message = [CChar](repeating: 0, count: 1024)
         guard FileManager.default.fileExists(atPath: folder + "/libllama.so") else {

@@ -26,7 +26,8 @@ public final class NativeBackend: InferenceBackend {
             let weights = try ModelWeights(path: modelPath)
             transformer = try Transformer(weights: weights, options: EngineOptions(
                 threads: options.threads, cpus: options.cpus, context: options.context, sequences: options.sequences,
-                batchTokens: options.batchTokens, kvType: options.kvType, kernels: options.kernels ?? .best, numa: options.numa))
+                batchTokens: options.batchTokens, kvType: options.kvType, kernels: options.kernels ?? .best, numa: options.numa,
+                activationQuant: options.activationQuant ?? .none))
         } catch {
             throw BackendError(Self.code(error), "\(modelPath): \(error)")
         }

@@ -46,6 +46,48 @@ public enum NumaPolicy: String, Sendable, Codable, CaseIterable {
     case local
 }
 
+/// 8-bit activations (W8A8 studies): each block matrix's input quantized to int8, symmetric,
+/// and back to floats before the matrix multiplies it (a simulation of the rounding: the
+/// multiply itself stays the weight type's kernel). The output matrix's input is not quantized.
+public enum ActivationQuant: String, Sendable, Codable, CaseIterable {
+    /// Floats as they are (the default).
+    case none
+    /// One scale per token (per row of the input): largest |x| of the row / 127.
+    case perToken = "per-token"
+    /// One scale for the whole input of the forward pass: every token of the batch. Dynamic, so
+    /// it depends on how tokens are batched (a one-token decode step is per token).
+    case perTensor = "per-tensor"
+
+    /// The names, for messages: "none, per-token or per-tensor".
+    public static var namesForMessages: String {
+        let names = allCases.map(\.rawValue)
+        return names.dropLast().joined(separator: ", ") + " or " + names.last!
+    }
+
+    /// Quantizes `rows` × `columns` floats at `x` to int8 and back, in place: scale s = largest
+    /// |x| (of the row or of all) / 127, x ← round(x / s) · s, so |x − q(x)| ≤ s/2. Rows that
+    /// are all zero stay zero.
+    public func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        func roundTrip(_ base: UnsafeMutablePointer<Float>, count: Int, amax: Float) {
+            guard amax > 0, amax.isFinite else { return }
+            let scale = amax / 127, inverse = 127 / amax
+            for i in 0..<count { base[i] = max(-127, min(127, (base[i] * inverse).rounded())) * scale }
+        }
+        func largest(_ base: UnsafeMutablePointer<Float>, count: Int) -> Float {
+            var amax: Float = 0
+            for i in 0..<count { amax = max(amax, abs(base[i])) }
+            return amax
+        }
+        switch self {
+        case .none: return
+        case .perToken:
+            for r in 0..<rows { roundTrip(x + r * columns, count: columns, amax: largest(x + r * columns, count: columns)) }
+        case .perTensor:
+            roundTrip(x, count: rows * columns, amax: largest(x, count: rows * columns))
+        }
+    }
+}
+
 /// How a model runs: threads and where they go, context, batch and cache layout.
 public struct EngineOptions: Sendable, Equatable {
     public var threads: Int
@@ -60,9 +102,12 @@ public struct EngineOptions: Sendable, Equatable {
     public var kvType: KVType
     public var kernels: KernelLevel
     public var numa: NumaPolicy
+    /// 8-bit rounding of each block matrix's input (`ActivationQuant`); `.none` by default.
+    public var activationQuant: ActivationQuant
 
     public init(threads: Int = 1, cpus: [Int] = [], context: Int = 2048, sequences: Int = 1,
-                batchTokens: Int = 512, kvType: KVType = .f32, kernels: KernelLevel = .best, numa: NumaPolicy = .default) {
+                batchTokens: Int = 512, kvType: KVType = .f32, kernels: KernelLevel = .best, numa: NumaPolicy = .default,
+                activationQuant: ActivationQuant = .none) {
         self.threads = threads
         self.cpus = cpus
         self.context = context
@@ -71,6 +116,7 @@ public struct EngineOptions: Sendable, Equatable {
         self.kvType = kvType
         self.kernels = kernels
         self.numa = numa
+        self.activationQuant = activationQuant
     }
 
     func validate() throws(EngineError) {

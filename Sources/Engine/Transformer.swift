@@ -194,6 +194,7 @@ public final class Transformer: @unchecked Sendable {
         for (index, layer) in weights.layers.enumerated() {
             normalize(x, into: h, rows: n, weights: layer.attentionNorm)
             activationObserver?([layer.query.name, layer.key.name, layer.value.name], h, n, d)
+            quantizeActivations(h, rows: n, columns: d)
             actsWidth.prepare(h, rows: n, columns: d, formats: [layer.query.activationFormat, layer.key.activationFormat, layer.value.activationFormat], pool: pool, level: options.kernels)
             matmul.run([(layer.query, q, qw), (layer.key, k, kvw), (layer.value, v, kvw)], actsWidth)
             positionAndStore(batch, layer: layer, index: index)
@@ -203,6 +204,7 @@ public final class Transformer: @unchecked Sendable {
                 tokens(n, width: qw) { range in for t in range { Self.hadamard(att + t * qw, count: qw, chunk: chunk) } }
             }
             activationObserver?([layer.attentionOutput.name], att, n, qw)
+            quantizeActivations(att, rows: n, columns: qw)
             actsWidth.prepare(att, rows: n, columns: qw, formats: [layer.attentionOutput.activationFormat], pool: pool, level: options.kernels)
             matmul(layer.attentionOutput, actsWidth, out: h, outStride: d)
             if let w = layer.postAttentionNorm { normalize(h, into: h, rows: n, weights: w) }
@@ -211,6 +213,7 @@ public final class Transformer: @unchecked Sendable {
             }
             normalize(x, into: h, rows: n, weights: layer.ffnNorm)
             activationObserver?([layer.gate.name, layer.up.name], h, n, d)
+            quantizeActivations(h, rows: n, columns: d)
             actsWidth.prepare(h, rows: n, columns: d, formats: [layer.gate.activationFormat, layer.up.activationFormat], pool: pool, level: options.kernels)
             matmul.run([(layer.gate, gate, ff), (layer.up, up, ff)], actsWidth)
             let level = options.kernels.code, gelu = weights.architecture.gemma
@@ -220,6 +223,7 @@ public final class Transformer: @unchecked Sendable {
                 }
             }
             activationObserver?([layer.down.name], gate, n, ff)
+            quantizeActivations(gate, rows: n, columns: ff)
             actsFFN.prepare(gate, rows: n, columns: ff, formats: [layer.down.activationFormat], pool: pool, level: options.kernels)
             matmul(layer.down, actsFFN, out: h, outStride: d)
             if let w = layer.postFFNNorm { normalize(h, into: h, rows: n, weights: w) }
@@ -237,6 +241,20 @@ public final class Transformer: @unchecked Sendable {
         precondition(contiguous, "logit rows of one chunk are consecutive in the request")
         actsWidth.prepare(h, rows: logitRows.count, columns: d, formats: [weights.output.activationFormat], pool: pool, level: options.kernels)
         matmul(weights.output, actsWidth, out: logits + logitRows[0].out * c.vocabulary, outStride: c.vocabulary)
+    }
+
+    /// W8A8 studies: rounds a block matrix's input to int8 and back (`EngineOptions.activationQuant`),
+    /// after the observer has seen it as floats. Per-token rows are split across the pool.
+    private func quantizeActivations(_ x: UnsafeMutablePointer<Float>, rows n: Int, columns: Int) {
+        switch options.activationQuant {
+        case .none: return
+        case .perToken:
+            tokens(n, width: columns) { range in
+                ActivationQuant.perToken.apply(x + range.lowerBound * columns, rows: range.count, columns: columns)
+            }
+        case .perTensor:
+            ActivationQuant.perTensor.apply(x, rows: n, columns: columns)
+        }
     }
 
     /// The chunk sizes of the Hadamard turns for a cache type and head size, as llama.cpp picks

@@ -4,8 +4,12 @@
 /// Symmetric: d = (largest |x|) / (2^(b-1) - 1), code = round(x/d) + 2^(b-1) - 1 clamped to
 /// [0, 2^b - 2], value = (code - (2^(b-1) - 1)) · d; zero is exact.
 /// Asymmetric: d = (max - min) / (2^b - 1), code = round((x - min)/d), value = code · d + min.
+/// Per-tensor types take max/min (`range`) over the whole tensor instead of the group.
 enum LabQuants {
-    static func quantize(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer, _ lab: LabType) {
+    /// `range`: the tensor's (minimum, maximum), for per-tensor types; nil takes them from `x`
+    /// (a one-row tensor).
+    static func quantize(_ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutableRawBufferPointer, _ lab: LabType,
+                         range: (lo: Float, hi: Float)? = nil) {
         // Row-wise types quantize their whole input (one row) as one group.
         let g = lab.isRowWise ? x.count : lab.group, blockBytes = lab.groupBytes(g)
         let header = lab.asymmetric ? 4 : 2
@@ -14,9 +18,10 @@ enum LabQuants {
         for b in 0..<x.count / g {
             let v = UnsafeBufferPointer(rebasing: x[(b * g)..<(b * g + g)])
             let base = b * blockBytes
-                if lab.asymmetric {
+            if lab.asymmetric {
                 var lo = v[0], hi = v[0]
                 for value in v { lo = min(lo, value); hi = max(hi, value) }
+                if let range { (lo, hi) = range }
                 // The stored parameters are f16; quantize against them so decode matches.
                 let d = Float(Float16((hi - lo) / Float(maxCode)))
                 let m = Float(Float16(lo))
@@ -28,6 +33,7 @@ enum LabQuants {
                 let zero = (1 << (lab.bits - 1)) - 1
                 var amax: Float = 0
                 for value in v { amax = max(amax, abs(value)) }
+                if let range { amax = max(abs(range.lo), abs(range.hi)) }
                 let d = Float(Float16(amax / Float(zero)))
                 Quantization.storeHalf(d, out, base)
                 let id: Float = d != 0 ? 1 / d : 0

@@ -49,6 +49,8 @@ public enum ModelQuantizer {
         case cannotRead(tensor: String, type: TensorType)
         /// The source file could not be read to key the cache.
         case unreadableSource(String)
+        /// A tensor edit that does not fit its tensor's shape, or names a tensor copied as it is.
+        case badEdit(String)
         case gguf(GGUFError)
 
         public var description: String {
@@ -59,6 +61,8 @@ public enum ModelQuantizer {
                 return "tensor '\(tensor)' is \(type.name), which slmbench cannot dequantize"
             case let .unreadableSource(reason):
                 return "cannot read the model to quantize: \(reason)"
+            case let .badEdit(name):
+                return "tensor '\(name)': its rescaling does not fit its shape, or it is copied unquantized"
             case let .gguf(error):
                 return error.description
             }
@@ -73,11 +77,24 @@ public enum ModelQuantizer {
         try quantize(source, mix: QuantMix(type: type), output: output, progress: progress).fallbacks.mapValues { $0.used }
     }
 
+    /// An equivalence transform applied to a tensor's float values before it is quantized (what
+    /// SmoothQuant's smoothing writes): element (r, j) is multiplied by `columnScale[j]` and
+    /// `rowScale[r]`. A 1-D tensor (a norm, a bias) is one row.
+    public struct TensorEdit: Sendable, Equatable {
+        public var columnScale: [Float]?
+        public var rowScale: [Float]?
+        public init(columnScale: [Float]? = nil, rowScale: [Float]? = nil) {
+            self.columnScale = columnScale; self.rowScale = rowScale
+        }
+    }
+
     /// Writes `source` to `output` with each tensor in the type `mix` assigns it (1-D tensors
     /// F32; matrices llama-quantize never quantizes copied as they are). A recipe also sets
-    /// `general.file_type` to llama.cpp's value for it.
+    /// `general.file_type` to llama.cpp's value for it. `edits` rescale tensors (by name) before
+    /// they are quantized; `metadata` is added to the file's (how it was made).
     @discardableResult
     public static func quantize(_ source: GGUFFile, mix: QuantMix, output: String,
+                                edits: [String: TensorEdit] = [:], metadata: [(key: String, value: GGUFValue)] = [],
                                 progress: (String) -> Void = { _ in }) throws(Failure) -> MixAssignment {
         if case let .type(type) = mix.base, !Quantization.canQuantize(to: type) { throw .cannotQuantize(type) }
         let assignment = mix.assign(MixModel(file: source))
@@ -86,8 +103,14 @@ public enum ModelQuantizer {
         if case let .recipe(recipe) = mix.base { writer.set("general.file_type", .uint32(recipe.llamaFileType)) }
         writer.set("slmbench.quantized_from", .string(URL(fileURLWithPath: source.path).lastPathComponent))
         writer.set("slmbench.quantized_to", .string(mix.uniformType?.name ?? mix.description))
+        for (key, value) in metadata { writer.set(key, value) }
         for tensor in source.tensors {
             let target = assignment.types[tensor.name] ?? .f32
+            let edit = edits[tensor.name]
+            if let edit {
+                guard !assignment.kept.contains(tensor.name), edit.columnScale.map({ $0.count == tensor.rowLength }) ?? true,
+                      edit.rowScale.map({ $0.count == tensor.rowCount }) ?? true else { throw .badEdit(tensor.name) }
+            }
             if assignment.kept.contains(tensor.name) {
                 writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: tensor.type) { out in
                     out.copyMemory(from: source.data(for: tensor))
@@ -98,10 +121,14 @@ public enum ModelQuantizer {
             guard Quantization.canQuantize(to: target) else { throw .cannotQuantize(target) }
             let bytes = tensor.type.rowBytes(tensor.rowLength)! // the reader checked rows are whole blocks
             writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: target) { out in
-                try convertRows(rows: tensor.rowCount, rowLength: tensor.rowLength, to: target, into: out) { row, buffer in
+                let row: @Sendable (Int, UnsafeMutableBufferPointer<Float>) throws -> Void = { row, buffer in
                     let source = UnsafeRawBufferPointer(rebasing: source.data(for: tensor)[(row * bytes)..<((row + 1) * bytes)])
                     try Quantization.dequantize(source, type: tensor.type, into: buffer)
+                    if let columns = edit?.columnScale { for j in 0..<buffer.count { buffer[j] *= columns[j] } }
+                    if let rows = edit?.rowScale { let f = rows[row]; for j in 0..<buffer.count { buffer[j] *= f } }
                 }
+                let range = try tensorRange(rows: tensor.rowCount, rowLength: tensor.rowLength, for: target, row)
+                try convertRows(rows: tensor.rowCount, rowLength: tensor.rowLength, to: target, range: range, into: out, row)
             })
         }
         progress("writing \(writer.tensors.count) tensors to \(output)…")
@@ -109,10 +136,27 @@ public enum ModelQuantizer {
         return assignment
     }
 
+    /// For a per-tensor lab type, the (minimum, maximum) over every row `row` produces (a first
+    /// pass over the tensor); nil for every other type.
+    static func tensorRange(rows: Int, rowLength: Int, for type: TensorType,
+                            _ row: (Int, UnsafeMutableBufferPointer<Float>) throws -> Void) throws -> (lo: Float, hi: Float)? {
+        guard let lab = LabType(id: type.id), lab.isTensorWise else { return nil }
+        var lo = Float.infinity, hi = -Float.infinity
+        var floats = [Float](repeating: 0, count: rowLength)
+        for r in 0..<rows {
+            try floats.withUnsafeMutableBufferPointer { buffer in
+                try row(r, buffer)
+                for value in buffer { lo = min(lo, value); hi = max(hi, value) }
+            }
+        }
+        return rows > 0 ? (lo, hi) : nil
+    }
+
     /// Fills `out` with `rows` rows of `type`, each produced as floats by `row(index, buffer)`.
-    /// Rows are split into chunks across the CPUs; every row's bytes depend only on its index,
-    /// so the result does not depend on the split.
-    static func convertRows(rows: Int, rowLength: Int, to type: TensorType, into out: UnsafeMutableRawBufferPointer,
+    /// Rows are split into chunks across the CPUs; every row's bytes depend only on its index
+    /// (and, for per-tensor lab types, the tensor's `range`), so the result does not depend on the split.
+    static func convertRows(rows: Int, rowLength: Int, to type: TensorType, range tensorRange: (lo: Float, hi: Float)? = nil,
+                            into out: UnsafeMutableRawBufferPointer,
                             _ row: @Sendable (Int, UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
         let rowBytes = type.rowBytes(rowLength)!
         let chunks = min(rows, max(1, ProcessInfo.processInfo.activeProcessorCount * 4))
@@ -126,7 +170,11 @@ public enum ModelQuantizer {
                     try floats.withUnsafeMutableBufferPointer { buffer in
                         try row(r, buffer)
                         let target = UnsafeMutableRawBufferPointer(rebasing: base.buffer[(r * rowBytes)..<((r + 1) * rowBytes)])
-                        try Quantization.quantize(UnsafeBufferPointer(buffer), to: type, into: target)
+                        if let tensorRange, let lab = LabType(id: type.id), lab.isTensorWise {
+                            try Quantization.quantizeRow(UnsafeBufferPointer(buffer), tensorWise: lab, range: tensorRange, into: target)
+                        } else {
+                            try Quantization.quantize(UnsafeBufferPointer(buffer), to: type, into: target)
+                        }
                     }
                 } catch {
                     failure.set(error)

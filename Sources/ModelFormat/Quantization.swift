@@ -55,6 +55,17 @@ public enum Quantization {
         }
     }
 
+    /// Quantizes one row of a per-tensor lab type with the tensor's (minimum, maximum), so every
+    /// row stores the same parameters.
+    public static func quantizeRow(_ x: UnsafeBufferPointer<Float>, tensorWise lab: LabType, range: (lo: Float, hi: Float),
+                                   into out: UnsafeMutableRawBufferPointer) throws(Failure) {
+        let type = TensorType(id: lab.id)
+        guard let bytes = type.rowBytes(x.count), bytes == out.count else {
+            throw .lengthMismatch(type: type, elements: x.count, bytes: out.count)
+        }
+        LabQuants.quantize(x, out, lab, range: range)
+    }
+
     /// Dequantizes `bytes` of `type` into `out` (the matching number of elements).
     public static func dequantize(_ bytes: UnsafeRawBufferPointer, type: TensorType,
                                   into out: UnsafeMutableBufferPointer<Float>) throws(Failure) {

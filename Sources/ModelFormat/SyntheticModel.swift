@@ -105,8 +105,8 @@ public enum SyntheticModel {
             let isHeadNorm = tensor.name.hasSuffix("attn_q_norm.weight") || tensor.name.hasSuffix("attn_k_norm.weight")
             let rowLength = tensor.shape[0]
             writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: target) { out in
-                try ModelQuantizer.convertRows(rows: tensor.shape.dropFirst().reduce(1, *), rowLength: rowLength,
-                                               to: target, into: out) { row, buffer in
+                let rows = tensor.shape.dropFirst().reduce(1, *)
+                let fill: @Sendable (Int, UnsafeMutableBufferPointer<Float>) -> Void = { row, buffer in
                     if isHeadNorm {
                         fillUniform(buffer, seed: tensorSeed, halfWidth: 0.25)
                         for i in buffer.indices { buffer[i] += 1 }
@@ -115,6 +115,8 @@ public enum SyntheticModel {
                     if isNorm { buffer.update(repeating: 1); return }
                     fillUniform(buffer, seed: tensorSeed ^ (UInt64(row) &* 0x94D0_49BB_1331_11EB), halfWidth: 0.0346)
                 }
+                let range = try ModelQuantizer.tensorRange(rows: rows, rowLength: rowLength, for: target, fill)
+                try ModelQuantizer.convertRows(rows: rows, rowLength: rowLength, to: target, range: range, into: out, fill)
             })
         }
         progress("generating \(preset.name) (\(preset.parameterCount) parameters) as \(mix) → \(output)")

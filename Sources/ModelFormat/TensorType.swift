@@ -115,21 +115,28 @@ public struct TensorType: Hashable, Sendable, CustomStringConvertible {
 
     /// Names of the types slmbench can quantize to, for help texts and errors.
     public static var quantizableNames: [String] {
-        ["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0", "Q4_K", "Q4_1", "Q4_0", "IQ4_NL", "Q3_K", "Q2_K"] + ["lab<2-8>g<32|64|128|row><s|a>"]
+        ["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0", "Q4_K", "Q4_1", "Q4_0", "IQ4_NL", "Q3_K", "Q2_K"] + ["lab<2-8>g<32|64|128|row|tensor><s|a>"]
     }
 }
 
 /// slmbench's lab family: uniform b-bit weights (b = 2…8) in groups of 32, 64 or 128
-/// elements or one group per row, symmetric (scale only) or asymmetric (scale and minimum),
-/// with f16 parameters.
+/// elements, one group per row, or one set of parameters for the whole tensor; symmetric
+/// (scale only) or asymmetric (scale and minimum), with f16 parameters.
+///
+/// Per-tensor types (`lab8gtensors`) use the row-wise layout: every row stores the same
+/// parameters, computed from the whole tensor (its largest |x|, or its minimum and maximum),
+/// so the row-wise kernels run them unchanged and each row costs the same 2 or 4 bytes of
+/// parameters as a row-wise type's.
 ///
 /// Ids live at 0x4C00 and above ('L' << 8), far from ggml's range (which ends below 64).
 /// Layout of one group: f16 scale, then f16 minimum when asymmetric, then the group's
 /// b-bit codes packed little-endian, low bits first, padded to a whole byte.
 public struct LabType: Hashable, Sendable {
     public static let base: UInt32 = 0x4C00
-    /// Group sizes in id order; 0 means one group per row.
-    public static let groupSizes = [32, 64, 128, 0]
+    /// Group sizes in id order; 0 means one group per row, `tensorGroup` one for the whole tensor.
+    public static let groupSizes = [32, 64, 128, 0, tensorGroup]
+    /// The `group` of per-tensor types.
+    public static let tensorGroup = -1
 
     public let bits: Int
     public let group: Int
@@ -152,21 +159,29 @@ public struct LabType: Hashable, Sendable {
         self.init(bits: rest / 16, group: Self.groupSizes[groupIndex], asymmetric: rest % 2 == 1)
     }
 
-    /// `lab4g32a`, `lab3grows`: bits, group (`row` for one per row), `s` symmetric or `a` asymmetric.
+    /// `lab4g32a`, `lab3grows`, `lab8gtensors`: bits, group (`row` for one per row, `tensor` for
+    /// one per tensor), `s` symmetric or `a` asymmetric.
     public init?(name: String) {
         let lower = name.lowercased()
         guard lower.hasPrefix("lab"), let g = lower.firstIndex(of: "g"), let last = lower.last,
               last == "s" || last == "a" else { return nil }
         let bitsText = lower[lower.index(lower.startIndex, offsetBy: 3)..<g]
         let groupText = lower[lower.index(after: g)..<lower.index(before: lower.endIndex)]
-        guard let bits = Int(bitsText), let group = groupText == "row" ? 0 : Int(groupText) else { return nil }
+        let group = groupText == "row" ? 0 : groupText == "tensor" ? Self.tensorGroup : Int(groupText)
+        guard let bits = Int(bitsText), let group, group != Self.tensorGroup || groupText == "tensor" else { return nil }
         self.init(bits: bits, group: group, asymmetric: last == "a")
     }
 
-    public var name: String { "lab\(bits)g\(isRowWise ? "row" : String(group))\(asymmetric ? "a" : "s")" }
+    public var name: String {
+        "lab\(bits)g\(isTensorWise ? "tensor" : isRowWise ? "row" : String(group))\(asymmetric ? "a" : "s")"
+    }
 
-    /// One group spans the whole row.
-    public var isRowWise: Bool { group == 0 }
+    /// Parameters are stored per row: one group per row, or the per-tensor layout (which repeats
+    /// the tensor's parameters in every row).
+    public var isRowWise: Bool { group <= 0 }
+
+    /// One set of parameters for the whole tensor, repeated in every row.
+    public var isTensorWise: Bool { group == Self.tensorGroup }
 
     /// Bytes of one group of `elements` codes with its parameters.
     public func groupBytes(_ elements: Int) -> Int { (asymmetric ? 4 : 2) + (elements * bits + 7) / 8 }

@@ -64,11 +64,13 @@ public struct QualityEvaluation {
         public var backend: InferenceBackend
         public var path: String
         public var kvType: KVType
-        public init(label: String, backend: InferenceBackend, path: String, kvType: KVType = .f32) {
+        public var activationQuant: ActivationQuant
+        public init(label: String, backend: InferenceBackend, path: String, kvType: KVType = .f32, activationQuant: ActivationQuant = .none) {
             self.label = label
             self.backend = backend
             self.path = path
             self.kvType = kvType
+            self.activationQuant = activationQuant
         }
     }
 
@@ -124,7 +126,8 @@ public struct QualityEvaluation {
         let chunkCount = min(chunks, tokens.count / context)
         let first = context / 2
         for v in variants {
-            do { try v.backend.load(modelPath: v.path, options: LoadOptions(threads: threads, context: context, batchTokens: context, kvType: v.kvType)) }
+            do { try v.backend.load(modelPath: v.path, options: LoadOptions(threads: threads, context: context, batchTokens: context, kvType: v.kvType,
+                                                                                 activationQuant: v.activationQuant == .none ? nil : v.activationQuant)) }
             catch { throw .backend(v.label, error) }
         }
         defer { for v in variants { v.backend.unload() } }

@@ -16,8 +16,10 @@ public struct QualitySpec: Codable, Sendable, Equatable {
         public var path: String
         /// The KV-cache type it runs with (absent: f32, as before the field existed).
         public var kvType: KVType?
-        public init(label: String, backend: BackendKind, path: String, kvType: KVType? = nil) {
-            self.label = label; self.backend = backend; self.path = path; self.kvType = kvType
+        /// The native engine's 8-bit activation rounding (absent: none).
+        public var activationQuant: ActivationQuant?
+        public init(label: String, backend: BackendKind, path: String, kvType: KVType? = nil, activationQuant: ActivationQuant? = nil) {
+            self.label = label; self.backend = backend; self.path = path; self.kvType = kvType; self.activationQuant = activationQuant
         }
     }
 
@@ -47,7 +49,8 @@ public struct QualitySpec: Codable, Sendable, Equatable {
             guard let backend = BackendRegistry.make(v.backend.rawValue) else {
                 throw .badSetting("\(v.label): backend \(v.backend.rawValue) cannot evaluate quality (only \(BackendRegistry.names.joined(separator: ", ")))")
             }
-            evaluated.append(.init(label: v.label, backend: backend, path: v.path, kvType: v.kvType ?? .f32))
+            evaluated.append(.init(label: v.label, backend: backend, path: v.path, kvType: v.kvType ?? .f32,
+                                     activationQuant: v.activationQuant ?? .none))
         }
         return try QualityEvaluation(context: context, chunks: chunks)
             .run(tokens: tokens, corpus: text.source, variants: evaluated, threads: threads, progress: progress)

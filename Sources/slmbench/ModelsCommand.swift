@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import ModelFormat
 import ResultStore
@@ -104,7 +105,10 @@ struct Models: ParsableCommand {
                 rules). --tensor-type PATTERN=TYPE (repeatable) gives the tensors whose name the regular expression \
                 matches that type, as llama-quantize's option does; the first matching rule wins. Matrices whose rows \
                 are not whole blocks of their type fall back as llama.cpp does (Q4_K → Q5_0, Q6_K → Q8_0, …); the \
-                result is summarised per type.
+                result is summarised per type. --method smoothquant (with --calibration TEXT, -o PATH, optional --alpha, \
+                default 0.5) first migrates activation outliers into the weights (SmoothQuant): per input channel \
+                s = max|X|^α / max|W|^(1−α) from the native engine's activations over TEXT, 1/s folded into the norm, V \
+                or up that writes X, W's columns × s; the file records method, calibration and α.
                 """))
         @Argument(help: "A GGUF file or a known model name.") var model: String
         @Option(help: ArgumentHelp("Target: a type (\(TensorType.quantizableNames.joined(separator: ", "))), a recipe (\(QuantRecipe.allCases.map(\.name).joined(separator: ", "))) or mix:FILE.", valueName: "type")) var to: String
@@ -112,8 +116,28 @@ struct Models: ParsableCommand {
         var tensorTypes: [String] = []
         @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, keyed by the source's content, reused when present).", valueName: "path"))
         var output: String?
+        @Option(help: ArgumentHelp("rtn (round to nearest, the default) or smoothquant (needs --calibration and -o).", valueName: "method"))
+        var method = "rtn"
+        @Option(help: ArgumentHelp("Calibration text (UTF-8) for --method smoothquant; keep it apart from the evaluation text.", valueName: "path"))
+        var calibration: String?
+        @Option(help: ArgumentHelp("SmoothQuant's migration strength α, 0 to 1 (default 0.5).", valueName: "alpha"))
+        var alpha: Float?
+        @Option(help: "Tokens per calibration chunk.") var calibrationContext = 512
+        @Option(help: "Threads for calibration.") var threads = 1
 
-        func validate() throws { _ = try mix() }
+        func validate() throws {
+            _ = try mix()
+            guard ["rtn", "smoothquant"].contains(method) else { throw ValidationError("--method must be rtn or smoothquant, got '\(method)'") }
+            if method == "smoothquant" {
+                guard calibration != nil else { throw ValidationError("--method smoothquant needs --calibration TEXT: the text whose activations set the smoothing factors") }
+                guard output != nil else { throw ValidationError("--method smoothquant needs -o/--output PATH (its files are not cached)") }
+                if let alpha { do { try SmoothQuant.check(alpha: alpha) } catch { throw ValidationError(error.description) } }
+                guard calibrationContext >= 8 else { throw ValidationError("--calibration-context must be at least 8 tokens, got \(calibrationContext)") }
+                guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            } else if calibration != nil || alpha != nil {
+                throw ValidationError("--calibration and --alpha belong to --method smoothquant; --method is \(method)")
+            }
+        }
 
         func mix() throws -> QuantMix {
             do {
@@ -125,6 +149,7 @@ struct Models: ParsableCommand {
 
         func run() throws {
             let mix = try mix()
+            if method == "smoothquant", let calibration, let output { return try smoothQuant(mix: mix, calibration: calibration, output: output) }
             guard let output else {
                 let source = URL(fileURLWithPath: try Models.resolve(model))
                 do {
@@ -137,6 +162,26 @@ struct Models: ParsableCommand {
                 let assignment = try ModelQuantizer.quantize(source, mix: mix, output: output) { Console.progress($0) }
                 report(assignment)
             } catch { throw CLIError(error.description) }
+            print(output)
+        }
+
+        func smoothQuant(mix: QuantMix, calibration: String, output: String) throws {
+            guard let data = FileManager.default.contents(atPath: calibration), let text = String(data: data, encoding: .utf8),
+                  !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw CLIError("--calibration: cannot read \(calibration) as UTF-8 text, or it is empty")
+            }
+            let source = try Models.resolve(model)
+            let file = try Models.open(model)
+            let tokens: [Int]
+            do { tokens = try Tokenizer(file: file).encode(text, addSpecial: true) } catch { throw CLIError("\(source): \(error)") }
+            do {
+                let result = try SmoothQuant.quantize(source: URL(fileURLWithPath: source), mix: mix, output: output, calibrationTokens: tokens,
+                                                      calibration: URL(fileURLWithPath: calibration).lastPathComponent,
+                                                      alpha: alpha ?? SmoothQuant.defaultAlpha, context: calibrationContext,
+                                                      threads: threads) { Console.progress($0) }
+                for line in result.plan.skipped.prefix(3) { Console.progress("smoothquant: \(line)") }
+                report(result.assignment)
+            } catch { throw CLIError("\(source): \(error)") }
             print(output)
         }
     }

@@ -19,6 +19,10 @@ struct Quality: ParsableCommand {
             Quality is refused on synthetic models: their numbers would mean nothing.
             With --kv, the weights stay one file (--type, default f32) and the rows are KV-cache
             types against an f32 cache: the loss shown is the cache's alone.
+            With --act-quant (native engine), every --type but F32 is evaluated once per mode, each
+            block matrix's input rounded to int8 (W8A8 when the type is an 8-bit lab type); the
+            baseline keeps float activations. A --type may also be a GGUF file (such as one
+            `models quantize --method smoothquant` wrote): it is evaluated as it is.
             """))
 
     static let defaultTypes = ["f16", "q8_0", "q5_1", "q4_0", "q4_1", "q3_k", "q2_k", "lab6g32s", "lab4g32a", "lab3g64a", "lab2g32a"]
@@ -35,10 +39,12 @@ struct Quality: ParsableCommand {
     var referenceBackend: String?
     @Option(name: .customLong("kv"), help: "A KV-cache type to compare with an f32 cache on the same weights (repeat: f16, q8_0, q4_0).")
     var kvTypes: [KVType] = []
+    @Option(name: .customLong("act-quant"), help: "8-bit activations for every variant but F32 (repeat: none, per-token, per-tensor; native engine).")
+    var activationQuants: [ActivationQuant] = []
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
-        for t in types { _ = try Models.mix(t, flag: "--type") }
+        for t in types where !Self.isFile(t) { _ = try Models.mix(t, flag: "--type") }
         guard context >= 16, context <= QualityEvaluation.maxContext else {
             throw ValidationError("--context must be 16 to \(QualityEvaluation.maxContext) tokens, got \(context)")
         }
@@ -52,6 +58,15 @@ struct Quality: ParsableCommand {
             guard referenceBackend == nil else { throw ValidationError("--kv and --reference-backend compare different things; give one") }
             guard types.count <= 1 else { throw ValidationError("--kv compares caches on one weights file: give at most one --type, got \(types.count)") }
         }
+        if !activationQuants.isEmpty {
+            guard kvTypes.isEmpty, referenceBackend == nil else { throw ValidationError("--act-quant compares activations on the weight types; leave out --kv and --reference-backend") }
+            guard backend == "native" else { throw ValidationError("--act-quant is a native-engine option; --backend is \(backend)") }
+        }
+    }
+
+    /// A --type naming a GGUF file rather than a type.
+    static func isFile(_ name: String) -> Bool {
+        name.lowercased().hasSuffix(".gguf")
     }
 
     func run() throws {
@@ -68,6 +83,11 @@ struct Quality: ParsableCommand {
             backend = "llama.cpp"
         }
         func variantFile(_ name: String) throws -> (String, String) {
+            if Self.isFile(name) {
+                guard FileManager.default.fileExists(atPath: name) else { throw CLIError("--type \(name): no such file") }
+                do { _ = try GGUFFile(path: name) } catch { throw CLIError("--type \(name): \(error)") }
+                return (URL(fileURLWithPath: name).deletingPathExtension().lastPathComponent, name)
+            }
             let mix = try Models.mix(name, flag: "--type")
             do {
                 return (Models.label(mix), try ModelQuantizer.ensure(source: URL(fileURLWithPath: source), mix: mix, cache: .fromEnvironment()) { Console.progress($0) }.path)
@@ -103,11 +123,15 @@ struct Quality: ParsableCommand {
                                                            corpus: reports.first?.corpus ?? ""))
             return
         }
-        let requested = ["f32"] + (types.isEmpty ? Self.defaultTypes : types.map { $0.lowercased().hasPrefix("mix:") ? $0 : $0.lowercased() }).filter { $0 != "f32" }
+        let requested = ["f32"] + (types.isEmpty ? Self.defaultTypes : types.map { $0.lowercased().hasPrefix("mix:") || Self.isFile($0) ? $0 : $0.lowercased() }).filter { $0 != "f32" }
         var variants: [QualitySpec.Variant] = []
         for name in requested {
             let (label, path) = try variantFile(name)
-            variants.append(.init(label: label, backend: kind, path: path))
+            guard !activationQuants.isEmpty, name != "f32" else { variants.append(.init(label: label, backend: kind, path: path)); continue }
+            for quant in activationQuants {
+                variants.append(.init(label: quant == .none ? label : "\(label) a8 \(quant.rawValue)", backend: kind, path: path,
+                                      activationQuant: quant == .none ? nil : quant))
+            }
         }
         Console.progress("\(variants.count) variants on \(backend)")
         var report = try evaluate(variants)

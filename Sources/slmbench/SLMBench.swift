@@ -37,6 +37,7 @@ enum Exit {
 // Enumerated options: ArgumentParser lists the values in --help and names the flag on a bad one.
 extension EntryKind: ExpressibleByArgument {}
 extension KVType: ExpressibleByArgument {}
+extension ActivationQuant: ExpressibleByArgument {}
 extension KernelLevel: ExpressibleByArgument {}
 extension Metric: ExpressibleByArgument {
     /// `--metric` takes the metrics compare and history judge (tg, pp, ttft).

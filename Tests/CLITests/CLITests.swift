@@ -117,6 +117,31 @@ struct CLITests {
         #expect(badType.status == 64 && badType.stderr.contains("q9_9"))
     }
 
+    @Test func smoothQuantAndActivationOptionsAreCheckedWithOneLineErrors() throws {
+        let cases: [([String], String)] = [
+            (["--method", "smoothquant", "-o", "/tmp/x.gguf"], "--calibration"),
+            (["--method", "smoothquant", "--calibration", "/etc/hostname", "-o", "/tmp/x.gguf", "--alpha", "1.5"], "--alpha"),
+            (["--method", "smoothquant", "--calibration", "/etc/hostname", "-o", "/tmp/x.gguf", "--alpha", "x"], "--alpha"),
+            (["--method", "smoothquant", "--calibration", "/etc/hostname"], "--output"),
+            (["--method", "magic"], "--method"),
+            (["--alpha", "0.5"], "--method smoothquant"),
+        ]
+        for (extra, flag) in cases {
+            let r = try runCommand(TestPaths.slmbenchExecutable, ["models", "quantize", "smollm2-135m", "--to", "lab8grows"] + extra)
+            #expect(r.status == 64 && r.stderr.contains(flag), "\(extra): exit \(r.status), \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").filter { $0.hasPrefix("Error") }.count == 1, "\(extra): \(r.stderr)")
+        }
+        let missing = try slmbench("models", "quantize", "smollm2-135m", "--to", "lab8grows", "--method", "smoothquant",
+                                   "--calibration", "/nonexistent.txt", "-o", "/tmp/x.gguf")
+        #expect(missing.status == 1 && missing.stderr.contains("/nonexistent.txt"), "\(missing.stderr)")
+        let llama = try slmbench("quality", "--model", "smollm2-135m", "--act-quant", "per-token", "--backend", "llama.cpp")
+        #expect(llama.status == 64 && llama.stderr.contains("--act-quant"), "\(llama.stderr)")
+        let badMode = try slmbench("quality", "--model", "smollm2-135m", "--act-quant", "per-row")
+        #expect(badMode.status == 64 && badMode.stderr.contains("--act-quant"), "\(badMode.stderr)")
+        let noFile = try slmbench("quality", "--model", "smollm2-135m", "--type", "/nonexistent.gguf")
+        #expect(noFile.status == 1 && noFile.stderr.contains("/nonexistent.gguf"), "\(noFile.stderr)")
+    }
+
     @Test func usageErrorsExit64() throws {
         for args in [["probe", "--threads", "x", "--bandwidth"], ["probe", "--trials", "0"], ["probe", "--threads", "2"],
                      ["probe", "stray-argument"], ["no-such-command"]] {
