@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import ModelFormat
 import ResultStore
@@ -110,10 +111,33 @@ struct Models: ParsableCommand {
         @Option(help: ArgumentHelp("Target: a type (\(TensorType.quantizableNames.joined(separator: ", "))), a recipe (\(QuantRecipe.allCases.map(\.name).joined(separator: ", "))) or mix:FILE.", valueName: "type")) var to: String
         @Option(name: .customLong("tensor-type"), help: ArgumentHelp("PATTERN=TYPE: tensors whose name matches the regular expression get TYPE (repeatable; first match wins).", valueName: "pattern=type"))
         var tensorTypes: [String] = []
-        @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, keyed by the source's content, reused when present).", valueName: "path"))
+        @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, keyed by the source's content, reused when present; required with --method gptq).", valueName: "path"))
         var output: String?
+        @Option(help: ArgumentHelp("How weights are rounded: rtn (round to nearest, the default) or gptq (error compensation on --calibration's activations); awq is not built yet.", valueName: "method"))
+        var method = "rtn"
+        @Option(help: ArgumentHelp("With --method gptq: a UTF-8 calibration text, apart from the text quality is evaluated on.", valueName: "path"))
+        var calibration: String?
+        @Option(help: "With --method gptq: tokens per calibration chunk.") var context = 512
+        @Option(help: "With --method gptq: most calibration chunks (default: all the text holds).") var chunks: Int?
+        @Option(help: "With --method gptq: threads for the calibration run.") var threads = 1
 
-        func validate() throws { _ = try mix() }
+        func validate() throws {
+            _ = try mix()
+            guard let method = QuantMethod(rawValue: method.lowercased()) else {
+                throw ValidationError("--method must be \(QuantMethod.allCases.map(\.rawValue).joined(separator: ", ")), got '\(self.method)'")
+            }
+            guard method != .awq else { throw ValidationError("--method awq is not built yet; use gptq or rtn") }
+            if method.needsCalibration {
+                guard let calibration else { throw ValidationError("--method \(method.rawValue) needs --calibration TEXT: a UTF-8 text apart from the evaluation text") }
+                guard FileManager.default.isReadableFile(atPath: calibration) else { throw ValidationError("--calibration: cannot read \(calibration)") }
+                guard output != nil else { throw ValidationError("--method \(method.rawValue) needs --output PATH (calibrated files are not cached)") }
+            } else if calibration != nil {
+                throw ValidationError("--calibration only applies to --method gptq; round to nearest uses no calibration text")
+            }
+            guard context >= 8, context <= 32768 else { throw ValidationError("--context must be 8 to 32768 tokens, got \(context)") }
+            if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1, got \(chunks)") }
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        }
 
         func mix() throws -> QuantMix {
             do {
@@ -125,6 +149,24 @@ struct Models: ParsableCommand {
 
         func run() throws {
             let mix = try mix()
+            if let method = QuantMethod(rawValue: method.lowercased()), method.needsCalibration, let output {
+                let result: CalibratedQuantization
+                do {
+                    result = try CalibratedQuantizer.quantize(method: method, source: try Models.resolve(model), mix: mix, output: output,
+                                                              calibration: calibration, context: context, chunks: chunks,
+                                                              threads: threads) { Console.progress($0) }
+                } catch { throw CLIError("\(error)") }
+                report(result.assignment)
+                let raised = result.calibrated.filter { $0.value > GPTQ.Options().dampening }
+                Console.progress("\(method.rawValue): \(result.calibrated.count) matrices calibrated"
+                                 + (raised.isEmpty ? "" : " (\(raised.count) needed more dampening)"))
+                if !result.roundedToNearest.isEmpty {
+                    Console.progress("round to nearest instead for " + result.roundedToNearest.sorted { $0.key < $1.key }
+                        .map { "\($0.key) (\($0.value))" }.joined(separator: ", "))
+                }
+                print(output)
+                return
+            }
             guard let output else {
                 let source = URL(fileURLWithPath: try Models.resolve(model))
                 do {

@@ -23,8 +23,12 @@ struct Quality: ParsableCommand {
 
     static let defaultTypes = ["f16", "q8_0", "q5_1", "q4_0", "q4_1", "q3_k", "q2_k", "lab6g32s", "lab4g32a", "lab3g64a", "lab2g32a"]
 
+    /// A `--type` that names a GGUF file already quantized from --model (e.g. by
+    /// `models quantize --method gptq`), evaluated as it is.
+    static func isPrebuilt(_ name: String) -> Bool { name.lowercased().hasSuffix(".gguf") && !name.lowercased().hasPrefix("mix:") }
+
     @Option(help: "A known model name or a GGUF file with real weights.") var model: String
-    @Option(name: .customLong("type"), help: "A type to evaluate (repeat; default: \(defaultTypes.joined(separator: ", "))).")
+    @Option(name: .customLong("type"), help: "A type, recipe, mix:FILE, or a FILE.gguf quantized from --model (e.g. by --method gptq) to evaluate (repeat; default: \(defaultTypes.joined(separator: ", "))).")
     var types: [String] = []
     @Option(help: "A UTF-8 text file (default: \(Corpus.defaultPath)).") var corpus: String?
     @Option(help: "Tokens per chunk.") var context = 512
@@ -38,7 +42,7 @@ struct Quality: ParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
-        for t in types { _ = try Models.mix(t, flag: "--type") }
+        for t in types where !Self.isPrebuilt(t) { _ = try Models.mix(t, flag: "--type") }
         guard context >= 16, context <= QualityEvaluation.maxContext else {
             throw ValidationError("--context must be 16 to \(QualityEvaluation.maxContext) tokens, got \(context)")
         }
@@ -68,6 +72,10 @@ struct Quality: ParsableCommand {
             backend = "llama.cpp"
         }
         func variantFile(_ name: String) throws -> (String, String) {
+            if Self.isPrebuilt(name) {
+                guard FileManager.default.isReadableFile(atPath: name) else { throw CLIError("--type \(name): no such GGUF file") }
+                return (URL(fileURLWithPath: name).deletingPathExtension().lastPathComponent, name)
+            }
             let mix = try Models.mix(name, flag: "--type")
             do {
                 return (Models.label(mix), try ModelQuantizer.ensure(source: URL(fileURLWithPath: source), mix: mix, cache: .fromEnvironment()) { Console.progress($0) }.path)
@@ -103,7 +111,7 @@ struct Quality: ParsableCommand {
                                                            corpus: reports.first?.corpus ?? ""))
             return
         }
-        let requested = ["f32"] + (types.isEmpty ? Self.defaultTypes : types.map { $0.lowercased().hasPrefix("mix:") ? $0 : $0.lowercased() }).filter { $0 != "f32" }
+        let requested = ["f32"] + (types.isEmpty ? Self.defaultTypes : types.map { $0.lowercased().hasPrefix("mix:") || Self.isPrebuilt($0) ? $0 : $0.lowercased() }).filter { $0 != "f32" }
         var variants: [QualitySpec.Variant] = []
         for name in requested {
             let (label, path) = try variantFile(name)

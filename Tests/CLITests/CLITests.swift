@@ -115,6 +115,12 @@ struct CLITests {
         #expect(missing.status == 1 && missing.stderr.contains("/nonexistent.gguf"))
         let badType = try slmbench("models", "quantize", "smollm2-135m", "--to", "q9_9", "-o", "/tmp/x.gguf")
         #expect(badType.status == 64 && badType.stderr.contains("q9_9"))
+        let badMethod = try slmbench("models", "quantize", "smollm2-135m", "--to", "q4_0", "--method", "gptx", "-o", "/tmp/x.gguf")
+        #expect(badMethod.status == 64 && badMethod.stderr.contains("--method must be rtn, gptq, awq, got 'gptx'"))
+        let noText = try slmbench("models", "quantize", "smollm2-135m", "--to", "q4_0", "--method", "gptq", "-o", "/tmp/x.gguf")
+        #expect(noText.status == 64 && noText.stderr.contains("--method gptq needs --calibration TEXT"))
+        let badText = try slmbench("models", "quantize", "smollm2-135m", "--to", "q4_0", "--method", "gptq", "--calibration", "/nonexistent.txt", "-o", "/tmp/x.gguf")
+        #expect(badText.status == 64 && badText.stderr.contains("--calibration: cannot read /nonexistent.txt"))
     }
 
     @Test func usageErrorsExit64() throws {
