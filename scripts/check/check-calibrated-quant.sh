@@ -9,6 +9,9 @@
 #   CALIBRATION=FILE    calibration text          EVAL=FILE  evaluation text
 #   TYPES="…"           types to compare          BAR_TYPES="…"  types the bar applies to
 #   CONTEXT, CAL_CHUNKS, EVAL_CHUNKS, THREADS     sizes
+#   TENSOR_TYPE=PATTERN=TYPE  one --tensor-type rule laid over every type, for both methods
+#                       (e.g. token_embd=q8_0: the tied embedding, which GPTQ leaves to round to
+#                       nearest, kept out of the comparison)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 slm=${SLMBENCH_BIN:-}
@@ -30,32 +33,46 @@ work=${WORK:-$(mktemp -d)}
 [ -n "${WORK:-}" ] || trap 'rm -rf "$work"' EXIT
 model=$("$slm" models fetch smollm2-135m)
 args=()
+rule=${TENSOR_TYPE:-}
+suffix=${rule:+-${rule//[^A-Za-z0-9_]/_}}
 for t in $types; do
-  out="$work/gptq-$t.gguf"
-  [ -f "$out" ] || "$slm" models quantize "$model" --to "$t" --method gptq --calibration "$calibration" \
-      --context "$context" --chunks "$cal_chunks" --threads "$threads" -o "$out" >/dev/null
-  args+=(--type "$t" --type "$out")
+  out="$work/gptq-$t$suffix.gguf"
+  rtn="$t"
+  if [ -n "$rule" ]; then
+    printf 'base: %s\n%s\n' "$t" "$rule" > "$work/mix-$t$suffix.txt"
+    rtn="mix:$work/mix-$t$suffix.txt"
+    [ -f "$out" ] || "$slm" models quantize "$model" --to "$t" --tensor-type "$rule" --method gptq --calibration "$calibration" \
+        --context "$context" --chunks "$cal_chunks" --threads "$threads" -o "$out" >/dev/null
+  else
+    [ -f "$out" ] || "$slm" models quantize "$model" --to "$t" --method gptq --calibration "$calibration" \
+        --context "$context" --chunks "$cal_chunks" --threads "$threads" -o "$out" >/dev/null
+  fi
+  args+=(--type "$rtn" --type "$out")
 done
 "$slm" quality --model smollm2-135m --corpus "$eval_text" --context "$context" --chunks "$eval_chunks" \
     --threads "$threads" --json "${args[@]}" > "$work/quality.json"
-python3 - "$work/quality.json" "$calibration" "$eval_text" "$bar" "$types" "$bar_types" <<'PY'
+python3 - "$work/quality.json" "$calibration" "$eval_text" "$bar" "$types" "$bar_types" "$suffix" <<'PY'
 import json, sys
 report, calibration, eval_text, bar = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], float(sys.argv[4])
-types, bar_types = sys.argv[5].split(), sys.argv[6].split()
-rows = {r["variant"].lower(): r for r in report["rows"]}
-print(f"Mean KLD vs F32 on {eval_text} ({report['scoredPositions']} positions, context {report['context']}); "
+types, bar_types, suffix = sys.argv[5].split(), sys.argv[6].split(), sys.argv[7].lower()
+# Variants in the order given: f32, then each type's round-to-nearest row and its GPTQ file.
+rows = report["rows"][1:]
+print(f"Mean KLD vs F32 on {eval_text} ({report['scored_positions']} positions, context {report['context']}); "
       f"GPTQ calibrated on {calibration}")
 print()
 print("| type | RTN mean KLD | GPTQ mean KLD | GPTQ / RTN | bar |")
 print("|---|---|---|---|---|")
 failed = []
-for t in types:
-    rtn, gptq = rows[t]["meanKld"], rows[f"gptq-{t}"]["meanKld"]
+for i, t in enumerate(types):
+    a, b = rows[2 * i], rows[2 * i + 1]
+    assert b["variant"].lower() == f"gptq-{t}{suffix}", (b["variant"], t)
+    rtn, gptq = a["mean_kld"], b["mean_kld"]
+    label = a["variant"]
     ratio = gptq / rtn
     verdict = ("met" if ratio <= bar else "MISSED") if t in bar_types else "(context)"
     if t in bar_types and ratio > bar: failed.append(t)
-    print(f"| {t} | {rtn:.5f} | {gptq:.5f} | {ratio:.3f} | {verdict} |")
-if report.get("sourceWeightsCaveat"): print(f"\n{report['sourceWeightsCaveat']}")
+    print(f"| {label} | {rtn:.5f} | {gptq:.5f} | {ratio:.3f} | {verdict} |")
+if report.get("source_weights_caveat"): print(f"\n{report['source_weights_caveat']}")
 if failed:
     print(f"\nbar GPTQ/RTN ≤ {bar} missed for {', '.join(failed)}", file=sys.stderr); sys.exit(1)
 PY
