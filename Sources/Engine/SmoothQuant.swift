@@ -183,8 +183,8 @@ public enum SmoothQuant {
     /// Smooths `source` with activations from `calibrationTokens` and writes it to `output` in
     /// the types `mix` assigns: the library entry point of `models quantize --method smoothquant`
     /// (and of a sweep's `quant_method: smoothquant`). `calibration` names the text in the file's
-    /// metadata (`slmbench.quant_method`, `slmbench.calibration`, `slmbench.smoothquant.alpha`,
-    /// `slmbench.calibration_tokens`). Calibration runs the source file as it is on the native
+    /// metadata (`slmbench.quant.method`, `slmbench.quant.calibration`, `slmbench.quant.smoothquant.alpha`,
+    /// `slmbench.quant.calibration_tokens`). Calibration runs the source file as it is on the native
     /// engine, `threads` threads, in chunks of `context` tokens.
     public static func quantize(source: URL, mix: QuantMix, output: String, calibrationTokens: [Int], calibration: String,
                                 alpha: Float = defaultAlpha, context: Int = 512, chunks: Int? = nil, threads: Int = 1,
@@ -199,10 +199,10 @@ public enum SmoothQuant {
         let plan = try plan(weights: weights, maxima: maxima, alpha: alpha)
         progress("smoothquant: α \(alpha), \(plan.smoothed.count) matrices smoothed, \(plan.skipped.count) groups left as they are")
         let metadata: [(key: String, value: GGUFValue)] = [
-            ("slmbench.quant_method", .string("smoothquant")),
-            ("slmbench.calibration", .string(calibration)),
-            ("slmbench.calibration_tokens", .uint32(UInt32(clamping: min(calibrationTokens.count, n * min(context, calibrationTokens.count))))),
-            ("slmbench.smoothquant.alpha", .float32(alpha)),
+            (ModelQuantizer.methodKey, .string("smoothquant")),
+            (ModelQuantizer.calibrationKey, .string(calibration)),
+            (ModelQuantizer.calibrationTokensKey, .uint32(UInt32(clamping: min(calibrationTokens.count, n * min(context, calibrationTokens.count))))),
+            ("slmbench.quant.smoothquant.alpha", .float32(alpha)),
         ]
         let assignment = try ModelQuantizer.quantize(weights.file, mix: mix, output: output, edits: plan.edits, metadata: metadata, progress: progress)
         return Report(assignment: assignment, plan: plan, calibrationTokens: calibrationTokens.count, chunks: n)

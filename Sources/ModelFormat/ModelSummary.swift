@@ -26,6 +26,10 @@ public struct ModelSummary: Sendable, Codable, Equatable {
     /// What slmbench quantized the file as (`slmbench.quantized_to`: a type, a recipe, or a
     /// base with `--tensor-type` rules), when it did.
     public var quantizedAs: String?
+    /// How the weights were rounded (`slmbench.quant.method`: rtn, gptq) and on what calibration
+    /// text (`slmbench.quant.calibration`), when a calibrated method wrote the file.
+    public var quantMethod: String?
+    public var calibration: String?
     public var tensors: [Tensor]
 
     public struct Tensor: Sendable, Codable, Equatable {
@@ -61,6 +65,8 @@ public struct ModelSummary: Sendable, Codable, Equatable {
         tensorTypes = Dictionary(file.tensors.map { ($0.type.name, 1) }, uniquingKeysWith: +)
         typeBytes = Dictionary(file.tensors.map { ($0.type.name, $0.byteCount) }, uniquingKeysWith: +)
         quantizedAs = file["slmbench.quantized_to"]?.string
+        quantMethod = file["slmbench.quant.method"]?.string
+        calibration = file["slmbench.quant.calibration"]?.string
         tensors = file.tensors.map { Tensor(name: $0.name, shape: $0.shape, type: $0.type.name, bytes: $0.byteCount) }
     }
 
@@ -77,6 +83,7 @@ public struct ModelSummary: Sendable, Codable, Equatable {
         lines.append("  size          \(tensorBytes) bytes of tensors, \(String(format: "%.3f", bitsPerWeight)) bits per weight")
         lines.append("  decode reads  \(decodeBytesPerToken) weight bytes per token (\(String(format: "%.1f", Double(decodeBytesPerToken) / 1e6)) MB)")
         if let quantizedAs { lines.append("  quantized as  \(quantizedAs)") }
+        if let quantMethod { lines.append("  method        \(quantMethod)\(calibration.map { ", calibrated on \($0)" } ?? "")") }
         // The mix: per type, how many tensors and how much of the file's tensor bytes.
         lines.append("  tensor types  type      tensors        bytes  share")
         for (name, count) in tensorTypes.sorted(by: { (typeBytes[$0.key] ?? 0, $0.key) > (typeBytes[$1.key] ?? 0, $1.key) }) {

@@ -114,29 +114,38 @@ struct Models: ParsableCommand {
         @Option(help: ArgumentHelp("Target: a type (\(TensorType.quantizableNames.joined(separator: ", "))), a recipe (\(QuantRecipe.allCases.map(\.name).joined(separator: ", "))) or mix:FILE.", valueName: "type")) var to: String
         @Option(name: .customLong("tensor-type"), help: ArgumentHelp("PATTERN=TYPE: tensors whose name matches the regular expression get TYPE (repeatable; first match wins).", valueName: "pattern=type"))
         var tensorTypes: [String] = []
-        @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, keyed by the source's content, reused when present).", valueName: "path"))
+        @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, keyed by the source's content, reused when present; required with --method gptq).", valueName: "path"))
         var output: String?
-        @Option(help: ArgumentHelp("rtn (round to nearest, the default) or smoothquant (needs --calibration and -o).", valueName: "method"))
+        @Option(help: ArgumentHelp("How weights are rounded: rtn (round to nearest, the default), gptq (error compensation on --calibration's activations) or smoothquant (activation outliers moved into the weights first); awq is not built yet.", valueName: "method"))
         var method = "rtn"
-        @Option(help: ArgumentHelp("Calibration text (UTF-8) for --method smoothquant; keep it apart from the evaluation text.", valueName: "path"))
+        @Option(help: ArgumentHelp("With --method gptq or smoothquant: a UTF-8 calibration text, apart from the text quality is evaluated on.", valueName: "path"))
         var calibration: String?
-        @Option(help: ArgumentHelp("SmoothQuant's migration strength α, 0 to 1 (default 0.5).", valueName: "alpha"))
+        @Option(help: ArgumentHelp("With --method smoothquant: the migration strength α, 0 to 1 (default 0.5).", valueName: "alpha"))
         var alpha: Float?
-        @Option(help: "Tokens per calibration chunk.") var calibrationContext = 512
-        @Option(help: "Threads for calibration.") var threads = 1
+        @Option(help: "With a calibrated --method: tokens per calibration chunk.") var context = 512
+        @Option(help: "With a calibrated --method: most calibration chunks (default: all the text holds).") var chunks: Int?
+        @Option(help: "With a calibrated --method: threads for the calibration run.") var threads = 1
 
         func validate() throws {
             _ = try mix()
-            guard ["rtn", "smoothquant"].contains(method) else { throw ValidationError("--method must be rtn or smoothquant, got '\(method)'") }
-            if method == "smoothquant" {
-                guard calibration != nil else { throw ValidationError("--method smoothquant needs --calibration TEXT: the text whose activations set the smoothing factors") }
-                guard output != nil else { throw ValidationError("--method smoothquant needs -o/--output PATH (its files are not cached)") }
-                if let alpha { do { try SmoothQuant.check(alpha: alpha) } catch { throw ValidationError(error.description) } }
-                guard calibrationContext >= 8 else { throw ValidationError("--calibration-context must be at least 8 tokens, got \(calibrationContext)") }
-                guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
-            } else if calibration != nil || alpha != nil {
-                throw ValidationError("--calibration and --alpha belong to --method smoothquant; --method is \(method)")
+            guard let method = QuantMethod(rawValue: method.lowercased()) else {
+                throw ValidationError("--method must be \(QuantMethod.allCases.map(\.rawValue).joined(separator: ", ")), got '\(self.method)'")
             }
+            guard method != .awq else { throw ValidationError("--method awq is not built yet; use gptq, smoothquant or rtn") }
+            if method.needsCalibration {
+                guard let calibration else { throw ValidationError("--method \(method.rawValue) needs --calibration TEXT: a UTF-8 text apart from the evaluation text") }
+                guard FileManager.default.isReadableFile(atPath: calibration) else { throw ValidationError("--calibration: cannot read \(calibration)") }
+                guard output != nil else { throw ValidationError("--method \(method.rawValue) needs --output PATH (calibrated files are not cached)") }
+            } else if calibration != nil {
+                throw ValidationError("--calibration only applies to a calibrated --method (gptq, smoothquant); round to nearest uses no calibration text")
+            }
+            if let alpha {
+                guard method == .smoothquant else { throw ValidationError("--alpha belongs to --method smoothquant; --method is \(method.rawValue)") }
+                do { try SmoothQuant.check(alpha: alpha) } catch { throw ValidationError("--alpha: \(error)") }
+            }
+            guard context >= 8, context <= 32768 else { throw ValidationError("--context must be 8 to 32768 tokens, got \(context)") }
+            if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1, got \(chunks)") }
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         }
 
         func mix() throws -> QuantMix {
@@ -149,7 +158,27 @@ struct Models: ParsableCommand {
 
         func run() throws {
             let mix = try mix()
-            if method == "smoothquant", let calibration, let output { return try smoothQuant(mix: mix, calibration: calibration, output: output) }
+            if let method = QuantMethod(rawValue: method.lowercased()), method.needsCalibration, let output {
+                let result: CalibratedQuantization
+                do {
+                    result = try CalibratedQuantizer.quantize(method: method, source: try Models.resolve(model), mix: mix, output: output,
+                                                              calibration: calibration, context: context, chunks: chunks,
+                                                              threads: threads, alpha: alpha) { Console.progress($0) }
+                } catch { throw CLIError("\(error)") }
+                for line in result.notes.prefix(3) { Console.progress("\(method.rawValue): \(line)") }
+                report(result.assignment)
+                if method == .gptq {
+                    let raised = result.calibrated.filter { $0.value > GPTQ.Options().dampening }
+                    Console.progress("\(method.rawValue): \(result.calibrated.count) matrices calibrated"
+                                     + (raised.isEmpty ? "" : " (\(raised.count) needed more dampening)"))
+                }
+                if !result.roundedToNearest.isEmpty {
+                    Console.progress("round to nearest instead for " + result.roundedToNearest.sorted { $0.key < $1.key }
+                        .map { "\($0.key) (\($0.value))" }.joined(separator: ", "))
+                }
+                print(output)
+                return
+            }
             guard let output else {
                 let source = URL(fileURLWithPath: try Models.resolve(model))
                 do {
@@ -162,26 +191,6 @@ struct Models: ParsableCommand {
                 let assignment = try ModelQuantizer.quantize(source, mix: mix, output: output) { Console.progress($0) }
                 report(assignment)
             } catch { throw CLIError(error.description) }
-            print(output)
-        }
-
-        func smoothQuant(mix: QuantMix, calibration: String, output: String) throws {
-            guard let data = FileManager.default.contents(atPath: calibration), let text = String(data: data, encoding: .utf8),
-                  !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw CLIError("--calibration: cannot read \(calibration) as UTF-8 text, or it is empty")
-            }
-            let source = try Models.resolve(model)
-            let file = try Models.open(model)
-            let tokens: [Int]
-            do { tokens = try Tokenizer(file: file).encode(text, addSpecial: true) } catch { throw CLIError("\(source): \(error)") }
-            do {
-                let result = try SmoothQuant.quantize(source: URL(fileURLWithPath: source), mix: mix, output: output, calibrationTokens: tokens,
-                                                      calibration: URL(fileURLWithPath: calibration).lastPathComponent,
-                                                      alpha: alpha ?? SmoothQuant.defaultAlpha, context: calibrationContext,
-                                                      threads: threads) { Console.progress($0) }
-                for line in result.plan.skipped.prefix(3) { Console.progress("smoothquant: \(line)") }
-                report(result.assignment)
-            } catch { throw CLIError("\(source): \(error)") }
             print(output)
         }
     }

@@ -28,7 +28,7 @@ struct Quality: ParsableCommand {
     static let defaultTypes = ["f16", "q8_0", "q5_1", "q4_0", "q4_1", "q3_k", "q2_k", "lab6g32s", "lab4g32a", "lab3g64a", "lab2g32a"]
 
     @Option(help: "A known model name or a GGUF file with real weights.") var model: String
-    @Option(name: .customLong("type"), help: "A type to evaluate (repeat; default: \(defaultTypes.joined(separator: ", "))).")
+    @Option(name: .customLong("type"), help: "A type, recipe, mix:FILE, or a FILE.gguf quantized from --model (e.g. by --method gptq) to evaluate (repeat; default: \(defaultTypes.joined(separator: ", "))).")
     var types: [String] = []
     @Option(help: "A UTF-8 text file (default: \(Corpus.defaultPath)).") var corpus: String?
     @Option(help: "Tokens per chunk.") var context = 512
@@ -65,6 +65,8 @@ struct Quality: ParsableCommand {
     }
 
     /// A --type naming a GGUF file rather than a type.
+    /// A `--type` that names a GGUF file already quantized from --model (e.g. by
+    /// `models quantize --method gptq`), evaluated as it is.
     static func isFile(_ name: String) -> Bool {
         name.lowercased().hasSuffix(".gguf")
     }

@@ -115,6 +115,12 @@ struct CLITests {
         #expect(missing.status == 1 && missing.stderr.contains("/nonexistent.gguf"))
         let badType = try slmbench("models", "quantize", "smollm2-135m", "--to", "q9_9", "-o", "/tmp/x.gguf")
         #expect(badType.status == 64 && badType.stderr.contains("q9_9"))
+        let badMethod = try slmbench("models", "quantize", "smollm2-135m", "--to", "q4_0", "--method", "gptx", "-o", "/tmp/x.gguf")
+        #expect(badMethod.status == 64 && badMethod.stderr.contains("--method must be rtn, gptq, awq, smoothquant, got 'gptx'"))
+        let noText = try slmbench("models", "quantize", "smollm2-135m", "--to", "q4_0", "--method", "gptq", "-o", "/tmp/x.gguf")
+        #expect(noText.status == 64 && noText.stderr.contains("--method gptq needs --calibration TEXT"))
+        let badText = try slmbench("models", "quantize", "smollm2-135m", "--to", "q4_0", "--method", "gptq", "--calibration", "/nonexistent.txt", "-o", "/tmp/x.gguf")
+        #expect(badText.status == 64 && badText.stderr.contains("--calibration: cannot read /nonexistent.txt"))
     }
 
     @Test func smoothQuantAndActivationOptionsAreCheckedWithOneLineErrors() throws {
@@ -133,7 +139,7 @@ struct CLITests {
         }
         let missing = try slmbench("models", "quantize", "smollm2-135m", "--to", "lab8grows", "--method", "smoothquant",
                                    "--calibration", "/nonexistent.txt", "-o", "/tmp/x.gguf")
-        #expect(missing.status == 1 && missing.stderr.contains("/nonexistent.txt"), "\(missing.stderr)")
+        #expect(missing.status == 64 && missing.stderr.contains("/nonexistent.txt"), "\(missing.stderr)")
         let llama = try slmbench("quality", "--model", "smollm2-135m", "--act-quant", "per-token", "--backend", "llama.cpp")
         #expect(llama.status == 64 && llama.stderr.contains("--act-quant"), "\(llama.stderr)")
         let badMode = try slmbench("quality", "--model", "smollm2-135m", "--act-quant", "per-row")

@@ -1,0 +1,108 @@
+import Foundation
+import ModelFormat
+
+/// Collects GPTQ's Hessians with the native engine, over the same chunks as
+/// `ImportanceCollector` (chunks of `context` tokens, each from an empty cache, BOS first where
+/// the vocabulary adds one): for every input group (q/k/v share one, gate/up share one, then
+/// attn_output and ffn_down) the sum of xᵀx over every token, in Double.
+///
+/// The Hessians come from the unquantized model in one pass (every layer sees the original
+/// model's activations), not layer by layer through already-quantized layers.
+public enum HessianCollector {
+    public static func collect(_ engine: Transformer, tokens: [Int], bos: Int?, context: Int, chunks: Int?,
+                               dataset: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> HessianSet {
+        guard context >= 8, context <= engine.options.context else {
+            throw ImportanceCollector.Failure(description: "context \(context) must be 8 to the engine's context (\(engine.options.context))")
+        }
+        guard tokens.count >= context else {
+            throw ImportanceCollector.Failure(description: "\(dataset): \(tokens.count) tokens; a context of \(context) needs at least \(context)")
+        }
+        let available = tokens.count / context
+        let n = min(chunks ?? available, available)
+        guard n >= 1 else { throw ImportanceCollector.Failure(description: "--chunks must be at least 1") }
+        var set = HessianSet(dataset: dataset, chunkCount: n, chunkSize: context)
+        let previous = engine.activationObserver
+        defer { engine.activationObserver = previous }
+        engine.activationObserver = { names, x, rows, columns in
+            let tensors = names.map(ImportanceCollector.tensorName)
+            let slot: Int
+            if let existing = set.index[tensors[0]] { slot = existing } else {
+                slot = set.hessians.count
+                set.hessians.append(Hessian(columns: columns))
+                for name in tensors { set.index[name] = slot }
+            }
+            set.hessians[slot].add(x, rows: rows)
+        }
+        for chunk in 0..<n {
+            var ids = Array(tokens[chunk * context..<(chunk + 1) * context])
+            if let bos { ids[0] = bos }
+            engine.clear(slot: 0)
+            let batch = ids.enumerated().map { Transformer.BatchToken(token: Int32($0.element), position: $0.offset, slot: 0) }
+            _ = try engine.forward(batch, logitsFor: [])
+            progress(chunk + 1, n)
+        }
+        engine.clear(slot: 0)
+        return set
+    }
+}
+
+/// The library's calibrated-quantization entry point: quantize a GGUF model with a method and a
+/// calibration text, as `slmbench models quantize --method` does (and a sweep's `quant_method`).
+public enum CalibratedQuantizer {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Quantizes the model at `source` to `mix` with `method`, writing `output`.
+    /// - `calibration`: a UTF-8 text file, run on the native engine in `chunks` (default: all the
+    ///   text holds) of `context` tokens; its file name is recorded in the output's metadata.
+    /// - `.rtn` ignores the calibration and writes what `ModelQuantizer.quantize` writes.
+    /// Matrices a method does not cover (token embedding, tied output) keep round-to-nearest;
+    /// the result lists them.
+    public static func quantize(method: QuantMethod, source: String, mix: QuantMix, output: String,
+                                calibration: String?, context: Int = 512, chunks: Int? = nil, threads: Int = 1,
+                                gptq: GPTQ.Options = GPTQ.Options(), alpha: Float? = nil,
+                                progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> CalibratedQuantization {
+        let file = try GGUFFile(path: source)
+        switch method {
+        case .rtn:
+            let assignment = try ModelQuantizer.quantize(file, mix: mix, output: output, progress: progress)
+            return CalibratedQuantization(method: .rtn, assignment: assignment)
+        case .awq:
+            throw Failure(description: "--method awq is not built yet; use gptq, smoothquant or rtn")
+        case .smoothquant:
+            let (tokens, name, _) = try calibrationTokens(file: file, calibration: calibration, method: method)
+            let report = try SmoothQuant.quantize(source: URL(fileURLWithPath: source), mix: mix, output: output, calibrationTokens: tokens,
+                                                  calibration: name, alpha: alpha ?? SmoothQuant.defaultAlpha, context: context,
+                                                  chunks: chunks, threads: threads, progress: progress)
+            var result = CalibratedQuantization(method: .smoothquant, assignment: report.assignment)
+            result.notes = report.plan.skipped
+            return result
+        case .gptq:
+            let (tokens, _, tokenizer) = try calibrationTokens(file: file, calibration: calibration, method: method)
+            guard let calibration else { throw Failure(description: "--method gptq needs --calibration TEXT") }
+            let engine = try Transformer(weights: try ModelWeights(path: source),
+                                         options: EngineOptions(threads: threads, context: context, batchTokens: min(context, 512)))
+            let name = URL(fileURLWithPath: calibration).lastPathComponent
+            progress("gptq: Hessians over \(tokens.count) tokens of \(name), chunks of \(context)")
+            let hessians = try HessianCollector.collect(engine, tokens: tokens, bos: tokenizer.addBOS ? tokenizer.bos : nil,
+                                                        context: context, chunks: chunks, dataset: name) { done, all in
+                progress("gptq: calibration chunk \(done)/\(all)")
+            }
+            return try ModelQuantizer.quantizeGPTQ(file, mix: mix, output: output, hessians: hessians, options: gptq, progress: progress)
+        }
+    }
+
+    /// The calibration text read as the model's tokenizer reads it (BOS added where it adds one).
+    static func calibrationTokens(file: GGUFFile, calibration: String?, method: QuantMethod) throws -> ([Int], String, Tokenizer) {
+        guard let calibration else {
+            throw Failure(description: "--method \(method.rawValue) needs --calibration TEXT: a UTF-8 text apart from the evaluation text")
+        }
+        guard let data = FileManager.default.contents(atPath: calibration), let text = String(data: data, encoding: .utf8),
+              !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw Failure(description: "--calibration: cannot read \(calibration) as UTF-8 text, or it is empty")
+        }
+        let tokenizer = try Tokenizer(file: file)
+        return (tokenizer.encode(text, addSpecial: true), URL(fileURLWithPath: calibration).lastPathComponent, tokenizer)
+    }
+}

@@ -1,0 +1,219 @@
+import Foundation
+
+/// GPTQ (Frantar et al. 2022, "Accurate Post-Training Quantization for Generative Pre-trained
+/// Transformers"): quantize a weight matrix one input column at a time, and spread each column's
+/// rounding error over the columns not yet quantized so that the layer's output on the
+/// calibration activations (the Hessian H = 2·XᵀX) changes least.
+///
+/// - H gets λ = `dampening` × mean(diag H) added to its diagonal; an input channel that never
+///   fired (H_ii = 0) gets H_ii = 1 and its weights set to zero, as the paper does.
+/// - The error propagation uses U, the upper Cholesky factor of H⁻¹ (H⁻¹ = UᵀU): column i's error
+///   e = (w_i − q_i) / U_ii moves column j > i by −e·U_ij.
+/// - Columns go in blocks of `blockSize` (the paper's lazy batch updates): inside a block errors
+///   move the block's own columns at once, the rest of the row gets the block's errors in one pass.
+///   Rows are independent, so they are processed in tiles across the CPUs.
+/// - A group's grid (its scale and minimum, or Q2_K's sub-block scales and super-block d/dmin) is
+///   chosen by the type's own round-to-nearest quantizer from the group's weights as updated when
+///   its first column is reached; the codes are then chosen column by column on that grid.
+public enum GPTQ {
+    public struct Options: Sendable, Hashable {
+        /// λ as a fraction of the mean diagonal of H (the paper's percdamp, 0.01).
+        public var dampening: Double
+        /// Columns per lazy batch update.
+        public var blockSize: Int
+
+        public init(dampening: Double = 0.01, blockSize: Int = 128) {
+            self.dampening = dampening; self.blockSize = blockSize
+        }
+    }
+
+    public enum Failure: Error, Sendable, CustomStringConvertible, Equatable {
+        /// H + λI was not positive definite even after raising λ.
+        case notPositiveDefinite(tensor: String, dampening: Double)
+        case unsupported(tensor: String, type: TensorType)
+        case shape(tensor: String, columns: Int, hessian: Int)
+
+        public var description: String {
+            switch self {
+            case let .notPositiveDefinite(tensor, dampening):
+                return "\(tensor): the calibration Hessian is not positive definite even with dampening \(dampening) × its mean diagonal (non-finite activations, or too little calibration text?)"
+            case let .unsupported(tensor, type):
+                return "\(tensor): GPTQ cannot fill \(type.name); it covers the lab types, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and Q2_K"
+            case let .shape(tensor, columns, hessian):
+                return "\(tensor): rows of \(columns) inputs, but the calibration Hessian is \(hessian) × \(hessian)"
+            }
+        }
+    }
+
+    /// The factor U of (H + λI)⁻¹ = UᵀU (row-major, upper), which columns were dead, and the
+    /// dampening fraction used. When the Cholesky factorization fails, λ is raised tenfold (from
+    /// 0.001 when it was 0) up to four times before giving up.
+    public static func inverseFactor(_ hessian: Hessian, tensor: String, dampening: Double) throws(Failure) -> (u: [Float], dead: [Bool], dampening: Double) {
+        let n = hessian.columns
+        var h = hessian.symmetric()
+        var dead = [Bool](repeating: false, count: n)
+        var meanDiagonal = 0.0
+        for i in 0..<n {
+            if h[i * n + i] == 0 { dead[i] = true; h[i * n + i] = 1 }
+            meanDiagonal += h[i * n + i]
+        }
+        meanDiagonal /= Double(max(1, n))
+        var fraction = dampening
+        for _ in 0..<5 {
+            // A = J(H + λI)J with J the reversal: its lower factor L gives H = VVᵀ with V = JLJ
+            // upper, so H⁻¹ = (V⁻¹)ᵀV⁻¹ and U = V⁻¹ = J L⁻¹ J.
+            var a = [Double](repeating: 0, count: n * n)
+            for i in 0..<n { for j in 0..<n { a[i * n + j] = h[(n - 1 - i) * n + (n - 1 - j)] } }
+            let lambda = fraction * meanDiagonal
+            for i in 0..<n { a[i * n + i] += lambda }
+            if meanDiagonal.isFinite, cholesky(&a, n) {
+                let m = lowerInverse(a, n)
+                var u = [Float](repeating: 0, count: n * n)
+                for i in 0..<n { for j in i..<n { u[i * n + j] = Float(m[(n - 1 - i) * n + (n - 1 - j)]) } }
+                return (u, dead, fraction)
+            }
+            fraction = fraction == 0 ? 0.001 : fraction * 10
+        }
+        throw .notPositiveDefinite(tensor: tensor, dampening: fraction / 10)
+    }
+
+    /// In-place lower Cholesky factor of the symmetric row-major `a` (only its lower triangle is
+    /// read); false when a pivot is not positive and finite.
+    static func cholesky(_ a: inout [Double], _ n: Int) -> Bool {
+        var ok = true
+        a.withUnsafeMutableBufferPointer { buffer in
+            let p = SendableMutablePointer(buffer.baseAddress!)
+            for j in 0..<n {
+                let rj = p.pointer + j * n
+                var s = rj[j]
+                for k in 0..<j { s -= rj[k] * rj[k] }
+                guard s > 0, s.isFinite else { ok = false; return }
+                let d = s.squareRoot()
+                rj[j] = d
+                let below = n - j - 1
+                let column: @Sendable (Int) -> Void = { i in
+                    let ri = p.pointer + i * n, rj = p.pointer + j * n
+                    var t = ri[j]
+                    for k in 0..<j { t -= ri[k] * rj[k] }
+                    ri[j] = t / d
+                }
+                if below * j < 65_536 {
+                    for i in (j + 1)..<max(j + 1, n) { column(i) }
+                } else {
+                    let chunks = min(below, ProcessInfo.processInfo.activeProcessorCount * 4)
+                    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                        for i in (j + 1 + below * c / chunks)..<(j + 1 + below * (c + 1) / chunks) { column(i) }
+                    }
+                }
+            }
+        }
+        return ok
+    }
+
+    /// L⁻¹ of the lower-triangular row-major `l`, column by column (forward substitution).
+    static func lowerInverse(_ l: [Double], _ n: Int) -> [Double] {
+        var m = [Double](repeating: 0, count: n * n)
+        l.withUnsafeBufferPointer { lb in
+            m.withUnsafeMutableBufferPointer { mb in
+                let lp = SendableConstPointer(lb.baseAddress!), mp = SendableMutablePointer(mb.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: n) { c in
+                    var x = [Double](repeating: 0, count: n)
+                    x[c] = 1 / lp.pointer[c * n + c]
+                    for i in (c + 1)..<max(c + 1, n) {
+                        let row = lp.pointer + i * n
+                        var s = 0.0
+                        for k in c..<i { s += row[k] * x[k] }
+                        x[i] = -s / row[i]
+                    }
+                    for i in c..<n { mp.pointer[i * n + c] = x[i] }
+                }
+            }
+        }
+        return m
+    }
+
+    /// Quantizes `weights` (rows × columns, row-major; each row one output, each column one input
+    /// channel of `hessian`) to `type` with GPTQ; returns the tensor's bytes (rows × the type's
+    /// row bytes) and the dampening used.
+    public static func quantize(_ weights: [Float], rows: Int, columns: Int, hessian: Hessian, type: TensorType,
+                                tensor: String, options: Options = Options()) throws(Failure) -> (bytes: [UInt8], dampening: Double) {
+        guard hessian.columns == columns else { throw .shape(tensor: tensor, columns: columns, hessian: hessian.columns) }
+        guard let format = GPTQFormat(type, rowLength: columns), let rowBytes = type.rowBytes(columns) else {
+            throw .unsupported(tensor: tensor, type: type)
+        }
+        let (u, dead, used) = try inverseFactor(hessian, tensor: tensor, dampening: options.dampening)
+        var out = [UInt8](repeating: 0, count: rows * rowBytes)
+        let block = max(1, options.blockSize)
+        let tile = 8
+        let tiles = (rows + tile - 1) / tile
+        u.withUnsafeBufferPointer { ub in
+            weights.withUnsafeBufferPointer { wb in
+                out.withUnsafeMutableBytes { ob in
+                    let up = SendableConstPointer(ub.baseAddress!), wp = SendableConstPointer(wb.baseAddress!)
+                    let target = UnsafeSendableRaw(ob)
+                    DispatchQueue.concurrentPerform(iterations: tiles) { t in
+                        let r0 = t * tile, r1 = min(rows, r0 + tile), count = r1 - r0
+                        var w = [Float](repeating: 0, count: count * columns)
+                        for r in 0..<count {
+                            for c in 0..<columns { w[r * columns + c] = dead[c] ? 0 : wp.pointer[(r0 + r) * columns + c] }
+                        }
+                        var codes = [Int](repeating: 0, count: count * columns)
+                        var grids = [[GPTQGrid]](repeating: [], count: count)
+                        var errors = [Float](repeating: 0, count: count * block)
+                        w.withUnsafeMutableBufferPointer { w in
+                            var b0 = 0
+                            while b0 < columns {
+                                let b1 = min(columns, b0 + block)
+                                for i in b0..<b1 {
+                                    if i % format.groupElements == 0 {
+                                        for r in 0..<count {
+                                            let start = (r0 + r) * rowBytes + (i / format.groupElements) * format.groupBytes
+                                            let bytes = UnsafeMutableRawBufferPointer(rebasing: target.buffer[start..<(start + format.groupBytes)])
+                                            let group = UnsafeBufferPointer(rebasing: w[(r * columns + i)..<(r * columns + i + format.groupElements)])
+                                            // The type's own round-to-nearest sets the group's parameters.
+                                            try? Quantization.quantize(group, to: type, into: bytes)
+                                            grids[r] = format.grids(UnsafeRawBufferPointer(bytes))
+                                        }
+                                    }
+                                    let urow = up.pointer + i * columns
+                                    let d = urow[i]
+                                    let sub = (i % format.groupElements) / format.gridElements
+                                    for r in 0..<count {
+                                        let row = w.baseAddress! + r * columns
+                                        let grid = grids[r][sub]
+                                        let code = grid.code(row[i])
+                                        codes[r * columns + i] = code
+                                        let e = (row[i] - grid.value(code)) / d
+                                        errors[r * block + (i - b0)] = e
+                                        if e != 0 { for j in (i + 1)..<max(i + 1, b1) { row[j] -= e * urow[j] } }
+                                    }
+                                }
+                                if b1 < columns {
+                                    for k in b0..<b1 {
+                                        let urow = up.pointer + k * columns
+                                        for r in 0..<count {
+                                            let e = errors[r * block + (k - b0)]
+                                            if e == 0 { continue }
+                                            let row = w.baseAddress! + r * columns
+                                            for j in b1..<columns { row[j] -= e * urow[j] }
+                                        }
+                                    }
+                                }
+                                b0 = b1
+                            }
+                        }
+                        for r in 0..<count {
+                            for g in 0..<(columns / format.groupElements) {
+                                let start = (r0 + r) * rowBytes + g * format.groupBytes
+                                let bytes = UnsafeMutableRawBufferPointer(rebasing: target.buffer[start..<(start + format.groupBytes)])
+                                let first = r * columns + g * format.groupElements
+                                format.pack(Array(codes[first..<(first + format.groupElements)]), into: bytes)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (out, used)
+    }
+}

@@ -1,0 +1,40 @@
+@testable import Engine
+import Foundation
+import ModelFormat
+import TestSupport
+import Testing
+
+@Suite("GPTQ Hessians from the native engine")
+struct HessianCollectorTests {
+    /// The Hessians' diagonals are the importance matrix's sums (both are Σx² per channel over the
+    /// same chunks); q/k/v and gate/up share one matrix; the matrix is symmetric positive
+    /// semi-definite on its diagonal.
+    @Test func diagonalsAreTheImportanceSumsAndGroupsAreShared() throws {
+        let file = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
+        let text = TestPaths.packageRoot.appendingPathComponent("README.md").path
+        let tokenizer = try Tokenizer(file: file)
+        let tokens = tokenizer.encode(try String(contentsOfFile: text, encoding: .utf8), addSpecial: true)
+        let engine = try Transformer(weights: try ModelWeights(file: file), options: EngineOptions(threads: 2, context: 64, batchTokens: 64))
+        let bos = tokenizer.addBOS ? tokenizer.bos : nil
+        var reported: [Int] = []
+        let set = try HessianCollector.collect(engine, tokens: tokens, bos: bos, context: 64, chunks: 2, dataset: "README.md") { done, _ in reported.append(done) }
+        #expect(reported == [1, 2] && engine.activationObserver == nil)
+        let imatrix = try ImportanceCollector.collect(engine, tokens: tokens, bos: bos, context: 64, chunks: 2, dataset: "README.md")
+        #expect(set.index["blk.0.attn_q.weight"] == set.index["blk.0.attn_v.weight"])
+        #expect(set.index["blk.0.ffn_gate.weight"] == set.index["blk.0.ffn_up.weight"])
+        #expect(set.index["blk.0.ffn_gate.weight"] != set.index["blk.0.attn_q.weight"])
+        #expect(set.index.count == imatrix.entries.count && set.hessians.count == 4 * 30)
+        for (name, entry) in imatrix.entries {
+            let h = try #require(set.hessian(for: name), "\(name) has a Hessian")
+            #expect(h.tokens == 128 && h.columns == entry.sums.count)
+            let m = h.symmetric()
+            var worst = 0.0
+            for c in 0..<h.columns {
+                let d = m[c * h.columns + c], s = Double(entry.sums[c])
+                worst = max(worst, abs(d - s) / max(abs(s), 1e-6))
+            }
+            #expect(worst < 1e-3, "\(name): diagonal vs importance sums, worst relative gap \(worst)")
+            #expect(m[1 * h.columns + 2] == m[2 * h.columns + 1])
+        }
+    }
+}

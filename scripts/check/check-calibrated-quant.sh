@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Calibrated quantization against round to nearest on the real SmolLM2-135M: GPTQ files made
+# with a calibration text (default: the Apache-2.0 licence text) are evaluated with
+# `slmbench quality` on a distinct text (default: the GPL-3 corpus) against the F32 conversion
+# of the source weights. Prints a Markdown table of mean KLD per type and method and the ratio
+# GPTQ/RTN; exits 1 when a type in BAR_TYPES misses the bar (ratio ≤ BAR, default 0.7).
+#
+#   SLMBENCH_BIN=path   use this slmbench instead of building one
+#   CALIBRATION=FILE    calibration text          EVAL=FILE  evaluation text
+#   TYPES="…"           types to compare          BAR_TYPES="…"  types the bar applies to
+#   CONTEXT, CAL_CHUNKS, EVAL_CHUNKS, THREADS     sizes
+#   TENSOR_TYPE=PATTERN=TYPE  one --tensor-type rule laid over every type, for both methods
+#                       (e.g. token_embd=q8_0: the tied embedding, which GPTQ leaves to round to
+#                       nearest, kept out of the comparison)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+slm=${SLMBENCH_BIN:-}
+if [ -z "$slm" ]; then
+  swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
+  slm=.build/release/slmbench
+fi
+calibration=${CALIBRATION:-/usr/share/common-licenses/Apache-2.0}
+eval_text=${EVAL:-/usr/share/common-licenses/GPL-3}
+types=${TYPES:-lab3g64a q2_k lab4g128a q4_0}
+bar_types=${BAR_TYPES:-lab3g64a q2_k}
+bar=${BAR:-0.7}
+context=${CONTEXT:-512}
+cal_chunks=${CAL_CHUNKS:-4}
+eval_chunks=${EVAL_CHUNKS:-8}
+threads=${THREADS:-2}
+[ "$(realpath "$calibration")" != "$(realpath "$eval_text")" ] || { echo "the calibration and evaluation texts must differ" >&2; exit 64; }
+work=${WORK:-$(mktemp -d)}
+[ -n "${WORK:-}" ] || trap 'rm -rf "$work"' EXIT
+model=$("$slm" models fetch smollm2-135m)
+args=()
+rule=${TENSOR_TYPE:-}
+suffix=${rule:+-${rule//[^A-Za-z0-9_]/_}}
+for t in $types; do
+  out="$work/gptq-$t$suffix.gguf"
+  rtn="$t"
+  if [ -n "$rule" ]; then
+    printf 'base: %s\n%s\n' "$t" "$rule" > "$work/mix-$t$suffix.txt"
+    rtn="mix:$work/mix-$t$suffix.txt"
+    [ -f "$out" ] || "$slm" models quantize "$model" --to "$t" --tensor-type "$rule" --method gptq --calibration "$calibration" \
+        --context "$context" --chunks "$cal_chunks" --threads "$threads" -o "$out" >/dev/null
+  else
+    [ -f "$out" ] || "$slm" models quantize "$model" --to "$t" --method gptq --calibration "$calibration" \
+        --context "$context" --chunks "$cal_chunks" --threads "$threads" -o "$out" >/dev/null
+  fi
+  args+=(--type "$rtn" --type "$out")
+done
+"$slm" quality --model smollm2-135m --corpus "$eval_text" --context "$context" --chunks "$eval_chunks" \
+    --threads "$threads" --json "${args[@]}" > "$work/quality.json"
+python3 - "$work/quality.json" "$calibration" "$eval_text" "$bar" "$types" "$bar_types" "$suffix" <<'PY'
+import json, sys
+report, calibration, eval_text, bar = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], float(sys.argv[4])
+types, bar_types, suffix = sys.argv[5].split(), sys.argv[6].split(), sys.argv[7].lower()
+# Variants in the order given: f32, then each type's round-to-nearest row and its GPTQ file.
+rows = report["rows"][1:]
+print(f"Mean KLD vs F32 on {eval_text} ({report['scored_positions']} positions, context {report['context']}); "
+      f"GPTQ calibrated on {calibration}")
+print()
+print("| type | RTN mean KLD | GPTQ mean KLD | GPTQ / RTN | bar |")
+print("|---|---|---|---|---|")
+failed = []
+for i, t in enumerate(types):
+    a, b = rows[2 * i], rows[2 * i + 1]
+    assert b["variant"].lower() == f"gptq-{t}{suffix}", (b["variant"], t)
+    rtn, gptq = a["mean_kld"], b["mean_kld"]
+    label = a["variant"]
+    ratio = gptq / rtn
+    verdict = ("met" if ratio <= bar else "MISSED") if t in bar_types else "(context)"
+    if t in bar_types and ratio > bar: failed.append(t)
+    print(f"| {label} | {rtn:.5f} | {gptq:.5f} | {ratio:.3f} | {verdict} |")
+if report.get("source_weights_caveat"): print(f"\n{report['source_weights_caveat']}")
+if failed:
+    print(f"\nbar GPTQ/RTN ≤ {bar} missed for {', '.join(failed)}", file=sys.stderr); sys.exit(1)
+PY
