@@ -79,14 +79,16 @@ public struct MixSearch: Sendable {
     /// rows are not whole blocks of it (as `QuantMix.assign` and llama.cpp do), with the ΔKLD
     /// `sensitivity` measured for that tensor in that type. Every error names what is missing.
     public init(model: MixModel, types: [TensorType], sensitivity: SensitivityReport, file: String) throws(MixError) {
-        guard sensitivity.grouping == .tensor else {
-            throw MixError("\(file): sensitivities grouped by \(sensitivity.grouping.rawValue); a mix needs them per tensor (models sensitivity --by tensor)")
-        }
         guard !types.isEmpty else { throw MixError("--types: no types to choose from") }
-        var measured: [String: [String: Double]] = [:] // tensor → used type → ΔKLD
+        // tensor → used type → ΔKLD. A unit of several tensors (a kind, a layer) spreads its ΔKLD
+        // over them in proportion to their parameters: a second assumption, said by `spreadNote`.
+        var measured: [String: [String: Double]] = [:]
         for e in sensitivity.entries {
-            guard let part = e.tensors.first, e.tensors.count == 1 else { continue }
-            measured[part.name, default: [:]][part.type.lowercased()] = e.meanKLD
+            let total = Double(e.tensors.reduce(0) { $0 + $1.parameters })
+            guard total > 0 else { continue }
+            for part in e.tensors {
+                measured[part.name, default: [:]][part.type.lowercased()] = e.meanKLD * Double(part.parameters) / total
+            }
         }
         var candidates: [Candidate] = [], fixed = 0, parameters = 0
         for tensor in model.tensors {
@@ -113,7 +115,13 @@ public struct MixSearch: Sendable {
         }
         self.init(candidates: candidates, fixedBytes: fixed, parameters: parameters)
         self.measured = measured
+        if sensitivity.grouping != .tensor {
+            spreadNote = "sensitivities measured per \(sensitivity.grouping.rawValue), each unit's ΔKLD spread over its tensors in proportion to their parameters"
+        }
     }
+
+    /// Set when the sensitivities were measured per kind or layer rather than per tensor.
+    public var spreadNote: String?
 
     /// The budget in bytes for `bitsPerWeight` over every tensor's elements.
     public func budgetBytes(bitsPerWeight: Double) -> Int { Int((bitsPerWeight * Double(parameters) / 8).rounded(.down)) }

@@ -141,9 +141,10 @@ extension HTMLReport {
             }, lines: false, style: SVGChart.Style(color: colour, marker: marker), front: true)
         }
         let requantized = Set(quality.map(\.config.model)).compactMap { sourceWeights[$0] }.sorted()
-        let against = requantized.isEmpty ? "F32 (log; lower is better)" : "F32 of the \(requantized.joined(separator: "/")) source † (log; lower is better)"
+        // Short enough to fit beside the plot; the caveat's words are under the chart.
+        let against = requantized.isEmpty ? "F32" : "F32, \(requantized.joined(separator: "/")) source †"
         return SVGChart(title: "Quantization trade-off: size vs quality loss, per method", xLabel: "bits per weight (all tensors)",
-                        yLabel: "mean KL divergence vs \(against)", series: series, logY: true)
+                        yLabel: "mean KLD vs \(against) (log)", series: series, logY: true)
     }
 
     /// A variant's name for a point label: a mix file by its file name.

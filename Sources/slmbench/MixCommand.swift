@@ -11,7 +11,8 @@ extension Models {
             discussion: reflow("""
                 The prediction adds up per-tensor sensitivities (`models sensitivity --by tensor`, one per type in \
                 --types; measured here on --calibration unless --sensitivity gives them): it assumes the tensors' \
-                losses are additive. Each --types entry is replaced by its fallback where a tensor's rows are not whole \
+                losses are additive. Sensitivities --by kind or layer are accepted too (far fewer runs): each unit's \
+                ΔKLD is then spread over its tensors in proportion to their parameters, and the table says so. Each --types entry is replaced by its fallback where a tensor's rows are not whole \
                 blocks of it (Q4_K → Q5_0 on 576-wide rows, as llama.cpp falls back). The search is greedy on ΔKLD \
                 saved per byte along each tensor's convex hull. Bits per weight count every tensor's bytes (norms and the \
                 embedding too) over every tensor's elements, as `models inspect` does. The mix is then written \
@@ -116,7 +117,8 @@ extension Models {
                 }
             } catch { throw CLIError(error.description) }
             var document = MixReport(budgetBitsPerWeight: budgetBpw, types: types.map { $0.name.lowercased() }, sensitivity: sensitivityName,
-                                     calibration: report.corpus, assumption: MixReport.additivity, path: path, result: result)
+                                     calibration: report.corpus, assumption: MixReport.additivity + (search.spreadNote.map { "; \($0)" } ?? ""),
+                                     path: path, result: result)
             if !noMeasure {
                 var variants: [(label: String, path: String, predicted: Double?)] = [("mix", path, result.predictedKLD)]
                 for name in ["q4_k", "q4_k_m"] {

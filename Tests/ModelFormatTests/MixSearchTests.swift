@@ -86,11 +86,22 @@ struct MixSearchTests {
         #expect { try MixSearch(model: Self.model, types: Self.types, sensitivity: Self.report(weights: [:], skip: ("blk.1.ffn_down.weight", .q5_K)), file: "s.json") } throws: { error in
             "\(error)".contains("s.json has no measurement of blk.1.ffn_down.weight in q5_k")
         }
-        var layered = Self.report(weights: [:])
-        layered.grouping = .layer
-        #expect { try MixSearch(model: Self.model, types: Self.types, sensitivity: layered, file: "s.json") } throws: { error in
-            "\(error)".contains("--by tensor")
+        // Per kind: a unit's ΔKLD is spread over its tensors by parameters, and the search says so.
+        var byKind = Self.report(weights: [:])
+        byKind.grouping = .kind
+        byKind.entries = Dictionary(grouping: byKind.entries, by: { "\($0.kind!.rawValue)|\($0.type)" }).values.map { group in
+            var e = group[0]
+            e.unit = e.kind!.rawValue; e.layer = nil
+            e.tensors = group.flatMap(\.tensors)
+            e.meanKLD = group.reduce(0) { $0 + $1.meanKLD }
+            return e
         }
+        let spread = try MixSearch(model: Self.model, types: Self.types, sensitivity: byKind, file: "s.json")
+        #expect(spread.spreadNote?.contains("per kind") == true)
+        let exact = try MixSearch(model: Self.model, types: Self.types, sensitivity: Self.report(weights: [:]), file: "s.json")
+        #expect(exact.spreadNote == nil)
+        // Both attn_q tensors have the same shape, so each gets half of the kind's figure: what each measured alone.
+        #expect(abs(spread.measured["blk.0.attn_q.weight"]!["q4_0"]! - exact.measured["blk.0.attn_q.weight"]!["q4_0"]!) < 1e-15)
     }
 
     @Test func aSavedSensitivityFileRoundTripsAndBadOnesNameTheFileAndField() throws {
