@@ -66,7 +66,7 @@ public struct SensitivityHeatMap: Sendable, Equatable {
         let (l0, l1) = (log10(low), log10(high) == log10(low) ? log10(low) + 1 : log10(high))
         func t(_ v: Double) -> Double { v > 0 ? (log10(v) - l0) / (l1 - l0) : 0 }
         let cellW = 64.0, cellH = rows.count > 40 ? 10.0 : 14.0, left = 110.0, top = 52.0
-        let width = left + Double(kinds.count) * cellW + 190, height = top + Double(rows.count) * cellH + 46
+        let width = left + Double(kinds.count) * cellW + 190, height = top + Swift.max(Double(rows.count) * cellH, 80) + 46
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
         let title = "Sensitivity to \(type): ΔKLD when one tensor alone is quantized (\(model))"
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"heatmap\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(HTML.escape(title))\">"
@@ -86,7 +86,7 @@ public struct SensitivityHeatMap: Sendable, Equatable {
             svg += "<rect class=\"cell\" x=\"\(f(left + Double(i) * cellW))\" y=\"\(f(top + Double(j) * cellH))\" width=\"\(f(cellW - 1))\" height=\"\(f(cellH - 1))\" fill=\"\(fill)\"><title>\(HTML.escape(note))</title></rect>"
         }
         // The legend: the colour ramp with its end values.
-        let lx = left + Double(kinds.count) * cellW + 24, steps = 24, barH = Swift.min(200, Double(rows.count) * cellH)
+        let lx = left + Double(kinds.count) * cellW + 24, steps = 24, barH = Swift.max(60, Swift.min(200, Double(rows.count) * cellH))
         svg += "<text x=\"\(f(lx))\" y=\"\(f(top - 8))\" class=\"legend\">mean KLD (log)</text>"
         for s in 0..<steps {
             let y = top + barH * Double(s) / Double(steps)
