@@ -17,6 +17,8 @@ public struct HTMLReport {
     /// Real models whose source weights are already quantized, and their type (`smollm2-135m` →
     /// `Q4_1`): every quality figure of theirs carries the caveat.
     public var sourceWeights: [String: String]
+    /// Sensitivity heat maps to show (`report --sensitivity FILE.json`), one per type.
+    public var sensitivity: [SensitivityHeatMap] = []
 
     public init(title: String, entries: [StoredRun], profile: HardwareProfile?, generatedBy: String, cost: Result<CostModel, CostError>? = nil,
                 decision: Decision? = nil, sourceWeights: [String: String] = [:]) {
@@ -354,6 +356,7 @@ public struct HTMLReport {
         html += "<h2>Decode speed and scaling</h2><div class=\"grid2\">\(threadScaling().render())\(batchScaling().render())</div>"
         html += "<h2>Which bit-width</h2>\(qualityTradeoff().render())"
         html += caveats(for: runs.filter { !$0.config.synthetic }.map(\.config.model))
+        html += quantizationSection()
         html += "<h2>Memory</h2>\(memoryBars())"
         html += "<h2>Roofline</h2>\(rooflineSection())"
         if profile?.bandwidth == nil { html += "<p class=\"empty\">The hardware profile has no measured bandwidth (run slmbench probe --bandwidth --save …), so no ceilings are drawn.</p>" }

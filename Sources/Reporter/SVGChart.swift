@@ -17,7 +17,9 @@ struct SVGChart {
     }
     /// `style`: the series' wish (e.g. colour by type, marker by backend, dash by model); one taken
     /// by an earlier series, or none, gets the first free colour and marker.
-    struct Series { var name: String; var points: [Point]; var lines = true; var style: Style? = nil }
+    /// `front`: the series' own marked points joined by a dashed line in its colour (one Pareto
+    /// front per series, where `frontName` draws one over all series).
+    struct Series { var name: String; var points: [Point]; var lines = true; var style: Style? = nil; var front = false }
     /// A reference line y = f(x) drawn over the plot range (e.g. a bandwidth or compute roof);
     /// `color` and `dash` tell several apart (default: dark grey, then light grey, dashed).
     struct Ceiling { var name: String; var f: (Double) -> Double; var color: String? = nil; var dash = "6 4" }
@@ -157,6 +159,11 @@ struct SVGChart {
         for (i, s) in series.enumerated() {
             let style = styles[i], color = Self.palette[style.color]
             let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) && (!logY || $0.y > 0) }
+            let own = pts.filter(\.marked).sorted { $0.x < $1.x }
+            if s.front && own.count > 1 {
+                let d = own.enumerated().map { ($0.offset == 0 ? "M" : "L") + "\(f(px($0.element.x))) \(f(py($0.element.y)))" }.joined(separator: " ")
+                svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\" class=\"front\"/>"
+            }
             if s.lines && pts.count > 1 {
                 let d = pts.sorted { $0.x < $1.x }.enumerated().map { ($0.offset == 0 ? "M" : "L") + "\(f(px($0.element.x))) \(f(py($0.element.y)))" }.joined(separator: " ")
                 let dash = Self.dashes[style.dash].isEmpty ? "" : " stroke-dasharray=\"\(Self.dashes[style.dash])\""

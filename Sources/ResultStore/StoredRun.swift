@@ -70,18 +70,29 @@ public struct RunConfig: Codable, Sendable, Equatable, Hashable {
     public var modelSize: Int?
     public var modelNParams: Int?
     public var synthetic: Bool
+    /// How the weights were quantized (`imatrix`, `awq`, `gptq`, `smoothquant`); nil: round to
+    /// nearest, or the file as stored. Absent from entries written before the field existed.
+    public var quantMethod: String?
+    /// The calibration text a calibrated method read (its source, as `Corpus` names it).
+    public var calibration: String?
 
     enum CodingKeys: String, CodingKey {
         case model, modelType = "model_type", backend, nThreads = "n_threads", nSeq = "n_seq", nPrompt = "n_prompt", nGen = "n_gen"
         case nDepth = "n_depth", kvType = "kv_type", placement, cpus, modelSize = "model_size", modelNParams = "model_n_params", synthetic
+        case quantMethod = "quant_method", calibration
     }
 
     public init(model: String, modelType: String, backend: String, nThreads: Int, nSeq: Int, nPrompt: Int, nGen: Int,
-                nDepth: Int, kvType: String, placement: String, cpus: [Int], modelSize: Int?, modelNParams: Int?, synthetic: Bool) {
+                nDepth: Int, kvType: String, placement: String, cpus: [Int], modelSize: Int?, modelNParams: Int?, synthetic: Bool,
+                quantMethod: String? = nil, calibration: String? = nil) {
         self.model = model; self.modelType = modelType; self.backend = backend; self.nThreads = nThreads; self.nSeq = nSeq
         self.nPrompt = nPrompt; self.nGen = nGen; self.nDepth = nDepth; self.kvType = kvType; self.placement = placement
         self.cpus = cpus; self.modelSize = modelSize; self.modelNParams = modelNParams; self.synthetic = synthetic
+        self.quantMethod = quantMethod; self.calibration = calibration
     }
+
+    /// The method's name for tables and charts: `rtn` when none is recorded.
+    public var method: String { quantMethod ?? "rtn" }
 }
 
 /// A sweep's header: what was run, from which spec, where.

@@ -14,14 +14,29 @@ public struct Corpus: Sendable {
     public static let defaultPath = "/usr/share/common-licenses/GPL-3"
     public static let defaultSource = "GNU GPL v3 text from Debian's base-files package (/usr/share/common-licenses/GPL-3)"
 
+    /// The default calibration text (sensitivities, calibrated quantization): the GNU FDL 1.3
+    /// from the same Debian package, prose of the same register that shares no passage with
+    /// the evaluation corpus, so what is tuned on one is measured on the other.
+    public static let calibrationPath = "/usr/share/common-licenses/GFDL-1.3"
+    public static let calibrationSource = "GNU FDL 1.3 text from Debian's base-files package (/usr/share/common-licenses/GFDL-1.3)"
+
     public static func load(_ path: String?) throws(QualityError) -> Corpus {
+        try load(path, defaultPath: defaultPath, defaultSource: defaultSource, flag: "--corpus")
+    }
+
+    /// A calibration text: `path`, or `calibrationPath`; errors name `flag`.
+    public static func loadCalibration(_ path: String?, flag: String = "--calibration") throws(QualityError) -> Corpus {
+        try load(path, defaultPath: calibrationPath, defaultSource: calibrationSource, flag: flag)
+    }
+
+    static func load(_ path: String?, defaultPath: String, defaultSource: String, flag: String) throws(QualityError) -> Corpus {
         let file = path ?? defaultPath
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw .corpus(path == nil ? "the default corpus \(file) is missing (Debian's base-files ships it); pass --corpus FILE"
-                                      : "--corpus: cannot read \(file)")
+            throw .corpus(path == nil ? "the default text \(file) is missing (Debian's base-files ships it); pass \(flag) FILE"
+                                      : "\(flag): cannot read \(file)")
         }
         guard let text = String(data: data, encoding: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw .corpus("--corpus: \(file) is not UTF-8 text, or is empty")
+            throw .corpus("\(flag): \(file) is not UTF-8 text, or is empty")
         }
         return Corpus(path: file, source: path == nil ? defaultSource : "user file \(file)", text: text)
     }

@@ -48,6 +48,12 @@ public struct RunSpec: Codable, Sendable, Equatable {
     /// Sustained mode (`slmbench soak`): measured repetitions back to back for this many seconds,
     /// instead of `repetitions` and adaptive stopping. Optional on the wire.
     public var sustainSeconds: Double?
+    /// How the weights were quantized (`rtn`, `imatrix`, `awq`, `gptq`, `smoothquant`; nil: rtn or
+    /// stored) and the calibration text a calibrated method read. The worker does not read them:
+    /// the file is already made; they travel so that the stored configuration is derived from
+    /// this one value. Optional on the wire.
+    public var quantMethod: String?
+    public var calibration: String?
 
     public init(backend: BackendKind, model: String, modelName: String, type: String? = nil, threads: Int = 1, batch: Int = 1,
                 promptTokens: Int = 128, genTokens: Int = 64, kvType: KVType = .f32, warmup: Int = 1, repetitions: Int = 3,

@@ -124,3 +124,20 @@ public enum PDFPrinter {
         } catch { throw InputError("--out \(out.path): \(error.localizedDescription)") }
     }
 }
+
+extension ReportInputs {
+    /// The heat maps of a saved sensitivity document (`report --sensitivity FILE.json`), one per
+    /// type it measured; errors name the file.
+    public static func heatMaps(sensitivityFile path: String) throws(MixError) -> [SensitivityHeatMap] {
+        let report = try SensitivityReport.load(path: path)
+        return report.types.map { type in
+            SensitivityHeatMap(
+                model: report.model, type: type, corpus: report.corpus, method: report.method, tiedOutput: report.tiedOutput,
+                caveat: report.sourceWeightsCaveat,
+                cells: report.entries.filter { $0.type == type }.map { e in
+                    .init(layer: e.layer, kind: e.kind?.rawValue, unit: e.unit,
+                          usedType: Set(e.tensors.map(\.type)).sorted().joined(separator: "/"), meanKLD: e.meanKLD)
+                })
+        }
+    }
+}

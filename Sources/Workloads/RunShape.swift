@@ -15,12 +15,15 @@ import Worker
 extension SweepPlan {
     /// The worker's run for grid point `p`, with `cpus` from placement. The model file is not
     /// known until the runner prepares it: `model` is empty and `modelName` is the spec's reference.
-    public static func runSpec(_ p: SweepSpec.Point, cpus: [Int], measurement m: SweepSpec.MeasurementSettings) -> RunSpec {
+    /// `calibration` is the spec's calibration text, recorded for a calibrated method (the default text when nil).
+    public static func runSpec(_ p: SweepSpec.Point, cpus: [Int], measurement m: SweepSpec.MeasurementSettings, calibration: String? = nil) -> RunSpec {
         var spec = RunSpec(backend: BackendKind(label: p.backend), model: "", modelName: p.model, type: p.type == "stored" ? nil : p.type,
                 threads: p.threads, batch: p.batch, promptTokens: p.prompt, genTokens: p.gen,
                 kvType: KVType(rawValue: p.kv) ?? .f32, warmup: m.warmup, repetitions: m.minRepetitions, seed: m.seed,
                 cpus: cpus, depth: p.depth == 0 ? nil : p.depth, maxRepetitions: m.maxRepetitions, targetHalfWidth: m.targetHalfWidth)
         spec.sustainSeconds = m.sustainSeconds
+        spec.quantMethod = p.quantMethod
+        spec.calibration = p.quantMethod == nil ? nil : calibration ?? Corpus.calibrationPath
         return spec
     }
 }
@@ -43,6 +46,7 @@ extension RunConfig {
                   nSeq: run.batch, nPrompt: run.promptTokens, nGen: run.genTokens, nDepth: run.depth ?? 0,
                   kvType: run.kvType.rawValue, placement: placement, cpus: run.cpus, modelSize: model?.sizeBytes,
                   modelNParams: model?.parameters,
-                  synthetic: model?.synthetic ?? (try? ModelReference.parse(run.modelName))?.isSynthetic ?? false)
+                  synthetic: model?.synthetic ?? (try? ModelReference.parse(run.modelName))?.isSynthetic ?? false,
+                  quantMethod: run.quantMethod, calibration: run.calibration)
     }
 }

@@ -8,7 +8,7 @@ import Workloads
 struct Models: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fetch, inspect, quantize and synthesize GGUF models.",
-        subcommands: [Fetch.self, List.self, Inspect.self, Quantize.self, Synth.self, Tokenize.self, Imatrix.self, RemoteLs.self])
+        subcommands: [Fetch.self, List.self, Inspect.self, Quantize.self, Synth.self, Tokenize.self, Imatrix.self, Sensitivity.self, Mix.self, RemoteLs.self])
 
     /// A model argument: a known model name (resolved in the cache) or a file path.
     static func resolve(_ model: String) throws -> String {

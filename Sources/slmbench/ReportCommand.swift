@@ -3,6 +3,7 @@ import Backends
 import DeviceProbe
 import Foundation
 import Measures
+import ModelFormat
 import Reporter
 import ResultStore
 import Workloads
@@ -38,12 +39,17 @@ struct Report: ParsableCommand {
     @Option(help: "Hardware profile JSON for the roofline and hardware section (one sweep).") var profile: String?
     @OptionGroup(title: "Constraints of the answer (html, pdf, comparison)") var limits: ConstraintOptions
     @OptionGroup(title: "Cost (html, pdf, comparison)") var cost: CostOptions
+    @Option(help: ArgumentHelp("A `models sensitivity --save` file whose heat map the html or pdf shows (repeat for several).", valueName: "file.json"))
+    var sensitivity: [String] = []
 
     func validate() throws {
         guard !results.isEmpty else { throw ValidationError("give a sweep folder or sweep id (RESULTS)") }
         if results.count > 1 {
             guard [.md, .html, .pdf].contains(format) else { throw ValidationError("--format \(format.rawValue) takes one sweep; a comparison of \(results.count) is md, html or pdf") }
             if profile != nil { throw ValidationError("--profile is for one sweep; in a comparison each side's profile is found by its fingerprint") }
+        }
+        if !sensitivity.isEmpty && ![.html, .pdf].contains(format) {
+            throw ValidationError("--sensitivity draws a heat map in the html or pdf report; --format is \(format.rawValue)")
         }
     }
 
@@ -74,8 +80,12 @@ struct Report: ParsableCommand {
         let measured = ResultsSource(store: try storeOption.location, folders: folder.map { [$0.path] } ?? [], machines: machine.map { [$0] } ?? [])
         let decision = try ReportInputs.decision(profile: machine, entries: entries.filter { [.run, .quality].contains($0.kind) }, measured: measured,
                                                  given: limits.constraints, cost: cost.inputs, sourceWeights: weights)
-        return HTMLReport(title: "slmbench report — \(name)", entries: entries, profile: machine, generatedBy: BuildInfo.producer, cost: costModel,
-                          decision: decision, sourceWeights: weights).render()
+        var report = HTMLReport(title: "slmbench report — \(name)", entries: entries, profile: machine, generatedBy: BuildInfo.producer, cost: costModel,
+                                decision: decision, sourceWeights: weights)
+        for file in sensitivity {
+            do { report.sensitivity += try ReportInputs.heatMaps(sensitivityFile: file) } catch { throw CLIError("--sensitivity \(error.description)") }
+        }
+        return report.render()
     }
 
     func comparison() throws {

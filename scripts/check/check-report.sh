@@ -40,6 +40,9 @@ if [ ${#results[@]} -eq 1 ]; then
   if [ ! -f "$out/journal.jsonl" ]; then echo "check-report: $out is not a sweep folder (no journal.jsonl)" >&2; exit 1; fi
   expected=("Thread scaling" "Batch scaling" "Bit-width trade-off" "Peak resident memory" "Roofline at")
   if [[ " ${flags[*]:-} " == *" --hourly-usd "* || " ${flags[*]:-} " == *" --price-usd "* ]]; then expected+=("Cost: USD per million tokens"); fi
+  # Quality evaluations that stored each variant's size get the trade-off chart; --sensitivity the heat map.
+  if grep -q '"F32.weights_bytes"' "$out/journal.jsonl"; then expected+=("Quantization trade-off"); fi
+  if [[ " ${flags[*]:-} " == *" --sensitivity "* ]]; then expected+=("Sensitivity to"); fi
   minimum=5
 else
   out=results/comparison
@@ -65,6 +68,15 @@ for chart in "${expected[@]}"; do
 done
 if ! grep -q '<h2>The answer' <<<"$dom"; then
   echo "check-report: the rendered page of $out/report.html does not open with its answer" >&2
+  exit 1
+fi
+if grep -q '<svg class="heatmap"' <<<"$dom" && ! grep -q 'class="cell"' <<<"$dom"; then
+  echo "check-report: the sensitivity heat map of $out/report.html has no cells" >&2
+  exit 1
+fi
+console=$(timeout 120 "${browser[@]}" --enable-logging=stderr --v=0 --dump-dom "$page" 2>&1 >/dev/null | grep -E 'CONSOLE|Uncaught' || true)
+if [ -n "$console" ]; then
+  echo "check-report: the page logged to the console: $console" >&2
   exit 1
 fi
 if grep -qi '<script' <<<"$dom"; then

@@ -43,13 +43,23 @@ public final class ModelPreparer: @unchecked Sendable {
         }
     }
 
-    public func prepare(_ model: String, type: String, progress: (String) -> Void = { _ in }) throws -> PreparedModel {
-        let key = "\(model)|\(type)"
+    /// `method` other than rtn quantizes with a calibration text (`calibration`, default
+    /// `Corpus.calibrationPath`) through `CalibratedQuantization.makeFile`.
+    public func prepare(_ model: String, type: String, method: QuantMethod = .rtn, calibration: String? = nil,
+                        progress: (String) -> Void = { _ in }) throws -> PreparedModel {
+        let key = "\(model)|\(type)|\(method.rawValue)|\(calibration ?? "")"
         if let done = lock.withLock({ made[key] }) { return done }
         let reference = try ModelReference.parse(model)
         var mix: QuantMix?
         if type != "stored" {
             do { mix = try QuantMix.named(type, flag: "type") } catch { throw PrepareError(error.description) }
+        }
+        if method != .rtn {
+            guard mix != nil, mix?.uniformType != .f32 else { throw PrepareError("quant_method \(method.rawValue) needs a quantized type, not \(type)") }
+            if case .synthetic = reference { throw PrepareError("quant_method \(method.rawValue) calibrates on real weights; \(model) is synthetic") }
+        }
+        func quantized(_ source: URL, _ mix: QuantMix) throws -> URL {
+            try CalibratedQuantization.makeFile(source: source, mix: mix, method: method, calibration: calibration, cache: cache, progress: progress)
         }
         let path: URL
         let name: String
@@ -60,7 +70,7 @@ public final class ModelPreparer: @unchecked Sendable {
             guard FileManager.default.fileExists(atPath: source.path) else {
                 throw PrepareError("\(known.name) is not in the cache (\(source.path)); run `slmbench models fetch \(known.name)`")
             }
-            path = try mix.map { try ModelQuantizer.ensure(source: source, mix: $0, cache: cache, progress: progress) } ?? source
+            path = try mix.map { try quantized(source, $0) } ?? source
             name = known.name
         case let .synthetic(preset):
             guard let mix else { throw PrepareError("synthetic \(preset.name) needs a type") }
@@ -72,7 +82,7 @@ public final class ModelPreparer: @unchecked Sendable {
         case let .file(file):
             let source = URL(fileURLWithPath: file)
             guard FileManager.default.fileExists(atPath: file) else { throw PrepareError("\(file): no such file") }
-            path = try mix.map { try ModelQuantizer.ensure(source: source, mix: $0, cache: cache, progress: progress) } ?? source
+            path = try mix.map { try quantized(source, $0) } ?? source
             name = source.deletingPathExtension().lastPathComponent
             synthetic = (try? GGUFFile(path: file))?["slmbench.synthetic"]?.bool == true
         }

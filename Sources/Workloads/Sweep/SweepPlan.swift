@@ -135,14 +135,15 @@ public struct SweepPlan: Sendable {
                 }
                 for backend in spec.backends { for threads in spec.threads { for batch in spec.batches {
                     for prompt in spec.prompts { for gen in spec.gens { for kv in spec.kvTypes {
-                        for placement in spec.placements { for depth in spec.depths {
+                        for placement in spec.placements { for depth in spec.depths { for method in spec.quantMethods {
                             let p = SweepSpec.Point(model: model, type: type, backend: backend, threads: threads, batch: batch,
-                                                    prompt: prompt, gen: gen, kv: kv, placement: placement, depth: depth)
+                                                    prompt: prompt, gen: gen, kv: kv, placement: placement, depth: depth, quantMethod: method)
                             if !spec.include.isEmpty && !spec.include.contains(where: { $0.matches(p) }) { filtered += 1; continue }
                             if spec.exclude.contains(where: { $0.matches(p) }) { filtered += 1; continue }
                             if prompt == 0 && gen == 0 { filtered += 1; continue }
                             var run = PlannedRun(kind: .run, key: p.key, seq: runs.count, point: p,
-                                                 run: Self.runSpec(p, cpus: [], measurement: spec.measurement), predictedBytes: nil, skip: nil)
+                                                 run: Self.runSpec(p, cpus: [], measurement: spec.measurement, calibration: spec.calibration),
+                                                 predictedBytes: nil, skip: nil)
                             if shapes[model] == nil { shapes[model] = try shape(reference) }
                             let s = shapes[model]!
                             var mix: QuantMix?
@@ -159,7 +160,7 @@ public struct SweepPlan: Sendable {
                                 }
                             }
                             runs.append(run)
-                        }}
+                        }}}
                     }}}
                 }}}
             }
@@ -168,12 +169,17 @@ public struct SweepPlan: Sendable {
         if spec.quality.enabled {
             // One evaluation per real model: every listed type against its F32 conversion.
             let types = spec.types.filter { $0 != "stored" }
+            // One per model and method: each method's types against the same F32 conversion.
             for model in spec.models where !types.isEmpty {
                 guard case .known = try ModelReference.parse(model) else { continue }
-                let p = SweepSpec.Point(model: model, type: types.joined(separator: ","), backend: "native", threads: spec.quality.threads,
-                                        batch: 1, prompt: spec.quality.context, gen: 0, kv: "f32", placement: "none", depth: 0)
-                quality.append(PlannedRun(kind: .quality, key: "quality|\(model)", seq: 2_000_000 + quality.count, point: p,
-                                          run: Self.runSpec(p, cpus: [], measurement: spec.measurement), predictedBytes: nil, skip: nil))
+                for method in spec.quantMethods {
+                    let p = SweepSpec.Point(model: model, type: types.joined(separator: ","), backend: "native", threads: spec.quality.threads,
+                                            batch: 1, prompt: spec.quality.context, gen: 0, kv: "f32", placement: "none", depth: 0,
+                                            quantMethod: method)
+                    let run = Self.runSpec(p, cpus: [], measurement: spec.measurement, calibration: spec.calibration)
+                    quality.append(PlannedRun(kind: .quality, key: "quality|\(model)" + (p.quantMethod.map { "|m-\($0)" } ?? ""),
+                                              seq: 2_000_000 + quality.count, point: p, run: run, predictedBytes: nil, skip: nil))
+                }
             }
         }
         return SweepPlan(spec: spec, runs: runs, quality: quality, availableBytes: available, filtered: filtered)
@@ -210,12 +216,13 @@ public struct SweepPlan: Sendable {
             case "gen": p.gen = Int(value) ?? p.gen
             case "kv": p.kv = value
             case "placement": p.placement = value
+            case "quant_method": p.quantMethod = value == QuantMethod.rtn.rawValue ? nil : value
             default: p.depth = Int(value) ?? p.depth
             }
         }
         if let match = runs.first(where: { $0.point == p && $0.skip == nil }) { base = match }
         base.point = p
-        base.run = Self.runSpec(p, cpus: base.cpus, measurement: spec.measurement)
+        base.run = Self.runSpec(p, cpus: base.cpus, measurement: spec.measurement, calibration: spec.calibration)
         base.kind = .reference
         return base
     }

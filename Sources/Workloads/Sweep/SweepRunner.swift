@@ -183,8 +183,9 @@ public final class SweepRunner: @unchecked Sendable {
 
         let model: PreparedModel
         do {
-            model = try preparer.prepare(p.model, type: p.type) { self.progress.note($0) }
-        } catch { return stored(.model, "cannot prepare \(p.model) at \(p.type): \(error)") }
+            model = try preparer.prepare(p.model, type: p.type, method: QuantMethod(rawValue: p.method) ?? .rtn,
+                                         calibration: plan.spec.calibration) { self.progress.note($0) }
+        } catch { return stored(.model, "cannot prepare \(p.model) at \(p.type)\(p.quantMethod.map { " by \($0)" } ?? ""): \(error)") }
         var spec = entry.run
         spec.model = model.path
         spec.modelName = model.name
@@ -274,8 +275,10 @@ public final class SweepRunner: @unchecked Sendable {
         let p = entry.point
         do {
             var variants = [QualitySpec.Variant(label: "F32", backend: .native, path: try preparer.prepare(p.model, type: "f32").path)]
+            let method = QuantMethod(rawValue: p.method) ?? .rtn
             for type in p.type.split(separator: ",").map(String.init) where type != "f32" {
-                variants.append(.init(label: type, backend: .native, path: try preparer.prepare(p.model, type: type).path))
+                variants.append(.init(label: type, backend: .native,
+                                      path: try preparer.prepare(p.model, type: type, method: method, calibration: plan.spec.calibration).path))
             }
             progress.stage("quality", nil)
             let spec = QualitySpec(variants: variants, corpus: q.corpus, context: q.context, chunks: q.chunks, threads: q.threads)
@@ -291,6 +294,11 @@ public final class SweepRunner: @unchecked Sendable {
             }
             var summary = MetricValues()
             let base = report.rows.first?.perplexity ?? .nan
+            // Each variant's tensor bytes, for the size axis of the report's trade-off chart
+            // (bits per weight = 32 × bytes ÷ the F32 variant's bytes).
+            for v in variants {
+                if let file = try? GGUFFile(path: v.path) { summary[.weightsBytes, variant: v.label] = Double(ModelSummary(file: file).tensorBytes) }
+            }
             for row in report.rows {
                 summary[.ppl, variant: row.variant] = row.perplexity
                 if let d = row.deltaPerplexity { summary[.dpplPercent, variant: row.variant] = d / base * 100 }

@@ -21,12 +21,18 @@ public struct SweepSpec: Sendable, Equatable {
         public var kv: String
         public var placement: String
         public var depth: Int
+        /// The `quant_method` axis; nil is rtn (and keeps the keys of sweeps made before the axis).
+        public var quantMethod: String?
 
         public init(model: String, type: String, backend: String, threads: Int, batch: Int, prompt: Int, gen: Int,
-                    kv: String, placement: String, depth: Int) {
+                    kv: String, placement: String, depth: Int, quantMethod: String? = nil) {
             self.model = model; self.type = type; self.backend = backend; self.threads = threads; self.batch = batch
             self.prompt = prompt; self.gen = gen; self.kv = kv; self.placement = placement; self.depth = depth
+            self.quantMethod = quantMethod == "rtn" ? nil : quantMethod
         }
+
+        /// The method's name: `rtn` when the point has none.
+        public var method: String { quantMethod ?? QuantMethod.rtn.rawValue }
 
         /// The value of the named axis, as text (filters compare text).
         public func value(_ axis: String) -> String? {
@@ -41,6 +47,7 @@ public struct SweepSpec: Sendable, Equatable {
             case "kv": return kv
             case "placement": return placement
             case "depth": return String(depth)
+            case "quant_method": return method
             default: return nil
             }
         }
@@ -48,6 +55,7 @@ public struct SweepSpec: Sendable, Equatable {
         /// Stable identity of the configuration within a sweep: every axis, in a fixed order.
         public var key: String {
             "\(model)|\(type)|\(backend)|t\(threads)|b\(batch)|p\(prompt)|g\(gen)|kv-\(kv)|\(placement)|d\(depth)"
+                + (quantMethod.map { "|m-\($0)" } ?? "")
         }
     }
 
@@ -104,7 +112,7 @@ public struct SweepSpec: Sendable, Equatable {
         public init() {}
     }
 
-    public static let axisNames = ["model", "type", "backend", "threads", "batch", "prompt", "gen", "kv", "placement", "depth"]
+    public static let axisNames = ["model", "type", "backend", "threads", "batch", "prompt", "gen", "kv", "placement", "depth", "quant_method"]
 
     public var file: String
     public var name: String
@@ -119,6 +127,11 @@ public struct SweepSpec: Sendable, Equatable {
     public var kvTypes: [String]
     public var placements: [String]
     public var depths: [Int]
+    /// The `quant_method` axis (default `[rtn]`).
+    public var quantMethods: [String] = [QuantMethod.rtn.rawValue]
+    /// The calibration text the calibrated methods read (`calibration:`, a path; nil:
+    /// `Corpus.calibrationPath`), resolved against the spec's folder.
+    public var calibration: String?
     public var include: [Filter]
     public var exclude: [Filter]
     public var measurement: MeasurementSettings
@@ -151,7 +164,7 @@ public struct SweepSpec: Sendable, Equatable {
                              backendArguments: [:], digest: Digest.sha256(Data(text.utf8)), text: text)
         var sawAxes = false
         for (key, node) in try root.mapping(allowed: ["name", "description", "axes", "include", "exclude", "measurement",
-                                                      "reference", "quality", "backend_args", "device"]) {
+                                                      "reference", "quality", "backend_args", "device", "calibration"]) {
             switch key {
             case "name":
                 let name = try node.string()
@@ -166,6 +179,13 @@ public struct SweepSpec: Sendable, Equatable {
             case "measurement": try spec.readMeasurement(node)
             case "reference": try spec.readReference(node)
             case "quality": try spec.readQuality(node)
+            case "calibration":
+                let text = try node.string()
+                guard !text.isEmpty else { throw node.error("a calibration text's path, got an empty string") }
+                let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
+                let path = text.hasPrefix("/") ? text : URL(fileURLWithPath: directory).appendingPathComponent(text).standardized.path
+                do { _ = try Corpus.loadCalibration(path, flag: "calibration") } catch { throw node.error(error.description) }
+                spec.calibration = path
             case "device":
                 let device = try node.string()
                 if device.contains("://") {
@@ -217,13 +237,14 @@ public struct SweepSpec: Sendable, Equatable {
             case "type": types = values
             case "backend": backends = values
             case "kv": kvTypes = values
+            case "quant_method": quantMethods = values
             default: placements = values
             }
         }
         // Bound the plan before anything enumerates it: the product of the value counts.
         var points = 1
         for count in [models.count, types.count, backends.count, threads.count, batches.count, prompts.count, gens.count,
-                      kvTypes.count, placements.count, depths.count] {
+                      kvTypes.count, placements.count, depths.count, quantMethods.count] {
             let (product, overflow) = points.multipliedReportingOverflow(by: max(count, 1))
             guard !overflow, product <= SpecLimits.gridPoints else {
                 throw node.error("the axes cross into more than \(SpecLimits.gridPoints) grid points; a sweep holds at most \(SpecLimits.gridPoints) (split it, or list fewer values)")
@@ -269,6 +290,11 @@ public struct SweepSpec: Sendable, Equatable {
             let kv = text.lowercased()
             guard KVType(rawValue: kv) != nil else { throw item.error("expected \(KVType.namesForMessages), got \(item.shown)") }
             return kv
+        case "quant_method":
+            guard let method = QuantMethod(rawValue: text.lowercased()) else {
+                throw item.error("'\(text)' is not a quantization method; use \(QuantMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return method.rawValue
         case "placement":
             guard Placement(text) != nil else {
                 throw item.error("expected none, compact, spread, physical-only, performance-cores, numa-node:N or a CPU list like 0,2, got \(item.shown)")
@@ -286,7 +312,7 @@ public struct SweepSpec: Sendable, Equatable {
         for item in node.list() {
             var conditions: [String: [String]] = [:]
             for (axis, values) in try item.mapping(allowed: axisNames) {
-                conditions[axis] = try values.strings().map { axis == "type" || axis == "kv" ? $0.lowercased() : $0 }
+                conditions[axis] = try values.strings().map { ["type", "kv", "quant_method"].contains(axis) ? $0.lowercased() : $0 }
             }
             guard !conditions.isEmpty else { throw item.error("an empty filter matches everything") }
             filters.append(Filter(conditions: conditions))

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import ModelFormat
+import Worker
+
+extension Models {
+    /// How much each tensor, layer or kind loses when it alone is quantized.
+    struct Sensitivity: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rank tensors, layers or kinds by the KL divergence they cause when only they are quantized to a type.",
+            discussion: reflow("""
+                For each unit (--by tensor: every weight matrix; layer: a block's matrices together; kind: attn_q, attn_k, \
+                attn_v, attn_o, ffn_gate, ffn_up, ffn_down, embedding, output), that unit alone is quantized to --type \
+                (its fallback where rows are not whole blocks of it) and every other tensor stays F32; the table gives \
+                the mean KL divergence from the all-F32 model, ΔPPL and top-1 agreement, most damaging first. A tied \
+                output head is the embedding: its unit covers both uses. The F32 weights are loaded once; each unit's \
+                values are replaced in memory by their quantize → dequantize round trip and put back, so no file is \
+                written per unit, and activations stay F32 (the weights' loss alone). Default text: \
+                \(Corpus.calibrationSource), apart from quality's evaluation text. --save writes the figures as JSON \
+                (schema slmbench.sensitivity/1) for `models mix --sensitivity` and `report --sensitivity`.
+                """))
+        @Argument(help: "A known model name or a GGUF file with real weights.") var model: String
+        @Option(name: .customLong("type"), help: ArgumentHelp("A type to quantize each unit to (repeat for several).", valueName: "type"))
+        var types: [String] = []
+        @Option(help: "Units: tensor, layer or kind.") var by: SensitivityGrouping = .tensor
+        @Option(help: ArgumentHelp("A UTF-8 text (default: \(Corpus.calibrationPath)).", valueName: "path")) var corpus: String?
+        @Option(help: "Tokens per chunk.") var context = 512
+        @Option(help: "Most chunks (every unit and type runs them all).") var chunks = 2
+        @Option(help: "Threads.") var threads = 1
+        @Option(help: "Rows per type in the table (0: all).") var top = 20
+        @Option(help: ArgumentHelp("Write the figures to this JSON file.", valueName: "path")) var save: String?
+        @Flag(help: "Print the JSON document instead of the table.") var json = false
+
+        func validate() throws {
+            guard !types.isEmpty else { throw ValidationError("--type is required: the type to quantize each unit to") }
+            _ = try tensorTypes()
+            guard context >= 16, context <= QualityEvaluation.maxContext else {
+                throw ValidationError("--context must be 16 to \(QualityEvaluation.maxContext) tokens, got \(context)")
+            }
+            guard chunks >= 1 else { throw ValidationError("--chunks must be at least 1, got \(chunks)") }
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            guard top >= 0 else { throw ValidationError("--top must be 0 or more, got \(top)") }
+        }
+
+        func tensorTypes() throws -> [TensorType] {
+            try types.map { name in
+                guard let type = TensorType(name: name), Quantization.canQuantize(to: type) else {
+                    throw ValidationError("--type '\(name)' is not a type slmbench quantizes to; use one of \(TensorType.quantizableNames.joined(separator: ", "))")
+                }
+                return type
+            }
+        }
+
+        func run() throws {
+            let source = try Models.resolve(model)
+            let file = try Models.open(model)
+            if file["slmbench.synthetic"]?.bool == true {
+                throw CLIError("\(source) is a synthetic model (random weights): its sensitivities would mean nothing")
+            }
+            let analysis = SensitivityAnalysis(context: context, chunks: chunks, threads: threads)
+            let report: SensitivityReport
+            do {
+                report = try analysis.report(source: source, types: try tensorTypes(), grouping: by, corpusPath: corpus,
+                                             cache: .fromEnvironment()) { Console.progress($0) }
+            } catch { throw CLIError("\(error)") }
+            if let save {
+                do { try report.write(to: save) } catch { throw CLIError(error.description) }
+                Console.progress("wrote \(save)")
+            }
+            if json { return try JSONOutput.print(report) }
+            print(report.markdown(top: top == 0 ? nil : top))
+        }
+    }
+}
+
+extension SensitivityGrouping: ExpressibleByArgument {}

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+@testable import ModelFormat
+
+/// `models mix`'s search on SmolLM2-135M's shapes: 576-wide rows (not whole 256-element
+/// K blocks, so K types fall back) and 1536-wide ffn_down rows (whole blocks).
+@Suite("mixed-precision search")
+struct MixSearchTests {
+    static let model = MixModel(architecture: "llama", layers: 2, heads: 9, kvHeads: 3, tensors: [
+        .init(name: "token_embd.weight", shape: [576, 4096]),
+        .init(name: "blk.0.attn_norm.weight", shape: [576]),
+        .init(name: "blk.0.attn_q.weight", shape: [576, 576]),
+        .init(name: "blk.0.attn_v.weight", shape: [576, 192]),
+        .init(name: "blk.0.ffn_down.weight", shape: [1536, 576]),
+        .init(name: "blk.1.attn_q.weight", shape: [576, 576]),
+        .init(name: "blk.1.ffn_down.weight", shape: [1536, 576]),
+        .init(name: "output_norm.weight", shape: [576]),
+    ])
+    static let types: [TensorType] = [.q3_K, .q4_K, .q5_K, .q6_K]
+
+    /// Sensitivities that fall with bits: each tensor's ΔKLD is its weight × 2^-bits of the type used.
+    static func report(weights: [String: Double], types: [TensorType] = types, skip: (String, TensorType)? = nil) -> SensitivityReport {
+        var entries: [SensitivityReport.Entry] = []
+        for type in types {
+            for t in model.tensors where t.shape.count > 1 {
+                let used = ModelQuantizer.effectiveType(type, rowLength: t.shape[0])
+                if let skip, skip.0 == t.name, skip.1 == type { continue }
+                let bits = used.bitsPerWeight!
+                entries.append(.init(unit: t.name, layer: TensorKind.layer(of: t.name), kind: TensorKind(tensorName: t.name), type: type.name.lowercased(),
+                                     tensors: [.init(name: t.name, type: used.name.lowercased(), parameters: t.shape.reduce(1, *),
+                                                     bytes: used.rowBytes(t.shape[0])! * t.shape[1])],
+                                     meanKLD: (weights[t.name] ?? 1) * pow(2, -bits), deltaPerplexity: 0, top1Agreement: 1))
+            }
+        }
+        return SensitivityReport(model: "m.gguf", modelSHA256: "00", grouping: .tensor, tiedOutput: true, corpus: "c", context: 64, chunks: 1,
+                                 scoredPositions: 31, baselinePerplexity: 10, method: "test", sourceWeightsCaveat: nil, entries: entries)
+    }
+
+    @Test(arguments: [4.2, 4.5, 5.0, 6.0])
+    func theMixRespectsTheBudgetAndEachTensorsRows(budget: Double) throws {
+        let search = try MixSearch(model: Self.model, types: Self.types, sensitivity: Self.report(weights: ["blk.0.attn_v.weight": 50]), file: "s.json")
+        let result = try search.solve(budgetBytes: search.budgetBytes(bitsPerWeight: budget))
+        #expect(result.bytes <= result.budgetBytes && result.bitsPerWeight <= budget, "\(result.bitsPerWeight) over \(budget)")
+        for t in Self.model.tensors where t.shape.count > 1 {
+            let type = try #require(result.types[t.name])
+            #expect(type.rowBytes(t.shape[0]) != nil, "\(t.name) got \(type.name), whose blocks do not divide its rows of \(t.shape[0])")
+            #expect(t.shape[0] != 576 || ![TensorType.q3_K, .q4_K, .q5_K, .q6_K].contains(type), "\(t.name): \(type.name)")
+        }
+        // The bytes the search counts are the bytes the mix file makes: its rules give every tensor the chosen type.
+        let assigned = result.mix.assign(Self.model).types
+        for (name, type) in result.types { #expect(assigned[name] == type, "\(name): mix assigns \(assigned[name]?.name ?? "nil"), chose \(type.name)") }
+        let counted = Self.model.tensors.reduce(0) { $0 + (assigned[$1.name]!.rowBytes($1.shape[0])! * $1.shape.dropFirst().reduce(1, *)) }
+        #expect(counted == result.bytes)
+        // The additive prediction is the sum of the chosen tensors' measured ΔKLD.
+        #expect(abs(result.predictedKLD - (search.predictedKLD(of: result.mix.assign(Self.model)) ?? -1)) < 1e-12)
+    }
+
+    @Test func anAmpleBudgetTakesTheLargestTypeEverywhere() throws {
+        let search = try MixSearch(model: Self.model, types: Self.types, sensitivity: Self.report(weights: [:]), file: "s.json")
+        let result = try search.solve(budgetBytes: search.budgetBytes(bitsPerWeight: 16))
+        for t in Self.model.tensors where t.shape.count > 1 {
+            #expect(result.types[t.name] == ModelQuantizer.effectiveType(.q6_K, rowLength: t.shape[0]), "\(t.name)")
+        }
+    }
+
+    @Test func moreBudgetNeverPredictsMoreLossAndTheSensitiveTensorIsRaisedFirst() throws {
+        let search = try MixSearch(model: Self.model, types: Self.types, sensitivity: Self.report(weights: ["blk.0.attn_v.weight": 1000]), file: "s.json")
+        var previous = Double.infinity
+        for budget in stride(from: 4.4, through: 8.6, by: 0.2) {
+            let result = try search.solve(budgetBytes: search.budgetBytes(bitsPerWeight: budget))
+            #expect(result.predictedKLD <= previous + 1e-15, "budget \(budget)")
+            previous = result.predictedKLD
+        }
+        // Just above the smallest mix: the one very sensitive tensor gets the extra bytes.
+        let smallest = Double(search.smallestBytes * 8) / Double(search.parameters)
+        let tight = try search.solve(budgetBytes: search.budgetBytes(bitsPerWeight: smallest + 0.15))
+        #expect(tight.types["blk.0.attn_v.weight"] == .q8_0, "\(tight.types)")
+        #expect(tight.types["blk.1.attn_q.weight"] == .q4_0)
+    }
+
+    @Test func impossibleBudgetsAndMissingMeasurementsAreNamed() throws {
+        let search = try MixSearch(model: Self.model, types: Self.types, sensitivity: Self.report(weights: [:]), file: "s.json")
+        #expect { try search.solve(budgetBytes: search.budgetBytes(bitsPerWeight: 2)) } throws: { error in
+            "\(error)".contains("--budget-bpw") && "\(error)".contains("smallest mix")
+        }
+        #expect { try MixSearch(model: Self.model, types: Self.types, sensitivity: Self.report(weights: [:], skip: ("blk.1.ffn_down.weight", .q5_K)), file: "s.json") } throws: { error in
+            "\(error)".contains("s.json has no measurement of blk.1.ffn_down.weight in q5_k")
+        }
+        // Per kind: a unit's ΔKLD is spread over its tensors by parameters, and the search says so.
+        var byKind = Self.report(weights: [:])
+        byKind.grouping = .kind
+        byKind.entries = Dictionary(grouping: byKind.entries, by: { "\($0.kind!.rawValue)|\($0.type)" }).values.map { group in
+            var e = group[0]
+            e.unit = e.kind!.rawValue; e.layer = nil
+            e.tensors = group.flatMap(\.tensors)
+            e.meanKLD = group.reduce(0) { $0 + $1.meanKLD }
+            return e
+        }
+        let spread = try MixSearch(model: Self.model, types: Self.types, sensitivity: byKind, file: "s.json")
+        #expect(spread.spreadNote?.contains("per kind") == true)
+        let exact = try MixSearch(model: Self.model, types: Self.types, sensitivity: Self.report(weights: [:]), file: "s.json")
+        #expect(exact.spreadNote == nil)
+        // Both attn_q tensors have the same shape, so each gets half of the kind's figure: what each measured alone.
+        #expect(abs(spread.measured["blk.0.attn_q.weight"]!["q4_0"]! - exact.measured["blk.0.attn_q.weight"]!["q4_0"]!) < 1e-15)
+    }
+
+    @Test func aSavedSensitivityFileRoundTripsAndBadOnesNameTheFileAndField() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sens-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let report = Self.report(weights: [:])
+        try report.write(to: path)
+        #expect(try SensitivityReport.load(path: path) == report)
+        try #"{"schema": "slmbench.sensitivity/1", "model": "m"}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect { try SensitivityReport.load(path: path) } throws: { error in "\(error)".hasPrefix(path) && "\(error)".contains("missing field") }
+        try "[]".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect { try SensitivityReport.load(path: path) } throws: { error in "\(error)".hasPrefix(path) }
+        #expect { try SensitivityReport.load(path: path + ".missing") } throws: { error in "\(error)".contains("cannot read") }
+    }
+
+    @Test func kindsAndLayersComeFromNames() {
+        #expect(TensorKind(tensorName: "blk.12.attn_output.weight") == .attentionOutput)
+        #expect(TensorKind(tensorName: "token_embd.weight") == .embedding)
+        #expect(TensorKind(tensorName: "blk.0.attn_norm.weight") == nil)
+        #expect(TensorKind.layer(of: "blk.12.ffn_down.weight") == 12)
+        #expect(TensorKind.layer(of: "output.weight") == nil)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import ModelFormat
+import ResultStore
+import Testing
+import Worker
+@testable import Workloads
+
+/// The quant_method axis and the calibration text: parsed with errors naming the field, crossed
+/// into the plan, carried by the RunSpec into the stored configuration.
+extension SweepSpecTests {
+    @Test func quantMethodIsAnAxisAndCalibrationIsRecorded() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "A calibration text, not the evaluation one.\n".write(to: folder.appendingPathComponent("calib.txt"), atomically: true, encoding: .utf8)
+        let specFile = folder.appendingPathComponent("s.yaml").path
+        let spec = try SweepSpec.parse("axes:\n  model: smollm2-135m\n  type: q4_k\n  quant_method: [rtn, GPTQ]\ncalibration: calib.txt\nquality: true\n", file: specFile)
+        #expect(spec.quantMethods == ["rtn", "gptq"])
+        #expect(spec.calibration == folder.appendingPathComponent("calib.txt").path)
+        let p = try SweepPlan.make(spec, profile: Self.machine) { _ in ModelShape(preset: ArchitecturePreset.named("smollm2-135m")!) }
+        #expect(p.runs.map(\.point.method) == ["rtn", "gptq"])
+        // rtn keeps the key sweeps had before the axis (so --resume of an old folder still matches).
+        #expect(!p.runs[0].key.contains("|m-") && p.runs[1].key.hasSuffix("|m-gptq"), "\(p.runs.map(\.key))")
+        #expect(p.runs[0].run.quantMethod == nil && p.runs[0].run.calibration == nil)
+        #expect(p.runs[1].run.quantMethod == "gptq" && p.runs[1].run.calibration == spec.calibration)
+        let config = RunConfig(run: p.runs[1].run, backend: "native", placement: "none", model: nil)
+        #expect(config.quantMethod == "gptq" && config.calibration == spec.calibration && config.method == "gptq")
+        // Stored and read back: the fields survive the journal's JSON, and an entry without them reads as rtn.
+        let encoded = try JSONEncoder().encode(config)
+        #expect(try JSONDecoder().decode(RunConfig.self, from: encoded) == config)
+        var old = try #require(JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+        old["quant_method"] = nil; old["calibration"] = nil
+        let legacy = try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: old))
+        #expect(legacy.quantMethod == nil && legacy.method == "rtn")
+        // One quality evaluation per method; a filter on the axis removes the calibrated points.
+        #expect(p.quality.map(\.key) == ["quality|smollm2-135m", "quality|smollm2-135m|m-gptq"])
+        let filtered = try SweepPlan.make(try SweepSpec.parse("axes:\n  model: smollm2-135m\n  type: q4_k\n  quant_method: [rtn, awq]\nexclude:\n  - {quant_method: AWQ}\n", file: specFile),
+                                          profile: Self.machine) { _ in ModelShape(preset: ArchitecturePreset.named("smollm2-135m")!) }
+        #expect(filtered.runs.map(\.point.method) == ["rtn"] && filtered.filtered == 1)
+        // Without calibration: the default text is the one recorded.
+        let defaulted = try plan("axes:\n  model: smollm2-135m\n  type: q4_k\n  quant_method: imatrix\n")
+        #expect(defaulted.runs[0].run.calibration == Corpus.calibrationPath)
+    }
+
+    @Test func quantMethodAndCalibrationErrorsNameTheField() throws {
+        let method = try #require(specError("axes:\n  model: smollm2-135m\n  quant_method: [rtn, hqq]\n"))
+        #expect(method.line == 3 && method.key == "axes.quant_method[1]" && method.message.contains("not a quantization method")
+                && method.message.contains("smoothquant"), "\(method)")
+        let missing = try #require(specError("axes:\n  model: smollm2-135m\ncalibration: /no/such/text.txt\n"))
+        #expect(missing.line == 3 && missing.key == "calibration" && missing.message.contains("/no/such/text.txt"), "\(missing)")
+        let empty = try #require(specError("axes:\n  model: smollm2-135m\ncalibration: \"\"\n"))
+        #expect(empty.key == "calibration", "\(empty)")
+        #expect(!missing.description.contains("\n") && !method.description.contains("\n"))
+    }
+
+    /// A calibrated method not wired into this build is refused with one sentence naming it, and
+    /// never silently replaced by round to nearest.
+    @Test func anUnavailableMethodSaysSo() throws {
+        for method in QuantMethod.allCases where method != .rtn {
+            #expect(throws: CalibratedQuantization.Unavailable("quant_method \(method.rawValue) is not available in this build")) {
+                _ = try CalibratedQuantization.makeFile(source: URL(fileURLWithPath: "/nonexistent.gguf"), mix: QuantMix(type: .q4_K),
+                                                        method: method, calibration: nil, cache: ModelCache(root: FileManager.default.temporaryDirectory))
+            }
+        }
+        // The cache name keeps rtn's files and separates calibration texts.
+        let mix = QuantMix(type: .q4_K)
+        #expect(CalibratedQuantization.cacheName(mix: mix, method: .rtn, calibrationText: "a") == mix.cacheName)
+        #expect(CalibratedQuantization.cacheName(mix: mix, method: .gptq, calibrationText: "a")
+                != CalibratedQuantization.cacheName(mix: mix, method: .gptq, calibrationText: "b"))
+    }
+}
