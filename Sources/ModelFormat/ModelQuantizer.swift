@@ -50,6 +50,8 @@ public enum ModelQuantizer {
         /// The source file could not be read to key the cache.
         case unreadableSource(String)
         case gguf(GGUFError)
+        /// The importance matrix does not fit the model.
+        case importance(String)
 
         public var description: String {
             switch self {
@@ -61,6 +63,8 @@ public enum ModelQuantizer {
                 return "cannot read the model to quantize: \(reason)"
             case let .gguf(error):
                 return error.description
+            case let .importance(reason):
+                return reason
             }
         }
     }
@@ -79,13 +83,51 @@ public enum ModelQuantizer {
     @discardableResult
     public static func quantize(_ source: GGUFFile, mix: QuantMix, output: String,
                                 progress: (String) -> Void = { _ in }) throws(Failure) -> MixAssignment {
+        try write(source, mix: mix, output: output, importance: nil, progress: progress).assignment
+    }
+
+    /// Writes `source` to `output` as `quantize(_:mix:output:)` does, except that every tensor
+    /// with an entry in `importance` is quantized with that entry's per-column weights in its
+    /// type's scale search (the types `Quantization.usesImportance` lists; others, and tensors
+    /// without an entry, come out as without a matrix). The output records the matrix as
+    /// llama-quantize does: `quantize.imatrix.file` (`importanceFile`, when given),
+    /// `quantize.imatrix.dataset` (its first calibration text), `quantize.imatrix.entries_count`
+    /// and `quantize.imatrix.chunks_count`. This is the entry point for an `imatrix` quantization
+    /// method. An entry whose channel count differs from its tensor's row length is an error
+    /// naming the tensor (a matrix made for another model).
+    @discardableResult
+    public static func quantize(_ source: GGUFFile, mix: QuantMix, output: String, importance: ImportanceMatrix,
+                                importanceFile: String? = nil,
+                                progress: (String) -> Void = { _ in }) throws(Failure) -> ImportanceQuantized {
+        try write(source, mix: mix, output: output, importance: (importance, importanceFile), progress: progress)
+    }
+
+    /// What an importance-weighted quantization did.
+    public struct ImportanceQuantized: Sendable {
+        /// Every tensor's type, as without a matrix.
+        public var assignment: MixAssignment
+        /// The tensors whose scale search was weighted by the matrix.
+        public var weighted: [String]
+        /// Quantized tensors the matrix has no entry for (token embeddings, usually).
+        public var unweighted: [String]
+    }
+
+    static func write(_ source: GGUFFile, mix: QuantMix, output: String, importance: (matrix: ImportanceMatrix, file: String?)?,
+                      progress: (String) -> Void) throws(Failure) -> ImportanceQuantized {
         if case let .type(type) = mix.base, !Quantization.canQuantize(to: type) { throw .cannotQuantize(type) }
         let assignment = mix.assign(MixModel(file: source))
         var writer = GGUFWriter()
-        writer.metadata = source.metadata.filter { $0.key != "general.file_type" }
+        writer.metadata = source.metadata.filter { $0.key != "general.file_type" && !$0.key.hasPrefix("quantize.imatrix.") }
         if case let .recipe(recipe) = mix.base { writer.set("general.file_type", .uint32(recipe.llamaFileType)) }
         writer.set("slmbench.quantized_from", .string(URL(fileURLWithPath: source.path).lastPathComponent))
         writer.set("slmbench.quantized_to", .string(mix.uniformType?.name ?? mix.description))
+        var weighted: [String] = [], unweighted: [String] = []
+        if let importance {
+            if let file = importance.file { writer.set("quantize.imatrix.file", .string(file)) }
+            if let dataset = importance.matrix.datasets.first { writer.set("quantize.imatrix.dataset", .string(dataset)) }
+            writer.set("quantize.imatrix.entries_count", .int32(Int32(clamping: importance.matrix.entries.count)))
+            writer.set("quantize.imatrix.chunks_count", .int32(Int32(clamping: importance.matrix.chunkCount)))
+        }
         for tensor in source.tensors {
             let target = assignment.types[tensor.name] ?? .f32
             if assignment.kept.contains(tensor.name) {
@@ -97,8 +139,13 @@ public enum ModelQuantizer {
             guard Quantization.canDequantize(tensor.type) else { throw .cannotRead(tensor: tensor.name, type: tensor.type) }
             guard Quantization.canQuantize(to: target) else { throw .cannotQuantize(target) }
             let bytes = tensor.type.rowBytes(tensor.rowLength)! // the reader checked rows are whole blocks
-            writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: target) { out in
-                try convertRows(rows: tensor.rowCount, rowLength: tensor.rowLength, to: target, into: out) { row, buffer in
+            var weights: ImportanceRows?
+            if let importance, Quantization.usesImportance(target), target != .f32 {
+                weights = try ImportanceRows(importance.matrix, tensor: tensor)
+                if weights == nil { unweighted.append(tensor.name) } else { weighted.append(tensor.name) }
+            }
+            writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: target) { [weights] out in
+                try convertRows(rows: tensor.rowCount, rowLength: tensor.rowLength, to: target, into: out, importance: weights) { row, buffer in
                     let source = UnsafeRawBufferPointer(rebasing: source.data(for: tensor)[(row * bytes)..<((row + 1) * bytes)])
                     try Quantization.dequantize(source, type: tensor.type, into: buffer)
                 }
@@ -106,13 +153,14 @@ public enum ModelQuantizer {
         }
         progress("writing \(writer.tensors.count) tensors to \(output)…")
         do { try writer.write(to: output) } catch { throw .gguf(error) }
-        return assignment
+        return ImportanceQuantized(assignment: assignment, weighted: weighted, unweighted: unweighted)
     }
 
     /// Fills `out` with `rows` rows of `type`, each produced as floats by `row(index, buffer)`.
     /// Rows are split into chunks across the CPUs; every row's bytes depend only on its index,
     /// so the result does not depend on the split.
     static func convertRows(rows: Int, rowLength: Int, to type: TensorType, into out: UnsafeMutableRawBufferPointer,
+                            importance: ImportanceRows? = nil,
                             _ row: @Sendable (Int, UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
         let rowBytes = type.rowBytes(rowLength)!
         let chunks = min(rows, max(1, ProcessInfo.processInfo.activeProcessorCount * 4))
@@ -126,7 +174,11 @@ public enum ModelQuantizer {
                     try floats.withUnsafeMutableBufferPointer { buffer in
                         try row(r, buffer)
                         let target = UnsafeMutableRawBufferPointer(rebasing: base.buffer[(r * rowBytes)..<((r + 1) * rowBytes)])
-                        try Quantization.quantize(UnsafeBufferPointer(buffer), to: type, into: target)
+                        if let importance {
+                            try importance.row(r) { try Quantization.quantize(UnsafeBufferPointer(buffer), to: type, into: target, importance: $0) }
+                        } else {
+                            try Quantization.quantize(UnsafeBufferPointer(buffer), to: type, into: target)
+                        }
                     }
                 } catch {
                     failure.set(error)
@@ -135,6 +187,39 @@ public enum ModelQuantizer {
             }
         }
         if let error = failure.error { throw error }
+    }
+}
+
+/// One tensor's importance weights: per expert, one value per input column.
+struct ImportanceRows: Sendable {
+    let means: [Float]
+    let columns: Int
+    let rowsPerExpert: Int
+
+    /// The entry for `tensor`, or nil when the matrix has none. An entry whose channels or
+    /// experts do not fit the tensor is an error naming it.
+    init?(_ matrix: ImportanceMatrix, tensor: GGUFTensorInfo) throws(ModelQuantizer.Failure) {
+        guard let entry = matrix.entries[tensor.name] else { return nil }
+        guard entry.channels == tensor.rowLength else {
+            throw .importance("\(tensor.name): the importance matrix has \(entry.channels) channels, the tensor \(tensor.rowLength) columns: made for another model?")
+        }
+        let experts = entry.counts.count
+        guard experts >= 1, tensor.rowCount % experts == 0 else {
+            throw .importance("\(tensor.name): the importance matrix has \(experts) experts, which do not divide the tensor's \(tensor.rowCount) rows")
+        }
+        let means = entry.means
+        guard means.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw .importance("\(tensor.name): the importance matrix holds a negative or non-finite value")
+        }
+        self.means = means
+        columns = entry.channels
+        rowsPerExpert = tensor.rowCount / experts
+    }
+
+    /// Calls `body` with row `r`'s weights (its expert's).
+    func row<T>(_ r: Int, _ body: (UnsafeBufferPointer<Float>) throws -> T) rethrows -> T {
+        let expert = r / rowsPerExpert
+        return try means.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[(expert * columns)..<((expert + 1) * columns)])) }
     }
 }
 
