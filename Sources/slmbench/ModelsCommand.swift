@@ -104,7 +104,11 @@ struct Models: ParsableCommand {
                 rules). --tensor-type PATTERN=TYPE (repeatable) gives the tensors whose name the regular expression \
                 matches that type, as llama-quantize's option does; the first matching rule wins. Matrices whose rows \
                 are not whole blocks of their type fall back as llama.cpp does (Q4_K → Q5_0, Q6_K → Q8_0, …); the \
-                result is summarised per type.
+                result is summarised per type. --imatrix FILE (llama-imatrix's GGUF or legacy .dat, or slmbench's) \
+                weights each element's error in the scale search by its input column's importance, for every \
+                tensor with an entry, in the types that search (Q2_K…Q6_K, IQ4_NL, Q4_0, Q4_1, Q5_0, Q5_1); \
+                --calibration TEXT collects that matrix first with the native engine, as `models imatrix` does. \
+                The output records the matrix and its calibration text (quantize.imatrix.*), as llama-quantize does.
                 """))
         @Argument(help: "A GGUF file or a known model name.") var model: String
         @Option(help: ArgumentHelp("Target: a type (\(TensorType.quantizableNames.joined(separator: ", "))), a recipe (\(QuantRecipe.allCases.map(\.name).joined(separator: ", "))) or mix:FILE.", valueName: "type")) var to: String
@@ -112,8 +116,38 @@ struct Models: ParsableCommand {
         var tensorTypes: [String] = []
         @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, keyed by the source's content, reused when present).", valueName: "path"))
         var output: String?
+        @Option(help: ArgumentHelp("Weight the scale search by this importance matrix (llama-imatrix's GGUF or .dat, or slmbench's); needs -o.", valueName: "path"))
+        var imatrix: String?
+        @Option(help: ArgumentHelp("Collect the importance matrix from this calibration text (UTF-8) on the native engine first; needs -o.", valueName: "path"))
+        var calibration: String?
+        @Option(help: "Tokens per chunk, with --calibration.") var calibrationContext = 512
+        @Option(help: "Most chunks, with --calibration (default: all the text holds).") var calibrationChunks: Int?
+        @Option(help: "Threads, with --calibration.") var threads = 1
 
-        func validate() throws { _ = try mix() }
+        func validate() throws {
+            _ = try mix()
+            if imatrix != nil, calibration != nil { throw ValidationError("--imatrix and --calibration exclude each other: give one") }
+            if imatrix != nil || calibration != nil, output == nil {
+                throw ValidationError("--imatrix and --calibration need -o PATH (the cache holds unweighted files only)")
+            }
+            guard calibrationContext >= 8, calibrationContext <= 32768 else {
+                throw ValidationError("--calibration-context must be 8 to 32768 tokens, got \(calibrationContext)")
+            }
+            if let calibrationChunks, calibrationChunks < 1 { throw ValidationError("--calibration-chunks must be at least 1, got \(calibrationChunks)") }
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        }
+
+        /// The importance matrix --imatrix names or --calibration collects, with the file to record.
+        func importance() throws -> (matrix: ImportanceMatrix, file: String?)? {
+            if let imatrix {
+                do { return (try ImportanceMatrix(path: imatrix), URL(fileURLWithPath: imatrix).lastPathComponent) } catch {
+                    throw CLIError("--imatrix \(error.description)")
+                }
+            }
+            guard let calibration else { return nil }
+            return (try Models.Imatrix.collect(model: model, text: calibration, context: calibrationContext, chunks: calibrationChunks,
+                                               threads: threads, flag: "--calibration"), nil)
+        }
 
         func mix() throws -> QuantMix {
             do {
@@ -133,6 +167,17 @@ struct Models: ParsableCommand {
                 return
             }
             let source = try Models.open(model)
+            if let found = try importance() {
+                let (matrix, file) = found
+                do {
+                    let result = try ModelQuantizer.quantize(source, mix: mix, output: output, importance: matrix, importanceFile: file) { Console.progress($0) }
+                    report(result.assignment)
+                    Console.progress("importance matrix (\(matrix.datasets.first ?? "calibration text not recorded")): weighted \(result.weighted.count) tensors"
+                                     + (result.unweighted.isEmpty ? "" : "; \(result.unweighted.count) without an entry quantized unweighted (\(result.unweighted.prefix(3).joined(separator: ", "))\(result.unweighted.count > 3 ? ", …" : ""))"))
+                } catch { throw CLIError(error.description) }
+                print(output)
+                return
+            }
             do {
                 let assignment = try ModelQuantizer.quantize(source, mix: mix, output: output) { Console.progress($0) }
                 report(assignment)
