@@ -35,7 +35,21 @@ struct Quality: ParsableCommand {
     var referenceBackend: String?
     @Option(name: .customLong("kv"), help: "A KV-cache type to compare with an f32 cache on the same weights (repeat: f16, q8_0, q4_0).")
     var kvTypes: [KVType] = []
+    @Option(name: .customLong("file"), help: ArgumentHelp("LABEL=PATH: also evaluate this GGUF file of the same model, made elsewhere (llama-quantize, --imatrix), against the same F32 baseline (repeat).", valueName: "label=path"))
+    var files: [String] = []
     @Flag(help: "Print the report as JSON.") var json = false
+
+    /// The --file options as (label, path); each path must exist.
+    func extraFiles() throws -> [(label: String, path: String)] {
+        try files.map { spec in
+            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex, spec.index(after: eq) != spec.endIndex else {
+                throw ValidationError("--file wants LABEL=PATH, got '\(spec)'")
+            }
+            let path = String(spec[spec.index(after: eq)...])
+            guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("--file \(spec): no file at \(path)") }
+            return (String(spec[..<eq]), path)
+        }
+    }
 
     func validate() throws {
         for t in types { _ = try Models.mix(t, flag: "--type") }
@@ -47,6 +61,10 @@ struct Quality: ParsableCommand {
         guard BackendRegistry.names.contains(backend) else { throw ValidationError("--backend must be \(BackendRegistry.names.joined(separator: " or ")), got '\(backend)'") }
         if let referenceBackend, !BackendRegistry.names.contains(referenceBackend) {
             throw ValidationError("--reference-backend must be \(BackendRegistry.names.joined(separator: " or ")), got '\(referenceBackend)'")
+        }
+        _ = try extraFiles()
+        if !files.isEmpty, !kvTypes.isEmpty || referenceBackend != nil {
+            throw ValidationError("--file adds rows to the comparison with F32; it does not combine with --kv or --reference-backend")
         }
         if !kvTypes.isEmpty {
             guard referenceBackend == nil else { throw ValidationError("--kv and --reference-backend compare different things; give one") }
@@ -109,6 +127,7 @@ struct Quality: ParsableCommand {
             let (label, path) = try variantFile(name)
             variants.append(.init(label: label, backend: kind, path: path))
         }
+        for (label, path) in try extraFiles() { variants.append(.init(label: label, backend: kind, path: path)) }
         Console.progress("\(variants.count) variants on \(backend)")
         var report = try evaluate(variants)
         let name = KnownModel.named(model)?.name ?? URL(fileURLWithPath: source).lastPathComponent
