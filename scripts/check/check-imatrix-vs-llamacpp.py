@@ -66,10 +66,16 @@ def main():
         cmd += ["--corpus", corpus]
     for label, path in files:
         cmd += ["--file", f"{label}={path}"]
-    report = json.loads(run(cmd).stdout)
+    raw = run(cmd).stdout
+    # The measurement first, whole, so that nothing later can lose it.
+    print(raw, file=sys.stderr)
+    report = json.loads(raw)
     kld = {}
     for row in report["rows"]:
-        kld[row["variant"]] = row
+        value = next((row[k] for k in ("mean_kld", "meanKld", "meanKLD") if k in row), None)
+        if value is None:
+            sys.exit(f"no KL divergence in the quality row {row}")
+        kld[row["variant"]] = {"meanKLD": value}
     print(f"Calibration text C: {calibration}; evaluation text E: {report.get('corpus', corpus)}; "
           f"{context}-token chunks, {chunks} evaluated; KL divergence from the F32 file, by `slmbench quality` (native engine).")
     print()
