@@ -70,6 +70,20 @@ public enum CalibratedQuantizer {
             return CalibratedQuantization(method: .rtn, assignment: assignment)
         case .awq:
             throw Failure(description: "--method awq is not built yet; use gptq, smoothquant or rtn")
+        case .imatrix:
+            let (tokens, name, tokenizer) = try calibrationTokens(file: file, calibration: calibration, method: method)
+            let engine = try Transformer(weights: try ModelWeights(path: source),
+                                         options: EngineOptions(threads: threads, context: context, batchTokens: min(context, 512)))
+            progress("imatrix: importance over \(tokens.count) tokens of \(name), chunks of \(context)")
+            let matrix = try ImportanceCollector.collect(engine, tokens: tokens, bos: tokenizer.addBOS ? tokenizer.bos : nil,
+                                                         context: context, chunks: chunks, dataset: name) { done, all in
+                progress("imatrix: calibration chunk \(done)/\(all)")
+            }
+            let written = try ModelQuantizer.quantize(file, mix: mix, output: output, importance: matrix, progress: progress)
+            var result = CalibratedQuantization(method: .imatrix, assignment: written.assignment)
+            for name in written.weighted { result.calibrated[name] = 0 }
+            for name in written.unweighted { result.roundedToNearest[name] = "no importance entry" }
+            return result
         case .smoothquant:
             let (tokens, name, _) = try calibrationTokens(file: file, calibration: calibration, method: method)
             let report = try SmoothQuant.quantize(source: URL(fileURLWithPath: source), mix: mix, output: output, calibrationTokens: tokens,

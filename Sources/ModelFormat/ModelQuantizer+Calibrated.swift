@@ -4,6 +4,8 @@ import Foundation
 public enum QuantMethod: String, Sendable, CaseIterable, Codable {
     /// Round to nearest: each type's own quantizer on the weights alone.
     case rtn
+    /// The scale search weighted by an importance matrix collected on a calibration text.
+    case imatrix
     /// GPTQ error compensation against a calibration text's Hessians.
     case gptq
     /// AWQ's activation-aware per-channel scaling (not built yet; refused with a clear error).

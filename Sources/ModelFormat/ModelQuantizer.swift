@@ -52,6 +52,8 @@ public enum ModelQuantizer {
         /// A tensor edit that does not fit its tensor's shape, or names a tensor copied as it is.
         case badEdit(String)
         case gguf(GGUFError)
+        /// The importance matrix does not fit the model.
+        case importance(String)
 
         public var description: String {
             switch self {
@@ -65,6 +67,8 @@ public enum ModelQuantizer {
                 return "tensor '\(name)': its rescaling does not fit its shape, or it is copied unquantized"
             case let .gguf(error):
                 return error.description
+            case let .importance(reason):
+                return reason
             }
         }
     }
@@ -96,14 +100,53 @@ public enum ModelQuantizer {
     public static func quantize(_ source: GGUFFile, mix: QuantMix, output: String,
                                 edits: [String: TensorEdit] = [:], metadata: [(key: String, value: GGUFValue)] = [],
                                 progress: (String) -> Void = { _ in }) throws(Failure) -> MixAssignment {
+        try write(source, mix: mix, output: output, importance: nil, edits: edits, metadata: metadata, progress: progress).assignment
+    }
+
+    /// Writes `source` to `output` as `quantize(_:mix:output:)` does, except that every tensor
+    /// with an entry in `importance` is quantized with that entry's per-column weights in its
+    /// type's scale search (the types `Quantization.usesImportance` lists; others, and tensors
+    /// without an entry, come out as without a matrix). The output records the matrix as
+    /// llama-quantize does: `quantize.imatrix.file` (`importanceFile`, when given),
+    /// `quantize.imatrix.dataset` (its first calibration text), `quantize.imatrix.entries_count`
+    /// and `quantize.imatrix.chunks_count`. This is the entry point for an `imatrix` quantization
+    /// method. An entry whose channel count differs from its tensor's row length is an error
+    /// naming the tensor (a matrix made for another model).
+    @discardableResult
+    public static func quantize(_ source: GGUFFile, mix: QuantMix, output: String, importance: ImportanceMatrix,
+                                importanceFile: String? = nil,
+                                progress: (String) -> Void = { _ in }) throws(Failure) -> ImportanceQuantized {
+        try write(source, mix: mix, output: output, importance: (importance, importanceFile), progress: progress)
+    }
+
+    /// What an importance-weighted quantization did.
+    public struct ImportanceQuantized: Sendable {
+        /// Every tensor's type, as without a matrix.
+        public var assignment: MixAssignment
+        /// The tensors whose scale search was weighted by the matrix.
+        public var weighted: [String]
+        /// Quantized tensors the matrix has no entry for (token embeddings, usually).
+        public var unweighted: [String]
+    }
+
+    static func write(_ source: GGUFFile, mix: QuantMix, output: String, importance: (matrix: ImportanceMatrix, file: String?)?,
+                      edits: [String: TensorEdit] = [:], metadata: [(key: String, value: GGUFValue)] = [],
+                      progress: (String) -> Void) throws(Failure) -> ImportanceQuantized {
         if case let .type(type) = mix.base, !Quantization.canQuantize(to: type) { throw .cannotQuantize(type) }
         let assignment = mix.assign(MixModel(file: source))
         var writer = GGUFWriter()
-        writer.metadata = source.metadata.filter { $0.key != "general.file_type" }
+        writer.metadata = source.metadata.filter { $0.key != "general.file_type" && !$0.key.hasPrefix("quantize.imatrix.") }
         if case let .recipe(recipe) = mix.base { writer.set("general.file_type", .uint32(recipe.llamaFileType)) }
         writer.set("slmbench.quantized_from", .string(URL(fileURLWithPath: source.path).lastPathComponent))
         writer.set("slmbench.quantized_to", .string(mix.uniformType?.name ?? mix.description))
         for (key, value) in metadata { writer.set(key, value) }
+        var weighted: [String] = [], unweighted: [String] = []
+        if let importance {
+            if let file = importance.file { writer.set("quantize.imatrix.file", .string(file)) }
+            if let dataset = importance.matrix.datasets.first { writer.set("quantize.imatrix.dataset", .string(dataset)) }
+            writer.set("quantize.imatrix.entries_count", .int32(Int32(clamping: importance.matrix.entries.count)))
+            writer.set("quantize.imatrix.chunks_count", .int32(Int32(clamping: importance.matrix.chunkCount)))
+        }
         for tensor in source.tensors {
             let target = assignment.types[tensor.name] ?? .f32
             let edit = edits[tensor.name]
@@ -120,7 +163,12 @@ public enum ModelQuantizer {
             guard Quantization.canDequantize(tensor.type) else { throw .cannotRead(tensor: tensor.name, type: tensor.type) }
             guard Quantization.canQuantize(to: target) else { throw .cannotQuantize(target) }
             let bytes = tensor.type.rowBytes(tensor.rowLength)! // the reader checked rows are whole blocks
-            writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: target) { out in
+            var weights: ImportanceRows?
+            if let importance, Quantization.usesImportance(target), target != .f32 {
+                weights = try ImportanceRows(importance.matrix, tensor: tensor)
+                if weights == nil { unweighted.append(tensor.name) } else { weighted.append(tensor.name) }
+            }
+            writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: target) { [weights] out in
                 let row: @Sendable (Int, UnsafeMutableBufferPointer<Float>) throws -> Void = { row, buffer in
                     let source = UnsafeRawBufferPointer(rebasing: source.data(for: tensor)[(row * bytes)..<((row + 1) * bytes)])
                     try Quantization.dequantize(source, type: tensor.type, into: buffer)
@@ -128,12 +176,12 @@ public enum ModelQuantizer {
                     if let rows = edit?.rowScale { let f = rows[row]; for j in 0..<buffer.count { buffer[j] *= f } }
                 }
                 let range = try tensorRange(rows: tensor.rowCount, rowLength: tensor.rowLength, for: target, row)
-                try convertRows(rows: tensor.rowCount, rowLength: tensor.rowLength, to: target, range: range, into: out, row)
+                try convertRows(rows: tensor.rowCount, rowLength: tensor.rowLength, to: target, range: range, into: out, importance: weights, row)
             })
         }
         progress("writing \(writer.tensors.count) tensors to \(output)…")
         do { try writer.write(to: output) } catch { throw .gguf(error) }
-        return assignment
+        return ImportanceQuantized(assignment: assignment, weighted: weighted, unweighted: unweighted)
     }
 
     /// For a per-tensor lab type, the (minimum, maximum) over every row `row` produces (a first
@@ -156,7 +204,7 @@ public enum ModelQuantizer {
     /// Rows are split into chunks across the CPUs; every row's bytes depend only on its index
     /// (and, for per-tensor lab types, the tensor's `range`), so the result does not depend on the split.
     static func convertRows(rows: Int, rowLength: Int, to type: TensorType, range tensorRange: (lo: Float, hi: Float)? = nil,
-                            into out: UnsafeMutableRawBufferPointer,
+                            into out: UnsafeMutableRawBufferPointer, importance: ImportanceRows? = nil,
                             _ row: @Sendable (Int, UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
         let rowBytes = type.rowBytes(rowLength)!
         let chunks = min(rows, max(1, ProcessInfo.processInfo.activeProcessorCount * 4))
@@ -172,6 +220,8 @@ public enum ModelQuantizer {
                         let target = UnsafeMutableRawBufferPointer(rebasing: base.buffer[(r * rowBytes)..<((r + 1) * rowBytes)])
                         if let tensorRange, let lab = LabType(id: type.id), lab.isTensorWise {
                             try Quantization.quantizeRow(UnsafeBufferPointer(buffer), tensorWise: lab, range: tensorRange, into: target)
+                        } else if let importance {
+                            try importance.row(r) { try Quantization.quantize(UnsafeBufferPointer(buffer), to: type, into: target, importance: $0) }
                         } else {
                             try Quantization.quantize(UnsafeBufferPointer(buffer), to: type, into: target)
                         }
@@ -183,6 +233,39 @@ public enum ModelQuantizer {
             }
         }
         if let error = failure.error { throw error }
+    }
+}
+
+/// One tensor's importance weights: per expert, one value per input column.
+struct ImportanceRows: Sendable {
+    let means: [Float]
+    let columns: Int
+    let rowsPerExpert: Int
+
+    /// The entry for `tensor`, or nil when the matrix has none. An entry whose channels or
+    /// experts do not fit the tensor is an error naming it.
+    init?(_ matrix: ImportanceMatrix, tensor: GGUFTensorInfo) throws(ModelQuantizer.Failure) {
+        guard let entry = matrix.entries[tensor.name] else { return nil }
+        guard entry.channels == tensor.rowLength else {
+            throw .importance("\(tensor.name): the importance matrix has \(entry.channels) channels, the tensor \(tensor.rowLength) columns: made for another model?")
+        }
+        let experts = entry.counts.count
+        guard experts >= 1, tensor.rowCount % experts == 0 else {
+            throw .importance("\(tensor.name): the importance matrix has \(experts) experts, which do not divide the tensor's \(tensor.rowCount) rows")
+        }
+        let means = entry.means
+        guard means.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw .importance("\(tensor.name): the importance matrix holds a negative or non-finite value")
+        }
+        self.means = means
+        columns = entry.channels
+        rowsPerExpert = tensor.rowCount / experts
+    }
+
+    /// Calls `body` with row `r`'s weights (its expert's).
+    func row<T>(_ r: Int, _ body: (UnsafeBufferPointer<Float>) throws -> T) rethrows -> T {
+        let expert = r / rowsPerExpert
+        return try means.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[(expert * columns)..<((expert + 1) * columns)])) }
     }
 }
 

@@ -1,26 +1,19 @@
 import Crypto
 import Foundation
 import ModelFormat
+import Engine
 import Worker
-
-/// How a model's weights are quantized: round to nearest (slmbench's quantizers as they are), or
-/// one of the calibration-aware methods, which see activations on a calibration text first.
-public enum QuantMethod: String, Sendable, CaseIterable, Codable {
-    case rtn, imatrix, awq, gptq, smoothquant
-
-    /// Whether the method reads a calibration text.
-    public var needsCalibration: Bool { self != .rtn }
-}
 
 /// The one place a sweep's (model, type or mix, method, calibration text) becomes a file.
 ///
-/// `rtn` is `ModelQuantizer.ensure`. The calibrated methods are made by their own drivers
-/// (importance matrices, AWQ, GPTQ, SmoothQuant), which this function will call; until a method
-/// is wired here it throws "quant_method X is not available in this build", so a sweep that asks
-/// for it records that reason against each of its runs instead of running something else.
+/// `rtn` is `ModelQuantizer.ensure`. `imatrix`, `gptq` and `smoothquant` are made by
+/// `CalibratedQuantizer.quantize` (Engine) on the calibration text, with its defaults (chunks of
+/// 512 tokens, all the text holds). `awq` is not built: it throws "quant_method awq is not
+/// available in this build", so a sweep that asks for it records that reason against each of
+/// its runs instead of running something else.
 /// Files are cached by source content, mix, method and the calibration text's SHA-256
 /// (`cacheName`), so a method never reuses another text's file.
-public enum CalibratedQuantization {
+public enum QuantizedFiles {
     /// A method that cannot be used, in one sentence.
     public struct Unavailable: Error, Sendable, CustomStringConvertible, Equatable {
         public let description: String
@@ -46,8 +39,36 @@ public enum CalibratedQuantization {
         switch method {
         case .rtn:
             return try ModelQuantizer.ensure(source: source, mix: mix, cache: cache, progress: progress)
-        case .imatrix, .awq, .gptq, .smoothquant:
+        case .awq:
             throw Unavailable("quant_method \(method.rawValue) is not available in this build")
+        case .imatrix, .gptq, .smoothquant:
+            let text = try self.calibration(calibration)
+            let digest = try ModelFetcher.sha256(of: source)
+            let stem = source.deletingPathExtension().lastPathComponent
+            let name = cacheName(mix: mix, method: method, calibrationText: text.text).replacingOccurrences(of: "recipe:", with: "recipe-")
+            let folder = cache.models.appendingPathComponent("derived")
+            let path = folder.appendingPathComponent("\(stem)-\(digest.prefix(16))-\(name)-q\(ModelQuantizer.quantizerVersion).gguf")
+            if FileManager.default.fileExists(atPath: path.path), (try? GGUFFile(path: path.path)) != nil { return path }
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            // Written beside its final name and moved there whole: an interrupted run leaves no file the cache would take.
+            let partial = folder.appendingPathComponent(".\(path.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).partial")
+            defer { try? FileManager.default.removeItem(at: partial) }
+            progress("\(method.rawValue): calibrating on \(URL(fileURLWithPath: text.path).lastPathComponent)")
+            try withoutActuallyEscaping(progress) { report in
+                let box = ProgressBox(call: report)
+                _ = try CalibratedQuantizer.quantize(method: method, source: source.path, mix: mix, output: partial.path,
+                                                     calibration: text.path, threads: max(1, ProcessInfo.processInfo.activeProcessorCount),
+                                                     progress: { box.call($0) })
+            }
+            _ = try? FileManager.default.removeItem(at: path)
+            try FileManager.default.moveItem(at: partial, to: path)
+            return path
         }
     }
+}
+
+/// The caller's progress handler, handed to the calibrated quantizer for the length of the call
+/// only (its lines arrive while `makeFile` runs).
+private struct ProgressBox: @unchecked Sendable {
+    let call: (String) -> Void
 }

@@ -42,9 +42,16 @@ extension Models {
 
         /// Runs the model over the text and writes FILE.
         func make(model: String, text path: String, format: ImportanceMatrix.Format) throws {
+            let matrix = try Self.collect(model: model, text: path, context: context, chunks: chunks, threads: threads, flag: "--text")
+            do { try matrix.write(to: self.file, format: format) } catch { throw CLIError(error.description) }
+        }
+
+        /// Runs `model` on the native engine over the text at `path` (chunks of `context` tokens)
+        /// and returns the importance matrix; `flag` names the option in errors.
+        static func collect(model: String, text path: String, context: Int, chunks: Int?, threads: Int, flag: String) throws -> ImportanceMatrix {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
                   !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw CLIError("--text: cannot read \(path) as UTF-8 text, or it is empty")
+                throw CLIError("\(flag): cannot read \(path) as UTF-8 text, or it is empty")
             }
             let source = try Models.resolve(model)
             let file = try Models.open(model)
@@ -60,12 +67,10 @@ extension Models {
                                          options: EngineOptions(threads: threads, context: context, batchTokens: min(context, 512)))
             } catch { throw CLIError("\(source): \(error)") }
             Console.progress("imatrix: \(tokens.count) tokens of \(path), chunks of \(context) on \(threads) thread(s)")
-            let matrix: ImportanceMatrix
             do {
-                matrix = try ImportanceCollector.collect(engine, tokens: tokens, bos: tokenizer.addBOS ? tokenizer.bos : nil, context: context,
-                                                          chunks: chunks, dataset: path) { done, all in Console.progress("imatrix: chunk \(done)/\(all)") }
-            } catch { throw CLIError("\(error)") }
-            do { try matrix.write(to: self.file, format: format) } catch { throw CLIError(error.description) }
+                return try ImportanceCollector.collect(engine, tokens: tokens, bos: tokenizer.addBOS ? tokenizer.bos : nil, context: context,
+                                                       chunks: chunks, dataset: path) { done, all in Console.progress("imatrix: chunk \(done)/\(all)") }
+            } catch { throw CLIError("\(flag) \(path): \(error)") }
         }
 
         func run() throws {

@@ -108,7 +108,14 @@ struct Models: ParsableCommand {
                 result is summarised per type. --method smoothquant (with --calibration TEXT, -o PATH, optional --alpha, \
                 default 0.5) first migrates activation outliers into the weights (SmoothQuant): per input channel \
                 s = max|X|^α / max|W|^(1−α) from the native engine's activations over TEXT, 1/s folded into the norm, V \
-                or up that writes X, W's columns × s; the file records method, calibration and α.
+                or up that writes X, W's columns × s; the file records method, calibration and α. --method gptq \
+                (with --calibration TEXT, -o PATH) compensates each column's rounding error on the Hessian of TEXT's \
+                activations. 
+                result is summarised per type. --imatrix FILE (llama-imatrix's GGUF or legacy .dat, or slmbench's) \
+                weights each element's error in the scale search by its input column's importance, for every \
+                tensor with an entry, in the types that search (Q2_K…Q6_K, IQ4_NL, Q4_0, Q4_1, Q5_0, Q5_1); \
+                --method imatrix --calibration TEXT collects that matrix first with the native engine, as `models imatrix` does. \
+                The output records the matrix and its calibration text (quantize.imatrix.*), as llama-quantize does.
                 """))
         @Argument(help: "A GGUF file or a known model name.") var model: String
         @Option(help: ArgumentHelp("Target: a type (\(TensorType.quantizableNames.joined(separator: ", "))), a recipe (\(QuantRecipe.allCases.map(\.name).joined(separator: ", "))) or mix:FILE.", valueName: "type")) var to: String
@@ -116,10 +123,12 @@ struct Models: ParsableCommand {
         var tensorTypes: [String] = []
         @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, keyed by the source's content, reused when present; required with --method gptq).", valueName: "path"))
         var output: String?
-        @Option(help: ArgumentHelp("How weights are rounded: rtn (round to nearest, the default), gptq (error compensation on --calibration's activations) or smoothquant (activation outliers moved into the weights first); awq is not built yet.", valueName: "method"))
+        @Option(help: ArgumentHelp("How weights are rounded: rtn (round to nearest, the default), imatrix (the scale search weighted by an importance matrix collected on --calibration), gptq (error compensation on --calibration's activations) or smoothquant (activation outliers moved into the weights first); awq is not built yet.", valueName: "method"))
         var method = "rtn"
-        @Option(help: ArgumentHelp("With --method gptq or smoothquant: a UTF-8 calibration text, apart from the text quality is evaluated on.", valueName: "path"))
+        @Option(help: ArgumentHelp("With --method imatrix, gptq or smoothquant: a UTF-8 calibration text, apart from the text quality is evaluated on.", valueName: "path"))
         var calibration: String?
+        @Option(help: ArgumentHelp("Weight the scale search by this importance matrix (llama-imatrix's GGUF or .dat, or slmbench's): --method imatrix without collecting one; needs -o.", valueName: "path"))
+        var imatrix: String?
         @Option(help: ArgumentHelp("With --method smoothquant: the migration strength α, 0 to 1 (default 0.5).", valueName: "alpha"))
         var alpha: Float?
         @Option(help: "With a calibrated --method: tokens per calibration chunk.") var context = 512
@@ -131,13 +140,17 @@ struct Models: ParsableCommand {
             guard let method = QuantMethod(rawValue: method.lowercased()) else {
                 throw ValidationError("--method must be \(QuantMethod.allCases.map(\.rawValue).joined(separator: ", ")), got '\(self.method)'")
             }
-            guard method != .awq else { throw ValidationError("--method awq is not built yet; use gptq, smoothquant or rtn") }
-            if method.needsCalibration {
+            guard method != .awq else { throw ValidationError("--method awq is not built yet; use imatrix, gptq, smoothquant or rtn") }
+            if imatrix != nil {
+                guard calibration == nil else { throw ValidationError("--imatrix and --calibration exclude each other: give one") }
+                guard method == .rtn || method == .imatrix else { throw ValidationError("--imatrix goes with --method imatrix (or none), not \(method.rawValue)") }
+                guard output != nil else { throw ValidationError("--imatrix needs -o PATH (the cache holds unweighted files only)") }
+            } else if method.needsCalibration {
                 guard let calibration else { throw ValidationError("--method \(method.rawValue) needs --calibration TEXT: a UTF-8 text apart from the evaluation text") }
                 guard FileManager.default.isReadableFile(atPath: calibration) else { throw ValidationError("--calibration: cannot read \(calibration)") }
-                guard output != nil else { throw ValidationError("--method \(method.rawValue) needs --output PATH (calibrated files are not cached)") }
+                guard output != nil else { throw ValidationError("--method \(method.rawValue) needs -o PATH (calibrated files are not cached)") }
             } else if calibration != nil {
-                throw ValidationError("--calibration only applies to a calibrated --method (gptq, smoothquant); round to nearest uses no calibration text")
+                throw ValidationError("--calibration only applies to a calibrated --method (imatrix, gptq, smoothquant); round to nearest uses no calibration text")
             }
             if let alpha {
                 guard method == .smoothquant else { throw ValidationError("--alpha belongs to --method smoothquant; --method is \(method.rawValue)") }
@@ -158,7 +171,7 @@ struct Models: ParsableCommand {
 
         func run() throws {
             let mix = try mix()
-            if let method = QuantMethod(rawValue: method.lowercased()), method.needsCalibration, let output {
+            if imatrix == nil, let method = QuantMethod(rawValue: method.lowercased()), method.needsCalibration, let output {
                 let result: CalibratedQuantization
                 do {
                     result = try CalibratedQuantizer.quantize(method: method, source: try Models.resolve(model), mix: mix, output: output,
@@ -166,6 +179,7 @@ struct Models: ParsableCommand {
                                                               threads: threads, alpha: alpha) { Console.progress($0) }
                 } catch { throw CLIError("\(error)") }
                 for line in result.notes.prefix(3) { Console.progress("\(method.rawValue): \(line)") }
+                if method == .imatrix { Console.progress("imatrix: weighted \(result.calibrated.count) tensors") }
                 report(result.assignment)
                 if method == .gptq {
                     let raised = result.calibrated.filter { $0.value > GPTQ.Options().dampening }
@@ -187,6 +201,19 @@ struct Models: ParsableCommand {
                 return
             }
             let source = try Models.open(model)
+            if let imatrix {
+                let matrix: ImportanceMatrix
+                do { matrix = try ImportanceMatrix(path: imatrix) } catch { throw CLIError("--imatrix \(error.description)") }
+                let file = URL(fileURLWithPath: imatrix).lastPathComponent
+                do {
+                    let result = try ModelQuantizer.quantize(source, mix: mix, output: output, importance: matrix, importanceFile: file) { Console.progress($0) }
+                    report(result.assignment)
+                    Console.progress("importance matrix (\(matrix.datasets.first ?? "calibration text not recorded")): weighted \(result.weighted.count) tensors"
+                                     + (result.unweighted.isEmpty ? "" : "; \(result.unweighted.count) without an entry quantized unweighted (\(result.unweighted.prefix(3).joined(separator: ", "))\(result.unweighted.count > 3 ? ", …" : ""))"))
+                } catch { throw CLIError(error.description) }
+                print(output)
+                return
+            }
             do {
                 let assignment = try ModelQuantizer.quantize(source, mix: mix, output: output) { Console.progress($0) }
                 report(assignment)

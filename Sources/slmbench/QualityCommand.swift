@@ -41,7 +41,21 @@ struct Quality: ParsableCommand {
     var kvTypes: [KVType] = []
     @Option(name: .customLong("act-quant"), help: "8-bit activations for every variant but F32 (repeat: none, per-token, per-tensor; native engine).")
     var activationQuants: [ActivationQuant] = []
+    @Option(name: .customLong("file"), help: ArgumentHelp("LABEL=PATH: also evaluate this GGUF file of the same model, made elsewhere (llama-quantize, --imatrix), against the same F32 baseline (repeat).", valueName: "label=path"))
+    var files: [String] = []
     @Flag(help: "Print the report as JSON.") var json = false
+
+    /// The --file options as (label, path); each path must exist.
+    func extraFiles() throws -> [(label: String, path: String)] {
+        try files.map { spec in
+            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex, spec.index(after: eq) != spec.endIndex else {
+                throw ValidationError("--file wants LABEL=PATH, got '\(spec)'")
+            }
+            let path = String(spec[spec.index(after: eq)...])
+            guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("--file \(spec): no file at \(path)") }
+            return (String(spec[..<eq]), path)
+        }
+    }
 
     func validate() throws {
         for t in types where !Self.isFile(t) { _ = try Models.mix(t, flag: "--type") }
@@ -53,6 +67,10 @@ struct Quality: ParsableCommand {
         guard BackendRegistry.names.contains(backend) else { throw ValidationError("--backend must be \(BackendRegistry.names.joined(separator: " or ")), got '\(backend)'") }
         if let referenceBackend, !BackendRegistry.names.contains(referenceBackend) {
             throw ValidationError("--reference-backend must be \(BackendRegistry.names.joined(separator: " or ")), got '\(referenceBackend)'")
+        }
+        _ = try extraFiles()
+        if !files.isEmpty, !kvTypes.isEmpty || referenceBackend != nil {
+            throw ValidationError("--file adds rows to the comparison with F32; it does not combine with --kv or --reference-backend")
         }
         if !kvTypes.isEmpty {
             guard referenceBackend == nil else { throw ValidationError("--kv and --reference-backend compare different things; give one") }
@@ -135,6 +153,7 @@ struct Quality: ParsableCommand {
                                       activationQuant: quant == .none ? nil : quant))
             }
         }
+        for (label, path) in try extraFiles() { variants.append(.init(label: label, backend: kind, path: path)) }
         Console.progress("\(variants.count) variants on \(backend)")
         var report = try evaluate(variants)
         let name = KnownModel.named(model)?.name ?? URL(fileURLWithPath: source).lastPathComponent

@@ -47,6 +47,43 @@ struct CLITests {
         #expect(broken.status != 0 && broken.stderr.contains("\(dat): truncated at byte 4"), "\(broken.stderr)")
     }
 
+    /// `models quantize --imatrix` on a synthetic model: the matrix is read (legacy format), the
+    /// tensors it covers are weighted and counted, the output records it; a broken file or a
+    /// conflicting flag is one line naming it.
+    @Test func quantizeWithAnImportanceMatrix() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("imatrix-quantize-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("tiny.gguf").path, dat = dir.appendingPathComponent("m.dat").path
+        let plain = dir.appendingPathComponent("plain.gguf").path, weighted = dir.appendingPathComponent("weighted.gguf").path
+        let synth = try slmbench("models", "synth", "--preset", "tiny", "--type", "f32", "-o", model)
+        try #require(synth.status == 0, "\(synth.stderr)")
+        let inspect = try slmbench("models", "inspect", model, "--tensors", "--json")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any], "\(inspect.stderr)")
+        let tensors = try #require(doc["tensors"] as? [[String: Any]])
+        let q = try #require(tensors.first { ($0["name"] as? String) == "blk.0.attn_q.weight" })
+        let columns = try #require((q["shape"] as? [Int])?.first)
+        let values = (0..<columns).map { Float(1 + ($0 * 37) % 101) / 10 }
+        try Self.legacyImatrix(name: "blk.0.attn_q.weight", values: values, ncall: 1).write(to: URL(fileURLWithPath: dat))
+        let a = try slmbench("models", "quantize", model, "--to", "q4_0", "-o", plain)
+        let b = try slmbench("models", "quantize", model, "--to", "q4_0", "--imatrix", dat, "-o", weighted)
+        #expect(a.status == 0 && b.status == 0, "\(a.stderr)\(b.stderr)")
+        #expect(b.stderr.contains("weighted 1 tensors") && b.stderr.contains("without an entry quantized unweighted"), "\(b.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: plain)) != (try Data(contentsOf: URL(fileURLWithPath: weighted))))
+        let shown = try slmbench("models", "inspect", weighted, "--json")
+        #expect(shown.status == 0)
+        try Data([1, 0, 0, 0, 9]).write(to: URL(fileURLWithPath: dat))
+        let broken = try slmbench("models", "quantize", model, "--to", "q4_0", "--imatrix", dat, "-o", weighted)
+        #expect(broken.status == 1 && broken.stderr.contains("\(dat): truncated at byte 4"), "\(broken.stderr)")
+        #expect(broken.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1, "\(broken.stderr)")
+        let missing = try slmbench("models", "quantize", model, "--to", "q4_0", "--imatrix", dir.appendingPathComponent("none.dat").path, "-o", weighted)
+        #expect(missing.status == 1 && missing.stderr.contains("none.dat"), "\(missing.stderr)")
+        let noOutput = try slmbench("models", "quantize", model, "--to", "q4_0", "--imatrix", dat)
+        #expect(noOutput.status == 64 && noOutput.stderr.contains("-o PATH"), "\(noOutput.stderr)")
+        let both = try slmbench("models", "quantize", model, "--to", "q4_0", "--imatrix", dat, "--calibration", dat, "-o", weighted)
+        #expect(both.status == 64 && both.stderr.contains("exclude each other"), "\(both.stderr)")
+    }
+
     @Test func helpMatchesGolden() throws {
         let result = try slmbench("--help")
         #expect(result.status == 0)
@@ -116,7 +153,7 @@ struct CLITests {
         let badType = try slmbench("models", "quantize", "smollm2-135m", "--to", "q9_9", "-o", "/tmp/x.gguf")
         #expect(badType.status == 64 && badType.stderr.contains("q9_9"))
         let badMethod = try slmbench("models", "quantize", "smollm2-135m", "--to", "q4_0", "--method", "gptx", "-o", "/tmp/x.gguf")
-        #expect(badMethod.status == 64 && badMethod.stderr.contains("--method must be rtn, gptq, awq, smoothquant, got 'gptx'"))
+        #expect(badMethod.status == 64 && badMethod.stderr.contains("--method must be rtn, imatrix, gptq, awq, smoothquant, got 'gptx'"))
         let noText = try slmbench("models", "quantize", "smollm2-135m", "--to", "q4_0", "--method", "gptq", "-o", "/tmp/x.gguf")
         #expect(noText.status == 64 && noText.stderr.contains("--method gptq needs --calibration TEXT"))
         let badText = try slmbench("models", "quantize", "smollm2-135m", "--to", "q4_0", "--method", "gptq", "--calibration", "/nonexistent.txt", "-o", "/tmp/x.gguf")

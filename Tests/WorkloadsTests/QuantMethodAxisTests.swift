@@ -53,19 +53,19 @@ extension SweepSpecTests {
         #expect(!missing.description.contains("\n") && !method.description.contains("\n"))
     }
 
-    /// A calibrated method not wired into this build is refused with one sentence naming it, and
-    /// never silently replaced by round to nearest.
+    /// A method not built (AWQ) is refused with one sentence naming it, and never silently
+    /// replaced by round to nearest.
     @Test func anUnavailableMethodSaysSo() throws {
-        for method in QuantMethod.allCases where method != .rtn {
-            #expect(throws: CalibratedQuantization.Unavailable("quant_method \(method.rawValue) is not available in this build")) {
-                _ = try CalibratedQuantization.makeFile(source: URL(fileURLWithPath: "/nonexistent.gguf"), mix: QuantMix(type: .q4_K),
+        for method in [QuantMethod.awq] {
+            #expect(throws: QuantizedFiles.Unavailable("quant_method \(method.rawValue) is not available in this build")) {
+                _ = try QuantizedFiles.makeFile(source: URL(fileURLWithPath: "/nonexistent.gguf"), mix: QuantMix(type: .q4_K),
                                                         method: method, calibration: nil, cache: ModelCache(root: FileManager.default.temporaryDirectory))
             }
         }
         // The cache name keeps rtn's files and separates calibration texts.
         let mix = QuantMix(type: .q4_K)
-        #expect(CalibratedQuantization.cacheName(mix: mix, method: .rtn, calibrationText: "a") == mix.cacheName)
-        #expect(CalibratedQuantization.cacheName(mix: mix, method: .gptq, calibrationText: "a")
-                != CalibratedQuantization.cacheName(mix: mix, method: .gptq, calibrationText: "b"))
+        #expect(QuantizedFiles.cacheName(mix: mix, method: .rtn, calibrationText: "a") == mix.cacheName)
+        #expect(QuantizedFiles.cacheName(mix: mix, method: .gptq, calibrationText: "a")
+                != QuantizedFiles.cacheName(mix: mix, method: .gptq, calibrationText: "b"))
     }
 }

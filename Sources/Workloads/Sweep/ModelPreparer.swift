@@ -44,7 +44,7 @@ public final class ModelPreparer: @unchecked Sendable {
     }
 
     /// `method` other than rtn quantizes with a calibration text (`calibration`, default
-    /// `Corpus.calibrationPath`) through `CalibratedQuantization.makeFile`.
+    /// `Corpus.calibrationPath`) through `QuantizedFiles.makeFile`.
     public func prepare(_ model: String, type: String, method: QuantMethod = .rtn, calibration: String? = nil,
                         progress: (String) -> Void = { _ in }) throws -> PreparedModel {
         let key = "\(model)|\(type)|\(method.rawValue)|\(calibration ?? "")"
@@ -59,7 +59,7 @@ public final class ModelPreparer: @unchecked Sendable {
             if case .synthetic = reference { throw PrepareError("quant_method \(method.rawValue) calibrates on real weights; \(model) is synthetic") }
         }
         func quantized(_ source: URL, _ mix: QuantMix) throws -> URL {
-            try CalibratedQuantization.makeFile(source: source, mix: mix, method: method, calibration: calibration, cache: cache, progress: progress)
+            try QuantizedFiles.makeFile(source: source, mix: mix, method: method, calibration: calibration, cache: cache, progress: progress)
         }
         let path: URL
         let name: String
