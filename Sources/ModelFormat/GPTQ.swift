@@ -22,8 +22,12 @@ public enum GPTQ {
         /// Columns per lazy batch update.
         public var blockSize: Int
 
-        public init(dampening: Double = 0.01, blockSize: Int = 128) {
-            self.dampening = dampening; self.blockSize = blockSize
+        /// For lab types: choose each group's range by a search over shrunken ranges (GPTQ's
+        /// "mse" grid) instead of the group's minimum and maximum.
+        public var clipSearch: Bool
+
+        public init(dampening: Double = 0.01, blockSize: Int = 128, clipSearch: Bool = true) {
+            self.dampening = dampening; self.blockSize = blockSize; self.clipSearch = clipSearch
         }
     }
 
@@ -170,8 +174,10 @@ public enum GPTQ {
                                             let start = (r0 + r) * rowBytes + (i / format.groupElements) * format.groupBytes
                                             let bytes = UnsafeMutableRawBufferPointer(rebasing: target.buffer[start..<(start + format.groupBytes)])
                                             let group = UnsafeBufferPointer(rebasing: w[(r * columns + i)..<(r * columns + i + format.groupElements)])
-                                            // The type's own round-to-nearest sets the group's parameters.
+                                            // The type's own round-to-nearest sets the group's parameters; a lab
+                                            // type's range is then narrowed where that lowers the group's squared error.
                                             try? Quantization.quantize(group, to: type, into: bytes)
+                                            if let lab = LabType(id: type.id), options.clipSearch { clipLabGroup(group, lab, bytes) }
                                             grids[r] = format.grids(UnsafeRawBufferPointer(bytes))
                                         }
                                     }
@@ -215,5 +221,36 @@ public enum GPTQ {
             }
         }
         return (out, used)
+    }
+
+    /// A lab group's range chosen by the squared error of its round-to-nearest codes over the
+    /// range shrunk by p = 1, 0.98, …, 0.5 (GPTQ's grid search: both ends scaled by p for the
+    /// asymmetric types, the largest magnitude for the symmetric ones), the parameters stored as
+    /// f16 as the lab quantizer stores them. Only the header changes; codes come from GPTQ after.
+    static func clipLabGroup(_ x: UnsafeBufferPointer<Float>, _ lab: LabType, _ bytes: UnsafeMutableRawBufferPointer) {
+        guard let lo0 = x.min(), let hi0 = x.max() else { return }
+        let maxCode = Float((1 << lab.bits) - 1), zero = Float((1 << (lab.bits - 1)) - 1)
+        var best = Float.infinity, bestD: Float = 0, bestM: Float = 0
+        for step in 0...25 {
+            let p = 1 - Float(step) * 0.02
+            let d: Float, m: Float
+            if lab.asymmetric {
+                d = Float(Float16((hi0 - lo0) * p / maxCode)); m = Float(Float16(lo0 * p))
+            } else {
+                d = Float(Float16(max(abs(lo0), abs(hi0)) * p / zero)); m = 0
+            }
+            guard d > 0, d.isFinite else { continue }
+            var error: Float = 0
+            for v in x {
+                let q: Float
+                if lab.asymmetric { q = min(maxCode, max(0, ((v - m) / d).rounded())) * d + m }
+                else { q = (min(2 * zero, max(0, (v / d).rounded() + zero)) - zero) * d }
+                error += (v - q) * (v - q)
+            }
+            if error < best { best = error; bestD = d; bestM = m }
+        }
+        guard best.isFinite else { return }
+        Quantization.storeHalf(bestD, bytes, 0)
+        if lab.asymmetric { Quantization.storeHalf(bestM, bytes, 2) }
     }
 }

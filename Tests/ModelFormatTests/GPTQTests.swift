@@ -133,10 +133,20 @@ struct GPTQTests {
         var identity = [Double](repeating: 0, count: columns * columns)
         for i in 0..<columns { identity[i * columns + i] = 1 }
         let w = Self.weights(rows: rows, columns: columns, seed: 5)
-        let (bytes, _) = try GPTQ.quantize(w, rows: rows, columns: columns, hessian: Hessian(columns: columns, matrix: identity, tokens: 1),
-                                           type: type, tensor: "t")
+        let hessian = Hessian(columns: columns, matrix: identity, tokens: 1)
+        let (bytes, _) = try GPTQ.quantize(w, rows: rows, columns: columns, hessian: hessian, type: type, tensor: "t",
+                                           options: GPTQ.Options(clipSearch: false))
         let rtn = try Self.rtn(w, type: type, rows: rows, columns: columns)
         #expect(bytes == rtn)
+        // The range search only ever keeps a range whose squared error is at most the full range's
+        // (p = 1 is round to nearest's own), so with H = I it cannot lose to round to nearest.
+        let (clipped, _) = try GPTQ.quantize(w, rows: rows, columns: columns, hessian: hessian, type: type, tensor: "t")
+        let a = try Self.dequantize(clipped, type: type, rows: rows, columns: columns)
+        let r = try Self.dequantize(rtn, type: type, rows: rows, columns: columns)
+        var eClip = 0.0, eRTN = 0.0
+        for i in 0..<w.count { eClip += Double((w[i] - a[i]) * (w[i] - a[i])); eRTN += Double((w[i] - r[i]) * (w[i] - r[i])) }
+        #expect(eClip <= eRTN, "\(name): squared error with the range search \(eClip), round to nearest \(eRTN)")
+        #expect(clipped != rtn, "\(name): the search narrowed no group's range on Gaussian weights")
     }
 
     /// Codes written by `pack` read back, through the ordinary dequantizer, as the grid's values.

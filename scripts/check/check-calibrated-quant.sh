@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Calibrated quantization against round to nearest on the real SmolLM2-135M: GPTQ files made
-# with a calibration text (default: the Apache-2.0 licence text) are evaluated with
+# with a calibration text (default: the Apache-2.0, MPL-2.0 and Artistic licence texts) are evaluated with
 # `slmbench quality` on a distinct text (default: the GPL-3 corpus) against the F32 conversion
 # of the source weights. Prints a Markdown table of mean KLD per type and method and the ratio
 # GPTQ/RTN; exits 1 when a type in BAR_TYPES misses the bar (ratio ≤ BAR, default 0.7).
@@ -19,18 +19,23 @@ if [ -z "$slm" ]; then
   swift build -c release --product slmbench 2>&1 | tail -n 1 >&2
   slm=.build/release/slmbench
 fi
-calibration=${CALIBRATION:-/usr/share/common-licenses/Apache-2.0}
+calibration=${CALIBRATION:-}
 eval_text=${EVAL:-/usr/share/common-licenses/GPL-3}
 types=${TYPES:-lab3g64a q2_k lab4g128a q4_0}
 bar_types=${BAR_TYPES:-lab3g64a q2_k}
 bar=${BAR:-0.7}
 context=${CONTEXT:-512}
-cal_chunks=${CAL_CHUNKS:-4}
+cal_chunks=${CAL_CHUNKS:-14}
 eval_chunks=${EVAL_CHUNKS:-8}
 threads=${THREADS:-2}
-[ "$(realpath "$calibration")" != "$(realpath "$eval_text")" ] || { echo "the calibration and evaluation texts must differ" >&2; exit 64; }
 work=${WORK:-$(mktemp -d)}
 [ -n "${WORK:-}" ] || trap 'rm -rf "$work"' EXIT
+mkdir -p "$work"
+if [ -z "$calibration" ]; then # three licence texts from Debian's base-files, none of them the GPL
+  calibration=$work/calibration-apache-mpl-artistic.txt
+  cat /usr/share/common-licenses/Apache-2.0 /usr/share/common-licenses/MPL-2.0 /usr/share/common-licenses/Artistic > "$calibration"
+fi
+[ "$(realpath "$calibration")" != "$(realpath "$eval_text")" ] || { echo "the calibration and evaluation texts must differ" >&2; exit 64; }
 model=$("$slm" models fetch smollm2-135m)
 args=()
 rule=${TENSOR_TYPE:-}
