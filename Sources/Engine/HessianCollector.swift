@@ -33,15 +33,7 @@ public enum HessianCollector {
             }
             set.hessians[slot].add(x, rows: rows)
         }
-        for chunk in 0..<n {
-            var ids = Array(tokens[chunk * context..<(chunk + 1) * context])
-            if let bos { ids[0] = bos }
-            engine.clear(slot: 0)
-            let batch = ids.enumerated().map { Transformer.BatchToken(token: Int32($0.element), position: $0.offset, slot: 0) }
-            _ = try engine.forward(batch, logitsFor: [])
-            progress(chunk + 1, n)
-        }
-        engine.clear(slot: 0)
+        try engine.runCalibration(tokens: tokens, bos: bos, chunkLength: context, chunks: n, progress: progress)
         return set
     }
 }

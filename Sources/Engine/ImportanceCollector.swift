@@ -37,15 +37,7 @@ public enum ImportanceCollector {
                 counts[name, default: 0] += rows
             }
         }
-        for chunk in 0..<n {
-            var ids = Array(tokens[chunk * context..<(chunk + 1) * context])
-            if let bos { ids[0] = bos }
-            engine.clear(slot: 0)
-            let batch = ids.enumerated().map { Transformer.BatchToken(token: Int32($0.element), position: $0.offset, slot: 0) }
-            _ = try engine.forward(batch, logitsFor: [])
-            progress(chunk + 1, n)
-        }
-        engine.clear(slot: 0)
+        try engine.runCalibration(tokens: tokens, bos: bos, chunkLength: context, chunks: n, progress: progress)
         var entries: [String: ImportanceMatrix.Entry] = [:]
         for (name, s) in sums { entries[name] = .init(sums: s.map(Float.init), counts: [counts[name] ?? 0]) }
         return ImportanceMatrix(entries: entries, datasets: [dataset], chunkCount: n, chunkSize: context)
@@ -55,5 +47,23 @@ public enum ImportanceCollector {
     static func tensorName(_ name: String) -> String {
         guard name.hasSuffix("]"), let open = name.lastIndex(of: "[") else { return name }
         return String(name[..<open])
+    }
+}
+
+extension Transformer {
+    /// A calibration pass as llama-imatrix makes one: the first `chunks` runs of `chunkLength`
+    /// tokens, each from an empty cache with its first token replaced by `bos` (when the
+    /// vocabulary adds one), no logits asked for; `activationObserver` sees every block matrix's
+    /// input. `progress` is told each chunk done; the cache is left empty.
+    func runCalibration(tokens: [Int], bos: Int?, chunkLength: Int, chunks: Int, progress: (Int, Int) -> Void) throws {
+        for chunk in 0..<chunks {
+            var ids = Array(tokens[chunk * chunkLength..<(chunk + 1) * chunkLength])
+            if let bos { ids[0] = bos }
+            clear(slot: 0)
+            let batch = ids.enumerated().map { BatchToken(token: Int32($0.element), position: $0.offset, slot: 0) }
+            _ = try forward(batch, logitsFor: [])
+            progress(chunk + 1, chunks)
+        }
+        clear(slot: 0)
     }
 }

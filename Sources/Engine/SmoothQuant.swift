@@ -80,15 +80,7 @@ public enum SmoothQuant {
             }
             for name in names { maxima[name] = m }
         }
-        for chunk in 0..<n {
-            var ids = Array(tokens[chunk * length..<(chunk + 1) * length])
-            if let bos { ids[0] = bos }
-            engine.clear(slot: 0)
-            let batch = ids.enumerated().map { Transformer.BatchToken(token: Int32($0.element), position: $0.offset, slot: 0) }
-            _ = try engine.forward(batch, logitsFor: [])
-            progress(chunk + 1, n)
-        }
-        engine.clear(slot: 0)
+        try engine.runCalibration(tokens: tokens, bos: bos, chunkLength: length, chunks: n, progress: progress)
         return (maxima, n)
     }
 
