@@ -54,20 +54,11 @@ extension Models {
         func tensorTypes() throws -> [TensorType] {
             let names = types.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard !names.isEmpty else { throw ValidationError("--types names no type") }
-            return try names.map { name in
-                guard let type = TensorType(name: name), Quantization.canQuantize(to: type) else {
-                    throw ValidationError("--types: '\(name)' is not a type slmbench quantizes to; use \(TensorType.quantizableNames.joined(separator: ", "))")
-                }
-                return type
-            }
+            return try names.map { try Models.quantizableType($0, flag: "--types") }
         }
 
         func run() throws {
-            let source = try Models.resolve(model)
-            let file = try Models.open(model)
-            if file["slmbench.synthetic"]?.bool == true {
-                throw CLIError("\(source) is a synthetic model (random weights): its sensitivities would mean nothing")
-            }
+            let (source, file) = try Models.openReal(model, measuring: "sensitivities")
             let types = try tensorTypes()
             let cache = ModelCache.fromEnvironment()
             let report: SensitivityReport

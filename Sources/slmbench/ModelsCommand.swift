@@ -27,6 +27,24 @@ struct Models: ParsableCommand {
         do { return try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
     }
 
+    /// A type slmbench quantizes to, by name; `flag` names the option in the error.
+    static func quantizableType(_ name: String, flag: String) throws -> TensorType {
+        guard let type = TensorType(name: name), Quantization.canQuantize(to: type) else {
+            throw ValidationError("\(flag): '\(name)' is not a type slmbench quantizes to; use one of \(TensorType.quantizableNames.joined(separator: ", "))")
+        }
+        return type
+    }
+
+    /// The model's file, refused when it is synthetic: what is measured on it would describe random weights.
+    static func openReal(_ model: String, measuring what: String) throws -> (source: String, file: GGUFFile) {
+        let source = try resolve(model)
+        let file = try open(model)
+        if file["slmbench.synthetic"]?.bool == true {
+            throw CLIError("\(source) is a synthetic model (random weights): its \(what) would mean nothing")
+        }
+        return (source, file)
+    }
+
     /// A type, a recipe or mix:FILE, as `--to`/`--type` take them.
     static func mix(_ name: String, flag: String) throws -> QuantMix {
         do { return try QuantMix.named(name, flag: flag) } catch { throw ValidationError(error.description) }

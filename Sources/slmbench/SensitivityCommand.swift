@@ -43,20 +43,11 @@ extension Models {
         }
 
         func tensorTypes() throws -> [TensorType] {
-            try types.map { name in
-                guard let type = TensorType(name: name), Quantization.canQuantize(to: type) else {
-                    throw ValidationError("--type '\(name)' is not a type slmbench quantizes to; use one of \(TensorType.quantizableNames.joined(separator: ", "))")
-                }
-                return type
-            }
+            try types.map { try Models.quantizableType($0, flag: "--type") }
         }
 
         func run() throws {
-            let source = try Models.resolve(model)
-            let file = try Models.open(model)
-            if file["slmbench.synthetic"]?.bool == true {
-                throw CLIError("\(source) is a synthetic model (random weights): its sensitivities would mean nothing")
-            }
+            let (source, _) = try Models.openReal(model, measuring: "sensitivities")
             let analysis = SensitivityAnalysis(context: context, chunks: chunks, threads: threads)
             let report: SensitivityReport
             do {
