@@ -35,27 +35,35 @@ CK_FN(row_dot)(const int type, const int NT, const uint8_t *w, const uint8_t *co
 }
 
 /* Rows r0..r1 against tokens in chunks of 64 (a chunk's activations stay in cache while the
- * rows pass), four tokens per pass over a row. */
+ * rows pass), four tokens per pass over a row, then one at a time. DOT(NT, wr, xp, dst) is one
+ * row body for the NT token rows xp points at, writing dst; the caller's w, ws, r0, r1, x, xs,
+ * ntok, out and os are in scope. One loop for every row body, NT a constant in each call. */
+#define CK_TOKEN_TILES(DOT)                                                                                  \
+    for (int t0 = 0; t0 < ntok; t0 += 64) {                                                                  \
+        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;                                                      \
+        for (int r = r0; r < r1; r++) {                                                                      \
+            const uint8_t *wr_ = w + ws * (size_t)r;                                                         \
+            float *o_ = out + (size_t)(r - r0);                                                              \
+            int t = t0;                                                                                      \
+            for (; t + 4 <= t1; t += 4) {                                                                    \
+                const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), \
+                                        x + xs * (size_t)(t + 3)};                                           \
+                DOT(4, wr_, x4, o_ + os * (size_t)t);                                                        \
+            }                                                                                                \
+            for (; t < t1; t++) {                                                                            \
+                const uint8_t *x1[1] = {x + xs * (size_t)t};                                                 \
+                DOT(1, wr_, x1, o_ + os * (size_t)t);                                                        \
+            }                                                                                                \
+        }                                                                                                    \
+    }
+
 CK_TGT static inline __attribute__((always_inline)) void
 CK_FN(rows_t)(const int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
               size_t os, int n) {
     const int nb = n / CK_QK;
-    for (int t0 = 0; t0 < ntok; t0 += 64) {
-        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
-        for (int r = r0; r < r1; r++) {
-            const uint8_t *wr = w + ws * (size_t)r;
-            float *o = out + (size_t)(r - r0);
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) {
-                const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
-                CK_FN(row_dot)(type, 4, wr, x4, nb, o + os * (size_t)t, os);
-            }
-            for (; t < t1; t++) {
-                const uint8_t *x1[1] = {x + xs * (size_t)t};
-                CK_FN(row_dot)(type, 1, wr, x1, nb, o + os * (size_t)t, os);
-            }
-        }
-    }
+#define CK_ROW_DOT(NT, wr, xp, dst) CK_FN(row_dot)(type, NT, wr, xp, nb, dst, os)
+    CK_TOKEN_TILES(CK_ROW_DOT)
+#undef CK_ROW_DOT
 }
 
 CK_TGT static void CK_FN(rows_q)(int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
@@ -109,22 +117,9 @@ CK_TGT static inline __attribute__((always_inline)) void
 CK_FN(rows_k_t)(const int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
                 size_t os, int n) {
     const int nb = n / CK_QK_K;
-    for (int t0 = 0; t0 < ntok; t0 += 64) {
-        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
-        for (int r = r0; r < r1; r++) {
-            const uint8_t *wr = w + ws * (size_t)r;
-            float *o = out + (size_t)(r - r0);
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) {
-                const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
-                CK_FN(row_dot_k)(type, 4, wr, x4, nb, o + os * (size_t)t, os);
-            }
-            for (; t < t1; t++) {
-                const uint8_t *x1[1] = {x + xs * (size_t)t};
-                CK_FN(row_dot_k)(type, 1, wr, x1, nb, o + os * (size_t)t, os);
-            }
-        }
-    }
+#define CK_ROW_DOT_K(NT, wr, xp, dst) CK_FN(row_dot_k)(type, NT, wr, xp, nb, dst, os)
+    CK_TOKEN_TILES(CK_ROW_DOT_K)
+#undef CK_ROW_DOT_K
 }
 
 CK_TGT static void CK_FN(rows_k)(int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
@@ -289,22 +284,9 @@ CK_FN(row_dot_lab)(const int bits, const int asym, const int NT, const ck_lab *l
 CK_TGT static inline __attribute__((always_inline)) void
 CK_FN(rows_lab_t)(const int bits, const int asym, const ck_lab *l, const lab_tab *tab, const uint8_t *w, size_t ws, int r0,
                   int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n) {
-    for (int t0 = 0; t0 < ntok; t0 += 64) {
-        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
-        for (int r = r0; r < r1; r++) {
-            const uint8_t *wr = w + ws * (size_t)r;
-            float *o = out + (size_t)(r - r0);
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) {
-                const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
-                CK_FN(row_dot_lab)(bits, asym, 4, l, tab, wr, x4, n / 32, o + os * (size_t)t, os);
-            }
-            for (; t < t1; t++) {
-                const uint8_t *x1[1] = {x + xs * (size_t)t};
-                CK_FN(row_dot_lab)(bits, asym, 1, l, tab, wr, x1, n / 32, o + os * (size_t)t, os);
-            }
-        }
-    }
+#define CK_ROW_DOT_LAB(NT, wr, xp, dst) CK_FN(row_dot_lab)(bits, asym, NT, l, tab, wr, xp, n / 32, dst, os)
+    CK_TOKEN_TILES(CK_ROW_DOT_LAB)
+#undef CK_ROW_DOT_LAB
 }
 
 /* The bit width and symmetry constant in each body, so the unpacking and zero fold away. */
@@ -329,6 +311,7 @@ CK_TGT static void CK_FN(rows_lab)(int bits, int asym, const ck_lab *l, const la
 #undef CK_LAB_CASE
 }
 
+#undef CK_TOKEN_TILES
 #undef CK_FN
 #undef CK_CAT
 #undef CK_CAT_
