@@ -35,7 +35,7 @@ let package = Package(
             providers: [.apt(["libnuma-dev"])]),
         // Memory-bandwidth and peak-compute loops, selected by ISA at run time.
         .target(name: "CProbeKernels"),
-        // Inference kernels and the engine's thread pool: the scalar reference, x86/avx2.c and arm/neon.c
+        // Inference kernels and the engine's thread pool: the scalar reference, x86/avx2.c and avx512.c, and arm/neon.c
         // (NEON, dotprod, i8mm), chosen at run time in dispatch.c. Tests/kernels/harness.c checks them.
         .target(name: "CKernels"),
         // libllama's C API as slmbench calls it, bound at run time with dlopen (no link-time dependency).

@@ -13,7 +13,7 @@ flags=(-c release -Xswiftc -enable-testing --scratch-path .build-test --traits P
 python3 scripts/check/check-package-imports.py
 # The structs CLlamaCpp.h restates from llama.h have the pinned header's layout.
 scripts/check/check-llamacpp-abi.sh
-# Every C kernel at every level against the scalar reference: natively (scalar, AVX2) and for
+# Every C kernel at every level against the scalar reference: natively (scalar, AVX2, AVX-512 VNNI where present) and for
 # AArch64 under qemu at NEON, dotprod and i8mm CPUs; any failure fails the run.
 scripts/check/kernels-harness.sh
 swift build "${flags[@]}" --build-tests

@@ -19,7 +19,8 @@
 #endif
 
 #ifdef CK_X86
-static inline int is_avx2(int level) { return level == CK_LEVEL_AVX2; }
+/* The x86 family: the AVX-512 level runs the AVX2 bodies except where avx512.c has its own. */
+static inline int is_avx2(int level) { return level == CK_LEVEL_AVX2 || level == CK_LEVEL_AVX512; }
 #endif
 #ifdef CK_ARM
 static inline int is_arm(int level) { return level >= CK_LEVEL_NEON && level <= CK_LEVEL_I8MM; }
@@ -59,6 +60,7 @@ int ck_level_supported(int level) {
     if (level == CK_LEVEL_SCALAR) return 1;
 #ifdef CK_X86
     if (level == CK_LEVEL_AVX2) return ck_avx2_supported();
+    if (level == CK_LEVEL_AVX512) return ck_avx512_supported();
 #endif
 #ifdef CK_ARM
     if (level == CK_LEVEL_NEON) return 1; /* Advanced SIMD is part of every AArch64 CPU the OSes run on */
@@ -69,7 +71,7 @@ int ck_level_supported(int level) {
 }
 
 int ck_level_best(void) {
-    static const int order[] = {CK_LEVEL_I8MM, CK_LEVEL_DOTPROD, CK_LEVEL_NEON, CK_LEVEL_AVX2};
+    static const int order[] = {CK_LEVEL_I8MM, CK_LEVEL_DOTPROD, CK_LEVEL_NEON, CK_LEVEL_AVX512, CK_LEVEL_AVX2};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (ck_level_supported(order[i])) return order[i];
     return CK_LEVEL_SCALAR;
@@ -124,6 +126,7 @@ void ck_matmul(int level, int type, int block_order, const void *w, size_t w_str
                const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
     const uint8_t *W = (const uint8_t *)w, *X = (const uint8_t *)x;
 #ifdef CK_X86
+    if (level == CK_LEVEL_AVX512) { ck_avx512_matmul(type, block_order, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
     if (is_avx2(level)) { ck_avx2_matmul(type, block_order, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
 #endif
 #ifdef CK_ARM
@@ -158,6 +161,7 @@ void ck_matmul_q4_0_packed(int level, const void *packed, int r0, int r1, const 
                            float *out, size_t out_stride, int n) {
     const uint8_t *P = (const uint8_t *)packed, *X = (const uint8_t *)x;
 #ifdef CK_X86
+    if (level == CK_LEVEL_AVX512) { ck_avx512_packed_q4_0(P, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
     if (is_avx2(level)) { ck_avx2_packed_q4_0(P, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
 #endif
 #ifdef CK_ARM
@@ -224,6 +228,23 @@ void ck_swiglu(int level, const float *gate, const float *up, float *out, int n)
     (void)level;
     (void)n8;
     ck_ref_swiglu(gate, up, out, done, n);
+}
+
+size_t ck_attention_wide_scratch(int span, int hd) { return 2 * (size_t)((span + 7) & ~7) * (size_t)hd; }
+
+void ck_attention_group(int level, int nq, const float *const *q, float *const *out, const int *first, const int *lengths,
+                        const uint16_t *keys, const uint16_t *values, size_t stride, int hd, float scale, float *wide,
+                        float *scratch) {
+#ifdef CK_X86
+    if (is_avx2(level) && hd % 8 == 0) {
+        ck_avx2_attention_group(nq, q, out, first, lengths, keys, values, stride, hd, scale, wide, scratch);
+        return;
+    }
+#endif
+    (void)wide;
+    for (int i = 0; i < nq; i++)
+        ck_attention_head(level, q[i], keys + stride * (size_t)first[i], values + stride * (size_t)first[i], stride, lengths[i], hd, 1, 1,
+                          scale, scratch, out[i]);
 }
 
 /* ---------------------------------------------------------------- quantized KV cache */

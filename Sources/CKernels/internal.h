@@ -200,7 +200,7 @@ void ck_ref_kv_quantize_q4_0(const float *x, uint8_t *out, int n);
 void ck_ref_attention_q(int type, const uint8_t *qq, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
                         int length, int hd, float scale, float *scratch, float *out);
 
-/* ---------------------------------------------------------------- x86-64 (x86/avx2.c) */
+/* ---------------------------------------------------------------- x86-64 (x86/avx2.c, x86/avx512.c) */
 #ifdef CK_X86
 int ck_avx2_supported(void);
 void ck_avx2_quantize_act(int act, const float *x, uint8_t *out, int n);
@@ -215,8 +215,17 @@ void ck_avx2_exp8(const float *x, float *y);
 void ck_avx2_swiglu(const float *gate, const float *up, float *out, int n8);
 void ck_avx2_attention(const float *q, const void *keys, const void *values, size_t stride, int length, int hd, int kv_f16,
                        int batched, float scale, float *scratch, float *out);
+void ck_avx2_attention_group(int nq, const float *const *q, float *const *out, const int *first, const int *lengths,
+                             const uint16_t *keys, const uint16_t *values, size_t stride, int hd, float scale, float *wide,
+                             float *scratch);
 void ck_avx2_attention_q(int type, const uint8_t *qq, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
                          int length, int hd, float scale, float *scratch, float *out);
+/* x86/avx512.c: the 8-bit tiles with VNNI; every other kernel is the AVX2 level's. */
+int ck_avx512_supported(void);
+void ck_avx512_matmul(int type, int block_order, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs,
+                      int ntok, float *out, size_t os, int n);
+void ck_avx512_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os,
+                           int n);
 #endif
 
 /* ---------------------------------------------------------------- AArch64 (arm/neon.c)

@@ -2,15 +2,17 @@ import CKernels
 import ModelFormat
 
 /// Which kernel bodies the engine runs: the portable scalar ones or an ISA's (x86-64: AVX2 with
-/// FMA and F16C; AArch64: base NEON, + the dotprod extension's sdot, + i8mm's smmla). The C side
-/// asks the OS what the CPU has (ck_level_supported); the name is what reports record.
+/// FMA and F16C, + AVX-512 F/BW/VL/VNNI's vpdpbusd for the 8-bit tiles, with results equal to
+/// AVX2's; AArch64: base NEON, + the dotprod extension's sdot, + i8mm's smmla). The C side asks
+/// the OS what the CPU has (ck_level_supported); the name is what reports record.
 public enum KernelLevel: String, Sendable, CaseIterable, Codable {
-    case scalar, avx2, neon, dotprod, i8mm
+    case scalar, avx2, avx512, neon, dotprod, i8mm
 
     public var code: Int32 {
         switch self {
         case .scalar: Int32(CK_LEVEL_SCALAR)
         case .avx2: Int32(CK_LEVEL_AVX2)
+        case .avx512: Int32(CK_LEVEL_AVX512)
         case .neon: Int32(CK_LEVEL_NEON)
         case .dotprod: Int32(CK_LEVEL_DOTPROD)
         case .i8mm: Int32(CK_LEVEL_I8MM)

@@ -95,8 +95,17 @@ public final class ModelWeights: @unchecked Sendable {
             output = try matrix("output.weight", rows: c.vocabulary, columns: c.width)
             tiedOutput = false
         } else {
-            output = embedding
             tiedOutput = true
+            // A tied Q4_0 head is the one Q4_0 matrix llama.cpp does not repack (the table is
+            // also read row by row for the input), so it sums it lane by lane, one row at a
+            // time, which is compute-bound at one token: 0.6 of the packed kernel's rate here.
+            // The head gets its own packed copy, summed block by block; the table keeps the
+            // file's rows for the lookups. Its logits then differ from llama.cpp's in the last
+            // bits (nothing downstream of the head rounds them to 8 bits, so it does not compound).
+            var head = embedding
+            head.sumsByBlock = head.type == .q4_0 && head.rows % 8 == 0
+            if head.pack() { file.evict(UnsafeRawBufferPointer(start: embedding.base, count: embedding.byteCount)) }
+            output = head
         }
         ropeFactors = try optionalVector("rope_freqs.weight", c.ropeDimensions / 2)
         // Phi-3's LongRoPE picks long or short factors by context and rescales attention: not

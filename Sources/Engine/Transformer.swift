@@ -42,6 +42,11 @@ public final class Transformer: @unchecked Sendable {
     /// Per pool member: attention's scratch, `attentionScratch` floats each.
     private let scores: UnsafeMutablePointer<Float>
     private let attentionScratch: Int
+    /// Per pool member, with an f16 cache: a head's cache positions widened to f32 for a group of
+    /// queries (ck_attention_group), `wideScratch` floats each, for spans up to `wideSpan`.
+    private let wide: UnsafeMutablePointer<Float>?
+    private let wideScratch: Int
+    private let wideSpan: Int
     private let matmul: MatMul
     /// base^(-2/dims): each pair's frequency is the previous one's times this (and for Gemma 3's
     /// sliding-window layers, with their own base).
@@ -84,6 +89,11 @@ public final class Transformer: @unchecked Sendable {
         gate = floats(n * c.ffnWidth); up = floats(n * c.ffnWidth)
         attentionScratch = Int(ck_attention_scratch(Int32(options.context), Int32(c.headDim)))
         scores = floats(pool.size * attentionScratch)
+        // Prefill reads each head's cache once per group of queries instead of once per query.
+        // Spans past 1,024 positions (4 MiB a member at a head size of 256) take the per-query path.
+        wideSpan = options.kvType == .f16 && n > 1 ? min(options.context, 1024) : 0
+        wideScratch = wideSpan > 0 ? Int(ck_attention_wide_scratch(Int32(wideSpan), Int32(c.headDim))) : 0
+        wide = wideSpan > 0 ? floats(pool.size * wideScratch) : nil
         let widest = max(c.width, qWidth, c.ffnWidth)
         matmul = MatMul(pool: pool, level: options.kernels, scratch: floats(pool.size * widest), scratchStride: widest)
         actsWidth = Activations(capacityRows: n, maxColumns: max(c.width, qWidth))
@@ -393,15 +403,33 @@ public final class Transformer: @unchecked Sendable {
         let window = weights.architecture.slides(layer: layer, pattern: c.slidingPattern) ? c.slidingWindow : nil
         // A sequence with two or more tokens in the pass sums attention in the batched order (CKernels scalar.c).
         let tokensPerSlot = batch.reduce(into: [Int](repeating: 0, count: options.sequences)) { $0[$1.slot] += 1 }
-        // (token, head) tasks dealt out in turn, not in contiguous ranges: a later token attends
-        // to more positions, so a contiguous split leaves the last of two members three quarters
-        // of a long prefill's attention.
+        func first(_ token: BatchToken) -> Int { window.map { max(0, token.position + 1 - $0) } ?? 0 }
+        // Tasks dealt out in turn, not in contiguous ranges: a later token attends to more
+        // positions, so a contiguous split leaves the last of two members three quarters of a
+        // long prefill's attention. A task is one (token, head), or with an f16 cache and two or
+        // more tokens of a sequence in the pass, a group: up to 16 of its tokens × the query
+        // heads of one KV head, whose cache positions are widened once for all of them.
+        enum Task { case one(token: Int, head: Int), group(slot: Int, tokens: ArraySlice<Int>, kvHead: Int) }
+        var tasks: [Task] = []
+        let grouped = wide != nil && f16
+        var tokensOf = [[Int]](repeating: [], count: options.sequences)
+        for (t, token) in batch.enumerated() { tokensOf[token.slot].append(t) }
+        for (slot, tokens) in tokensOf.enumerated() where !tokens.isEmpty {
+            if grouped && tokens.count > 1 {
+                for start in Swift.stride(from: 0, to: tokens.count, by: 16) {
+                    for kvHead in 0..<c.kvHeads { tasks.append(.group(slot: slot, tokens: tokens[start..<min(start + 16, tokens.count)], kvHead: kvHead)) }
+                }
+            } else {
+                for t in tokens { for head in 0..<c.heads { tasks.append(.one(token: t, head: head)) } }
+            }
+        }
+        let wide = self.wide, wideScratch = self.wideScratch, wideSpan = self.wideSpan
         pool.run { member, members in
             let s = scores + member * stride
-            for task in Swift.stride(from: member, to: batch.count * c.heads, by: members) {
-                let t = task / c.heads, head = task % c.heads, kvHead = head / group
+            func one(_ t: Int, _ head: Int) {
+                let kvHead = head / group
                 let token = batch[t], qh = q + t * qw + head * hd, out = att + t * qw + head * hd
-                let first = window.map { max(0, token.position + 1 - $0) } ?? 0
+                let first = first(token)
                 let headStart = cache.headOffset(kvHead, headDim: hd), length = Int32(token.position + 1 - first)
                 let keys = cache.key(layer, token.slot, first) + headStart, values = cache.value(layer, token.slot, first) + headStart
                 if let blockType {
@@ -410,6 +438,34 @@ public final class Transformer: @unchecked Sendable {
                 } else {
                     ck_attention_head(level, qh, keys, values, cache.rowBytes / elementBytes, length, Int32(hd), f16 ? 1 : 0,
                                       tokensPerSlot[token.slot] > 1 ? 1 : 0, scale, s, out)
+                }
+            }
+            for index in Swift.stride(from: member, to: tasks.count, by: members) {
+                switch tasks[index] {
+                case let .one(t, head): one(t, head)
+                case let .group(slot, tokens, kvHead):
+                    let base = tokens.map { first(batch[$0]) }.min() ?? 0
+                    let span = tokens.map { batch[$0].position + 1 }.max().map { $0 - base } ?? 0
+                    let heads = (kvHead * group)..<((kvHead + 1) * group)
+                    guard let wide, span <= wideSpan else {
+                        for t in tokens { for head in heads { one(t, head) } }
+                        continue
+                    }
+                    var queries: [UnsafePointer<Float>?] = [], outs: [UnsafeMutablePointer<Float>?] = [], firsts: [Int32] = [], lengths: [Int32] = []
+                    for t in tokens {
+                        let from = first(batch[t])
+                        for head in heads {
+                            queries.append(UnsafePointer(q + t * qw + head * hd))
+                            outs.append(att + t * qw + head * hd)
+                            firsts.append(Int32(from - base))
+                            lengths.append(Int32(batch[t].position + 1 - from))
+                        }
+                    }
+                    let headStart = cache.headOffset(kvHead, headDim: hd)
+                    let keys = (cache.key(layer, slot, base) + headStart).assumingMemoryBound(to: UInt16.self)
+                    let values = (cache.value(layer, slot, base) + headStart).assumingMemoryBound(to: UInt16.self)
+                    ck_attention_group(level, Int32(queries.count), queries, outs, firsts, lengths, keys, values, cache.rowBytes / 2,
+                                       Int32(hd), scale, wide + member * wideScratch, s)
                 }
             }
         }

@@ -4,7 +4,7 @@
  * vs AVX2) and cross-built for AArch64, run under qemu-aarch64 with a CPU per Arm level
  * (scripts/check/kernels-harness.sh).
  *
- * usage: harness --expect LEVEL        LEVEL: scalar, avx2, neon, dotprod or i8mm
+ * usage: harness --expect LEVEL        LEVEL: scalar, avx2, avx512, neon, dotprod or i8mm
  *        harness --count KERNEL LEVEL NTOK   run one kernel once, for instruction counting
  * Exit 0 when every check passes, 1 otherwise (each failure printed), 64 on bad usage.
  *
@@ -42,15 +42,23 @@ static const char *level_name(int level) {
     case CK_LEVEL_NEON: return "neon";
     case CK_LEVEL_DOTPROD: return "dotprod";
     case CK_LEVEL_I8MM: return "i8mm";
+    case CK_LEVEL_AVX512: return "avx512";
     default: return "?";
     }
 }
 
+#define CK_LEVEL_LAST CK_LEVEL_AVX512
+
 static int level_named(const char *s) {
-    for (int l = CK_LEVEL_SCALAR; l <= CK_LEVEL_I8MM; l++)
+    for (int l = CK_LEVEL_SCALAR; l <= CK_LEVEL_LAST; l++)
         if (strcmp(s, level_name(l)) == 0) return l;
     return -1;
 }
+
+/* A level's family and its rank in it (each level includes the ones below it in its family):
+ * x86 avx2 < avx512; Arm neon < dotprod < i8mm. */
+static int family(int level) { return level == CK_LEVEL_SCALAR ? 0 : level == CK_LEVEL_AVX2 || level == CK_LEVEL_AVX512 ? 1 : 2; }
+static int rank(int level) { return level == CK_LEVEL_AVX512 ? 2 : level == CK_LEVEL_AVX2 ? 1 : level; }
 
 #define FAIL(...)                                                     \
     do {                                                              \
@@ -322,8 +330,20 @@ static void check_matmul(int level, int type) {
                     FAIL("%s matmul %s %dx%dx%d row %d token %d: %.9g vs reference %.9g, bound %.3g", level_name(level), type_name(type),
                          s.rows, s.n, s.ntok, r, t, got[i], want[i], bound);
             }
-        /* Q4_0 in block order: the packed kernel's steps exactly, packed or not; IQ4_NL the same at AVX2. */
-        if ((type == CK_Q4_0 && level != CK_LEVEL_SCALAR) || (type == CK_IQ4_NL && level == CK_LEVEL_AVX2)) {
+        /* The AVX-512 level's bodies are the AVX2 level's or their VNNI twins (q8_tiles.h), with
+         * the same exact integer sums and the same float steps: equal bit for bit. */
+        if (level == CK_LEVEL_AVX512) {
+            float *avx2 = malloc(sizeof(float) * (size_t)s.rows * (size_t)s.ntok);
+            ck_matmul(CK_LEVEL_AVX2, type, 0, w, ws, 0, s.rows, x, xs, s.ntok, avx2, (size_t)s.rows, s.n);
+            for (size_t i = 0; i < (size_t)s.rows * (size_t)s.ntok; i++) {
+                checks++;
+                if (!same(got[i], avx2[i]))
+                    FAIL("avx512 matmul %s %dx%dx%d output %zu: %.9g vs avx2 %.9g", type_name(type), s.rows, s.n, s.ntok, i, got[i], avx2[i]);
+            }
+            free(avx2);
+        }
+        /* Q4_0 in block order: the packed kernel's steps exactly, packed or not; IQ4_NL the same on x86. */
+        if ((type == CK_Q4_0 && level != CK_LEVEL_SCALAR) || (type == CK_IQ4_NL && family(level) == 1)) {
             ck_matmul(level, type, 1, w, ws, 0, mid, x, xs, s.ntok, got, (size_t)s.rows, s.n);
             ck_matmul(level, type, 1, w, ws, mid, s.rows, x, xs, s.ntok, got + mid, (size_t)s.rows, s.n);
             for (int t = 0; t < s.ntok; t++)
@@ -513,6 +533,52 @@ static void check_attention(int level) {
                 }
 }
 
+/* Grouped attention (several queries over one f16 cache head, widened once on x86): each
+ * query's output equal bit for bit to ck_attention_head's with kv_f16 and batched set, for
+ * spans across a block of 8 and queries starting past position 0 (sliding windows); hd 36
+ * takes the per-query fallback. */
+static void check_attention_group(int level) {
+    static const int spans[] = {1, 9, 70, 300}, dims[] = {64, 128, 36};
+    for (size_t si = 0; si < sizeof spans / sizeof spans[0]; si++)
+        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+            const int span = spans[si], hd = dims[di], nq = 5;
+            const size_t stride = (size_t)hd * 2 + 8; /* K and V of two heads in one row, as the cache lays them */
+            const size_t cells = stride * (size_t)span;
+            uint16_t *keys = malloc(cells * 2), *values = malloc(cells * 2);
+            for (size_t i = 0; i < cells; i++) {
+                keys[i] = ck_f32_to_f16_one(uniform());
+                values[i] = ck_f32_to_f16_one(uniform());
+            }
+            float qs[5][128], outs[5][128], want[128];
+            const float *q[5];
+            float *out[5];
+            int first[5], lengths[5];
+            for (int i = 0; i < nq; i++) {
+                fill(qs[i], hd, 3 + i);
+                q[i] = qs[i];
+                out[i] = outs[i];
+                /* Causal rows ending at the last positions, two of them windowed. */
+                const int end = span - (nq - 1 - i) / 2 > 0 ? span - (nq - 1 - i) / 2 : 1;
+                first[i] = i % 2 && end > 3 ? end / 3 : 0;
+                lengths[i] = end - first[i];
+            }
+            float *wide = malloc(sizeof(float) * ck_attention_wide_scratch(span, hd));
+            float *scratch = malloc(sizeof(float) * ck_attention_scratch(span, hd));
+            ck_attention_group(level, nq, q, out, first, lengths, keys, values, stride, hd, 0.125f, wide, scratch);
+            for (int i = 0; i < nq; i++) {
+                ck_attention_head(level, q[i], keys + stride * (size_t)first[i], values + stride * (size_t)first[i], stride, lengths[i], hd, 1, 1,
+                                  0.125f, scratch, want);
+                for (int d = 0; d < hd; d++) {
+                    checks++;
+                    if (!same(outs[i][d], want[d]))
+                        FAIL("%s attention group span %d hd %d query %d (positions %d+%d) [%d]: %a vs %a", level_name(level), span, hd, i,
+                             first[i], lengths[i], d, (double)outs[i][d], (double)want[d]);
+                }
+            }
+            free(keys); free(values); free(wide); free(scratch);
+        }
+}
+
 /* The quantized KV cache (q8_0, q4_0 rows): every level equal to the reference bit for bit, and
  * the result within a derived bound of exact attention over the unquantized (f32) cache.
  * The bound, from the data: with δ the largest error of a dequantized element of a block
@@ -699,7 +765,7 @@ static int count_kernel(const char *kernel, int level, int ntok) {
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "--count") == 0) return count_kernel(argv[2], level_named(argv[3]), atoi(argv[4]));
     if (argc != 3 || strcmp(argv[1], "--expect") != 0 || level_named(argv[2]) < 0) {
-        fprintf(stderr, "usage: harness --expect scalar|avx2|neon|dotprod|i8mm (the best level this CPU offers)\n");
+        fprintf(stderr, "usage: harness --expect scalar|avx2|avx512|neon|dotprod|i8mm (the best level this CPU offers)\n");
         return 64;
     }
     const int expect = level_named(argv[2]);
@@ -708,14 +774,13 @@ int main(int argc, char **argv) {
     const int best = ck_level_best();
     checks++;
     if (best != expect) FAIL("dispatch picks %s, this CPU offers %s", level_name(best), level_name(expect));
-    const int family_lo = expect >= CK_LEVEL_NEON ? CK_LEVEL_NEON : expect;
-    for (int l = CK_LEVEL_SCALAR; l <= CK_LEVEL_I8MM; l++) {
-        const int offered = l == CK_LEVEL_SCALAR || (l >= family_lo && l <= expect);
+    for (int l = CK_LEVEL_SCALAR; l <= CK_LEVEL_LAST; l++) {
+        const int offered = l == CK_LEVEL_SCALAR || (family(l) == family(expect) && rank(l) <= rank(expect));
         checks++;
         if (ck_level_supported(l) != offered) FAIL("ck_level_supported(%s) = %d, want %d", level_name(l), ck_level_supported(l), offered);
     }
     char ran[64] = "";
-    for (int level = CK_LEVEL_SCALAR; level <= CK_LEVEL_I8MM; level++) {
+    for (int level = CK_LEVEL_SCALAR; level <= CK_LEVEL_LAST; level++) {
         if (!ck_level_supported(level)) continue;
         strcat(ran, ran[0] ? "," : "");
         strcat(ran, level_name(level));
@@ -724,6 +789,7 @@ int main(int argc, char **argv) {
         check_lab(level);
         check_float_helpers(level);
         check_attention(level);
+        check_attention_group(level);
         check_attention_q(level);
     }
     check_pool();

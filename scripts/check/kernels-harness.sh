@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The kernel harness (Tests/kernels/harness.c) on both ISAs from this x86-64 machine:
 #   - natively, built with the compiler SwiftPM uses (clang), checking scalar and AVX2 when the
-#     CPU has AVX2+FMA+F16C (read from /proc/cpuinfo, not from the code under test);
+#     CPU has AVX2+FMA+F16C, and AVX-512 too when it has AVX-512 F+BW+VL+VNNI (read from
+#     /proc/cpuinfo, not from the code under test);
 #   - cross-compiled for AArch64 with Debian's gcc-aarch64-linux-gnu and run under
 #     qemu-aarch64-static three times, one CPU per Arm level:
 #       -cpu cortex-a72   NEON only         → the harness expects dispatch to pick neon
@@ -19,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${SLMBENCH_HARNESS_DIR:-.build-harness}
 mkdir -p "$out"
-srcs=(Sources/CKernels/scalar.c Sources/CKernels/dispatch.c Sources/CKernels/x86/avx2.c Sources/CKernels/arm/neon.c
+srcs=(Sources/CKernels/scalar.c Sources/CKernels/dispatch.c Sources/CKernels/x86/avx2.c Sources/CKernels/x86/avx512.c Sources/CKernels/arm/neon.c
       Sources/CKernels/pool.c Tests/kernels/harness.c)
 cflags=(-O2 -Wall -Wextra -Werror -Wno-unknown-pragmas -ISources/CKernels/include)
 
@@ -49,6 +50,11 @@ native_expect=scalar
 if [ "$(uname -m)" = x86_64 ] && grep -m1 '^flags' /proc/cpuinfo | grep -qw avx2 \
   && grep -m1 '^flags' /proc/cpuinfo | grep -qw fma && grep -m1 '^flags' /proc/cpuinfo | grep -qw f16c; then
   native_expect=avx2
+  flags=$(grep -m1 '^flags' /proc/cpuinfo)
+  if echo "$flags" | grep -qw avx512f && echo "$flags" | grep -qw avx512bw && echo "$flags" | grep -qw avx512vl \
+    && echo "$flags" | grep -qw avx512_vnni; then
+    native_expect=avx512
+  fi
 fi
 run "native $(uname -m) (${native_cc[0]})" "$out/harness-native" --expect "$native_expect"
 

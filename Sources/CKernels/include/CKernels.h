@@ -23,7 +23,8 @@ enum {
     CK_LEVEL_AVX2 = 1,    /* x86-64 with AVX2, FMA and F16C */
     CK_LEVEL_NEON = 2,    /* AArch64's base Advanced SIMD (every AArch64 CPU) */
     CK_LEVEL_DOTPROD = 3, /* + the 8-bit dot product (sdot, FEAT_DotProd) */
-    CK_LEVEL_I8MM = 4     /* + the 8-bit matrix multiply (smmla, FEAT_I8MM), with dotprod */
+    CK_LEVEL_I8MM = 4,    /* + the 8-bit matrix multiply (smmla, FEAT_I8MM), with dotprod */
+    CK_LEVEL_AVX512 = 5   /* x86-64 AVX2 level + AVX-512 F, BW, VL and VNNI (vpdpbusd); same results as AVX2 */
 };
 /* 1 when this CPU runs `level` (asked of the OS on AArch64: getauxval on Linux, sysctl on Apple). */
 int ck_level_supported(int level);
@@ -91,6 +92,18 @@ uint16_t ck_f32_to_f16_one(float f);   /* round to nearest even */
 void ck_attention_head(int level, const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
                        int kv_f16, int batched, float scale, float *scratch, float *out);
 size_t ck_attention_scratch(int context, int hd);
+
+/* Several queries' attention over one f16 cache head, for a pass with two or more tokens of the
+ * sequence: query i sees positions first[i] … first[i] + lengths[i] − 1 of keys/values (f16 rows
+ * `stride` elements apart). The result is nq calls of ck_attention_head(level, q[i],
+ * keys + stride·first[i], values + stride·first[i], stride, lengths[i], hd, 1, 1, scale,
+ * scratch, out[i]), bit for bit; where the level has a grouped body (x86) and hd is a multiple
+ * of 8, the head's positions are widened to f32 once for all the queries, in `wide`
+ * (ck_attention_wide_scratch(span, hd) floats, span = the largest first[i] + lengths[i]). */
+void ck_attention_group(int level, int nq, const float *const *q, float *const *out, const int *first, const int *lengths,
+                        const uint16_t *keys, const uint16_t *values, size_t stride, int hd, float scale, float *wide,
+                        float *scratch);
+size_t ck_attention_wide_scratch(int span, int hd);
 
 /* The quantized KV cache: rows of CK_Q8_0 or CK_Q4_0 blocks along the head dimension (hd a
  * multiple of 32; a row of n elements is n/32 blocks).

@@ -11,89 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "x86.h"
 
 int ck_avx2_supported(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
 
-/* The 8-lane horizontal sum whose order, ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), is also
- * llama.cpp's (sgemm tiles, softmax groups, and the quantized dot products). */
-AVX2 static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-/* How far ahead of the block being read a one-token (decode) pass prefetches its weights. With
- * one token the weights stream from memory once and the arithmetic per byte is small, so the
- * hardware prefetcher alone leaves the core waiting: measured on this Zen 3 streaming 57 MB,
- * prefetching 3 KB ahead moved Q8_0 from 6.6–8.1 to 9.1–11.0 GB/s, packed Q4_0 from 7.4–7.6 to
- * 9.4–9.7 and F16 from 5.7–9.0 to 7.7–10.1 (1.5 KB and 6 KB ahead did less). Prefill reads
- * weights that sit in cache and does not prefetch. */
-#define CK_AHEAD 3072
-
-AVX2 static inline float h16(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-/* 32 nibbles: low nibbles in the low 128-bit lane (elements 0-15), high nibbles above. */
-AVX2 static inline __m256i nibbles(const uint8_t *qs) {
-    const __m128i t = _mm_loadu_si128((const __m128i *)qs);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0f));
-}
-
-/* Byte j = 0x10 when bit j of the 32-bit field is set. */
-AVX2 static inline __m256i fifth_bits(const uint8_t *qh) {
-    uint32_t x;
-    memcpy(&x, qh, 4);
-    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x),
-        _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL, 0x0101010101010101LL, 0));
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
-    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
-    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
-}
-
-/* Sum over 32 lanes of u * s (u unsigned ≤ 127, s signed), as 8 float partial sums. */
-AVX2 static inline __m256 dot_u8_i8(__m256i u, __m256i s) {
-    const __m256i p16 = _mm256_maddubs_epi16(u, s);
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
-}
-
-typedef struct { __m256i q; float d, m; } wblock;
-
-/* Decodes weight block b of a row: q as the unsigned operand (absolute values for the signed
- * types, whose signs are moved onto the activation), d and m the scales. */
-AVX2 static inline __attribute__((always_inline)) wblock decode(const int type, const uint8_t *w, int b) {
-    wblock r;
-    r.m = 0;
-    const uint8_t *p = w + ck_block_bytes(type) * b;
-    r.d = h16(p);
-    switch (type) {
-    case CK_Q4_0: r.q = _mm256_sub_epi8(nibbles(p + offsetof(block_q4_0, qs)), _mm256_set1_epi8(8)); break;
-    case CK_Q5_0:
-        r.q = _mm256_sub_epi8(_mm256_or_si256(nibbles(p + offsetof(block_q5_0, qs)), fifth_bits(p + offsetof(block_q5_0, qh))),
-                              _mm256_set1_epi8(16));
-        break;
-    case CK_Q8_0: r.q = _mm256_loadu_si256((const __m256i *)(p + offsetof(block_q8_0, qs))); break;
-    case CK_IQ4_NL: {
-        /* The codebook looked up 32 nibbles at a time: pshufb indexes each 128-bit lane's copy. */
-        const __m128i book = _mm_loadu_si128((const __m128i *)ck_iq4nl_values);
-        r.q = _mm256_shuffle_epi8(_mm256_set_m128i(book, book), nibbles(p + offsetof(block_iq4_nl, qs)));
-        break;
-    }
-    case CK_Q4_1: r.m = h16(p + offsetof(block_q4_1, m)); r.q = nibbles(p + offsetof(block_q4_1, qs)); break;
-    default: /* CK_Q5_1 */
-        r.m = h16(p + offsetof(block_q5_1, m));
-        r.q = _mm256_or_si256(nibbles(p + offsetof(block_q5_1, qs)), fifth_bits(p + offsetof(block_q5_1, qh)));
-        break;
-    }
-    return r;
-}
 
 /* One weight row against NT activation rows (NT a constant after inlining). `sc[t]` holds that
  * row's block scales as floats, two per block (d, then s for q8_1), converted once per chunk. */
@@ -334,103 +258,22 @@ CK_ROWS_K(CK_Q4_K)
 CK_ROWS_K(CK_Q5_K)
 CK_ROWS_K(CK_Q6_K)
 
-/* Q8_0 against two or more tokens: four rows by two tokens at a time, each (row, token) dot
- * in row_dot's order (the same eight lanes, one fma per block, the same final sum), so the
- * results are row_dot's bit for bit. What changes is the work per product, which bounds this
- * kernel; the integer multiplies, the conversion and the fma are fixed, so the rest shrinks:
- *   - the four rows' |w| (maddubs' unsigned operand) and scales are prepared once per group of
- *     rows, in `aw` and `dw`, and reused by every token of the chunk;
- *   - a token's four scale products d_w·d_x come from one multiply, each spread to its product
- *     by one in-lane shuffle, where row_dot spends a scalar multiply and a broadcast on each.
- * Measured on Zen 3 (clang -O2, as SwiftPM builds it): 0.70–0.80 of row_dot's time from 6 tokens
- * on, 0.95 at 4 (row_dot's own 4-token tile), 0.79 at 2. Four by two
- * keeps the eight accumulators, both tokens and their scales in registers; four by four spills. */
-AVX2 static inline __attribute__((always_inline)) void
-tile4_q8_0(const int NT, const uint8_t *qw, size_t qrow, size_t qblock, const uint8_t *aw, const float *dw, const uint8_t *x,
-           size_t xs, const float *sc, int nb, float *out, size_t os) {
-    __m256 acc[2][4];
-    for (int t = 0; t < NT; t++)
-        for (int i = 0; i < 4; i++) acc[t][i] = _mm256_setzero_ps();
-    for (int b = 0; b < nb; b++) {
-        const __m256 d4 = _mm256_broadcast_ps((const __m128 *)(dw + 4 * b));
-        __m256i y[2];
-        __m256 s[2];
-        for (int t = 0; t < NT; t++) {
-            y[t] = _mm256_loadu_si256((const __m256i *)(x + xs * t + Q8_0_BYTES * (size_t)b + offsetof(block_q8_0, qs)));
-            s[t] = _mm256_mul_ps(d4, _mm256_broadcast_ss(sc + nb * t + b));
-            /* Opaque to the optimizer: knowing both halves equal, clang turns each shuffle
-             * below into a shuffle and a broadcast, two operations instead of one. */
-            __asm__("" : "+x"(s[t]));
-        }
-#define CK_ROW(i, lane)                                                                              \
-        {                                                                                            \
-            const __m256i a = _mm256_load_si256((const __m256i *)(aw + 128 * (size_t)b + 32 * i));  \
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(qw + qrow * i + qblock * (size_t)b)); \
-            for (int t = 0; t < NT; t++)                                                             \
-                acc[t][i] = _mm256_fmadd_ps(_mm256_shuffle_ps(s[t], s[t], lane),                     \
-                                            dot_u8_i8(a, _mm256_sign_epi8(y[t], q)), acc[t][i]);     \
-        }
-        CK_ROW(0, 0x00) CK_ROW(1, 0x55) CK_ROW(2, 0xaa) CK_ROW(3, 0xff)
-#undef CK_ROW
-    }
-    for (int t = 0; t < NT; t++)
-        for (int i = 0; i < 4; i++) out[os * t + i] = hsum8(acc[t][i]);
-}
-
-/* The same tiles for the other types whose weights are signed against q8_0 (Q5_0, IQ4_NL): a
- * group of four rows is decoded once into signed bytes (`qw`, as decode() gives them) beside
- * their |w|, and the tiles read those where Q8_0's read the file's bytes; the products and their
- * order are row_dot's, so the results are again its bits. */
-AVX2 static inline __attribute__((always_inline)) void
-rows4_t(const int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
-        size_t os, int n) {
-    const int nb = n / 32, own = type != CK_Q8_0;
-    float scales[64 * nb], dw[4 * nb];
-    uint8_t aw[128 * nb] __attribute__((aligned(32)));
-    uint8_t qw[own ? 128 * nb : 1] __attribute__((aligned(32)));
-    const int r4 = r0 + (r1 - r0) / 4 * 4;
-    for (int t0 = 0; t0 < ntok; t0 += 64) {
-        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
-        for (int t = t0; t < t1; t++)
-            for (int b = 0; b < nb; b++) scales[(t - t0) * nb + b] = h16(x + xs * t + (size_t)Q8_0_BYTES * b);
-        for (int r = r0; r < r4; r += 4) {
-            const uint8_t *wr = w + ws * (size_t)r;
-            for (int b = 0; b < nb; b++)
-                for (int i = 0; i < 4; i++) {
-                    const wblock wb = decode(type, wr + ws * i, b);
-                    _mm256_store_si256((__m256i *)(aw + 128 * b + 32 * i), _mm256_sign_epi8(wb.q, wb.q));
-                    if (own) _mm256_store_si256((__m256i *)(qw + 128 * b + 32 * i), wb.q);
-                    dw[4 * b + i] = wb.d;
-                }
-            const uint8_t *q = own ? qw : wr + offsetof(block_q8_0, qs);
-            const size_t qrow = own ? 32 : ws, qblock = own ? 128 : Q8_0_BYTES;
-            int t = t0;
-            for (; t + 2 <= t1; t += 2)
-                tile4_q8_0(2, q, qrow, qblock, aw, dw, x + xs * t, xs, scales + (t - t0) * nb, nb, out + os * t + (r - r0), os);
-            if (t < t1) tile4_q8_0(1, q, qrow, qblock, aw, dw, x + xs * t, xs, scales + (t - t0) * nb, nb, out + os * t + (r - r0), os);
-        }
-    }
-    if (r4 < r1) {
-        switch (type) {
-        case CK_Q5_0: rows_CK_Q5_0(w, ws, r4, r1, x, xs, ntok, out + (r4 - r0), os, n); break;
-        case CK_IQ4_NL: rows_CK_IQ4_NL(w, ws, r4, r1, x, xs, ntok, out + (r4 - r0), os, n); break;
-        default: rows_CK_Q8_0(w, ws, r4, r1, x, xs, ntok, out + (r4 - r0), os, n); break;
-        }
+/* The rows a group of four leaves over, in row_dot's order. */
+AVX2 static void avx2_tail_rows(int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
+                                float *out, size_t os, int n) {
+    switch (type) {
+    case CK_Q5_0: rows_CK_Q5_0(w, ws, r0, r1, x, xs, ntok, out, os, n); break;
+    case CK_IQ4_NL: rows_CK_IQ4_NL(w, ws, r0, r1, x, xs, ntok, out, os, n); break;
+    default: rows_CK_Q8_0(w, ws, r0, r1, x, xs, ntok, out, os, n); break;
     }
 }
 
-AVX2 static void rows4_q8_0(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
-                            size_t os, int n) {
-    rows4_t(CK_Q8_0, w, ws, r0, r1, x, xs, ntok, out, os, n);
-}
-AVX2 static void rows4_q5_0(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
-                            size_t os, int n) {
-    rows4_t(CK_Q5_0, w, ws, r0, r1, x, xs, ntok, out, os, n);
-}
-AVX2 static void rows4_iq4_nl(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
-                              size_t os, int n) {
-    rows4_t(CK_IQ4_NL, w, ws, r0, r1, x, xs, ntok, out, os, n);
-}
+/* The multi-token Q8_0/Q5_0/IQ4_NL tiles and packed Q4_0, with maddubs + madd. */
+#define CK_TILE_TARGET AVX2
+#define CK_TILE_VNNI 0
+#define CK_TILE_TAIL avx2_tail_rows
+#include "q8_tiles.h"
+
 
 /* Q4_0 summed block by block, one float accumulator per row: acc = fma((float)(Σ w·x), d_w·d_x, acc).
  * This is how llama.cpp's x86 AVX2 builds compute Q4_0 matrices they repack at load (8 rows
@@ -535,92 +378,6 @@ AVX2 static void rows_iq4_nl_blocks(const uint8_t *w, size_t ws, int r0, int r1,
     rows_blocks_t(CK_IQ4_NL, w, ws, r0, r1, x, xs, ntok, out, os, n);
 }
 
-/* Q4_0 packed in groups of eight rows (ck_q4_0_pack): per block, the eight rows' scales, then
- * four 32-byte slices, slice c holding bytes 4c..4c+3 of each row's quants (row k at 4k). One
- * slice load covers eight rows × eight weights (low nibbles: elements 4c..4c+3, high: 16+4c..),
- * and each row's products land in its own 32-bit lane, so no horizontal sums are needed. The
- * nibbles are multiplied unsigned (0..15) and 8·Σy is taken off after: Σ(q−8)y = Σqy − 8Σy,
- * exact in integers (16 products of at most 15·127 per 16-bit lane), so every row's block sum
- * and the float steps after it are those of the block-order kernel above. */
-AVX2 static inline __attribute__((always_inline)) void
-packed8_q4_0(const int NT, const uint8_t *pg, const uint8_t *const *x, const int16_t *const *sums, int nb, float *out, size_t os) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    const __m256i nibble = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    for (int b = 0; b < nb; b++) {
-        const uint8_t *blk = pg + Q4_0X8_BYTES * (size_t)b;
-        if (NT == 1)
-            for (int line = 0; line < 3; line++) _mm_prefetch((const char *)blk + CK_AHEAD + 64 * line, _MM_HINT_T0);
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
-        __m256i s[4];
-        for (int c = 0; c < 4; c++) {
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q4_0x8, qs) + 32 * c));
-            const __m256i lo = _mm256_and_si256(v, nibble), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
-            for (int t = 0; t < NT; t++) {
-                const uint8_t *xb = x[t] + Q8_0_BYTES * (size_t)b + offsetof(block_q8_0, qs) + 4 * c;
-                int32_t ylo, yhi;
-                memcpy(&ylo, xb, 4);
-                memcpy(&yhi, xb + 16, 4);
-                const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(ylo)),
-                                                   _mm256_maddubs_epi16(hi, _mm256_set1_epi32(yhi)));
-                s[t] = c == 0 ? p : _mm256_add_epi16(s[t], p);
-            }
-        }
-        for (int t = 0; t < NT; t++) {
-            const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), _mm256_set1_epi32(8 * (int32_t)sums[t][b]));
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(h16(x[t] + Q8_0_BYTES * (size_t)b))), acc[t]);
-        }
-    }
-    for (int t = 0; t < NT; t++) {
-        float lanes[8];
-        _mm256_storeu_ps(lanes, acc[t]);
-        for (int k = 0; k < 8; k++) out[os * (size_t)t + (size_t)k] = lanes[k];
-    }
-}
-
-/* Σy of each q8_0 block of one activation row. */
-AVX2 static void block_sums_avx2(const uint8_t *x, int nb, int16_t *sums) {
-    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    for (int b = 0; b < nb; b++) {
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(x + Q8_0_BYTES * (size_t)b + offsetof(block_q8_0, qs)));
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, y), ones16);
-        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-        s4 = _mm_hadd_epi32(s4, s4);
-        s4 = _mm_hadd_epi32(s4, s4);
-        sums[b] = (int16_t)_mm_cvtsi128_si32(s4);
-    }
-}
-
-AVX2 static void packed_q4_0_avx2(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
-                                  float *out, size_t os, int n) {
-    const int nb = n / 32;
-    /* Tokens in chunks of 64 (their activations stay in cache while the rows pass), with the
-     * chunk's block sums computed once for all rows. */
-    if (ntok <= 0 || nb <= 0) return;
-    const int chunk = ntok < 64 ? ntok : 64;
-    int16_t *sums = malloc(sizeof(int16_t) * (size_t)chunk * (size_t)nb);
-    if (!sums) abort();
-    for (int t0 = 0; t0 < ntok; t0 += 64) {
-        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
-        for (int t = t0; t < t1; t++) block_sums_avx2(x + xs * (size_t)t, nb, sums + (size_t)(t - t0) * (size_t)nb);
-        for (int r = r0; r < r1; r += 8) {
-            const uint8_t *pg = packed + (size_t)(r / 8) * Q4_0X8_BYTES * (size_t)nb;
-            float *o = out + (size_t)(r - r0);
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) {
-                const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
-                const int16_t *s4[4];
-                for (int i = 0; i < 4; i++) s4[i] = sums + (size_t)(t + i - t0) * (size_t)nb;
-                packed8_q4_0(4, pg, x4, s4, nb, o + os * (size_t)t, os);
-            }
-            for (; t < t1; t++) {
-                const uint8_t *x1[1] = {x + xs * (size_t)t};
-                const int16_t *s1[1] = {sums + (size_t)(t - t0) * (size_t)nb};
-                packed8_q4_0(1, pg, x1, s1, nb, o + os * (size_t)t, os);
-            }
-        }
-    }
-    free(sums);
-}
 
 /* ---------------------------------------------------------------- lab types
  * Lab rows (internal.h's ck_lab layout) against q8_0 (symmetric) or q8_1 (asymmetric) blocks,
@@ -900,7 +657,7 @@ void ck_avx2_matmul(int type, int block_order, const uint8_t *W, size_t w_stride
 
 void ck_avx2_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os,
                          int n) {
-    packed_q4_0_avx2(packed, r0, r1, x, xs, ntok, out, os, n);
+    packed_q4_0(packed, r0, r1, x, xs, ntok, out, os, n);
 }
 
 float ck_avx2_dot_f32(const float *a, const float *b, int n) { return dot_f32_avx2(a, b, n); }
@@ -989,24 +746,31 @@ AVX2 static inline float dot_keys(const void *keys, size_t offset, int kv_f16, c
 /* q·k for the eight keys from position j in tile order (f16 cache, hd a multiple of 8): eight
  * independent chains, then each chain's hsum8 done for all eight at once, lane for lane the
  * same additions ((l_i + l_{i+4}), then (s0 + s2) + (s1 + s3)). Out: keys j..j+7 in order. */
-AVX2 static inline __m256 dot8_keys_tile(const uint16_t *keys, size_t stride, size_t j, const float *query, int hd) {
+AVX2 static inline __m256 hsum8x8(const __m256 *v) {
+    __m256 s[4];
+    for (int k = 0; k < 4; k++)
+        s[k] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x20), _mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x31));
+    /* s[k]: chain 2k's four sums in the low half, chain 2k+1's in the high half. */
+    const __m256 t0 = _mm256_add_ps(_mm256_shuffle_ps(s[0], s[1], 0x44), _mm256_shuffle_ps(s[0], s[1], 0xEE));
+    const __m256 t1 = _mm256_add_ps(_mm256_shuffle_ps(s[2], s[3], 0x44), _mm256_shuffle_ps(s[2], s[3], 0xEE));
+    /* t0 low: chain 0 (s0+s2, s1+s3), chain 2 (…); high: chains 1, 3. t1: chains 4, 6 | 5, 7. */
+    const __m256 r = _mm256_add_ps(_mm256_shuffle_ps(t0, t1, 0x88), _mm256_shuffle_ps(t0, t1, 0xDD));
+    /* r: chains 0 2 4 6 | 1 3 5 7. */
+    return _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* Keys as f16 rows `stride` elements apart, or (wide) as f32 rows `stride` floats apart: the
+ * same values, since every f16 is exact in f32. */
+AVX2 static inline __attribute__((always_inline)) __m256 dot8_keys_tile(const int wide, const void *keys, size_t stride, size_t j,
+                                                                         const float *query, int hd) {
     __m256 v[8];
     for (int k = 0; k < 8; k++) v[k] = _mm256_setzero_ps();
     for (int i = 0; i < hd; i += 8) {
         const __m256 q = _mm256_loadu_ps(query + i);
         for (int k = 0; k < 8; k++)
-            v[k] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(keys + stride * (j + (size_t)k) + (size_t)i))), q, v[k]);
+            v[k] = _mm256_fmadd_ps(load8(keys, !wide, stride * (j + (size_t)k) + (size_t)i), q, v[k]);
     }
-    __m256 s[4];
-    for (int k = 0; k < 4; k++)
-        s[k] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x20), _mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x31));
-    /* s[k]: key 2k's four sums in the low half, key 2k+1's in the high half. */
-    const __m256 t0 = _mm256_add_ps(_mm256_shuffle_ps(s[0], s[1], 0x44), _mm256_shuffle_ps(s[0], s[1], 0xEE));
-    const __m256 t1 = _mm256_add_ps(_mm256_shuffle_ps(s[2], s[3], 0x44), _mm256_shuffle_ps(s[2], s[3], 0xEE));
-    /* t0 low: key 0 (s0+s2, s1+s3), key 2 (…); high: keys 1, 3. t1: keys 4, 6 | 5, 7. */
-    const __m256 r = _mm256_add_ps(_mm256_shuffle_ps(t0, t1, 0x88), _mm256_shuffle_ps(t0, t1, 0xDD));
-    /* r: keys 0 2 4 6 | 1 3 5 7. */
-    return _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    return hsum8x8(v);
 }
 
 /* P·V in tile order (eight slots, position j into slot j % 8, the first product of a slot
@@ -1047,8 +811,12 @@ AVX2 static inline void round_f16_avx2(const float *x, float *y, int n) {
         _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
 }
 
-AVX2 static void attention_avx2(const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
-                                int kv_f16, int batched, float scale, float *scratch, float *out) {
+/* One query's attention. wide: the cache widened by widen_kv (keys f32 rows `stride` floats
+ * apart, values transposed in `vt`, `ldv` floats a row), with an f16 cache's steps (kv_f16 and
+ * batched set): the same operations on the same values, so the same bits. */
+AVX2 static inline __attribute__((always_inline)) void
+attention_body(const int wide, const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
+               int kv_f16, int batched, float scale, float *scratch, float *out, const float *vt, size_t ldv) {
     const int padded = (length + 7) & ~7;
     float *e = scratch, *query = e + padded, *acc = query + 2 * hd;
     const int hd8 = hd & ~7;
@@ -1062,7 +830,7 @@ AVX2 static void attention_avx2(const float *q, const void *keys, const void *va
         __m256 vmax = _mm256_set1_ps(-INFINITY);
         const __m256 vscale = _mm256_set1_ps(scale);
         for (; j + 8 <= length; j += 8) {
-            const __m256 x = _mm256_mul_ps(dot8_keys_tile((const uint16_t *)keys, stride, (size_t)j, query, hd), vscale);
+            const __m256 x = _mm256_mul_ps(dot8_keys_tile(wide, keys, stride, (size_t)j, query, hd), vscale);
             _mm256_storeu_ps(e + j, x);
             vmax = _mm256_max_ps(vmax, x);
         }
@@ -1071,7 +839,7 @@ AVX2 static void attention_avx2(const float *q, const void *keys, const void *va
         for (int k = 0; k < 8; k++) if (lanes[k] > maximum) maximum = lanes[k];
     }
     for (; j < length; j++) {
-        e[j] = dot_keys(keys, stride * (size_t)j, kv_f16, query, hd, tile_qk) * scale;
+        e[j] = dot_keys(keys, stride * (size_t)j, kv_f16 && !wide, query, hd, tile_qk) * scale;
         if (e[j] > maximum) maximum = e[j];
     }
     for (int j = length; j < padded; j++) e[j] = -INFINITY;
@@ -1089,6 +857,22 @@ AVX2 static void attention_avx2(const float *q, const void *keys, const void *va
     if (kv_f16) round_f16_avx2(e, e, padded);
     const int lanes = batched ? 8 : 32;
     const int vd = hd & ~7;
+    if (wide) {
+        /* pv_tile's slots are the lanes here: slot k of output d is lane k of a[d], fed by
+         * positions k, k + 8, … in turn (first product a multiply), then reduced as hsum8. */
+        for (int d0 = 0; d0 < hd; d0 += 8) {
+            __m256 a[8];
+            const float *v = vt + ldv * (size_t)d0;
+            const __m256 p0 = _mm256_loadu_ps(e);
+            for (int k = 0; k < 8; k++) a[k] = _mm256_mul_ps(p0, _mm256_loadu_ps(v + ldv * (size_t)k));
+            for (int j = 8; j < padded; j += 8) {
+                const __m256 p = _mm256_loadu_ps(e + j);
+                for (int k = 0; k < 8; k++) a[k] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + ldv * (size_t)k + (size_t)j), a[k]);
+            }
+            _mm256_storeu_ps(out + d0, hsum8x8(a));
+        }
+        return;
+    }
     if (batched && vd == hd) {
         if (kv_f16) pv_tile(1, e, values, stride, length, vd, acc, out);
         else pv_tile(0, e, values, stride, length, vd, acc, out);
@@ -1132,6 +916,70 @@ AVX2 static void attention_avx2(const float *q, const void *keys, const void *va
         for (int k = 0; k < lanes; k++) l[k] = acc[k * hd + d];
         out[d] = batched ? ck_reduce8(l) : ck_reduce32(l);
     }
+}
+
+AVX2 static void attention_avx2(const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
+                                int kv_f16, int batched, float scale, float *scratch, float *out) {
+    attention_body(0, q, keys, values, stride, length, hd, kv_f16, batched, scale, scratch, out, NULL, 0);
+}
+
+/* An 8 × 8 block of floats transposed in registers. */
+AVX2 static inline void transpose8(__m256 *r) {
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* An f16 cache head's positions 0 … span − 1 widened once for a group of queries: keys to f32
+ * rows of hd (kw), values to f32 transposed (vt: hd rows of span rounded up to 8, the padding
+ * zero), so each query's products read f32 without converting and its P·V runs along rows. */
+AVX2 static void widen_kv(const uint16_t *keys, const uint16_t *values, size_t stride, int span, int hd, float *kw, float *vt) {
+    const int spanp = (span + 7) & ~7;
+    for (int j = 0; j < span; j++)
+        for (int i = 0; i < hd; i += 8)
+            _mm256_storeu_ps(kw + (size_t)j * (size_t)hd + (size_t)i,
+                             _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(keys + stride * (size_t)j + (size_t)i))));
+    for (int j0 = 0; j0 < spanp; j0 += 8)
+        for (int d0 = 0; d0 < hd; d0 += 8) {
+            __m256 r[8];
+            for (int k = 0; k < 8; k++)
+                r[k] = j0 + k < span ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(values + stride * (size_t)(j0 + k) + (size_t)d0)))
+                                     : _mm256_setzero_ps();
+            transpose8(r);
+            for (int k = 0; k < 8; k++) _mm256_storeu_ps(vt + (size_t)(d0 + k) * (size_t)spanp + (size_t)j0, r[k]);
+        }
+}
+
+AVX2 static void attention_group_avx2(int nq, const float *const *q, float *const *out, const int *first, const int *lengths,
+                                      const uint16_t *keys, const uint16_t *values, size_t stride, int hd, float scale,
+                                      float *wide, float *scratch) {
+    int span = 0;
+    for (int i = 0; i < nq; i++) if (first[i] + lengths[i] > span) span = first[i] + lengths[i];
+    const size_t spanp = (size_t)((span + 7) & ~7);
+    float *kw = wide, *vt = wide + spanp * (size_t)hd;
+    widen_kv(keys, values, stride, span, hd, kw, vt);
+    for (int i = 0; i < nq; i++)
+        attention_body(1, q[i], kw + (size_t)first[i] * (size_t)hd, NULL, (size_t)hd, lengths[i], hd, 1, 1, scale, scratch, out[i],
+                       vt + first[i], spanp);
+}
+
+void ck_avx2_attention_group(int nq, const float *const *q, float *const *out, const int *first, const int *lengths,
+                             const uint16_t *keys, const uint16_t *values, size_t stride, int hd, float scale, float *wide,
+                             float *scratch) {
+    attention_group_avx2(nq, q, out, first, lengths, keys, values, stride, hd, scale, wide, scratch);
 }
 
 void ck_avx2_attention(const float *q, const void *keys, const void *values, size_t stride, int length, int hd, int kv_f16,

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The x86 AVX-512 VNNI kernel level against the AVX2 level, kernel by kernel, in one run
+# (scripts/bench/kernel-levels.c): best and mean time ratios, and a check that the outputs are
+# equal bit for bit. A benchmark, not a test; run it on a quiet machine. Prints the probe's
+# fingerprint line first, so a figure can name the machine.
+#
+# usage: scripts/bench/kernel-levels.sh [REPS=20]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=${SLMBENCH_HARNESS_DIR:-.build-harness}
+mkdir -p "$out"
+k=Sources/CKernels
+cc=clang
+command -v clang >/dev/null || cc=gcc
+"$cc" -O2 -I$k/include $k/scalar.c $k/dispatch.c $k/x86/avx2.c $k/x86/avx512.c $k/arm/neon.c $k/pool.c \
+  scripts/bench/kernel-levels.c -o "$out/kernel-levels" -lm -lpthread
+for b in .build/release/slmbench .build-test/release/slmbench; do if [ -x "$b" ]; then "$b" probe 2>/dev/null | head -1 || true; break; fi; done
+date -u
+"$out/kernel-levels" "${1:-20}"
