@@ -92,7 +92,7 @@ public enum ChannelScaling {
                 let input = SharedInput(layer: i, kind: kind, matrices: group, channel: Array(0..<c.width), factorCount: c.width)
                 guard tensor(p + norm) != nil, group.allSatisfy({ $0.columns == c.width }),
                       let s = valid(try factors(input), c.width) else {
-                    plan.skipped.append("\(names.joined(separator: ", ")): no calibration activations or no \(p + norm); left unscaled")
+                    plan.skipped.append("\(names.joined(separator: ", ")): no factors (no calibration activations, or nothing of it is rounded) or no \(p + norm); left unscaled")
                     continue
                 }
                 scaleColumns(p + norm, s.map { 1 / $0 })
@@ -111,7 +111,7 @@ public enum ChannelScaling {
                 scaleColumns(o.name, channel.map { s[$0] })
                 plan.scaled.append(o.name)
             } else {
-                plan.skipped.append("\(o.name): no calibration activations, or V shaped unlike the heads; left unscaled")
+                plan.skipped.append("\(o.name): no factors (no calibration activations, or it is not rounded), or V shaped unlike the heads; left unscaled")
             }
             // down's input is act(gate)·up element by element: up's rows divide.
             let down = layer.down, up = layer.up
@@ -123,7 +123,7 @@ public enum ChannelScaling {
                 scaleColumns(down.name, s)
                 plan.scaled.append(down.name)
             } else {
-                plan.skipped.append("\(down.name): no calibration activations; left unscaled")
+                plan.skipped.append("\(down.name): no factors (no calibration activations, or it is not rounded); left unscaled")
             }
         }
         return plan
