@@ -61,7 +61,14 @@ public enum CalibratedQuantizer {
             let assignment = try ModelQuantizer.quantize(file, mix: mix, output: output, progress: progress)
             return CalibratedQuantization(method: .rtn, assignment: assignment)
         case .awq:
-            throw Failure(description: "--method awq is not built yet; use gptq, smoothquant or rtn")
+            let (tokens, name, _) = try calibrationTokens(file: file, calibration: calibration, method: method)
+            progress("awq: activations over \(tokens.count) tokens of \(name), chunks of \(context)")
+            let report = try AWQ.quantize(source: URL(fileURLWithPath: source), mix: mix, output: output, calibrationTokens: tokens,
+                                          calibration: name, context: context, chunks: chunks, threads: threads, progress: progress)
+            var result = CalibratedQuantization(method: .awq, assignment: report.assignment)
+            for choice in report.choices { result.alphas["blk.\(choice.layer) \(choice.kind.rawValue)"] = choice.alpha }
+            result.notes = report.plan.skipped
+            return result
         case .imatrix:
             let (tokens, name, tokenizer) = try calibrationTokens(file: file, calibration: calibration, method: method)
             let engine = try Transformer(weights: try ModelWeights(path: source),

@@ -8,7 +8,9 @@ public enum QuantMethod: String, Sendable, CaseIterable, Codable {
     case imatrix
     /// GPTQ error compensation against a calibration text's Hessians.
     case gptq
-    /// AWQ's activation-aware per-channel scaling (not built yet; refused with a clear error).
+    /// AWQ's activation-aware per-channel scaling: per shared input, factors mean|x|^α with α
+    /// searched on the calibration activations' output error, folded into the preceding norms
+    /// (Engine's `AWQ`), then round to nearest.
     case awq
     /// SmoothQuant: activation outliers moved into the weights by per-channel factors folded
     /// into the preceding norms (Engine's `SmoothQuant`), then round to nearest.
@@ -28,8 +30,10 @@ public struct CalibratedQuantization: Sendable {
     /// Matrices quantized by round-to-nearest instead, with the reason (no input group in the
     /// calibration, e.g. the token embedding and a tied output; or a type the method cannot fill).
     public var roundedToNearest: [String: String] = [:]
-    /// What else the method reports (SmoothQuant: the matrices it could not smooth, and why).
+    /// What else the method reports (SmoothQuant, AWQ: the matrices they could not scale, and why).
     public var notes: [String] = []
+    /// AWQ: the α chosen per group of matrices that share an input ("blk.3 q/k/v").
+    public var alphas: [String: Float] = [:]
 
     public init(method: QuantMethod, assignment: MixAssignment) {
         self.method = method; self.assignment = assignment

@@ -1,10 +1,11 @@
 /// Quantization with an importance matrix's per-column weights (see `ImportanceMatrix`).
 extension Quantization {
     /// True when `type`'s scale search weighs each element's error by its column's importance:
-    /// Q2_K…Q6_K, IQ4_NL, Q4_0, Q4_1, Q5_0, Q5_1. The others (F32, F16, BF16, Q8_0 and the lab
-    /// types) quantize as without a matrix.
+    /// Q2_K…Q6_K, IQ4_NL, Q4_0, Q4_1, Q5_0, Q5_1 and the per-group and per-row lab types. The
+    /// others (F32, F16, BF16, Q8_0 and the per-tensor lab types) quantize as without a matrix.
     public static func usesImportance(_ type: TensorType) -> Bool {
-        [TensorType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .q4_0, .q4_1, .q5_0, .q5_1].contains(type)
+        if let lab = LabType(id: type.id) { return !lab.isTensorWise }
+        return [TensorType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .q4_0, .q4_1, .q5_0, .q5_1].contains(type)
     }
 
     /// Quantizes `x` like `quantize(_:to:into:)`, weighting each element's squared error in the
@@ -28,7 +29,9 @@ extension Quantization {
         case .q4_K: KQuantizer.q4_K(x, out, bits: 4, importance: imp)
         case .q5_K: KQuantizer.q4_K(x, out, bits: 5, importance: imp)
         case .q6_K: KQuantizer.q6_K(x, out, importance: imp)
-        default: try quantize(x, to: type, into: out)
+        default:
+            if let lab = LabType(id: type.id) { LabQuants.quantize(x, out, lab, importance: imp) }
+            else { try quantize(x, to: type, into: out) }
         }
     }
 

@@ -6,20 +6,12 @@ import Worker
 
 /// The one place a sweep's (model, type or mix, method, calibration text) becomes a file.
 ///
-/// `rtn` is `ModelQuantizer.ensure`. `imatrix`, `gptq` and `smoothquant` are made by
+/// `rtn` is `ModelQuantizer.ensure`. `imatrix`, `awq`, `gptq` and `smoothquant` are made by
 /// `CalibratedQuantizer.quantize` (Engine) on the calibration text, with its defaults (chunks of
-/// 512 tokens, all the text holds). `awq` is not built: it throws "quant_method awq is not
-/// available in this build", so a sweep that asks for it records that reason against each of
-/// its runs instead of running something else.
+/// 512 tokens, all the text holds).
 /// Files are cached by source content, mix, method and the calibration text's SHA-256
 /// (`cacheName`), so a method never reuses another text's file.
 public enum QuantizedFiles {
-    /// A method that cannot be used, in one sentence.
-    public struct Unavailable: Error, Sendable, CustomStringConvertible, Equatable {
-        public let description: String
-        public init(_ description: String) { self.description = description }
-    }
-
     /// The calibration text a method reads: `path`, or `Corpus.calibrationPath`.
     public static func calibration(_ path: String?) throws(QualityError) -> Corpus {
         try Corpus.loadCalibration(path, flag: "calibration")
@@ -39,9 +31,7 @@ public enum QuantizedFiles {
         switch method {
         case .rtn:
             return try ModelQuantizer.ensure(source: source, mix: mix, cache: cache, progress: progress)
-        case .awq:
-            throw Unavailable("quant_method \(method.rawValue) is not available in this build")
-        case .imatrix, .gptq, .smoothquant:
+        case .imatrix, .awq, .gptq, .smoothquant:
             let text = try self.calibration(calibration)
             let digest = try ModelFetcher.sha256(of: source)
             let stem = source.deletingPathExtension().lastPathComponent

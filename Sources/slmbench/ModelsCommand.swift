@@ -128,10 +128,12 @@ struct Models: ParsableCommand {
                 s = max|X|^α / max|W|^(1−α) from the native engine's activations over TEXT, 1/s folded into the norm, V \
                 or up that writes X, W's columns × s; the file records method, calibration and α. --method gptq \
                 (with --calibration TEXT, -o PATH) compensates each column's rounding error on the Hessian of TEXT's \
-                activations. 
-                result is summarised per type. --imatrix FILE (llama-imatrix's GGUF or legacy .dat, or slmbench's) \
+                activations. --method awq (with --calibration TEXT, -o PATH) scales each input channel by \
+                s = mean|X|^α before rounding, α searched per group of matrices sharing an input (0, 0.05 … 1) for the \
+                smallest output error on \(AWQ.defaultSampleRows) sampled rows of TEXT's activations, 1/s folded as \
+                SmoothQuant's; the file records method, calibration and each group's α. --imatrix FILE (llama-imatrix's GGUF or legacy .dat, or slmbench's) \
                 weights each element's error in the scale search by its input column's importance, for every \
-                tensor with an entry, in the types that search (Q2_K…Q6_K, IQ4_NL, Q4_0, Q4_1, Q5_0, Q5_1); \
+                tensor with an entry, in the types that search (Q2_K…Q6_K, IQ4_NL, Q4_0, Q4_1, Q5_0, Q5_1, and the lab types but the per-tensor ones); \
                 --method imatrix --calibration TEXT collects that matrix first with the native engine, as `models imatrix` does. \
                 The output records the matrix and its calibration text (quantize.imatrix.*), as llama-quantize does.
                 """))
@@ -141,9 +143,9 @@ struct Models: ParsableCommand {
         var tensorTypes: [String] = []
         @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: the cache, keyed by the source's content, reused when present; required with --method gptq).", valueName: "path"))
         var output: String?
-        @Option(help: ArgumentHelp("How weights are rounded: rtn (round to nearest, the default), imatrix (the scale search weighted by an importance matrix collected on --calibration), gptq (error compensation on --calibration's activations) or smoothquant (activation outliers moved into the weights first); awq is not built yet.", valueName: "method"))
+        @Option(help: ArgumentHelp("How weights are rounded: rtn (round to nearest, the default), imatrix (the scale search weighted by an importance matrix collected on --calibration), gptq (error compensation on --calibration's activations), awq (activation-aware per-channel scales searched on --calibration) or smoothquant (activation outliers moved into the weights first).", valueName: "method"))
         var method = "rtn"
-        @Option(help: ArgumentHelp("With --method imatrix, gptq or smoothquant: a UTF-8 calibration text, apart from the text quality is evaluated on.", valueName: "path"))
+        @Option(help: ArgumentHelp("With --method imatrix, gptq, awq or smoothquant: a UTF-8 calibration text, apart from the text quality is evaluated on.", valueName: "path"))
         var calibration: String?
         @Option(help: ArgumentHelp("Weight the scale search by this importance matrix (llama-imatrix's GGUF or .dat, or slmbench's): --method imatrix without collecting one; needs -o.", valueName: "path"))
         var imatrix: String?
@@ -158,7 +160,6 @@ struct Models: ParsableCommand {
             guard let method = QuantMethod(rawValue: method.lowercased()) else {
                 throw ValidationError("--method must be \(QuantMethod.allCases.map(\.rawValue).joined(separator: ", ")), got '\(self.method)'")
             }
-            guard method != .awq else { throw ValidationError("--method awq is not built yet; use imatrix, gptq, smoothquant or rtn") }
             if imatrix != nil {
                 guard calibration == nil else { throw ValidationError("--imatrix and --calibration exclude each other: give one") }
                 guard method == .rtn || method == .imatrix else { throw ValidationError("--imatrix goes with --method imatrix (or none), not \(method.rawValue)") }
@@ -168,7 +169,7 @@ struct Models: ParsableCommand {
                 guard FileManager.default.isReadableFile(atPath: calibration) else { throw ValidationError("--calibration: cannot read \(calibration)") }
                 guard output != nil else { throw ValidationError("--method \(method.rawValue) needs -o PATH (calibrated files are not cached)") }
             } else if calibration != nil {
-                throw ValidationError("--calibration only applies to a calibrated --method (imatrix, gptq, smoothquant); round to nearest uses no calibration text")
+                throw ValidationError("--calibration only applies to a calibrated --method (imatrix, gptq, awq, smoothquant); round to nearest uses no calibration text")
             }
             if let alpha {
                 guard method == .smoothquant else { throw ValidationError("--alpha belongs to --method smoothquant; --method is \(method.rawValue)") }
@@ -198,6 +199,10 @@ struct Models: ParsableCommand {
                 } catch { throw CLIError("\(error)") }
                 for line in result.notes.prefix(3) { Console.progress("\(method.rawValue): \(line)") }
                 if method == .imatrix { Console.progress("imatrix: weighted \(result.calibrated.count) tensors") }
+                if method == .awq, !result.alphas.isEmpty {
+                    let alphas = result.alphas.values.sorted()
+                    Console.progress("awq: α per group: median \(alphas[alphas.count / 2]), from \(alphas[0]) to \(alphas[alphas.count - 1]) over \(alphas.count) groups")
+                }
                 report(result.assignment)
                 if method == .gptq {
                     let raised = result.calibrated.filter { $0.value > GPTQ.Options().dampening }

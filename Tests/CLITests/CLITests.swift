@@ -166,6 +166,9 @@ struct CLITests {
             (["--method", "smoothquant", "--calibration", "/etc/hostname", "-o", "/tmp/x.gguf", "--alpha", "1.5"], "--alpha"),
             (["--method", "smoothquant", "--calibration", "/etc/hostname", "-o", "/tmp/x.gguf", "--alpha", "x"], "--alpha"),
             (["--method", "smoothquant", "--calibration", "/etc/hostname"], "--output"),
+            (["--method", "awq", "-o", "/tmp/x.gguf"], "--method awq needs --calibration TEXT"),
+            (["--method", "awq", "--calibration", "/nonexistent.txt", "-o", "/tmp/x.gguf"], "--calibration: cannot read /nonexistent.txt"),
+            (["--method", "awq", "--calibration", "/etc/hostname", "-o", "/tmp/x.gguf", "--alpha", "0.5"], "--alpha belongs to --method smoothquant"),
             (["--method", "magic"], "--method"),
             (["--alpha", "0.5"], "--method smoothquant"),
         ]

@@ -107,7 +107,7 @@ struct SmoothQuantTests {
         let plan = try SmoothQuant.plan(weights: weights, maxima: Self.maxima(weights), alpha: 0.5)
         let scales = plan.edits.values.flatMap { ($0.columnScale ?? []) + ($0.rowScale ?? []) }
         #expect(scales.contains { $0 > 2 || $0 < 0.5 }, "the factors move something")
-        #expect(plan.skipped.isEmpty && plan.smoothed.count == 7 * weights.layers.count, "\(plan.skipped)")
+        #expect(plan.skipped.isEmpty && plan.scaled.count == 7 * weights.layers.count, "\(plan.skipped)")
         if preset == "tiny-phi3" { #expect(plan.edits.keys.contains("blk.0.attn_qkv.weight") && plan.edits["blk.0.ffn_up.weight"]?.rowScale != nil) }
         let output = path.replacingOccurrences(of: ".gguf", with: "-smoothed.gguf")
         try ModelQuantizer.quantize(try GGUFFile(path: path), mix: QuantMix(type: .f32), output: output, edits: plan.edits)

@@ -8,6 +8,7 @@ import Testing
 @Suite("importance-weighted quantization")
 struct ImportanceQuantizationTests {
     static let weightedTypes: [TensorType] = [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .q4_0, .q4_1, .q5_0, .q5_1]
+        + ["lab3g64a", "lab4g32a", "lab4g128s", "lab2g32a", "lab3grows", "lab5g64s"].map { TensorType(id: LabType(name: $0)!.id) }
 
     /// Deterministic pseudo-random values (SplitMix64), roughly normal by summing four uniforms.
     struct Values {
@@ -37,7 +38,12 @@ struct ImportanceQuantizationTests {
     /// Σ over rows of Σ_j imp_j (x - x̂)²: the error the weighting targets (the column importance,
     /// without llama.cpp's √(σ² + x²) factor, so no quantizer's own weighting is favoured).
     static func importanceError(_ x: [Float], _ bytes: [UInt8], type: TensorType, columns: Int, importance: [Float]) throws -> Double {
-        let back = try Quantization.dequantize(bytes, type: type, count: x.count)
+        // Row by row: a row-wise lab type's parameters belong to one row.
+        let rowBytes = bytes.count / (x.count / columns)
+        var back: [Float] = []
+        for r in 0..<(x.count / columns) {
+            back += try Quantization.dequantize(Array(bytes[(r * rowBytes)..<((r + 1) * rowBytes)]), type: type, count: columns)
+        }
         var error = 0.0
         for i in x.indices { let e = Double(back[i] - x[i]); error += Double(importance[i % columns]) * e * e }
         return error
@@ -76,9 +82,26 @@ struct ImportanceQuantizationTests {
                 "no importance must give the unweighted bytes")
     }
 
+    /// Importance on a few channels: the lab types' weighted search brings those channels' error
+    /// below round to nearest's (which spends its range on the channels that do not matter).
+    @Test(arguments: ["lab3g64a", "lab4g32a", "lab3g128s", "lab2growa"])
+    func labSearchFavoursTheImportantChannels(name: String) throws {
+        let type = try #require(TensorType(name: name))
+        let columns = 256
+        let (x, _) = Self.sample(columns: columns, rows: 16, seed: 21)
+        let important = Set([5, 40, 77, 130, 200, 251])
+        let importance = (0..<columns).map { important.contains($0) ? Float(1) : 1e-4 }
+        let plain = try Self.quantizeRows(x, type: type, columns: columns, importance: nil)
+        let weighted = try Self.quantizeRows(x, type: type, columns: columns, importance: importance)
+        let only = (0..<columns).map { important.contains($0) ? Float(1) : 0 }
+        let before = try Self.importanceError(x, plain, type: type, columns: columns, importance: only)
+        let after = try Self.importanceError(x, weighted, type: type, columns: columns, importance: only)
+        #expect(after < 0.8 * before, "\(name): error on the important channels \(after), round to nearest's \(before)")
+    }
+
     @Test func typesWithoutAWeightedSearchIgnoreTheMatrix() throws {
         let (x, importance) = Self.sample(columns: 256, rows: 1, seed: 3)
-        for type in [TensorType.q8_0, .f16, .f32] {
+        for type in [TensorType.q8_0, .f16, .f32, TensorType(name: "lab4gtensora")!, TensorType(name: "lab3gtensors")!] {
             #expect(!Quantization.usesImportance(type))
             #expect(try Quantization.quantize(x, to: type, importance: importance) == (try Quantization.quantize(x, to: type)), "\(type.name)")
         }

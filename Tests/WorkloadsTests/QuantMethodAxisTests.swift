@@ -1,6 +1,7 @@
 import Foundation
 import ModelFormat
 import ResultStore
+import TestSupport
 import Testing
 import Worker
 @testable import Workloads
@@ -53,15 +54,27 @@ extension SweepSpecTests {
         #expect(!missing.description.contains("\n") && !method.description.contains("\n"))
     }
 
-    /// A method not built (AWQ) is refused with one sentence naming it, and never silently
-    /// replaced by round to nearest.
-    @Test func anUnavailableMethodSaysSo() throws {
-        for method in [QuantMethod.awq] {
-            #expect(throws: QuantizedFiles.Unavailable("quant_method \(method.rawValue) is not available in this build")) {
-                _ = try QuantizedFiles.makeFile(source: URL(fileURLWithPath: "/nonexistent.gguf"), mix: QuantMix(type: .q4_K),
-                                                        method: method, calibration: nil, cache: ModelCache(root: FileManager.default.temporaryDirectory))
-            }
-        }
+    /// Every method of the axis makes its file: AWQ's (the last one built) on a tiny synthetic
+    /// model with the real tokenizer says how it was made, and the cache reuses it.
+    @Test func awqMakesItsFileThroughTheAxisEntryPoint() throws {
+        let tokenizer = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("awq-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = folder.appendingPathComponent("tiny-f32.gguf")
+        try SyntheticModel.generate(preset: ArchitecturePreset.named("tiny")!, type: .f32, seed: 5, tokenizer: tokenizer, output: source.path)
+        let text = folder.appendingPathComponent("calibration.txt")
+        try String(repeating: "Activation-aware scales are searched on a calibration text apart from the evaluation one. ", count: 12)
+            .write(to: text, atomically: true, encoding: .utf8)
+        let cache = ModelCache(root: folder.appendingPathComponent("cache"))
+        let made = try QuantizedFiles.makeFile(source: source, mix: QuantMix(type: .q4_0), method: .awq, calibration: text.path, cache: cache)
+        let file = try GGUFFile(path: made.path)
+        #expect(file.metadata.first { $0.key == ModelQuantizer.methodKey }?.value == .string("awq"))
+        #expect(file.metadata.first { $0.key == ModelQuantizer.calibrationKey }?.value == .string("calibration.txt"))
+        let alphas = try #require(file.metadata.first { $0.key == "slmbench.quant.awq.alphas" }?.value.array)
+        #expect(alphas.count == 4 * ArchitecturePreset.named("tiny")!.layers, "one α per group of matrices sharing an input")
+        #expect(file.tensors.first { $0.name == "blk.0.attn_q.weight" }?.type == .q4_0)
+        #expect(try QuantizedFiles.makeFile(source: source, mix: QuantMix(type: .q4_0), method: .awq, calibration: text.path, cache: cache) == made)
         // The cache name keeps rtn's files and separates calibration texts.
         let mix = QuantMix(type: .q4_K)
         #expect(QuantizedFiles.cacheName(mix: mix, method: .rtn, calibrationText: "a") == mix.cacheName)
