@@ -105,11 +105,15 @@ public struct SensitivityReport: Codable, Sendable, Equatable {
     public var method: String
     /// Set when the source weights were already quantized (see `QualityEvaluation.Report`).
     public var sourceWeightsCaveat: String?
+    /// The importance matrix (its file name) each unit's scale search was weighted by, for the
+    /// types whose search takes one; nil (absent in older files): round to nearest.
+    public var importance: String?
     public var entries: [SensitivityReport.Entry]
 
     public init(model: String, modelSHA256: String, grouping: SensitivityGrouping, tiedOutput: Bool, corpus: String,
                 context: Int, chunks: Int, scoredPositions: Int, baselinePerplexity: Double, method: String,
-                sourceWeightsCaveat: String?, entries: [SensitivityReport.Entry]) {
+                sourceWeightsCaveat: String?, importance: String? = nil, entries: [SensitivityReport.Entry]) {
+        self.importance = importance
         self.model = model; self.modelSHA256 = modelSHA256; self.grouping = grouping; self.tiedOutput = tiedOutput
         self.corpus = corpus; self.context = context; self.chunks = chunks; self.scoredPositions = scoredPositions
         self.baselinePerplexity = baselinePerplexity; self.method = method

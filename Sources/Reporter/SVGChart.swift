@@ -160,9 +160,10 @@ struct SVGChart {
             let style = styles[i], color = Self.palette[style.color]
             let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) && (!logY || $0.y > 0) }
             let own = pts.filter(\.marked).sorted { $0.x < $1.x }
-            if s.front && own.count > 1 {
+            // One front per series, named by it (a front of one point is that point's ring alone).
+            if s.front && !own.isEmpty {
                 let d = own.enumerated().map { ($0.offset == 0 ? "M" : "L") + "\(f(px($0.element.x))) \(f(py($0.element.y)))" }.joined(separator: " ")
-                svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\" class=\"front\"/>"
+                svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\" class=\"front\" data-series=\"\(HTML.escape(s.name))\"/>"
             }
             if s.lines && pts.count > 1 {
                 let d = pts.sorted { $0.x < $1.x }.enumerated().map { ($0.offset == 0 ? "M" : "L") + "\(f(px($0.element.x))) \(f(py($0.element.y)))" }.joined(separator: " ")

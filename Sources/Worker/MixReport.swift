@@ -18,6 +18,33 @@ public struct MixReport: Encodable, Sendable {
         public var top1Agreement: Double?
     }
 
+    /// The mix's predicted decode rate on a device not at hand (`--target-profile`), with the
+    /// cross-device predictor's own validated error.
+    public struct TargetSpeed: Encodable, Sendable {
+        public var profile: String
+        public var threads: Int
+        /// The floor the search kept to (`--min-decode`), if any.
+        public var minDecode: Double?
+        public var predictedDecodeTps: Double?
+        /// p90 |relative error| of the predictor's leave-one-device-out validation; nil when not validated.
+        public var error: Double?
+        public var errorBasis: String?
+        public var notes: [String]
+        public init(profile: String, threads: Int, minDecode: Double?, predictedDecodeTps: Double?, error: Double?, errorBasis: String?, notes: [String]) {
+            self.profile = profile; self.threads = threads; self.minDecode = minDecode; self.predictedDecodeTps = predictedDecodeTps
+            self.error = error; self.errorBasis = errorBasis; self.notes = notes
+        }
+
+        /// One line: the rate, and its error only as the predictor validated it.
+        public var line: String {
+            guard let tps = predictedDecodeTps else { return "predicted decode on \(profile): none (\(notes.joined(separator: "; ")))" }
+            var text = String(format: "predicted decode on %@, %d thread%@: %.1f t/s", profile, threads, threads == 1 ? "" : "s", tps)
+            if let error, let errorBasis { text += String(format: " (±%.0f%%, %@)", error * 100, errorBasis) } else { text += " (error not validated)" }
+            if let minDecode { text += String(format: "; floor --min-decode %g", minDecode) }
+            return text
+        }
+    }
+
     public var schema = "slmbench.mix/1"
     public var budgetBitsPerWeight: Double
     public var types: [String]
@@ -34,6 +61,10 @@ public struct MixReport: Encodable, Sendable {
     public var context: Int?
     public var scoredPositions: Int?
     public var sourceWeightsCaveat: String?
+    /// The importance matrix every scale search was weighted by (`--imatrix`), if any.
+    public var importance: String?
+    /// `--target-profile`: the mix's predicted decode rate there.
+    public var target: TargetSpeed?
 
     public init(budgetBitsPerWeight: Double, types: [String], sensitivity: String, calibration: String, assumption: String,
                 path: String, result: MixSearch.Result) {
@@ -72,6 +103,11 @@ public struct MixReport: Encodable, Sendable {
             "     chosen: " + chosen.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "),
             "     \(assumption); sensitivities on \(calibration)",
         ]
+        if let importance { lines.append("     scale searches weighted by the importance matrix \(importance) (the mix and the rows named imatrix; the other rows round to nearest)") }
+        if let target {
+            lines.append("     " + target.line)
+            lines += target.notes.map { "       \($0)" }
+        }
         if let corpus, let context, let scoredPositions {
             lines.append("     measured against F32 on \(corpus) · chunks of \(context) · \(scoredPositions) scored positions")
         }

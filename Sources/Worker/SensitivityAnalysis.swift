@@ -29,9 +29,14 @@ public struct SensitivityAnalysis {
     public var context: Int
     public var chunks: Int
     public var threads: Int
+    /// Weights each round trip's scale search by this importance matrix (for the types whose
+    /// search takes one, as `models quantize --imatrix` does); `importanceName` is recorded.
+    public var importance: ImportanceMatrix?
+    public var importanceName: String?
 
-    public init(context: Int = 512, chunks: Int = 2, threads: Int = 1) {
+    public init(context: Int = 512, chunks: Int = 2, threads: Int = 1, importance: ImportanceMatrix? = nil, importanceName: String? = nil) {
         self.context = context; self.chunks = chunks; self.threads = threads
+        self.importance = importance; self.importanceName = importanceName
     }
 
     /// The units of a model's quantizable matrices under `grouping` (kinds in `TensorKind`'s
@@ -134,8 +139,10 @@ public struct SensitivityAnalysis {
                     // The loaded engine reads these bytes: the file was copied into writable memory above.
                     let buffer = UnsafeMutableRawBufferPointer(mutating: file.data(for: t))
                     saved.append((buffer, Array(buffer)))
-                    do { try Self.roundTrip(buffer, rows: t.rowCount, rowLength: t.rowLength, type: used) }
-                    catch { throw .badSetting("\(name) in \(used.name): \(error)") }
+                    do {
+                        let weights = Quantization.usesImportance(used) ? try importance?.weights(for: name, channels: t.rowLength) : nil
+                        try Self.roundTrip(buffer, rows: t.rowCount, rowLength: t.rowLength, type: used, importance: weights)
+                    } catch { throw .badSetting("\(name) in \(used.name): \(error)") }
                 }
                 var kl = 0.0, ll = 0.0, agree = 0
                 for c in 0..<chunkCount {
@@ -193,9 +200,9 @@ public struct SensitivityAnalysis {
             model: name, modelSHA256: try ModelFetcher.sha256(of: url), grouping: grouping,
             tiedOutput: sourceFile.tensor(named: "output.weight") == nil, corpus: corpus.source, context: context,
             chunks: min(chunks, tokens.count / context), scoredPositions: measured.scored, baselinePerplexity: measured.perplexity,
-            method: Self.method,
+            method: Self.method + (importanceName.map { "; each scale search weighted by the importance matrix \($0) (round to nearest for types whose search takes none, and for tensors it has no entry for)" } ?? ""),
             sourceWeightsCaveat: QualityEvaluation.Report.sourceWeightsCaveat(model: name, types: sourceFile.tensors.map(\.type.name)),
-            entries: measured.entries)
+            importance: importanceName, entries: measured.entries)
     }
 
     private func forward(_ engine: Transformer, _ input: [Int32]) throws(QualityError) -> LogitRows {
@@ -206,7 +213,9 @@ public struct SensitivityAnalysis {
     }
 
     /// Replaces F32 rows in `buffer` with their round trip through `type`, rows split across CPUs.
-    static func roundTrip(_ buffer: UnsafeMutableRawBufferPointer, rows: Int, rowLength: Int, type: TensorType) throws {
+    static func roundTrip(_ buffer: UnsafeMutableRawBufferPointer, rows: Int, rowLength: Int, type: TensorType, importance: [Float]? = nil) throws {
+        // `ImportanceMatrix.weights(for:channels:)` already refused a matrix of other widths.
+        precondition(importance.map { $0.count == rowLength } ?? true, "importance weights do not fit rows of \(rowLength)")
         guard let rowBytes = type.rowBytes(rowLength) else { throw Quantization.Failure.lengthMismatch(type: type, elements: rowLength, bytes: 0) }
         let floats = UnsafeSendableFloats(buffer.bindMemory(to: Float.self))
         let chunks = min(rows, max(1, ProcessInfo.processInfo.activeProcessorCount * 4))
@@ -217,7 +226,11 @@ public struct SensitivityAnalysis {
                 let row = UnsafeMutableBufferPointer(rebasing: floats.buffer[(r * rowLength)..<((r + 1) * rowLength)])
                 do {
                     try packed.withUnsafeMutableBytes { out in
-                        try Quantization.quantize(UnsafeBufferPointer(row), to: type, into: out)
+                        if let importance {
+                            try importance.withUnsafeBufferPointer { try Quantization.quantize(UnsafeBufferPointer(row), to: type, into: out, importance: $0) }
+                        } else {
+                            try Quantization.quantize(UnsafeBufferPointer(row), to: type, into: out)
+                        }
                         try Quantization.dequantize(UnsafeRawBufferPointer(out), type: type, into: row)
                     }
                 } catch { failure.set(error); return }

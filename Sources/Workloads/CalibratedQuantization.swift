@@ -57,6 +57,30 @@ public enum QuantizedFiles {
     }
 }
 
+extension QuantizedFiles {
+    /// `source` quantized to `mix` with each scale search weighted by the importance matrix in
+    /// `importancePath` (as `models quantize --imatrix` makes it), cached by the source's and the
+    /// matrix's content.
+    public static func weightedFile(source: URL, mix: QuantMix, importancePath: String, cache: ModelCache,
+                                    progress: (String) -> Void = { _ in }) throws -> URL {
+        let matrix = try ImportanceMatrix(path: importancePath)
+        let digest = try ModelFetcher.sha256(of: source), matrixDigest = try ModelFetcher.sha256(of: URL(fileURLWithPath: importancePath))
+        let stem = source.deletingPathExtension().lastPathComponent
+        let name = mix.cacheName.replacingOccurrences(of: "recipe:", with: "recipe-")
+        let folder = cache.models.appendingPathComponent("derived")
+        let path = folder.appendingPathComponent("\(stem)-\(digest.prefix(16))-\(name)-imx\(matrixDigest.prefix(12))-q\(ModelQuantizer.quantizerVersion).gguf")
+        if FileManager.default.fileExists(atPath: path.path), (try? GGUFFile(path: path.path)) != nil { return path }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let partial = folder.appendingPathComponent(".\(path.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).partial")
+        defer { try? FileManager.default.removeItem(at: partial) }
+        _ = try ModelQuantizer.quantize(try GGUFFile(path: source.path), mix: mix, output: partial.path, importance: matrix,
+                                        importanceFile: URL(fileURLWithPath: importancePath).lastPathComponent, progress: progress)
+        _ = try? FileManager.default.removeItem(at: path)
+        try FileManager.default.moveItem(at: partial, to: path)
+        return path
+    }
+}
+
 /// The caller's progress handler, handed to the calibrated quantizer for the length of the call
 /// only (its lines arrive while `makeFile` runs).
 private struct ProgressBox: @unchecked Sendable {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import ModelFormat
+import Reporter
 import Worker
+import Workloads
 
 extension Models {
     /// A type per tensor within a size budget, chosen on measured sensitivities, then built and measured.
@@ -19,6 +21,15 @@ extension Models {
                 (--out, default the cache; --save-mix writes the mix file that `mix:FILE` reads) and measured with \
                 uniform Q4_K and the Q4_K_M recipe on --corpus, which should not be the calibration text: the table \
                 gives each one's size, predicted and measured mean KLD, ΔPPL and top-1 agreement against F32.
+
+                --imatrix FILE weights every scale search by that importance matrix (`models imatrix`, or llama-imatrix's): \
+                the sensitivities (measured with it, or a --sensitivity file that records it) and the mix file alike; \
+                Q4_K and Q4_K_M are then measured both ways, by round to nearest and weighted by the same matrix.
+
+                --target-profile P prints the mix's decode rate predicted on that device by the cross-device model \
+                (llama.cpp at batch 1, fitted to profiles/validation, as `predict` does), with the model's validated \
+                error; --min-decode R then keeps to mixes predicted at R tokens per second or more there, lowering the \
+                size budget until the chosen mix meets it.
                 """))
         @Argument(help: "A known model name or a GGUF file with real weights.") var model: String
         @Option(help: "The size budget in bits per weight (every tensor's bytes × 8 ÷ every tensor's elements).") var budgetBpw: Double
@@ -35,6 +46,13 @@ extension Models {
         @Option(help: "Threads.") var threads = 1
         @Option(name: .shortAndLong, help: ArgumentHelp("Write the mixed model here (default: the cache).", valueName: "path")) var out: String?
         @Option(help: ArgumentHelp("Write the mix file (base: and PATTERN=TYPE rules) here.", valueName: "path")) var saveMix: String?
+        @Option(help: ArgumentHelp("Weight every scale search by this importance matrix (sensitivities, the mix, and a second Q4_K and Q4_K_M).", valueName: "path"))
+        var imatrix: String?
+        @Option(help: ArgumentHelp("A device's hardware profile: predict the mix's decode rate there.", valueName: "profiles/hardware/X.json"))
+        var targetProfile: String?
+        @Option(help: ArgumentHelp("With --target-profile: only mixes predicted at least this many decode tokens per second there.", valueName: "t/s"))
+        var minDecode: Double?
+        @Option(help: "With --target-profile: threads on the target (default: its physical cores).") var targetThreads: Int?
         @Flag(help: "Choose and write the mix, but do not measure it.") var noMeasure = false
         @Flag(help: "Print one JSON document.") var json = false
 
@@ -49,6 +67,16 @@ extension Models {
             guard chunks >= 1 else { throw ValidationError("--chunks must be at least 1, got \(chunks)") }
             guard sensitivityChunks >= 1 else { throw ValidationError("--sensitivity-chunks must be at least 1, got \(sensitivityChunks)") }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            if let minDecode {
+                guard targetProfile != nil else { throw ValidationError("--min-decode needs --target-profile (the device the rate is predicted on)") }
+                guard minDecode.isFinite, minDecode > 0, minDecode <= 1e9 else {
+                    throw ValidationError("--min-decode must be a number of tokens per second above 0, got \(minDecode)")
+                }
+            }
+            if let targetThreads {
+                guard targetProfile != nil else { throw ValidationError("--target-threads needs --target-profile") }
+                guard targetThreads >= 1, targetThreads <= 4096 else { throw ValidationError("--target-threads must be 1 to 4096, got \(targetThreads)") }
+            }
         }
 
         func tensorTypes() throws -> [TensorType] {
@@ -61,6 +89,11 @@ extension Models {
             let (source, file) = try Models.openReal(model, measuring: "sensitivities")
             let types = try tensorTypes()
             let cache = ModelCache.fromEnvironment()
+            var importance: (matrix: ImportanceMatrix, name: String)?
+            if let imatrix {
+                do { importance = (try ImportanceMatrix(path: imatrix), URL(fileURLWithPath: imatrix).lastPathComponent) }
+                catch { throw CLIError("--imatrix \(error.description)") }
+            }
             let report: SensitivityReport
             let sensitivityName: String
             if let sensitivity {
@@ -70,10 +103,17 @@ extension Models {
                 if let sha, sha != report.modelSHA256 {
                     throw CLIError("\(sensitivity): measured on \(report.model) (SHA-256 \(report.modelSHA256.prefix(12))…), not on \(source) (\(sha.prefix(12))…)")
                 }
+                // The mix is built as its sensitivities were measured: with the same matrix, or none.
+                if report.importance != importance?.name {
+                    let measured = report.importance.map { "weighted by the importance matrix \($0)" } ?? "by round to nearest"
+                    let asked = importance.map { "--imatrix \($0.name)" } ?? "no --imatrix"
+                    throw CLIError("\(sensitivity): measured \(measured), but this mix has \(asked); measure the sensitivities the way the mix is built")
+                }
             } else {
                 // Each type the sensitivities are wanted for, once (q2_k and q3_k may share a fallback).
                 do {
-                    report = try SensitivityAnalysis(context: context, chunks: sensitivityChunks, threads: threads)
+                    report = try SensitivityAnalysis(context: context, chunks: sensitivityChunks, threads: threads,
+                                                     importance: importance?.matrix, importanceName: importance?.name)
                         .report(source: source, types: types, grouping: .tensor, corpusPath: calibration, cache: cache) { Console.progress($0) }
                 } catch { throw CLIError("\(error)") }
                 sensitivityName = "measured now on \(report.corpus)"
@@ -87,37 +127,61 @@ extension Models {
             let result: MixSearch.Result
             do {
                 search = try MixSearch(model: mixModel, types: types, sensitivity: report, file: sensitivityName)
-                result = try search.solve(budgetBytes: search.budgetBytes(bitsPerWeight: budgetBpw))
             } catch { throw CLIError(error.description) }
+            var floor: MixDecodeFloor?
+            if let targetProfile {
+                do {
+                    let profile = try ProfileLibrary.load(targetProfile, flag: "--target-profile")
+                    floor = try MixDecodeFloor.make(file: file, model: URL(fileURLWithPath: source).lastPathComponent, profile: profile, threads: targetThreads)
+                } catch { throw CLIError(error.description) }
+            }
+            do {
+                let budget = search.budgetBytes(bitsPerWeight: budgetBpw)
+                result = try floor?.solve(search, budgetBytes: budget, minDecode: minDecode) ?? search.solve(budgetBytes: budget)
+            } catch { throw CLIError("\(error)") }
             let mix = result.mix
             if let saveMix {
-                let header = "# slmbench models mix \(URL(fileURLWithPath: source).lastPathComponent) --budget-bpw \(budgetBpw) --types \(self.types)\n"
+                let header = "# slmbench models mix \(URL(fileURLWithPath: source).lastPathComponent) --budget-bpw \(budgetBpw) --types \(self.types)" + (importance.map { " --imatrix \($0.name)" } ?? "") + "\n"
                 let text = header + "base: \(mix.base.name)\n" + mix.rules.map(\.description).joined(separator: "\n") + "\n"
                 do { try text.write(toFile: saveMix, atomically: true, encoding: .utf8) } catch {
                     throw CLIError("--save-mix: cannot write \(saveMix) (\(error.localizedDescription))")
                 }
                 Console.progress("wrote \(saveMix)")
             }
-            let path: String
-            do {
-                if let out {
-                    try ModelQuantizer.quantize(file, mix: mix, output: out) { Console.progress($0) }
-                    path = out
-                } else {
-                    path = try ModelQuantizer.ensure(source: URL(fileURLWithPath: source), mix: mix, cache: cache) { Console.progress($0) }.path
-                }
-            } catch { throw CLIError(error.description) }
+            // A file of `mix`: weighted by the importance matrix when there is one, from the cache unless --out.
+            func build(_ mix: QuantMix, weighted: Bool, out: String? = nil) throws -> String {
+                let sourceURL = URL(fileURLWithPath: source)
+                do {
+                    switch (weighted ? importance : nil, out) {
+                    case let ((matrix, name)?, out?):
+                        try ModelQuantizer.quantize(file, mix: mix, output: out, importance: matrix, importanceFile: name) { Console.progress($0) }
+                        return out
+                    case (nil, let out?):
+                        try ModelQuantizer.quantize(file, mix: mix, output: out) { Console.progress($0) }
+                        return out
+                    case (_?, nil):
+                        return try QuantizedFiles.weightedFile(source: sourceURL, mix: mix, importancePath: imatrix!, cache: cache) { Console.progress($0) }.path
+                    case (nil, nil):
+                        return try ModelQuantizer.ensure(source: sourceURL, mix: mix, cache: cache) { Console.progress($0) }.path
+                    }
+                } catch let error as ModelQuantizer.Failure { throw CLIError(error.description) }
+                catch let error as CLIError { throw error }
+                catch { throw CLIError("\(error)") }
+            }
+            let path = try build(mix, weighted: true, out: out)
             var document = MixReport(budgetBitsPerWeight: budgetBpw, types: types.map { $0.name.lowercased() }, sensitivity: sensitivityName,
                                      calibration: report.corpus, assumption: MixReport.additivity + (search.spreadNote.map { "; \($0)" } ?? ""),
                                      path: path, result: result)
+            document.target = floor?.speed(result, minDecode: minDecode)
+            document.importance = importance?.name
             if !noMeasure {
                 var variants: [(label: String, path: String, predicted: Double?)] = [("mix", path, result.predictedKLD)]
                 for name in ["q4_k", "q4_k_m"] {
                     let other = try Models.mix(name, flag: "--types")
-                    let otherPath: String
-                    do { otherPath = try ModelQuantizer.ensure(source: URL(fileURLWithPath: source), mix: other, cache: cache) { Console.progress($0) }.path }
-                    catch { throw CLIError("\(name): \(error)") }
-                    variants.append((Models.label(other), otherPath, search.predictedKLD(of: other.assign(mixModel))))
+                    // The additive prediction holds for the way the sensitivities were measured only.
+                    let predicted = search.predictedKLD(of: other.assign(mixModel))
+                    variants.append((Models.label(other), try build(other, weighted: false), importance == nil ? predicted : nil))
+                    if importance != nil { variants.append((Models.label(other) + " imatrix", try build(other, weighted: true), predicted)) }
                 }
                 let f32: String
                 do { f32 = try ModelQuantizer.ensure(source: URL(fileURLWithPath: source), type: .f32, cache: cache) { Console.progress($0) }.path }
@@ -125,7 +189,7 @@ extension Models {
                 let evaluated = [QualitySpec.Variant(label: "f32", backend: .native, path: f32)]
                     + variants.map { QualitySpec.Variant(label: $0.label, backend: .native, path: $0.path) }
                 let spec = QualitySpec(variants: evaluated, corpus: corpus, context: context, chunks: chunks, threads: threads)
-                Console.progress("measuring the mix, Q4_K and Q4_K_M against F32")
+                Console.progress("measuring the mix, Q4_K and Q4_K_M\(importance == nil ? "" : " (each by round to nearest and weighted)") against F32")
                 let quality: QualityEvaluation.Report
                 do { quality = try spec.evaluate { Console.progress($0) } } catch { throw CLIError(error.description) }
                 document.measure(quality, variants: variants,

@@ -17,7 +17,9 @@ extension Models {
                 values are replaced in memory by their quantize → dequantize round trip and put back, so no file is \
                 written per unit, and activations stay F32 (the weights' loss alone). Default text: \
                 \(Corpus.calibrationSource), apart from quality's evaluation text. --save writes the figures as JSON \
-                (schema slmbench.sensitivity/1) for `models mix --sensitivity` and `report --sensitivity`.
+                (schema slmbench.sensitivity/1) for `models mix --sensitivity` and `report --sensitivity`. --imatrix FILE \
+                weights each round trip's scale search by that importance matrix, as `models quantize --imatrix` does, \
+                and records its name.
                 """))
         @Argument(help: "A known model name or a GGUF file with real weights.") var model: String
         @Option(name: .customLong("type"), help: ArgumentHelp("A type to quantize each unit to (repeat for several).", valueName: "type"))
@@ -29,6 +31,8 @@ extension Models {
         @Option(help: "Threads.") var threads = 1
         @Option(help: "Rows per type in the table (0: all).") var top = 20
         @Option(help: ArgumentHelp("Write the figures to this JSON file.", valueName: "path")) var save: String?
+        @Option(help: ArgumentHelp("Weight each scale search by this importance matrix (llama-imatrix's GGUF or .dat, or slmbench's).", valueName: "path"))
+        var imatrix: String?
         @Flag(help: "Print the JSON document instead of the table.") var json = false
 
         func validate() throws {
@@ -48,7 +52,11 @@ extension Models {
 
         func run() throws {
             let (source, _) = try Models.openReal(model, measuring: "sensitivities")
-            let analysis = SensitivityAnalysis(context: context, chunks: chunks, threads: threads)
+            var analysis = SensitivityAnalysis(context: context, chunks: chunks, threads: threads)
+            if let imatrix {
+                do { analysis.importance = try ImportanceMatrix(path: imatrix) } catch { throw CLIError("--imatrix \(error.description)") }
+                analysis.importanceName = URL(fileURLWithPath: imatrix).lastPathComponent
+            }
             let report: SensitivityReport
             do {
                 report = try analysis.report(source: source, types: try tensorTypes(), grouping: by, corpusPath: corpus,

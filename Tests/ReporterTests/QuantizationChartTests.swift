@@ -33,6 +33,8 @@ struct QuantizationChartTests {
         quality(method: nil, variants: [("q2_k", 60e6, 0.30), ("q4_k", 90e6, 0.020), ("q4_k_m", 100e6, 0.012), ("q5_0", 110e6, 0.015),
                                          ("mix:/tmp/mixes/budget-4.5.txt", 75e6, 0.010)]),
         quality(method: "gptq", variants: [("q2_k", 60e6, 0.12), ("q4_k", 90e6, 0.011)]),
+        // A method with one point: its front is that point.
+        quality(method: "imatrix", variants: [("q4_k", 89e6, 0.015)]),
     ]
 
     static let heatMap: SensitivityHeatMap = {
@@ -58,12 +60,15 @@ struct QuantizationChartTests {
         let html = Self.report().render()
         #expect(html.contains("Quantization trade-off: size vs quality loss, per method"))
         // One front line per method, each in its method's colour.
-        #expect(html.components(separatedBy: "class=\"front\"").count - 1 == 2, "two fronts")
+        #expect(html.components(separatedBy: "class=\"front\"").count - 1 == 3, "three fronts")
+        for method in ["rtn", "gptq", "imatrix"] {
+            #expect(html.components(separatedBy: "class=\"front\" data-series=\"\(method)\"").count - 1 == 1, "one front for \(method)")
+        }
         // rtn's front: q2_k and the mix; q4_k, q4_k_m and q5_0 are each larger than the mix and worse.
         let start = try #require(html.range(of: "<div class=\"tradeoff\">")), end = try #require(html.range(of: "<div class=\"sensitivity\">"))
         let tradeoff = String(html[start.upperBound..<end.lowerBound])
         let ringed = tradeoff.components(separatedBy: "r=\"9\"").count - 1
-        #expect(ringed == 2 + 2, "two rtn points and both gptq points on their fronts; got \(ringed)")
+        #expect(ringed == 2 + 2 + 1, "two rtn points, both gptq points and imatrix's one on their fronts; got \(ringed)")
         #expect(tradeoff.contains("mix:budget-4.5.txt"), "a mix is labelled by its file name")
         #expect(tradeoff.contains(">gptq<") && tradeoff.contains(">rtn<"), "the legend names each method")
         // Bits per weight: 32 × bytes ÷ F32 bytes (q4_k: 32 × 90 ÷ 540 = 5.33).
@@ -99,7 +104,7 @@ struct QuantizationChartTests {
         let consoleErrors = dom.stderr.split(separator: "\n").filter { $0.contains("CONSOLE") || $0.contains("Uncaught") }
         #expect(consoleErrors.isEmpty, "\(consoleErrors)")
         #expect(dom.stdout.contains("Quantization trade-off") && dom.stdout.contains("Sensitivity to q3_k"))
-        #expect(dom.stdout.components(separatedBy: "class=\"front\"").count - 1 == 2)
+        #expect(dom.stdout.components(separatedBy: "class=\"front\"").count - 1 == 3)
         #expect(dom.stdout.components(separatedBy: "class=\"cell\"").count - 1 == 211)
         #expect(dom.stdout.components(separatedBy: "class=\"legend-step\"").count - 1 == 24)
         let shot = ProcessInfo.processInfo.environment["SLMBENCH_SCREENSHOT"] ?? dir.appendingPathComponent("shot.png").path

@@ -35,12 +35,37 @@ extension SweepSpecTests {
         #expect(legacy.quantMethod == nil && legacy.method == "rtn")
         // One quality evaluation per method; a filter on the axis removes the calibrated points.
         #expect(p.quality.map(\.key) == ["quality|smollm2-135m", "quality|smollm2-135m|m-gptq"])
-        let filtered = try SweepPlan.make(try SweepSpec.parse("axes:\n  model: smollm2-135m\n  type: q4_k\n  quant_method: [rtn, awq]\nexclude:\n  - {quant_method: AWQ}\n", file: specFile),
+        let filtered = try SweepPlan.make(try SweepSpec.parse("axes:\n  model: smollm2-135m\n  type: q4_k\n  quant_method: [rtn, awq]\nexclude:\n  - {quant_method: AWQ}\nquality: true\n", file: specFile),
                                           profile: Self.machine) { _ in ModelShape(preset: ArchitecturePreset.named("smollm2-135m")!) }
         #expect(filtered.runs.map(\.point.method) == ["rtn"] && filtered.filtered == 1)
+        #expect(filtered.quality.map(\.key) == ["quality|smollm2-135m"], "no evaluation for a method the filters removed")
         // Without calibration: the default text is the one recorded.
         let defaulted = try plan("axes:\n  model: smollm2-135m\n  type: q4_k\n  quant_method: imatrix\n")
         #expect(defaulted.runs[0].run.calibration == Corpus.calibrationPath)
+    }
+
+    /// An include that lists a method's types limits that method's quality evaluation to them, and
+    /// a mix in a filter is named as the axis names it (relative to the spec's folder).
+    @Test func filtersChooseEachMethodsEvaluatedTypesAndMatchMixFiles() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("mixes"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "base: q4_0\n^token_embd\\.weight$=q8_0\n".write(to: folder.appendingPathComponent("mixes/m.txt"), atomically: true, encoding: .utf8)
+        let specFile = folder.appendingPathComponent("s.yaml").path
+        let spec = try SweepSpec.parse("""
+            axes:
+              model: smollm2-135m
+              type: [q2_k, iq4_nl, mix:mixes/m.txt]
+              quant_method: [rtn, gptq]
+            include:
+              - {quant_method: rtn}
+              - {quant_method: gptq, type: [q2_k, mix:mixes/m.txt]}
+            quality: true
+            """, file: specFile)
+        let p = try SweepPlan.make(spec, profile: Self.machine) { _ in ModelShape(preset: ArchitecturePreset.named("smollm2-135m")!) }
+        let mix = "mix:" + folder.appendingPathComponent("mixes/m.txt").standardized.path
+        #expect(p.runs.filter { $0.point.method == "gptq" }.map(\.point.type) == ["q2_k", mix])
+        #expect(p.quality.map(\.point.type) == ["q2_k,iq4_nl,\(mix)", "q2_k,\(mix)"])
     }
 
     @Test func quantMethodAndCalibrationErrorsNameTheField() throws {

@@ -70,6 +70,16 @@ if ! grep -q '<h2>The answer' <<<"$dom"; then
   echo "check-report: the rendered page of $out/report.html does not open with its answer" >&2
   exit 1
 fi
+# One Pareto front per method: every sized quality evaluation (one per model and method) is a
+# series of the trade-off chart with its own front.
+if [ ${#results[@]} -eq 1 ] && grep -q '"F32.weights_bytes"' "$out/journal.jsonl"; then
+  methods=$(grep '"F32.weights_bytes"' "$out/journal.jsonl" | grep -o '"key":"quality|[^"]*"' | sort -u | wc -l)
+  fronts=$(grep -o 'class="front" data-series="[^"]*"' <<<"$dom" | sort -u | wc -l)
+  if [ "$fronts" -ne "$methods" ]; then
+    echo "check-report: the trade-off chart of $out/report.html draws $fronts Pareto fronts for $methods quality evaluations (one per method)" >&2
+    exit 1
+  fi
+fi
 if grep -q '<svg class="heatmap"' <<<"$dom" && ! grep -q 'class="cell"' <<<"$dom"; then
   echo "check-report: the sensitivity heat map of $out/report.html has no cells" >&2
   exit 1

@@ -126,6 +126,9 @@ public struct SweepPlan: Sendable {
         var shapes: [String: ModelShape] = [:]
         var runs: [PlannedRun] = []
         var filtered = 0
+        // (model, type, method) that the filters keep at some point of the grid: a method's quality
+        // evaluation covers those types only.
+        var kept: Set<String> = []
         for model in spec.models {
             let reference = try ModelReference.parse(model)
             for type in spec.types {
@@ -140,6 +143,7 @@ public struct SweepPlan: Sendable {
                                                     prompt: prompt, gen: gen, kv: kv, placement: placement, depth: depth, quantMethod: method)
                             if !spec.include.isEmpty && !spec.include.contains(where: { $0.matches(p) }) { filtered += 1; continue }
                             if spec.exclude.contains(where: { $0.matches(p) }) { filtered += 1; continue }
+                            kept.insert("\(model)|\(type)|\(method)")
                             if prompt == 0 && gen == 0 { filtered += 1; continue }
                             var run = PlannedRun(kind: .run, key: p.key, seq: runs.count, point: p,
                                                  run: Self.runSpec(p, cpus: [], measurement: spec.measurement, calibration: spec.calibration),
@@ -173,7 +177,11 @@ public struct SweepPlan: Sendable {
             for model in spec.models where !types.isEmpty {
                 guard case .known = try ModelReference.parse(model) else { continue }
                 for method in spec.quantMethods {
-                    let p = SweepSpec.Point(model: model, type: types.joined(separator: ","), backend: "native", threads: spec.quality.threads,
+                    // The types the filters keep for this model and method (an include that lists a
+                    // method's types limits its evaluation to them).
+                    let chosen = types.filter { kept.contains("\(model)|\($0)|\(method)") }
+                    guard !chosen.isEmpty else { continue }
+                    let p = SweepSpec.Point(model: model, type: chosen.joined(separator: ","), backend: "native", threads: spec.quality.threads,
                                             batch: 1, prompt: spec.quality.context, gen: 0, kv: "f32", placement: "none", depth: 0,
                                             quantMethod: method)
                     let run = Self.runSpec(p, cpus: [], measurement: spec.measurement, calibration: spec.calibration)

@@ -312,7 +312,15 @@ public struct SweepSpec: Sendable, Equatable {
         for item in node.list() {
             var conditions: [String: [String]] = [:]
             for (axis, values) in try item.mapping(allowed: axisNames) {
-                conditions[axis] = try values.strings().map { ["type", "kv", "quant_method"].contains(axis) ? $0.lowercased() : $0 }
+                _ = try values.strings() // a non-empty list of strings
+                var accepted: [String] = []
+                for value in values.list() {
+                    let text = try value.string()
+                    // A mix file is named as the axis names it: its path relative to the spec's folder.
+                    if axis == "type" && text.lowercased().hasPrefix("mix:") { accepted.append(try axisValue(axis, value)); continue }
+                    accepted.append(["type", "kv", "quant_method"].contains(axis) ? text.lowercased() : text)
+                }
+                conditions[axis] = accepted
             }
             guard !conditions.isEmpty else { throw item.error("an empty filter matches everything") }
             filters.append(Filter(conditions: conditions))
