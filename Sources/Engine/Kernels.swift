@@ -46,14 +46,15 @@ public enum ActivationFormat: Int32, Sendable, CaseIterable {
     func rowBytes(_ n: Int) -> Int { Int(ck_act_row_bytes(rawValue, Int32(n))) }
 }
 
-/// A weight matrix where the file maps it: `rows` rows of `columns` elements in `type`'s blocks.
+/// A weight matrix: `rows` rows of `columns` elements in `type`'s blocks, where the file maps
+/// them or, after `copyIntoMemory()` or `pack()`, in memory of the engine's own.
 public struct WeightMatrix: @unchecked Sendable {
     public let name: String
     public let type: TensorType
     public let rows: Int
     public let columns: Int
     public let rowBytes: Int
-    let base: UnsafeRawPointer
+    private(set) var base: UnsafeRawPointer
     /// The direct kernel's activation format, or nil when rows are dequantized to f32 first
     /// (BF16, and lab types of 8 bits or with groups not a multiple of 32). F32/F16 read f32
     /// rows, the 32-element types q8_0 or q8_1 blocks, the K-quants q8_K super-blocks, the lab
@@ -67,6 +68,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// The rows copied into groups of eight (`pack()`), which the block-order kernel reads
     /// eight rows at a time; nil to read the rows where the file maps them.
     public private(set) var packed: PackedRows?
+    /// The rows copied out of the file into memory of the engine's own (`copyIntoMemory()`).
+    private(set) var copied: PackedRows?
 
     public init(name: String, type: TensorType, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer) throws(EngineError) {
         guard let rowBytes = type.rowBytes(columns), rowBytes * rows == bytes.count, let base = bytes.baseAddress else {
@@ -112,6 +115,18 @@ public struct WeightMatrix: @unchecked Sendable {
 
     public var byteCount: Int { rows * rowBytes }
 
+    /// Copies the rows, as they are, into memory of the engine's own (huge pages where the
+    /// system grants them: each pass streams the matrix, and the TLB costs less); true when it did.
+    @discardableResult
+    public mutating func copyIntoMemory() -> Bool {
+        guard packed == nil, copied == nil, byteCount > 0 else { return false }
+        let storage = PackedRows(bytes: byteCount)
+        storage.pointer.copyMemory(from: base, byteCount: byteCount)
+        copied = storage
+        base = UnsafeRawPointer(storage.pointer)
+        return true
+    }
+
     /// Copies a block-order Q4_0 matrix into groups of eight rows; true when it did.
     @discardableResult
     public mutating func pack() -> Bool {
@@ -123,15 +138,17 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 }
 
-/// Memory the engine owns for a repacked weight matrix.
+/// Memory the engine owns for a repacked weight matrix: on Linux, transparent huge pages where
+/// the system grants them (ck_weights_alloc), since each pass streams the whole matrix.
 public final class PackedRows: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
 
     init(bytes: Int) {
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
+        guard let p = ck_weights_alloc(max(bytes, 1)) else { fatalError("out of memory: \(bytes) bytes for a repacked weight matrix") }
+        pointer = p
     }
 
-    deinit { pointer.deallocate() }
+    deinit { ck_weights_free(pointer) }
 }
 
 /// A batch of activation rows converted once to every format the next matrices read.

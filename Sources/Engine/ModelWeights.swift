@@ -57,7 +57,9 @@ public final class ModelWeights: @unchecked Sendable {
             m.sumsByBlock = t.type == .q4_0 && rows % 8 == 0 && name != "token_embd.weight"
             // Read eight rows at a time from a copy (as llama.cpp does); the file's pages of the
             // matrix then leave memory, so the copy does not count twice.
-            if m.pack() { file.evict(file.data(for: t)) }
+            // A file held in memory (not mapped) is read where it is: its owner may edit the
+            // weights in place between passes (models sensitivity does).
+            if m.pack() || (file.isMapped && name != "token_embd.weight" && m.copyIntoMemory()) { file.evict(file.data(for: t)) }
             return m
         }
         /// Consecutive row ranges of one matrix, each a matrix of its own (Phi-3's fused QKV and
@@ -104,7 +106,10 @@ public final class ModelWeights: @unchecked Sendable {
             // bits (nothing downstream of the head rounds them to 8 bits, so it does not compound).
             var head = embedding
             head.sumsByBlock = head.type == .q4_0 && head.rows % 8 == 0
-            if head.pack() { file.evict(UnsafeRawBufferPointer(start: embedding.base, count: embedding.byteCount)) }
+            // Other types get a plain copy (huge pages), as every matrix but the table does.
+            if head.pack() || (file.isMapped && head.copyIntoMemory()) {
+                file.evict(UnsafeRawBufferPointer(start: embedding.base, count: embedding.byteCount))
+            }
             output = head
         }
         ropeFactors = try optionalVector("rope_freqs.weight", c.ropeDimensions / 2)

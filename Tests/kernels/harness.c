@@ -533,6 +533,28 @@ static void check_attention(int level) {
                 }
 }
 
+/* Memory for copied weights: aligned (2 MiB from 2 MiB up on Linux, for huge pages), writable
+ * to the last byte. */
+static void check_weights_alloc(void) {
+    static const size_t sizes[] = {1, 100, (size_t)3 << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        uint8_t *p = ck_weights_alloc(sizes[i]);
+        checks++;
+        if (!p) { FAIL("ck_weights_alloc(%zu) returned NULL", sizes[i]); continue; }
+#if defined(__linux__)
+        const size_t align = sizes[i] >= ((size_t)2 << 20) ? (size_t)2 << 20 : 64;
+#else
+        const size_t align = 64;
+#endif
+        checks++;
+        if ((uintptr_t)p % align != 0) FAIL("ck_weights_alloc(%zu) = %p, not %zu-aligned", sizes[i], (void *)p, align);
+        memset(p, 0xA5, sizes[i]);
+        checks++;
+        if (p[sizes[i] - 1] != 0xA5) FAIL("ck_weights_alloc(%zu): last byte not writable", sizes[i]);
+        ck_weights_free(p);
+    }
+}
+
 /* Grouped attention (several queries over one f16 cache head, widened once on x86): each
  * query's output equal bit for bit to ck_attention_head's with kv_f16 and batched set, for
  * spans across a block of 8 and queries starting past position 0 (sliding windows); hd 36
@@ -793,6 +815,7 @@ int main(int argc, char **argv) {
         check_attention_q(level);
     }
     check_pool();
+    check_weights_alloc();
 #if defined(__aarch64__)
     const char *isa = "aarch64";
 #elif defined(__x86_64__)

@@ -12,7 +12,7 @@ mkdir -p "$out"
 k=Sources/CKernels
 cc=clang
 command -v clang >/dev/null || cc=gcc
-"$cc" -O2 -I$k/include $k/scalar.c $k/dispatch.c $k/x86/avx2.c $k/x86/avx512.c $k/arm/neon.c $k/pool.c \
+"$cc" -O2 -I$k/include $k/scalar.c $k/dispatch.c $k/x86/avx2.c $k/x86/avx512.c $k/arm/neon.c $k/pool.c $k/memory.c \
   scripts/bench/kernel-levels.c -o "$out/kernel-levels" -lm -lpthread
 for b in .build/release/slmbench .build-test/release/slmbench; do if [ -x "$b" ]; then "$b" probe 2>/dev/null | head -1 || true; break; fi; done
 date -u

@@ -19,7 +19,7 @@ compiler=${1:-gcc}
 out=${SLMBENCH_HARNESS_DIR:-.build-harness}
 mkdir -p "$out"
 srcs=(Sources/CKernels/scalar.c Sources/CKernels/dispatch.c Sources/CKernels/x86/avx2.c Sources/CKernels/x86/avx512.c Sources/CKernels/arm/neon.c
-      Sources/CKernels/pool.c Tests/kernels/harness.c)
+      Sources/CKernels/pool.c Sources/CKernels/memory.c Tests/kernels/harness.c)
 cflags=(-O2 -Wno-unknown-pragmas -ISources/CKernels/include)
 case "$compiler" in
   gcc) cc=(aarch64-linux-gnu-gcc -ffp-contract=off) ;;

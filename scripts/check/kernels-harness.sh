@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 out=${SLMBENCH_HARNESS_DIR:-.build-harness}
 mkdir -p "$out"
 srcs=(Sources/CKernels/scalar.c Sources/CKernels/dispatch.c Sources/CKernels/x86/avx2.c Sources/CKernels/x86/avx512.c Sources/CKernels/arm/neon.c
-      Sources/CKernels/pool.c Tests/kernels/harness.c)
+      Sources/CKernels/pool.c Sources/CKernels/memory.c Tests/kernels/harness.c)
 cflags=(-O2 -Wall -Wextra -Werror -Wno-unknown-pragmas -ISources/CKernels/include)
 
 for tool in aarch64-linux-gnu-gcc qemu-aarch64-static; do

@@ -60,6 +60,10 @@ void ck_matmul(int level, int type, int block_order, const void *w, size_t w_str
 /* Q4_0 rows (a multiple of 8, n a multiple of 32) copied into groups of eight rows, so one
  * load reads eight rows at once (block_q4_0x8 in blocks.h); ck_q4_0_packed_bytes(rows, n) bytes,
  * the same as the rows themselves. */
+/* Memory for weights copied at load: 64-byte aligned, and on Linux from 2 MiB up, 2 MiB-aligned and
+ * advised as transparent huge pages (memory.c). NULL when there is no memory. */
+void *ck_weights_alloc(size_t bytes);
+void ck_weights_free(void *p);
 size_t ck_q4_0_packed_bytes(int rows, int n);
 void ck_q4_0_pack(const void *w, size_t w_stride, int rows, int n, void *out);
 /* ck_matmul for packed Q4_0 (q8_0 activations) with r0 and r1 multiples of 8 (or r1 = rows):
