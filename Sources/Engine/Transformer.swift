@@ -411,9 +411,11 @@ public final class Transformer: @unchecked Sendable {
         // heads of one KV head, whose cache positions are widened once for all of them.
         enum Task { case one(token: Int, head: Int), group(slot: Int, tokens: ArraySlice<Int>, kvHead: Int) }
         var tasks: [Task] = []
-        let grouped = wide != nil && f16
-        var tokensOf = [[Int]](repeating: [], count: options.sequences)
-        for (t, token) in batch.enumerated() { tokensOf[token.slot].append(t) }
+        // Without a group (decode, or a cache that is not f16) the tasks are (token, head) in
+        // order, numbered rather than listed: nothing is allocated per layer.
+        let grouped = wide != nil && f16 && tokensPerSlot.contains { $0 > 1 }
+        var tokensOf = [[Int]](repeating: [], count: grouped ? options.sequences : 0)
+        for (t, token) in batch.enumerated() where grouped { tokensOf[token.slot].append(t) }
         for (slot, tokens) in tokensOf.enumerated() where !tokens.isEmpty {
             if grouped && tokens.count > 1 {
                 for start in Swift.stride(from: 0, to: tokens.count, by: 16) {
@@ -439,6 +441,10 @@ public final class Transformer: @unchecked Sendable {
                     ck_attention_head(level, qh, keys, values, cache.rowBytes / elementBytes, length, Int32(hd), f16 ? 1 : 0,
                                       tokensPerSlot[token.slot] > 1 ? 1 : 0, scale, s, out)
                 }
+            }
+            if !grouped {
+                for task in Swift.stride(from: member, to: batch.count * c.heads, by: members) { one(task / c.heads, task % c.heads) }
+                return
             }
             for index in Swift.stride(from: member, to: tasks.count, by: members) {
                 switch tasks[index] {
