@@ -500,7 +500,7 @@ static void check_float_helpers(int level) {
 }
 
 static void check_attention(int level) {
-    static const int lengths[] = {1, 7, 8, 33, 100, 300}, dims[] = {64, 48, 36};
+    static const int lengths[] = {1, 7, 8, 31, 32, 33, 64, 65, 100, 300}, dims[] = {64, 48, 36};
     for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++)
         for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
             for (int kv_f16 = 0; kv_f16 <= 1; kv_f16++)

@@ -811,6 +811,11 @@ AVX2 static inline void round_f16_avx2(const float *x, float *y, int n) {
         _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
 }
 
+#define PREFETCH_ROWS 8
+static inline void prefetch_row(const char *p, size_t bytes) {
+    for (size_t b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T0);
+}
+
 /* One query's attention. wide: the cache widened by widen_kv (keys f32 rows `stride` floats
  * apart, values transposed in `vt`, `ldv` floats a row), with an f16 cache's steps (kv_f16 and
  * batched set): the same operations on the same values, so the same bits. */
@@ -838,7 +843,11 @@ attention_body(const int wide, const float *q, const void *keys, const void *val
         _mm256_storeu_ps(lanes, vmax);
         for (int k = 0; k < 8; k++) if (lanes[k] > maximum) maximum = lanes[k];
     }
+    /* Rows of one head are `stride` elements apart, two or more to a 4 KiB page in a GQA cache,
+     * where the hardware's stream prefetch stops; ask for the row PREFETCH_ROWS ahead. */
+    const size_t row_bytes = (kv_f16 && !wide ? 2 : 4) * (size_t)hd, unit = kv_f16 && !wide ? 2 : 4;
     for (; j < length; j++) {
+        if (j + PREFETCH_ROWS < length) prefetch_row((const char *)keys + unit * stride * (size_t)(j + PREFETCH_ROWS), row_bytes);
         e[j] = dot_keys(keys, stride * (size_t)j, kv_f16 && !wide, query, hd, tile_qk) * scale;
         if (e[j] > maximum) maximum = e[j];
     }
@@ -880,7 +889,9 @@ attention_body(const int wide, const float *q, const void *keys, const void *val
     }
     /* A slot's first product is stored (0 + p·v rounds like p·v); slots never reached stay 0. */
     for (int j = length; j < lanes; j++) memset(acc + (size_t)j * (size_t)hd, 0, sizeof(float) * (size_t)hd);
+    for (int j = 0; j < PREFETCH_ROWS && j < length; j++) prefetch_row((const char *)values + unit * stride * (size_t)j, row_bytes);
     for (int j = 0; j < length; j++) {
+        if (j + PREFETCH_ROWS < length) prefetch_row((const char *)values + unit * stride * (size_t)(j + PREFETCH_ROWS), row_bytes);
         const float p = e[j];
         const __m256 vp = _mm256_set1_ps(p);
         float *a = acc + (size_t)(j % lanes) * (size_t)hd;
