@@ -411,7 +411,7 @@ public final class Transformer: @unchecked Sendable {
         // heads of one KV head, whose cache positions are widened once for all of them.
         enum Task { case one(token: Int, head: Int), group(slot: Int, tokens: ArraySlice<Int>, kvHead: Int) }
         var tasks: [Task] = []
-        // Without a group (decode, or a cache that is not f16) the tasks are (token, head) in
+        // Without a group (decode, or a cache that is not f16) the tasks are (token, KV head) in
         // order, numbered rather than listed: nothing is allocated per layer.
         let grouped = wide != nil && f16 && tokensPerSlot.contains { $0 > 1 }
         var tokensOf = [[Int]](repeating: [], count: grouped ? options.sequences : 0)
@@ -443,7 +443,12 @@ public final class Transformer: @unchecked Sendable {
                 }
             }
             if !grouped {
-                for task in Swift.stride(from: member, to: batch.count * c.heads, by: members) { one(task / c.heads, task % c.heads) }
+                // A member takes all the query heads of a KV head in turn: the first reads that
+                // head's cache rows from memory, the others find them in its own cache.
+                for unit in Swift.stride(from: member, to: batch.count * c.kvHeads, by: members) {
+                    let t = unit / c.kvHeads, kvHead = unit % c.kvHeads
+                    for head in (kvHead * group)..<((kvHead + 1) * group) { one(t, head) }
+                }
                 return
             }
             for index in Swift.stride(from: member, to: tasks.count, by: members) {
