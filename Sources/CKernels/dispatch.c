@@ -157,18 +157,27 @@ void ck_matmul_lab(int level, int bits, int group, int asymmetric, const void *w
     ck_ref_matmul_lab(bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
 }
 
-void ck_matmul_q4_0_packed(int level, const void *packed, int r0, int r1, const void *x, size_t x_stride, int ntok,
-                           float *out, size_t out_stride, int n) {
+void ck_matmul_packed(int level, int type, const void *packed, int r0, int r1, const void *x, size_t x_stride, int ntok,
+                      float *out, size_t out_stride, int n) {
     const uint8_t *P = (const uint8_t *)packed, *X = (const uint8_t *)x;
 #ifdef CK_X86
-    if (level == CK_LEVEL_AVX512) { ck_avx512_packed_q4_0(P, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
-    if (is_avx2(level)) { ck_avx2_packed_q4_0(P, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
+    if (level == CK_LEVEL_AVX512) { ck_avx512_packed(type, P, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
+    if (is_avx2(level)) { ck_avx2_packed(type, P, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
 #endif
 #ifdef CK_ARM
-    if (is_arm(level)) { ck_neon_packed_q4_0(level, P, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
+    /* IQ4_NL has no packed Arm body (ck_packed_fast says so, and the engine does not pack it there). */
+    if (is_arm(level) && type == CK_Q4_0) { ck_neon_packed_q4_0(level, P, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
 #endif
     (void)level;
-    ck_ref_packed_q4_0(P, r0, r1, X, x_stride, ntok, out, out_stride, n);
+    ck_ref_packed(type, P, r0, r1, X, x_stride, ntok, out, out_stride, n);
+}
+
+int ck_packed_fast(int level, int type) {
+    if (type == CK_Q4_0) return level != CK_LEVEL_SCALAR;
+#ifdef CK_X86
+    if (type == CK_IQ4_NL) return is_avx2(level);
+#endif
+    return 0;
 }
 
 float ck_dot_f32(int level, const float *a, const float *b, int n) {

@@ -186,7 +186,7 @@ void ck_ref_matmul(int type, const uint8_t *w, size_t ws, int r0, int r1, const 
                    float *out, size_t os, int n);
 void ck_ref_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
                        size_t xs, int ntok, float *out, size_t os, int n);
-void ck_ref_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n);
+void ck_ref_packed(int type, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n);
 float ck_ref_dot_f32(const float *a, const float *b, int n);
 void ck_ref_f32_to_f16(const float *x, uint16_t *y, int n);
 void ck_ref_exp8(const float *x, float *y);
@@ -206,7 +206,7 @@ int ck_avx2_supported(void);
 void ck_avx2_quantize_act(int act, const float *x, uint8_t *out, int n);
 void ck_avx2_matmul(int type, int block_order, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs,
                     int ntok, float *out, size_t os, int n);
-void ck_avx2_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n);
+void ck_avx2_packed(int type, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n);
 void ck_avx2_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
                         size_t xs, int ntok, float *out, size_t os, int n);
 float ck_avx2_dot_f32(const float *a, const float *b, int n);
@@ -224,7 +224,7 @@ void ck_avx2_attention_q(int type, const uint8_t *qq, const uint8_t *keys, const
 int ck_avx512_supported(void);
 void ck_avx512_matmul(int type, int block_order, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs,
                       int ntok, float *out, size_t os, int n);
-void ck_avx512_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os,
+void ck_avx512_packed(int type, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os,
                            int n);
 #endif
 

@@ -326,9 +326,9 @@ void ck_q4_0_pack(const void *w, size_t w_stride, int rows, int n, void *out) {
         }
 }
 
-/* The packed kernel's arithmetic, one product at a time. */
-void ck_ref_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
-                               float *out, size_t os, int n) {
+/* The packed kernel's arithmetic, one product at a time (Q4_0 or IQ4_NL). */
+void ck_ref_packed(int type, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os,
+                   int n) {
     const int nb = n / 32;
     for (int r = r0; r < r1; r += 8) {
         const uint8_t *pg = packed + (size_t)(r / 8) * Q4_0X8_BYTES * (size_t)nb;
@@ -342,7 +342,9 @@ void ck_ref_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x,
                     for (int c = 0; c < 4; c++)
                         for (int e = 0; e < 4; e++) {
                             const uint8_t v = blk[offsetof(block_q4_0x8, qs) + 32 * c + 4 * k + e];
-                            sum += ((v & 15) - 8) * (int8_t)xb[4 * c + e] + ((v >> 4) - 8) * (int8_t)xb[16 + 4 * c + e];
+                            const int lo = type == CK_IQ4_NL ? ck_iq4nl_values[v & 15] : (v & 15) - 8;
+                            const int hi = type == CK_IQ4_NL ? ck_iq4nl_values[v >> 4] : (v >> 4) - 8;
+                            sum += lo * (int8_t)xb[4 * c + e] + hi * (int8_t)xb[16 + 4 * c + e];
                         }
                     acc = fmaf((float)sum, ck_ld16(blk + 2 * k) * ck_ld16(xb - offsetof(block_q8_0, qs)), acc);
                 }

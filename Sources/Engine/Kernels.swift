@@ -62,8 +62,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public let directFormat: ActivationFormat?
     /// Set for lab types, whose rows the C dequantizer unpacks.
     let lab: LabType?
-    /// Q4_0 on AVX2 and the Arm levels: each row is summed block by block into one float (llama.cpp's order for the
-    /// Q4_0 matrices it repacks) rather than in eight lanes added at the end.
+    /// Q4_0 (and IQ4_NL on x86; `ModelWeights.sumsByBlock`): each row is summed block by block into one float
+    /// (llama.cpp's order for the matrices it repacks) rather than in eight lanes added at the end.
     public var sumsByBlock = false
     /// The rows copied into groups of eight (`pack()`), which the block-order kernel reads
     /// eight rows at a time; nil to read the rows where the file maps them.
@@ -127,10 +127,10 @@ public struct WeightMatrix: @unchecked Sendable {
         return true
     }
 
-    /// Copies a block-order Q4_0 matrix into groups of eight rows; true when it did.
+    /// Copies a block-order Q4_0 or IQ4_NL matrix into groups of eight rows; true when it did.
     @discardableResult
     public mutating func pack() -> Bool {
-        guard sumsByBlock, type == .q4_0, rows % 8 == 0, columns % 32 == 0, packed == nil else { return false }
+        guard sumsByBlock, type == .q4_0 || type == .iq4_NL, rows % 8 == 0, columns % 32 == 0, packed == nil else { return false }
         let storage = PackedRows(bytes: ck_q4_0_packed_bytes(Int32(rows), Int32(columns)))
         ck_q4_0_pack(base, rowBytes, Int32(rows), Int32(columns), storage.pointer)
         packed = storage
@@ -231,7 +231,7 @@ public struct MatMul {
                      _ out: UnsafeMutablePointer<Float>, _ stride: Int, _ scratch: UnsafeMutablePointer<Float>, _ level: KernelLevel) {
         let (xs, xStride) = x.rows(w.activationFormat)
         if let packed = w.packed, range.lowerBound % 8 == 0, range.upperBound % 8 == 0 {
-            ck_matmul_q4_0_packed(level.code, packed.pointer, Int32(range.lowerBound), Int32(range.upperBound), xs, xStride, Int32(tokens),
+            ck_matmul_packed(level.code, Int32(w.type.id), packed.pointer, Int32(range.lowerBound), Int32(range.upperBound), xs, xStride, Int32(tokens),
                                   out + range.lowerBound, stride, Int32(w.columns))
             return
         }

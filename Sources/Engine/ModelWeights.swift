@@ -28,6 +28,18 @@ public final class ModelWeights: @unchecked Sendable {
     /// Per-pair divisors of the rotary frequencies (Llama 3's `rope_freqs.weight`), if present.
     public let ropeFactors: [Float]?
 
+    /// Whether a matrix is summed block by block from a copy in groups of eight rows (`pack()`):
+    /// Q4_0 everywhere; IQ4_NL where the kernels have a packed body for it (x86: on Arm it keeps
+    /// the lane order of its row kernels, which have vector bodies there).
+    static func sumsByBlock(_ type: TensorType, rows: Int) -> Bool {
+        guard rows % 8 == 0 else { return false }
+        #if arch(x86_64)
+        return type == .q4_0 || type == .iq4_NL
+        #else
+        return type == .q4_0
+        #endif
+    }
+
     /// Errors do not name the file; the caller names it once.
     public convenience init(path: String) throws(EngineError) {
         let file: GGUFFile
@@ -49,12 +61,9 @@ public final class ModelWeights: @unchecked Sendable {
             guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
             guard t.shape == [columns, rows] else { throw .badShape(tensor: name, expected: [columns, rows], found: t.shape) }
             var m = try WeightMatrix(name: name, type: t.type, rows: rows, columns: columns, bytes: file.data(for: t))
-            // The Q4_0 matrices llama.cpp repacks on x86 (all but the embedding table, rows a
-            // multiple of 8) are summed block by block there; sum them the same way here.
-            // (llama.cpp sums its repacked IQ4_NL matrices so too, and ck_matmul can, but without
-            // a packed layout that order ran IQ4_NL decode at 0.52x llama-bench on SmolLM2-135M,
-            // so IQ4_NL keeps its lane order until one exists.)
-            m.sumsByBlock = t.type == .q4_0 && rows % 8 == 0 && name != "token_embd.weight"
+            // The Q4_0 and IQ4_NL matrices llama.cpp repacks on x86 (all but the embedding
+            // table, rows a multiple of 8) are summed block by block there; sum them the same way.
+            m.sumsByBlock = Self.sumsByBlock(t.type, rows: rows) && name != "token_embd.weight"
             // Read eight rows at a time from a copy (as llama.cpp does); the file's pages of the
             // matrix then leave memory, so the copy does not count twice.
             // A file held in memory (not mapped) is read where it is: its owner may edit the
@@ -74,7 +83,7 @@ public final class ModelWeights: @unchecked Sendable {
             for (index, n) in rows.enumerated() {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[(start * rowBytes)..<((start + n) * rowBytes)])
                 var m = try WeightMatrix(name: "\(name)[\(index)]", type: t.type, rows: n, columns: columns, bytes: slice)
-                m.sumsByBlock = t.type == .q4_0 && n % 8 == 0
+                m.sumsByBlock = Self.sumsByBlock(t.type, rows: n)
                 if m.pack() { file.evict(slice) }
                 out.append(m)
                 start += n
@@ -105,7 +114,7 @@ public final class ModelWeights: @unchecked Sendable {
             // file's rows for the lookups. Its logits then differ from llama.cpp's in the last
             // bits (nothing downstream of the head rounds them to 8 bits, so it does not compound).
             var head = embedding
-            head.sumsByBlock = head.type == .q4_0 && head.rows % 8 == 0
+            head.sumsByBlock = Self.sumsByBlock(head.type, rows: head.rows)
             // Other types get a plain copy (huge pages), as every matrix but the table does.
             if head.pack() || (file.isMapped && head.copyIntoMemory()) {
                 file.evict(UnsafeRawBufferPointer(start: embedding.base, count: embedding.byteCount))

@@ -12,7 +12,7 @@
  * error of a k-step float sum or product chain relative to the sum of |terms|):
  *  - exact (bit for bit; +0 and −0 count as equal): the activation quantizers (q8_K's also
  *    against its definition: |x − d·q| ≤ |d|/2, bsums the sums of 16), f32→f16, exp8,
- *    SwiGLU, attention, packed Q4_0 and block-order Q4_0. These bodies do the reference's float
+ *    SwiGLU, attention, packed Q4_0 and IQ4_NL, block-order Q4_0. These bodies do the reference's float
  *    operations in the reference's order, so any difference is a bug.
  *  - quantized rows (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1): the integer sum of each block is exact at
  *    every level (|products| ≤ 128·127, partial sums far below 2^31 and, in int16 lanes, below
@@ -355,16 +355,19 @@ static void check_matmul(int level, int type) {
                              got[(size_t)t * (size_t)s.rows + (size_t)r], e);
                 }
         }
-        if (type == CK_Q4_0 && s.rows % 8 == 0) {
+        /* Packed rows (Q4_0 at every level, IQ4_NL where ck_packed_fast says a level has a body,
+         * and in the reference): the reference's steps, which are block order's. */
+        if ((type == CK_Q4_0 || type == CK_IQ4_NL) && s.rows % 8 == 0) {
             uint8_t *packed = malloc(ck_q4_0_packed_bytes(s.rows, s.n));
             ck_q4_0_pack(w, ws, s.rows, s.n, packed);
-            ck_matmul_q4_0_packed(level, packed, 0, 8, x, xs, s.ntok, got, (size_t)s.rows, s.n);
-            ck_matmul_q4_0_packed(level, packed, 8, s.rows, x, xs, s.ntok, got + 8, (size_t)s.rows, s.n);
-            ck_ref_packed_q4_0(packed, 0, s.rows, x, xs, s.ntok, want, (size_t)s.rows, s.n);
+            ck_matmul_packed(level, type, packed, 0, 8, x, xs, s.ntok, got, (size_t)s.rows, s.n);
+            ck_matmul_packed(level, type, packed, 8, s.rows, x, xs, s.ntok, got + 8, (size_t)s.rows, s.n);
+            ck_ref_packed(type, packed, 0, s.rows, x, xs, s.ntok, want, (size_t)s.rows, s.n);
             for (size_t i = 0; i < (size_t)s.rows * (size_t)s.ntok; i++) {
                 checks++;
-                if (!same(got[i], want[i]) || !same(want[i], block_order_dot(CK_Q4_0, w + ws * (i % (size_t)s.rows), x + xs * (i / (size_t)s.rows), s.n)))
-                    FAIL("%s packed q4_0 %dx%dx%d output %zu: %.9g vs reference %.9g", level_name(level), s.rows, s.n, s.ntok, i, got[i], want[i]);
+                if (!same(got[i], want[i]) || !same(want[i], block_order_dot(type, w + ws * (i % (size_t)s.rows), x + xs * (i / (size_t)s.rows), s.n)))
+                    FAIL("%s packed %s %dx%dx%d output %zu: %.9g vs reference %.9g", level_name(level), type_name(type), s.rows, s.n, s.ntok, i,
+                         got[i], want[i]);
             }
             free(packed);
         }
@@ -727,7 +730,7 @@ static void check_pool(void) {
 
 /* One kernel at one level, run once, for counting the instructions qemu executes in the kernel
  * files (scripts/check/kernel-instructions.sh): a 16-row × 2048-column matrix (1024 blocks of 32
- * weights) against `ntok` tokens. KERNEL: a weight type, or q4_0x8 for packed Q4_0. */
+ * weights) against `ntok` tokens. KERNEL: a weight type, or q4_0x8 / iq4_nlx8 for packed Q4_0 / IQ4_NL. */
 static int count_lab(int bits, int group, int asym, int level, int ntok) {
     const int rows = 16, n = 2048;
     int act = 0;
@@ -762,10 +765,10 @@ static int count_kernel(const char *kernel, int level, int ntok) {
     int type = -1;
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(kernel, type_name(types[i])) == 0) type = types[i];
-    const int packed = strcmp(kernel, "q4_0x8") == 0;
-    if (packed) type = CK_Q4_0;
+    const int packed = strcmp(kernel, "q4_0x8") == 0 || strcmp(kernel, "iq4_nlx8") == 0;
+    if (packed) type = kernel[0] == 'i' ? CK_IQ4_NL : CK_Q4_0;
     if (type < 0 || level < 0 || !ck_level_supported(level) || ntok < 1 || ntok > 8) {
-        fprintf(stderr, "harness: --count needs a kernel (f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_0x8, lab<bits>g<group><s|a>), a level this CPU runs and 1-8 tokens\n");
+        fprintf(stderr, "harness: --count needs a kernel (f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_0x8, iq4_nlx8, lab<bits>g<group><s|a>), a level this CPU runs and 1-8 tokens\n");
         return 64;
     }
     const int rows = 16, n = 2048;
@@ -778,7 +781,7 @@ static int count_kernel(const char *kernel, int level, int ntok) {
     fill(xf, n, 1);
     for (int t = 0; t < ntok; t++) ck_quantize_act(CK_LEVEL_SCALAR, act, xf, x + xs * (size_t)t, n);
     if (packed) ck_q4_0_pack(w, ws, rows, n, pk);
-    if (packed) ck_matmul_q4_0_packed(level, pk, 0, rows, x, xs, ntok, out, rows, n);
+    if (packed) ck_matmul_packed(level, type, pk, 0, rows, x, xs, ntok, out, rows, n);
     else ck_matmul(level, type, 0, w, ws, 0, rows, x, xs, ntok, out, rows, n);
     printf("%s %s: %d blocks × %d tokens, out[0] = %g\n", kernel, level_name(level), rows * n / CK_QK, ntok, (double)out[0]);
     return 0;

@@ -35,6 +35,8 @@ int main(int argc, char **argv) {
         {"iq4_nl prefill 1024x1024, 64 tokens", CK_IQ4_NL, 1024, 1024, 64, 0},
         {"q4_0 packed prefill 3072x1024, 64 tokens", CK_Q4_0, 3072, 1024, 64, 1},
         {"q4_0 packed decode 16384x2048, 1 token", CK_Q4_0, 16384, 2048, 1, 1},
+        {"iq4_nl packed prefill 3072x1024, 64 tokens", CK_IQ4_NL, 3072, 1024, 64, 1},
+        {"iq4_nl packed decode 16384x2048, 1 token", CK_IQ4_NL, 16384, 2048, 1, 1},
     };
     printf("%-42s %12s %12s %10s %10s\n", "kernel", "avx2 best", "avx512 best", "best ÷", "mean ÷");
     for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) {
@@ -64,7 +66,7 @@ int main(int argc, char **argv) {
             for (int k = 0; k < 2; k++) {
                 const int v = r % 2 ? 1 - k : k;
                 const double t0 = now();
-                if (packed) ck_matmul_q4_0_packed(levels[v], packed, 0, b.rows, x, xs, b.ntok, out[v], (size_t)b.rows, b.n);
+                if (packed) ck_matmul_packed(levels[v], b.type, packed, 0, b.rows, x, xs, b.ntok, out[v], (size_t)b.rows, b.n);
                 else ck_matmul(levels[v], b.type, 0, w, ws, 0, b.rows, x, xs, b.ntok, out[v], (size_t)b.rows, b.n);
                 const double dt = now() - t0;
                 if (dt < best[v]) best[v] = dt;

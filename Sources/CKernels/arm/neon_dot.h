@@ -134,7 +134,7 @@ CK_TGT static void CK_FN(rows_k)(int type, const uint8_t *w, size_t ws, int r0, 
 }
 
 /* Q4_0 in block order (acc = fma((float)Σw·x, d_w·d_x, acc) per block, one float per row and
- * token: the reference's ck_ref_packed_q4_0 steps, so equal to it bit for bit), four rows at a
+ * token: the reference's ck_ref_packed steps, so equal to it bit for bit), four rows at a
  * time so their exact block sums reduce into one vector. */
 CK_TGT static void CK_FN(rows_q4_0_blocks)(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
                                            float *out, size_t os, int n) {

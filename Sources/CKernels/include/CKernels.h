@@ -57,19 +57,23 @@ void ck_quantize_act(int level, int act, const float *x, void *out, int n);
 void ck_matmul(int level, int type, int block_order, const void *w, size_t w_stride, int r0, int r1,
                const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n);
 
-/* Q4_0 rows (a multiple of 8, n a multiple of 32) copied into groups of eight rows, so one
- * load reads eight rows at once (block_q4_0x8 in blocks.h); ck_q4_0_packed_bytes(rows, n) bytes,
- * the same as the rows themselves. */
 /* Memory for weights copied at load: 64-byte aligned, and on Linux from 2 MiB up, 2 MiB-aligned and
  * advised as transparent huge pages (memory.c). NULL when there is no memory. */
 void *ck_weights_alloc(size_t bytes);
 void ck_weights_free(void *p);
+/* Q4_0 or IQ4_NL rows (the same 18-byte blocks; rows a multiple of 8, n a multiple of 32) copied
+ * into groups of eight rows, so one load reads eight rows at once (block_q4_0x8 in blocks.h);
+ * ck_q4_0_packed_bytes(rows, n) bytes, the same as the rows themselves. */
 size_t ck_q4_0_packed_bytes(int rows, int n);
 void ck_q4_0_pack(const void *w, size_t w_stride, int rows, int n, void *out);
-/* ck_matmul for packed Q4_0 (q8_0 activations) with r0 and r1 multiples of 8 (or r1 = rows):
- * block order, the same results as ck_matmul with block_order on the unpacked rows. */
-void ck_matmul_q4_0_packed(int level, const void *packed, int r0, int r1, const void *x, size_t x_stride, int ntok,
-                           float *out, size_t out_stride, int n);
+/* ck_matmul for packed Q4_0 or IQ4_NL (q8_0 activations; type CK_Q4_0 or CK_IQ4_NL) with r0 and
+ * r1 multiples of 8 (or r1 = rows): block order, the same results as ck_matmul with block_order
+ * on the unpacked rows. */
+void ck_matmul_packed(int level, int type, const void *packed, int r0, int r1, const void *x, size_t x_stride, int ntok,
+                      float *out, size_t out_stride, int n);
+/* 1 when `level` has a vector body for packed rows of `type` (Q4_0: every level but scalar;
+ * IQ4_NL: the x86 levels); otherwise ck_matmul_packed runs the scalar reference. */
+int ck_packed_fast(int level, int type);
 
 /* Dequantizes one row of n elements of a lab type (group 0: one group per row). */
 void ck_dequant_lab(const uint8_t *src, float *dst, int n, int bits, int group, int asymmetric);

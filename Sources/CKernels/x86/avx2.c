@@ -655,9 +655,10 @@ void ck_avx2_matmul(int type, int block_order, const uint8_t *W, size_t w_stride
     ck_ref_matmul(type, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
 }
 
-void ck_avx2_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os,
-                         int n) {
-    packed_q4_0(packed, r0, r1, x, xs, ntok, out, os, n);
+void ck_avx2_packed(int type, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os,
+                    int n) {
+    if (type == CK_IQ4_NL) packed_iq4_nl(packed, r0, r1, x, xs, ntok, out, os, n);
+    else packed_q4_0(packed, r0, r1, x, xs, ntok, out, os, n);
 }
 
 float ck_avx2_dot_f32(const float *a, const float *b, int n) { return dot_f32_avx2(a, b, n); }

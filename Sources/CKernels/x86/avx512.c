@@ -2,7 +2,7 @@
  * from Ice Lake and Sapphire Rapids on). VNNI's vpdpbusd multiplies 32 unsigned by 32 signed
  * bytes and adds each four into an int32 lane, which AVX2 does in two instructions (maddubs,
  * then madd against ones). The 8-bit tiles are q8_tiles.h's, built here with vpdpbusd: the
- * multi-token Q8_0, Q5_0 and IQ4_NL tiles (prefill) and packed Q4_0 (prefill and decode). Their
+ * multi-token Q8_0, Q5_0 and IQ4_NL tiles (prefill) and packed Q4_0 and IQ4_NL (prefill and decode). Their
  * integer sums are exact on both levels and their float steps the same, so the results equal
  * the AVX2 level's bit for bit. Every other kernel is the AVX2 level's (avx2.c).
  *
@@ -49,9 +49,10 @@ void ck_avx512_matmul(int type, int block_order, const uint8_t *W, size_t w_stri
     ck_avx2_matmul(type, block_order, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
 }
 
-void ck_avx512_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os,
-                           int n) {
-    packed_q4_0(packed, r0, r1, x, xs, ntok, out, os, n);
+void ck_avx512_packed(int type, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                      size_t os, int n) {
+    if (type == CK_IQ4_NL) packed_iq4_nl(packed, r0, r1, x, xs, ntok, out, os, n);
+    else packed_q4_0(packed, r0, r1, x, xs, ntok, out, os, n);
 }
 
 #endif

@@ -161,20 +161,40 @@ CK_TILE_TARGET static void rows4_iq4_nl(const uint8_t *w, size_t ws, int r0, int
     rows4_t(CK_IQ4_NL, w, ws, r0, r1, x, xs, ntok, out, os, n);
 }
 
-/* Q4_0 packed in groups of eight rows (ck_q4_0_pack): per block, the eight rows' scales, then
- * four 32-byte slices, slice c holding bytes 4c..4c+3 of each row's quants (row k at 4k). One
- * slice load covers eight rows × eight weights (low nibbles: elements 4c..4c+3, high: 16+4c..),
- * and each row's products land in its own 32-bit lane, so no horizontal sums are needed. The
- * nibbles are multiplied unsigned (0..15) and 8·Σy is taken off after: Σ(q−8)y = Σqy − 8Σy,
- * exact in integers (16 products of at most 15·127 per 16-bit lane), so every row's block sum
- * and the float steps after it are those of the block-order kernel (avx2.c). */
+/* Q4_0 or IQ4_NL packed in groups of eight rows (ck_q4_0_pack; both are 18-byte blocks of an f16
+ * scale and 32 nibbles): per block, the eight rows' scales, then four 32-byte slices, slice c
+ * holding bytes 4c..4c+3 of each row's quants (row k at 4k). One slice load covers eight rows ×
+ * eight weights (low nibbles: elements 4c..4c+3, high: 16+4c..), and each row's products land in
+ * its own 32-bit lane, so no horizontal sums are needed.
+ *   Q4_0: the nibbles are multiplied unsigned (0..15) and 8·Σy is taken off after:
+ *     Σ(q−8)y = Σqy − 8Σy, exact in integers (16 products of at most 15·127 per 16-bit lane).
+ *   IQ4_NL: a nibble indexes the 16 values (−127…113) with one shuffle. With VNNI the table holds
+ *     value + 128 (1…241, unsigned) and 128·Σy is taken off, as for Q4_0; without it, maddubs
+ *     would saturate on those, so the values stay signed and go through the sign trick
+ *     (|w|·sign(y, w), no value is 0) with each slice's pairs widened to int32 at once.
+ * Either way every row's block sum is exact, and the float steps after it are those of the
+ * block-order kernel (avx2.c), so the results are that kernel's bit for bit. */
 CK_TILE_TARGET static inline __attribute__((always_inline)) void
-packed8_q4_0(const int NT, const uint8_t *pg, const uint8_t *const *x, const int16_t *const *sums, int nb, float *out, size_t os) {
+packed8(const int type, const int NT, const uint8_t *pg, const uint8_t *const *x, const int16_t *const *sums, int nb, float *out,
+        size_t os) {
+    const int nl = type == CK_IQ4_NL;
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const __m256i nibble = _mm256_set1_epi8(0x0F);
+    __m256i book = _mm256_setzero_si256();
+    if (nl) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)ck_iq4nl_values);
+#if CK_TILE_VNNI
+        book = _mm256_set_m128i(_mm_xor_si128(v, _mm_set1_epi8((char)0x80)), _mm_xor_si128(v, _mm_set1_epi8((char)0x80)));
+#else
+        book = _mm256_set_m128i(v, v);
+#endif
+    }
 #if !CK_TILE_VNNI
     const __m256i ones = _mm256_set1_epi16(1);
 #endif
+    /* What the unsigned products overcount per Σy: 8 for Q4_0's nibbles, 128 for the biased table. */
+    const int32_t bias = nl ? 128 : 8;
+    (void)bias;
     for (int b = 0; b < nb; b++) {
         const uint8_t *blk = pg + Q4_0X8_BYTES * (size_t)b;
         if (NT == 1)
@@ -183,7 +203,11 @@ packed8_q4_0(const int NT, const uint8_t *pg, const uint8_t *const *x, const int
         __m256i s[4];
         for (int c = 0; c < 4; c++) {
             const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q4_0x8, qs) + 32 * c));
-            const __m256i lo = _mm256_and_si256(v, nibble), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+            __m256i lo = _mm256_and_si256(v, nibble), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+            if (nl) {
+                lo = _mm256_shuffle_epi8(book, lo);
+                hi = _mm256_shuffle_epi8(book, hi);
+            }
             for (int t = 0; t < NT; t++) {
                 const uint8_t *xb = x[t] + Q8_0_BYTES * (size_t)b + offsetof(block_q8_0, qs) + 4 * c;
                 int32_t ylo, yhi;
@@ -194,17 +218,24 @@ packed8_q4_0(const int NT, const uint8_t *pg, const uint8_t *const *x, const int
                 s[t] = _mm256_dpbusd_epi32(c == 0 ? _mm256_setzero_si256() : s[t], lo, _mm256_set1_epi32(ylo));
                 s[t] = _mm256_dpbusd_epi32(s[t], hi, _mm256_set1_epi32(yhi));
 #else
-                const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(ylo)),
-                                                   _mm256_maddubs_epi16(hi, _mm256_set1_epi32(yhi)));
-                s[t] = c == 0 ? p : _mm256_add_epi16(s[t], p);
+                if (nl) {
+                    const __m256i p = _mm256_add_epi32(
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(_mm256_set1_epi32(ylo), lo)), ones),
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(hi, hi), _mm256_sign_epi8(_mm256_set1_epi32(yhi), hi)), ones));
+                    s[t] = c == 0 ? p : _mm256_add_epi32(s[t], p);
+                } else {
+                    const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(ylo)),
+                                                       _mm256_maddubs_epi16(hi, _mm256_set1_epi32(yhi)));
+                    s[t] = c == 0 ? p : _mm256_add_epi16(s[t], p);
+                }
 #endif
             }
         }
         for (int t = 0; t < NT; t++) {
 #if CK_TILE_VNNI
-            const __m256i isum = _mm256_sub_epi32(s[t], _mm256_set1_epi32(8 * (int32_t)sums[t][b]));
+            const __m256i isum = _mm256_sub_epi32(s[t], _mm256_set1_epi32(bias * (int32_t)sums[t][b]));
 #else
-            const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), _mm256_set1_epi32(8 * (int32_t)sums[t][b]));
+            const __m256i isum = nl ? s[t] : _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), _mm256_set1_epi32(8 * (int32_t)sums[t][b]));
 #endif
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(h16(x[t] + Q8_0_BYTES * (size_t)b))), acc[t]);
         }
@@ -229,9 +260,11 @@ CK_TILE_TARGET static void block_sums(const uint8_t *x, int nb, int16_t *sums) {
     }
 }
 
-CK_TILE_TARGET static void packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
-                                  float *out, size_t os, int n) {
+CK_TILE_TARGET static inline __attribute__((always_inline)) void
+packed_t(const int type, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n) {
     const int nb = n / 32;
+    /* Block sums: Q4_0's and (VNNI) IQ4_NL's correction; the AVX2 IQ4_NL body needs none. */
+    const int need_sums = type == CK_Q4_0 || CK_TILE_VNNI;
     /* Tokens in chunks of 64 (their activations stay in cache while the rows pass), with the
      * chunk's block sums computed once for all rows. */
     if (ntok <= 0 || nb <= 0) return;
@@ -240,7 +273,7 @@ CK_TILE_TARGET static void packed_q4_0(const uint8_t *packed, int r0, int r1, co
     if (!sums) abort();
     for (int t0 = 0; t0 < ntok; t0 += 64) {
         const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
-        for (int t = t0; t < t1; t++) block_sums(x + xs * (size_t)t, nb, sums + (size_t)(t - t0) * (size_t)nb);
+        for (int t = t0; t < t1 && need_sums; t++) block_sums(x + xs * (size_t)t, nb, sums + (size_t)(t - t0) * (size_t)nb);
         for (int r = r0; r < r1; r += 8) {
             const uint8_t *pg = packed + (size_t)(r / 8) * Q4_0X8_BYTES * (size_t)nb;
             float *o = out + (size_t)(r - r0);
@@ -249,14 +282,23 @@ CK_TILE_TARGET static void packed_q4_0(const uint8_t *packed, int r0, int r1, co
                 const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
                 const int16_t *s4[4];
                 for (int i = 0; i < 4; i++) s4[i] = sums + (size_t)(t + i - t0) * (size_t)nb;
-                packed8_q4_0(4, pg, x4, s4, nb, o + os * (size_t)t, os);
+                packed8(type, 4, pg, x4, s4, nb, o + os * (size_t)t, os);
             }
             for (; t < t1; t++) {
                 const uint8_t *x1[1] = {x + xs * (size_t)t};
                 const int16_t *s1[1] = {sums + (size_t)(t - t0) * (size_t)nb};
-                packed8_q4_0(1, pg, x1, s1, nb, o + os * (size_t)t, os);
+                packed8(type, 1, pg, x1, s1, nb, o + os * (size_t)t, os);
             }
         }
     }
     free(sums);
+}
+
+CK_TILE_TARGET static void packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                                       size_t os, int n) {
+    packed_t(CK_Q4_0, packed, r0, r1, x, xs, ntok, out, os, n);
+}
+CK_TILE_TARGET static void packed_iq4_nl(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                                         size_t os, int n) {
+    packed_t(CK_IQ4_NL, packed, r0, r1, x, xs, ntok, out, os, n);
 }
