@@ -744,6 +744,34 @@ AVX2 static inline float dot_keys(const void *keys, size_t offset, int kv_f16, c
     return s;
 }
 
+/* dot_keys (untiled, hd a multiple of 32) for keys j and j + 1 at once: each key's four chains
+ * and the same reduction as hsum_vec, lane for lane (the two keys' halves added in one vector,
+ * then the two horizontal adds), so each result equals dot_keys'; eight chains in flight instead
+ * of four, and one reduction for two keys. */
+AVX2 static inline void dot2_keys(const void *keys, size_t off0, size_t off1, int kv_f16, const float *query, int hd, float *out) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    for (int i = 0; i < hd; i += 32) {
+        const __m256 q0 = _mm256_loadu_ps(query + i), q1 = _mm256_loadu_ps(query + i + 8);
+        const __m256 q2 = _mm256_loadu_ps(query + i + 16), q3 = _mm256_loadu_ps(query + i + 24);
+        a0 = _mm256_fmadd_ps(load8(keys, kv_f16, off0 + (size_t)i), q0, a0);
+        b0 = _mm256_fmadd_ps(load8(keys, kv_f16, off1 + (size_t)i), q0, b0);
+        a1 = _mm256_fmadd_ps(load8(keys, kv_f16, off0 + (size_t)i + 8), q1, a1);
+        b1 = _mm256_fmadd_ps(load8(keys, kv_f16, off1 + (size_t)i + 8), q1, b1);
+        a2 = _mm256_fmadd_ps(load8(keys, kv_f16, off0 + (size_t)i + 16), q2, a2);
+        b2 = _mm256_fmadd_ps(load8(keys, kv_f16, off1 + (size_t)i + 16), q2, b2);
+        a3 = _mm256_fmadd_ps(load8(keys, kv_f16, off0 + (size_t)i + 24), q3, a3);
+        b3 = _mm256_fmadd_ps(load8(keys, kv_f16, off1 + (size_t)i + 24), q3, b3);
+    }
+    const __m256 sa = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
+    const __m256 sb = _mm256_add_ps(_mm256_add_ps(b0, b2), _mm256_add_ps(b1, b3));
+    /* [key j's low half + high half | key j+1's], then hsum_vec's two hadds in each 128-bit lane. */
+    const __m256 t = _mm256_add_ps(_mm256_permute2f128_ps(sa, sb, 0x20), _mm256_permute2f128_ps(sa, sb, 0x31));
+    const __m256 h = _mm256_hadd_ps(t, t);
+    const __m256 r = _mm256_hadd_ps(h, h);
+    out[0] = _mm256_cvtss_f32(r);
+    out[1] = _mm_cvtss_f32(_mm256_extractf128_ps(r, 1));
+}
+
 /* q·k for the eight keys from position j in tile order (f16 cache, hd a multiple of 8): eight
  * independent chains, then each chain's hsum8 done for all eight at once, lane for lane the
  * same additions ((l_i + l_{i+4}), then (s0 + s2) + (s1 + s3)). Out: keys j..j+7 in order. */
@@ -822,7 +850,7 @@ static inline void prefetch_row(const char *p, size_t bytes) {
  * batched set): the same operations on the same values, so the same bits. */
 AVX2 static inline __attribute__((always_inline)) void
 attention_body(const int wide, const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
-               int kv_f16, int batched, float scale, float *scratch, float *out, const float *vt, size_t ldv) {
+               const int kv_f16, int batched, float scale, float *scratch, float *out, const float *vt, size_t ldv) {
     const int padded = (length + 7) & ~7;
     float *e = scratch, *query = e + padded, *acc = query + 2 * hd;
     const int hd8 = hd & ~7;
@@ -847,6 +875,19 @@ attention_body(const int wide, const float *q, const void *keys, const void *val
     /* Rows of one head are `stride` elements apart, two or more to a 4 KiB page in a GQA cache,
      * where the hardware's stream prefetch stops; ask for the row PREFETCH_ROWS ahead. */
     const size_t row_bytes = (kv_f16 && !wide ? 2 : 4) * (size_t)hd, unit = kv_f16 && !wide ? 2 : 4;
+    if (!tile_qk && !wide && hd % 32 == 0)
+        for (; j + 2 <= length; j += 2) {
+            if (j + PREFETCH_ROWS + 1 < length) {
+                prefetch_row((const char *)keys + unit * stride * (size_t)(j + PREFETCH_ROWS), row_bytes);
+                prefetch_row((const char *)keys + unit * stride * (size_t)(j + PREFETCH_ROWS + 1), row_bytes);
+            }
+            float d[2];
+            dot2_keys(keys, stride * (size_t)j, stride * (size_t)(j + 1), kv_f16, query, hd, d);
+            for (int k = 0; k < 2; k++) {
+                e[j + k] = d[k] * scale;
+                if (e[j + k] > maximum) maximum = e[j + k];
+            }
+        }
     for (; j < length; j++) {
         if (j + PREFETCH_ROWS < length) prefetch_row((const char *)keys + unit * stride * (size_t)(j + PREFETCH_ROWS), row_bytes);
         e[j] = dot_keys(keys, stride * (size_t)j, kv_f16 && !wide, query, hd, tile_qk) * scale;
@@ -932,7 +973,9 @@ attention_body(const int wide, const float *q, const void *keys, const void *val
 
 AVX2 static void attention_avx2(const float *q, const void *keys, const void *values, size_t stride, int length, int hd,
                                 int kv_f16, int batched, float scale, float *scratch, float *out) {
-    attention_body(0, q, keys, values, stride, length, hd, kv_f16, batched, scale, scratch, out, NULL, 0);
+    /* The cache's element type as a constant in each body, so its loops carry no test of it. */
+    if (kv_f16) attention_body(0, q, keys, values, stride, length, hd, 1, batched, scale, scratch, out, NULL, 0);
+    else attention_body(0, q, keys, values, stride, length, hd, 0, batched, scale, scratch, out, NULL, 0);
 }
 
 /* An 8 × 8 block of floats transposed in registers. */
