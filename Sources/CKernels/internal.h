@@ -207,6 +207,11 @@ void ck_avx2_quantize_act(int act, const float *x, uint8_t *out, int n);
 void ck_avx2_matmul(int type, int block_order, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs,
                     int ntok, float *out, size_t os, int n);
 void ck_avx2_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n);
+/* The one-row f32/f16 body (row_float, up to 4 tokens a pass) at any token count: what ck_avx2_matmul
+ * runs for one token, and for two or more before the register tiles; kept reachable for
+ * scripts/bench/kernel-levels.c, which times the tiles against it. */
+void ck_avx2_float_rows(int f16, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                        size_t os, int n);
 void ck_avx2_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
                         size_t xs, int ntok, float *out, size_t os, int n);
 float ck_avx2_dot_f32(const float *a, const float *b, int n);

@@ -296,11 +296,17 @@ static const shape shapes[] = {{1, 32, 1}, {13, 64, 1}, {8, 256, 5}, {17, 96, 2}
 /* The K-quants' inner sizes are multiples of 256. */
 static const shape k_shapes[] = {{1, 256, 1}, {13, 512, 1}, {8, 256, 5}, {17, 768, 2}, {6, 256, 67}, {24, 2048, 3}, {5, 1280, 4}};
 
+/* f32 and f16 rows take any n; prefill (two or more tokens) runs them in register tiles of 3 rows
+ * × 4 tokens on x86: full tiles, row and token remainders of every size, n with an 8-column tail
+ * and below 8, row ranges that start inside a tile, and more than one 64-token chunk. */
+static const shape float_shapes[] = {{3, 8, 4}, {7, 37, 6}, {2, 5, 3}, {12, 256, 8}, {10, 100, 11}, {4, 13, 2}, {9, 576, 130}, {5, 31, 1}};
+
 static void check_matmul(int level, int type) {
-    const int k = ck_is_k(type);
-    const size_t count = k ? sizeof k_shapes / sizeof k_shapes[0] : sizeof shapes / sizeof shapes[0];
+    const int k = ck_is_k(type), fl = type == CK_F32 || type == CK_F16;
+    const size_t base = k ? sizeof k_shapes / sizeof k_shapes[0] : sizeof shapes / sizeof shapes[0];
+    const size_t count = base + (fl ? sizeof float_shapes / sizeof float_shapes[0] : 0);
     for (size_t si = 0; si < count; si++) {
-        const shape s = k ? k_shapes[si] : shapes[si];
+        const shape s = si >= base ? float_shapes[si - base] : k ? k_shapes[si] : shapes[si];
         int act = 0;
         ck_weight_supported(type, &act);
         const size_t ws = row_bytes(type, s.n), xs = ck_act_row_bytes(act, s.n);

@@ -549,6 +549,73 @@ row_float(const int f16, const int NT, const uint8_t *w, const float *const *x, 
     }
 }
 
+/* Prefill (two or more tokens): a register tile of RM weight rows × RN tokens, as llama.cpp's
+ * x86 sgemm (its llamafile tinyBLAS) tiles its float GEMMs. Per 8 columns the RM weight vectors
+ * are loaded (and widened from f16) once and each of the RN activation vectors once, for RM·RN
+ * FMAs into RM·RN accumulators: 3 × 4 takes 12 accumulators, 3 weight vectors and 1 activation
+ * vector, the 16 registers AVX2 has, and 7 loads per 12 FMAs where the one-row body makes 5 per 4.
+ * Each output is one 8-lane chain over the columns, hsum8, then the scalar tail: a different
+ * order from the one-token body (row_float), within the harness's reassociation bound. */
+#define FT_RM 3
+#define FT_RN 4
+AVX2 static inline __attribute__((always_inline)) void
+tile_float(const int f16, const int RM, const int RN, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int n, float *out,
+           size_t os) {
+    __m256 acc[FT_RM][FT_RN];
+    for (int m = 0; m < RM; m++)
+        for (int t = 0; t < RN; t++) acc[m][t] = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 a[FT_RM];
+        for (int m = 0; m < RM; m++)
+            a[m] = f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + ws * (size_t)m + 2 * (size_t)i)))
+                       : _mm256_loadu_ps((const float *)(w + ws * (size_t)m) + i);
+        for (int t = 0; t < RN; t++) {
+            const __m256 b = _mm256_loadu_ps((const float *)(x + xs * (size_t)t) + i);
+            for (int m = 0; m < RM; m++) acc[m][t] = _mm256_fmadd_ps(a[m], b, acc[m][t]);
+        }
+    }
+    for (int m = 0; m < RM; m++)
+        for (int t = 0; t < RN; t++) {
+            const uint8_t *wr = w + ws * (size_t)m;
+            const float *xt = (const float *)(x + xs * (size_t)t);
+            float sum = hsum8(acc[m][t]);
+            for (int k = i; k < n; k++) sum += (f16 ? _cvtsh_ss(((const uint16_t *)wr)[k]) : ((const float *)wr)[k]) * xt[k];
+            out[os * (size_t)t + (size_t)m] = sum;
+        }
+}
+
+/* One function per tile shape (the full tile and the row and token remainders). */
+#define CK_FT(F, RM, RN)                                                                                                   \
+    AVX2 static void tile_float_##F##_##RM##_##RN(const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int n, float *out, \
+                                                 size_t os) {                                                          \
+        tile_float(F, RM, RN, w, ws, x, xs, n, out, os);                                                               \
+    }
+#define CK_FT_ROWS(F, RM) CK_FT(F, RM, 1) CK_FT(F, RM, 2) CK_FT(F, RM, 3) CK_FT(F, RM, 4)
+CK_FT_ROWS(0, 1) CK_FT_ROWS(0, 2) CK_FT_ROWS(0, 3)
+CK_FT_ROWS(1, 1) CK_FT_ROWS(1, 2) CK_FT_ROWS(1, 3)
+typedef void (*tile_float_fn)(const uint8_t *, size_t, const uint8_t *, size_t, int, float *, size_t);
+#define CK_FT_ROW(F, RM) {tile_float_##F##_##RM##_1, tile_float_##F##_##RM##_2, tile_float_##F##_##RM##_3, tile_float_##F##_##RM##_4}
+static const tile_float_fn tile_float_fns[2][FT_RM][FT_RN] = {{CK_FT_ROW(0, 1), CK_FT_ROW(0, 2), CK_FT_ROW(0, 3)},
+                                                              {CK_FT_ROW(1, 1), CK_FT_ROW(1, 2), CK_FT_ROW(1, 3)}};
+
+/* Tokens in chunks of 64 (64 rows of 1536 floats, 384 KB, stay in L2 while the weight rows pass),
+ * rows by FT_RM (their 3 rows stay in L1 while the chunk's tokens pass), tokens by FT_RN. */
+AVX2 static void tiles_float(int f16, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                             size_t os, int n) {
+    for (int t0 = 0; t0 < ntok; t0 += 64) {
+        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        for (int r = r0; r < r1; r += FT_RM) {
+            const int rm = r1 - r < FT_RM ? r1 - r : FT_RM;
+            for (int t = t0; t < t1; t += FT_RN) {
+                const int rn = t1 - t < FT_RN ? t1 - t : FT_RN;
+                tile_float_fns[f16][rm - 1][rn - 1](w + ws * (size_t)r, ws, x + xs * (size_t)t, xs, n, out + os * (size_t)t + (size_t)(r - r0),
+                                                    os);
+            }
+        }
+    }
+}
+
 AVX2 static void rows_float(int f16, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
                             float *out, size_t os, int n) {
     for (int t0 = 0; t0 < ntok; t0 += 64) {
@@ -649,10 +716,17 @@ void ck_avx2_matmul(int type, int block_order, const uint8_t *W, size_t w_stride
         if (ntok >= 2) rows4_q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
         else rows_CK_Q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
         return;
-    case CK_F32: rows_float(0, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-    case CK_F16: rows_float(1, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_F32: case CK_F16:
+        if (ntok >= 2) tiles_float(type == CK_F16, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        else rows_float(type == CK_F16, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        return;
     }
     ck_ref_matmul(type, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+}
+
+void ck_avx2_float_rows(int f16, const uint8_t *W, size_t w_stride, int r0, int r1, const uint8_t *X, size_t x_stride, int ntok,
+                        float *out, size_t out_stride, int n) {
+    rows_float(f16, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
 }
 
 void ck_avx2_packed_q4_0(const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os,
