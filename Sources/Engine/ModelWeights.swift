@@ -54,12 +54,15 @@ public final class ModelWeights: @unchecked Sendable {
             // (llama.cpp sums its repacked IQ4_NL matrices so too, and ck_matmul can, but without
             // a packed layout that order ran IQ4_NL decode at 0.52x llama-bench on SmolLM2-135M,
             // so IQ4_NL keeps its lane order until one exists.)
-            m.sumsByBlock = t.type == .q4_0 && rows % 8 == 0 && name != "token_embd.weight"
+            // Symmetric 4-bit lab matrices hold Q4_0's values exactly and are packed the same way.
+            m.sumsByBlock = m.hasQ4_0Form && rows % 8 == 0 && name != "token_embd.weight"
             // Read eight rows at a time from a copy (as llama.cpp does); the file's pages of the
             // matrix then leave memory, so the copy does not count twice.
             // A file held in memory (not mapped) is read where it is: its owner may edit the
             // weights in place between passes (models sensitivity does).
-            if m.pack() || (file.isMapped && name != "token_embd.weight" && m.copyIntoMemory()) { file.evict(file.data(for: t)) }
+            if (name != "token_embd.weight" && m.splitLab()) || m.pack() || (file.isMapped && name != "token_embd.weight" && m.copyIntoMemory()) {
+                file.evict(file.data(for: t))
+            }
             return m
         }
         /// Consecutive row ranges of one matrix, each a matrix of its own (Phi-3's fused QKV and
@@ -74,8 +77,8 @@ public final class ModelWeights: @unchecked Sendable {
             for (index, n) in rows.enumerated() {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[(start * rowBytes)..<((start + n) * rowBytes)])
                 var m = try WeightMatrix(name: "\(name)[\(index)]", type: t.type, rows: n, columns: columns, bytes: slice)
-                m.sumsByBlock = t.type == .q4_0 && n % 8 == 0
-                if m.pack() { file.evict(slice) }
+                m.sumsByBlock = m.hasQ4_0Form && n % 8 == 0
+                if m.splitLab() || m.pack() { file.evict(slice) }
                 out.append(m)
                 start += n
             }
@@ -105,9 +108,9 @@ public final class ModelWeights: @unchecked Sendable {
             // file's rows for the lookups. Its logits then differ from llama.cpp's in the last
             // bits (nothing downstream of the head rounds them to 8 bits, so it does not compound).
             var head = embedding
-            head.sumsByBlock = head.type == .q4_0 && head.rows % 8 == 0
+            head.sumsByBlock = head.hasQ4_0Form && head.rows % 8 == 0
             // Other types get a plain copy (huge pages), as every matrix but the table does.
-            if head.pack() || (file.isMapped && head.copyIntoMemory()) {
+            if head.splitLab() || head.pack() || (file.isMapped && head.copyIntoMemory()) {
                 file.evict(UnsafeRawBufferPointer(start: embedding.base, count: embedding.byteCount))
             }
             output = head
@@ -163,13 +166,13 @@ public final class ModelWeights: @unchecked Sendable {
             sum + l.attentionNorm.count + l.ffnNorm.count + (l.queryBias?.count ?? 0) + (l.keyBias?.count ?? 0) + (l.valueBias?.count ?? 0)
                 + (l.queryNorm?.count ?? 0) + (l.keyNorm?.count ?? 0) + (l.postAttentionNorm?.count ?? 0) + (l.postFFNNorm?.count ?? 0)
         } + (ropeFactors?.count ?? 0)
-        return matrices.reduce(0) { $0 + $1.byteCount } + 4 * vectors
+        return matrices.reduce(0) { $0 + $1.residentBytes } + 4 * vectors
     }
 
     /// Weight bytes one decode step reads: every matrix except the embedding table, of which
     /// one row is read (plus the head, which is the table when tied).
     public var decodeBytesPerToken: Int {
-        matrices.reduce(0) { $0 + $1.byteCount } - embedding.byteCount + embedding.rowBytes
+        matrices.reduce(0) { $0 + $1.residentBytes } - embedding.residentBytes + embedding.rowBytes
             + (tiedOutput ? embedding.byteCount : 0)
     }
 }

@@ -83,9 +83,58 @@ static void float_tiles(int reps) {
     }
 }
 
+/* Lab decode (one token, AVX2 level): the lab kernel on the file's rows against the layouts the
+ * engine runs at load (6 bits split, 4 bits symmetric packed as Q4_0), and those against the
+ * legacy type of the same or next bits (Q8_0 rows, the engine's one-token Q8_0 kernel). */
+enum { LAB_ROWS, LAB_SPLIT, LAB_PACKED, Q8_0_ROWS };
+typedef struct { int bits, rows, n, side[2]; const uint8_t *lab, *split, *packed, *q8, *x8; } lab_case;
+static void run_lab(int which, const void *ctx, float *out) {
+    const lab_case *c = ctx;
+    const ck_lab l = ck_lab_layout(c->bits, 32, 0, c->n);
+    const size_t ws = l.block * (size_t)(c->n / 32), xs = (size_t)(c->n / 32) * Q8_0_BYTES;
+    switch (c->side[which]) {
+    case LAB_ROWS: ck_matmul_lab(CK_LEVEL_AVX2, c->bits, 32, 0, c->lab, ws, 0, c->rows, c->x8, xs, 1, out, (size_t)c->rows, c->n); break;
+    case LAB_SPLIT: ck_matmul_lab_split(CK_LEVEL_AVX2, c->bits, 32, 0, c->split, ws, 0, c->rows, c->x8, xs, 1, out, (size_t)c->rows, c->n); break;
+    case LAB_PACKED: ck_matmul_q4_0_packed(CK_LEVEL_AVX2, c->packed, 0, c->rows, c->x8, xs, 1, out, (size_t)c->rows, c->n); break;
+    default: ck_matmul(CK_LEVEL_AVX2, CK_Q8_0, 0, c->q8, xs, 0, c->rows, c->x8, xs, 1, out, (size_t)c->rows, c->n); break;
+    }
+}
+
+static void lab_decode(int reps) {
+    const int rows = 16384, n = 2048, nb = n / 32;
+    static const struct { const char *name; int bits, a, b; } cases[] = {
+        {"lab6g32s rows -> split", 6, LAB_ROWS, LAB_SPLIT},
+        {"q8_0 rows -> lab6g32s split", 6, Q8_0_ROWS, LAB_SPLIT},
+        {"lab4g32s rows -> packed as q4_0", 4, LAB_ROWS, LAB_PACKED},
+    };
+    printf("%-42s %12s %12s %10s %10s\n", "lab decode 16384x2048, 1 token (avx2)", "first", "second", "best ÷", "mean ÷");
+    uint8_t *x8 = malloc((size_t)nb * Q8_0_BYTES), *q8 = malloc((size_t)rows * (size_t)nb * Q8_0_BYTES);
+    float *xf = malloc(sizeof(float) * (size_t)n);
+    for (int k = 0; k < n; k++) xf[k] = cosf((float)k * 0.731f);
+    ck_quantize_act(CK_LEVEL_SCALAR, CK_ACT_Q8_0, xf, x8, n);
+    for (size_t k = 0; k < (size_t)rows * (size_t)nb * Q8_0_BYTES; k++) q8[k] = byte();
+    for (size_t r = 0; r < (size_t)rows * (size_t)nb; r++) { const uint16_t h = (uint16_t)(0x2c00 + (r % 64)); memcpy(q8 + r * Q8_0_BYTES, &h, 2); }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const ck_lab l = ck_lab_layout(cases[i].bits, 32, 0, n);
+        const size_t ws = l.block * (size_t)nb;
+        uint8_t *lab = malloc(ws * (size_t)rows), *split = malloc(ws * (size_t)rows), *packed = malloc(ck_q4_0_packed_bytes(rows, n));
+        for (size_t k = 0; k < ws * (size_t)rows; k++) lab[k] = byte();
+        for (size_t r = 0; r < (size_t)rows * (size_t)nb; r++) { const uint16_t h = (uint16_t)(0x2c00 + (r % 64)); memcpy(lab + r * l.block, &h, 2); }
+        ck_lab_split(cases[i].bits, 32, 0, lab, ws, rows, n, split);
+        ck_lab_pack_q4_0(cases[i].bits, 32, 0, lab, ws, rows, n, packed);
+        const lab_case c = {cases[i].bits, rows, n, {cases[i].a, cases[i].b}, lab, split, packed, q8, x8};
+        compare(cases[i].name, reps, run_lab, &c, (size_t)rows, cases[i].b == LAB_SPLIT && cases[i].a == LAB_ROWS);
+        free(lab); free(split); free(packed);
+    }
+    free(x8); free(q8); free(xf);
+}
+
 int main(int argc, char **argv) {
     const int reps = argc > 1 ? atoi(argv[1]) : 20;
-    if (ck_level_supported(CK_LEVEL_AVX2)) float_tiles(reps);
+    if (ck_level_supported(CK_LEVEL_AVX2)) {
+        float_tiles(reps);
+        lab_decode(reps);
+    }
     if (!ck_level_supported(CK_LEVEL_AVX512)) {
         printf("kernel-levels: this CPU has no AVX-512 VNNI level (AVX-512 F, BW, VL and VNNI); nothing to compare\n");
         return 0;

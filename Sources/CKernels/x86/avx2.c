@@ -425,10 +425,21 @@ AVX2 static inline __attribute__((always_inline)) __m256i lab_codes(const int bi
     return _mm256_packus_epi16(c[0], c[1]);
 }
 
-/* One lab row against NT activation rows (bits, asym and NT constants after inlining). */
+/* A 6-bit chunk in ck_lab_split's layout: Q4_0's nibbles, or-ed with the top two bits, which
+ * for element j sit at bit 2·(j / 8) of byte 16 + j % 8: the 8 bytes broadcast to the four 64-bit
+ * lanes (lane k holds elements 8k…8k+7), lane k shifted right by 2k, masked and moved to bit 4. */
+AVX2 static inline __m256i split6_codes(const uint8_t *p) {
+    uint64_t h;
+    memcpy(&h, p + 16, 8);
+    const __m256i top = _mm256_and_si256(_mm256_srlv_epi64(_mm256_set1_epi64x((long long)h), _mm256_setr_epi64x(0, 2, 4, 6)),
+                                         _mm256_set1_epi8(3));
+    return _mm256_or_si256(nibbles(p), _mm256_slli_epi16(top, 4));
+}
+
+/* One lab row against NT activation rows (bits, asym, split and NT constants after inlining). */
 AVX2 static inline __attribute__((always_inline)) void
-row_dot_lab(const int bits, const int asym, const int NT, const ck_lab *l, const uint8_t *w, const uint8_t *const *x, int chunks,
-            float *out, size_t os) {
+row_dot_lab(const int bits, const int asym, const int split, const int NT, const ck_lab *l, const uint8_t *w, const uint8_t *const *x,
+            const float *const *sc, int chunks, float *out, size_t os) {
     const int xbs = asym ? Q8_1_BYTES : Q8_0_BYTES, xq = asym ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
     const __m256i zero = _mm256_set1_epi8((char)((1 << (bits - 1)) - 1));
     __m256 acc[4];
@@ -443,37 +454,87 @@ row_dot_lab(const int bits, const int asym, const int NT, const ck_lab *l, const
         for (int c = 0; c < per; c++, k++) {
             const uint8_t *codes = head + l->header + 4 * (size_t)bits * (size_t)c;
             if (NT == 1) _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
-            const __m256i raw = lab_codes(bits, codes);
+            const __m256i raw = split ? split6_codes(codes) : lab_codes(bits, codes);
             const __m256i q = asym ? raw : _mm256_sub_epi8(raw, zero);
             const __m256i u = asym ? q : _mm256_sign_epi8(q, q);
             for (int t = 0; t < NT; t++) {
                 const uint8_t *xb = x[t] + (size_t)xbs * (size_t)k;
                 __m256i y = _mm256_loadu_si256((const __m256i *)(xb + xq));
                 if (!asym) y = _mm256_sign_epi8(y, q);
-                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * h16(xb)), dot_u8_i8(u, y), acc[t]);
-                if (asym) mins[t] += m * h16(xb + offsetof(block_q8_1, s));
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * sc[t][2 * k]), dot_u8_i8(u, y), acc[t]);
+                if (asym) mins[t] += m * sc[t][2 * k + 1];
             }
         }
     }
     for (int t = 0; t < NT; t++) out[os * (size_t)t] = hsum8(acc[t]) + mins[t];
 }
 
+/* One symmetric lab row against one token (decode): per chunk Σ c·y per int32 lane from the raw
+ * codes (c ≤ 127, so maddubs is exact), plus zc's −zero·(the lane's four y), which is Σ(c − zero)·y
+ * lane for lane without the subtraction and two sign steps; the chunks alternate between two
+ * accumulators (two FMA chains), added before hsum8. G32: one chunk per group, known at compile time. */
+AVX2 static inline __attribute__((always_inline)) float
+row_dot_lab_decode(const int bits, const int split, const int g32, const ck_lab *l, const uint8_t *w, const uint8_t *x, const float *sc,
+                   const __m256i *zc, int chunks) {
+    const size_t block = l->block;
+    const int per = g32 ? 1 : l->g / 32, header = l->header;
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    const uint8_t *head = w;
+    for (int k = 0; k < chunks; head += block) {
+        const float d = h16(head);
+        for (int c = 0; c < per; c++, k++) {
+            const uint8_t *codes = head + header + 4 * (size_t)bits * (size_t)c;
+            _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
+            const __m256i raw = split ? split6_codes(codes) : lab_codes(bits, codes);
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(x + (size_t)Q8_0_BYTES * (size_t)k + offsetof(block_q8_0, qs)));
+            const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(raw, y), _mm256_set1_epi16(1)), zc[k]);
+            acc[k & 1] = _mm256_fmadd_ps(_mm256_set1_ps(d * sc[2 * k]), _mm256_cvtepi32_ps(isum), acc[k & 1]);
+        }
+    }
+    return hsum8(_mm256_add_ps(acc[0], acc[1]));
+}
+
 AVX2 static inline __attribute__((always_inline)) void
-rows_lab_t(const int bits, const int asym, const ck_lab *l, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
-           size_t xs, int ntok, float *out, size_t os, int n) {
+rows_lab_t(const int bits, const int asym, const int split, const ck_lab *l, const uint8_t *w, size_t ws, int r0, int r1,
+           const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n) {
+    /* Each chunk's activation scales (d, and s for q8_1) as floats once, as rows_##TYPE does:
+     * the f16 conversion per chunk and token cost a one-token pass more than its unpacking. */
+    const int nb = n / 32, xbs = asym ? Q8_1_BYTES : Q8_0_BYTES;
+    float scales[64 * 2 * nb];
+    /* Decode (one token, symmetric): each chunk's −zero·Σy per int32 lane, for row_dot_lab_decode. */
+    __m256i zc_store[ntok == 1 && !asym ? nb : 1], *zc = NULL;
+    if (ntok == 1 && !asym) {
+        const __m256i zero = _mm256_set1_epi8((char)((1 << (bits - 1)) - 1));
+        for (int b = 0; b < nb; b++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(x + (size_t)xbs * (size_t)b + offsetof(block_q8_0, qs)));
+            zc_store[b] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_madd_epi16(_mm256_maddubs_epi16(zero, y), _mm256_set1_epi16(1)));
+        }
+        zc = zc_store;
+    }
     for (int t0 = 0; t0 < ntok; t0 += 64) {
         const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        for (int t = t0; t < t1; t++)
+            for (int b = 0; b < nb; b++) {
+                const uint8_t *xb = x + xs * (size_t)t + (size_t)xbs * (size_t)b;
+                scales[(t - t0) * 2 * nb + 2 * b] = h16(xb);
+                scales[(t - t0) * 2 * nb + 2 * b + 1] = asym ? h16(xb + offsetof(block_q8_1, s)) : 0.0f;
+            }
         for (int r = r0; r < r1; r++) {
             const uint8_t *wr = w + ws * (size_t)r;
             float *o = out + (size_t)(r - r0);
             int t = t0;
             for (; t + 4 <= t1; t += 4) {
                 const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
-                row_dot_lab(bits, asym, 4, l, wr, x4, n / 32, o + os * (size_t)t, os);
+                const float *sc4[4] = {scales + (t - t0) * 2 * nb, scales + (t + 1 - t0) * 2 * nb, scales + (t + 2 - t0) * 2 * nb,
+                                       scales + (t + 3 - t0) * 2 * nb};
+                row_dot_lab(bits, asym, split, 4, l, wr, x4, sc4, nb, o + os * (size_t)t, os);
             }
             for (; t < t1; t++) {
                 const uint8_t *x1[1] = {x + xs * (size_t)t};
-                row_dot_lab(bits, asym, 1, l, wr, x1, n / 32, o + os * (size_t)t, os);
+                const float *sc1[1] = {scales + (t - t0) * 2 * nb};
+                if (zc && l->g == 32) o[os * (size_t)t] = row_dot_lab_decode(bits, split, 1, l, wr, x1[0], sc1[0], zc, nb);
+                else if (zc) o[os * (size_t)t] = row_dot_lab_decode(bits, split, 0, l, wr, x1[0], sc1[0], zc, nb);
+                else row_dot_lab(bits, asym, split, 1, l, wr, x1, sc1, nb, o + os * (size_t)t, os);
             }
         }
     }
@@ -482,8 +543,8 @@ rows_lab_t(const int bits, const int asym, const ck_lab *l, const uint8_t *w, si
 #define CK_LAB(B)                                                                                                    \
     AVX2 static void rows_lab_##B(int asym, const ck_lab *l, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, \
                                   size_t xs, int ntok, float *out, size_t os, int n) {                                \
-        if (asym) rows_lab_t(B, 1, l, w, ws, r0, r1, x, xs, ntok, out, os, n);                                         \
-        else rows_lab_t(B, 0, l, w, ws, r0, r1, x, xs, ntok, out, os, n);                                              \
+        if (asym) rows_lab_t(B, 1, 0, l, w, ws, r0, r1, x, xs, ntok, out, os, n);                                      \
+        else rows_lab_t(B, 0, 0, l, w, ws, r0, r1, x, xs, ntok, out, os, n);                                           \
     }
 CK_LAB(2)
 CK_LAB(3)
@@ -491,6 +552,19 @@ CK_LAB(4)
 CK_LAB(5)
 CK_LAB(6)
 CK_LAB(7)
+
+AVX2 static void rows_lab_6_split(int asym, const ck_lab *l, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs,
+                                  int ntok, float *out, size_t os, int n) {
+    if (asym) rows_lab_t(6, 1, 1, l, w, ws, r0, r1, x, xs, ntok, out, os, n);
+    else rows_lab_t(6, 0, 1, l, w, ws, r0, r1, x, xs, ntok, out, os, n);
+}
+
+void ck_avx2_matmul_lab_split(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                              size_t xs, int ntok, float *out, size_t os, int n) {
+    const ck_lab l = ck_lab_layout(bits, group, asymmetric, n);
+    if (bits == 6) rows_lab_6_split(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n);
+    else ck_ref_matmul_lab_split(bits, group, asymmetric, w, ws, r0, r1, x, xs, ntok, out, os, n);
+}
 
 void ck_avx2_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
                         size_t xs, int ntok, float *out, size_t os, int n) {
