@@ -157,6 +157,16 @@ void ck_matmul_lab(int level, int bits, int group, int asymmetric, const void *w
     ck_ref_matmul_lab(bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
 }
 
+void ck_matmul_lab_split(int level, int bits, int group, int asymmetric, const void *w, size_t w_stride, int r0, int r1,
+                         const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
+    const uint8_t *W = (const uint8_t *)w, *X = (const uint8_t *)x;
+#ifdef CK_X86
+    if (is_avx2(level)) { ck_avx2_matmul_lab_split(bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
+#endif
+    (void)level;
+    ck_ref_matmul_lab_split(bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+}
+
 void ck_matmul_packed(int level, int type, const void *packed, int r0, int r1, const void *x, size_t x_stride, int ntok,
                       float *out, size_t out_stride, int n) {
     const uint8_t *P = (const uint8_t *)packed, *X = (const uint8_t *)x;

@@ -187,6 +187,9 @@ void ck_ref_matmul(int type, const uint8_t *w, size_t ws, int r0, int r1, const 
 void ck_ref_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
                        size_t xs, int ntok, float *out, size_t os, int n);
 void ck_ref_packed(int type, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n);
+/* The same over rows in ck_lab_split's layout (6 bits). */
+void ck_ref_matmul_lab_split(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                             size_t xs, int ntok, float *out, size_t os, int n);
 float ck_ref_dot_f32(const float *a, const float *b, int n);
 void ck_ref_f32_to_f16(const float *x, uint16_t *y, int n);
 void ck_ref_exp8(const float *x, float *y);
@@ -207,8 +210,15 @@ void ck_avx2_quantize_act(int act, const float *x, uint8_t *out, int n);
 void ck_avx2_matmul(int type, int block_order, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs,
                     int ntok, float *out, size_t os, int n);
 void ck_avx2_packed(int type, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n);
+/* The one-row f32/f16 body (row_float, up to 4 tokens a pass) at any token count: what ck_avx2_matmul
+ * runs for one token, and for two or more before the register tiles; kept reachable for
+ * scripts/bench/kernel-levels.c, which times the tiles against it. */
+void ck_avx2_float_rows(int f16, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                        size_t os, int n);
 void ck_avx2_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
                         size_t xs, int ntok, float *out, size_t os, int n);
+void ck_avx2_matmul_lab_split(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                              size_t xs, int ntok, float *out, size_t os, int n);
 float ck_avx2_dot_f32(const float *a, const float *b, int n);
 void ck_avx2_f32_to_f16(const float *x, uint16_t *y, int n);
 void ck_avx2_exp8(const float *x, float *y);

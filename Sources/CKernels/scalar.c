@@ -129,8 +129,38 @@ static inline int lab_code(const uint8_t *codes, int j, int bits) {
     return (int)((v >> shift) & ((1u << bits) - 1u));
 }
 
-void ck_ref_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
-                       size_t xs, int ntok, float *out, size_t os, int n) {
+/* Code j of a chunk in the split 6-bit layout (ck_lab_split): the low four bits as Q4_0 holds its
+ * nibbles (byte j % 16, the high nibble for j ≥ 16), the top two in byte 16 + j % 8 at bit 2·(j / 8). */
+static inline int split6_code(const uint8_t *codes, int j) {
+    return ((codes[j % 16] >> (4 * (j / 16))) & 15) | ((codes[16 + j % 8] >> (2 * (j / 8))) & 3) << 4;
+}
+
+int ck_lab_split(int bits, int group, int asymmetric, const void *w, size_t w_stride, int rows, int n, void *out) {
+    int act;
+    if (bits != 6 || rows < 0 || !ck_lab_supported(bits, group, asymmetric, n, &act)) return 0;
+    const ck_lab l = ck_lab_layout(bits, group, asymmetric, n);
+    const uint8_t *W = (const uint8_t *)w;
+    uint8_t *O = (uint8_t *)out;
+    for (int r = 0; r < rows; r++) {
+        memcpy(O + w_stride * (size_t)r, W + w_stride * (size_t)r, w_stride); /* the headers, and any padding */
+        for (int k = 0; k < n / 32; k++) {
+            const uint8_t *head, *codes;
+            ck_lab_chunk(&l, W + w_stride * (size_t)r, k, &head, &codes);
+            uint8_t *o = O + w_stride * (size_t)r + (size_t)(codes - (W + w_stride * (size_t)r));
+            memset(o, 0, 24);
+            for (int j = 0; j < 32; j++) {
+                const int c = lab_code(codes, j, 6);
+                o[j % 16] |= (uint8_t)((c & 15) << (4 * (j / 16)));
+                o[16 + j % 8] |= (uint8_t)((c >> 4) << (2 * (j / 8)));
+            }
+        }
+    }
+    return 1;
+}
+
+/* The lab reference over either layout (split: ck_lab_split's 6-bit chunks). */
+static void ref_matmul_lab(int bits, int group, int asymmetric, int split, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                           size_t xs, int ntok, float *out, size_t os, int n) {
     const ck_lab l = ck_lab_layout(bits, group, asymmetric, n);
     const int zero = (1 << (bits - 1)) - 1, xbs = asymmetric ? Q8_1_BYTES : Q8_0_BYTES;
     const int xq = asymmetric ? (int)offsetof(block_q8_1, qs) : (int)offsetof(block_q8_0, qs);
@@ -142,12 +172,23 @@ void ck_ref_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, si
                 const uint8_t *head, *codes, *xb = xt + (size_t)xbs * (size_t)k;
                 ck_lab_chunk(&l, row, k, &head, &codes);
                 int s = 0;
-                for (int j = 0; j < 32; j++) s += (lab_code(codes, j, bits) - (asymmetric ? 0 : zero)) * (int8_t)xb[xq + j];
+                for (int j = 0; j < 32; j++)
+                    s += ((split ? split6_code(codes, j) : lab_code(codes, j, bits)) - (asymmetric ? 0 : zero)) * (int8_t)xb[xq + j];
                 sum += (float)s * ck_ld16(head) * ck_ld16(xb);
                 if (asymmetric) sum += ck_ld16(head + 2) * ck_ld16(xb + offsetof(block_q8_1, s));
             }
             out[os * (size_t)t + (size_t)(r - r0)] = sum;
         }
+}
+
+void ck_ref_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                       size_t xs, int ntok, float *out, size_t os, int n) {
+    ref_matmul_lab(bits, group, asymmetric, 0, w, ws, r0, r1, x, xs, ntok, out, os, n);
+}
+
+void ck_ref_matmul_lab_split(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                             size_t xs, int ntok, float *out, size_t os, int n) {
+    ref_matmul_lab(bits, group, asymmetric, 1, w, ws, r0, r1, x, xs, ntok, out, os, n);
 }
 
 /* ---------------------------------------------------------------- activations and dot products */
@@ -324,6 +365,41 @@ void ck_q4_0_pack(const void *w, size_t w_stride, int rows, int n, void *out) {
             for (int c = 0; c < 4; c++)
                 for (int k = 0; k < 8; k++, o += 4) memcpy(o, W + w_stride * (size_t)(g + k) + Q4_0_BYTES * (size_t)b + offsetof(block_q4_0, qs) + 4 * c, 4);
         }
+}
+
+/* A symmetric 4-bit lab row is Q4_0 in other clothes: value = d·(c − 7) with c in 0…15, and
+ * Q4_0's value = d'·(c' − 8) gives the same number, exactly, with c' = 15 − c and d' = −d (the f16
+ * sign bit flipped). So such a matrix (groups a multiple of 32, or one per row) is written
+ * straight into packed Q4_0 groups of eight rows, each 32-element chunk a block under its
+ * group's scale, and runs on the packed Q4_0 kernel. */
+int ck_lab_pack_q4_0(int bits, int group, int asymmetric, const void *w, size_t w_stride, int rows, int n, void *out) {
+    int act;
+    if (bits != 4 || asymmetric || rows <= 0 || rows % 8 != 0 || !ck_lab_supported(bits, group, asymmetric, n, &act)) return 0;
+    const ck_lab l = ck_lab_layout(bits, group, asymmetric, n);
+    const uint8_t *W = (const uint8_t *)w;
+    uint8_t *o = (uint8_t *)out;
+    const int nb = n / 32;
+    for (int g = 0; g < rows; g += 8)
+        for (int b = 0; b < nb; b++) {
+            uint8_t qs[8][16];
+            for (int k = 0; k < 8; k++) {
+                const uint8_t *head, *codes;
+                ck_lab_chunk(&l, W + w_stride * (size_t)(g + k), b, &head, &codes);
+                uint16_t d;
+                memcpy(&d, head, 2);
+                d ^= 0x8000u;
+                memcpy(o + 2 * k, &d, 2);
+                for (int i = 0; i < 16; i++) {
+                    /* code i and code i + 16: lab packs code j in byte j/2, low nibble first */
+                    const int lo = (codes[i / 2] >> (4 * (i % 2))) & 15, hi = (codes[(i + 16) / 2] >> (4 * (i % 2))) & 15;
+                    qs[k][i] = (uint8_t)((15 - lo) | (15 - hi) << 4);
+                }
+            }
+            o += offsetof(block_q4_0x8, qs);
+            for (int c = 0; c < 4; c++)
+                for (int k = 0; k < 8; k++, o += 4) memcpy(o, qs[k] + 4 * c, 4);
+        }
+    return 1;
 }
 
 /* The packed kernel's arithmetic, one product at a time (Q4_0 or IQ4_NL). */

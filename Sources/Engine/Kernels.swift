@@ -63,11 +63,14 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Set for lab types, whose rows the C dequantizer unpacks.
     let lab: LabType?
     /// Q4_0 (and IQ4_NL on x86; `ModelWeights.sumsByBlock`): each row is summed block by block into one float
-    /// (llama.cpp's order for the matrices it repacks) rather than in eight lanes added at the end.
+    /// (llama.cpp's order for the matrices it repacks) rather than in eight lanes added at the end. For a lab type
+    /// of Q4_0 form (`hasQ4_0Form`) it says the matrix may be packed (`pack()`); unpacked, it runs the lab kernel.
     public var sumsByBlock = false
     /// The rows copied into groups of eight (`pack()`), which the block-order kernel reads
     /// eight rows at a time; nil to read the rows where the file maps them.
     public private(set) var packed: PackedRows?
+    /// 6-bit lab rows rearranged for the x86 kernel (`splitLab()`); nil to read the file's layout.
+    public private(set) var split: PackedRows?
     /// The rows copied out of the file into memory of the engine's own (`copyIntoMemory()`).
     private(set) var copied: PackedRows?
 
@@ -115,6 +118,10 @@ public struct WeightMatrix: @unchecked Sendable {
 
     public var byteCount: Int { rows * rowBytes }
 
+    /// Bytes the kernels read: the packed copy's when there is one (a lab type of Q4_0 form with
+    /// groups above 32 takes more as Q4_0: 18 bytes per 32 weights), else the rows'.
+    public var residentBytes: Int { packed == nil ? byteCount : ck_q4_0_packed_bytes(Int32(rows), Int32(columns)) }
+
     /// Copies the rows, as they are, into memory of the engine's own (huge pages where the
     /// system grants them: each pass streams the matrix, and the TLB costs less); true when it did.
     @discardableResult
@@ -127,12 +134,42 @@ public struct WeightMatrix: @unchecked Sendable {
         return true
     }
 
-    /// Copies a block-order Q4_0 or IQ4_NL matrix into groups of eight rows; true when it did.
+    /// Q4_0, or a lab type whose values Q4_0 holds exactly: symmetric 4-bit codes in groups of a
+    /// multiple of 32 or one per row (value d·(c − 7) = −d·((15 − c) − 8); `ck_lab_pack_q4_0`).
+    /// Such a matrix packs into the packed Q4_0 layout and runs on its kernel.
+    public var hasQ4_0Form: Bool {
+        if type == .q4_0 { return true }
+        guard let lab, directFormat != nil, lab.bits == 4, !lab.asymmetric else { return false }
+        return lab.isRowWise || lab.group % 32 == 0
+    }
+
+    /// Copies a 6-bit lab matrix into the split layout (`ck_lab_split`: the same bytes per chunk,
+    /// low nibbles and top bits apart), which the x86 kernel unpacks with shifts instead of byte
+    /// gathers and multiplies; only where the best level is x86 (on Arm the NEON bodies read the
+    /// file's layout). True when it did.
+    @discardableResult
+    public mutating func splitLab() -> Bool {
+        guard let lab, directFormat != nil, lab.bits == 6, split == nil, packed == nil, copied == nil, byteCount > 0,
+              [KernelLevel.avx2, .avx512].contains(KernelLevel.best) else { return false }
+        let storage = PackedRows(bytes: byteCount)
+        guard ck_lab_split(Int32(lab.bits), Int32(lab.isRowWise ? 0 : lab.group), lab.asymmetric ? 1 : 0, base, rowBytes, Int32(rows),
+                           Int32(columns), storage.pointer) != 0 else { return false }
+        split = storage
+        return true
+    }
+
+    /// Copies a block-order matrix of Q4_0 form (`hasQ4_0Form`), or IQ4_NL, into packed groups of
+    /// eight rows; true when it did.
     @discardableResult
     public mutating func pack() -> Bool {
-        guard sumsByBlock, type == .q4_0 || type == .iq4_NL, rows % 8 == 0, columns % 32 == 0, packed == nil else { return false }
+        guard sumsByBlock, hasQ4_0Form || type == .iq4_NL, rows % 8 == 0, columns % 32 == 0, packed == nil else { return false }
         let storage = PackedRows(bytes: ck_q4_0_packed_bytes(Int32(rows), Int32(columns)))
-        ck_q4_0_pack(base, rowBytes, Int32(rows), Int32(columns), storage.pointer)
+        if let lab {
+            guard ck_lab_pack_q4_0(Int32(lab.bits), Int32(lab.isRowWise ? 0 : lab.group), 0, base, rowBytes, Int32(rows), Int32(columns),
+                                   storage.pointer) != 0 else { return false }
+        } else {
+            ck_q4_0_pack(base, rowBytes, Int32(rows), Int32(columns), storage.pointer)
+        }
         packed = storage
         return true
     }
@@ -231,8 +268,14 @@ public struct MatMul {
                      _ out: UnsafeMutablePointer<Float>, _ stride: Int, _ scratch: UnsafeMutablePointer<Float>, _ level: KernelLevel) {
         let (xs, xStride) = x.rows(w.activationFormat)
         if let packed = w.packed, range.lowerBound % 8 == 0, range.upperBound % 8 == 0 {
-            ck_matmul_packed(level.code, Int32(w.type.id), packed.pointer, Int32(range.lowerBound), Int32(range.upperBound), xs, xStride, Int32(tokens),
+            ck_matmul_packed(level.code, w.type == .iq4_NL ? Int32(CK_IQ4_NL) : Int32(CK_Q4_0), packed.pointer, Int32(range.lowerBound), Int32(range.upperBound), xs, xStride, Int32(tokens),
                                   out + range.lowerBound, stride, Int32(w.columns))
+            return
+        }
+        if let split = w.split, let lab = w.lab {
+            ck_matmul_lab_split(level.code, Int32(lab.bits), Int32(lab.isRowWise ? 0 : lab.group), lab.asymmetric ? 1 : 0, split.pointer,
+                                w.rowBytes, Int32(range.lowerBound), Int32(range.upperBound), xs, xStride, Int32(tokens), out + range.lowerBound,
+                                stride, Int32(w.columns))
             return
         }
         if w.directFormat != nil, let lab = w.lab {

@@ -31,12 +31,14 @@ public final class ModelWeights: @unchecked Sendable {
     /// Whether a matrix is summed block by block from a copy in groups of eight rows (`pack()`):
     /// Q4_0 everywhere; IQ4_NL where the kernels have a packed body for it (x86: on Arm it keeps
     /// the lane order of its row kernels, which have vector bodies there).
-    static func sumsByBlock(_ type: TensorType, rows: Int) -> Bool {
-        guard rows % 8 == 0 else { return false }
+    /// Lab matrices of Q4_0 form (`WeightMatrix.hasQ4_0Form`) go the Q4_0 way everywhere.
+    static func sumsByBlock(_ m: WeightMatrix) -> Bool {
+        guard m.rows % 8 == 0 else { return false }
+        if m.hasQ4_0Form { return true }
         #if arch(x86_64)
-        return type == .q4_0 || type == .iq4_NL
+        return m.type == .iq4_NL
         #else
-        return type == .q4_0
+        return false
         #endif
     }
 
@@ -63,12 +65,15 @@ public final class ModelWeights: @unchecked Sendable {
             var m = try WeightMatrix(name: name, type: t.type, rows: rows, columns: columns, bytes: file.data(for: t))
             // The Q4_0 and IQ4_NL matrices llama.cpp repacks on x86 (all but the embedding
             // table, rows a multiple of 8) are summed block by block there; sum them the same way.
-            m.sumsByBlock = Self.sumsByBlock(t.type, rows: rows) && name != "token_embd.weight"
+            // Symmetric 4-bit lab matrices hold Q4_0's values exactly and are packed the same way.
+            m.sumsByBlock = Self.sumsByBlock(m) && name != "token_embd.weight"
             // Read eight rows at a time from a copy (as llama.cpp does); the file's pages of the
             // matrix then leave memory, so the copy does not count twice.
             // A file held in memory (not mapped) is read where it is: its owner may edit the
             // weights in place between passes (models sensitivity does).
-            if m.pack() || (file.isMapped && name != "token_embd.weight" && m.copyIntoMemory()) { file.evict(file.data(for: t)) }
+            if (name != "token_embd.weight" && m.splitLab()) || m.pack() || (file.isMapped && name != "token_embd.weight" && m.copyIntoMemory()) {
+                file.evict(file.data(for: t))
+            }
             return m
         }
         /// Consecutive row ranges of one matrix, each a matrix of its own (Phi-3's fused QKV and
@@ -83,8 +88,8 @@ public final class ModelWeights: @unchecked Sendable {
             for (index, n) in rows.enumerated() {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[(start * rowBytes)..<((start + n) * rowBytes)])
                 var m = try WeightMatrix(name: "\(name)[\(index)]", type: t.type, rows: n, columns: columns, bytes: slice)
-                m.sumsByBlock = Self.sumsByBlock(t.type, rows: n)
-                if m.pack() { file.evict(slice) }
+                m.sumsByBlock = Self.sumsByBlock(m)
+                if m.splitLab() || m.pack() { file.evict(slice) }
                 out.append(m)
                 start += n
             }
@@ -114,9 +119,9 @@ public final class ModelWeights: @unchecked Sendable {
             // file's rows for the lookups. Its logits then differ from llama.cpp's in the last
             // bits (nothing downstream of the head rounds them to 8 bits, so it does not compound).
             var head = embedding
-            head.sumsByBlock = Self.sumsByBlock(head.type, rows: head.rows)
+            head.sumsByBlock = Self.sumsByBlock(head)
             // Other types get a plain copy (huge pages), as every matrix but the table does.
-            if head.pack() || (file.isMapped && head.copyIntoMemory()) {
+            if head.splitLab() || head.pack() || (file.isMapped && head.copyIntoMemory()) {
                 file.evict(UnsafeRawBufferPointer(start: embedding.base, count: embedding.byteCount))
             }
             output = head
@@ -172,13 +177,13 @@ public final class ModelWeights: @unchecked Sendable {
             sum + l.attentionNorm.count + l.ffnNorm.count + (l.queryBias?.count ?? 0) + (l.keyBias?.count ?? 0) + (l.valueBias?.count ?? 0)
                 + (l.queryNorm?.count ?? 0) + (l.keyNorm?.count ?? 0) + (l.postAttentionNorm?.count ?? 0) + (l.postFFNNorm?.count ?? 0)
         } + (ropeFactors?.count ?? 0)
-        return matrices.reduce(0) { $0 + $1.byteCount } + 4 * vectors
+        return matrices.reduce(0) { $0 + $1.residentBytes } + 4 * vectors
     }
 
     /// Weight bytes one decode step reads: every matrix except the embedding table, of which
     /// one row is read (plus the head, which is the table when tied).
     public var decodeBytesPerToken: Int {
-        matrices.reduce(0) { $0 + $1.byteCount } - embedding.byteCount + embedding.rowBytes
+        matrices.reduce(0) { $0 + $1.residentBytes } - embedding.residentBytes + embedding.rowBytes
             + (tiedOutput ? embedding.byteCount : 0)
     }
 }

@@ -153,6 +153,58 @@ struct KernelTests {
         }
     }
 
+    /// A symmetric 4-bit lab matrix with groups of a multiple of 32 (or one per row) packs as Q4_0
+    /// and runs on the packed Q4_0 kernel at every level: within the same bound of the reference
+    /// as the lab kernel. Asymmetric and other widths do not pack.
+    @Test func fourBitSymmetricLabPacksAsQ4_0() throws {
+        for name in ["lab4g32s", "lab4g128s", "lab4grows", "lab4g32a", "lab3g32s"] {
+            let type = try #require(TensorType(name: name))
+            var c = try Self.makeCase(type, rows: 16, columns: 256, tokens: 5)
+            var weights = c.weights
+            weights.sumsByBlock = weights.hasQ4_0Form
+            #expect(weights.pack() == ["lab4g32s", "lab4g128s", "lab4grows"].contains(name), "\(name)")
+            guard weights.packed != nil else { continue }
+            #expect(weights.residentBytes == 16 * 256 / 32 * 18)
+            c = Case(weights: weights, storage: c.storage, x: c.x, rows: 16, columns: 256, tokens: 5)
+            for level in KernelLevel.supported {
+                let out = try Self.multiply(c, level: level)
+                for t in 0..<5 {
+                    for r in 0..<16 {
+                        let reference = ReferenceKernels.dot(c.weights, row: r, Array(c.x[(t * 256)..<((t + 1) * 256)]))
+                        #expect(abs(Double(out[t * 16 + r]) - reference) <= Self.bound(c, row: r, token: t),
+                                "\(name) packed \(level) row \(r) token \(t): \(out[t * 16 + r]) vs \(reference)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// 6-bit lab matrices split for the x86 kernel (`splitLab`, only where the best level is x86)
+    /// give products within the reference's bound at every level, decode and prefill.
+    @Test func sixBitLabSplitsOnX86() throws {
+        let x86 = [KernelLevel.avx2, .avx512].contains(KernelLevel.best)
+        for name in ["lab6g32s", "lab6g64a", "lab6grows", "lab4g32s"] {
+            let type = try #require(TensorType(name: name))
+            for tokens in [1, 6] {
+                var c = try Self.makeCase(type, rows: 9, columns: 256, tokens: tokens)
+                var weights = c.weights
+                #expect(weights.splitLab() == (x86 && name.hasPrefix("lab6")), "\(name)")
+                guard weights.split != nil else { continue }
+                c = Case(weights: weights, storage: c.storage, x: c.x, rows: 9, columns: 256, tokens: tokens)
+                for level in KernelLevel.supported {
+                    let out = try Self.multiply(c, level: level)
+                    for t in 0..<tokens {
+                        for r in 0..<9 {
+                            let reference = ReferenceKernels.dot(c.weights, row: r, Array(c.x[(t * 256)..<((t + 1) * 256)]))
+                            #expect(abs(Double(out[t * 9 + r]) - reference) <= Self.bound(c, row: r, token: t),
+                                    "\(name) split \(level) row \(r) token \(t): \(out[t * 9 + r]) vs \(reference)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Q8_0 at AVX2 sums in llama.cpp's order whatever tile the kernel runs (one row against one
     /// token, four rows by two tokens, a token or rows left over, rows split between the pool's
     /// two members): eight lanes of four products each, acc = fma(Σ, d_w·d_x, acc) per block, then the

@@ -41,7 +41,8 @@ struct TransformerTests {
         }
     }
 
-    @Test(arguments: [TensorType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .f16, TensorType(name: "lab4g32a")!])
+    @Test(arguments: [TensorType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .f16, TensorType(name: "lab4g32a")!, TensorType(name: "lab4g32s")!,
+                      TensorType(name: "lab6g32s")!])
     func quantizedModelsStayCloseToTheReferenceOfTheirOwnWeights(type: TensorType) throws {
         // The same dequantized weights in double precision: what is left is the engine's
         // 8-bit activations and float arithmetic.

@@ -296,11 +296,17 @@ static const shape shapes[] = {{1, 32, 1}, {13, 64, 1}, {8, 256, 5}, {17, 96, 2}
 /* The K-quants' inner sizes are multiples of 256. */
 static const shape k_shapes[] = {{1, 256, 1}, {13, 512, 1}, {8, 256, 5}, {17, 768, 2}, {6, 256, 67}, {24, 2048, 3}, {5, 1280, 4}};
 
+/* f32 and f16 rows take any n; prefill (two or more tokens) runs them in register tiles of 3 rows
+ * × 4 tokens on x86: full tiles, row and token remainders of every size, n with an 8-column tail
+ * and below 8, row ranges that start inside a tile, and more than one 64-token chunk. */
+static const shape float_shapes[] = {{3, 8, 4}, {7, 37, 6}, {2, 5, 3}, {12, 256, 8}, {10, 100, 11}, {4, 13, 2}, {9, 576, 130}, {5, 31, 1}};
+
 static void check_matmul(int level, int type) {
-    const int k = ck_is_k(type);
-    const size_t count = k ? sizeof k_shapes / sizeof k_shapes[0] : sizeof shapes / sizeof shapes[0];
+    const int k = ck_is_k(type), fl = type == CK_F32 || type == CK_F16;
+    const size_t base = k ? sizeof k_shapes / sizeof k_shapes[0] : sizeof shapes / sizeof shapes[0];
+    const size_t count = base + (fl ? sizeof float_shapes / sizeof float_shapes[0] : 0);
     for (size_t si = 0; si < count; si++) {
-        const shape s = k ? k_shapes[si] : shapes[si];
+        const shape s = si >= base ? float_shapes[si - base] : k ? k_shapes[si] : shapes[si];
         int act = 0;
         ck_weight_supported(type, &act);
         const size_t ws = row_bytes(type, s.n), xs = ck_act_row_bytes(act, s.n);
@@ -381,7 +387,7 @@ static void check_matmul(int level, int type) {
  * dot products is the one the dequantizer (and the Swift reference) define. */
 static void check_lab(int level) {
     static const int groups[] = {0, 32, 64, 128};
-    static const shape lab_shapes[] = {{3, 128, 1}, {9, 384, 5}, {5, 256, 2}};
+    static const shape lab_shapes[] = {{3, 128, 1}, {9, 384, 5}, {5, 256, 2}, {8, 256, 3}, {16, 128, 1}};
     for (int bits = 2; bits <= 7; bits++)
         for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++)
             for (int asym = 0; asym <= 1; asym++)
@@ -413,6 +419,23 @@ static void check_lab(int level) {
                     ck_matmul_lab(level, bits, group, asym, w, ws, 0, mid, x, xs, s.ntok, got, (size_t)s.rows, s.n);
                     ck_matmul_lab(level, bits, group, asym, w, ws, mid, s.rows, x, xs, s.ntok, got + mid, (size_t)s.rows, s.n);
                     ck_ref_matmul_lab(bits, group, asym, w, ws, 0, s.rows, x, xs, s.ntok, want, (size_t)s.rows, s.n);
+                    /* 6 bits rearranged by ck_lab_split: the reference over that layout equals the reference bit for
+                     * bit (the same codes, the same steps), and this level's split kernel is held to the bound below. */
+                    uint8_t *split = malloc(ws * (size_t)s.rows);
+                    float *got_split = malloc(sizeof(float) * (size_t)s.rows * (size_t)s.ntok), *ref_split = malloc(sizeof(float) * (size_t)s.rows * (size_t)s.ntok);
+                    const int splits = ck_lab_split(bits, group, asym, w, ws, s.rows, s.n, split);
+                    checks++;
+                    if (splits != (bits == 6)) FAIL("lab%d g%d%s: ck_lab_split returned %d", bits, group, asym ? "a" : "s", splits);
+                    if (splits) {
+                        ck_matmul_lab_split(level, bits, group, asym, split, ws, 0, mid, x, xs, s.ntok, got_split, (size_t)s.rows, s.n);
+                        ck_matmul_lab_split(level, bits, group, asym, split, ws, mid, s.rows, x, xs, s.ntok, got_split + mid, (size_t)s.rows, s.n);
+                        ck_ref_matmul_lab_split(bits, group, asym, split, ws, 0, s.rows, x, xs, s.ntok, ref_split, (size_t)s.rows, s.n);
+                        for (size_t i = 0; i < (size_t)s.rows * (size_t)s.ntok; i++) {
+                            checks++;
+                            if (!same(ref_split[i], want[i]))
+                                FAIL("lab6 g%d%s split reference output %zu: %.9g, the rows' reference %.9g", group, asym ? "a" : "s", i, ref_split[i], want[i]);
+                        }
+                    }
                     const int xbs = asym ? Q8_1_BYTES : Q8_0_BYTES, xq = asym ? (int)offsetof(block_q8_1, qs) : (int)offsetof(block_q8_0, qs);
                     for (int r = 0; r < s.rows; r++) {
                         ck_dequant_lab(w + ws * (size_t)r, deq, s.n, bits, group, asym);
@@ -434,6 +457,12 @@ static void check_lab(int level) {
                             const size_t i = (size_t)t * (size_t)s.rows + (size_t)r;
                             const double bound = 2 * gamma_k(s.n / 32 + 5) * a;
                             checks += 2;
+                            if (splits) {
+                                checks++;
+                                if (!(fabs((double)got_split[i] - want[i]) <= bound))
+                                    FAIL("%s lab6 g%d%s split %dx%dx%d row %d token %d: %.9g vs reference %.9g, bound %.3g", level_name(level), group,
+                                         asym ? "a" : "s", s.rows, s.n, s.ntok, r, t, got_split[i], want[i], bound);
+                            }
                             if (!(fabs((double)got[i] - want[i]) <= bound))
                                 FAIL("%s lab%d g%d%s %dx%dx%d row %d token %d: %.9g vs reference %.9g, bound %.3g", level_name(level), bits, group,
                                      asym ? "a" : "s", s.rows, s.n, s.ntok, r, t, got[i], want[i], bound);
@@ -444,6 +473,52 @@ static void check_lab(int level) {
                                      want[i], exact);
                         }
                     }
+                    /* Symmetric 4-bit rows repacked as Q4_0 (ck_lab_pack_q4_0): the same values exactly, and the
+                     * packed kernel's products within the bound of the reference; every other lab type refused. */
+                    uint8_t *packed = malloc(ck_q4_0_packed_bytes(s.rows, s.n));
+                    const int packs = ck_lab_pack_q4_0(bits, group, asym, w, ws, s.rows, s.n, packed);
+                    checks++;
+                    if (packs != (bits == 4 && !asym && s.rows % 8 == 0))
+                        FAIL("lab%d g%d%s %d rows: ck_lab_pack_q4_0 returned %d", bits, group, asym ? "a" : "s", s.rows, packs);
+                    if (packs) {
+                        const int nb = s.n / 32;
+                        for (int r = 0; r < s.rows; r++) {
+                            ck_dequant_lab(w + ws * (size_t)r, deq, s.n, bits, group, asym);
+                            for (int b = 0; b < nb; b++) {
+                                const uint8_t *blk = packed + (size_t)Q4_0X8_BYTES * ((size_t)(r / 8) * (size_t)nb + (size_t)b);
+                                const float d = ck_ld16(blk + 2 * (r % 8));
+                                for (int j = 0; j < 32; j++) {
+                                    const uint8_t v = blk[offsetof(block_q4_0x8, qs) + 32 * ((j % 16) / 4) + 4 * (r % 8) + j % 4];
+                                    const float value = (float)(((j < 16 ? v & 15 : v >> 4)) - 8) * d;
+                                    checks++;
+                                    if (!same(value, deq[32 * b + j]))
+                                        FAIL("lab4 g%d packed as q4_0 row %d element %d: %g, the lab row holds %g", group, r, 32 * b + j, (double)value,
+                                             (double)deq[32 * b + j]);
+                                }
+                            }
+                        }
+                        ck_matmul_packed(level, CK_Q4_0, packed, 0, 8, x, xs, s.ntok, got, (size_t)s.rows, s.n);
+                        ck_matmul_packed(level, CK_Q4_0, packed, 8, s.rows, x, xs, s.ntok, got + 8, (size_t)s.rows, s.n);
+                        for (int t = 0; t < s.ntok; t++)
+                            for (int r = 0; r < s.rows; r++) {
+                                const size_t i = (size_t)t * (size_t)s.rows + (size_t)r;
+                                /* The same magnitude A as above: |q'·y| = |(c − 7)·y| under |d'| = |d|. */
+                                double a = 0;
+                                for (int k = 0; k < nb; k++) {
+                                    const uint8_t *xb = x + xs * (size_t)t + (size_t)Q8_0_BYTES * (size_t)k, *head, *codes;
+                                    ck_lab_chunk(&l, w + ws * (size_t)r, k, &head, &codes);
+                                    double sq = 0;
+                                    for (int j = 0; j < 32; j++) sq += fabs((double)(((codes[j / 2] >> (4 * (j % 2))) & 15) - 7) * (int8_t)xb[2 + j]);
+                                    a += fabs((double)ck_ld16(head) * ck_ld16(xb)) * sq;
+                                }
+                                const double bound = 2 * gamma_k(nb + 5) * a;
+                                checks++;
+                                if (!(fabs((double)got[i] - want[i]) <= bound))
+                                    FAIL("%s lab4 g%d packed as q4_0 %dx%dx%d row %d token %d: %.9g vs reference %.9g, bound %.3g", level_name(level), group,
+                                         s.rows, s.n, s.ntok, r, t, got[i], want[i], bound);
+                            }
+                    }
+                    free(packed); free(split); free(got_split); free(ref_split);
                     free(w); free(x); free(xf); free(deq); free(got); free(want);
                 }
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The x86 AVX-512 VNNI kernel level against the AVX2 level, kernel by kernel, in one run
-# (scripts/bench/kernel-levels.c): best and mean time ratios, and a check that the outputs are
-# equal bit for bit. A benchmark, not a test; run it on a quiet machine. Prints the probe's
+# x86 kernels side by side in one run (scripts/bench/kernel-levels.c): the F32/F16 prefill tiles
+# against the one-row body; lab decode (lab6g32s in the file's layout against the split one, and
+# against Q8_0; lab4g32s against its packed Q4_0 form); then the AVX-512 VNNI level against the
+# AVX2 level, kernel by kernel: best and mean time ratios, and a check that outputs that should
+# be equal bit for bit are. A benchmark, not a test; run it on a quiet machine. Prints the probe's
 # fingerprint line first, so a figure can name the machine.
 #
 # usage: scripts/bench/kernel-levels.sh [REPS=20]

@@ -75,6 +75,11 @@ void ck_matmul_packed(int level, int type, const void *packed, int r0, int r1, c
  * IQ4_NL: the x86 levels); otherwise ck_matmul_packed runs the scalar reference. */
 int ck_packed_fast(int level, int type);
 
+/* A symmetric 4-bit lab matrix (groups a multiple of 32 or one per row, rows a multiple of 8,
+ * n a multiple of 32) written as packed Q4_0 (ck_q4_0_pack's layout, ck_q4_0_packed_bytes(rows,
+ * n) bytes) holding exactly its values: codes 15 − c under the negated scale. Then
+ * ck_matmul_packed with CK_Q4_0 multiplies it. Returns 0, writing nothing, for any other lab type or shape. */
+int ck_lab_pack_q4_0(int bits, int group, int asymmetric, const void *w, size_t w_stride, int rows, int n, void *out);
 /* Dequantizes one row of n elements of a lab type (group 0: one group per row). */
 void ck_dequant_lab(const uint8_t *src, float *dst, int n, int bits, int group, int asymmetric);
 /* 1 when rows of n elements of a lab type have a direct kernel (2-7 bits, n a multiple of 32,
@@ -85,6 +90,17 @@ int ck_lab_supported(int bits, int group, int asymmetric, int n, int *act);
  * activation block's quants, then d_w·d_x·Σ (+ m_w·s_x), summed in float. */
 void ck_matmul_lab(int level, int bits, int group, int asymmetric, const void *w, size_t w_stride, int r0, int r1,
                    const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n);
+
+/* 6-bit lab rows rearranged for x86 (same size, same headers, each chunk's 24 code bytes
+ * reordered: 16 bytes of low nibbles in Q4_0's order, then 8 bytes of the top two bits, element j
+ * in byte j % 8 at bit 2·(j / 8)), so a chunk unpacks with shifts and masks instead of byte
+ * gathers and multiplies. `out` holds rows·w_stride bytes. Returns 0, writing nothing, for other
+ * bit widths or shapes ck_lab_supported refuses. */
+int ck_lab_split(int bits, int group, int asymmetric, const void *w, size_t w_stride, int rows, int n, void *out);
+/* ck_matmul_lab over rows ck_lab_split wrote: the same sums (AVX2 and AVX-512 levels; every other
+ * level runs the portable reference over this layout). */
+void ck_matmul_lab_split(int level, int bits, int group, int asymmetric, const void *w, size_t w_stride, int r0, int r1,
+                         const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n);
 
 /* Plain f32 helpers. */
 float ck_dot_f32(int level, const float *a, const float *b, int n);

@@ -425,10 +425,21 @@ AVX2 static inline __attribute__((always_inline)) __m256i lab_codes(const int bi
     return _mm256_packus_epi16(c[0], c[1]);
 }
 
-/* One lab row against NT activation rows (bits, asym and NT constants after inlining). */
+/* A 6-bit chunk in ck_lab_split's layout: Q4_0's nibbles, or-ed with the top two bits, which
+ * for element j sit at bit 2·(j / 8) of byte 16 + j % 8: the 8 bytes broadcast to the four 64-bit
+ * lanes (lane k holds elements 8k…8k+7), lane k shifted right by 2k, masked and moved to bit 4. */
+AVX2 static inline __m256i split6_codes(const uint8_t *p) {
+    uint64_t h;
+    memcpy(&h, p + 16, 8);
+    const __m256i top = _mm256_and_si256(_mm256_srlv_epi64(_mm256_set1_epi64x((long long)h), _mm256_setr_epi64x(0, 2, 4, 6)),
+                                         _mm256_set1_epi8(3));
+    return _mm256_or_si256(nibbles(p), _mm256_slli_epi16(top, 4));
+}
+
+/* One lab row against NT activation rows (bits, asym, split and NT constants after inlining). */
 AVX2 static inline __attribute__((always_inline)) void
-row_dot_lab(const int bits, const int asym, const int NT, const ck_lab *l, const uint8_t *w, const uint8_t *const *x, int chunks,
-            float *out, size_t os) {
+row_dot_lab(const int bits, const int asym, const int split, const int NT, const ck_lab *l, const uint8_t *w, const uint8_t *const *x,
+            const float *const *sc, int chunks, float *out, size_t os) {
     const int xbs = asym ? Q8_1_BYTES : Q8_0_BYTES, xq = asym ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
     const __m256i zero = _mm256_set1_epi8((char)((1 << (bits - 1)) - 1));
     __m256 acc[4];
@@ -443,37 +454,87 @@ row_dot_lab(const int bits, const int asym, const int NT, const ck_lab *l, const
         for (int c = 0; c < per; c++, k++) {
             const uint8_t *codes = head + l->header + 4 * (size_t)bits * (size_t)c;
             if (NT == 1) _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
-            const __m256i raw = lab_codes(bits, codes);
+            const __m256i raw = split ? split6_codes(codes) : lab_codes(bits, codes);
             const __m256i q = asym ? raw : _mm256_sub_epi8(raw, zero);
             const __m256i u = asym ? q : _mm256_sign_epi8(q, q);
             for (int t = 0; t < NT; t++) {
                 const uint8_t *xb = x[t] + (size_t)xbs * (size_t)k;
                 __m256i y = _mm256_loadu_si256((const __m256i *)(xb + xq));
                 if (!asym) y = _mm256_sign_epi8(y, q);
-                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * h16(xb)), dot_u8_i8(u, y), acc[t]);
-                if (asym) mins[t] += m * h16(xb + offsetof(block_q8_1, s));
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * sc[t][2 * k]), dot_u8_i8(u, y), acc[t]);
+                if (asym) mins[t] += m * sc[t][2 * k + 1];
             }
         }
     }
     for (int t = 0; t < NT; t++) out[os * (size_t)t] = hsum8(acc[t]) + mins[t];
 }
 
+/* One symmetric lab row against one token (decode): per chunk Σ c·y per int32 lane from the raw
+ * codes (c ≤ 127, so maddubs is exact), plus zc's −zero·(the lane's four y), which is Σ(c − zero)·y
+ * lane for lane without the subtraction and two sign steps; the chunks alternate between two
+ * accumulators (two FMA chains), added before hsum8. G32: one chunk per group, known at compile time. */
+AVX2 static inline __attribute__((always_inline)) float
+row_dot_lab_decode(const int bits, const int split, const int g32, const ck_lab *l, const uint8_t *w, const uint8_t *x, const float *sc,
+                   const __m256i *zc, int chunks) {
+    const size_t block = l->block;
+    const int per = g32 ? 1 : l->g / 32, header = l->header;
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    const uint8_t *head = w;
+    for (int k = 0; k < chunks; head += block) {
+        const float d = h16(head);
+        for (int c = 0; c < per; c++, k++) {
+            const uint8_t *codes = head + header + 4 * (size_t)bits * (size_t)c;
+            _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
+            const __m256i raw = split ? split6_codes(codes) : lab_codes(bits, codes);
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(x + (size_t)Q8_0_BYTES * (size_t)k + offsetof(block_q8_0, qs)));
+            const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(raw, y), _mm256_set1_epi16(1)), zc[k]);
+            acc[k & 1] = _mm256_fmadd_ps(_mm256_set1_ps(d * sc[2 * k]), _mm256_cvtepi32_ps(isum), acc[k & 1]);
+        }
+    }
+    return hsum8(_mm256_add_ps(acc[0], acc[1]));
+}
+
 AVX2 static inline __attribute__((always_inline)) void
-rows_lab_t(const int bits, const int asym, const ck_lab *l, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
-           size_t xs, int ntok, float *out, size_t os, int n) {
+rows_lab_t(const int bits, const int asym, const int split, const ck_lab *l, const uint8_t *w, size_t ws, int r0, int r1,
+           const uint8_t *x, size_t xs, int ntok, float *out, size_t os, int n) {
+    /* Each chunk's activation scales (d, and s for q8_1) as floats once, as rows_##TYPE does:
+     * the f16 conversion per chunk and token cost a one-token pass more than its unpacking. */
+    const int nb = n / 32, xbs = asym ? Q8_1_BYTES : Q8_0_BYTES;
+    float scales[64 * 2 * nb];
+    /* Decode (one token, symmetric): each chunk's −zero·Σy per int32 lane, for row_dot_lab_decode. */
+    __m256i zc_store[ntok == 1 && !asym ? nb : 1], *zc = NULL;
+    if (ntok == 1 && !asym) {
+        const __m256i zero = _mm256_set1_epi8((char)((1 << (bits - 1)) - 1));
+        for (int b = 0; b < nb; b++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(x + (size_t)xbs * (size_t)b + offsetof(block_q8_0, qs)));
+            zc_store[b] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_madd_epi16(_mm256_maddubs_epi16(zero, y), _mm256_set1_epi16(1)));
+        }
+        zc = zc_store;
+    }
     for (int t0 = 0; t0 < ntok; t0 += 64) {
         const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        for (int t = t0; t < t1; t++)
+            for (int b = 0; b < nb; b++) {
+                const uint8_t *xb = x + xs * (size_t)t + (size_t)xbs * (size_t)b;
+                scales[(t - t0) * 2 * nb + 2 * b] = h16(xb);
+                scales[(t - t0) * 2 * nb + 2 * b + 1] = asym ? h16(xb + offsetof(block_q8_1, s)) : 0.0f;
+            }
         for (int r = r0; r < r1; r++) {
             const uint8_t *wr = w + ws * (size_t)r;
             float *o = out + (size_t)(r - r0);
             int t = t0;
             for (; t + 4 <= t1; t += 4) {
                 const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), x + xs * (size_t)(t + 3)};
-                row_dot_lab(bits, asym, 4, l, wr, x4, n / 32, o + os * (size_t)t, os);
+                const float *sc4[4] = {scales + (t - t0) * 2 * nb, scales + (t + 1 - t0) * 2 * nb, scales + (t + 2 - t0) * 2 * nb,
+                                       scales + (t + 3 - t0) * 2 * nb};
+                row_dot_lab(bits, asym, split, 4, l, wr, x4, sc4, nb, o + os * (size_t)t, os);
             }
             for (; t < t1; t++) {
                 const uint8_t *x1[1] = {x + xs * (size_t)t};
-                row_dot_lab(bits, asym, 1, l, wr, x1, n / 32, o + os * (size_t)t, os);
+                const float *sc1[1] = {scales + (t - t0) * 2 * nb};
+                if (zc && l->g == 32) o[os * (size_t)t] = row_dot_lab_decode(bits, split, 1, l, wr, x1[0], sc1[0], zc, nb);
+                else if (zc) o[os * (size_t)t] = row_dot_lab_decode(bits, split, 0, l, wr, x1[0], sc1[0], zc, nb);
+                else row_dot_lab(bits, asym, split, 1, l, wr, x1, sc1, nb, o + os * (size_t)t, os);
             }
         }
     }
@@ -482,8 +543,8 @@ rows_lab_t(const int bits, const int asym, const ck_lab *l, const uint8_t *w, si
 #define CK_LAB(B)                                                                                                    \
     AVX2 static void rows_lab_##B(int asym, const ck_lab *l, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, \
                                   size_t xs, int ntok, float *out, size_t os, int n) {                                \
-        if (asym) rows_lab_t(B, 1, l, w, ws, r0, r1, x, xs, ntok, out, os, n);                                         \
-        else rows_lab_t(B, 0, l, w, ws, r0, r1, x, xs, ntok, out, os, n);                                              \
+        if (asym) rows_lab_t(B, 1, 0, l, w, ws, r0, r1, x, xs, ntok, out, os, n);                                      \
+        else rows_lab_t(B, 0, 0, l, w, ws, r0, r1, x, xs, ntok, out, os, n);                                           \
     }
 CK_LAB(2)
 CK_LAB(3)
@@ -491,6 +552,19 @@ CK_LAB(4)
 CK_LAB(5)
 CK_LAB(6)
 CK_LAB(7)
+
+AVX2 static void rows_lab_6_split(int asym, const ck_lab *l, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs,
+                                  int ntok, float *out, size_t os, int n) {
+    if (asym) rows_lab_t(6, 1, 1, l, w, ws, r0, r1, x, xs, ntok, out, os, n);
+    else rows_lab_t(6, 0, 1, l, w, ws, r0, r1, x, xs, ntok, out, os, n);
+}
+
+void ck_avx2_matmul_lab_split(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                              size_t xs, int ntok, float *out, size_t os, int n) {
+    const ck_lab l = ck_lab_layout(bits, group, asymmetric, n);
+    if (bits == 6) rows_lab_6_split(asymmetric, &l, w, ws, r0, r1, x, xs, ntok, out, os, n);
+    else ck_ref_matmul_lab_split(bits, group, asymmetric, w, ws, r0, r1, x, xs, ntok, out, os, n);
+}
 
 void ck_avx2_matmul_lab(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
                         size_t xs, int ntok, float *out, size_t os, int n) {
@@ -546,6 +620,73 @@ row_float(const int f16, const int NT, const uint8_t *w, const float *const *x, 
         float sum = hsum8(_mm256_add_ps(s0[t], s1[t]));
         for (int k = i; k < n; k++) sum += (f16 ? _cvtsh_ss(((const uint16_t *)w)[k]) : ((const float *)w)[k]) * x[t][k];
         out[os * (size_t)t] = sum;
+    }
+}
+
+/* Prefill (two or more tokens): a register tile of RM weight rows × RN tokens, as llama.cpp's
+ * x86 sgemm (its llamafile tinyBLAS) tiles its float GEMMs. Per 8 columns the RM weight vectors
+ * are loaded (and widened from f16) once and each of the RN activation vectors once, for RM·RN
+ * FMAs into RM·RN accumulators: 3 × 4 takes 12 accumulators, 3 weight vectors and 1 activation
+ * vector, the 16 registers AVX2 has, and 7 loads per 12 FMAs where the one-row body makes 5 per 4.
+ * Each output is one 8-lane chain over the columns, hsum8, then the scalar tail: a different
+ * order from the one-token body (row_float), within the harness's reassociation bound. */
+#define FT_RM 3
+#define FT_RN 4
+AVX2 static inline __attribute__((always_inline)) void
+tile_float(const int f16, const int RM, const int RN, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int n, float *out,
+           size_t os) {
+    __m256 acc[FT_RM][FT_RN];
+    for (int m = 0; m < RM; m++)
+        for (int t = 0; t < RN; t++) acc[m][t] = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 a[FT_RM];
+        for (int m = 0; m < RM; m++)
+            a[m] = f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + ws * (size_t)m + 2 * (size_t)i)))
+                       : _mm256_loadu_ps((const float *)(w + ws * (size_t)m) + i);
+        for (int t = 0; t < RN; t++) {
+            const __m256 b = _mm256_loadu_ps((const float *)(x + xs * (size_t)t) + i);
+            for (int m = 0; m < RM; m++) acc[m][t] = _mm256_fmadd_ps(a[m], b, acc[m][t]);
+        }
+    }
+    for (int m = 0; m < RM; m++)
+        for (int t = 0; t < RN; t++) {
+            const uint8_t *wr = w + ws * (size_t)m;
+            const float *xt = (const float *)(x + xs * (size_t)t);
+            float sum = hsum8(acc[m][t]);
+            for (int k = i; k < n; k++) sum += (f16 ? _cvtsh_ss(((const uint16_t *)wr)[k]) : ((const float *)wr)[k]) * xt[k];
+            out[os * (size_t)t + (size_t)m] = sum;
+        }
+}
+
+/* One function per tile shape (the full tile and the row and token remainders). */
+#define CK_FT(F, RM, RN)                                                                                                   \
+    AVX2 static void tile_float_##F##_##RM##_##RN(const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int n, float *out, \
+                                                 size_t os) {                                                          \
+        tile_float(F, RM, RN, w, ws, x, xs, n, out, os);                                                               \
+    }
+#define CK_FT_ROWS(F, RM) CK_FT(F, RM, 1) CK_FT(F, RM, 2) CK_FT(F, RM, 3) CK_FT(F, RM, 4)
+CK_FT_ROWS(0, 1) CK_FT_ROWS(0, 2) CK_FT_ROWS(0, 3)
+CK_FT_ROWS(1, 1) CK_FT_ROWS(1, 2) CK_FT_ROWS(1, 3)
+typedef void (*tile_float_fn)(const uint8_t *, size_t, const uint8_t *, size_t, int, float *, size_t);
+#define CK_FT_ROW(F, RM) {tile_float_##F##_##RM##_1, tile_float_##F##_##RM##_2, tile_float_##F##_##RM##_3, tile_float_##F##_##RM##_4}
+static const tile_float_fn tile_float_fns[2][FT_RM][FT_RN] = {{CK_FT_ROW(0, 1), CK_FT_ROW(0, 2), CK_FT_ROW(0, 3)},
+                                                              {CK_FT_ROW(1, 1), CK_FT_ROW(1, 2), CK_FT_ROW(1, 3)}};
+
+/* Tokens in chunks of 64 (64 rows of 1536 floats, 384 KB, stay in L2 while the weight rows pass),
+ * rows by FT_RM (their 3 rows stay in L1 while the chunk's tokens pass), tokens by FT_RN. */
+AVX2 static void tiles_float(int f16, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                             size_t os, int n) {
+    for (int t0 = 0; t0 < ntok; t0 += 64) {
+        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        for (int r = r0; r < r1; r += FT_RM) {
+            const int rm = r1 - r < FT_RM ? r1 - r : FT_RM;
+            for (int t = t0; t < t1; t += FT_RN) {
+                const int rn = t1 - t < FT_RN ? t1 - t : FT_RN;
+                tile_float_fns[f16][rm - 1][rn - 1](w + ws * (size_t)r, ws, x + xs * (size_t)t, xs, n, out + os * (size_t)t + (size_t)(r - r0),
+                                                    os);
+            }
+        }
     }
 }
 
@@ -649,10 +790,17 @@ void ck_avx2_matmul(int type, int block_order, const uint8_t *W, size_t w_stride
         if (ntok >= 2) rows4_q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
         else rows_CK_Q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
         return;
-    case CK_F32: rows_float(0, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-    case CK_F16: rows_float(1, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_F32: case CK_F16:
+        if (ntok >= 2) tiles_float(type == CK_F16, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        else rows_float(type == CK_F16, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+        return;
     }
     ck_ref_matmul(type, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
+}
+
+void ck_avx2_float_rows(int f16, const uint8_t *W, size_t w_stride, int r0, int r1, const uint8_t *X, size_t x_stride, int ntok,
+                        float *out, size_t out_stride, int n) {
+    rows_float(f16, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);
 }
 
 void ck_avx2_packed(int type, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os,
