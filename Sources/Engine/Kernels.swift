@@ -125,9 +125,9 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Copies the rows, as they are, into memory of the engine's own (huge pages where the
     /// system grants them: each pass streams the matrix, and the TLB costs less); true when it did.
     @discardableResult
-    public mutating func copyIntoMemory() -> Bool {
+    public mutating func copyIntoMemory(arena: WeightArena? = nil) -> Bool {
         guard packed == nil, copied == nil, byteCount > 0 else { return false }
-        let storage = PackedRows(bytes: byteCount)
+        let storage = PackedRows(bytes: byteCount, arena: arena)
         storage.pointer.copyMemory(from: base, byteCount: byteCount)
         copied = storage
         base = UnsafeRawPointer(storage.pointer)
@@ -148,10 +148,10 @@ public struct WeightMatrix: @unchecked Sendable {
     /// gathers and multiplies; only where the best level is x86 (on Arm the NEON bodies read the
     /// file's layout). True when it did.
     @discardableResult
-    public mutating func splitLab() -> Bool {
+    public mutating func splitLab(arena: WeightArena? = nil) -> Bool {
         guard let lab, directFormat != nil, lab.bits == 6, split == nil, packed == nil, copied == nil, byteCount > 0,
               [KernelLevel.avx2, .avx512].contains(KernelLevel.best) else { return false }
-        let storage = PackedRows(bytes: byteCount)
+        let storage = PackedRows(bytes: byteCount, arena: arena)
         guard ck_lab_split(Int32(lab.bits), Int32(lab.isRowWise ? 0 : lab.group), lab.asymmetric ? 1 : 0, base, rowBytes, Int32(rows),
                            Int32(columns), storage.pointer) != 0 else { return false }
         split = storage
@@ -161,9 +161,9 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Copies a block-order matrix of Q4_0 form (`hasQ4_0Form`), or IQ4_NL, into packed groups of
     /// eight rows; true when it did.
     @discardableResult
-    public mutating func pack() -> Bool {
+    public mutating func pack(arena: WeightArena? = nil) -> Bool {
         guard sumsByBlock, hasQ4_0Form || type == .iq4_NL, rows % 8 == 0, columns % 32 == 0, packed == nil else { return false }
-        let storage = PackedRows(bytes: ck_q4_0_packed_bytes(Int32(rows), Int32(columns)))
+        let storage = PackedRows(bytes: ck_q4_0_packed_bytes(Int32(rows), Int32(columns)), arena: arena)
         if let lab {
             guard ck_lab_pack_q4_0(Int32(lab.bits), Int32(lab.isRowWise ? 0 : lab.group), 0, base, rowBytes, Int32(rows), Int32(columns),
                                    storage.pointer) != 0 else { return false }
@@ -177,15 +177,56 @@ public struct WeightMatrix: @unchecked Sendable {
 
 /// Memory the engine owns for a repacked weight matrix: on Linux, transparent huge pages where
 /// the system grants them (ck_weights_alloc), since each pass streams the whole matrix.
+/// With an arena, a matrix of up to a quarter of its chunk takes its bytes from the arena's
+/// chunks instead, so that the many matrices of a small model under 2 MiB (SmolLM2-135M's are all
+/// 0.2–1.8 MB) sit in huge pages too.
 public final class PackedRows: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
+    /// The arena the bytes came from (kept alive by them), or nil when they are this object's own.
+    private let arena: WeightArena?
 
-    init(bytes: Int) {
+    init(bytes: Int, arena: WeightArena? = nil) {
+        if let arena, let p = arena.take(bytes) {
+            pointer = p
+            self.arena = arena
+            return
+        }
         guard let p = ck_weights_alloc(max(bytes, 1)) else { fatalError("out of memory: \(bytes) bytes for a repacked weight matrix") }
         pointer = p
+        self.arena = nil
     }
 
-    deinit { ck_weights_free(pointer) }
+    deinit { if arena == nil { ck_weights_free(pointer) } }
+}
+
+/// Chunks of weight memory (32 MiB each, huge pages where granted: `ck_weights_alloc`) handed out
+/// in 64-byte-aligned pieces to the matrices one model loads, and freed when the last of them
+/// goes. One loader at a time (not thread-safe).
+public final class WeightArena: @unchecked Sendable {
+    static let chunkBytes = 32 << 20
+    private var chunks: [UnsafeMutableRawPointer] = []
+    private var next: UnsafeMutableRawPointer?
+    private var left = 0
+
+    public init() {}
+
+    /// A piece of `bytes`, or nil for a matrix big enough to be given memory of its own.
+    func take(_ bytes: Int) -> UnsafeMutableRawPointer? {
+        let size = (max(bytes, 1) + 63) & ~63
+        guard size <= Self.chunkBytes / 4 else { return nil }
+        if size > left {
+            guard let chunk = ck_weights_alloc(Self.chunkBytes) else { fatalError("out of memory: a \(Self.chunkBytes)-byte weight chunk") }
+            chunks.append(chunk)
+            next = chunk
+            left = Self.chunkBytes
+        }
+        guard let p = next else { return nil }
+        next = p + size
+        left -= size
+        return p
+    }
+
+    deinit { for chunk in chunks { ck_weights_free(chunk) } }
 }
 
 /// A batch of activation rows converted once to every format the next matrices read.

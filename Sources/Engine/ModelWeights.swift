@@ -59,6 +59,9 @@ public final class ModelWeights: @unchecked Sendable {
         let c = try ModelConfig(file: file, architecture: architecture)
         config = c
 
+        // The copies of one model's matrices share huge-page chunks (most of a small model's
+        // matrices are under 2 MiB, too small for a huge page of their own).
+        let arena = WeightArena()
         func matrix(_ name: String, rows: Int, columns: Int) throws(EngineError) -> WeightMatrix {
             guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
             guard t.shape == [columns, rows] else { throw .badShape(tensor: name, expected: [columns, rows], found: t.shape) }
@@ -71,7 +74,8 @@ public final class ModelWeights: @unchecked Sendable {
             // matrix then leave memory, so the copy does not count twice.
             // A file held in memory (not mapped) is read where it is: its owner may edit the
             // weights in place between passes (models sensitivity does).
-            if (name != "token_embd.weight" && m.splitLab()) || m.pack() || (file.isMapped && name != "token_embd.weight" && m.copyIntoMemory()) {
+            if (name != "token_embd.weight" && m.splitLab(arena: arena)) || m.pack(arena: arena)
+                || (file.isMapped && name != "token_embd.weight" && m.copyIntoMemory(arena: arena)) {
                 file.evict(file.data(for: t))
             }
             return m
@@ -89,7 +93,7 @@ public final class ModelWeights: @unchecked Sendable {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[(start * rowBytes)..<((start + n) * rowBytes)])
                 var m = try WeightMatrix(name: "\(name)[\(index)]", type: t.type, rows: n, columns: columns, bytes: slice)
                 m.sumsByBlock = Self.sumsByBlock(m)
-                if m.splitLab() || m.pack() { file.evict(slice) }
+                if m.splitLab(arena: arena) || m.pack(arena: arena) { file.evict(slice) }
                 out.append(m)
                 start += n
             }
@@ -121,7 +125,7 @@ public final class ModelWeights: @unchecked Sendable {
             var head = embedding
             head.sumsByBlock = Self.sumsByBlock(head)
             // Other types get a plain copy (huge pages), as every matrix but the table does.
-            if head.splitLab() || head.pack() || (file.isMapped && head.copyIntoMemory()) {
+            if head.splitLab(arena: arena) || head.pack(arena: arena) || (file.isMapped && head.copyIntoMemory(arena: arena)) {
                 file.evict(UnsafeRawBufferPointer(start: embedding.base, count: embedding.byteCount))
             }
             output = head

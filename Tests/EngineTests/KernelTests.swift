@@ -310,3 +310,28 @@ struct LabDequantizerTests {
         }
     }
 }
+
+@Suite("weight arena")
+struct WeightArenaTests {
+    /// Small matrices share chunks: 64-byte-aligned pieces that do not overlap, a new chunk when
+    /// one is full, and memory of its own for a matrix above a quarter of a chunk.
+    @Test func piecesAreAlignedDisjointAndBigOnesGetTheirOwn() throws {
+        let arena = WeightArena()
+        let sizes = [100, 1, 64, 700_000, 1_800_000, 5_000_000, 8_000_000, 3]
+        let pieces = sizes.map { PackedRows(bytes: $0, arena: arena) }
+        var spans: [(Int, Int)] = []
+        for (rows, size) in zip(pieces, sizes) {
+            let start = Int(bitPattern: rows.pointer)
+            #expect(start % 64 == 0, "piece of \(size) bytes at \(start)")
+            rows.pointer.initializeMemory(as: UInt8.self, repeating: UInt8(size % 251), count: size)
+            spans.append((start, start + size))
+        }
+        let sorted = spans.sorted { $0.0 < $1.0 }
+        for (a, b) in zip(sorted, sorted.dropFirst()) { #expect(a.1 <= b.0, "pieces \(a) and \(b) overlap") }
+        for (rows, size) in zip(pieces, sizes) {
+            #expect(rows.pointer.load(fromByteOffset: size - 1, as: UInt8.self) == UInt8(size % 251))
+        }
+        #expect(arena.take(WeightArena.chunkBytes / 4 + 1) == nil)
+        #expect(arena.take(WeightArena.chunkBytes / 4) != nil)
+    }
+}
