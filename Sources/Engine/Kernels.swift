@@ -75,8 +75,29 @@ public struct WeightMatrix: @unchecked Sendable {
     private(set) var copied: PackedRows?
 
     public init(name: String, type: TensorType, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer) throws(EngineError) {
-        guard let rowBytes = type.rowBytes(columns), rowBytes * rows == bytes.count, let base = bytes.baseAddress else {
+        guard let fileRowBytes = type.rowBytes(columns), fileRowBytes * rows == bytes.count, var base = bytes.baseAddress else {
             throw .unsupportedType(tensor: name, type: type.name)
+        }
+        // Lab types with 8-bit group parameters are widened at load into the plain lab layout
+        // (f16 scale and minimum per group, the same codes; exact, see `LabScaledType`), whose
+        // fused kernel then runs them: memory holds the widened rows (4.56 → 5 bits a weight at
+        // lab4g32q), the file keeps the small ones.
+        var type = type, rowBytes = fileRowBytes
+        if let scaled = LabScaledType(id: type.id) {
+            let plain = TensorType(id: scaled.widened.id)
+            guard let wide = plain.rowBytes(columns) else { throw .unsupportedType(tensor: name, type: type.name) }
+            let storage = PackedRows(bytes: wide * rows)
+            for r in 0..<rows {
+                let source = UnsafeRawBufferPointer(start: base + r * fileRowBytes, count: fileRowBytes)
+                let target = UnsafeMutableRawBufferPointer(start: storage.pointer + r * wide, count: wide)
+                do { try Quantization.widen(source, type: scaled, elements: columns, into: target) } catch {
+                    throw .unsupportedType(tensor: name, type: type.name)
+                }
+            }
+            copied = storage
+            base = UnsafeRawPointer(storage.pointer)
+            type = plain
+            rowBytes = wide
         }
         var act: Int32 = 0
         let lab = LabType(id: type.id)

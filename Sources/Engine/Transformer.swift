@@ -66,6 +66,10 @@ public final class Transformer: @unchecked Sendable {
     /// `columns` floats. Importance matrices are collected through it (`ImportanceCollector`);
     /// nil, the default, costs one branch per matrix.
     public var activationObserver: ((_ weights: [String], _ x: UnsafePointer<Float>, _ rows: Int, _ columns: Int) -> Void)?
+    /// Also show `activationObserver` the output head's input (the normed final rows, for the
+    /// positions whose logits are computed), named as the head's tensor (`token_embd.weight` when
+    /// tied): llama-imatrix's `--process-output`. Off by default, as there.
+    public var observesOutput = false
 
     public init(weights: ModelWeights, options: EngineOptions) throws(EngineError) {
         try options.validate()
@@ -249,6 +253,7 @@ public final class Transformer: @unchecked Sendable {
         // Rows are gathered in order of `logitRows`; their outputs go where `out` says.
         let contiguous = logitRows.enumerated().allSatisfy { $0.offset == 0 || $0.element.out == logitRows[$0.offset - 1].out + 1 }
         precondition(contiguous, "logit rows of one chunk are consecutive in the request")
+        if observesOutput { activationObserver?([weights.output.name], h, logitRows.count, d) }
         actsWidth.prepare(h, rows: logitRows.count, columns: d, formats: [weights.output.activationFormat], pool: pool, level: options.kernels)
         matmul(weights.output, actsWidth, out: logits + logitRows[0].out * c.vocabulary, outStride: c.vocabulary)
     }

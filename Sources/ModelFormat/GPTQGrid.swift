@@ -30,7 +30,7 @@ struct GPTQFormat {
     let gridElements: Int
 
     static func supports(_ type: TensorType) -> Bool {
-        type.isLab || [TensorType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K].contains(type)
+        LabType(id: type.id) != nil || [TensorType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K].contains(type)
     }
 
     init?(_ type: TensorType, rowLength: Int) {

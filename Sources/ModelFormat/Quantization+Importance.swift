@@ -5,6 +5,7 @@ extension Quantization {
     /// others (F32, F16, BF16, Q8_0 and the per-tensor lab types) quantize as without a matrix.
     public static func usesImportance(_ type: TensorType) -> Bool {
         if let lab = LabType(id: type.id) { return !lab.isTensorWise }
+        if LabScaledType(id: type.id) != nil { return true }
         return [TensorType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .q4_0, .q4_1, .q5_0, .q5_1].contains(type)
     }
 
@@ -31,6 +32,7 @@ extension Quantization {
         case .q6_K: KQuantizer.q6_K(x, out, importance: imp)
         default:
             if let lab = LabType(id: type.id) { LabQuants.quantize(x, out, lab, importance: imp) }
+            else if let scaled = LabScaledType(id: type.id) { LabScaledQuants.quantize(x, out, scaled, importance: imp) }
             else { try quantize(x, to: type, into: out) }
         }
     }

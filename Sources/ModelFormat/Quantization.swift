@@ -51,6 +51,7 @@ public enum Quantization {
         case .iq4_NL: IQ4NL.quantize(x, out)
         default:
             if let lab = LabType(id: type.id) { LabQuants.quantize(x, out, lab) }
+            else if let scaled = LabScaledType(id: type.id) { LabScaledQuants.quantize(x, out, scaled) }
             else { try KQuants.quantize(x, type: type, out) }
         }
     }
@@ -89,6 +90,7 @@ public enum Quantization {
         case .q6_K: KQuants.dequantizeQ6_K(bytes, out)
         case .iq4_NL: IQ4NL.dequantize(bytes, out)
         default:
+            if let scaled = LabScaledType(id: type.id) { return LabScaledQuants.dequantize(bytes, out, scaled) }
             guard let lab = LabType(id: type.id) else { throw .unsupported(type, operation: "dequantizing") }
             LabQuants.dequantize(bytes, out, lab)
         }

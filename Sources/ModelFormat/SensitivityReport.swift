@@ -150,6 +150,33 @@ public struct SensitivityReport: Codable, Sendable, Equatable {
         return report
     }
 
+    /// Several saved reports as one (`models mix --sensitivity A --sensitivity B`): the entries of
+    /// each, which must have been measured the same way — same model content, grouping, text,
+    /// chunks of the same length and importance matrix — and a type measured in two files is
+    /// refused. `names` name the files in errors.
+    public static func merged(_ reports: [SensitivityReport], names: [String]) throws(MixError) -> SensitivityReport {
+        guard var first = reports.first else { throw MixError("--sensitivity: no file given") }
+        let firstName = names.first ?? "the first file"
+        var seen = Dictionary(first.types.map { ($0, firstName) }, uniquingKeysWith: { a, _ in a })
+        for (index, other) in reports.enumerated().dropFirst() {
+            let name = index < names.count ? names[index] : "file \(index + 1)"
+            let mismatches: [(String, Bool)] = [
+                ("model content (SHA-256)", other.modelSHA256 != first.modelSHA256), ("grouping", other.grouping != first.grouping),
+                ("text", other.corpus != first.corpus), ("context", other.context != first.context), ("chunks", other.chunks != first.chunks),
+                ("importance matrix", other.importance != first.importance),
+            ]
+            if let field = mismatches.first(where: \.1)?.0 {
+                throw MixError("\(name): its \(field) differs from \(firstName)'s; sensitivities are merged only when measured the same way")
+            }
+            for type in other.types {
+                if let earlier = seen[type] { throw MixError("\(name): type \(type) is also measured in \(earlier); give each type once") }
+                seen[type] = name
+            }
+            first.entries += other.entries
+        }
+        return first
+    }
+
     public func write(to path: String) throws(MixError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

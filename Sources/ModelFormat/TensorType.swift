@@ -77,18 +77,19 @@ public struct TensorType: Hashable, Sendable, CustomStringConvertible {
     /// The block layout, or nil for an id neither ggml nor slmbench defines.
     public var layout: Layout? {
         if let ggml = Self.ggmlLayouts[id] { return ggml }
-        return LabType(id: id)?.layout
+        return LabType(id: id)?.layout ?? LabScaledType(id: id)?.layout
     }
 
     public var name: String { layout?.name ?? "type#\(id)" }
     public var description: String { name }
 
     /// True for slmbench's own lab types, which other backends cannot run.
-    public var isLab: Bool { LabType(id: id) != nil }
+    public var isLab: Bool { LabType(id: id) != nil || LabScaledType(id: id) != nil }
 
     /// Bytes a row of `elements` occupies, or nil when the row is not a whole number of blocks.
     public func rowBytes(_ elements: Int) -> Int? {
         if let lab = LabType(id: id), lab.isRowWise { return elements > 0 ? lab.groupBytes(elements) : nil }
+        if let scaled = LabScaledType(id: id) { return scaled.rowBytes(elements) }
         guard let layout, elements % layout.blockElements == 0 else { return nil }
         let (bytes, overflow) = (elements / layout.blockElements).multipliedReportingOverflow(by: layout.blockBytes)
         return overflow ? nil : bytes
@@ -98,6 +99,7 @@ public struct TensorType: Hashable, Sendable, CustomStringConvertible {
     /// types, whose overhead depends on the row length.
     public var bitsPerWeight: Double? {
         if let lab = LabType(id: id), lab.isRowWise { return nil }
+        if LabScaledType(id: id) != nil { return nil }
         return layout.map { Double($0.blockBytes * 8) / Double($0.blockElements) }
     }
 
@@ -108,6 +110,8 @@ public struct TensorType: Hashable, Sendable, CustomStringConvertible {
             self.init(id: id)
         } else if let lab = LabType(name: name) {
             self.init(id: lab.id)
+        } else if let scaled = LabScaledType(name: name) {
+            self.init(id: scaled.id)
         } else {
             return nil
         }
@@ -115,7 +119,7 @@ public struct TensorType: Hashable, Sendable, CustomStringConvertible {
 
     /// Names of the types slmbench can quantize to, for help texts and errors.
     public static var quantizableNames: [String] {
-        ["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0", "Q4_K", "Q4_1", "Q4_0", "IQ4_NL", "Q3_K", "Q2_K"] + ["lab<2-8>g<32|64|128|row|tensor><s|a>"]
+        ["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0", "Q4_K", "Q4_1", "Q4_0", "IQ4_NL", "Q3_K", "Q2_K"] + ["lab<2-8>g<32|64|128|row|tensor><s|a>", "lab<2-8>g<32|64|128>q"]
     }
 }
 

@@ -29,10 +29,13 @@ public struct SensitivityHeatMap: Sendable, Equatable {
     public var tiedOutput: Bool
     public var caveat: String?
     public var cells: [Cell]
+    /// How much text each figure rests on (`2 chunks of 256 tokens, 254 scored positions`).
+    public var sample: String?
 
-    public init(model: String, type: String, corpus: String, method: String, tiedOutput: Bool, caveat: String?, cells: [Cell]) {
+    public init(model: String, type: String, corpus: String, method: String, tiedOutput: Bool, caveat: String?, cells: [Cell],
+                sample: String? = nil) {
         self.model = model; self.type = type; self.corpus = corpus; self.method = method; self.tiedOutput = tiedOutput
-        self.caveat = caveat; self.cells = cells
+        self.caveat = caveat; self.cells = cells; self.sample = sample
     }
 
     /// Column order of the kinds (the heat map's x axis).
@@ -65,17 +68,20 @@ public struct SensitivityHeatMap: Sendable, Equatable {
         }
         let (l0, l1) = (log10(low), log10(high) == log10(low) ? log10(low) + 1 : log10(high))
         func t(_ v: Double) -> Double { v > 0 ? (log10(v) - l0) / (l1 - l0) : 0 }
-        let cellW = 64.0, cellH = rows.count > 40 ? 10.0 : 14.0, left = 110.0, top = 52.0
+        let cellW = 64.0, cellH = rows.count > 40 ? 10.0 : 14.0, left = 110.0, top = 66.0
         let width = left + Double(kinds.count) * cellW + 190, height = top + Swift.max(Double(rows.count) * cellH, 80) + 46
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
-        let title = "Sensitivity to \(type): ΔKLD when one tensor alone is quantized (\(model))"
+        let unitWord = kinds == ["all kinds"] ? "layer" : rows == ["all layers"] ? "kind" : "tensor"
+        let title = "Sensitivity to \(type): ΔKLD when one \(unitWord) alone is quantized (\(model))"
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"heatmap\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(HTML.escape(title))\">"
         svg += "<title>\(HTML.escape(title))</title><desc>\(HTML.escape("Rows: layers; columns: kinds of weight matrix; colour: mean KL divergence from the all-F32 model with only that tensor quantized to \(type), on a log scale from \(SVGChart.format(low)) (light) to \(SVGChart.format(high)) (dark)."))</desc>"
-        svg += "<text x=\"10\" y=\"20\" class=\"title\">\(HTML.escape(title))</text>"
+        // Two lines, so the title fits the chart's width: what was measured, then on which model.
+        svg += "<text x=\"10\" y=\"18\" class=\"title\">\(HTML.escape("Sensitivity to \(type): ΔKLD with one \(unitWord) alone quantized"))</text>"
+        svg += "<text x=\"10\" y=\"34\" class=\"tick\">\(HTML.escape(model))</text>"
         for (i, k) in kinds.enumerated() {
             svg += "<text x=\"\(f(left + (Double(i) + 0.5) * cellW))\" y=\"\(f(top - 8))\" class=\"tick\" text-anchor=\"middle\">\(HTML.escape(k))</text>"
         }
-        let every = rows.count > 40 ? 5 : rows.count > 16 ? 2 : 1
+        let every = rows.count > 40 ? 5 : 1
         for (j, r) in rows.enumerated() where j % every == 0 || !r.hasPrefix("layer") {
             svg += "<text x=\"\(f(left - 6))\" y=\"\(f(top + (Double(j) + 0.8) * cellH))\" class=\"tick\" text-anchor=\"end\">\(HTML.escape(r))</text>"
         }
@@ -87,7 +93,8 @@ public struct SensitivityHeatMap: Sendable, Equatable {
         }
         // The legend: the colour ramp with its end values.
         let lx = left + Double(kinds.count) * cellW + 24, steps = 24, barH = Swift.max(60, Swift.min(200, Double(rows.count) * cellH))
-        svg += "<text x=\"\(f(lx))\" y=\"\(f(top - 8))\" class=\"legend\">mean KLD (log)</text>"
+        svg += "<text x=\"\(f(lx))\" y=\"\(f(top - 22))\" class=\"legend\">mean KLD\(caveat == nil ? "" : " †")</text>"
+        svg += "<text x=\"\(f(lx))\" y=\"\(f(top - 8))\" class=\"legend\">nats, log scale</text>"
         for s in 0..<steps {
             let y = top + barH * Double(s) / Double(steps)
             svg += "<rect class=\"legend-step\" x=\"\(f(lx))\" y=\"\(f(y))\" width=\"16\" height=\"\(f(barH / Double(steps) + 0.5))\" fill=\"\(Self.colour(1 - Double(s) / Double(steps - 1)))\"/>"
@@ -98,7 +105,7 @@ public struct SensitivityHeatMap: Sendable, Equatable {
             svg += "<rect x=\"\(f(lx))\" y=\"\(f(top + barH + 10))\" width=\"16\" height=\"10\" fill=\"#EEEEEE\"/><text x=\"\(f(lx + 22))\" y=\"\(f(top + barH + 19))\" class=\"legend\">0 (no loss)</text>"
         }
         svg += "</svg>"
-        var caption = "Type \(type) (each tensor in it, or its fallback where its rows are not whole blocks of it). Text: \(corpus). How: \(method)."
+        var caption = "Type \(type) (each tensor in it, or its fallback where its rows are not whole blocks of it). Text: \(corpus)\(sample.map { ", \($0)" } ?? ""). How: \(method)."
         if tiedOutput { caption += " The output head is the embedding (tied): the embedding column covers both uses." }
         if let caveat { caption += " † \(caveat)." }
         return "<figure>\(svg)<figcaption>\(HTML.escape(caption))</figcaption></figure>"

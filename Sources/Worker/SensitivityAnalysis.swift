@@ -144,6 +144,16 @@ public struct SensitivityAnalysis {
                         try Self.roundTrip(buffer, rows: t.rowCount, rowLength: t.rowLength, type: used, importance: weights)
                     } catch { throw .badSetting("\(name) in \(used.name): \(error)") }
                 }
+                // A round trip that gave back every value bit for bit (Q4_1 on Q4_1 source rows,
+                // Q8_0 on Q8_0 ones) leaves the model as it was: the deterministic forward pass
+                // would give the reference itself, so the figures are exact without it.
+                if saved.allSatisfy({ buffer, bytes in bytes.withUnsafeBytes { memcmp($0.baseAddress!, buffer.baseAddress!, bytes.count) == 0 } }) {
+                    entries.append(.init(unit: unit.name, layer: unit.layer, kind: unit.kind, type: type.name.lowercased(), tensors: parts,
+                                         meanKLD: 0, deltaPerplexity: 0, top1Agreement: 1))
+                    measuredUsed[usedKey] = entries.last
+                    done += 1
+                    continue
+                }
                 var kl = 0.0, ll = 0.0, agree = 0
                 for c in 0..<chunkCount {
                     let input = Array(tokens[(c * context)..<((c + 1) * context)])

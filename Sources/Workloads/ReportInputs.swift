@@ -137,7 +137,9 @@ extension ReportInputs {
                 cells: report.entries.filter { $0.type == type }.map { e in
                     .init(layer: e.layer, kind: e.kind?.rawValue, unit: e.unit,
                           usedType: Set(e.tensors.map(\.type)).sorted().joined(separator: "/"), meanKLD: e.meanKLD)
-                })
+                },
+                sample: "\(report.chunks) chunk\(report.chunks == 1 ? "" : "s") of \(report.context) tokens, \(report.scoredPositions) scored positions"
+                    + (report.importance.map { ", scale searches weighted by \($0)" } ?? ""))
         }
     }
 }

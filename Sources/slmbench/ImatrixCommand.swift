@@ -29,6 +29,8 @@ extension Models {
         @Option(help: "Tokens per chunk, with --text.") var context = 512
         @Option(help: "Most chunks, with --text (default: all the text holds).") var chunks: Int?
         @Option(help: "Threads, with --text.") var threads = 1
+        @Flag(help: "With --text: also collect the output head's input (under token_embd.weight when the head is tied), as llama-imatrix's --process-output.")
+        var processOutput = false
 
         func validate() throws {
             guard ImportanceMatrix.Format(rawValue: format) != nil else {
@@ -42,13 +44,15 @@ extension Models {
 
         /// Runs the model over the text and writes FILE.
         func make(model: String, text path: String, format: ImportanceMatrix.Format) throws {
-            let matrix = try Self.collect(model: model, text: path, context: context, chunks: chunks, threads: threads, flag: "--text")
+            let matrix = try Self.collect(model: model, text: path, context: context, chunks: chunks, threads: threads, flag: "--text",
+                                         processOutput: processOutput)
             do { try matrix.write(to: self.file, format: format) } catch { throw CLIError(error.description) }
         }
 
         /// Runs `model` on the native engine over the text at `path` (chunks of `context` tokens)
         /// and returns the importance matrix; `flag` names the option in errors.
-        static func collect(model: String, text path: String, context: Int, chunks: Int?, threads: Int, flag: String) throws -> ImportanceMatrix {
+        static func collect(model: String, text path: String, context: Int, chunks: Int?, threads: Int, flag: String,
+                            processOutput: Bool = false) throws -> ImportanceMatrix {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
                   !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw CLIError("\(flag): cannot read \(path) as UTF-8 text, or it is empty")
@@ -69,7 +73,7 @@ extension Models {
             Console.progress("imatrix: \(tokens.count) tokens of \(path), chunks of \(context) on \(threads) thread(s)")
             do {
                 return try ImportanceCollector.collect(engine, tokens: tokens, bos: tokenizer.addBOS ? tokenizer.bos : nil, context: context,
-                                                       chunks: chunks, dataset: path) { done, all in Console.progress("imatrix: chunk \(done)/\(all)") }
+                                                       chunks: chunks, dataset: path, processOutput: processOutput) { done, all in Console.progress("imatrix: chunk \(done)/\(all)") }
             } catch { throw CLIError("\(flag) \(path): \(error)") }
         }
 

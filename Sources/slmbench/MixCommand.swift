@@ -34,8 +34,8 @@ extension Models {
         @Argument(help: "A known model name or a GGUF file with real weights.") var model: String
         @Option(help: "The size budget in bits per weight (every tensor's bytes × 8 ÷ every tensor's elements).") var budgetBpw: Double
         @Option(help: ArgumentHelp("Types to choose from, comma-separated.", valueName: "types")) var types = "q3_k,q4_k,q5_k,q6_k"
-        @Option(help: ArgumentHelp("Per-tensor sensitivities from `models sensitivity --by tensor --save` (default: measure them now).", valueName: "file.json"))
-        var sensitivity: String?
+        @Option(help: ArgumentHelp("Per-tensor sensitivities from `models sensitivity --by tensor --save` (default: measure them now); repeat to merge files of other types measured the same way.", valueName: "file.json"))
+        var sensitivity: [String] = []
         @Option(help: ArgumentHelp("Text the sensitivities are measured on, without --sensitivity (default: \(Corpus.calibrationPath)).", valueName: "path"))
         var calibration: String?
         @Option(help: "Chunks of --context tokens the sensitivities are measured on, without --sensitivity.") var sensitivityChunks = 2
@@ -96,18 +96,19 @@ extension Models {
             }
             let report: SensitivityReport
             let sensitivityName: String
-            if let sensitivity {
-                do { report = try SensitivityReport.load(path: sensitivity) } catch { throw CLIError(error.description) }
-                sensitivityName = sensitivity
+            if !sensitivity.isEmpty {
+                do { report = try SensitivityReport.merged(try sensitivity.map { path throws(MixError) in try SensitivityReport.load(path: path) }, names: sensitivity) }
+                catch { throw CLIError(error.description) }
+                sensitivityName = sensitivity.joined(separator: " + ")
                 let sha = try? ModelFetcher.sha256(of: URL(fileURLWithPath: source))
                 if let sha, sha != report.modelSHA256 {
-                    throw CLIError("\(sensitivity): measured on \(report.model) (SHA-256 \(report.modelSHA256.prefix(12))…), not on \(source) (\(sha.prefix(12))…)")
+                    throw CLIError("\(sensitivityName): measured on \(report.model) (SHA-256 \(report.modelSHA256.prefix(12))…), not on \(source) (\(sha.prefix(12))…)")
                 }
                 // The mix is built as its sensitivities were measured: with the same matrix, or none.
                 if report.importance != importance?.name {
                     let measured = report.importance.map { "weighted by the importance matrix \($0)" } ?? "by round to nearest"
                     let asked = importance.map { "--imatrix \($0.name)" } ?? "no --imatrix"
-                    throw CLIError("\(sensitivity): measured \(measured), but this mix has \(asked); measure the sensitivities the way the mix is built")
+                    throw CLIError("\(sensitivityName): measured \(measured), but this mix has \(asked); measure the sensitivities the way the mix is built")
                 }
             } else {
                 // Each type the sensitivities are wanted for, once (q2_k and q3_k may share a fallback).

@@ -55,6 +55,37 @@ struct MixSearchTests {
         #expect(abs(result.predictedKLD - (search.predictedKLD(of: result.mix.assign(Self.model)) ?? -1)) < 1e-12)
     }
 
+    /// lab4g32q's rows carry a 4-byte header (4.56 b/w on 576-wide rows, no fixed bits per
+    /// weight): the search counts its row bytes, stays within the budget, and takes it where the
+    /// budget allows over IQ4_NL at 4.5.
+    @Test(arguments: [4.5, 4.53, 4.6, 5.2])
+    func aTypeWithARowHeaderIsCountedByItsRowBytes(budget: Double) throws {
+        let scaled = TensorType(name: "lab4g32q")!, small = TensorType(name: "lab3g32q")!, types = [small, .iq4_NL, scaled, .q4_1]
+        let cost: [TensorType: Double] = [small: 0.1, .iq4_NL: 0.01, scaled: 0.008, .q4_1: 0.0079]
+        var entries: [SensitivityReport.Entry] = []
+        for type in types {
+            for t in Self.model.tensors where t.shape.count > 1 {
+                entries.append(.init(unit: t.name, layer: TensorKind.layer(of: t.name), kind: TensorKind(tensorName: t.name), type: type.name.lowercased(),
+                                     tensors: [.init(name: t.name, type: type.name.lowercased(), parameters: t.shape.reduce(1, *),
+                                                     bytes: type.rowBytes(t.shape[0])! * t.shape[1])],
+                                     meanKLD: cost[type]!, deltaPerplexity: 0, top1Agreement: 1))
+            }
+        }
+        let report = SensitivityReport(model: "m.gguf", modelSHA256: "00", grouping: .tensor, tiedOutput: true, corpus: "c", context: 64, chunks: 1,
+                                       scoredPositions: 31, baselinePerplexity: 10, method: "test", sourceWeightsCaveat: nil, entries: entries)
+        let search = try MixSearch(model: Self.model, types: types, sensitivity: report, file: "s.json")
+        let result = try search.solve(budgetBytes: search.budgetBytes(bitsPerWeight: budget))
+        #expect(result.bytes <= result.budgetBytes, "\(result.bitsPerWeight) over \(budget)")
+        let assigned = result.mix.assign(Self.model).types
+        let counted = Self.model.tensors.reduce(0) { $0 + (assigned[$1.name]!.rowBytes($1.shape[0])! * $1.shape.dropFirst().reduce(1, *)) }
+        #expect(counted == result.bytes, "the search's bytes are the file's")
+        #expect(scaled.rowBytes(576) == 328)
+        let chosen = Set(result.types.values)
+        if budget >= 4.53 && budget < 5 { #expect(chosen.contains(scaled), "at \(budget) some tensor takes lab4g32q: \(chosen.map(\.name))") }
+        if budget >= 5.2 { #expect(chosen == [.q4_1], "at \(budget) every tensor fits the least lossy type: \(chosen.map(\.name))") }
+        if budget == 4.5 { #expect(chosen.contains(small), "at 4.5 (with the F32 norms) some tensor must go below 4.5 b/w") }
+    }
+
     @Test func anAmpleBudgetTakesTheLargestTypeEverywhere() throws {
         let search = try MixSearch(model: Self.model, types: Self.types, sensitivity: Self.report(weights: [:]), file: "s.json")
         let result = try search.solve(budgetBytes: search.budgetBytes(bitsPerWeight: 16))
@@ -115,6 +146,26 @@ struct MixSearchTests {
         try "[]".write(toFile: path, atomically: true, encoding: .utf8)
         #expect { try SensitivityReport.load(path: path) } throws: { error in "\(error)".hasPrefix(path) }
         #expect { try SensitivityReport.load(path: path + ".missing") } throws: { error in "\(error)".contains("cannot read") }
+    }
+
+    /// Files of other types measured the same way merge into one search; a file measured another
+    /// way, or one that measures a type again, is refused naming it.
+    @Test func sensitivityFilesOfOtherTypesMerge() throws {
+        let a = Self.report(weights: [:], types: [.q3_K, .q4_K]), b = Self.report(weights: [:], types: [.q5_K, .q6_K])
+        let merged = try SensitivityReport.merged([a, b], names: ["a.json", "b.json"])
+        #expect(merged.types == ["q3_k", "q4_k", "q5_k", "q6_k"])
+        #expect(merged.entries.count == a.entries.count + b.entries.count)
+        let search = try MixSearch(model: Self.model, types: Self.types, sensitivity: merged, file: "a.json + b.json")
+        let whole = try MixSearch(model: Self.model, types: Self.types, sensitivity: Self.report(weights: [:]), file: "s.json")
+        #expect(try search.solve(budgetBytes: search.budgetBytes(bitsPerWeight: 5)).types
+                == whole.solve(budgetBytes: whole.budgetBytes(bitsPerWeight: 5)).types)
+        var other = b
+        other.context = 256
+        #expect { try SensitivityReport.merged([a, other], names: ["a.json", "b.json"]) } throws: { "\($0)".contains("b.json: its context differs") }
+        other = b
+        other.importance = "x.imatrix"
+        #expect { try SensitivityReport.merged([a, other], names: ["a.json", "b.json"]) } throws: { "\($0)".contains("importance matrix") }
+        #expect { try SensitivityReport.merged([a, a], names: ["a.json", "c.json"]) } throws: { "\($0)".contains("c.json: type q3_k is also measured in a.json") }
     }
 
     @Test func kindsAndLayersComeFromNames() {

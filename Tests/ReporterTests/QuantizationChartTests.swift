@@ -78,7 +78,7 @@ struct QuantizationChartTests {
         #expect(html.contains("Sensitivity to q3_k"))
         #expect(html.components(separatedBy: "class=\"cell\"").count - 1 == 30 * 7 + 1)
         #expect(html.contains("outside blocks") && html.contains("embedding column covers both uses"))
-        #expect(html.contains("mean KLD (log)"), "the heat map has its legend")
+        #expect(html.contains("mean KLD †</text>") && html.contains("nats, log scale"), "the heat map has its legend, its unit and the source mark")
         // Darkest where the loss is largest: layer 0's ffn_down (350× the smallest) gets the ramp's end colour.
         #expect(html.contains("blk.0.ffn_down.weight in q4_0: mean KLD 0.035"))
         #expect(html.contains("fill=\"#800026\"><title>blk.0.ffn_down.weight"))

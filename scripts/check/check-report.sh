@@ -84,6 +84,20 @@ if grep -q '<svg class="heatmap"' <<<"$dom" && ! grep -q 'class="cell"' <<<"$dom
   echo "check-report: the sensitivity heat map of $out/report.html has no cells" >&2
   exit 1
 fi
+# Every measured unit is a cell: a --by tensor file gives layers × kinds (plus the tensors outside
+# blocks), a --by layer file one per layer, a --by kind file one per kind — per type measured.
+sensitivity_files=()
+for ((i = 0; i < ${#flags[@]}; i++)); do
+  if [ "${flags[$i]}" = --sensitivity ] && [ $((i + 1)) -lt ${#flags[@]} ]; then sensitivity_files+=("${flags[$((i + 1))]}"); fi
+done
+if [ ${#sensitivity_files[@]} -gt 0 ]; then
+  units=$(python3 -c 'import json, sys; print(sum(len(json.load(open(f))["entries"]) for f in sys.argv[1:]))' "${sensitivity_files[@]}")
+  cells=$(grep -o 'class="cell"' <<<"$dom" | wc -l)
+  if [ "$cells" -ne "$units" ]; then
+    echo "check-report: the sensitivity heat maps of $out/report.html draw $cells cells for the $units measured units of ${sensitivity_files[*]}" >&2
+    exit 1
+  fi
+fi
 console=$(timeout 120 "${browser[@]}" --enable-logging=stderr --v=0 --dump-dom "$page" 2>&1 >/dev/null | grep -E 'CONSOLE|Uncaught' || true)
 if [ -n "$console" ]; then
   echo "check-report: the page logged to the console: $console" >&2
