@@ -194,7 +194,6 @@ packed8(const int type, const int NT, const uint8_t *pg, const uint8_t *const *x
 #endif
     /* What the unsigned products overcount per Σy: 8 for Q4_0's nibbles, 128 for the biased table. */
     const int32_t bias = nl ? 128 : 8;
-    (void)bias;
     for (int b = 0; b < nb; b++) {
         const uint8_t *blk = pg + Q4_0X8_BYTES * (size_t)b;
         if (NT == 1)
@@ -235,7 +234,7 @@ packed8(const int type, const int NT, const uint8_t *pg, const uint8_t *const *x
 #if CK_TILE_VNNI
             const __m256i isum = _mm256_sub_epi32(s[t], _mm256_set1_epi32(bias * (int32_t)sums[t][b]));
 #else
-            const __m256i isum = nl ? s[t] : _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), _mm256_set1_epi32(8 * (int32_t)sums[t][b]));
+            const __m256i isum = nl ? s[t] : _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), _mm256_set1_epi32(bias * (int32_t)sums[t][b]));
 #endif
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(h16(x[t] + Q8_0_BYTES * (size_t)b))), acc[t]);
         }
