@@ -185,11 +185,50 @@ AVX2 static inline __attribute__((always_inline)) __m256i kquants(const int type
 #undef LD
 }
 
-/* One K-quant row against NT q8_K rows (NT a constant after inlining). */
+/* The sum of eight int32 lanes (exact). */
+AVX2 static inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* The sums of four vectors' int32 lanes, one per lane of the result (exact). */
+AVX2 static inline __m128i hsum4_i32(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+/* One K-quant row against NT q8_K rows (NT a constant after inlining).
+ *
+ * The integer sums are the same for every type; the float steps after them are those of
+ * llama.cpp's x86 build for that type, so that the engine's logits on llama-quantize's files
+ * equal its AVX2 build's to the rounding (each engine rounds activations to 8 bits before the
+ * next product, so one ulp apart anywhere compounds). With y.d the activation block's scale:
+ *   Q2_K  eight float lanes: acc += (−y.d·dmin)·cvt(minimum lanes), then acc += (y.d·d)·cvt(lanes)
+ *   Q3_K  eight lanes with the offset −4 taken inside each lane: acc += (y.d·d)·cvt(lanes)
+ *   Q5_K  eight lanes acc += (y.d·d)·cvt(lanes); the minimums one float, m = fma(−y.d·dmin, M, m)
+ *   Q6_K  eight lanes, the offset −32 subtracted per lane as integers: acc += (y.d·d)·cvt(…)
+ *   and the sum of the eight lanes in hsum8's order (+ m for Q5_K);
+ *   Q4_K  (llama.cpp repacks it eight rows at a time) one float per row and token: per super-block
+ *         a = fma(I, d·y.d, a), b = fma(M, dmin·y.d, b) with I, M the block's integer sums, or, for
+ *         tokens that come in fours (its gemm), per 64 weights; the result a − b.
+ * Four tokens of a prefill take the fours order; a token alone (decode, the tail of a prefill
+ * not a multiple of four) the one-token order, as llama.cpp deals them.
+ * With eight tokens or more (TILED), Q2_K, Q3_K, Q5_K and Q6_K take the order of llama.cpp's
+ * tiled K-quant product instead: per super-block r = d·I (the whole block's integer sum, the
+ * offsets inside it), r = fma(−dmin, M, r) where there are minimums, a = fma(r, y.d, a).
+ * Four tokens reduce their integer sums together and take those float steps in the four lanes of
+ * one vector (each lane's operations are the scalar ones). */
 AVX2 static inline __attribute__((always_inline)) void
-row_dot_k(const int type, const int NT, const uint8_t *w, const uint8_t *const *x, int nb, float *out, size_t os) {
-    __m256 acc[4], accm[4];
-    for (int t = 0; t < NT; t++) acc[t] = accm[t] = _mm256_setzero_ps();
+row_dot_k(const int type, const int NT, const int TILED, const uint8_t *w, const uint8_t *const *x, int nb, float *out, size_t os) {
+    __m256 acc[4];
+    float a[4], m[4];
+    __m128 a4 = _mm_setzero_ps(), m4 = _mm_setzero_ps(); /* four tokens' a and m (NT == 4) */
+    for (int t = 0; t < NT; t++) {
+        acc[t] = _mm256_setzero_ps();
+        a[t] = m[t] = 0;
+    }
     const int bs = ck_block_bytes(type);
     /* pshufb masks: the int16 scale of sub-block 2k in the low lane, 2k+1 in the high one (k % 4:
      * the scales of k < 4 come from the low half of sc16, of k ≥ 4 from the high half). */
@@ -198,6 +237,7 @@ row_dot_k(const int type, const int NT, const uint8_t *w, const uint8_t *const *
         {4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7},
         {8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11},
         {12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15}};
+    const int fours = type == CK_Q4_K && NT == 4, tiled = TILED && type != CK_Q4_K;
     for (int b = 0; b < nb; b++) {
         const uint8_t *p = w + (size_t)bs * (size_t)b;
         if (NT == 1)
@@ -205,28 +245,91 @@ row_dot_k(const int type, const int NT, const uint8_t *w, const uint8_t *const *
         const kscales ks = kscales_of(type, p);
         const __m256i lowhalf = _mm256_permute2x128_si256(ks.sc16, ks.sc16, 0x00), highhalf = _mm256_permute2x128_si256(ks.sc16, ks.sc16, 0x11);
         const uint8_t *yb[4];
-        __m256i si[4];
+        float yd[4];
+        __m256i si[4], sm[4];
         for (int t = 0; t < NT; t++) {
             yb[t] = x[t] + (size_t)Q8_K_BYTES * (size_t)b;
+            memcpy(&yd[t], yb[t], 4);
             si[t] = _mm256_setzero_si256();
+            if (type != CK_Q3_K)
+                sm[t] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb[t] + offsetof(block_q8_K, bsums))), ks.cm16);
+        }
+        const __m128 yd4 = NT == 4 ? _mm_loadu_ps(yd) : _mm_setzero_ps();
+        if (fours) {
+            /* The minimum terms of the four 64-weight steps for four tokens: lanes 2j and 2j+1 of
+             * each token's sm summed (hadd), gathered per step; fma'd in step order. */
+            const __m256 h01 = _mm256_castsi256_ps(_mm256_hadd_epi32(sm[0], sm[1])), h23 = _mm256_castsi256_ps(_mm256_hadd_epi32(sm[2], sm[3]));
+            const __m256 even = _mm256_cvtepi32_ps(_mm256_castps_si256(_mm256_shuffle_ps(h01, h23, _MM_SHUFFLE(2, 0, 2, 0)))); /* steps 0 | 2 */
+            const __m256 odd = _mm256_cvtepi32_ps(_mm256_castps_si256(_mm256_shuffle_ps(h01, h23, _MM_SHUFFLE(3, 1, 3, 1))));  /* steps 1 | 3 */
+            const __m128 dmy = _mm_mul_ps(_mm_set1_ps(ks.dm), yd4);
+            m4 = _mm_fmadd_ps(_mm256_castps256_ps128(even), dmy, m4);
+            m4 = _mm_fmadd_ps(_mm256_castps256_ps128(odd), dmy, m4);
+            m4 = _mm_fmadd_ps(_mm256_extractf128_ps(even, 1), dmy, m4);
+            m4 = _mm_fmadd_ps(_mm256_extractf128_ps(odd, 1), dmy, m4);
         }
         for (int k = 0; k < 8; k++) {
             const __m256i u = kquants(type, p, k);
             const __m256i sc = _mm256_shuffle_epi8(k < 4 ? lowhalf : highhalf, _mm256_load_si256((const __m256i *)pick[k % 4]));
             for (int t = 0; t < NT; t++) {
                 const __m256i y = _mm256_loadu_si256((const __m256i *)(yb[t] + offsetof(block_q8_K, qs) + 32 * k));
-                si[t] = _mm256_add_epi32(si[t], _mm256_madd_epi16(_mm256_maddubs_epi16(u, y), sc));
+                __m256i pairs = _mm256_maddubs_epi16(u, y);
+                if (type == CK_Q3_K) pairs = _mm256_sub_epi16(pairs, _mm256_maddubs_epi16(_mm256_set1_epi8(4), y));
+                si[t] = _mm256_add_epi32(si[t], _mm256_madd_epi16(pairs, sc));
+            }
+            if (fours && k % 2 == 1) {
+                /* the 64 weights 32(k−1)…32k+31 (llama.cpp's gemm order), four tokens at once */
+                a4 = _mm_fmadd_ps(_mm_cvtepi32_ps(hsum4_i32(si[0], si[1], si[2], si[3])), _mm_mul_ps(_mm_set1_ps(ks.d), yd4), a4);
+                for (int t = 0; t < NT; t++) si[t] = _mm256_setzero_si256();
             }
         }
+        if (tiled && NT == 4) {
+            const __m128i whole = type == CK_Q6_K ? hsum4_i32(_mm256_sub_epi32(si[0], sm[0]), _mm256_sub_epi32(si[1], sm[1]),
+                                                              _mm256_sub_epi32(si[2], sm[2]), _mm256_sub_epi32(si[3], sm[3]))
+                                                  : hsum4_i32(si[0], si[1], si[2], si[3]);
+            __m128 r = _mm_mul_ps(_mm_set1_ps(ks.d), _mm_cvtepi32_ps(whole));
+            if (type == CK_Q2_K || type == CK_Q5_K)
+                r = _mm_fnmadd_ps(_mm_set1_ps(ks.dm), _mm_cvtepi32_ps(hsum4_i32(sm[0], sm[1], sm[2], sm[3])), r);
+            a4 = _mm_fmadd_ps(r, yd4, a4);
+            continue;
+        }
         for (int t = 0; t < NT; t++) {
-            float yd;
-            memcpy(&yd, yb[t], 4);
-            const __m256i sm = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb[t] + offsetof(block_q8_K, bsums))), ks.cm16);
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(ks.d * yd), _mm256_cvtepi32_ps(si[t]), acc[t]);
-            accm[t] = _mm256_fmadd_ps(_mm256_set1_ps(ks.dm * yd), _mm256_cvtepi32_ps(sm), accm[t]);
+            if (tiled) {
+                const int whole = hsum_i32(type == CK_Q6_K ? _mm256_sub_epi32(si[t], sm[t]) : si[t]);
+                float r = ks.d * (float)whole;
+                if (type == CK_Q2_K || type == CK_Q5_K) r = fmaf(-ks.dm, (float)hsum_i32(sm[t]), r);
+                a[t] = fmaf(r, yd[t], a[t]);
+                continue;
+            }
+            switch (type) {
+            case CK_Q2_K:
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(-(yd[t] * ks.dm)), _mm256_cvtepi32_ps(sm[t]), acc[t]);
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(yd[t] * ks.d), _mm256_cvtepi32_ps(si[t]), acc[t]);
+                break;
+            case CK_Q3_K: acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(yd[t] * ks.d), _mm256_cvtepi32_ps(si[t]), acc[t]); break;
+            case CK_Q4_K:
+                if (!fours) {
+                    a[t] = fmaf((float)hsum_i32(si[t]), ks.d * yd[t], a[t]);
+                    m[t] = fmaf((float)hsum_i32(sm[t]), ks.dm * yd[t], m[t]);
+                }
+                break;
+            case CK_Q5_K:
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(yd[t] * ks.d), _mm256_cvtepi32_ps(si[t]), acc[t]);
+                m[t] = fmaf(-(yd[t] * ks.dm), (float)hsum_i32(sm[t]), m[t]);
+                break;
+            default: /* CK_Q6_K */
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(yd[t] * ks.d), _mm256_cvtepi32_ps(_mm256_sub_epi32(si[t], sm[t])), acc[t]);
+                break;
+            }
         }
     }
-    for (int t = 0; t < NT; t++) out[os * (size_t)t] = hsum8(acc[t]) - hsum8(accm[t]);
+    if (NT == 4 && (tiled || fours)) {
+        float r[4];
+        _mm_storeu_ps(r, _mm_sub_ps(a4, m4)); /* m4 is zero when tiled */
+        for (int t = 0; t < NT; t++) out[os * (size_t)t] = r[t];
+        return;
+    }
+    for (int t = 0; t < NT; t++)
+        out[os * (size_t)t] = tiled ? a[t] : type == CK_Q4_K ? a[t] - m[t] : type == CK_Q5_K ? hsum8(acc[t]) + m[t] : hsum8(acc[t]);
 }
 
 /* Rows r0..r1 against tokens in chunks of 64, four tokens at a time per row. */
@@ -243,11 +346,13 @@ row_dot_k(const int type, const int NT, const uint8_t *w, const uint8_t *const *
                 for (; t + 4 <= t1; t += 4) {                                                                \
                     const uint8_t *x4[4] = {x + xs * (size_t)t, x + xs * (size_t)(t + 1), x + xs * (size_t)(t + 2), \
                                             x + xs * (size_t)(t + 3)};                                       \
-                    row_dot_k(TYPE, 4, wr, x4, nb, o + os * (size_t)t, os);                                  \
+                    if (ntok >= 8) row_dot_k(TYPE, 4, 1, wr, x4, nb, o + os * (size_t)t, os);                \
+                    else row_dot_k(TYPE, 4, 0, wr, x4, nb, o + os * (size_t)t, os);                          \
                 }                                                                                            \
                 for (; t < t1; t++) {                                                                        \
                     const uint8_t *x1[1] = {x + xs * (size_t)t};                                             \
-                    row_dot_k(TYPE, 1, wr, x1, nb, o + os * (size_t)t, os);                                  \
+                    if (ntok >= 8) row_dot_k(TYPE, 1, 1, wr, x1, nb, o + os * (size_t)t, os);                \
+                    else row_dot_k(TYPE, 1, 0, wr, x1, nb, o + os * (size_t)t, os);                          \
                 }                                                                                            \
             }                                                                                                \
         }                                                                                                    \
