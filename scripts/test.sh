@@ -32,6 +32,18 @@ testtmp=$(mktemp -d /tmp/slmbench-tests.XXXXXX)
 trap 'scripts/tools/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir" "$testtmp"' EXIT
 set -a; . "$(scripts/tools/postgres.sh start "$pgdir")"; set +a
 TMPDIR=$testtmp swift test "${flags[@]}" --skip-build
+# The native engine computes with the float steps of llama.cpp's x86 AVX2 build, so against that
+# build the logits agree to the rounding (the tests ask for a mean KL under 1e-6). The llama.cpp
+# built above is this CPU's (AVX-512 here: other float orders), so the agreement tests run once
+# more against an AVX2-only build of the same source (cached; some CPU-minutes the first time).
+if grep -qw avx2 /proc/cpuinfo; then
+  avx2_lib=$(scripts/tools/build-llamacpp.sh --isa avx2)/lib
+  # The decode path too: one-token K-quant products against libggml-cpu's, bit for bit.
+  scripts/check/check-kquant-orders.sh
+  SLMBENCH_LLAMACPP_LIB=$avx2_lib TMPDIR=$testtmp swift test "${flags[@]}" --skip-build --filter 'LlamaCppBackendTests/nativeAndLlamaCppAgree'
+else
+  echo "test.sh: SKIPPED the agreement tests against llama.cpp's AVX2 build: this CPU has no AVX2" >&2
+fi
 # The fault drills (SIGKILL and resume, disk full, OOM worker, PostgreSQL restart) on the same
 # build, in their short form; a failed drill fails the run.
 SLMBENCH_BIN=$PWD/.build-test/release/slmbench scripts/check/faults.sh --quick

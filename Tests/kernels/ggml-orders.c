@@ -1,0 +1,83 @@
+/* The native engine's one-token K-quant products against llama.cpp's own, linked from an
+ * AVX2-only build of libggml-cpu (scripts/check/check-kquant-orders.sh builds and runs this).
+ * The engine takes llama.cpp's float steps for each K type (x86/avx2.c, row_dot_k), so on the
+ * same weights and the same q8_K activations the results must be equal, bit for bit: this is
+ * the decode path (a token alone), which the logit agreement tests (prefill) do not reach.
+ * Q4_K is not here: llama.cpp repacks it at load and its repacked product is not exported. Also
+ * checked: the q8_K activation rounding (quantize_row_q8_K) byte for byte.
+ * Exits 1 on the first type with a difference, printing it. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "CKernels.h"
+#include "blocks.h"
+
+/* llama.cpp's symbols (libggml-cpu; ggml_cpu_init fills its tables). */
+void ggml_cpu_init(void);
+void quantize_row_q8_K(const float *x, void *y, int64_t k);
+typedef void (*vec_dot_fn)(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
+void ggml_vec_dot_q2_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q3_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q5_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q6_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+
+static uint64_t state = 0x9e3779b97f4a7c15u;
+static uint32_t next(void) {
+    state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+    return (uint32_t)(state >> 16);
+}
+
+/* A super-block of random bits with finite f16 scales (d at d_off, dmin at m_off if ≥ 0). */
+static void fill(uint8_t *b, size_t bytes, size_t d_off, long m_off) {
+    for (size_t i = 0; i < bytes; i++) b[i] = (uint8_t)next();
+    uint16_t h = ck_f32_to_f16_one((float)(next() % 2000 + 1) * 1e-5f * (next() % 2 ? 1 : -1));
+    memcpy(b + d_off, &h, 2);
+    if (m_off >= 0) {
+        h = ck_f32_to_f16_one((float)(next() % 2000 + 1) * 1e-5f);
+        memcpy(b + m_off, &h, 2);
+    }
+}
+
+int main(void) {
+    ggml_cpu_init();
+    const struct { const char *name; int type; size_t bytes, d_off; long m_off; vec_dot_fn dot; } types[] = {
+        {"q2_K", CK_Q2_K, sizeof(block_q2_K), offsetof(block_q2_K, d), (long)offsetof(block_q2_K, dmin), ggml_vec_dot_q2_K_q8_K},
+        {"q3_K", CK_Q3_K, sizeof(block_q3_K), offsetof(block_q3_K, d), -1, ggml_vec_dot_q3_K_q8_K},
+        {"q5_K", CK_Q5_K, sizeof(block_q5_K), offsetof(block_q5_K, d), (long)offsetof(block_q5_K, dmin), ggml_vec_dot_q5_K_q8_K},
+        {"q6_K", CK_Q6_K, sizeof(block_q6_K), offsetof(block_q6_K, d), -1, ggml_vec_dot_q6_K_q8_K},
+    };
+    const int levels[] = {CK_LEVEL_AVX2, CK_LEVEL_AVX512};
+    enum { N = 1536, NB = N / CK_QK_K, TRIALS = 3000 };
+    static float x[N];
+    static uint8_t w[NB * 256], ours[NB * 292], theirs[NB * 292];
+    const size_t act_bytes = ck_act_row_bytes(CK_ACT_Q8_K, N);
+    long checks = 0;
+    for (int trial = 0; trial < TRIALS; trial++) {
+        /* activations of mixed scale, some blocks with a large outlier */
+        for (int i = 0; i < N; i++) x[i] = ((float)(next() % 20001) - 10000.0f) * 1e-4f * (next() % 64 == 0 ? 30.0f : 1.0f);
+        quantize_row_q8_K(x, theirs, N);
+        ck_quantize_act(CK_LEVEL_SCALAR, CK_ACT_Q8_K, x, ours, N);
+        if (memcmp(ours, theirs, act_bytes) != 0) { printf("ggml-orders: q8_K activation rounding differs (trial %d)\n", trial); return 1; }
+        for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+            for (int b = 0; b < NB; b++) fill(w + types[t].bytes * (size_t)b, types[t].bytes, types[t].d_off, types[t].m_off);
+            float expected = 0;
+            types[t].dot(N, &expected, 0, w, 0, theirs, 0, 1);
+            for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+                if (!ck_level_supported(levels[l])) continue;
+                float got = 0;
+                ck_matmul(levels[l], types[t].type, 0, w, types[t].bytes * NB, 0, 1, theirs, act_bytes, 1, &got, 1, N);
+                checks++;
+                if (memcmp(&got, &expected, sizeof got) != 0) {
+                    printf("ggml-orders: %s at level %d differs from llama.cpp: %.9g against %.9g (trial %d)\n", types[t].name, levels[l], got, expected, trial);
+                    return 1;
+                }
+            }
+        }
+    }
+    printf("ggml-orders: %ld one-token K-quant products (q2_K, q3_K, q5_K, q6_K; AVX2%s) equal llama.cpp's bit for bit; q8_K rounding equal\n",
+           checks, ck_level_supported(CK_LEVEL_AVX512) ? " and AVX-512" : "");
+    return 0;
+}
