@@ -3,8 +3,11 @@
  * The engine takes llama.cpp's float steps for each K type (x86/avx2.c, row_dot_k), so on the
  * same weights and the same q8_K activations the results must be equal, bit for bit: this is
  * the decode path (a token alone), which the logit agreement tests (prefill) do not reach.
- * Q4_K is not here: llama.cpp repacks it at load and its repacked product is not exported. Also
- * checked: the q8_K activation rounding (quantize_row_q8_K) byte for byte.
+ * Q4_K, which llama.cpp repacks eight rows at a time at load, against its repacked one-token
+ * product (ggml_gemv_q4_K_8x8_q8_K), on eight rows laid out as its block_q4_Kx8 (written here
+ * from the layout: the eight d, the eight dmin, per sub-block twelve bytes of the eight rows'
+ * 6-bit scales and minimums, the quants interleaved eight bytes at a time). Also checked: the
+ * q8_K activation rounding (quantize_row_q8_K) byte for byte.
  * Exits 1 on the first type with a difference, printing it. */
 #include <math.h>
 #include <stdint.h>
@@ -23,6 +26,38 @@ void ggml_vec_dot_q2_K_q8_K(int, float *, size_t, const void *, size_t, const vo
 void ggml_vec_dot_q3_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
 void ggml_vec_dot_q5_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
 void ggml_vec_dot_q6_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_gemv_q4_K_8x8_q8_K(int n, float *s, size_t bs, const void *vx, const void *vy, int nr, int nc);
+
+/* The 6-bit scale and minimum of sub-block g (0…7) of a q4_K block's 12 scale bytes. */
+static void k4(const uint8_t *q, int g, uint8_t *sc, uint8_t *m) {
+    if (g < 4) { *sc = q[g] & 63; *m = q[g + 4] & 63; }
+    else { *sc = (q[g + 4] & 15) | ((q[g - 4] >> 6) << 4); *m = (q[g + 4] >> 4) | ((q[g] >> 6) << 4); }
+}
+
+/* Eight q4_K rows of nb super-blocks as llama.cpp's block_q4_Kx8 (2·8·2 + 96 + 1024 bytes a
+ * super-block column). */
+static void interleave_q4_K(const uint8_t *rows, size_t row_bytes, int nb, uint8_t *out) {
+    const size_t col = 32 + 96 + 1024;
+    for (int b = 0; b < nb; b++) {
+        uint8_t *o = out + col * (size_t)b;
+        for (int r = 0; r < 8; r++) {
+            const uint8_t *blk = rows + row_bytes * (size_t)r + sizeof(block_q4_K) * (size_t)b;
+            memcpy(o + 2 * r, blk + offsetof(block_q4_K, d), 2);
+            memcpy(o + 16 + 2 * r, blk + offsetof(block_q4_K, dmin), 2);
+            for (int c = 0; c < 16; c++) memcpy(o + 128 + 64 * c + 8 * r, blk + offsetof(block_q4_K, qs) + 8 * c, 8);
+        }
+        for (int g = 0; g < 8; g++) {
+            uint8_t s[8], m[8], *d = o + 32 + 12 * g;
+            for (int r = 0; r < 8; r++)
+                k4(rows + row_bytes * (size_t)r + sizeof(block_q4_K) * (size_t)b + offsetof(block_q4_K, scales), g, &s[r], &m[r]);
+            for (int j = 0; j < 4; j++) {
+                d[j] = (uint8_t)(s[j] | (s[j + 4] & 48) << 2);
+                d[j + 4] = (uint8_t)(m[j] | (m[j + 4] & 48) << 2);
+                d[j + 8] = (uint8_t)((s[j + 4] & 15) | (m[j + 4] & 15) << 4);
+            }
+        }
+    }
+}
 
 static uint64_t state = 0x9e3779b97f4a7c15u;
 static uint32_t next(void) {
@@ -52,7 +87,7 @@ int main(void) {
     const int levels[] = {CK_LEVEL_AVX2, CK_LEVEL_AVX512};
     enum { N = 1536, NB = N / CK_QK_K, TRIALS = 3000 };
     static float x[N];
-    static uint8_t w[NB * 256], ours[NB * 292], theirs[NB * 292];
+    static uint8_t w[NB * 256], ours[NB * 292], theirs[NB * 292], rows8[8 * NB * 144], packed8[NB * 1152];
     const size_t act_bytes = ck_act_row_bytes(CK_ACT_Q8_K, N);
     long checks = 0;
     for (int trial = 0; trial < TRIALS; trial++) {
@@ -76,8 +111,24 @@ int main(void) {
                 }
             }
         }
+        const size_t rb = sizeof(block_q4_K) * NB;
+        for (int r = 0; r < 8; r++)
+            for (int b = 0; b < NB; b++) fill(rows8 + rb * (size_t)r + sizeof(block_q4_K) * (size_t)b, sizeof(block_q4_K), offsetof(block_q4_K, d), (long)offsetof(block_q4_K, dmin));
+        interleave_q4_K(rows8, rb, NB, packed8);
+        float expected[8], got[8];
+        ggml_gemv_q4_K_8x8_q8_K(N, expected, 8, packed8, theirs, 1, 8);
+        for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+            if (!ck_level_supported(levels[l])) continue;
+            ck_matmul(levels[l], CK_Q4_K, 0, rows8, rb, 0, 8, theirs, act_bytes, 1, got, 8, N);
+            checks += 8;
+            for (int r = 0; r < 8; r++)
+                if (memcmp(&got[r], &expected[r], sizeof got[r]) != 0) {
+                    printf("ggml-orders: q4_K (repacked) row %d at level %d differs from llama.cpp: %.9g against %.9g (trial %d)\n", r, levels[l], got[r], expected[r], trial);
+                    return 1;
+                }
+        }
     }
-    printf("ggml-orders: %ld one-token K-quant products (q2_K, q3_K, q5_K, q6_K; AVX2%s) equal llama.cpp's bit for bit; q8_K rounding equal\n",
+    printf("ggml-orders: %ld one-token K-quant products (q2_K, q3_K, q4_K repacked, q5_K, q6_K; AVX2%s) equal llama.cpp's bit for bit; q8_K rounding equal\n",
            checks, ck_level_supported(CK_LEVEL_AVX512) ? " and AVX-512" : "");
     return 0;
 }
