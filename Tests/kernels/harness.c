@@ -294,7 +294,7 @@ typedef struct { int rows, n, ntok; } shape;
 static const shape shapes[] = {{1, 32, 1}, {13, 64, 1}, {8, 256, 5}, {17, 96, 2}, {32, 128, 9}, {6, 64, 67}, {24, 2048, 3}, {5, 160, 4}};
 
 /* The K-quants' inner sizes are multiples of 256. */
-static const shape k_shapes[] = {{1, 256, 1}, {13, 512, 1}, {8, 256, 5}, {17, 768, 2}, {6, 256, 67}, {24, 2048, 3}, {5, 1280, 4}};
+static const shape k_shapes[] = {{1, 256, 1}, {13, 512, 1}, {8, 256, 5}, {17, 768, 2}, {6, 256, 67}, {24, 2048, 3}, {5, 1280, 4}, {3, 512, 13}};
 
 /* f32 and f16 rows take any n; prefill (two or more tokens) runs them in register tiles of 3 rows
  * × 4 tokens on x86: full tiles, row and token remainders of every size, n with an 8-column tail
