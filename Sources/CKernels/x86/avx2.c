@@ -373,25 +373,55 @@ row_dot_lab(const int bits, const int asym, const int split, const int NT, const
  * codes (c ≤ 127, so maddubs is exact), plus zc's −zero·(the lane's four y), which is Σ(c − zero)·y
  * lane for lane without the subtraction and two sign steps; the chunks alternate between two
  * accumulators (two FMA chains), added before hsum8. G32: one chunk per group, known at compile time. */
+/* Chunk k's share of row_dot_lab_decode: its int32 lanes and the fma into `acc`. */
+AVX2 static inline __attribute__((always_inline)) __m256
+lab_decode_chunk(const int bits, const int split, __m256 acc, float d, const uint8_t *codes, const uint8_t *x, const float *sc,
+                 const __m256i *zc, int k) {
+    _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
+    const __m256i raw = split ? split6_codes(codes) : lab_codes(bits, codes);
+    const __m256i y = _mm256_loadu_si256((const __m256i *)(x + (size_t)Q8_0_BYTES * (size_t)k + offsetof(block_q8_0, qs)));
+    const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(raw, y), _mm256_set1_epi16(1)), zc[k]);
+    return _mm256_fmadd_ps(_mm256_set1_ps(d * sc[2 * k]), _mm256_cvtepi32_ps(isum), acc);
+}
+
 AVX2 static inline __attribute__((always_inline)) float
 row_dot_lab_decode(const int bits, const int split, const int g32, const ck_lab *l, const uint8_t *w, const uint8_t *x, const float *sc,
                    const __m256i *zc, int chunks) {
-    const size_t block = l->block;
+    const size_t block = l->block, step = 4 * (size_t)bits;
     const int per = g32 ? 1 : l->g / 32, header = l->header;
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    const uint8_t *head = w;
-    for (int k = 0; k < chunks; head += block) {
-        const float d = h16(head);
-        for (int c = 0; c < per; c++, k++) {
-            const uint8_t *codes = head + header + 4 * (size_t)bits * (size_t)c;
-            _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
-            const __m256i raw = split ? split6_codes(codes) : lab_codes(bits, codes);
-            const __m256i y = _mm256_loadu_si256((const __m256i *)(x + (size_t)Q8_0_BYTES * (size_t)k + offsetof(block_q8_0, qs)));
-            const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(raw, y), _mm256_set1_epi16(1)), zc[k]);
-            acc[k & 1] = _mm256_fmadd_ps(_mm256_set1_ps(d * sc[2 * k]), _mm256_cvtepi32_ps(isum), acc[k & 1]);
+    /* Chunks two at a time, even ones into a0 and odd ones into a1: indexed as acc[k & 1], the
+     * two chains lived on the stack and each fma waited on a store and a reload. */
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int k = 0;
+    if (g32) {
+        for (; k + 2 <= chunks; k += 2) {
+            const uint8_t *h0 = w + block * (size_t)k, *h1 = h0 + block;
+            a0 = lab_decode_chunk(bits, split, a0, h16(h0), h0 + header, x, sc, zc, k);
+            a1 = lab_decode_chunk(bits, split, a1, h16(h1), h1 + header, x, sc, zc, k + 1);
         }
+        if (k < chunks) a0 = lab_decode_chunk(bits, split, a0, h16(w + block * (size_t)k), w + block * (size_t)k + header, x, sc, zc, k);
+    } else {
+        /* Larger groups: walk the chunks with their group's head and scale (read only for a
+         * group that has a chunk left, so never past the row). */
+        const uint8_t *head = w;
+        float d = h16(head);
+        int c = 0;
+#define CK_NEXT_CHUNK(next)                 \
+    if (++c == per) {                       \
+        c = 0;                              \
+        head += block;                      \
+        if ((next) < chunks) d = h16(head); \
     }
-    return hsum8(_mm256_add_ps(acc[0], acc[1]));
+        for (; k + 2 <= chunks; k += 2) {
+            a0 = lab_decode_chunk(bits, split, a0, d, head + header + step * (size_t)c, x, sc, zc, k);
+            CK_NEXT_CHUNK(k + 1)
+            a1 = lab_decode_chunk(bits, split, a1, d, head + header + step * (size_t)c, x, sc, zc, k + 1);
+            CK_NEXT_CHUNK(k + 2)
+        }
+#undef CK_NEXT_CHUNK
+        if (k < chunks) a0 = lab_decode_chunk(bits, split, a0, d, head + header + step * (size_t)c, x, sc, zc, k);
+    }
+    return hsum8(_mm256_add_ps(a0, a1));
 }
 
 AVX2 static inline __attribute__((always_inline)) void
