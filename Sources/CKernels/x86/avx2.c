@@ -91,7 +91,9 @@ CK_ROWS(CK_IQ4_NL)
  * int32 sums, exact; the minimum/offset term is bsums·cm16 in one more madd. Per super-block
  * one fma of each int32 vector into float lanes (d·y.d and dm·y.d), summed at the end:
  * ck_ref_dot's value up to float summation order. Each 32 quants are unpacked once for the
- * tokens that pass over them together (four in prefill). */
+ * tokens that pass over them together (four in prefill). Q6_K has its own body in q8_tiles.h
+ * (the offset term taken off in integers), shared with the AVX-512 level; the unpacking helpers
+ * are x86.h's. */
 
 /* One K-quant row against NT q8_K rows (NT a constant after inlining). */
 AVX2 static inline __attribute__((always_inline)) void

@@ -2,9 +2,11 @@
  * from Ice Lake and Sapphire Rapids on). VNNI's vpdpbusd multiplies 32 unsigned by 32 signed
  * bytes and adds each four into an int32 lane, which AVX2 does in two instructions (maddubs,
  * then madd against ones). The 8-bit tiles are q8_tiles.h's, built here with vpdpbusd: the
- * multi-token Q8_0, Q5_0 and IQ4_NL tiles (prefill) and packed Q4_0 and IQ4_NL (prefill and decode). Their
- * integer sums are exact on both levels and their float steps the same, so the results equal
- * the AVX2 level's bit for bit. Every other kernel is the AVX2 level's (avx2.c).
+ * multi-token Q8_0, Q5_0 and IQ4_NL tiles (prefill) and packed Q4_0 and IQ4_NL (prefill and decode);
+ * and its Q6_K rows with vpdpwssd, eight tokens a pass. Below, the one-token body for symmetric
+ * 6-bit lab rows in ck_lab_split's layout. Their integer sums are exact on both levels and their
+ * float steps the same, so the results equal the AVX2 level's bit for bit. Every other kernel is
+ * the AVX2 level's (avx2.c).
  *
  * The vectors stay 256 bits wide: on Zen 4 a 512-bit operation takes the two 256-bit halves of
  * the datapath, so the width buys no throughput there, and 256-bit lanes keep the AVX2 level's
