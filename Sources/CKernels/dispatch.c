@@ -161,6 +161,7 @@ void ck_matmul_lab_split(int level, int bits, int group, int asymmetric, const v
                          const void *x, size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
     const uint8_t *W = (const uint8_t *)w, *X = (const uint8_t *)x;
 #ifdef CK_X86
+    if (level == CK_LEVEL_AVX512) { ck_avx512_matmul_lab_split(bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
     if (is_avx2(level)) { ck_avx2_matmul_lab_split(bits, group, asymmetric, W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
 #endif
     (void)level;

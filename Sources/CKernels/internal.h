@@ -236,6 +236,9 @@ void ck_avx512_matmul(int type, int block_order, const uint8_t *w, size_t ws, in
                       int ntok, float *out, size_t os, int n);
 void ck_avx512_packed(int type, const uint8_t *packed, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out, size_t os,
                            int n);
+/* Lab rows in ck_lab_split's layout: the symmetric 6-bit decode (one token) with VNNI, the rest the AVX2 level's. */
+void ck_avx512_matmul_lab_split(int bits, int group, int asymmetric, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x,
+                                size_t xs, int ntok, float *out, size_t os, int n);
 #endif
 
 /* ---------------------------------------------------------------- AArch64 (arm/neon.c)

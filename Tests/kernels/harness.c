@@ -294,7 +294,7 @@ typedef struct { int rows, n, ntok; } shape;
 static const shape shapes[] = {{1, 32, 1}, {13, 64, 1}, {8, 256, 5}, {17, 96, 2}, {32, 128, 9}, {6, 64, 67}, {24, 2048, 3}, {5, 160, 4}};
 
 /* The K-quants' inner sizes are multiples of 256. */
-static const shape k_shapes[] = {{1, 256, 1}, {13, 512, 1}, {8, 256, 5}, {17, 768, 2}, {6, 256, 67}, {24, 2048, 3}, {5, 1280, 4}};
+static const shape k_shapes[] = {{1, 256, 1}, {13, 512, 1}, {8, 256, 5}, {17, 768, 2}, {6, 256, 67}, {24, 2048, 3}, {5, 1280, 4}, {3, 512, 13}};
 
 /* f32 and f16 rows take any n; prefill (two or more tokens) runs them in register tiles of 3 rows
  * × 4 tokens on x86: full tiles, row and token remainders of every size, n with an 8-column tail
@@ -387,7 +387,7 @@ static void check_matmul(int level, int type) {
  * dot products is the one the dequantizer (and the Swift reference) define. */
 static void check_lab(int level) {
     static const int groups[] = {0, 32, 64, 128};
-    static const shape lab_shapes[] = {{3, 128, 1}, {9, 384, 5}, {5, 256, 2}, {8, 256, 3}, {16, 128, 1}};
+    static const shape lab_shapes[] = {{3, 128, 1}, {9, 384, 5}, {5, 256, 2}, {8, 256, 3}, {16, 128, 1}, {4, 768, 1}};
     for (int bits = 2; bits <= 7; bits++)
         for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++)
             for (int asym = 0; asym <= 1; asym++)
@@ -434,6 +434,18 @@ static void check_lab(int level) {
                             checks++;
                             if (!same(ref_split[i], want[i]))
                                 FAIL("lab6 g%d%s split reference output %zu: %.9g, the rows' reference %.9g", group, asym ? "a" : "s", i, ref_split[i], want[i]);
+                        }
+                        /* The AVX-512 level's split body (the VNNI decode) has the AVX2 level's integers and float steps. */
+                        if (level == CK_LEVEL_AVX512) {
+                            float *avx2 = malloc(sizeof(float) * (size_t)s.rows * (size_t)s.ntok);
+                            ck_matmul_lab_split(CK_LEVEL_AVX2, bits, group, asym, split, ws, 0, s.rows, x, xs, s.ntok, avx2, (size_t)s.rows, s.n);
+                            for (size_t i = 0; i < (size_t)s.rows * (size_t)s.ntok; i++) {
+                                checks++;
+                                if (!same(got_split[i], avx2[i]))
+                                    FAIL("avx512 lab6 g%d%s split %dx%dx%d output %zu: %.9g vs avx2 %.9g", group, asym ? "a" : "s", s.rows, s.n, s.ntok, i,
+                                         got_split[i], avx2[i]);
+                            }
+                            free(avx2);
                         }
                     }
                     const int xbs = asym ? Q8_1_BYTES : Q8_0_BYTES, xq = asym ? (int)offsetof(block_q8_1, qs) : (int)offsetof(block_q8_0, qs);

@@ -91,113 +91,9 @@ CK_ROWS(CK_IQ4_NL)
  * int32 sums, exact; the minimum/offset term is bsums·cm16 in one more madd. Per super-block
  * one fma of each int32 vector into float lanes (d·y.d and dm·y.d), summed at the end:
  * ck_ref_dot's value up to float summation order. Each 32 quants are unpacked once for the
- * tokens that pass over them together (four in prefill). */
-
-/* The 6-bit scales and minimums of q4_K/q5_K as 8 bytes each (ck_k4_scale, four at a time). */
-static inline void k4_scales(const uint8_t *q, uint64_t *sc, uint64_t *m) {
-    uint32_t u[3];
-    memcpy(u, q, 12);
-    const uint32_t lo = 0x3f3f3f3fu, nib = 0x0f0f0f0fu, top = 0x30303030u;
-    *sc = (uint64_t)(u[0] & lo) | (uint64_t)((u[2] & nib) | ((u[0] >> 2) & top)) << 32;
-    *m = (uint64_t)(u[1] & lo) | (uint64_t)(((u[2] >> 4) & nib) | ((u[1] >> 2) & top)) << 32;
-}
-
-/* Eight byte values, each widened to two equal int16 lanes: the per-16 form of per-32 values. */
-AVX2 static inline __m256i spread8(uint64_t v) {
-    const __m128i w = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)v));
-    return _mm256_set_m128i(_mm_unpackhi_epi16(w, w), _mm_unpacklo_epi16(w, w));
-}
-
-typedef struct { __m256i sc16, cm16; float d, dm; } kscales;
-
-AVX2 static inline __attribute__((always_inline)) kscales kscales_of(const int type, const uint8_t *p) {
-    kscales r;
-    switch (type) {
-    case CK_Q2_K: {
-        const __m128i b = _mm_loadu_si128((const __m128i *)(p + offsetof(block_q2_K, scales)));
-        r.sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(b, _mm_set1_epi8(15)));
-        r.cm16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(15)));
-        r.d = h16(p + offsetof(block_q2_K, d));
-        r.dm = h16(p + offsetof(block_q2_K, dmin));
-        return r;
-    }
-    case CK_Q3_K: {
-        /* blocks.h's 6-bit scales, four at a time: low nibbles of bytes 0-7 (s 0-7), their high
-         * nibbles (s 8-15); the top two bits from bytes 8-11, bit pair s / 4. */
-        uint32_t u[3];
-        memcpy(u, p + offsetof(block_q3_K, scales), 12);
-        const uint32_t nib = 0x0f0f0f0fu, top = 0x30303030u;
-        const uint32_t s0 = (u[0] & nib) | ((u[2] << 4) & top), s1 = (u[1] & nib) | ((u[2] << 2) & top);
-        const uint32_t s2 = ((u[0] >> 4) & nib) | (u[2] & top), s3 = ((u[1] >> 4) & nib) | ((u[2] >> 2) & top);
-        const __m128i b = _mm_sub_epi8(_mm_setr_epi32((int)s0, (int)s1, (int)s2, (int)s3), _mm_set1_epi8(32));
-        r.sc16 = _mm256_cvtepi8_epi16(b);
-        r.cm16 = _mm256_slli_epi16(r.sc16, 2);
-        r.d = r.dm = h16(p + offsetof(block_q3_K, d));
-        return r;
-    }
-    case CK_Q4_K: case CK_Q5_K: {
-        uint64_t sc, m;
-        k4_scales(p + offsetof(block_q4_K, scales), &sc, &m); /* the same offsets in q5_K */
-        r.sc16 = spread8(sc);
-        r.cm16 = spread8(m);
-        r.d = h16(p + offsetof(block_q4_K, d));
-        r.dm = h16(p + offsetof(block_q4_K, dmin));
-        return r;
-    }
-    default: { /* CK_Q6_K */
-        r.sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + offsetof(block_q6_K, scales))));
-        r.cm16 = _mm256_slli_epi16(r.sc16, 5);
-        r.d = r.dm = h16(p + offsetof(block_q6_K, d));
-        return r;
-    }
-    }
-}
-
-/* Quants 32k…32k+31 of a super-block, unsigned (k a constant after unrolling). */
-AVX2 static inline __attribute__((always_inline)) __m256i kquants(const int type, const uint8_t *p, const int k) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
-#define LD(off) _mm256_loadu_si256((const __m256i *)(p + (off)))
-    switch (type) {
-    case CK_Q2_K: return _mm256_and_si256(_mm256_srli_epi16(LD(offsetof(block_q2_K, qs) + 32 * (k / 4)), 2 * (k % 4)), m3);
-    case CK_Q3_K: {
-        const __m256i low = _mm256_and_si256(_mm256_srli_epi16(LD(offsetof(block_q3_K, qs) + 32 * (k / 4)), 2 * (k % 4)), m3);
-        return _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(LD(offsetof(block_q3_K, hmask)), k), m1), 2));
-    }
-    case CK_Q4_K: {
-        const __m256i q = LD(offsetof(block_q4_K, qs) + 32 * (k / 2));
-        return _mm256_and_si256(k % 2 ? _mm256_srli_epi16(q, 4) : q, m4);
-    }
-    case CK_Q5_K: {
-        const __m256i q = LD(offsetof(block_q5_K, qs) + 32 * (k / 2));
-        const __m256i h = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(LD(offsetof(block_q5_K, qh)), k), m1), 4);
-        return _mm256_or_si256(_mm256_and_si256(k % 2 ? _mm256_srli_epi16(q, 4) : q, m4), h);
-    }
-    default: { /* CK_Q6_K: bits 2g, 2g+1 of qh to bits 4, 5 (the 16-bit shifts carry bits across
-                * bytes only into places the mask clears) */
-        const int g = k % 4;
-        const __m256i l = LD(offsetof(block_q6_K, ql) + 64 * (k / 4) + 32 * (g % 2));
-        const __m256i hb = LD(offsetof(block_q6_K, qh) + 32 * (k / 4));
-        const __m256i lo = g < 2 ? _mm256_and_si256(l, m4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4);
-        const __m256i hi = g == 0 ? _mm256_slli_epi16(hb, 4) : g == 1 ? _mm256_slli_epi16(hb, 2) : g == 2 ? hb : _mm256_srli_epi16(hb, 2);
-        return _mm256_or_si256(lo, _mm256_and_si256(hi, _mm256_set1_epi8(0x30)));
-    }
-    }
-#undef LD
-}
-
-/* The sum of eight int32 lanes (exact). */
-AVX2 static inline int hsum_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-    return _mm_cvtsi128_si32(s);
-}
-
-/* The sums of four vectors' int32 lanes, one per lane of the result (exact). */
-AVX2 static inline __m128i hsum4_i32(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
-    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
-    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-}
+ * tokens that pass over them together (four in prefill). Q6_K has its own body in q8_tiles.h
+ * (the offset term taken off in integers), shared with the AVX-512 level; the unpacking helpers
+ * are x86.h's. */
 
 /* One K-quant row against NT q8_K rows (NT a constant after inlining).
  *
@@ -209,6 +105,7 @@ AVX2 static inline __m128i hsum4_i32(__m256i v0, __m256i v1, __m256i v2, __m256i
  *   Q3_K  eight lanes with the offset −4 taken inside each lane: acc += (y.d·d)·cvt(lanes)
  *   Q5_K  eight lanes acc += (y.d·d)·cvt(lanes); the minimums one float, m = fma(−y.d·dmin, M, m)
  *   Q6_K  eight lanes, the offset −32 subtracted per lane as integers: acc += (y.d·d)·cvt(…)
+ *         (the engine runs Q6_K on q8_tiles.h's body, which takes these same steps)
  *   and the sum of the eight lanes in hsum8's order (+ m for Q5_K);
  *   Q4_K  (llama.cpp repacks it eight rows at a time) one float per row and token: per super-block
  *         a = fma(I, d·y.d, a), b = fma(M, dmin·y.d, b) with I, M the block's integer sums, or, for
@@ -230,13 +127,6 @@ row_dot_k(const int type, const int NT, const int TILED, const uint8_t *w, const
         a[t] = m[t] = 0;
     }
     const int bs = ck_block_bytes(type);
-    /* pshufb masks: the int16 scale of sub-block 2k in the low lane, 2k+1 in the high one (k % 4:
-     * the scales of k < 4 come from the low half of sc16, of k ≥ 4 from the high half). */
-    static const int8_t pick[4][32] __attribute__((aligned(32))) = {
-        {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3},
-        {4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7},
-        {8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11},
-        {12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15}};
     const int fours = type == CK_Q4_K && NT == 4, tiled = TILED && type != CK_Q4_K;
     for (int b = 0; b < nb; b++) {
         const uint8_t *p = w + (size_t)bs * (size_t)b;
@@ -269,7 +159,7 @@ row_dot_k(const int type, const int NT, const int TILED, const uint8_t *w, const
         }
         for (int k = 0; k < 8; k++) {
             const __m256i u = kquants(type, p, k);
-            const __m256i sc = _mm256_shuffle_epi8(k < 4 ? lowhalf : highhalf, _mm256_load_si256((const __m256i *)pick[k % 4]));
+            const __m256i sc = _mm256_shuffle_epi8(k < 4 ? lowhalf : highhalf, _mm256_load_si256((const __m256i *)ck_kpick[k % 4]));
             for (int t = 0; t < NT; t++) {
                 const __m256i y = _mm256_loadu_si256((const __m256i *)(yb[t] + offsetof(block_q8_K, qs) + 32 * k));
                 __m256i pairs = _mm256_maddubs_epi16(u, y);
@@ -361,7 +251,6 @@ CK_ROWS_K(CK_Q2_K)
 CK_ROWS_K(CK_Q3_K)
 CK_ROWS_K(CK_Q4_K)
 CK_ROWS_K(CK_Q5_K)
-CK_ROWS_K(CK_Q6_K)
 
 /* The rows a group of four leaves over, in row_dot's order. */
 AVX2 static void avx2_tail_rows(int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok,
@@ -373,7 +262,7 @@ AVX2 static void avx2_tail_rows(int type, const uint8_t *w, size_t ws, int r0, i
     }
 }
 
-/* The multi-token Q8_0/Q5_0/IQ4_NL tiles and packed Q4_0, with maddubs + madd. */
+/* The multi-token Q8_0/Q5_0/IQ4_NL tiles, packed Q4_0 and IQ4_NL, and Q6_K, with maddubs + madd. */
 #define CK_TILE_TARGET AVX2
 #define CK_TILE_VNNI 0
 #define CK_TILE_TAIL avx2_tail_rows
@@ -578,25 +467,55 @@ row_dot_lab(const int bits, const int asym, const int split, const int NT, const
  * codes (c ≤ 127, so maddubs is exact), plus zc's −zero·(the lane's four y), which is Σ(c − zero)·y
  * lane for lane without the subtraction and two sign steps; the chunks alternate between two
  * accumulators (two FMA chains), added before hsum8. G32: one chunk per group, known at compile time. */
+/* Chunk k's share of row_dot_lab_decode: its int32 lanes and the fma into `acc`. */
+AVX2 static inline __attribute__((always_inline)) __m256
+lab_decode_chunk(const int bits, const int split, __m256 acc, float d, const uint8_t *codes, const uint8_t *x, const float *sc,
+                 const __m256i *zc, int k) {
+    _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
+    const __m256i raw = split ? split6_codes(codes) : lab_codes(bits, codes);
+    const __m256i y = _mm256_loadu_si256((const __m256i *)(x + (size_t)Q8_0_BYTES * (size_t)k + offsetof(block_q8_0, qs)));
+    const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(raw, y), _mm256_set1_epi16(1)), zc[k]);
+    return _mm256_fmadd_ps(_mm256_set1_ps(d * sc[2 * k]), _mm256_cvtepi32_ps(isum), acc);
+}
+
 AVX2 static inline __attribute__((always_inline)) float
 row_dot_lab_decode(const int bits, const int split, const int g32, const ck_lab *l, const uint8_t *w, const uint8_t *x, const float *sc,
                    const __m256i *zc, int chunks) {
-    const size_t block = l->block;
+    const size_t block = l->block, step = 4 * (size_t)bits;
     const int per = g32 ? 1 : l->g / 32, header = l->header;
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    const uint8_t *head = w;
-    for (int k = 0; k < chunks; head += block) {
-        const float d = h16(head);
-        for (int c = 0; c < per; c++, k++) {
-            const uint8_t *codes = head + header + 4 * (size_t)bits * (size_t)c;
-            _mm_prefetch((const char *)codes + CK_AHEAD, _MM_HINT_T0);
-            const __m256i raw = split ? split6_codes(codes) : lab_codes(bits, codes);
-            const __m256i y = _mm256_loadu_si256((const __m256i *)(x + (size_t)Q8_0_BYTES * (size_t)k + offsetof(block_q8_0, qs)));
-            const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(raw, y), _mm256_set1_epi16(1)), zc[k]);
-            acc[k & 1] = _mm256_fmadd_ps(_mm256_set1_ps(d * sc[2 * k]), _mm256_cvtepi32_ps(isum), acc[k & 1]);
+    /* Chunks two at a time, even ones into a0 and odd ones into a1: indexed as acc[k & 1], the
+     * two chains lived on the stack and each fma waited on a store and a reload. */
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int k = 0;
+    if (g32) {
+        for (; k + 2 <= chunks; k += 2) {
+            const uint8_t *h0 = w + block * (size_t)k, *h1 = h0 + block;
+            a0 = lab_decode_chunk(bits, split, a0, h16(h0), h0 + header, x, sc, zc, k);
+            a1 = lab_decode_chunk(bits, split, a1, h16(h1), h1 + header, x, sc, zc, k + 1);
         }
+        if (k < chunks) a0 = lab_decode_chunk(bits, split, a0, h16(w + block * (size_t)k), w + block * (size_t)k + header, x, sc, zc, k);
+    } else {
+        /* Larger groups: walk the chunks with their group's head and scale (read only for a
+         * group that has a chunk left, so never past the row). */
+        const uint8_t *head = w;
+        float d = h16(head);
+        int c = 0;
+#define CK_NEXT_CHUNK(next)                 \
+    if (++c == per) {                       \
+        c = 0;                              \
+        head += block;                      \
+        if ((next) < chunks) d = h16(head); \
     }
-    return hsum8(_mm256_add_ps(acc[0], acc[1]));
+        for (; k + 2 <= chunks; k += 2) {
+            a0 = lab_decode_chunk(bits, split, a0, d, head + header + step * (size_t)c, x, sc, zc, k);
+            CK_NEXT_CHUNK(k + 1)
+            a1 = lab_decode_chunk(bits, split, a1, d, head + header + step * (size_t)c, x, sc, zc, k + 1);
+            CK_NEXT_CHUNK(k + 2)
+        }
+#undef CK_NEXT_CHUNK
+        if (k < chunks) a0 = lab_decode_chunk(bits, split, a0, d, head + header + step * (size_t)c, x, sc, zc, k);
+    }
+    return hsum8(_mm256_add_ps(a0, a1));
 }
 
 AVX2 static inline __attribute__((always_inline)) void
@@ -889,7 +808,7 @@ void ck_avx2_matmul(int type, int block_order, const uint8_t *W, size_t w_stride
     case CK_Q3_K: rows_k_CK_Q3_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q4_K: rows_k_CK_Q4_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q5_K: rows_k_CK_Q5_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
-    case CK_Q6_K: rows_k_CK_Q6_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
+    case CK_Q6_K: rows_q6_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q8_0:
         /* One token (decode) reads each weight once: nothing to prepare |w| for. */
         if (ntok >= 2) rows4_q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n);

@@ -301,3 +301,120 @@ CK_TILE_TARGET static void packed_iq4_nl(const uint8_t *packed, int r0, int r1, 
                                          size_t os, int n) {
     packed_t(CK_IQ4_NL, packed, r0, r1, x, xs, ntok, out, os, n);
 }
+
+/* ---------------------------------------------------------------- Q6_K against q8_K
+ * One Q6_K row against up to CK_K6_NT tokens at once (8 with VNNI, where AVX-512VL's 32 vector
+ * registers hold eight tokens' two accumulators each; 4 with AVX2's 16). Where avx2.c's
+ * row_dot_k keeps the offset term apart (a second fma and accumulator per super-block), here it
+ * comes off in integers: Q6_K's two super-scales are one (d = dm), so each super-block's dot is
+ *   y.d · d · (Σ_s sc[s]·Σ_{16 of s} q·y − Σ_s 32·sc[s]·y.bsums[s])
+ * and the int32 lanes start from −(32·sc)·bsums (one madd) before the quants' products are added.
+ * Per 32 quants: maddubs gives the int16 pair sums (at most 2·63·128 = 16128 in magnitude: q ≤ 63,
+ * q8_K's y in −128…127), then VNNI's vpdpwssd multiplies them by the sub-block scales and adds
+ * into the int32 lanes in one instruction where AVX2 takes madd and add. Every lane stays below
+ * 2^31 (8 · 2 · 16128 · 128 + 2 · 2048 · 4096), so both levels get the same exact integers; then
+ * the float steps of llama.cpp's x86 build, the same at both levels and whatever the number of
+ * tokens per pass, so the results are equal bit for bit (and equal to llama.cpp's AVX2 build):
+ *   below eight tokens in the call (TILED 0), its dot product: one fma per super-block of the
+ *     eight int32 lanes by d·y.d into float lanes, the lanes summed in hsum8's order at the end;
+ *   from eight on (TILED 1), its tiled K product: per super-block the lanes' integer sum I,
+ *     r = d·I, a = fma(r, y.d, a); eight or four tokens reduce their sums together and take
+ *     these steps in the lanes of one vector. */
+#if CK_TILE_VNNI
+#define CK_K6_NT 8
+#else
+#define CK_K6_NT 4
+#endif
+
+CK_TILE_TARGET static inline __attribute__((always_inline)) void
+row_dot_q6_K(const int NT, const int TILED, const uint8_t *w, const uint8_t *const *x, int nb, float *out, size_t os) {
+    __m256 acc[CK_K6_NT], a8 = _mm256_setzero_ps();
+    __m128 a4 = _mm_setzero_ps();
+    float a1 = 0;
+    for (int t = 0; t < NT; t++) acc[t] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *p = w + (size_t)Q6_K_BYTES * (size_t)b;
+        if (NT == 1)
+            for (int line = 0; line < Q6_K_BYTES; line += 64) _mm_prefetch((const char *)p + CK_AHEAD + line, _MM_HINT_T0);
+        const kscales ks = kscales_of(CK_Q6_K, p);
+        const __m256i lowhalf = _mm256_permute2x128_si256(ks.sc16, ks.sc16, 0x00), highhalf = _mm256_permute2x128_si256(ks.sc16, ks.sc16, 0x11);
+        const __m256i ncm = _mm256_sub_epi16(_mm256_setzero_si256(), ks.cm16);
+        const uint8_t *yb[CK_K6_NT];
+        __m256i si[CK_K6_NT];
+        for (int t = 0; t < NT; t++) {
+            yb[t] = x[t] + (size_t)Q8_K_BYTES * (size_t)b;
+            si[t] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb[t] + offsetof(block_q8_K, bsums))), ncm);
+        }
+        for (int k = 0; k < 8; k++) {
+            const __m256i u = kquants(CK_Q6_K, p, k);
+            const __m256i sc = _mm256_shuffle_epi8(k < 4 ? lowhalf : highhalf, _mm256_load_si256((const __m256i *)ck_kpick[k % 4]));
+            for (int t = 0; t < NT; t++) {
+                const __m256i p16 = _mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *)(yb[t] + offsetof(block_q8_K, qs) + 32 * k)));
+#if CK_TILE_VNNI
+                si[t] = _mm256_dpwssd_epi32(si[t], p16, sc);
+#else
+                si[t] = _mm256_add_epi32(si[t], _mm256_madd_epi16(p16, sc));
+#endif
+            }
+        }
+        float yd[CK_K6_NT];
+        for (int t = 0; t < NT; t++) memcpy(&yd[t], yb[t], 4);
+        if (!TILED) {
+            for (int t = 0; t < NT; t++) acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(ks.d * yd[t]), _mm256_cvtepi32_ps(si[t]), acc[t]);
+        }
+#if CK_TILE_VNNI
+        else if (NT == 8) {
+            const __m256i whole = _mm256_set_m128i(hsum4_i32(si[4], si[5], si[6], si[7]), hsum4_i32(si[0], si[1], si[2], si[3]));
+            a8 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(ks.d), _mm256_cvtepi32_ps(whole)), _mm256_loadu_ps(yd), a8);
+        }
+#endif
+        else if (NT == 4) {
+            a4 = _mm_fmadd_ps(_mm_mul_ps(_mm_set1_ps(ks.d), _mm_cvtepi32_ps(hsum4_i32(si[0], si[1], si[2], si[3]))), _mm_loadu_ps(yd), a4);
+        } else {
+            a1 = fmaf(ks.d * (float)hsum_i32(si[0]), yd[0], a1);
+        }
+    }
+    if (!TILED) {
+        for (int t = 0; t < NT; t++) out[os * (size_t)t] = hsum8(acc[t]);
+        return;
+    }
+    float r[8];
+    if (NT == 8) _mm256_storeu_ps(r, a8); /* zero below VNNI, and then NT is never 8 */
+    else if (NT == 4) _mm_storeu_ps(r, a4);
+    else r[0] = a1;
+    for (int t = 0; t < NT; t++) out[os * (size_t)t] = r[t];
+}
+
+/* Rows r0..r1 against tokens in chunks of 64 (their activations stay in cache while the rows
+ * pass), CK_K6_NT tokens a pass, then four (VNNI), then one at a time. */
+CK_TILE_TARGET static void rows_q6_K(const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, size_t xs, int ntok, float *out,
+                                     size_t os, int n) {
+    const int nb = n / CK_QK_K, tiled = ntok >= 8; /* llama.cpp's tiled K product from eight tokens */
+    for (int t0 = 0; t0 < ntok; t0 += 64) {
+        const int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *wr = w + ws * (size_t)r;
+            float *o = out + (size_t)(r - r0);
+            const uint8_t *xt[CK_K6_NT];
+            int t = t0;
+            for (; t + CK_K6_NT <= t1; t += CK_K6_NT) {
+                for (int i = 0; i < CK_K6_NT; i++) xt[i] = x + xs * (size_t)(t + i);
+                if (tiled) row_dot_q6_K(CK_K6_NT, 1, wr, xt, nb, o + os * (size_t)t, os);
+                else row_dot_q6_K(CK_K6_NT, 0, wr, xt, nb, o + os * (size_t)t, os);
+            }
+#if CK_TILE_VNNI
+            if (t + 4 <= t1) {
+                for (int i = 0; i < 4; i++) xt[i] = x + xs * (size_t)(t + i);
+                if (tiled) row_dot_q6_K(4, 1, wr, xt, nb, o + os * (size_t)t, os);
+                else row_dot_q6_K(4, 0, wr, xt, nb, o + os * (size_t)t, os);
+                t += 4;
+            }
+#endif
+            for (; t < t1; t++) {
+                xt[0] = x + xs * (size_t)t;
+                if (tiled) row_dot_q6_K(1, 1, wr, xt, nb, o + os * (size_t)t, os);
+                else row_dot_q6_K(1, 0, wr, xt, nb, o + os * (size_t)t, os);
+            }
+        }
+    }
+}
