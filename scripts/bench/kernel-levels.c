@@ -86,7 +86,7 @@ static void float_tiles(int reps) {
 /* Lab decode (one token, AVX2 level): the lab kernel on the file's rows against the layouts the
  * engine runs at load (6 bits split, 4 bits symmetric packed as Q4_0), and those against the
  * legacy type of the same or next bits (Q8_0 rows, the engine's one-token Q8_0 kernel). */
-enum { LAB_ROWS, LAB_SPLIT, LAB_PACKED, Q8_0_ROWS };
+enum { LAB_ROWS, LAB_SPLIT, LAB_PACKED, Q8_0_ROWS, LAB_SPLIT_AVX512 };
 typedef struct { int bits, rows, n, side[2]; const uint8_t *lab, *split, *packed, *q8, *x8; } lab_case;
 static void run_lab(int which, const void *ctx, float *out) {
     const lab_case *c = ctx;
@@ -95,6 +95,9 @@ static void run_lab(int which, const void *ctx, float *out) {
     switch (c->side[which]) {
     case LAB_ROWS: ck_matmul_lab(CK_LEVEL_AVX2, c->bits, 32, 0, c->lab, ws, 0, c->rows, c->x8, xs, 1, out, (size_t)c->rows, c->n); break;
     case LAB_SPLIT: ck_matmul_lab_split(CK_LEVEL_AVX2, c->bits, 32, 0, c->split, ws, 0, c->rows, c->x8, xs, 1, out, (size_t)c->rows, c->n); break;
+    case LAB_SPLIT_AVX512:
+        ck_matmul_lab_split(CK_LEVEL_AVX512, c->bits, 32, 0, c->split, ws, 0, c->rows, c->x8, xs, 1, out, (size_t)c->rows, c->n);
+        break;
     case LAB_PACKED: ck_matmul_packed(CK_LEVEL_AVX2, CK_Q4_0, c->packed, 0, c->rows, c->x8, xs, 1, out, (size_t)c->rows, c->n); break;
     default: ck_matmul(CK_LEVEL_AVX2, CK_Q8_0, 0, c->q8, xs, 0, c->rows, c->x8, xs, 1, out, (size_t)c->rows, c->n); break;
     }
@@ -106,6 +109,9 @@ static void lab_decode(int reps) {
         {"lab6g32s rows -> split", 6, LAB_ROWS, LAB_SPLIT},
         {"q8_0 rows -> lab6g32s split", 6, Q8_0_ROWS, LAB_SPLIT},
         {"lab4g32s rows -> packed as q4_0", 4, LAB_ROWS, LAB_PACKED},
+        /* The AVX-512 level's own split body (VNNI), against AVX2's and against Q8_0 rows. */
+        {"lab6g32s split avx2 -> avx512", 6, LAB_SPLIT, LAB_SPLIT_AVX512},
+        {"q8_0 rows -> lab6g32s split avx512", 6, Q8_0_ROWS, LAB_SPLIT_AVX512},
     };
     printf("%-42s %12s %12s %10s %10s\n", "lab decode 16384x2048, 1 token (avx2)", "first", "second", "best ÷", "mean ÷");
     uint8_t *x8 = malloc((size_t)nb * Q8_0_BYTES), *q8 = malloc((size_t)rows * (size_t)nb * Q8_0_BYTES);
@@ -115,6 +121,7 @@ static void lab_decode(int reps) {
     for (size_t k = 0; k < (size_t)rows * (size_t)nb * Q8_0_BYTES; k++) q8[k] = byte();
     for (size_t r = 0; r < (size_t)rows * (size_t)nb; r++) { const uint16_t h = (uint16_t)(0x2c00 + (r % 64)); memcpy(q8 + r * Q8_0_BYTES, &h, 2); }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].b == LAB_SPLIT_AVX512 && !ck_level_supported(CK_LEVEL_AVX512)) continue;
         const ck_lab l = ck_lab_layout(cases[i].bits, 32, 0, n);
         const size_t ws = l.block * (size_t)nb;
         uint8_t *lab = malloc(ws * (size_t)rows), *split = malloc(ws * (size_t)rows), *packed = malloc(ck_q4_0_packed_bytes(rows, n));
@@ -123,7 +130,8 @@ static void lab_decode(int reps) {
         ck_lab_split(cases[i].bits, 32, 0, lab, ws, rows, n, split);
         ck_lab_pack_q4_0(cases[i].bits, 32, 0, lab, ws, rows, n, packed);
         const lab_case c = {cases[i].bits, rows, n, {cases[i].a, cases[i].b}, lab, split, packed, q8, x8};
-        compare(cases[i].name, reps, run_lab, &c, (size_t)rows, cases[i].b == LAB_SPLIT && cases[i].a == LAB_ROWS);
+        compare(cases[i].name, reps, run_lab, &c, (size_t)rows,
+                (cases[i].b == LAB_SPLIT && cases[i].a == LAB_ROWS) || (cases[i].b == LAB_SPLIT_AVX512 && cases[i].a == LAB_SPLIT));
         free(lab); free(split); free(packed);
     }
     free(x8); free(q8); free(xf);
@@ -148,22 +156,28 @@ int main(int argc, char **argv) {
         {"q4_0 packed decode 16384x2048, 1 token", CK_Q4_0, 16384, 2048, 1, 1},
         {"iq4_nl packed prefill 3072x1024, 64 tokens", CK_IQ4_NL, 3072, 1024, 64, 1},
         {"iq4_nl packed decode 16384x2048, 1 token", CK_IQ4_NL, 16384, 2048, 1, 1},
+        {"q6_K prefill 576x1536, 64 tokens", CK_Q6_K, 576, 1536, 64, 0},
+        {"q6_K prefill 3072x1024, 256 tokens", CK_Q6_K, 3072, 1024, 256, 0},
+        {"q6_K decode 16384x2048, 1 token", CK_Q6_K, 16384, 2048, 1, 0},
     };
     printf("%-42s %12s %12s %10s %10s\n", "kernel", "avx2 best", "avx512 best", "best ÷", "mean ÷");
     for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) {
         const bench b = benches[i];
-        const int nb = b.n / CK_QK, bs = ck_block_bytes(b.type);
-        const size_t ws = (size_t)nb * (size_t)bs, xs = (size_t)nb * Q8_0_BYTES;
+        const int kq = ck_is_k(b.type), nb = b.n / (kq ? CK_QK_K : CK_QK), bs = ck_block_bytes(b.type);
+        const int act = kq ? CK_ACT_Q8_K : CK_ACT_Q8_0;
+        const size_t ws = (size_t)nb * (size_t)bs, xs = ck_act_row_bytes(act, b.n);
+        /* Where a block keeps its f16 scale: first, but last in q6_K. */
+        const size_t scale_at = b.type == CK_Q6_K ? offsetof(block_q6_K, d) : 0;
         uint8_t *w = malloc(ws * (size_t)b.rows), *x = malloc(xs * (size_t)b.ntok);
         for (size_t k = 0; k < ws * (size_t)b.rows; k++) w[k] = byte();
         for (size_t r = 0; r < (size_t)b.rows * (size_t)nb; r++) { /* finite f16 scales */
             const uint16_t h = (uint16_t)(0x2c00 + (r % 64));
-            memcpy(w + r * (size_t)bs, &h, 2);
+            memcpy(w + r * (size_t)bs + scale_at, &h, 2);
         }
         float *xf = malloc(sizeof(float) * (size_t)b.n);
         for (int t = 0; t < b.ntok; t++) {
             for (int k = 0; k < b.n; k++) xf[k] = (float)((k * 7919 + t * 31) % 200 - 100) / 50.0f;
-            ck_quantize_act(CK_LEVEL_SCALAR, CK_ACT_Q8_0, xf, x + xs * (size_t)t, b.n);
+            ck_quantize_act(CK_LEVEL_SCALAR, act, xf, x + xs * (size_t)t, b.n);
         }
         uint8_t *packed = NULL;
         if (b.packed) {
