@@ -9,8 +9,11 @@ import ModelFormat
 /// The Hessians come from the unquantized model in one pass (every layer sees the original
 /// model's activations), not layer by layer through already-quantized layers.
 public enum HessianCollector {
+    /// `processOutput`: also the output head's input (the final norm's output at every position),
+    /// under the head's name — `token_embd.weight` for a tied head, as `ImportanceCollector` does.
     public static func collect(_ engine: Transformer, tokens: [Int], bos: Int?, context: Int, chunks: Int?,
-                               dataset: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> HessianSet {
+                               dataset: String, processOutput: Bool = false,
+                               progress: (Int, Int) -> Void = { _, _ in }) throws -> HessianSet {
         guard context >= 8, context <= engine.options.context else {
             throw ImportanceCollector.Failure(description: "context \(context) must be 8 to the engine's context (\(engine.options.context))")
         }
@@ -21,8 +24,9 @@ public enum HessianCollector {
         let n = min(chunks ?? available, available)
         guard n >= 1 else { throw ImportanceCollector.Failure(description: "--chunks must be at least 1") }
         var set = HessianSet(dataset: dataset, chunkCount: n, chunkSize: context)
-        let previous = engine.activationObserver
-        defer { engine.activationObserver = previous }
+        let previous = engine.activationObserver, observed = engine.observesOutput
+        defer { engine.activationObserver = previous; engine.observesOutput = observed }
+        engine.observesOutput = processOutput
         engine.activationObserver = { names, x, rows, columns in
             let tensors = names.map(ImportanceCollector.tensorName)
             let slot: Int
@@ -33,7 +37,7 @@ public enum HessianCollector {
             }
             set.hessians[slot].add(x, rows: rows)
         }
-        try engine.runCalibration(tokens: tokens, bos: bos, chunkLength: context, chunks: n, progress: progress)
+        try engine.runCalibration(tokens: tokens, bos: bos, chunkLength: context, chunks: n, logits: processOutput, progress: progress)
         return set
     }
 }
@@ -53,7 +57,7 @@ public enum CalibratedQuantizer {
     /// the result lists them.
     public static func quantize(method: QuantMethod, source: String, mix: QuantMix, output: String,
                                 calibration: String?, context: Int = 512, chunks: Int? = nil, threads: Int = 1,
-                                gptq: GPTQ.Options = GPTQ.Options(), alpha: Float? = nil,
+                                gptq: GPTQ.Options = GPTQ.Options(), alpha: Float? = nil, processOutput: Bool = false,
                                 progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> CalibratedQuantization {
         let file = try GGUFFile(path: source)
         switch method {
@@ -99,7 +103,7 @@ public enum CalibratedQuantizer {
             let name = URL(fileURLWithPath: calibration).lastPathComponent
             progress("gptq: Hessians over \(tokens.count) tokens of \(name), chunks of \(context)")
             let hessians = try HessianCollector.collect(engine, tokens: tokens, bos: tokenizer.addBOS ? tokenizer.bos : nil,
-                                                        context: context, chunks: chunks, dataset: name) { done, all in
+                                                        context: context, chunks: chunks, dataset: name, processOutput: processOutput) { done, all in
                 progress("gptq: calibration chunk \(done)/\(all)")
             }
             return try ModelQuantizer.quantizeGPTQ(file, mix: mix, output: output, hessians: hessians, options: gptq, progress: progress)

@@ -90,6 +90,10 @@ public struct MixSearch: Sendable {
                 measured[part.name, default: [:]][part.type.lowercased()] = e.meanKLD * Double(part.parameters) / total
             }
         }
+        // A type measured for some tensors only (`models sensitivity --tensors`) is offered to
+        // those; a type measured for none of a tensor's shape is an error naming it.
+        let measuredTypes = Set(measured.values.flatMap(\.keys))
+        var offered: [String: (measured: Int, of: Int)] = [:]
         var candidates: [Candidate] = [], fixed = 0, parameters = 0
         for tensor in model.tensors {
             let count = tensor.shape.reduce(1, *)
@@ -104,17 +108,28 @@ public struct MixSearch: Sendable {
             for requested in types {
                 let used = ModelQuantizer.effectiveType(requested, rowLength: row)
                 guard !options.contains(where: { $0.type == used }), let rowBytes = used.rowBytes(row) else { continue }
-                guard let cost = measured[tensor.name]?[used.name.lowercased()] else {
+                let usedName = used.name.lowercased()
+                offered[usedName, default: (0, 0)].of += 1
+                if measured[tensor.name]?[usedName] == nil, measuredTypes.contains(usedName) { continue }
+                guard let cost = measured[tensor.name]?[usedName] else {
                     throw MixError("\(file) has no measurement of \(tensor.name) in \(used.name.lowercased())"
                                    + (used == requested ? "" : " (\(requested.name.lowercased())'s fallback for rows of \(row))")
                                    + "; run models sensitivity with --type \(requested.name.lowercased())")
                 }
+                offered[usedName, default: (0, 0)].measured += 1
                 options.append(Option(type: used, bytes: rowBytes * rows, cost: cost))
+            }
+            guard !options.isEmpty else {
+                throw MixError("\(file) has no measurement of \(tensor.name) in any of --types; run models sensitivity on it with one of them")
             }
             candidates.append(Candidate(name: tensor.name, options: options))
         }
         self.init(candidates: candidates, fixedBytes: fixed, parameters: parameters)
         self.measured = measured
+        let partial = offered.filter { $0.value.measured < $0.value.of }.sorted { $0.key < $1.key }
+        if !partial.isEmpty {
+            coverageNote = partial.map { "\($0.key) offered to the \($0.value.measured) of \($0.value.of) tensors it was measured for" }.joined(separator: ", ")
+        }
         if sensitivity.grouping != .tensor {
             spreadNote = "sensitivities measured per \(sensitivity.grouping.rawValue), each unit's ΔKLD spread over its tensors in proportion to their parameters"
         }
@@ -122,6 +137,8 @@ public struct MixSearch: Sendable {
 
     /// Set when the sensitivities were measured per kind or layer rather than per tensor.
     public var spreadNote: String?
+    /// Set when a type was measured for some tensors only, and so offered to those only.
+    public var coverageNote: String?
 
     /// The budget in bytes for `bitsPerWeight` over every tensor's elements.
     public func budgetBytes(bitsPerWeight: Double) -> Int { Int((bitsPerWeight * Double(parameters) / 8).rounded(.down)) }
@@ -129,31 +146,57 @@ public struct MixSearch: Sendable {
     /// The smallest file these options make.
     public var smallestBytes: Int { fixedBytes + candidates.reduce(0) { $0 + ($1.options.map(\.bytes).min() ?? 0) } }
 
-    /// The mix with the least predicted KLD within `budgetBytes` (greedy on ΔKLD per byte).
+    /// The mix with the least predicted KLD within `budgetBytes`: greedy on ΔKLD saved per byte,
+    /// and, because the greedy strands bytes when the step it must refuse is one very large
+    /// tensor's (SmolLM2's tied embedding is a fifth of its parameters), again with each option of
+    /// the largest tensor fixed in turn and the others filled greedily around it; the least
+    /// predicted loss wins.
     public func solve(budgetBytes: Int) throws(MixError) -> Result {
         guard smallestBytes <= budgetBytes else {
             let smallest = Double(smallestBytes * 8) / Double(max(1, parameters))
             throw MixError(String(format: "--budget-bpw: the smallest mix of these types is %.3f bits per weight; raise the budget or add smaller --types", smallest))
         }
-        // Each candidate's options, smallest first (at equal size the lower loss), reduced to the
-        // lower convex hull: each step then saves less per byte than the one before.
-        var hulls: [[Option]] = []
-        for c in candidates {
-            let sorted = c.options.sorted { ($0.bytes, $0.cost) < ($1.bytes, $1.cost) }
-            var hull: [Option] = []
-            for o in sorted {
-                guard let last = hull.last else { hull.append(o); continue }
-                guard o.bytes > last.bytes, o.cost < last.cost else { continue } // no gain for the bytes
-                while hull.count >= 2 {
-                    let (a, b) = (hull[hull.count - 2], hull[hull.count - 1])
-                    let slopeAB = (a.cost - b.cost) / Double(b.bytes - a.bytes)
-                    let slopeBO = (b.cost - o.cost) / Double(o.bytes - b.bytes)
-                    if slopeBO >= slopeAB { hull.removeLast() } else { break }
-                }
-                hull.append(o)
+        let hulls = candidates.map { Self.hull($0.options) }
+        var best = greedy(hulls, budgetBytes: budgetBytes)
+        if let largest = candidates.indices.max(by: { (candidates[$0].options.map(\.bytes).max() ?? 0, $1) < (candidates[$1].options.map(\.bytes).max() ?? 0, $0) }) {
+            for option in candidates[largest].options {
+                var fixed = hulls
+                fixed[largest] = [option]
+                if let other = greedy(fixed, budgetBytes: budgetBytes), other.predicted < (best?.predicted ?? .infinity) - 1e-15 { best = other }
             }
-            hulls.append(hull)
         }
+        // The smallest mix fits (checked above), so the plain greedy always found one.
+        guard let best else { throw MixError("--budget-bpw: no mix of these types fits") }
+        var types: [String: TensorType] = [:]
+        for (c, chosen) in best.chosen.enumerated() { types[candidates[c].name] = chosen.type }
+        return Result(types: types, predictedKLD: best.predicted, bytes: best.bytes, budgetBytes: budgetBytes, parameters: parameters)
+    }
+
+    /// A tensor's options, smallest first (at equal size the lower loss), reduced to the lower
+    /// convex hull of (bytes, ΔKLD): each step then saves less per byte than the one before.
+    static func hull(_ options: [Option]) -> [Option] {
+        let sorted = options.sorted { ($0.bytes, $0.cost) < ($1.bytes, $1.cost) }
+        var hull: [Option] = []
+        for o in sorted {
+            guard let last = hull.last else { hull.append(o); continue }
+            guard o.bytes > last.bytes, o.cost < last.cost else { continue } // no gain for the bytes
+            while hull.count >= 2 {
+                let (a, b) = (hull[hull.count - 2], hull[hull.count - 1])
+                let slopeAB = (a.cost - b.cost) / Double(b.bytes - a.bytes)
+                let slopeBO = (b.cost - o.cost) / Double(o.bytes - b.bytes)
+                if slopeBO >= slopeAB { hull.removeLast() } else { break }
+            }
+            hull.append(o)
+        }
+        return hull
+    }
+
+    /// The greedy multiple-choice knapsack over `hulls`: every tensor at its first option, then
+    /// the steps along the hulls in order of ΔKLD saved per byte while they fit. Nil when even the
+    /// first options exceed the budget.
+    func greedy(_ hulls: [[Option]], budgetBytes: Int) -> (chosen: [Option], predicted: Double, bytes: Int)? {
+        var used = fixedBytes + hulls.reduce(0) { $0 + ($1.first?.bytes ?? 0) }
+        guard used <= budgetBytes else { return nil }
         struct Step { var candidate: Int; var index: Int; var gain: Double }
         var steps: [Step] = []
         for (c, hull) in hulls.enumerated() where hull.count > 1 {
@@ -165,7 +208,6 @@ public struct MixSearch: Sendable {
         steps.sort { ($0.gain, -$0.candidate, -$0.index) > ($1.gain, -$1.candidate, -$1.index) }
         var position = [Int](repeating: 0, count: hulls.count)
         var blocked = [Bool](repeating: false, count: hulls.count)
-        var used = smallestBytes
         for step in steps where !blocked[step.candidate] && position[step.candidate] == step.index - 1 {
             let hull = hulls[step.candidate]
             let extra = hull[step.index].bytes - hull[step.index - 1].bytes
@@ -176,12 +218,7 @@ public struct MixSearch: Sendable {
                 blocked[step.candidate] = true // its later steps depend on this one
             }
         }
-        var types: [String: TensorType] = [:], predicted = 0.0
-        for (c, hull) in hulls.enumerated() where !hull.isEmpty {
-            let chosen = hull[position[c]]
-            types[candidates[c].name] = chosen.type
-            predicted += chosen.cost
-        }
-        return Result(types: types, predictedKLD: predicted, bytes: used, budgetBytes: budgetBytes, parameters: parameters)
+        let chosen = hulls.enumerated().map { $0.element[position[$0.offset]] }
+        return (chosen, chosen.reduce(0) { $0 + $1.cost }, used)
     }
 }

@@ -135,13 +135,18 @@ extension HTMLReport {
                 found.append(Found(series: series, method: e.config.method, bits: 32 * bytes / f32, kld: kld, label: Self.variantLabel(variant)))
             }
         }
-        let methods = ["rtn", "imatrix", "awq", "gptq", "smoothquant"]
+        // Palette order: blue, orange, green, vermillion, pink — the two calibrated methods most
+        // often side by side (imatrix, gptq) get orange and green, which stay apart, not orange and
+        // vermillion. With one model the marker is the method's too, so a point's method does not
+        // rest on colour alone; with several, the marker tells the models apart.
+        let methods = ["rtn", "imatrix", "gptq", "awq", "smoothquant"]
         let groups = Dictionary(grouping: found, by: \.series)
         let series: [SVGChart.Series] = groups.keys.sorted().map { name in
             let points = groups[name]!
             let method = points[0].method
             let colour = methods.firstIndex(of: method) ?? methods.count
-            let marker = SVGChart.Marker.allCases[(models.firstIndex(of: String(name.split(separator: " ").first ?? "")) ?? 0) % SVGChart.Marker.allCases.count]
+            let markerIndex = models.count == 1 ? colour : (models.firstIndex(of: String(name.split(separator: " ").first ?? "")) ?? 0)
+            let marker = SVGChart.Marker.allCases[markerIndex % SVGChart.Marker.allCases.count]
             return .init(name: name, points: points.map { p in
                 let dominated = points.contains { $0.bits <= p.bits && $0.kld <= p.kld && ($0.bits < p.bits || $0.kld < p.kld) }
                 return .init(x: p.bits, y: p.kld, label: p.label, marked: !dominated)

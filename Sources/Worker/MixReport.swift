@@ -55,6 +55,9 @@ public struct MixReport: Encodable, Sendable {
     public var assumption: String
     /// Tensors per chosen type.
     public var chosen: [String: Int]
+    /// The type chosen for the token embedding (with a tied head, the output head too), which
+    /// alone is a fifth of a small model's parameters.
+    public var embedding: String?
     public var rows: [Row]
     /// The evaluation text, chunks and scored positions, once measured.
     public var corpus: String?
@@ -71,6 +74,7 @@ public struct MixReport: Encodable, Sendable {
         self.budgetBitsPerWeight = budgetBitsPerWeight; self.types = types; self.sensitivity = sensitivity
         self.calibration = calibration; self.assumption = assumption
         chosen = Dictionary(result.types.values.map { ($0.name.lowercased(), 1) }, uniquingKeysWith: +)
+        embedding = result.types["token_embd.weight"]?.name.lowercased()
         rows = [Self.row("mix", path: path, predicted: result.predictedKLD)]
     }
 
@@ -100,7 +104,8 @@ public struct MixReport: Encodable, Sendable {
         func f(_ x: Double?, _ format: String) -> String { x.map { String(format: format, $0) } ?? "—" }
         var lines = [
             String(format: "mix  budget %.3f bits per weight", budgetBitsPerWeight) + " · types \(types.joined(separator: ",")) · sensitivities: \(sensitivity)",
-            "     chosen: " + chosen.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "),
+            "     chosen: " + chosen.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+                + (embedding.map { " · the embedding (token_embd) \($0)" } ?? ""),
             "     \(assumption); sensitivities on \(calibration)",
         ]
         if let importance { lines.append("     scale searches weighted by the importance matrix \(importance) (the mix and the rows named imatrix; the other rows round to nearest)") }

@@ -33,6 +33,9 @@ public struct SensitivityAnalysis {
     /// search takes one, as `models quantize --imatrix` does); `importanceName` is recorded.
     public var importance: ImportanceMatrix?
     public var importanceName: String?
+    /// Only the units with a tensor whose name this regular expression finds (`--tensors`), to
+    /// measure a type for the few tensors it is meant for (the embedding's wider types).
+    public var tensorPattern: String?
 
     public init(context: Int = 512, chunks: Int = 2, threads: Int = 1, importance: ImportanceMatrix? = nil, importanceName: String? = nil) {
         self.context = context; self.chunks = chunks; self.threads = threads
@@ -201,8 +204,12 @@ public struct SensitivityAnalysis {
         do { tokens = try Tokenizer(file: try GGUFFile(path: f32.path)).encode(corpus.text).map(Int32.init) } catch {
             throw QualityError.badSetting("\(source): \(error)")
         }
-        let units = Self.units(of: sourceFile, by: grouping)
+        var units = Self.units(of: sourceFile, by: grouping)
         guard !units.isEmpty else { throw QualityError.badSetting("\(source): no weight matrices of a kind sensitivity knows (attn_q/k/v/o, ffn_gate/up/down, embedding, output)") }
+        if let tensorPattern {
+            units = try Self.units(units, matching: tensorPattern)
+            guard !units.isEmpty else { throw QualityError.badSetting("--tensors '\(tensorPattern)' finds no weight matrix of \(url.lastPathComponent)") }
+        }
         progress("sensitivity: \(units.count) units × \(types.count) types = \(units.count * types.count) evaluations of \(min(chunks, tokens.count / max(1, context))) chunks of \(context) tokens")
         let measured = try run(f32Path: f32.path, tokens: tokens, units: units, types: types, progress: progress)
         let name = url.lastPathComponent
@@ -210,9 +217,19 @@ public struct SensitivityAnalysis {
             model: name, modelSHA256: try ModelFetcher.sha256(of: url), grouping: grouping,
             tiedOutput: sourceFile.tensor(named: "output.weight") == nil, corpus: corpus.source, context: context,
             chunks: min(chunks, tokens.count / context), scoredPositions: measured.scored, baselinePerplexity: measured.perplexity,
-            method: Self.method + (importanceName.map { "; each scale search weighted by the importance matrix \($0) (round to nearest for types whose search takes none, and for tensors it has no entry for)" } ?? ""),
+            method: Self.method + (tensorPattern.map { "; only the units with a tensor matching /\($0)/" } ?? "") + (importanceName.map { "; each scale search weighted by the importance matrix \($0) (round to nearest for types whose search takes none, and for tensors it has no entry for)" } ?? ""),
             sourceWeightsCaveat: QualityEvaluation.Report.sourceWeightsCaveat(model: name, types: sourceFile.tensors.map(\.type.name)),
             importance: importanceName, entries: measured.entries)
+    }
+
+    /// The units with a tensor whose name `pattern` (a regular expression, searched) finds.
+    public static func units(_ units: [Unit], matching pattern: String) throws(QualityError) -> [Unit] {
+        guard let regex = try? NSRegularExpression(pattern: pattern) else {
+            throw .badSetting("--tensors '\(pattern)' is not a valid regular expression")
+        }
+        return units.filter { unit in
+            unit.tensors.contains { regex.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }
+        }
     }
 
     private func forward(_ engine: Transformer, _ input: [Int32]) throws(QualityError) -> LogitRows {

@@ -171,7 +171,7 @@ extension Models {
             }
             let path = try build(mix, weighted: true, out: out)
             var document = MixReport(budgetBitsPerWeight: budgetBpw, types: types.map { $0.name.lowercased() }, sensitivity: sensitivityName,
-                                     calibration: report.corpus, assumption: MixReport.additivity + (search.spreadNote.map { "; \($0)" } ?? ""),
+                                     calibration: report.corpus, assumption: MixReport.additivity + (search.spreadNote.map { "; \($0)" } ?? "") + (search.coverageNote.map { "; \($0)" } ?? ""),
                                      path: path, result: result)
             document.target = floor?.speed(result, minDecode: minDecode)
             document.importance = importance?.name

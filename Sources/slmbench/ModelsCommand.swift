@@ -128,7 +128,8 @@ struct Models: ParsableCommand {
                 s = max|X|^α / max|W|^(1−α) from the native engine's activations over TEXT, 1/s folded into the norm, V \
                 or up that writes X, W's columns × s; the file records method, calibration and α. --method gptq \
                 (with --calibration TEXT, -o PATH) compensates each column's rounding error on the Hessian of TEXT's \
-                activations. --method awq (with --calibration TEXT, -o PATH) scales each input channel by \
+                activations (--process-output: the output head too, on the final norm's output; with a tied head that is the \
+                embedding, whose use as a lookup table it does not see). --method awq (with --calibration TEXT, -o PATH) scales each input channel by \
                 s = mean|X|^α before rounding, α searched per group of matrices sharing an input (0, 0.05 … 1) for the \
                 smallest output error on \(AWQ.defaultSampleRows) sampled rows of TEXT's activations, 1/s folded as \
                 SmoothQuant's; the file records method, calibration and each group's α. --imatrix FILE (llama-imatrix's GGUF or legacy .dat, or slmbench's) \
@@ -154,6 +155,8 @@ struct Models: ParsableCommand {
         @Option(help: "With a calibrated --method: tokens per calibration chunk.") var context = 512
         @Option(help: "With a calibrated --method: most calibration chunks (default: all the text holds).") var chunks: Int?
         @Option(help: "With a calibrated --method: threads for the calibration run.") var threads = 1
+        @Flag(help: "With --method gptq: also collect the output head's input (the final norm's output) and compensate the head (the embedding when tied) on it.")
+        var processOutput = false
 
         func validate() throws {
             _ = try mix()
@@ -171,6 +174,7 @@ struct Models: ParsableCommand {
             } else if calibration != nil {
                 throw ValidationError("--calibration only applies to a calibrated --method (imatrix, gptq, awq, smoothquant); round to nearest uses no calibration text")
             }
+            if processOutput, method != .gptq { throw ValidationError("--process-output goes with --method gptq, not \(method.rawValue)") }
             if let alpha {
                 guard method == .smoothquant else { throw ValidationError("--alpha belongs to --method smoothquant; --method is \(method.rawValue)") }
                 do { try SmoothQuant.check(alpha: alpha) } catch { throw ValidationError("--alpha: \(error)") }
@@ -195,7 +199,7 @@ struct Models: ParsableCommand {
                 do {
                     result = try CalibratedQuantizer.quantize(method: method, source: try Models.resolve(model), mix: mix, output: output,
                                                               calibration: calibration, context: context, chunks: chunks,
-                                                              threads: threads, alpha: alpha) { Console.progress($0) }
+                                                              threads: threads, alpha: alpha, processOutput: processOutput) { Console.progress($0) }
                 } catch { throw CLIError("\(error)") }
                 for line in result.notes.prefix(3) { Console.progress("\(method.rawValue): \(line)") }
                 if method == .imatrix { Console.progress("imatrix: weighted \(result.calibrated.count) tensors") }

@@ -19,7 +19,8 @@ extension Models {
                 \(Corpus.calibrationSource), apart from quality's evaluation text. --save writes the figures as JSON \
                 (schema slmbench.sensitivity/1) for `models mix --sensitivity` and `report --sensitivity`. --imatrix FILE \
                 weights each round trip's scale search by that importance matrix, as `models quantize --imatrix` does, \
-                and records its name.
+                and records its name. --tensors REGEX measures only the units with a tensor it finds (a wider type for the \
+                embedding alone, say); `models mix` offers a type measured for some tensors to those tensors only.
                 """))
         @Argument(help: "A known model name or a GGUF file with real weights.") var model: String
         @Option(name: .customLong("type"), help: ArgumentHelp("A type to quantize each unit to (repeat for several).", valueName: "type"))
@@ -33,6 +34,8 @@ extension Models {
         @Option(help: ArgumentHelp("Write the figures to this JSON file.", valueName: "path")) var save: String?
         @Option(help: ArgumentHelp("Weight each scale search by this importance matrix (llama-imatrix's GGUF or .dat, or slmbench's).", valueName: "path"))
         var imatrix: String?
+        @Option(help: ArgumentHelp("Only the units with a tensor whose name this regular expression finds (e.g. '^token_embd' for the embedding alone).", valueName: "regex"))
+        var tensors: String?
         @Flag(help: "Print the JSON document instead of the table.") var json = false
 
         func validate() throws {
@@ -43,6 +46,9 @@ extension Models {
             }
             guard chunks >= 1 else { throw ValidationError("--chunks must be at least 1, got \(chunks)") }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            if let tensors, (try? NSRegularExpression(pattern: tensors)) == nil {
+                throw ValidationError("--tensors '\(tensors)' is not a valid regular expression")
+            }
             guard top >= 0 else { throw ValidationError("--top must be 0 or more, got \(top)") }
         }
 
@@ -53,6 +59,7 @@ extension Models {
         func run() throws {
             let (source, _) = try Models.openReal(model, measuring: "sensitivities")
             var analysis = SensitivityAnalysis(context: context, chunks: chunks, threads: threads)
+            analysis.tensorPattern = tensors
             if let imatrix {
                 do { analysis.importance = try ImportanceMatrix(path: imatrix) } catch { throw CLIError("--imatrix \(error.description)") }
                 analysis.importanceName = URL(fileURLWithPath: imatrix).lastPathComponent

@@ -37,4 +37,30 @@ struct HessianCollectorTests {
             #expect(m[1 * h.columns + 2] == m[2 * h.columns + 1])
         }
     }
+
+    /// With `processOutput` the tied head's input (the final norm's output) gets a Hessian of its
+    /// own under token_embd.weight, whose diagonal is the --process-output importance sums.
+    @Test func theOutputHeadsInputIsCollectedUnderTheEmbedding() throws {
+        let file = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
+        let text = TestPaths.packageRoot.appendingPathComponent("README.md").path
+        let tokenizer = try Tokenizer(file: file)
+        let tokens = tokenizer.encode(try String(contentsOfFile: text, encoding: .utf8), addSpecial: true)
+        let engine = try Transformer(weights: try ModelWeights(file: file), options: EngineOptions(threads: 2, context: 64, batchTokens: 64))
+        let bos = tokenizer.addBOS ? tokenizer.bos : nil
+        let plain = try HessianCollector.collect(engine, tokens: tokens, bos: bos, context: 64, chunks: 2, dataset: "README.md")
+        #expect(plain.hessian(for: "token_embd.weight") == nil)
+        let set = try HessianCollector.collect(engine, tokens: tokens, bos: bos, context: 64, chunks: 2, dataset: "README.md", processOutput: true)
+        #expect(set.hessians.count == 4 * 30 + 1 && !engine.observesOutput)
+        let head = try #require(set.hessian(for: "token_embd.weight"))
+        let imatrix = try ImportanceCollector.collect(engine, tokens: tokens, bos: bos, context: 64, chunks: 2, dataset: "README.md", processOutput: true)
+        let sums = try #require(imatrix.entries["token_embd.weight"]).sums
+        #expect(head.tokens == 128 && head.columns == 576 && sums.count == 576)
+        let m = head.symmetric()
+        var worst = 0.0
+        for c in 0..<576 {
+            let d: Double = m[c * 577], s = Double(sums[c])
+            worst = max(worst, abs(d - s) / max(abs(s), 1e-6))
+        }
+        #expect(worst < 1e-3, "head diagonal vs importance sums, worst relative gap \(worst)")
+    }
 }

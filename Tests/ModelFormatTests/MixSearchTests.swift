@@ -19,12 +19,12 @@ struct MixSearchTests {
     static let types: [TensorType] = [.q3_K, .q4_K, .q5_K, .q6_K]
 
     /// Sensitivities that fall with bits: each tensor's ΔKLD is its weight × 2^-bits of the type used.
-    static func report(weights: [String: Double], types: [TensorType] = types, skip: (String, TensorType)? = nil) -> SensitivityReport {
+    static func report(weights: [String: Double], types: [TensorType] = types, skip: [(String, TensorType)] = []) -> SensitivityReport {
         var entries: [SensitivityReport.Entry] = []
         for type in types {
             for t in model.tensors where t.shape.count > 1 {
                 let used = ModelQuantizer.effectiveType(type, rowLength: t.shape[0])
-                if let skip, skip.0 == t.name, skip.1 == type { continue }
+                if skip.contains(where: { $0.0 == t.name && $0.1 == type }) { continue }
                 let bits = used.bitsPerWeight!
                 entries.append(.init(unit: t.name, layer: TensorKind.layer(of: t.name), kind: TensorKind(tensorName: t.name), type: type.name.lowercased(),
                                      tensors: [.init(name: t.name, type: used.name.lowercased(), parameters: t.shape.reduce(1, *),
@@ -114,9 +114,15 @@ struct MixSearchTests {
         #expect { try search.solve(budgetBytes: search.budgetBytes(bitsPerWeight: 2)) } throws: { error in
             "\(error)".contains("--budget-bpw") && "\(error)".contains("smallest mix")
         }
-        #expect { try MixSearch(model: Self.model, types: Self.types, sensitivity: Self.report(weights: [:], skip: ("blk.1.ffn_down.weight", .q5_K)), file: "s.json") } throws: { error in
-            "\(error)".contains("s.json has no measurement of blk.1.ffn_down.weight in q5_k")
+        // A type measured for no tensor of a shape is an error; measured for some, it is offered to those only, and said.
+        let noQ5K = Self.report(weights: [:], skip: [("blk.0.ffn_down.weight", .q5_K), ("blk.1.ffn_down.weight", .q5_K)])
+        #expect { try MixSearch(model: Self.model, types: Self.types, sensitivity: noQ5K, file: "s.json") } throws: { error in
+            "\(error)".contains("s.json has no measurement of blk.0.ffn_down.weight in q5_k")
         }
+        let oneQ5K = try MixSearch(model: Self.model, types: Self.types, sensitivity: Self.report(weights: [:], skip: [("blk.1.ffn_down.weight", .q5_K)]), file: "s.json")
+        #expect(oneQ5K.candidates.first { $0.name == "blk.1.ffn_down.weight" }?.options.contains { $0.type == .q5_K } == false)
+        #expect(oneQ5K.candidates.first { $0.name == "blk.0.ffn_down.weight" }?.options.contains { $0.type == .q5_K } == true)
+        #expect(oneQ5K.coverageNote == "q5_k offered to the 1 of 2 tensors it was measured for", "\(oneQ5K.coverageNote ?? "nil")")
         // Per kind: a unit's ΔKLD is spread over its tensors by parameters, and the search says so.
         var byKind = Self.report(weights: [:])
         byKind.grouping = .kind
@@ -166,6 +172,43 @@ struct MixSearchTests {
         other.importance = "x.imatrix"
         #expect { try SensitivityReport.merged([a, other], names: ["a.json", "b.json"]) } throws: { "\($0)".contains("importance matrix") }
         #expect { try SensitivityReport.merged([a, a], names: ["a.json", "c.json"]) } throws: { "\($0)".contains("c.json: type q3_k is also measured in a.json") }
+    }
+
+    /// The greedy alone strands bytes when the step it must refuse is the embedding's: a small
+    /// block step with a better ratio takes bytes first and the embedding's wider type no longer
+    /// fits. The search also fixes each option of the largest tensor and fills around it.
+    @Test func theSearchTradesTheEmbeddingsBitsAgainstTheBlocks() throws {
+        let embedding = MixSearch.Candidate(name: "token_embd.weight", options: [
+            .init(type: TensorType(name: "lab4g64q")!, bytes: 1000, cost: 0.13),
+            .init(type: TensorType(name: "lab6g32q")!, bytes: 1500, cost: 0.01),
+        ])
+        let blocks = (0..<4).map { i in
+            MixSearch.Candidate(name: "blk.\(i).attn_q.weight", options: [
+                .init(type: TensorType(name: "lab3g32q")!, bytes: 100, cost: 0.0105),
+                .init(type: TensorType(name: "lab4g32q")!, bytes: 130, cost: 0.0005),
+            ])
+        }
+        let search = MixSearch(candidates: [embedding] + blocks, fixedBytes: 10, parameters: 8000)
+        #expect(search.smallestBytes == 1410)
+        // A block step saves 0.01 per 30 bytes (3.3e-4 per byte), the embedding's 0.12 per 500 (2.4e-4): at 1940
+        // bytes the greedy takes the four block steps (1530), and then the embedding's 500 no longer fit.
+        let plain = try #require(search.greedy(search.candidates.map { MixSearch.hull($0.options) }, budgetBytes: 1940))
+        #expect(plain.chosen[0].type.name.lowercased() == "lab4g64q")
+        let result = try search.solve(budgetBytes: 1940)
+        #expect(result.bytes <= 1940)
+        #expect(result.types["token_embd.weight"]?.name.lowercased() == "lab6g32q", "\(result.types)")
+        #expect(result.predictedKLD < plain.predicted)
+        #expect(abs(result.predictedKLD - (0.01 + 0.0105 * 3 + 0.0005)) < 1e-12, "\(result.predictedKLD)")
+        // Every budget: within it, never worse than the greedy alone, never worse with more bytes.
+        var previous = Double.infinity
+        for budget in stride(from: 1410, through: 2100, by: 10) {
+            let r = try search.solve(budgetBytes: budget)
+            #expect(r.bytes <= budget && r.bytes == 10 + search.candidates.map { c in c.options.first { $0.type == r.types[c.name] }!.bytes }.reduce(0, +))
+            let g = try #require(search.greedy(search.candidates.map { MixSearch.hull($0.options) }, budgetBytes: budget))
+            #expect(r.predictedKLD <= g.predicted + 1e-15, "budget \(budget)")
+            #expect(r.predictedKLD <= previous + 1e-15, "budget \(budget)")
+            previous = r.predictedKLD
+        }
     }
 
     @Test func kindsAndLayersComeFromNames() {

@@ -71,6 +71,10 @@ struct QuantizationChartTests {
         #expect(ringed == 2 + 2 + 1, "two rtn points, both gptq points and imatrix's one on their fronts; got \(ringed)")
         #expect(tradeoff.contains("mix:budget-4.5.txt"), "a mix is labelled by its file name")
         #expect(tradeoff.contains(">gptq<") && tradeoff.contains(">rtn<"), "the legend names each method")
+        // One model: each method has its own marker and a colour apart (rtn circles in blue, imatrix squares in
+        // orange, gptq triangles in green), so gptq and imatrix are not told apart by orange against vermillion.
+        #expect(tradeoff.contains("<circle") && tradeoff.contains("<rect x=") && tradeoff.contains("<polygon"))
+        #expect(tradeoff.contains("#009E73") && !tradeoff.contains("#D55E00"), "gptq green, no vermillion beside imatrix's orange")
         // Bits per weight: 32 × bytes ÷ F32 bytes (q4_k: 32 × 90 ÷ 540 = 5.33).
         #expect(tradeoff.contains("(5.33, 0.02)") || tradeoff.contains("(5.33, 0.0200)"), "q4_k at 5.33 b/w")
         // The caveat stays with the quality figures.

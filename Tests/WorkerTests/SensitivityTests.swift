@@ -68,6 +68,13 @@ struct SensitivityTests {
         let kinds = SensitivityAnalysis.units(of: file, by: .kind)
         #expect(kinds.map(\.name) == ["attn_q", "attn_k", "attn_v", "attn_o", "ffn_gate", "ffn_up", "ffn_down", "embedding"])
         #expect(kinds.allSatisfy { $0.kind != nil && ($0.kind == .embedding ? $0.tensors.count == 1 : $0.tensors.count == 2) })
+        // --tensors keeps the units with a tensor it finds: the embedding alone, or one kind across layers.
+        let tensors = SensitivityAnalysis.units(of: file, by: .tensor)
+        #expect(try SensitivityAnalysis.units(tensors, matching: "^token_embd").map(\.name) == ["token_embd.weight"])
+        #expect(try SensitivityAnalysis.units(tensors, matching: "ffn_down").map(\.name) == ["blk.0.ffn_down.weight", "blk.1.ffn_down.weight"])
+        #expect(try SensitivityAnalysis.units(layers, matching: "blk\\.1\\.").map(\.name) == ["layer 1"])
+        #expect(try SensitivityAnalysis.units(tensors, matching: "^nothing$").isEmpty)
+        #expect { try SensitivityAnalysis.units(tensors, matching: "([") } throws: { "\($0)".contains("--tensors '([' is not a valid regular expression") }
         // A quantized file is refused: the round trip needs F32 values to overwrite.
         let q8 = FileManager.default.temporaryDirectory.appendingPathComponent("sens-q8-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: q8) }

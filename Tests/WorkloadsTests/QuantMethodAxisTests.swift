@@ -105,5 +105,13 @@ extension SweepSpecTests {
         #expect(QuantizedFiles.cacheName(mix: mix, method: .rtn, calibrationText: "a") == mix.cacheName)
         #expect(QuantizedFiles.cacheName(mix: mix, method: .gptq, calibrationText: "a")
                 != QuantizedFiles.cacheName(mix: mix, method: .gptq, calibrationText: "b"))
+        // A sweep's GPTQ compensates the (tied) output head too: its embedding is not round to nearest's.
+        let gptq = try GGUFFile(path: try QuantizedFiles.makeFile(source: source, mix: QuantMix(type: .q4_0), method: .gptq,
+                                                                   calibration: text.path, cache: cache).path)
+        let rtn = try GGUFFile(path: try QuantizedFiles.makeFile(source: source, mix: QuantMix(type: .q4_0), method: .rtn,
+                                                                  calibration: nil, cache: cache).path)
+        let head = try #require(gptq.tensor(named: "token_embd.weight")), plain = try #require(rtn.tensor(named: "token_embd.weight"))
+        #expect(gptq.tensor(named: "output.weight") == nil && head.type == .q4_0 && plain.type == .q4_0)
+        #expect(Array(gptq.data(for: head)) != Array(rtn.data(for: plain)), "GPTQ left the tied head as round to nearest made it")
     }
 }
