@@ -104,19 +104,18 @@ CK_ROWS(CK_IQ4_NL)
  *   Q2_K  eight float lanes: acc += (−y.d·dmin)·cvt(minimum lanes), then acc += (y.d·d)·cvt(lanes)
  *   Q3_K  eight lanes with the offset −4 taken inside each lane: acc += (y.d·d)·cvt(lanes)
  *   Q5_K  eight lanes acc += (y.d·d)·cvt(lanes); the minimums one float, m = fma(−y.d·dmin, M, m)
- *   Q6_K  eight lanes, the offset −32 subtracted per lane as integers: acc += (y.d·d)·cvt(…)
- *         (the engine runs Q6_K on q8_tiles.h's body, which takes these same steps)
  *   and the sum of the eight lanes in hsum8's order (+ m for Q5_K);
  *   Q4_K  (llama.cpp repacks it eight rows at a time) one float per row and token: per super-block
  *         a = fma(I, d·y.d, a), b = fma(M, dmin·y.d, b) with I, M the block's integer sums, or, for
  *         tokens that come in fours (its gemm), per 64 weights; the result a − b.
  * Four tokens of a prefill take the fours order; a token alone (decode, the tail of a prefill
  * not a multiple of four) the one-token order, as llama.cpp deals them.
- * With eight tokens or more (TILED), Q2_K, Q3_K, Q5_K and Q6_K take the order of llama.cpp's
+ * With eight tokens or more (TILED), Q2_K, Q3_K and Q5_K take the order of llama.cpp's
  * tiled K-quant product instead: per super-block r = d·I (the whole block's integer sum, the
  * offsets inside it), r = fma(−dmin, M, r) where there are minimums, a = fma(r, y.d, a).
  * Four tokens reduce their integer sums together and take those float steps in the four lanes of
- * one vector (each lane's operations are the scalar ones). */
+ * one vector (each lane's operations are the scalar ones). Q6_K has its own body, with these
+ * steps, in q8_tiles.h. */
 AVX2 static inline __attribute__((always_inline)) void
 row_dot_k(const int type, const int NT, const int TILED, const uint8_t *w, const uint8_t *const *x, int nb, float *out, size_t os) {
     __m256 acc[4];
@@ -173,10 +172,7 @@ row_dot_k(const int type, const int NT, const int TILED, const uint8_t *w, const
             }
         }
         if (tiled && NT == 4) {
-            const __m128i whole = type == CK_Q6_K ? hsum4_i32(_mm256_sub_epi32(si[0], sm[0]), _mm256_sub_epi32(si[1], sm[1]),
-                                                              _mm256_sub_epi32(si[2], sm[2]), _mm256_sub_epi32(si[3], sm[3]))
-                                                  : hsum4_i32(si[0], si[1], si[2], si[3]);
-            __m128 r = _mm_mul_ps(_mm_set1_ps(ks.d), _mm_cvtepi32_ps(whole));
+            __m128 r = _mm_mul_ps(_mm_set1_ps(ks.d), _mm_cvtepi32_ps(hsum4_i32(si[0], si[1], si[2], si[3])));
             if (type == CK_Q2_K || type == CK_Q5_K)
                 r = _mm_fnmadd_ps(_mm_set1_ps(ks.dm), _mm_cvtepi32_ps(hsum4_i32(sm[0], sm[1], sm[2], sm[3])), r);
             a4 = _mm_fmadd_ps(r, yd4, a4);
@@ -184,8 +180,7 @@ row_dot_k(const int type, const int NT, const int TILED, const uint8_t *w, const
         }
         for (int t = 0; t < NT; t++) {
             if (tiled) {
-                const int whole = hsum_i32(type == CK_Q6_K ? _mm256_sub_epi32(si[t], sm[t]) : si[t]);
-                float r = ks.d * (float)whole;
+                float r = ks.d * (float)hsum_i32(si[t]);
                 if (type == CK_Q2_K || type == CK_Q5_K) r = fmaf(-ks.dm, (float)hsum_i32(sm[t]), r);
                 a[t] = fmaf(r, yd[t], a[t]);
                 continue;
@@ -202,12 +197,9 @@ row_dot_k(const int type, const int NT, const int TILED, const uint8_t *w, const
                     m[t] = fmaf((float)hsum_i32(sm[t]), ks.dm * yd[t], m[t]);
                 }
                 break;
-            case CK_Q5_K:
+            default: /* CK_Q5_K */
                 acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(yd[t] * ks.d), _mm256_cvtepi32_ps(si[t]), acc[t]);
                 m[t] = fmaf(-(yd[t] * ks.dm), (float)hsum_i32(sm[t]), m[t]);
-                break;
-            default: /* CK_Q6_K */
-                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(yd[t] * ks.d), _mm256_cvtepi32_ps(_mm256_sub_epi32(si[t], sm[t])), acc[t]);
                 break;
             }
         }
