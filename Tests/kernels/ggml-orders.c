@@ -21,7 +21,13 @@
 /* llama.cpp's symbols (libggml-cpu; ggml_cpu_init fills its tables). */
 void ggml_cpu_init(void);
 void quantize_row_q8_K(const float *x, void *y, int64_t k);
+void quantize_row_q8_0(const float *x, void *y, int64_t k);
+void quantize_row_q8_1(const float *x, void *y, int64_t k);
 typedef void (*vec_dot_fn)(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
+void ggml_vec_dot_q8_0_q8_0(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q5_0_q8_0(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q4_1_q8_1(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q5_1_q8_1(int, float *, size_t, const void *, size_t, const void *, size_t, int);
 void ggml_vec_dot_q2_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
 void ggml_vec_dot_q3_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
 void ggml_vec_dot_q5_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
@@ -128,6 +134,45 @@ int main(void) {
                 }
         }
     }
+    /* The 32-element types the engine runs row by row at decode (Q8_0, Q5_0, Q4_1, Q5_1; Q4_0 and
+     * IQ4_NL decode packed) against llama.cpp's dot products, on 896-wide rows (Qwen2.5-0.5B's),
+     * five rows a call so that a group of four and a row alone both run; their activations
+     * quantized by llama.cpp (and checked against the engine's rounding). */
+    const struct { const char *name; int type, act; size_t bytes; long m_off; vec_dot_fn dot; } legacy[] = {
+        {"q8_0", CK_Q8_0, CK_ACT_Q8_0, sizeof(block_q8_0), -1, ggml_vec_dot_q8_0_q8_0},
+        {"q5_0", CK_Q5_0, CK_ACT_Q8_0, sizeof(block_q5_0), -1, ggml_vec_dot_q5_0_q8_0},
+        {"q4_1", CK_Q4_1, CK_ACT_Q8_1, sizeof(block_q4_1), (long)offsetof(block_q4_1, m), ggml_vec_dot_q4_1_q8_1},
+        {"q5_1", CK_Q5_1, CK_ACT_Q8_1, sizeof(block_q5_1), (long)offsetof(block_q5_1, m), ggml_vec_dot_q5_1_q8_1},
+    };
+    enum { L = 896, LB = L / CK_QK, ROWS = 5, LTRIALS = 2000 };
+    static float lx[L];
+    static uint8_t lw[ROWS * LB * 34], lours[LB * 36], ltheirs[LB * 36];
+    long lchecks = 0;
+    for (int trial = 0; trial < LTRIALS; trial++) {
+        for (int i = 0; i < L; i++) lx[i] = ((float)(next() % 20001) - 10000.0f) * 1e-4f * (next() % 64 == 0 ? 30.0f : 1.0f);
+        for (size_t t = 0; t < sizeof legacy / sizeof legacy[0]; t++) {
+            const size_t ab = ck_act_row_bytes(legacy[t].act, L), rb = legacy[t].bytes * LB;
+            if (legacy[t].act == CK_ACT_Q8_0) quantize_row_q8_0(lx, ltheirs, L);
+            else quantize_row_q8_1(lx, ltheirs, L);
+            ck_quantize_act(CK_LEVEL_SCALAR, legacy[t].act, lx, lours, L);
+            if (memcmp(lours, ltheirs, ab) != 0) { printf("ggml-orders: %s activation rounding differs (trial %d)\n", legacy[t].name, trial); return 1; }
+            for (int b = 0; b < ROWS * LB; b++) fill(lw + legacy[t].bytes * (size_t)b, legacy[t].bytes, 0, legacy[t].m_off);
+            float expected[ROWS], got[ROWS];
+            for (int r = 0; r < ROWS; r++) legacy[t].dot(L, &expected[r], 0, lw + rb * (size_t)r, 0, ltheirs, 0, 1);
+            for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+                if (!ck_level_supported(levels[l])) continue;
+                ck_matmul(levels[l], legacy[t].type, 0, lw, rb, 0, ROWS, ltheirs, ab, 1, got, ROWS, L);
+                for (int r = 0; r < ROWS; r++) {
+                    lchecks++;
+                    if (memcmp(&got[r], &expected[r], sizeof got[r]) != 0) {
+                        printf("ggml-orders: %s row %d at level %d differs from llama.cpp: %.9g against %.9g (trial %d)\n", legacy[t].name, r, levels[l], got[r], expected[r], trial);
+                        return 1;
+                    }
+                }
+            }
+        }
+    }
+    printf("ggml-orders: %ld one-token products of q8_0, q5_0, q4_1 and q5_1 rows equal llama.cpp's bit for bit; q8_0 and q8_1 rounding equal\n", lchecks);
     printf("ggml-orders: %ld one-token K-quant products (q2_K, q3_K, q4_K repacked, q5_K, q6_K; AVX2%s) equal llama.cpp's bit for bit; q8_K rounding equal\n",
            checks, ck_level_supported(CK_LEVEL_AVX512) ? " and AVX-512" : "");
     return 0;

@@ -784,6 +784,9 @@ void ck_avx2_matmul(int type, int block_order, const uint8_t *W, size_t w_stride
                     size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
     if (block_order && type == CK_Q4_0) { rows_q4_0_blocks(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
     if (block_order && type == CK_IQ4_NL) { rows_iq4_nl_blocks(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
+#ifndef CK_NO_ONE_TOKEN
+    if (ntok == 1 && (type == CK_Q5_0 || type == CK_Q4_1 || type == CK_Q5_1)) { one_token(type, W, w_stride, r0, r1, X, out, n); return; }
+#endif
     switch (type) {
     case CK_Q4_0: rows_CK_Q4_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;
     case CK_Q4_1: rows_CK_Q4_1(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;

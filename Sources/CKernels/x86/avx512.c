@@ -43,6 +43,9 @@ static void avx512_tail_rows(int type, const uint8_t *w, size_t ws, int r0, int 
 void ck_avx512_matmul(int type, int block_order, const uint8_t *W, size_t w_stride, int r0, int r1, const uint8_t *X,
                       size_t x_stride, int ntok, float *out, size_t out_stride, int n) {
     if (type == CK_Q6_K) { rows_q6_K(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return; }
+#ifndef CK_NO_ONE_TOKEN
+    if (ntok == 1 && (type == CK_Q5_0 || type == CK_Q4_1 || type == CK_Q5_1)) { one_token(type, W, w_stride, r0, r1, X, out, n); return; }
+#endif
     if (ntok >= 2 && !block_order) {
         switch (type) {
         case CK_Q8_0: rows4_q8_0(W, w_stride, r0, r1, X, x_stride, ntok, out, out_stride, n); return;

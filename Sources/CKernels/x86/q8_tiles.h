@@ -345,6 +345,9 @@ row_dot_q6_K(const int NT, const int TILED, const uint8_t *w, const uint8_t *con
             yb[t] = x[t] + (size_t)Q8_K_BYTES * (size_t)b;
             si[t] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb[t] + offsetof(block_q8_K, bsums))), ncm);
         }
+        /* Unrolled, so that kquants' shifts and offsets are constants: left as a loop (clang
+         * does with one token), it branched on k and ran decode at 0.4 of Q4_K's rate. */
+#pragma GCC unroll 8
         for (int k = 0; k < 8; k++) {
             const __m256i u = kquants(CK_Q6_K, p, k);
             const __m256i sc = _mm256_shuffle_epi8(k < 4 ? lowhalf : highhalf, _mm256_load_si256((const __m256i *)ck_kpick[k % 4]));
@@ -416,5 +419,88 @@ CK_TILE_TARGET static void rows_q6_K(const uint8_t *w, size_t ws, int r0, int r1
                 else row_dot_q6_K(1, 0, wr, xt, nb, o + os * (size_t)t, os);
             }
         }
+    }
+}
+
+/* ---------------------------------------------------------------- one token (decode)
+ * Q5_0, Q4_1 and Q5_1 rows against one token. The float steps are row_dot's with one token
+ * (avx2.c), which are llama.cpp's AVX2 dot products: per block acc = fma(d_w·d_y, cvt(eight
+ * int32 lanes), acc), each lane the sum of four consecutive products; for Q4_1 and Q5_1 the
+ * m_w·s_y terms summed apart in one float; the lanes summed in hsum8's order, then that float
+ * added. So the results are row_dot's bit for bit, and llama.cpp's (scripts/check/
+ * check-kquant-orders.sh compares them with its AVX2 build's). Decode reads each weight once and
+ * does little with it, and these types ran at 0.58–0.72 of Q8_0's bytes per second in row_dot
+ * (one core, Zen 4): the work per block bounds them (Qwen2.5-0.5B's Q4_K_M file is 44% Q5_0 on
+ * 896-wide rows). Here:
+ *   - Q5_0's offset is taken in integers instead of by the sign trick: q (0…31) is multiplied
+ *     unsigned and the lanes start from −16·Σ4y (Σ4y: the four activations of a lane), so
+ *     Σq·y − 16·Σy = Σ(q − 16)·y, exact (pairs at most 2·31·127);
+ *   - with AVX-512 BW the fifth bits are a mask: one masked add of 16;
+ *   - the token's scales (and Q5_0's −16·Σ4y) are made once per call for every row, where
+ *     row_dot's callers convert them per chunk of rows.
+ * Measured with scripts/bench/one-token.sh (Zen 4, rows 896 wide streamed from memory, against
+ * row_dot): with VNNI Q5_0 1.40×, Q5_1 1.20×, Q4_1 1.08×; at the AVX2 level 1.15×, 1.02×, 1.03×.
+ * Q8_0 keeps row_dot: it streams at the read bandwidth already. Rows go one at a time: two or
+ * four rows side by side (independent fma chains, the token's block loaded once for them)
+ * streamed at 0.5–0.7 of the rate, whatever the prefetch distance. */
+CK_TILE_TARGET static inline __attribute__((always_inline)) void
+one_token_t(const int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, float *out, int n) {
+    const int nb = n / 32, affine = type != CK_Q5_0, bs = ck_block_bytes(type);
+    const size_t xbs = affine ? Q8_1_BYTES : Q8_0_BYTES, xq = affine ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+    const size_t mo = type == CK_Q4_1 ? offsetof(block_q4_1, m) : offsetof(block_q5_1, m);
+    const size_t qs = type == CK_Q5_0 ? offsetof(block_q5_0, qs) : type == CK_Q5_1 ? offsetof(block_q5_1, qs) : offsetof(block_q4_1, qs);
+    const size_t qh = type == CK_Q5_0 ? offsetof(block_q5_0, qh) : offsetof(block_q5_1, qh);
+    if (nb <= 0) return;
+    float *ysc = malloc(sizeof(float) * 2 * (size_t)nb); /* per block the token's d, then s (q8_1) */
+    __m256i *c = affine ? NULL : aligned_alloc(32, sizeof(__m256i) * (size_t)nb);
+    if (!ysc || (!affine && !c)) abort();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *xb = x + xbs * (size_t)b;
+        ysc[2 * b] = h16(xb);
+        ysc[2 * b + 1] = affine ? h16(xb + offsetof(block_q8_1, s)) : 0.0f;
+        if (!affine)
+            c[b] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(xb + xq))),
+                                     _mm256_set1_epi16(-16));
+    }
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *wr = w + ws * (size_t)r;
+        __m256 acc = _mm256_setzero_ps();
+        float mins = 0;
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *p = wr + (size_t)bs * (size_t)b;
+            _mm_prefetch((const char *)p + CK_AHEAD, _MM_HINT_T0);
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(x + xbs * (size_t)b + xq));
+            __m256i q = nibbles(p + qs);
+            if (type != CK_Q4_1) {
+#if CK_TILE_VNNI
+                uint32_t h;
+                memcpy(&h, p + qh, 4);
+                q = _mm256_mask_add_epi8(q, _cvtu32_mask32(h), q, _mm256_set1_epi8(16));
+#else
+                q = _mm256_or_si256(q, fifth_bits(p + qh));
+#endif
+            }
+            __m256i lanes;
+#if CK_TILE_VNNI
+            lanes = _mm256_dpbusd_epi32(affine ? _mm256_setzero_si256() : c[b], q, y);
+#else
+            lanes = ck_dot4(q, y);
+            if (!affine) lanes = _mm256_add_epi32(lanes, c[b]);
+#endif
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(h16(p) * ysc[2 * b]), _mm256_cvtepi32_ps(lanes), acc);
+            if (affine) mins += h16(p + mo) * ysc[2 * b + 1];
+        }
+        out[r - r0] = hsum8(acc) + mins;
+    }
+    free(ysc);
+    free(c);
+}
+
+/* Rows r0..r1 of a Q5_0, Q4_1 or Q5_1 matrix against one token (out[r − r0]). */
+CK_TILE_TARGET static void one_token(const int type, const uint8_t *w, size_t ws, int r0, int r1, const uint8_t *x, float *out, int n) {
+    switch (type) {
+    case CK_Q5_0: one_token_t(CK_Q5_0, w, ws, r0, r1, x, out, n); return;
+    case CK_Q4_1: one_token_t(CK_Q4_1, w, ws, r0, r1, x, out, n); return;
+    default: one_token_t(CK_Q5_1, w, ws, r0, r1, x, out, n); return;
     }
 }
