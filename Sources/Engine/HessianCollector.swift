@@ -145,7 +145,7 @@ public enum CalibratedQuantizer {
     }
 
     /// The calibration text read as the model's tokenizer reads it (BOS added where it adds one).
-    static func calibrationTokens(file: GGUFFile, calibration: String?, method: QuantMethod) throws -> ([Int], String, Tokenizer) {
+    public static func calibrationTokens(file: GGUFFile, calibration: String?, method: QuantMethod) throws -> ([Int], String, Tokenizer) {
         guard let calibration else {
             throw Failure(description: "--method \(method.rawValue) needs --calibration TEXT: a UTF-8 text apart from the evaluation text")
         }
