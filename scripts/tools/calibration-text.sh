@@ -7,10 +7,13 @@
 #   2. CMake's manuals (section 7, package cmake-data, BSD-3-Clause), rendered to plain text at 80
 #      columns by man(1): cmake-buildsystem, -language, -packages, -toolchains, -developer, -qt,
 #      -compile-features, -generator-expressions, -generators, -presets.
-# Usage: scripts/tools/calibration-text.sh OUT.txt   (needs man-db, groff and cmake-data installed)
+# Usage: scripts/tools/calibration-text.sh OUT.txt [licences]   (needs man-db, groff and cmake-data installed)
+#   licences: part 1 alone (the ~20,000-token text of the earlier measurements).
 # Prints each part's file and SHA-256 of the result; the same Debian packages give the same bytes.
 set -euo pipefail
-out=${1:?usage: calibration-text.sh OUT.txt}
+out=${1:?usage: calibration-text.sh OUT.txt [licences]}
+parts=${2:-all}
+case $parts in all|licences) ;; *) echo "calibration-text.sh: the second argument is 'licences' or nothing, got '$parts'" >&2; exit 64;; esac
 licenses=(Apache-2.0 MPL-2.0 MPL-1.1 Artistic GFDL-1.3 CC0-1.0 BSD)
 manuals=(cmake-buildsystem cmake-language cmake-packages cmake-toolchains cmake-developer cmake-qt
          cmake-compile-features cmake-generator-expressions cmake-generators cmake-presets)
@@ -21,6 +24,7 @@ for name in "${licenses[@]}"; do
   [ -r "$f" ] || { echo "calibration-text.sh: $f is missing (Debian's base-files)" >&2; exit 1; }
   cat "$f" >> "$tmp"; printf '\n' >> "$tmp"
 done
+[ "$parts" = licences ] && manuals=()
 for name in "${manuals[@]}"; do
   f=/usr/share/man/man7/$name.7.gz
   [ -r "$f" ] || { echo "calibration-text.sh: $f is missing (apt-get install cmake-data)" >&2; exit 1; }
