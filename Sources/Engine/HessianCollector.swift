@@ -128,6 +128,8 @@ public enum CalibratedQuantizer {
                 + "-c\(context)-n\(chunks.map(String.init) ?? "all")\(processOutput ? "-out" : "")-w\(fnv1a(wanted.sorted().joined(separator: ",")))"
             cached = cache.appendingPathComponent("\(key).hess").path
         }
+        // Nothing for GPTQ to fill (a mix of types it cannot fill): no calibration pass at all.
+        if wanted.isEmpty { return HessianSet(dataset: name, chunkCount: 0, chunkSize: context) }
         if let cached, FileManager.default.fileExists(atPath: cached), let reused = try? HessianSet(path: cached) {
             progress("gptq: Hessians reused from \(cached)")
             return reused

@@ -26,7 +26,8 @@ public enum GPTQ {
         /// "mse" grid) instead of the group's minimum and maximum.
         public var clipSearch: Bool
         /// The clip search's squared error weighted per column by H's diagonal (the column's
-        /// share of the layer's output error) instead of plain.
+        /// share of the layer's output error) instead of plain. On by default: on SmolLM2-135M's
+        /// tied head at 4.25 b/w it took the mean KLD from 0.070 to 0.049 (README, "The 4.5 bar").
         public var weightedClip: Bool
         /// Columns in order of descending H diagonal (GPTQ's act-order), with static groups: every
         /// group's grid is chosen from the original weights before the pass, so a group's columns
@@ -34,7 +35,7 @@ public enum GPTQ {
         public var actOrder: Bool
 
         public init(dampening: Double = 0.01, blockSize: Int = 128, clipSearch: Bool = true,
-                    weightedClip: Bool = false, actOrder: Bool = false) {
+                    weightedClip: Bool = true, actOrder: Bool = false) {
             self.dampening = dampening; self.blockSize = blockSize; self.clipSearch = clipSearch
             self.weightedClip = weightedClip; self.actOrder = actOrder
         }

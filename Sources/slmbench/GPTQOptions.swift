@@ -7,7 +7,7 @@ struct GPTQOptionGroup: ParsableArguments {
     var gptqDampening: Double?
     @Flag(inversion: .prefixedNo, help: "With --method gptq: quantize columns in order of descending H diagonal (act-order), each group's grid chosen from the original weights first.")
     var gptqActOrder: Bool?
-    @Flag(inversion: .prefixedNo, help: "With --method gptq: weight the lab types' range search by H's diagonal instead of plain squared error.")
+    @Flag(inversion: .prefixedNo, help: "With --method gptq: weight the lab types' range search by H's diagonal instead of plain squared error (default on).")
     var gptqWeightedClip: Bool?
 
     var isSet: Bool { gptqDampening != nil || gptqActOrder != nil || gptqWeightedClip != nil }
