@@ -99,7 +99,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "ResultStoreTests", dependencies: ["ResultStore", "Measures", "TestSupport"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Engine", "Worker", "ModelFormat", "TestSupport"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Backends", "Measures", "ModelFormat", "TestSupport", "DeviceProbe"], exclude: ["FakeWorkers"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Backends", "Engine", "Measures", "ModelFormat", "TestSupport", "DeviceProbe"], exclude: ["FakeWorkers"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "DeviceProbe"], exclude: ["Golden"]),
     ]
 )

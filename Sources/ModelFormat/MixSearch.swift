@@ -78,12 +78,22 @@ public struct MixSearch: Sendable {
     /// The candidates of `model` for `types`, each type replaced by its fallback where a tensor's
     /// rows are not whole blocks of it (as `QuantMix.assign` and llama.cpp do), with the ΔKLD
     /// `sensitivity` measured for that tensor in that type. Every error names what is missing.
-    public init(model: MixModel, types: [TensorType], sensitivity: SensitivityReport, file: String) throws(MixError) {
+    ///
+    /// `method`: how the mix will be built. `.rtn` reads the round trips only (rows tagged gptq are
+    /// left out); `.gptq` takes a GPTQ row for a tensor and type where there is one, in place of
+    /// its round trip, and the round trip elsewhere (`gptqNote` says where each came from).
+    public init(model: MixModel, types: [TensorType], sensitivity: SensitivityReport, file: String, method: QuantMethod = .rtn) throws(MixError) {
         guard !types.isEmpty else { throw MixError("--types: no types to choose from") }
+        guard method == .rtn || method == .gptq else { throw MixError("models mix builds by rtn or gptq, not \(method.rawValue)") }
         // tensor → used type → ΔKLD. A unit of several tensors (a kind, a layer) spreads its ΔKLD
         // over them in proportion to their parameters: a second assumption, said by `spreadNote`.
         var measured: [String: [String: Double]] = [:]
-        for e in sensitivity.entries {
+        let gptqEntries = sensitivity.entries.filter { $0.method == QuantMethod.gptq.rawValue }
+        let rounded = sensitivity.entries.filter { $0.method != QuantMethod.gptq.rawValue }
+        // GPTQ's rows last, so that they replace the round trips of the same tensor and type.
+        var byGPTQ = 0
+        for e in rounded + (method == .gptq ? gptqEntries : []) {
+            if e.method == QuantMethod.gptq.rawValue { byGPTQ += 1 }
             let total = Double(e.tensors.reduce(0) { $0 + $1.parameters })
             guard total > 0 else { continue }
             for part in e.tensors {
@@ -130,6 +140,9 @@ public struct MixSearch: Sendable {
         if !partial.isEmpty {
             coverageNote = partial.map { "\($0.key) offered to the \($0.value.measured) of \($0.value.of) tensors it was measured for" }.joined(separator: ", ")
         }
+        if method == .gptq {
+            gptqNote = "predicted from \(byGPTQ) GPTQ row\(byGPTQ == 1 ? "" : "s") where measured, round trips elsewhere (GPTQ fills the lab types, Q4_0/1, Q5_0/1, Q8_0 and Q2_K: for those, a round trip overstates the loss)"
+        }
         if sensitivity.grouping != .tensor {
             spreadNote = "sensitivities measured per \(sensitivity.grouping.rawValue), each unit's ΔKLD spread over its tensors in proportion to their parameters"
         }
@@ -139,6 +152,8 @@ public struct MixSearch: Sendable {
     public var spreadNote: String?
     /// Set when a type was measured for some tensors only, and so offered to those only.
     public var coverageNote: String?
+    /// With `.gptq`: which figures are GPTQ's.
+    public var gptqNote: String?
 
     /// The budget in bytes for `bitsPerWeight` over every tensor's elements.
     public func budgetBytes(bitsPerWeight: Double) -> Int { Int((bitsPerWeight * Double(parameters) / 8).rounded(.down)) }

@@ -83,7 +83,7 @@ extension ModelQuantizer {
             let hessian = tensor.shape.count == 2 ? hessians.hessian(for: tensor.name) : nil
             guard let hessian, GPTQFormat.supports(target) else {
                 if tensor.shape.count >= 2, target != .f32, target != .f16 {
-                    record.rounded(tensor.name, hessian == nil ? "no calibration input group" : "GPTQ cannot fill \(target.name)")
+                    record.rounded(tensor.name, GPTQFormat.supports(target) ? "no calibration input group" : "GPTQ cannot fill \(target.name)")
                 }
                 writer.tensors.append(GGUFTensorSpec(name: tensor.name, shape: tensor.shape, type: target) { out in
                     try convertRows(rows: tensor.rowCount, rowLength: tensor.rowLength, to: target, into: out, readRow)

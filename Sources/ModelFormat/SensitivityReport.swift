@@ -81,11 +81,19 @@ public struct SensitivityReport: Codable, Sendable, Equatable {
         public var deltaPerplexity: Double
         /// Share of scored positions whose most likely token is the F32 model's (0–1).
         public var top1Agreement: Double
+        /// `gptq` when the unit's matrices were quantized by GPTQ on the report's `calibration`
+        /// text (`models sensitivity --method gptq`); nil (absent in older files): the round trip
+        /// the report's `method` describes.
+        public var quantMethod: String?
         public init(unit: String, layer: Int?, kind: TensorKind?, type: String, tensors: [TensorPart],
-                    meanKLD: Double, deltaPerplexity: Double, top1Agreement: Double) {
+                    meanKLD: Double, deltaPerplexity: Double, top1Agreement: Double, quantMethod: String? = nil) {
             self.unit = unit; self.layer = layer; self.kind = kind; self.type = type; self.tensors = tensors
             self.meanKLD = meanKLD; self.deltaPerplexity = deltaPerplexity; self.top1Agreement = top1Agreement
+            self.quantMethod = quantMethod
         }
+
+        /// The method of the figure: `gptq`, or `rtn` for a round trip (weighted or not).
+        public var method: String { quantMethod ?? "rtn" }
     }
 
     public var schema = Self.schemaName
@@ -108,12 +116,15 @@ public struct SensitivityReport: Codable, Sendable, Equatable {
     /// The importance matrix (its file name) each unit's scale search was weighted by, for the
     /// types whose search takes one; nil (absent in older files): round to nearest.
     public var importance: String?
+    /// The calibration text (its file name) GPTQ's Hessians came from, for the entries measured
+    /// by GPTQ; nil when none was.
+    public var calibration: String?
     public var entries: [SensitivityReport.Entry]
 
     public init(model: String, modelSHA256: String, grouping: SensitivityGrouping, tiedOutput: Bool, corpus: String,
                 context: Int, chunks: Int, scoredPositions: Int, baselinePerplexity: Double, method: String,
-                sourceWeightsCaveat: String?, importance: String? = nil, entries: [SensitivityReport.Entry]) {
-        self.importance = importance
+                sourceWeightsCaveat: String?, importance: String? = nil, calibration: String? = nil, entries: [SensitivityReport.Entry]) {
+        self.importance = importance; self.calibration = calibration
         self.model = model; self.modelSHA256 = modelSHA256; self.grouping = grouping; self.tiedOutput = tiedOutput
         self.corpus = corpus; self.context = context; self.chunks = chunks; self.scoredPositions = scoredPositions
         self.baselinePerplexity = baselinePerplexity; self.method = method
@@ -157,7 +168,13 @@ public struct SensitivityReport: Codable, Sendable, Equatable {
     public static func merged(_ reports: [SensitivityReport], names: [String]) throws(MixError) -> SensitivityReport {
         guard var first = reports.first else { throw MixError("--sensitivity: no file given") }
         let firstName = names.first ?? "the first file"
-        var seen = Dictionary(first.types.map { ($0, firstName) }, uniquingKeysWith: { a, _ in a })
+        // A type may come once per method: round trips from one file, GPTQ's from another.
+        func measured(_ r: SensitivityReport) -> [String] {
+            var out: [String] = []
+            for e in r.entries where !out.contains("\(e.type) by \(e.method)") { out.append("\(e.type) by \(e.method)") }
+            return out
+        }
+        var seen = Dictionary(measured(first).map { ($0, firstName) }, uniquingKeysWith: { a, _ in a })
         for (index, other) in reports.enumerated().dropFirst() {
             let name = index < names.count ? names[index] : "file \(index + 1)"
             let mismatches: [(String, Bool)] = [
@@ -168,10 +185,14 @@ public struct SensitivityReport: Codable, Sendable, Equatable {
             if let field = mismatches.first(where: \.1)?.0 {
                 throw MixError("\(name): its \(field) differs from \(firstName)'s; sensitivities are merged only when measured the same way")
             }
-            for type in other.types {
-                if let earlier = seen[type] { throw MixError("\(name): type \(type) is also measured in \(earlier); give each type once") }
+            if let a = first.calibration, let b = other.calibration, a != b {
+                throw MixError("\(name): its GPTQ rows are calibrated on \(b), \(firstName)'s on \(a); merge GPTQ rows of one calibration text")
+            }
+            for type in measured(other) {
+                if let earlier = seen[type] { throw MixError("\(name): \(type) is also measured in \(earlier); give each type once per method") }
                 seen[type] = name
             }
+            first.calibration = first.calibration ?? other.calibration
             first.entries += other.entries
         }
         return first

@@ -23,7 +23,8 @@ public enum ResultsTable {
         guard !runs.isEmpty else { return "(no runs)" }
         let quality = qualityByModelType(entries)
         func num(_ x: Double?, _ f: String) -> String { x.map { String(format: f, $0) } ?? "—" }
-        let columns: [Column] = [
+        let methods = Set(runs.map(\.config.method))
+        var columns: [Column] = [
             Column(title: "model", value: { $0.config.model + ($0.config.synthetic ? " (synthetic)" : "") }, folds: true),
             Column(title: "size", value: { $0.config.modelSize.map(bytes) ?? "—" }, folds: false),
             Column(title: "params", value: { $0.config.modelNParams.map(count) ?? "—" }, folds: false),
@@ -73,6 +74,8 @@ public enum ResultsTable {
                 return r.flags.isEmpty ? status : "\(status) (\(r.flags.joined(separator: ", ")))"
             }, folds: false),
         ]
+        // A method column only where the runs hold more than one method (a sweep's quant_method axis).
+        if methods.count > 1 { columns.insert(Column(title: "method", value: { $0.config.method }, folds: false), at: 4) }
         var folded: [String] = []
         var shown: [Column] = []
         for c in columns {
@@ -102,16 +105,20 @@ public enum ResultsTable {
         return lines.joined(separator: "\n")
     }
 
-    static func qualityKey(_ r: StoredRun) -> String { "\(r.config.model)|\(r.config.modelType.uppercased())" }
+    /// A run's key into `qualityByModelType`: model, quantization method and type, since one type
+    /// quantized by two methods (rtn, imatrix, gptq…) is two files of different quality.
+    static func qualityKey(_ r: StoredRun) -> String { key(model: r.config.model, method: r.config.method, type: r.config.modelType) }
 
-    /// Quality numbers by model and type, from the quality entries' summaries.
+    static func key(model: String, method: String, type: String) -> String { "\(model)|\(method)|\(type.uppercased())" }
+
+    /// Quality numbers by model, method and type, from the quality entries' summaries (a quality
+    /// entry measures one method's files: its configuration's method).
     static func qualityByModelType(_ entries: [StoredRun]) -> [String: (dppl: Double?, kld: Double?)] {
         var out: [String: (dppl: Double?, kld: Double?)] = [:]
         for e in entries where e.kind == .quality && e.status == .ok {
             for key in e.summary.values.keys where key.hasSuffix(".ppl") {
                 let type = String(key.dropLast(4))
-                let model = e.config.model
-                out["\(model)|\(type.uppercased())"] = (e.summary[.dpplPercent, variant: type], e.summary[.kld, variant: type])
+                out[Self.key(model: e.config.model, method: e.config.method, type: type)] = (e.summary[.dpplPercent, variant: type], e.summary[.kld, variant: type])
             }
         }
         return out

@@ -66,6 +66,8 @@ public struct MixReport: Encodable, Sendable {
     public var sourceWeightsCaveat: String?
     /// The importance matrix every scale search was weighted by (`--imatrix`), if any.
     public var importance: String?
+    /// With `--method gptq`: how the mix was built (text, options).
+    public var gptq: String?
     /// `--target-profile`: the mix's predicted decode rate there.
     public var target: TargetSpeed?
 
@@ -109,6 +111,7 @@ public struct MixReport: Encodable, Sendable {
             "     \(assumption); sensitivities on \(calibration)",
         ]
         if let importance { lines.append("     scale searches weighted by the importance matrix \(importance) (the mix and the rows named imatrix; the other rows round to nearest)") }
+        if let gptq { lines.append("     \(gptq)") }
         if let target {
             lines.append("     " + target.line)
             lines += target.notes.map { "       \($0)" }

@@ -36,6 +36,21 @@ public struct SensitivityAnalysis {
     /// Only the units with a tensor whose name this regular expression finds (`--tensors`), to
     /// measure a type for the few tensors it is meant for (the embedding's wider types).
     public var tensorPattern: String?
+    /// GPTQ instead of round trips (`--method gptq`): each unit's matrices of a type GPTQ fills are
+    /// quantized by GPTQ against the Hessians of `calibration` (the head's input too, for the
+    /// embedding of a tied head), then dequantized into the F32 model as a round trip is.
+    public var gptq: GPTQSetting?
+
+    /// What `models sensitivity --method gptq` quantizes with.
+    public struct GPTQSetting: Sendable {
+        public var calibration: String
+        public var options: GPTQ.Options
+        /// Where the Hessians are kept between runs (`CalibratedQuantizer.collectHessians`).
+        public var hessianCache: URL?
+        public init(calibration: String, options: GPTQ.Options = GPTQ.Options(), hessianCache: URL? = nil) {
+            self.calibration = calibration; self.options = options; self.hessianCache = hessianCache
+        }
+    }
 
     public init(context: Int = 512, chunks: Int = 2, threads: Int = 1, importance: ImportanceMatrix? = nil, importanceName: String? = nil) {
         self.context = context; self.chunks = chunks; self.threads = threads
@@ -67,7 +82,9 @@ public struct SensitivityAnalysis {
 
     /// The measured entries (one per unit and type, in that order) and the F32 perplexity.
     /// `f32Path` is a file whose matrices are all F32 (the quantizer's F32 conversion).
-    public func run(f32Path: String, tokens: [Int32], units: [Unit], types: [TensorType],
+    /// `hessians`: GPTQ's, for the units' matrices to be quantized by GPTQ (`gptq`) rather than
+    /// rounded to nearest.
+    public func run(f32Path: String, tokens: [Int32], units: [Unit], types: [TensorType], hessians: HessianSet? = nil,
                     progress: (String) -> Void = { _ in }) throws(QualityError) -> (entries: [SensitivityReport.Entry], perplexity: Double, scored: Int) {
         guard context >= 16, context <= QualityEvaluation.maxContext else {
             throw .badSetting("--context must be 16 to \(QualityEvaluation.maxContext) tokens, got \(context)")
@@ -131,6 +148,7 @@ public struct SensitivityAnalysis {
                     continue
                 }
                 var parts: [SensitivityReport.TensorPart] = []
+                var byGPTQ = false
                 var saved: [(UnsafeMutableRawBufferPointer, [UInt8])] = []
                 defer { for (buffer, bytes) in saved { bytes.withUnsafeBytes { buffer.copyMemory(from: $0) } } }
                 for name in unit.tensors {
@@ -143,8 +161,14 @@ public struct SensitivityAnalysis {
                     let buffer = UnsafeMutableRawBufferPointer(mutating: file.data(for: t))
                     saved.append((buffer, Array(buffer)))
                     do {
-                        let weights = Quantization.usesImportance(used) ? try importance?.weights(for: name, channels: t.rowLength) : nil
-                        try Self.roundTrip(buffer, rows: t.rowCount, rowLength: t.rowLength, type: used, importance: weights)
+                        if let hessian = hessians?.hessian(for: name), GPTQ.canFill(used) {
+                            try Self.gptqRoundTrip(buffer, rows: t.rowCount, rowLength: t.rowLength, type: used, hessian: hessian,
+                                                   tensor: name, options: gptq?.options ?? GPTQ.Options())
+                            byGPTQ = true
+                        } else {
+                            let weights = Quantization.usesImportance(used) ? try importance?.weights(for: name, channels: t.rowLength) : nil
+                            try Self.roundTrip(buffer, rows: t.rowCount, rowLength: t.rowLength, type: used, importance: weights)
+                        }
                     } catch { throw .badSetting("\(name) in \(used.name): \(error)") }
                 }
                 // A round trip that gave back every value bit for bit (Q4_1 on Q4_1 source rows,
@@ -152,7 +176,7 @@ public struct SensitivityAnalysis {
                 // would give the reference itself, so the figures are exact without it.
                 if saved.allSatisfy({ buffer, bytes in bytes.withUnsafeBytes { memcmp($0.baseAddress!, buffer.baseAddress!, bytes.count) == 0 } }) {
                     entries.append(.init(unit: unit.name, layer: unit.layer, kind: unit.kind, type: type.name.lowercased(), tensors: parts,
-                                         meanKLD: 0, deltaPerplexity: 0, top1Agreement: 1))
+                                         meanKLD: 0, deltaPerplexity: 0, top1Agreement: 1, quantMethod: byGPTQ ? QuantMethod.gptq.rawValue : nil))
                     measuredUsed[usedKey] = entries.last
                     done += 1
                     continue
@@ -179,7 +203,8 @@ public struct SensitivityAnalysis {
                 }
                 let ppl = exp(-ll / Double(scored))
                 entries.append(.init(unit: unit.name, layer: unit.layer, kind: unit.kind, type: type.name.lowercased(), tensors: parts,
-                                     meanKLD: kl / Double(scored), deltaPerplexity: ppl - basePPL, top1Agreement: Double(agree) / Double(scored)))
+                                     meanKLD: kl / Double(scored), deltaPerplexity: ppl - basePPL, top1Agreement: Double(agree) / Double(scored),
+                                     quantMethod: byGPTQ ? QuantMethod.gptq.rawValue : nil))
                 measuredUsed[usedKey] = entries.last
                 done += 1
                 let total = types.count * units.count
@@ -210,16 +235,40 @@ public struct SensitivityAnalysis {
             units = try Self.units(units, matching: tensorPattern)
             guard !units.isEmpty else { throw QualityError.badSetting("--tensors '\(tensorPattern)' finds no weight matrix of \(url.lastPathComponent)") }
         }
+        var hessians: HessianSet?
+        if let gptq {
+            // From the source file, as `models quantize --method gptq` collects them (so the cache serves both).
+            let (calibrationTokens, _, tokenizer) = try CalibratedQuantizer.calibrationTokens(file: sourceFile, calibration: gptq.calibration, method: .gptq)
+            let engine = try Transformer(weights: try ModelWeights(path: source),
+                                         options: EngineOptions(threads: threads, context: 512, batchTokens: 512))
+            let wanted = Set(units.flatMap(\.tensors))
+            let box = SensitivityProgress(call: progress)
+            hessians = try CalibratedQuantizer.collectHessians(
+                engine: engine, source: source, calibration: gptq.calibration, tokens: calibrationTokens, bos: tokenizer.addBOS ? tokenizer.bos : nil,
+                context: 512, chunks: nil, processOutput: wanted.contains("token_embd.weight") || wanted.contains("output.weight"),
+                wanted: wanted, cache: gptq.hessianCache, progress: { box.call($0) })
+        }
         progress("sensitivity: \(units.count) units × \(types.count) types = \(units.count * types.count) evaluations of \(min(chunks, tokens.count / max(1, context))) chunks of \(context) tokens")
-        let measured = try run(f32Path: f32.path, tokens: tokens, units: units, types: types, progress: progress)
+        let measured = try run(f32Path: f32.path, tokens: tokens, units: units, types: types, hessians: hessians, progress: progress)
         let name = url.lastPathComponent
+        var how = Self.method
+        if let gptq {
+            let options = gptq.options
+            let text = URL(fileURLWithPath: gptq.calibration).lastPathComponent
+            how += "; matrices of types GPTQ fills quantized by GPTQ (Hessians of \(text), chunks of 512; act-order \(options.actOrder ? "on" : "off"), "
+            how += "weighted range search \(options.weightedClip ? "on" : "off"), dampening \(options.dampening)) instead of rounded, those rows tagged gptq"
+        }
+        if let tensorPattern { how += "; only the units with a tensor matching /\(tensorPattern)/" }
+        if let importanceName {
+            how += "; each scale search weighted by the importance matrix \(importanceName) (round to nearest for types whose search takes none, and for tensors it has no entry for)"
+        }
         return SensitivityReport(
             model: name, modelSHA256: try ModelFetcher.sha256(of: url), grouping: grouping,
             tiedOutput: sourceFile.tensor(named: "output.weight") == nil, corpus: corpus.source, context: context,
             chunks: min(chunks, tokens.count / context), scoredPositions: measured.scored, baselinePerplexity: measured.perplexity,
-            method: Self.method + (tensorPattern.map { "; only the units with a tensor matching /\($0)/" } ?? "") + (importanceName.map { "; each scale search weighted by the importance matrix \($0) (round to nearest for types whose search takes none, and for tensors it has no entry for)" } ?? ""),
+            method: how,
             sourceWeightsCaveat: QualityEvaluation.Report.sourceWeightsCaveat(model: name, types: sourceFile.tensors.map(\.type.name)),
-            importance: importanceName, entries: measured.entries)
+            importance: importanceName, calibration: gptq.map { URL(fileURLWithPath: $0.calibration).lastPathComponent }, entries: measured.entries)
     }
 
     /// The units with a tensor whose name `pattern` (a regular expression, searched) finds.
@@ -236,6 +285,21 @@ public struct SensitivityAnalysis {
         engine.clear(slot: 0)
         do { return try engine.prefill(input, slot: 0, allLogits: true) } catch {
             throw .backend("F32 model", BackendError("engine", "\(error)"))
+        }
+    }
+
+    /// Replaces F32 rows in `buffer` with their GPTQ quantization to `type`, dequantized.
+    static func gptqRoundTrip(_ buffer: UnsafeMutableRawBufferPointer, rows: Int, rowLength: Int, type: TensorType, hessian: Hessian,
+                              tensor: String, options: GPTQ.Options) throws {
+        let floats = buffer.bindMemory(to: Float.self)
+        let weights = Array(floats.prefix(rows * rowLength))
+        let (bytes, _) = try GPTQ.quantize(weights, rows: rows, columns: rowLength, hessian: hessian, type: type, tensor: tensor, options: options)
+        guard let rowBytes = type.rowBytes(rowLength) else { throw Quantization.Failure.lengthMismatch(type: type, elements: rowLength, bytes: 0) }
+        try bytes.withUnsafeBytes { raw in
+            for r in 0..<rows {
+                try Quantization.dequantize(UnsafeRawBufferPointer(rebasing: raw[(r * rowBytes)..<((r + 1) * rowBytes)]), type: type,
+                                            into: UnsafeMutableBufferPointer(rebasing: floats[(r * rowLength)..<((r + 1) * rowLength)]))
+            }
         }
     }
 
@@ -265,6 +329,11 @@ public struct SensitivityAnalysis {
         }
         if let error = failure.error { throw error }
     }
+}
+
+/// The caller's progress callback, called from the calibration pass on this thread only.
+private struct SensitivityProgress: @unchecked Sendable {
+    let call: (String) -> Void
 }
 
 private struct UnsafeSendableFloats: @unchecked Sendable {

@@ -23,8 +23,9 @@ public enum QuantizedFiles {
     public static func cacheName(mix: QuantMix, method: QuantMethod, calibrationText: String?) -> String {
         guard method != .rtn else { return mix.cacheName }
         let digest = SHA256.hash(data: Data((calibrationText ?? "").utf8)).map { String(format: "%02x", $0) }.joined()
-        // A sweep's GPTQ also compensates the output head (`-head`: files made before it did are not reused).
-        return "\(mix.cacheName)-\(method.rawValue)\(method == .gptq ? "-head" : "")-c\(digest.prefix(12))"
+        // A sweep's GPTQ also compensates the output head (`-head`: files made before it did are not
+        // reused), with the diag(H)-weighted range search (`-wc`: nor files made before that default).
+        return "\(mix.cacheName)-\(method.rawValue)\(method == .gptq ? "-head-wc" : "")-c\(digest.prefix(12))"
     }
 
     /// The model file for `source` quantized to `mix` by `method`.

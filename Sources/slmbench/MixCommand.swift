@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import ModelFormat
 import Reporter
@@ -26,6 +27,11 @@ extension Models {
                 the sensitivities (measured with it, or a --sensitivity file that records it) and the mix file alike; \
                 Q4_K and Q4_K_M are then measured both ways, by round to nearest and weighted by the same matrix.
 
+                --method gptq --calibration TEXT [--process-output] builds the mix by GPTQ on TEXT (as `models quantize \
+                --method gptq` does; the matrices of types GPTQ cannot fill are rounded to nearest) and predicts it from \
+                GPTQ's rows where the --sensitivity files have them (`models sensitivity --method gptq --calibration TEXT`, \
+                e.g. --tensors '^token_embd' for a tied head), round trips elsewhere; Q4_K and Q4_K_M stay round to nearest.
+
                 --target-profile P prints the mix's decode rate predicted on that device by the cross-device model \
                 (llama.cpp at batch 1, fitted to profiles/validation, as `predict` does), with the model's validated \
                 error; --min-decode R then keeps to mixes predicted at R tokens per second or more there, lowering the \
@@ -36,8 +42,13 @@ extension Models {
         @Option(help: ArgumentHelp("Types to choose from, comma-separated.", valueName: "types")) var types = "q3_k,q4_k,q5_k,q6_k"
         @Option(help: ArgumentHelp("Per-tensor sensitivities from `models sensitivity --by tensor --save` (default: measure them now); repeat to merge files of other types measured the same way.", valueName: "file.json"))
         var sensitivity: [String] = []
-        @Option(help: ArgumentHelp("Text the sensitivities are measured on, without --sensitivity (default: \(Corpus.calibrationPath)).", valueName: "path"))
+        @Option(help: ArgumentHelp("Without --sensitivity: the text the sensitivities are measured on (default: \(Corpus.calibrationPath)). With --method gptq: the text GPTQ's Hessians come from.", valueName: "path"))
         var calibration: String?
+        @Option(help: ArgumentHelp("How the mix is built: rtn (round to nearest, the default) or gptq (GPTQ on --calibration, through `models quantize --method gptq`; needs --sensitivity files with rows of `models sensitivity --method gptq`).", valueName: "method"))
+        var method = "rtn"
+        @Flag(help: "With --method gptq: also compensate the output head (the embedding when tied) on the final norm's output.")
+        var processOutput = false
+        @OptionGroup var gptq: GPTQOptionGroup
         @Option(help: "Chunks of --context tokens the sensitivities are measured on, without --sensitivity.") var sensitivityChunks = 2
         @Option(help: ArgumentHelp("Write the measured sensitivities here, without --sensitivity.", valueName: "file.json")) var saveSensitivity: String?
         @Option(help: ArgumentHelp("Evaluation text (default: \(Corpus.defaultPath)).", valueName: "path")) var corpus: String?
@@ -67,6 +78,19 @@ extension Models {
             guard chunks >= 1 else { throw ValidationError("--chunks must be at least 1, got \(chunks)") }
             guard sensitivityChunks >= 1 else { throw ValidationError("--sensitivity-chunks must be at least 1, got \(sensitivityChunks)") }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            guard let method = QuantMethod(rawValue: method.lowercased()), method == .rtn || method == .gptq else {
+                throw ValidationError("--method must be rtn or gptq for models mix, got '\(self.method)'")
+            }
+            if method == .gptq {
+                guard let calibration else { throw ValidationError("--method gptq needs --calibration TEXT: the text GPTQ's Hessians come from") }
+                guard FileManager.default.isReadableFile(atPath: calibration) else { throw ValidationError("--calibration: cannot read \(calibration)") }
+                guard !sensitivity.isEmpty else {
+                    throw ValidationError("--method gptq needs --sensitivity files, one with rows of `models sensitivity --method gptq --calibration TEXT` (here --calibration is GPTQ's text, not the sensitivities')")
+                }
+                guard imatrix == nil else { throw ValidationError("--imatrix and --method gptq exclude each other") }
+            }
+            if processOutput, method != .gptq { throw ValidationError("--process-output goes with --method gptq") }
+            try gptq.check(gptq: method == .gptq)
             if let minDecode {
                 guard targetProfile != nil else { throw ValidationError("--min-decode needs --target-profile (the device the rate is predicted on)") }
                 guard minDecode.isFinite, minDecode > 0, minDecode <= 1e9 else {
@@ -83,6 +107,43 @@ extension Models {
             let names = types.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard !names.isEmpty else { throw ValidationError("--types names no type") }
             return try names.map { try Models.quantizableType($0, flag: "--types") }
+        }
+
+        /// The mix quantized by GPTQ on --calibration: at --out, or in the cache under the mix, the
+        /// text's content and GPTQ's options (reused when present).
+        func buildGPTQ(_ mix: QuantMix, source: String, cache: ModelCache) throws -> String {
+            guard let calibration else { throw CLIError("--method gptq needs --calibration TEXT") }
+            let options = gptq.options
+            var target = out
+            if target == nil {
+                let digest: String, textDigest: String
+                do {
+                    digest = try ModelFetcher.sha256(of: URL(fileURLWithPath: source))
+                    textDigest = try ModelFetcher.sha256(of: URL(fileURLWithPath: calibration))
+                } catch { throw CLIError(error.description) }
+                let stem = URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
+                let name = mix.cacheName.replacingOccurrences(of: "recipe:", with: "recipe-") + "-gptq\(processOutput ? "-head" : "")-c\(textDigest.prefix(12))"
+                    + String(format: "-d%g", options.dampening) + (options.actOrder ? "-ao" : "") + (options.weightedClip ? "-wc" : "")
+                let folder = cache.models.appendingPathComponent("derived")
+                let path = folder.appendingPathComponent("\(stem)-\(digest.prefix(16))-\(name)-q\(ModelQuantizer.quantizerVersion).gguf").path
+                if FileManager.default.fileExists(atPath: path), (try? GGUFFile(path: path)) != nil { return path }
+                try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                target = path
+            }
+            guard let target else { throw CLIError("no output path") }
+            // Written beside its final name and moved there whole: an interrupted run leaves no file a later run would take.
+            let partial = URL(fileURLWithPath: target).deletingLastPathComponent()
+                .appendingPathComponent(".\(URL(fileURLWithPath: target).lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).partial").path
+            defer { try? FileManager.default.removeItem(atPath: partial) }
+            do {
+                let result = try CalibratedQuantizer.quantize(method: .gptq, source: source, mix: mix, output: partial, calibration: calibration,
+                                                              threads: threads, gptq: options, processOutput: processOutput,
+                                                              hessianCache: cache.root.appendingPathComponent("hessians")) { Console.progress($0) }
+                Console.progress("gptq: \(result.calibrated.count) matrices calibrated, \(result.roundedToNearest.count) rounded to nearest (types GPTQ cannot fill)")
+                _ = try? FileManager.default.removeItem(atPath: target)
+                try FileManager.default.moveItem(atPath: partial, toPath: target)
+            } catch { throw CLIError("\(error)") }
+            return target
         }
 
         func run() throws {
@@ -123,11 +184,21 @@ extension Models {
                     Console.progress("wrote \(saveSensitivity)")
                 }
             }
+            let method = QuantMethod(rawValue: self.method.lowercased()) ?? .rtn
+            if method == .gptq, let calibration {
+                let text = URL(fileURLWithPath: calibration).lastPathComponent
+                guard report.entries.contains(where: { $0.method == QuantMethod.gptq.rawValue }) else {
+                    throw CLIError("\(sensitivityName): no rows measured by GPTQ; add a file of `models sensitivity --method gptq --calibration \(calibration)` (the embedding alone: --tensors '^token_embd')")
+                }
+                guard report.calibration == text else {
+                    throw CLIError("\(sensitivityName): its GPTQ rows are calibrated on \(report.calibration ?? "?"), not on --calibration \(text)")
+                }
+            }
             let mixModel = MixModel(file: file)
             let search: MixSearch
             let result: MixSearch.Result
             do {
-                search = try MixSearch(model: mixModel, types: types, sensitivity: report, file: sensitivityName)
+                search = try MixSearch(model: mixModel, types: types, sensitivity: report, file: sensitivityName, method: method)
             } catch { throw CLIError(error.description) }
             var floor: MixDecodeFloor?
             if let targetProfile {
@@ -142,7 +213,8 @@ extension Models {
             } catch { throw CLIError("\(error)") }
             let mix = result.mix
             if let saveMix {
-                let header = "# slmbench models mix \(URL(fileURLWithPath: source).lastPathComponent) --budget-bpw \(budgetBpw) --types \(self.types)" + (importance.map { " --imatrix \($0.name)" } ?? "") + "\n"
+                let header = "# slmbench models mix \(URL(fileURLWithPath: source).lastPathComponent) --budget-bpw \(budgetBpw) --types \(self.types)" + (importance.map { " --imatrix \($0.name)" } ?? "")
+                    + (method == .gptq ? " --method gptq --calibration \(URL(fileURLWithPath: calibration ?? "").lastPathComponent)\(processOutput ? " --process-output" : "")" : "") + "\n"
                 let text = header + "base: \(mix.base.name)\n" + mix.rules.map(\.description).joined(separator: "\n") + "\n"
                 do { try text.write(toFile: saveMix, atomically: true, encoding: .utf8) } catch {
                     throw CLIError("--save-mix: cannot write \(saveMix) (\(error.localizedDescription))")
@@ -169,10 +241,17 @@ extension Models {
                 catch let error as CLIError { throw error }
                 catch { throw CLIError("\(error)") }
             }
-            let path = try build(mix, weighted: true, out: out)
+            let path = method == .gptq ? try buildGPTQ(mix, source: source, cache: cache) : try build(mix, weighted: true, out: out)
             var document = MixReport(budgetBitsPerWeight: budgetBpw, types: types.map { $0.name.lowercased() }, sensitivity: sensitivityName,
-                                     calibration: report.corpus, assumption: MixReport.additivity + (search.spreadNote.map { "; \($0)" } ?? "") + (search.coverageNote.map { "; \($0)" } ?? ""),
+                                     calibration: report.corpus, assumption: MixReport.additivity + (search.spreadNote.map { "; \($0)" } ?? "") + (search.coverageNote.map { "; \($0)" } ?? "")
+                                        + (search.gptqNote.map { "; \($0)" } ?? ""),
                                      path: path, result: result)
+            if method == .gptq {
+                let options = gptq.options
+                document.gptq = "built by GPTQ on \(URL(fileURLWithPath: calibration ?? "").lastPathComponent)" + (processOutput ? ", the output head too" : "")
+                    + String(format: " (dampening %g, act-order %@, weighted range search %@); Q4_K and Q4_K_M by round to nearest",
+                             options.dampening, options.actOrder ? "on" : "off", options.weightedClip ? "on" : "off")
+            }
             document.target = floor?.speed(result, minDecode: minDecode)
             document.importance = importance?.name
             if !noMeasure {

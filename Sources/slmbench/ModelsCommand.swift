@@ -157,6 +157,7 @@ struct Models: ParsableCommand {
         @Option(help: "With a calibrated --method: threads for the calibration run.") var threads = 1
         @Flag(help: "With --method gptq: also collect the output head's input (the final norm's output) and compensate the head (the embedding when tied) on it.")
         var processOutput = false
+        @OptionGroup var gptq: GPTQOptionGroup
 
         func validate() throws {
             _ = try mix()
@@ -175,6 +176,7 @@ struct Models: ParsableCommand {
                 throw ValidationError("--calibration only applies to a calibrated --method (imatrix, gptq, awq, smoothquant); round to nearest uses no calibration text")
             }
             if processOutput, method != .gptq { throw ValidationError("--process-output goes with --method gptq, not \(method.rawValue)") }
+            try gptq.check(gptq: method == .gptq)
             if let alpha {
                 guard method == .smoothquant else { throw ValidationError("--alpha belongs to --method smoothquant; --method is \(method.rawValue)") }
                 do { try SmoothQuant.check(alpha: alpha) } catch { throw ValidationError("--alpha: \(error)") }
@@ -199,7 +201,8 @@ struct Models: ParsableCommand {
                 do {
                     result = try CalibratedQuantizer.quantize(method: method, source: try Models.resolve(model), mix: mix, output: output,
                                                               calibration: calibration, context: context, chunks: chunks,
-                                                              threads: threads, alpha: alpha, processOutput: processOutput) { Console.progress($0) }
+                                                              threads: threads, gptq: gptq.options, alpha: alpha, processOutput: processOutput,
+                                                              hessianCache: ModelCache.fromEnvironment().root.appendingPathComponent("hessians")) { Console.progress($0) }
                 } catch { throw CLIError("\(error)") }
                 for line in result.notes.prefix(3) { Console.progress("\(method.rawValue): \(line)") }
                 if method == .imatrix { Console.progress("imatrix: weighted \(result.calibrated.count) tensors") }

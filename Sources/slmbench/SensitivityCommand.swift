@@ -19,7 +19,10 @@ extension Models {
                 \(Corpus.calibrationSource), apart from quality's evaluation text. --save writes the figures as JSON \
                 (schema slmbench.sensitivity/1) for `models mix --sensitivity` and `report --sensitivity`. --imatrix FILE \
                 weights each round trip's scale search by that importance matrix, as `models quantize --imatrix` does, \
-                and records its name. --tensors REGEX measures only the units with a tensor it finds (a wider type for the \
+                and records its name. --method gptq --calibration TEXT quantizes each unit's matrices of types GPTQ fills \
+                (lab types, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K) by GPTQ on TEXT's Hessians instead — the embedding of a tied head \
+                on the head's input, as `models quantize --method gptq --process-output` does — and tags those rows gptq, for \
+                `models mix --method gptq`. --tensors REGEX measures only the units with a tensor it finds (a wider type for the \
                 embedding alone, say); `models mix` offers a type measured for some tensors to those tensors only.
                 """))
         @Argument(help: "A known model name or a GGUF file with real weights.") var model: String
@@ -36,6 +39,11 @@ extension Models {
         var imatrix: String?
         @Option(help: ArgumentHelp("Only the units with a tensor whose name this regular expression finds (e.g. '^token_embd' for the embedding alone).", valueName: "regex"))
         var tensors: String?
+        @Option(help: ArgumentHelp("rtn (round trips, the default) or gptq: each unit's matrices of types GPTQ fills quantized by GPTQ on --calibration's Hessians (the head's input for the embedding), rows tagged gptq.", valueName: "method"))
+        var method = "rtn"
+        @Option(help: ArgumentHelp("With --method gptq: the UTF-8 text GPTQ's Hessians come from (not the evaluation text, nor --corpus).", valueName: "path"))
+        var calibration: String?
+        @OptionGroup var gptq: GPTQOptionGroup
         @Flag(help: "Print the JSON document instead of the table.") var json = false
 
         func validate() throws {
@@ -50,6 +58,15 @@ extension Models {
                 throw ValidationError("--tensors '\(tensors)' is not a valid regular expression")
             }
             guard top >= 0 else { throw ValidationError("--top must be 0 or more, got \(top)") }
+            guard method == "rtn" || method == "gptq" else { throw ValidationError("--method must be rtn or gptq, got '\(method)'") }
+            if method == "gptq" {
+                guard let calibration else { throw ValidationError("--method gptq needs --calibration TEXT: the text GPTQ's Hessians come from") }
+                guard FileManager.default.isReadableFile(atPath: calibration) else { throw ValidationError("--calibration: cannot read \(calibration)") }
+                guard imatrix == nil else { throw ValidationError("--imatrix and --method gptq exclude each other: GPTQ's rows are compensated, not weighted") }
+            } else if calibration != nil {
+                throw ValidationError("--calibration goes with --method gptq (the sensitivities' own text is --corpus)")
+            }
+            try gptq.check(gptq: method == "gptq")
         }
 
         func tensorTypes() throws -> [TensorType] {
@@ -60,6 +77,10 @@ extension Models {
             let (source, _) = try Models.openReal(model, measuring: "sensitivities")
             var analysis = SensitivityAnalysis(context: context, chunks: chunks, threads: threads)
             analysis.tensorPattern = tensors
+            if method == "gptq", let calibration {
+                analysis.gptq = .init(calibration: calibration, options: gptq.options,
+                                      hessianCache: ModelCache.fromEnvironment().root.appendingPathComponent("hessians"))
+            }
             if let imatrix {
                 do { analysis.importance = try ImportanceMatrix(path: imatrix) } catch { throw CLIError("--imatrix \(error.description)") }
                 analysis.importanceName = URL(fileURLWithPath: imatrix).lastPathComponent

@@ -63,4 +63,33 @@ struct HessianCollectorTests {
         }
         #expect(worst < 1e-3, "head diagonal vs importance sums, worst relative gap \(worst)")
     }
+
+    /// `wanted` keeps only the groups it names, each equal to the full collection's; the set
+    /// written to a file reads back equal.
+    @Test func onlyTheWantedGroupsAreSummedAndTheSetSurvivesAFile() throws {
+        let file = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
+        let text = TestPaths.packageRoot.appendingPathComponent("README.md").path
+        let tokenizer = try Tokenizer(file: file)
+        let tokens = tokenizer.encode(try String(contentsOfFile: text, encoding: .utf8), addSpecial: true)
+        let engine = try Transformer(weights: try ModelWeights(file: file), options: EngineOptions(threads: 2, context: 64, batchTokens: 64))
+        let bos = tokenizer.addBOS ? tokenizer.bos : nil
+        let all = try HessianCollector.collect(engine, tokens: tokens, bos: bos, context: 64, chunks: 1, dataset: "README.md", processOutput: true)
+        let some = try HessianCollector.collect(engine, tokens: tokens, bos: bos, context: 64, chunks: 1, dataset: "README.md", processOutput: true,
+                                                wanted: ["token_embd.weight", "blk.3.attn_k.weight"])
+        #expect(some.hessians.count == 2)
+        #expect(Set(some.index.keys) == ["token_embd.weight", "blk.3.attn_q.weight", "blk.3.attn_k.weight", "blk.3.attn_v.weight"])
+        for name in ["token_embd.weight", "blk.3.attn_v.weight"] {
+            #expect(some.hessian(for: name)?.sums == all.hessian(for: name)?.sums, "\(name) differs from the full collection's")
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hessians-\(ProcessInfo.processInfo.processIdentifier).hess").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try some.write(to: path)
+        let read = try HessianSet(path: path)
+        #expect(read.index == some.index && read.dataset == "README.md" && read.chunkSize == 64 && read.chunkCount == 1)
+        #expect(read.hessians.map(\.sums) == some.hessians.map(\.sums) && read.hessians.map(\.tokens) == some.hessians.map(\.tokens))
+        // A cut file is an error naming it, not a trap.
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        try data.prefix(data.count - 8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: HessianSet.FileError.self) { try HessianSet(path: path) }
+    }
 }

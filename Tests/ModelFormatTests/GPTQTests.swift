@@ -207,4 +207,73 @@ struct GPTQTests {
         let q = try Self.dequantize(bytes, type: TensorType(name: "lab4g32s")!, rows: 4, columns: columns)
         for r in 0..<4 { #expect(q[r * columns + 3] == 0, "symmetric grids hold zero exactly") }
     }
+
+    /// Correlated activations whose channels differ in scale (a few up to 8×), as a real layer's
+    /// input does: the case act-order and the diag(H)-weighted range search are for.
+    static func unevenHessian(columns: Int, tokens: Int, seed: UInt64) -> Hessian {
+        let base = hessian(columns: columns, tokens: tokens, seed: seed).symmetric()
+        var rng = SplitMix64(seed: seed ^ 0xA5)
+        let scale = (0..<columns).map { _ in rng.nextUnit() < 0.1 ? 8.0 : 0.5 + rng.nextUnit() }
+        var m = base
+        for i in 0..<columns { for j in 0..<columns { m[i * columns + j] = base[i * columns + j] * scale[i] * scale[j] } }
+        return Hessian(columns: columns, matrix: m, tokens: tokens)
+    }
+
+    /// Each refinement changes the bytes, and the layer's output error eᵀHe over the rows is no
+    /// worse than plain GPTQ's (2% slack: neither is an exact optimum) on correlated, uneven channels.
+    @Test(arguments: [("lab4g64s", "act-order"), ("lab4g64s", "weighted-clip"), ("lab4g64s", "both"),
+                      ("lab3g32a", "act-order"), ("lab3g32a", "weighted-clip"), ("q4_0", "act-order")])
+    func refinementsChangeTheBytesAndKeepTheLayerError(_ name: String, _ refinement: String) throws {
+        let type = try #require(TensorType(name: name))
+        let rows = 16, columns = 256
+        let h = Self.unevenHessian(columns: columns, tokens: 800, seed: 21)
+        let w = Self.weights(rows: rows, columns: columns, seed: 13)
+        var options = GPTQ.Options(weightedClip: false)
+        options.actOrder = refinement != "weighted-clip"
+        options.weightedClip = refinement != "act-order"
+        let (plain, _) = try GPTQ.quantize(w, rows: rows, columns: columns, hessian: h, type: type, tensor: "t",
+                                           options: GPTQ.Options(weightedClip: false))
+        let (refined, _) = try GPTQ.quantize(w, rows: rows, columns: columns, hessian: h, type: type, tensor: "t", options: options)
+        #expect(refined != plain, "\(name) \(refinement): the same bytes as plain GPTQ")
+        let ePlain = Self.outputError(w, try Self.dequantize(plain, type: type, rows: rows, columns: columns), h, rows: rows)
+        let eRefined = Self.outputError(w, try Self.dequantize(refined, type: type, rows: rows, columns: columns), h, rows: rows)
+        #expect(eRefined <= ePlain * 1.02, "\(name) \(refinement): eᵀHe \(eRefined) against plain GPTQ's \(ePlain)")
+    }
+
+    /// The dampening fraction is what the factor is built with, and a larger one changes the codes.
+    @Test func dampeningIsUsedAndChangesTheCodes() throws {
+        let type = try #require(TensorType(name: "lab4g64s"))
+        let rows = 8, columns = 128
+        let h = Self.unevenHessian(columns: columns, tokens: 400, seed: 5)
+        let w = Self.weights(rows: rows, columns: columns, seed: 6)
+        let (a, usedA) = try GPTQ.quantize(w, rows: rows, columns: columns, hessian: h, type: type, tensor: "t", options: GPTQ.Options(dampening: 0.01))
+        let (b, usedB) = try GPTQ.quantize(w, rows: rows, columns: columns, hessian: h, type: type, tensor: "t", options: GPTQ.Options(dampening: 0.1))
+        #expect(usedA == 0.01 && usedB == 0.1)
+        #expect(a != b)
+    }
+
+    /// Act-order permutes H; the factor of the permuted H is the inverse's Cholesky factor in that order.
+    @Test func actOrderFactorsThePermutedHessian() throws {
+        let n = 24
+        let h = Self.unevenHessian(columns: n, tokens: 120, seed: 9)
+        let order = Array((0..<n).reversed())
+        let (u, _, _) = try GPTQ.inverseFactor(h, tensor: "t", dampening: 0.01, order: order)
+        var m = h.symmetric()
+        let mean = (0..<n).map { m[$0 * n + $0] }.reduce(0, +) / Double(n)
+        for i in 0..<n { m[i * n + i] += 0.01 * mean }
+        // (UᵀU)_{ik} is (H + λI)⁻¹ at (order[i], order[k]): check (UᵀU) · P(H + λI)Pᵀ = I.
+        var worst = 0.0
+        for i in 0..<n {
+            for j in 0..<n {
+                var s = 0.0
+                for k in 0..<n {
+                    var inv = 0.0
+                    for l in 0...min(i, k) { inv += Double(u[l * n + i]) * Double(u[l * n + k]) }
+                    s += inv * m[order[k] * n + order[j]]
+                }
+                worst = max(worst, abs(s - (i == j ? 1 : 0)))
+            }
+        }
+        #expect(worst < 1e-3, "largest deviation from I: \(worst)")
+    }
 }

@@ -171,7 +171,48 @@ struct MixSearchTests {
         other = b
         other.importance = "x.imatrix"
         #expect { try SensitivityReport.merged([a, other], names: ["a.json", "b.json"]) } throws: { "\($0)".contains("importance matrix") }
-        #expect { try SensitivityReport.merged([a, a], names: ["a.json", "c.json"]) } throws: { "\($0)".contains("c.json: type q3_k is also measured in a.json") }
+        #expect { try SensitivityReport.merged([a, a], names: ["a.json", "c.json"]) } throws: { "\($0)".contains("c.json: q3_k by rtn is also measured in a.json") }
+    }
+
+    /// GPTQ's rows for the embedding (`models sensitivity --method gptq`) merge beside the round
+    /// trips of the same type; `.rtn` never reads them, `.gptq` prefers them, and they can turn the
+    /// search's choice for the embedding.
+    @Test func gptqRowsAreReadByAGPTQSearchOnly() throws {
+        let rtn = Self.report(weights: ["token_embd.weight": 400], types: [.q4_0, .q8_0])
+        var gptq = Self.report(weights: ["token_embd.weight": 400], types: [.q4_0])
+        gptq.entries = gptq.entries.filter { $0.unit == "token_embd.weight" }.map { e in
+            var e = e
+            e.quantMethod = "gptq"
+            e.meanKLD /= 20 // compensation: the 4.5-bit embedding at a twentieth of its round trip's loss
+            return e
+        }
+        gptq.calibration = "text.txt"
+        let merged = try SensitivityReport.merged([rtn, gptq], names: ["rtn.json", "gptq.json"])
+        #expect(merged.calibration == "text.txt" && merged.entries.count == rtn.entries.count + 1)
+        let model = Self.model
+        let types: [TensorType] = [.q4_0, .q8_0]
+        let byRTN = try MixSearch(model: model, types: types, sensitivity: merged, file: "m", method: .rtn)
+        let byGPTQ = try MixSearch(model: model, types: types, sensitivity: merged, file: "m", method: .gptq)
+        let plain = try MixSearch(model: model, types: types, sensitivity: rtn, file: "m")
+        #expect(byRTN.measured == plain.measured && byRTN.gptqNote == nil)
+        let embeddingRTN = try #require(plain.measured["token_embd.weight"]?["q4_0"])
+        #expect(byGPTQ.measured["token_embd.weight"]?["q4_0"] == embeddingRTN / 20)
+        #expect(byGPTQ.measured["blk.0.attn_q.weight"] == plain.measured["blk.0.attn_q.weight"])
+        #expect(byGPTQ.gptqNote?.contains("1 GPTQ row") == true)
+        // A budget that affords Q8_0 for the embedding or for the blocks, not both: the round trips
+        // spend it on the embedding, GPTQ's cheap Q4_0 embedding leaves it to the blocks.
+        let budget = byRTN.fixedBytes + byRTN.candidates.reduce(0) { sum, c in
+            sum + (c.name == "token_embd.weight" ? c.options.map(\.bytes).max()! : c.options.map(\.bytes).min()!)
+        }
+        #expect(try byRTN.solve(budgetBytes: budget).types["token_embd.weight"] == .q8_0)
+        let chosen = try byGPTQ.solve(budgetBytes: budget)
+        #expect(chosen.types["token_embd.weight"] == .q4_0 && chosen.types.values.contains(.q8_0))
+        // One method's rows of a type come from one file, and GPTQ rows from one text.
+        #expect { try SensitivityReport.merged([rtn, gptq, gptq], names: ["r", "g", "h"]) } throws: { "\($0)".contains("h: q4_0 by gptq is also measured in g") }
+        var other = gptq
+        other.calibration = "other.txt"
+        other.entries = other.entries.map { var e = $0; e.type = "q8_0"; return e }
+        #expect { try SensitivityReport.merged([rtn, gptq, other], names: ["r", "g", "o"]) } throws: { "\($0)".contains("o: its GPTQ rows are calibrated on other.txt") }
     }
 
     /// The greedy alone strands bytes when the step it must refuse is the embedding's: a small

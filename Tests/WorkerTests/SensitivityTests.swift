@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import ModelFormat
 import Testing
@@ -56,6 +57,31 @@ struct SensitivityTests {
         // F32 "quantization" is the identity: no loss at all.
         let identity = try analysis.run(f32Path: path, tokens: Self.tokens, units: [units[0]], types: [.f32], progress: { _ in })
         #expect(identity.entries[0].meanKLD == 0 && identity.entries[0].top1Agreement == 1)
+    }
+
+    /// With Hessians, a unit of a type GPTQ fills is quantized by GPTQ: its row is tagged gptq and
+    /// differs from the round trip; a unit without a Hessian keeps the round trip, untagged; the
+    /// weights are put back either way.
+    @Test func gptqRowsAreTaggedAndTheWeightsArePutBack() throws {
+        let path = try Self.model(damage: false)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try GGUFFile(path: path)
+        let engine = try Transformer(weights: try ModelWeights(file: file), options: EngineOptions(threads: 1, context: 64, batchTokens: 64))
+        let hessians = try HessianCollector.collect(engine, tokens: Self.tokens.map(Int.init), bos: nil, context: 64, chunks: 2, dataset: "tokens",
+                                                    wanted: ["blk.1.attn_v.weight"])
+        let units = SensitivityAnalysis.units(of: file, by: .tensor).filter { ["blk.1.attn_v.weight", "blk.1.ffn_up.weight"].contains($0.name) }
+        let type = try #require(TensorType(name: "lab3g32a"))
+        let analysis = SensitivityAnalysis(context: 64, chunks: 2, threads: 1)
+        let rounded = try analysis.run(f32Path: path, tokens: Self.tokens, units: units, types: [type])
+        let compensated = try analysis.run(f32Path: path, tokens: Self.tokens, units: units, types: [type], hessians: hessians)
+        let again = try analysis.run(f32Path: path, tokens: Self.tokens, units: units, types: [type], hessians: hessians)
+        #expect(compensated.entries.map(\.method) == ["rtn", "gptq"] || compensated.entries.map(\.method) == ["gptq", "rtn"])
+        for (r, g) in zip(rounded.entries, compensated.entries) {
+            #expect(r.unit == g.unit)
+            if g.method == "gptq" { #expect(g.meanKLD != r.meanKLD, "\(g.unit): GPTQ gave the round trip's figure") }
+            else { #expect(g.meanKLD == r.meanKLD) }
+        }
+        #expect(again.entries.map(\.meanKLD) == compensated.entries.map(\.meanKLD), "the weights were not put back")
     }
 
     @Test func unitsGroupByLayerAndKind() throws {
