@@ -85,11 +85,14 @@ public struct SensitivityReport: Codable, Sendable, Equatable {
         /// text (`models sensitivity --method gptq`); nil (absent in older files): the round trip
         /// the report's `method` describes.
         public var quantMethod: String?
+        /// The sample the figure was measured on (`text, chunks × context, N positions`), set when
+        /// files measured on different samples were merged; nil: the report's own.
+        public var sample: String?
         public init(unit: String, layer: Int?, kind: TensorKind?, type: String, tensors: [TensorPart],
-                    meanKLD: Double, deltaPerplexity: Double, top1Agreement: Double, quantMethod: String? = nil) {
+                    meanKLD: Double, deltaPerplexity: Double, top1Agreement: Double, quantMethod: String? = nil, sample: String? = nil) {
             self.unit = unit; self.layer = layer; self.kind = kind; self.type = type; self.tensors = tensors
             self.meanKLD = meanKLD; self.deltaPerplexity = deltaPerplexity; self.top1Agreement = top1Agreement
-            self.quantMethod = quantMethod
+            self.quantMethod = quantMethod; self.sample = sample
         }
 
         /// The method of the figure: `gptq`, or `rtn` for a round trip (weighted or not).
@@ -120,6 +123,9 @@ public struct SensitivityReport: Codable, Sendable, Equatable {
     /// by GPTQ; nil when none was.
     public var calibration: String?
     public var entries: [SensitivityReport.Entry]
+    /// Set by `merged` when the files were measured on different samples: which units came from
+    /// which. Nil in a measured file.
+    public var sampleNote: String?
 
     public init(model: String, modelSHA256: String, grouping: SensitivityGrouping, tiedOutput: Bool, corpus: String,
                 context: Int, chunks: Int, scoredPositions: Int, baselinePerplexity: Double, method: String,
@@ -161,41 +167,97 @@ public struct SensitivityReport: Codable, Sendable, Equatable {
         return report
     }
 
-    /// Several saved reports as one (`models mix --sensitivity A --sensitivity B`): the entries of
-    /// each, which must have been measured the same way — same model content, grouping, text,
-    /// chunks of the same length and importance matrix — and a type measured in two files is
-    /// refused. `names` name the files in errors.
+    /// The sample a report's figures were measured on, in words.
+    public var sampleDescription: String {
+        "\(corpus), \(chunks) × \(context) tokens, \(scoredPositions) positions"
+    }
+
+    /// Several saved reports as one (`models mix --sensitivity A --sensitivity B`). They must be of
+    /// the same model content, grouping and importance matrix, and GPTQ rows of one calibration
+    /// text. Files measured on one sample (text, chunks, context) add their entries, and a type
+    /// measured twice by one method is refused. Files measured on different samples merge unit by
+    /// unit: a unit (a tensor, layer or kind) that more than one sample measures takes all its rows
+    /// from the sample with the most scored positions — so a few tensors measured again on a larger
+    /// sample replace their figures from a small one — and `sampleNote` says which units came
+    /// from where; two samples of as many positions measuring one unit are refused. Each entry
+    /// then names its sample. `names` name the files in errors.
     public static func merged(_ reports: [SensitivityReport], names: [String]) throws(MixError) -> SensitivityReport {
-        guard var first = reports.first else { throw MixError("--sensitivity: no file given") }
-        let firstName = names.first ?? "the first file"
-        // A type may come once per method: round trips from one file, GPTQ's from another.
+        guard let first = reports.first else { throw MixError("--sensitivity: no file given") }
+        func name(_ i: Int) -> String { i < names.count ? names[i] : "file \(i + 1)" }
+        func sampleKey(_ r: SensitivityReport) -> String { "\(r.corpus)\u{0}\(r.chunks)\u{0}\(r.context)" }
+        // A type may come once per method and sample: round trips from one file, GPTQ's from another.
         func measured(_ r: SensitivityReport) -> [String] {
             var out: [String] = []
             for e in r.entries where !out.contains("\(e.type) by \(e.method)") { out.append("\(e.type) by \(e.method)") }
             return out
         }
-        var seen = Dictionary(measured(first).map { ($0, firstName) }, uniquingKeysWith: { a, _ in a })
-        for (index, other) in reports.enumerated().dropFirst() {
-            let name = index < names.count ? names[index] : "file \(index + 1)"
+        var seen: [String: String] = [:] // sample + "type by method" → file
+        var calibration: String?, calibrationFile = ""
+        for (index, other) in reports.enumerated() {
             let mismatches: [(String, Bool)] = [
                 ("model content (SHA-256)", other.modelSHA256 != first.modelSHA256), ("grouping", other.grouping != first.grouping),
-                ("text", other.corpus != first.corpus), ("context", other.context != first.context), ("chunks", other.chunks != first.chunks),
                 ("importance matrix", other.importance != first.importance),
             ]
             if let field = mismatches.first(where: \.1)?.0 {
-                throw MixError("\(name): its \(field) differs from \(firstName)'s; sensitivities are merged only when measured the same way")
+                throw MixError("\(name(index)): its \(field) differs from \(name(0))'s; sensitivities are merged only when measured the same way")
             }
-            if let a = first.calibration, let b = other.calibration, a != b {
-                throw MixError("\(name): its GPTQ rows are calibrated on \(b), \(firstName)'s on \(a); merge GPTQ rows of one calibration text")
+            if let b = other.calibration {
+                if let a = calibration, a != b {
+                    throw MixError("\(name(index)): its GPTQ rows are calibrated on \(b), \(calibrationFile)'s on \(a); merge GPTQ rows of one calibration text")
+                }
+                calibration = b; calibrationFile = name(index)
             }
             for type in measured(other) {
-                if let earlier = seen[type] { throw MixError("\(name): \(type) is also measured in \(earlier); give each type once per method") }
-                seen[type] = name
+                let key = sampleKey(other) + "\u{0}" + type
+                if let earlier = seen[key] { throw MixError("\(name(index)): \(type) is also measured in \(earlier); give each type once per method") }
+                seen[key] = name(index)
             }
-            first.calibration = first.calibration ?? other.calibration
-            first.entries += other.entries
         }
-        return first
+        var merged = first
+        merged.calibration = calibration
+        let samples = Array(Set(reports.map(sampleKey)))
+        guard samples.count > 1 else {
+            merged.entries = reports.flatMap(\.entries)
+            return merged
+        }
+        // Per unit, the sample with the most scored positions among those that measure it.
+        var best: [String: (positions: Int, key: String, file: String)] = [:]
+        for (index, r) in reports.enumerated() {
+            for unit in Set(r.entries.map(\.unit)) {
+                if let b = best[unit], b.key != sampleKey(r) {
+                    if b.positions == r.scoredPositions {
+                        throw MixError("\(name(index)): \(unit) is also measured in \(b.file) on another sample of as many positions (\(b.positions)); measure it once, or on a larger sample")
+                    }
+                    if b.positions > r.scoredPositions { continue }
+                }
+                if best[unit].map({ $0.key == sampleKey(r) }) != true { best[unit] = (r.scoredPositions, sampleKey(r), name(index)) }
+            }
+        }
+        // Per sample that supplies units some other sample also measured: those units and its files.
+        var replaced: [String: (units: Set<String>, files: [String])] = [:]
+        merged.entries = []
+        for (index, r) in reports.enumerated() {
+            let key = sampleKey(r)
+            for e in r.entries where best[e.unit]?.key == key {
+                var e = e
+                e.sample = e.sample ?? r.sampleDescription
+                merged.entries.append(e)
+            }
+            let others = reports.filter { sampleKey($0) != key }
+            let over = Set(r.entries.map(\.unit)).filter { unit in best[unit]?.key == key && others.contains { $0.entries.contains { $0.unit == unit } } }
+            if !over.isEmpty {
+                replaced[r.sampleDescription, default: ([], [])].units.formUnion(over)
+                replaced[r.sampleDescription]?.files.append(name(index))
+            }
+        }
+        merged.corpus = Array(Set(reports.map(\.corpus))).sorted().joined(separator: " + ")
+        merged.scoredPositions = reports.map(\.scoredPositions).min() ?? first.scoredPositions
+        merged.sampleNote = "figures from \(Set(reports.map(\.sampleDescription)).count) samples, each unit's from one"
+            + replaced.sorted { $0.key < $1.key }.map { sample, v in
+                let units = v.units.count == 1 ? v.units.first! : "\(v.units.count) units"
+                return "; \(units) from \(sample) (\(v.files.joined(separator: ", "))), over smaller samples"
+            }.joined()
+        return merged
     }
 
     public func write(to path: String) throws(MixError) {

@@ -244,7 +244,7 @@ extension Models {
             let path = method == .gptq ? try buildGPTQ(mix, source: source, cache: cache) : try build(mix, weighted: true, out: out)
             var document = MixReport(budgetBitsPerWeight: budgetBpw, types: types.map { $0.name.lowercased() }, sensitivity: sensitivityName,
                                      calibration: report.corpus, assumption: MixReport.additivity + (search.spreadNote.map { "; \($0)" } ?? "") + (search.coverageNote.map { "; \($0)" } ?? "")
-                                        + (search.gptqNote.map { "; \($0)" } ?? ""),
+                                        + (search.gptqNote.map { "; \($0)" } ?? "") + (report.sampleNote.map { "; \($0)" } ?? ""),
                                      path: path, result: result)
             if method == .gptq {
                 let options = gptq.options

@@ -166,12 +166,39 @@ struct MixSearchTests {
         #expect(try search.solve(budgetBytes: search.budgetBytes(bitsPerWeight: 5)).types
                 == whole.solve(budgetBytes: whole.budgetBytes(bitsPerWeight: 5)).types)
         var other = b
-        other.context = 256
-        #expect { try SensitivityReport.merged([a, other], names: ["a.json", "b.json"]) } throws: { "\($0)".contains("b.json: its context differs") }
-        other = b
         other.importance = "x.imatrix"
         #expect { try SensitivityReport.merged([a, other], names: ["a.json", "b.json"]) } throws: { "\($0)".contains("importance matrix") }
         #expect { try SensitivityReport.merged([a, a], names: ["a.json", "c.json"]) } throws: { "\($0)".contains("c.json: q3_k by rtn is also measured in a.json") }
+    }
+
+    /// Files of different samples merge unit by unit: a tensor measured again on a larger sample
+    /// takes all its rows from there (so a misranked small-sample figure cannot win), the other
+    /// tensors keep theirs, every entry names its sample, and the note says what replaced what.
+    /// Two samples of as many positions measuring one tensor are refused.
+    @Test func aLargerSampleReplacesATensorsFiguresFromASmallOne() throws {
+        let small = Self.report(weights: ["token_embd.weight": 400], types: [.q4_0, .q8_0])
+        var large = Self.report(weights: [:], types: [.q4_0, .q5_0])
+        large.entries = large.entries.filter { $0.unit == "token_embd.weight" }.map { var e = $0; e.meanKLD /= 100; return e }
+        large.corpus = "other.txt"; large.chunks = 4; large.context = 512; large.scoredPositions = 1020
+        let merged = try SensitivityReport.merged([small, large], names: ["small.json", "large.json"])
+        let embedding = merged.entries.filter { $0.unit == "token_embd.weight" }
+        #expect(Set(embedding.map(\.type)) == ["q4_0", "q5_0"] && embedding.allSatisfy { $0.sample?.contains("1020 positions") == true })
+        let blocks = merged.entries.filter { $0.unit != "token_embd.weight" }
+        #expect(blocks.count == small.entries.count - 2 && blocks.allSatisfy { $0.sample?.contains("31 positions") == true })
+        #expect(merged.sampleNote?.contains("token_embd.weight from other.txt, 4 × 512 tokens, 1020 positions (large.json), over smaller samples") == true)
+        // The search reads the large sample's figure for the embedding.
+        let search = try MixSearch(model: Self.model, types: [.q4_0, .q5_0, .q8_0], sensitivity: merged, file: "m")
+        let q4 = try #require(search.measured["token_embd.weight"]?["q4_0"])
+        let wanted = try #require(large.entries.first { $0.type == "q4_0" }?.meanKLD)
+        #expect(abs(q4 - wanted) <= 1e-12 * wanted)
+        // The order of the files does not matter.
+        let reversed = try SensitivityReport.merged([large, small], names: ["large.json", "small.json"])
+        #expect(Set(reversed.entries.map { "\($0.unit) \($0.type) \($0.meanKLD)" }) == Set(merged.entries.map { "\($0.unit) \($0.type) \($0.meanKLD)" }))
+        var tie = large
+        tie.scoredPositions = small.scoredPositions
+        #expect { try SensitivityReport.merged([small, tie], names: ["small.json", "tie.json"]) } throws: {
+            "\($0)".contains("tie.json: token_embd.weight is also measured in small.json on another sample of as many positions")
+        }
     }
 
     /// GPTQ's rows for the embedding (`models sensitivity --method gptq`) merge beside the round
