@@ -167,11 +167,11 @@ struct Models: ParsableCommand {
             if imatrix != nil {
                 guard calibration == nil else { throw ValidationError("--imatrix and --calibration exclude each other: give one") }
                 guard method == .rtn || method == .imatrix else { throw ValidationError("--imatrix goes with --method imatrix (or none), not \(method.rawValue)") }
-                guard output != nil else { throw ValidationError("--imatrix needs -o PATH (the cache holds unweighted files only)") }
+                guard output != nil else { throw ValidationError("--imatrix needs -o/--output PATH (the cache holds unweighted files only)") }
             } else if method.needsCalibration {
                 guard let calibration else { throw ValidationError("--method \(method.rawValue) needs --calibration TEXT: a UTF-8 text apart from the evaluation text") }
                 guard FileManager.default.isReadableFile(atPath: calibration) else { throw ValidationError("--calibration: cannot read \(calibration)") }
-                guard output != nil else { throw ValidationError("--method \(method.rawValue) needs -o PATH (calibrated files are not cached)") }
+                guard output != nil else { throw ValidationError("--method \(method.rawValue) needs -o/--output PATH (calibrated files are not cached)") }
             } else if calibration != nil {
                 throw ValidationError("--calibration only applies to a calibrated --method (imatrix, gptq, awq, smoothquant); round to nearest uses no calibration text")
             }

@@ -79,7 +79,7 @@ struct CLITests {
         let missing = try slmbench("models", "quantize", model, "--to", "q4_0", "--imatrix", dir.appendingPathComponent("none.dat").path, "-o", weighted)
         #expect(missing.status == 1 && missing.stderr.contains("none.dat"), "\(missing.stderr)")
         let noOutput = try slmbench("models", "quantize", model, "--to", "q4_0", "--imatrix", dat)
-        #expect(noOutput.status == 64 && noOutput.stderr.contains("-o PATH"), "\(noOutput.stderr)")
+        #expect(noOutput.status == 64 && noOutput.stderr.contains("-o/--output PATH"), "\(noOutput.stderr)")
         let both = try slmbench("models", "quantize", model, "--to", "q4_0", "--imatrix", dat, "--calibration", dat, "-o", weighted)
         #expect(both.status == 64 && both.stderr.contains("exclude each other"), "\(both.stderr)")
     }
