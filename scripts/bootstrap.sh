@@ -33,8 +33,9 @@ done
 # openssh-server: the remote-device tests start their own sshd on a loopback port (Tests/CLITests/RemoteTests.swift).
 # gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user-static: the kernel harness cross-builds
 # the kernels for AArch64 and runs them under qemu at three Arm CPU levels (scripts/check/kernels-harness.sh).
+# man-db: scripts/tools/calibration-text.sh renders CMake's manuals (cmake-data, with cmake) to text.
 packages=(libhwloc-dev libnuma-dev libsqlite3-dev util-linux gcc g++ cmake python3 python3-pip postgresql valgrind openssh-client openssh-server
-          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static)
+          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static man-db)
 [ "$with_browser" -eq 1 ] && packages+=(chromium poppler-utils)
 
 missing=()
