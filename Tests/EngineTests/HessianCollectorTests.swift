@@ -6,16 +6,21 @@ import Testing
 
 @Suite("GPTQ Hessians from the native engine")
 struct HessianCollectorTests {
-    /// The Hessians' diagonals are the importance matrix's sums (both are Σx² per channel over the
-    /// same chunks); q/k/v and gate/up share one matrix; the matrix is symmetric positive
-    /// semi-definite on its diagonal.
-    @Test func diagonalsAreTheImportanceSumsAndGroupsAreShared() throws {
+    /// The real SmolLM2-135M on a 64-token context, and this repository's README as its tokens.
+    static func realModelOnReadme() throws -> (tokens: [Int], engine: Transformer, bos: Int?) {
         let file = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
         let text = TestPaths.packageRoot.appendingPathComponent("README.md").path
         let tokenizer = try Tokenizer(file: file)
         let tokens = tokenizer.encode(try String(contentsOfFile: text, encoding: .utf8), addSpecial: true)
         let engine = try Transformer(weights: try ModelWeights(file: file), options: EngineOptions(threads: 2, context: 64, batchTokens: 64))
-        let bos = tokenizer.addBOS ? tokenizer.bos : nil
+        return (tokens, engine, tokenizer.addBOS ? tokenizer.bos : nil)
+    }
+
+    /// The Hessians' diagonals are the importance matrix's sums (both are Σx² per channel over the
+    /// same chunks); q/k/v and gate/up share one matrix; the matrix is symmetric positive
+    /// semi-definite on its diagonal.
+    @Test func diagonalsAreTheImportanceSumsAndGroupsAreShared() throws {
+        let (tokens, engine, bos) = try Self.realModelOnReadme()
         var reported: [Int] = []
         let set = try HessianCollector.collect(engine, tokens: tokens, bos: bos, context: 64, chunks: 2, dataset: "README.md") { done, _ in reported.append(done) }
         #expect(reported == [1, 2] && engine.activationObserver == nil)
@@ -41,12 +46,7 @@ struct HessianCollectorTests {
     /// With `processOutput` the tied head's input (the final norm's output) gets a Hessian of its
     /// own under token_embd.weight, whose diagonal is the --process-output importance sums.
     @Test func theOutputHeadsInputIsCollectedUnderTheEmbedding() throws {
-        let file = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
-        let text = TestPaths.packageRoot.appendingPathComponent("README.md").path
-        let tokenizer = try Tokenizer(file: file)
-        let tokens = tokenizer.encode(try String(contentsOfFile: text, encoding: .utf8), addSpecial: true)
-        let engine = try Transformer(weights: try ModelWeights(file: file), options: EngineOptions(threads: 2, context: 64, batchTokens: 64))
-        let bos = tokenizer.addBOS ? tokenizer.bos : nil
+        let (tokens, engine, bos) = try Self.realModelOnReadme()
         let plain = try HessianCollector.collect(engine, tokens: tokens, bos: bos, context: 64, chunks: 2, dataset: "README.md")
         #expect(plain.hessian(for: "token_embd.weight") == nil)
         let set = try HessianCollector.collect(engine, tokens: tokens, bos: bos, context: 64, chunks: 2, dataset: "README.md", processOutput: true)
@@ -67,12 +67,7 @@ struct HessianCollectorTests {
     /// `wanted` keeps only the groups it names, each equal to the full collection's; the set
     /// written to a file reads back equal.
     @Test func onlyTheWantedGroupsAreSummedAndTheSetSurvivesAFile() throws {
-        let file = try #require(try RealModel.open(), Comment(rawValue: RealModel.missingMessage))
-        let text = TestPaths.packageRoot.appendingPathComponent("README.md").path
-        let tokenizer = try Tokenizer(file: file)
-        let tokens = tokenizer.encode(try String(contentsOfFile: text, encoding: .utf8), addSpecial: true)
-        let engine = try Transformer(weights: try ModelWeights(file: file), options: EngineOptions(threads: 2, context: 64, batchTokens: 64))
-        let bos = tokenizer.addBOS ? tokenizer.bos : nil
+        let (tokens, engine, bos) = try Self.realModelOnReadme()
         let all = try HessianCollector.collect(engine, tokens: tokens, bos: bos, context: 64, chunks: 1, dataset: "README.md", processOutput: true)
         let some = try HessianCollector.collect(engine, tokens: tokens, bos: bos, context: 64, chunks: 1, dataset: "README.md", processOutput: true,
                                                 wanted: ["token_embd.weight", "blk.3.attn_k.weight"])

@@ -89,11 +89,20 @@ struct GPTQTests {
         let h = Self.hessian(columns: n, tokens: 200, seed: 7)
         let (u, dead, used) = try GPTQ.inverseFactor(h, tensor: "t", dampening: 0.01)
         #expect(dead.allSatisfy { !$0 } && used == 0.01)
+        for i in 0..<n { for j in 0..<i { #expect(u[i * n + j] == 0, "U is upper triangular") } }
+        // (UᵀU)(H + λI) = I.
+        let worst = Self.inverseDeviation(u, h, order: Array(0..<n))
+        #expect(worst < 1e-3, "largest deviation from I: \(worst)")
+    }
+
+    /// The largest deviation from I of (UᵀU) · P(H + λI)Pᵀ, λ = 0.01 × mean diag(H) and P the
+    /// permutation `order` (U factors the permuted inverse: (UᵀU)_{ik} is (H + λI)⁻¹ at
+    /// (order[i], order[k])).
+    static func inverseDeviation(_ u: [Float], _ h: Hessian, order: [Int]) -> Double {
+        let n = h.columns
         var m = h.symmetric()
         let mean = (0..<n).map { m[$0 * n + $0] }.reduce(0, +) / Double(n)
         for i in 0..<n { m[i * n + i] += 0.01 * mean }
-        for i in 0..<n { for j in 0..<i { #expect(u[i * n + j] == 0, "U is upper triangular") } }
-        // (UᵀU)(H + λI) = I.
         var worst = 0.0
         for i in 0..<n {
             for j in 0..<n {
@@ -101,12 +110,12 @@ struct GPTQTests {
                 for k in 0..<n {
                     var inv = 0.0
                     for l in 0...min(i, k) { inv += Double(u[l * n + i]) * Double(u[l * n + k]) }
-                    s += inv * m[k * n + j]
+                    s += inv * m[order[k] * n + order[j]]
                 }
                 worst = max(worst, abs(s - (i == j ? 1 : 0)))
             }
         }
-        #expect(worst < 1e-3, "largest deviation from I: \(worst)")
+        return worst
     }
 
     static let types = ["lab3g64a", "lab3g32s", "lab4g128a", "lab4grows", "lab2g32a", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_k"]
@@ -258,22 +267,8 @@ struct GPTQTests {
         let h = Self.unevenHessian(columns: n, tokens: 120, seed: 9)
         let order = Array((0..<n).reversed())
         let (u, _, _) = try GPTQ.inverseFactor(h, tensor: "t", dampening: 0.01, order: order)
-        var m = h.symmetric()
-        let mean = (0..<n).map { m[$0 * n + $0] }.reduce(0, +) / Double(n)
-        for i in 0..<n { m[i * n + i] += 0.01 * mean }
         // (UᵀU)_{ik} is (H + λI)⁻¹ at (order[i], order[k]): check (UᵀU) · P(H + λI)Pᵀ = I.
-        var worst = 0.0
-        for i in 0..<n {
-            for j in 0..<n {
-                var s = 0.0
-                for k in 0..<n {
-                    var inv = 0.0
-                    for l in 0...min(i, k) { inv += Double(u[l * n + i]) * Double(u[l * n + k]) }
-                    s += inv * m[order[k] * n + order[j]]
-                }
-                worst = max(worst, abs(s - (i == j ? 1 : 0)))
-            }
-        }
+        let worst = Self.inverseDeviation(u, h, order: order)
         #expect(worst < 1e-3, "largest deviation from I: \(worst)")
     }
 }
