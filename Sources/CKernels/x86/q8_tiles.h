@@ -451,9 +451,10 @@ one_token_t(const int type, const uint8_t *w, size_t ws, int r0, int r1, const u
     const size_t qs = type == CK_Q5_0 ? offsetof(block_q5_0, qs) : type == CK_Q5_1 ? offsetof(block_q5_1, qs) : offsetof(block_q4_1, qs);
     const size_t qh = type == CK_Q5_0 ? offsetof(block_q5_0, qh) : offsetof(block_q5_1, qh);
     if (nb <= 0) return;
-    float *ysc = malloc(sizeof(float) * 2 * (size_t)nb); /* per block the token's d, then s (q8_1) */
-    __m256i *c = affine ? NULL : aligned_alloc(32, sizeof(__m256i) * (size_t)nb);
-    if (!ysc || (!affine && !c)) abort();
+    /* On the stack (a row of n weights: 8·n/32 + 32·n/32 bytes at most), not the heap: this runs
+     * once per matrix per token. */
+    float ysc[2 * nb];  /* per block the token's d, then s (q8_1) */
+    __m256i c[affine ? 1 : nb];
     for (int b = 0; b < nb; b++) {
         const uint8_t *xb = x + xbs * (size_t)b;
         ysc[2 * b] = h16(xb);
@@ -492,8 +493,6 @@ one_token_t(const int type, const uint8_t *w, size_t ws, int r0, int r1, const u
         }
         out[r - r0] = hsum8(acc) + mins;
     }
-    free(ysc);
-    free(c);
 }
 
 /* Rows r0..r1 of a Q5_0, Q4_1 or Q5_1 matrix against one token (out[r − r0]). */
